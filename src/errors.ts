@@ -1,0 +1,47 @@
+// Typed errors. Every message says what went wrong, where (file, line) and what to do about it.
+
+/** Base class so callers can tell our errors from bugs. */
+export class ExpandrError extends Error {
+  override name = 'ExpandrError';
+}
+
+/** A BEIR file that cannot be read as BEIR: names the file and, where it applies, the 1-based line. */
+export class BeirFormatError extends ExpandrError {
+  override name = 'BeirFormatError';
+  constructor(
+    readonly file: string,
+    readonly line: number | null,
+    problem: string,
+    fix: string,
+  ) {
+    super(`${file}${line === null ? '' : ` line ${line}`}: ${problem}. ${fix}`);
+  }
+}
+
+/** The user (or a newer request) cancelled long work. Not a failure: the UI shows it quietly. */
+export class CancelledError extends ExpandrError {
+  override name = 'CancelledError';
+  constructor(what = 'Operation') {
+    super(`${what} cancelled.`);
+  }
+}
+
+/** Not enough browser storage for what is about to be written. */
+export class QuotaError extends ExpandrError {
+  override name = 'QuotaError';
+}
+
+/** A stored object (dataset, index, run) that is missing or from an incompatible version. */
+export class NotFoundError extends ExpandrError {
+  override name = 'NotFoundError';
+}
+
+/** Command-line misuse: the message is printed as is, with exit code 2. */
+export class UsageError extends ExpandrError {
+  override name = 'UsageError';
+}
+
+/** Throws CancelledError when the signal has fired; call it between units of work. */
+export function throwIfAborted(signal: AbortSignal | undefined, what?: string): void {
+  if (signal?.aborted) throw new CancelledError(what);
+}
