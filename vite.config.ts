@@ -16,6 +16,8 @@ export default defineConfig({
           name: 'unit',
           environment: 'node',
           include: ['tests/unit/**/*.test.ts', 'tests/reference/**/*.test.ts'],
+          // idb checks `instanceof IDBRequest`: the IndexedDB classes must be globals in Node.
+          setupFiles: ['fake-indexeddb/auto'],
           testTimeout: 60_000,
         },
       },
@@ -27,7 +29,6 @@ export default defineConfig({
           include: ['tests/browser/**/*.test.ts'],
           testTimeout: 600_000,
           hookTimeout: 300_000,
-          fileParallelism: false,
         },
       },
     ],

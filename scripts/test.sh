@@ -13,4 +13,4 @@ echo "== unit + reference tests (Node)"
 npx vitest run --project unit
 
 echo "== browser tests (Chromium)"
-npx vitest run --project browser
+npx vitest run --project browser --no-file-parallelism

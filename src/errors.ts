@@ -45,3 +45,24 @@ export class UsageError extends ExpandrError {
 export function throwIfAborted(signal: AbortSignal | undefined, what?: string): void {
   if (signal?.aborted) throw new CancelledError(what);
 }
+
+/**
+ * A run or qrels that cannot be evaluated: bad TREC line, duplicate doc id in a query, non-finite score.
+ * `file` names the file (or the in-memory run, e.g. 'run'); `line` is 1-based, null when not from a file.
+ */
+export class RunFormatError extends ExpandrError {
+  override name = 'RunFormatError';
+  constructor(
+    readonly file: string,
+    readonly line: number | null,
+    problem: string,
+    fix: string,
+  ) {
+    super(`${file}${line === null ? '' : ` line ${line}`}: ${problem}. ${fix}`);
+  }
+}
+
+/** A metric name that does not parse (e.g. 'ndcg@0', 'f1@10'), or inputs a statistic cannot pair up. */
+export class MetricError extends ExpandrError {
+  override name = 'MetricError';
+}

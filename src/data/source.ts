@@ -85,19 +85,3 @@ export async function* readChunks(stream: ReadableStream<Uint8Array>): AsyncGene
     reader.releaseLock();
   }
 }
-
-/** An async iterable of chunks as a ReadableStream (ReadableStream.from is not in Chrome yet). */
-export function streamOf(chunks: AsyncIterable<Uint8Array>): ReadableStream<Uint8Array> {
-  let it: AsyncIterator<Uint8Array> | undefined;
-  return new ReadableStream<Uint8Array>({
-    async pull(controller) {
-      it ??= chunks[Symbol.asyncIterator]();
-      const r = await it.next();
-      if (r.done) controller.close();
-      else controller.enqueue(r.value);
-    },
-    async cancel(reason) {
-      await it?.return?.(reason);
-    },
-  });
-}

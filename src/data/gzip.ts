@@ -1,0 +1,66 @@
+// Streaming gunzip through fflate, with the end-of-data checks fflate leaves out: fflate's Gunzip
+// accepts a stream cut inside its 8-byte trailer and does not verify the CRC, so both are checked here.
+import { Gunzip } from 'fflate';
+import { BeirFormatError } from '../errors.ts';
+import { Crc32 } from './hash.ts';
+
+/** The shortest valid gzip member: 10-byte header, 2-byte empty deflate block, 8-byte trailer. */
+const MIN_GZIP_BYTES = 20;
+
+function damaged(label: string, detail: string): BeirFormatError {
+  return new BeirFormatError(
+    label,
+    null,
+    `the gzip data is ${detail}`,
+    'Re-download the file (or gzip it again from the original); the file is truncated or damaged',
+  );
+}
+
+/**
+ * Decompresses a gzip byte stream. Concatenated members (as `cat a.gz b.gz` or bgzip make) are read
+ * through; the CRC-32 and length of the last member are verified against its trailer, which catches
+ * a truncated download whichever byte it stops at.
+ */
+export async function* gunzipChunks(raw: AsyncIterable<Uint8Array>, label: string): AsyncGenerator<Uint8Array> {
+  const out: Uint8Array[] = [];
+  let crc = new Crc32();
+  let outLen = 0;
+  const g = new Gunzip();
+  g.ondata = (chunk) => {
+    if (chunk.length === 0) return;
+    crc.update(chunk);
+    outLen += chunk.length;
+    out.push(chunk);
+  };
+  // A new member starts: the trailer at the end of the input belongs to the last member only.
+  g.onmember = () => {
+    crc = new Crc32();
+    outLen = 0;
+  };
+  const tail = new Uint8Array(8); // the last 8 input bytes, i.e. the last member's trailer
+  let rawLen = 0;
+  const push = (chunk: Uint8Array, final: boolean) => {
+    try {
+      g.push(chunk, final);
+    } catch (e) {
+      throw damaged(label, `truncated or corrupt (${(e as Error).message})`);
+    }
+  };
+  for await (const chunk of raw) {
+    rawLen += chunk.length;
+    if (chunk.length >= 8) tail.set(chunk.subarray(chunk.length - 8));
+    else {
+      tail.copyWithin(0, chunk.length);
+      tail.set(chunk, 8 - chunk.length);
+    }
+    push(chunk, false);
+    yield* out.splice(0);
+  }
+  if (rawLen < MIN_GZIP_BYTES) throw damaged(label, rawLen === 0 ? 'empty' : 'truncated (shorter than a gzip header)');
+  push(new Uint8Array(0), true);
+  yield* out.splice(0);
+  const view = new DataView(tail.buffer);
+  if (view.getUint32(0, true) !== crc.value() || view.getUint32(4, true) !== outLen % 2 ** 32) {
+    throw damaged(label, 'truncated or corrupt (its CRC-32 or length does not match the data)');
+  }
+}

@@ -1,0 +1,90 @@
+// Bytes → lines, without ever holding a whole file as one string. Lines are split on the byte 0x0A
+// (which never occurs inside a UTF-8 multi-byte sequence) and each line is decoded on its own, so the
+// length limit is exact in bytes and a line that spans chunks is only joined once it is complete.
+import { BeirFormatError } from '../errors.ts';
+import { formatBytes } from '../util/format.ts';
+
+/** Longest line accepted. A BEIR document is a few KiB; a longer "line" means the file is not JSON lines. */
+export const MAX_LINE_BYTES = 64 * 1024 * 1024;
+
+export type LineFn = (text: string, line: number) => void;
+
+export class LineSplitter {
+  /** Number of the last line emitted (1-based; blank lines count, so numbers match an editor's). */
+  line = 0;
+  /** Lines that were not valid UTF-8 (decoded with U+FFFD in place of the bad bytes): count and first few. */
+  invalidUtf8 = 0;
+  invalidUtf8Lines: number[] = [];
+  private parts: Uint8Array[] = [];
+  private partLen = 0;
+  private readonly strict = new TextDecoder('utf-8', { fatal: true });
+  private readonly lenient = new TextDecoder('utf-8');
+
+  constructor(
+    private readonly file: string,
+    private readonly maxLineBytes = MAX_LINE_BYTES,
+  ) {}
+
+  /** Emits every line completed by `chunk`. */
+  push(chunk: Uint8Array, onLine: LineFn): void {
+    let start = 0;
+    for (;;) {
+      const nl = chunk.indexOf(0x0a, start);
+      if (nl < 0) break;
+      if (this.partLen === 0) this.emit(chunk.subarray(start, nl), onLine);
+      else {
+        this.keep(chunk.subarray(start, nl));
+        this.emit(this.join(), onLine);
+      }
+      start = nl + 1;
+    }
+    if (start < chunk.length) this.keep(chunk.slice(start)); // a copy: callers may reuse their buffers
+  }
+
+  /** Emits the last line when the input does not end with a newline. */
+  finish(onLine: LineFn): void {
+    if (this.partLen > 0) this.emit(this.join(), onLine);
+  }
+
+  private keep(part: Uint8Array): void {
+    this.partLen += part.length;
+    if (this.partLen > this.maxLineBytes) this.tooLong();
+    this.parts.push(part);
+  }
+
+  private join(): Uint8Array {
+    const out = this.parts.length === 1 ? this.parts[0] : new Uint8Array(this.partLen);
+    if (this.parts.length > 1) {
+      let o = 0;
+      for (const p of this.parts) out.set(p, o), (o += p.length);
+    }
+    this.parts = [];
+    this.partLen = 0;
+    return out;
+  }
+
+  private emit(bytes: Uint8Array, onLine: LineFn): void {
+    if (bytes.length > this.maxLineBytes) this.tooLong();
+    this.line++;
+    let end = bytes.length;
+    if (end > 0 && bytes[end - 1] === 0x0d) end--; // CRLF
+    const body = bytes.subarray(0, end);
+    let text: string;
+    try {
+      text = this.strict.decode(body); // also drops a leading byte-order mark
+    } catch {
+      if (this.invalidUtf8++ < 5) this.invalidUtf8Lines.push(this.line);
+      text = this.lenient.decode(body);
+    }
+    onLine(text, this.line);
+  }
+
+  private tooLong(): never {
+    throw new BeirFormatError(
+      this.file,
+      this.line + 1,
+      `the line is longer than ${formatBytes(this.maxLineBytes)}`,
+      'Check that the file has one record per line (JSON lines / TSV) and is not binary or minified into one line',
+    );
+  }
+}

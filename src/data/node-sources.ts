@@ -1,0 +1,58 @@
+// Node only (the CLI imports it; the browser never does): a path on disk as SourceFiles.
+// A folder becomes its files (recursively), with paths relative to the folder's parent so that
+// `data/scifact` gives 'scifact/corpus.jsonl.gz' as a dropped folder would; a zip or a single file
+// becomes one SourceFile (zips are opened by the layout detection, as in the browser).
+import { createReadStream } from 'node:fs';
+import { open, readdir, stat } from 'node:fs/promises';
+import { basename, dirname, join, relative, resolve, sep } from 'node:path';
+import { Readable } from 'node:stream';
+import { NotFoundError } from '../errors.ts';
+import type { SourceFile } from './source.ts';
+
+export function nodeSource(file: string, relPath: string, size: number): SourceFile {
+  return {
+    path: relPath.split(sep).join('/'),
+    size,
+    stream: () => Readable.toWeb(createReadStream(file)) as unknown as ReadableStream<Uint8Array>,
+    // Positioned reads: the zip reader seeks to the central directory and reads entries by range.
+    slice: async (start, end) => {
+      const from = Math.max(0, Math.min(start, size));
+      const len = Math.max(0, Math.min(end, size) - from);
+      const fh = await open(file, 'r');
+      try {
+        const buf = new Uint8Array(len);
+        let got = 0;
+        while (got < len) {
+          const { bytesRead } = await fh.read(buf, got, len - got, from + got);
+          if (bytesRead === 0) break; // the file shrank while we read it
+          got += bytesRead;
+        }
+        return got === len ? buf : buf.subarray(0, got);
+      } finally {
+        await fh.close();
+      }
+    },
+  };
+}
+
+/** SourceFiles for a folder (recursive), a zip, or a single file. */
+export async function sourcesFromPath(given: string): Promise<SourceFile[]> {
+  const path = resolve(given); // so that '.' is named after the folder it is
+  const st = await stat(path).catch(() => null);
+  if (!st) throw new NotFoundError(`${given}: no such file or folder. Give the path of a BEIR dataset folder or zip.`);
+  if (!st.isDirectory()) return [nodeSource(path, basename(path), st.size)];
+  const root = dirname(path);
+  const out: SourceFile[] = [];
+  const walk = async (dir: string) => {
+    const entries = await readdir(dir, { withFileTypes: true });
+    entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)); // same order on every OS
+    for (const e of entries) {
+      const full = join(dir, e.name);
+      const s = await stat(full); // follows symlinks
+      if (s.isDirectory()) await walk(full);
+      else if (s.isFile()) out.push(nodeSource(full, relative(root, full), s.size));
+    }
+  };
+  await walk(path);
+  return out;
+}

@@ -1,0 +1,76 @@
+// The IndexedDB schema, versioned. To change it: bump DB_VERSION and add the next `case` to upgrade();
+// each case migrates from version v to v + 1, so a browser on any older version walks up one step at a time.
+import type { DBSchema, IDBPDatabase, IDBPTransaction, StoreNames } from 'idb';
+import type { DatasetInfo } from './types.ts';
+
+export const DB_NAME = 'expandr';
+export const DB_VERSION = 1;
+
+/** A document row. Key [datasetId, seq]: seq is the import order, so a key range walks the corpus in order. */
+export interface DocRow {
+  datasetId: string;
+  seq: number;
+  id: string;
+  title: string;
+  text: string;
+}
+
+/** A query row, keyed like documents so that queries come back in file order. */
+export interface QueryRow {
+  datasetId: string;
+  seq: number;
+  id: string;
+  text: string;
+}
+
+/** Judgements of one split, in parts of at most QRELS_PART lines, stored column-wise (cheap to clone). */
+export interface QrelsRow {
+  datasetId: string;
+  split: string;
+  part: number;
+  qids: string[];
+  docids: string[];
+  scores: number[];
+}
+
+/** Anything computed from a dataset (BM25 index, runs, embeddings): any structured-cloneable value. */
+export interface ArtifactRow {
+  datasetId: string;
+  key: string;
+  value: unknown;
+}
+
+export interface ExpandrDB extends DBSchema {
+  datasets: { key: string; value: DatasetInfo };
+  docs: { key: [string, number]; value: DocRow; indexes: { byId: [string, string] } };
+  queries: { key: [string, number]; value: QueryRow; indexes: { byId: [string, string] } };
+  qrels: { key: [string, string, number]; value: QrelsRow };
+  artifacts: { key: [string, string]; value: ArtifactRow };
+}
+
+/** Every store whose rows belong to a dataset (all keys start with the dataset id). */
+export const DATASET_ROW_STORES = ['docs', 'queries', 'qrels', 'artifacts'] as const;
+
+export function upgrade(
+  db: IDBPDatabase<ExpandrDB>,
+  oldVersion: number,
+  newVersion: number,
+  _tx: IDBPTransaction<ExpandrDB, StoreNames<ExpandrDB>[], 'versionchange'>,
+): void {
+  for (let v = oldVersion; v < newVersion; v++) {
+    switch (v) {
+      case 0: {
+        db.createObjectStore('datasets', { keyPath: 'id' });
+        const docs = db.createObjectStore('docs', { keyPath: ['datasetId', 'seq'] });
+        docs.createIndex('byId', ['datasetId', 'id'], { unique: true });
+        const queries = db.createObjectStore('queries', { keyPath: ['datasetId', 'seq'] });
+        queries.createIndex('byId', ['datasetId', 'id'], { unique: true });
+        db.createObjectStore('qrels', { keyPath: ['datasetId', 'split', 'part'] });
+        db.createObjectStore('artifacts', { keyPath: ['datasetId', 'key'] });
+        break;
+      }
+      default:
+        throw new Error(`No migration from database version ${v}: this build only knows up to ${DB_VERSION}`);
+    }
+  }
+}
