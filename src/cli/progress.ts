@@ -8,6 +8,7 @@ export function stderrProgress(): ProgressFn {
   const tty = process.stderr.isTTY;
   let lastStage = '';
   let lastAt = 0;
+  let lastLine = '';
   let lineOpen = false; // a tty line is being rewritten and has no newline yet
   return (p: Progress) => {
     const now = Date.now();
@@ -24,7 +25,8 @@ export function stderrProgress(): ProgressFn {
       process.stderr.write(`\r\x1b[2K${line}${finished ? '\n' : ''}`);
       lineOpen = !finished;
     }
-    else process.stderr.write(line + '\n');
+    else if (line !== lastLine) process.stderr.write(line + '\n');
+    lastLine = line;
     lastStage = p.stage;
     lastAt = now;
   };

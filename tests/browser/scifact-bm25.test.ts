@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dropFiles, startHarness, type Harness } from './harness.ts';
 
 const SCIFACT = join(import.meta.dirname, '../../../shared/data/beir/scifact');
+const ARTIFACTS = join(import.meta.dirname, '../../test-results');
 const PYSERINI_NDCG10 = 0.6789; // BM25 flat, k1 0.9, b 0.4 (FACTS.md)
 const PYSERINI_R100 = 0.925;
 const NDCG_TOLERANCE = 0.005;
@@ -47,6 +48,7 @@ describe('SciFact in the page', () => {
     expect(Math.abs(ndcg - PYSERINI_NDCG10)).toBeLessThanOrEqual(NDCG_TOLERANCE);
     expect(Math.abs(recall - PYSERINI_R100)).toBeLessThanOrEqual(RECALL_TOLERANCE);
     expect(await page.locator('[data-testid="per-query"] tbody tr').count()).toBe(300);
+    await page.screenshot({ path: join(ARTIFACTS, 'scifact-bm25.png'), fullPage: false });
 
     // The dataset survives a reload (IndexedDB), and the second BM25 run reuses the stored index.
     await page.reload();
@@ -55,5 +57,40 @@ describe('SciFact in the page', () => {
     await ndcgCell.waitFor({ timeout: BM25_TIMEOUT_MS });
     expect(Number(await ndcgCell.textContent())).toBe(ndcg);
     expect(await page.getByTestId('bm25-results').textContent()).toContain('index reused');
+  });
+});
+
+describe('the page with other inputs', () => {
+  it('imports a folder through the picker (name from the folder), reports a malformed file, deletes', async () => {
+    const page = await h.newPage();
+    await page.goto(h.url);
+    await page.getByTestId('folder-input').setInputFiles(SCIFACT);
+    const row = page.getByTestId('dataset-row').filter({ hasText: 'scifact' });
+    await row.waitFor({ timeout: IMPORT_TIMEOUT_MS });
+    expect(await row.textContent()).toContain('train: 809 / 919');
+
+    // A corpus with a broken JSON line: a clear message naming file and line; nothing new stored.
+    const before = await page.getByTestId('dataset-row').count();
+    await dropFiles(page, '[data-testid="dropzone"]', [
+      { name: 'corpus.jsonl', bytes: Buffer.from('{"_id": "d1", "text": "ok"}\n{"_id": "d2", "text": \n') },
+      { name: 'queries.jsonl', bytes: Buffer.from('{"_id": "q1", "text": "q"}\n') },
+      { name: 'test.tsv', bytes: Buffer.from('query-id\tcorpus-id\tscore\nq1\td1\t1\n') },
+    ]);
+    const message = page.getByTestId('message');
+    await expect.poll(() => message.textContent(), { timeout: IMPORT_TIMEOUT_MS }).toContain('corpus.jsonl line 2');
+    expect(await page.getByTestId('dataset-row').count()).toBe(before);
+
+    page.once('dialog', (d) => void d.accept());
+    await row.getByRole('button', { name: 'Delete' }).click();
+    await expect.poll(() => page.getByTestId('dataset-row').filter({ hasText: 'scifact' }).count()).toBe(0);
+  });
+
+  it('says plainly when WebGPU is missing, and import still works', async () => {
+    const page = await h.newPage();
+    await page.addInitScript(() => {
+      Object.defineProperty(Navigator.prototype, 'gpu', { get: () => undefined, configurable: true });
+    });
+    await page.goto(h.url);
+    await expect.poll(() => page.getByTestId('webgpu-notice').textContent()).toContain('WebGPU is not available');
   });
 });
