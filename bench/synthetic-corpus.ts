@@ -10,7 +10,7 @@ export async function writeSyntheticCorpus(srcDir: string, outDir: string, scale
   mkdirSync(join(outDir, 'qrels'), { recursive: true });
   for (const f of ['queries.jsonl', 'qrels/test.tsv', 'qrels/train.tsv']) copyFileSync(join(srcDir, f), join(outDir, f));
   const gz = createGzip();
-  const done = new Promise((res, rej) => gz.pipe(createWriteStream(join(outDir, 'corpus.jsonl.gz'))).on('finish', res).on('error', rej));
+  const done = new Promise<void>((res, rej) => gz.pipe(createWriteStream(join(outDir, 'corpus.jsonl.gz'))).on('finish', () => res()).on('error', rej));
   for (let r = 0; r < scale; r++) {
     const lines = createInterface({ input: createReadStream(join(srcDir, 'corpus.jsonl.gz')).pipe(createGunzip()) });
     for await (const line of lines) {

@@ -41,11 +41,11 @@ export async function searchAndEvaluate(
   index: Bm25Index,
   queries: BeirQuery[],
   qrels: Qrels,
-  k: number,
+  params: Bm25Params,
   work: LongWork = {},
 ): Promise<{ run: Run; metrics: Record<string, number>; perQuery: QueryResult[]; searchMs: number; evalMs: number }> {
   const t0 = performance.now();
-  const run = await searchBm25(index, queries, { k, ...work });
+  const run = await searchBm25(index, queries, { k: params.k, k1: params.k1, b: params.b, ...work });
   const t1 = performance.now();
   throwIfAborted(work.signal);
   const ev = evaluate(qrels, run, { metrics: STANDARD_METRICS });
@@ -66,7 +66,8 @@ export async function buildIndex(
   return { index, ms: performance.now() - t0 };
 }
 
-const indexKey = (p: Bm25Params) => `bm25-index:k1=${p.k1}:b=${p.b}`;
+// The index holds term statistics only; k1 and b apply at search time, so one index serves every setting.
+const INDEX_KEY = 'bm25-index';
 const runKey = (split: string) => `run:bm25:${split}`;
 
 /** The page's path: index from the store (built once, persisted, reused), run stored for download. */
@@ -86,7 +87,7 @@ export async function runBm25Eval(
 
   let index: Bm25Index | undefined;
   let indexMs = 0;
-  const stored = await store.getArtifact<StoredBm25Index>(datasetId, indexKey(params));
+  const stored = await store.getArtifact<StoredBm25Index>(datasetId, INDEX_KEY);
   if (stored) {
     try {
       index = Bm25Index.fromStored(stored);
@@ -99,12 +100,12 @@ export async function runBm25Eval(
     const built = await buildIndex(store.iterateDocs(datasetId, 2000), info.counts.docs, params, work);
     index = built.index;
     indexMs = built.ms;
-    await store.putArtifact(datasetId, indexKey(params), index.toStored());
+    await store.putArtifact(datasetId, INDEX_KEY, index.toStored());
   }
 
   const qrels = await store.getQrels(datasetId, split);
   const queries = splitQueries(await store.getQueries(datasetId), qrels);
-  const r = await searchAndEvaluate(index, queries, qrels, params.k, work);
+  const r = await searchAndEvaluate(index, queries, qrels, params, work);
   await store.putArtifact(datasetId, runKey(split), r.run);
   return {
     datasetId,

@@ -55,7 +55,7 @@ export async function evalCommand(argv: string[], signal: AbortSignal): Promise<
 
   const { index, ms: indexMs } = await buildIndex(data.docs, data.docs.length, params, work);
   const queries = splitQueries(data.queries.values(), qrels);
-  const r = await searchAndEvaluate(index, queries, qrels, params.k, work);
+  const r = await searchAndEvaluate(index, queries, qrels, params, work);
   if (a.str('run')) writeFileSync(a.str('run')!, writeTrecRun(r.run, `expandr-bm25-k1=${params.k1}-b=${params.b}`));
 
   const timings = { loadMs, indexMs, searchMs: r.searchMs, evalMs: r.evalMs };

@@ -1,13 +1,15 @@
+import { compareCodePoints } from '../eval/ranking.ts';
+
 // Exact top-k selection with a bounded binary min-heap: O(n log k) instead of sorting all n.
 //
-// Order: score descending, then document id descending (string compare), the order trec_eval
-// ranks a run in, so that the k kept are the k that evaluation reads first. Ids are compared
+// Order: score descending, then document id descending in code-point order (strcmp on UTF-8, as
+// trec_eval ranks a run), so that the k kept are the k that evaluation reads first. Ids are compared
 // through precomputed ranks (idRanks) so that the hot loop compares numbers only.
 
-/** rank[ordinal]: position of ids[ordinal] in ascending string order (equal ids share no rank). */
+/** rank[ordinal]: position of ids[ordinal] in ascending code-point order (equal ids share no rank). */
 export function idRanks(ids: readonly string[]): Uint32Array {
   const order = Array.from({ length: ids.length }, (_, i) => i);
-  order.sort((a, b) => (ids[a]! < ids[b]! ? -1 : ids[a]! > ids[b]! ? 1 : a - b));
+  order.sort((a, b) => compareCodePoints(ids[a]!, ids[b]!) || a - b);
   const rank = new Uint32Array(ids.length);
   for (let r = 0; r < order.length; r++) rank[order[r]!] = r;
   return rank;
