@@ -4,6 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+export ONNXRUNTIME_NODE_INSTALL=skip  # onnxruntime-node (via transformers.js) must not download binaries
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   echo "[deps] installing npm packages (npm ci)"
   npm ci --no-audit --no-fund

@@ -66,3 +66,15 @@ export class RunFormatError extends ExpandrError {
 export class MetricError extends ExpandrError {
   override name = 'MetricError';
 }
+
+/** A model file (config.json, safetensors, tokenizer) that cannot be used: names the file and the fix. */
+export class ModelFormatError extends ExpandrError {
+  override name = 'ModelFormatError';
+  constructor(
+    readonly file: string,
+    problem: string,
+    fix: string,
+  ) {
+    super(`${file}: ${problem}. ${fix}`);
+  }
+}
