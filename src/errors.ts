@@ -5,9 +5,9 @@ export class ExpandrError extends Error {
   override name = 'ExpandrError';
 }
 
-/** A BEIR file that cannot be read as BEIR: names the file and, where it applies, the 1-based line. */
-export class BeirFormatError extends ExpandrError {
-  override name = 'BeirFormatError';
+/** A file that cannot be read as what it should be: names the file and, where it applies, the 1-based line. */
+export class FileFormatError extends ExpandrError {
+  override name = 'FileFormatError';
   constructor(
     readonly file: string,
     readonly line: number | null,
@@ -16,6 +16,11 @@ export class BeirFormatError extends ExpandrError {
   ) {
     super(`${file}${line === null ? '' : ` line ${line}`}: ${problem}. ${fix}`);
   }
+}
+
+/** A BEIR file (corpus, queries, qrels, zip, gzip) that cannot be read as BEIR. */
+export class BeirFormatError extends FileFormatError {
+  override name = 'BeirFormatError';
 }
 
 /** The user (or a newer request) cancelled long work. Not a failure: the UI shows it quietly. */
@@ -50,16 +55,8 @@ export function throwIfAborted(signal: AbortSignal | undefined, what?: string): 
  * A run or qrels that cannot be evaluated: bad TREC line, duplicate doc id in a query, non-finite score.
  * `file` names the file (or the in-memory run, e.g. 'run'); `line` is 1-based, null when not from a file.
  */
-export class RunFormatError extends ExpandrError {
+export class RunFormatError extends FileFormatError {
   override name = 'RunFormatError';
-  constructor(
-    readonly file: string,
-    readonly line: number | null,
-    problem: string,
-    fix: string,
-  ) {
-    super(`${file}${line === null ? '' : ` line ${line}`}: ${problem}. ${fix}`);
-  }
 }
 
 /** A metric name that does not parse (e.g. 'ndcg@0', 'f1@10'), or inputs a statistic cannot pair up. */
