@@ -1,5 +1,5 @@
 // `expandr eval`: evaluate a retriever on one split of a BEIR folder or zip (DESIGN.md §5).
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { UsageError } from '../errors.ts';
 import { sourcesFromPath } from '../data/node-sources.ts';
 import { loadBeir } from '../data/load.ts';
@@ -8,20 +8,32 @@ import { writeTrecRun } from '../eval/trec-run.ts';
 import { parseCommandArgs } from './args.ts';
 import { stderrProgress } from './progress.ts';
 import { formatDuration, textTable } from '../util/format.ts';
+import { denseEvaluate } from '../app/dense-eval.ts';
+import { parseExpansions } from '../retrieval/dense/expansions.ts';
+import { parseExpansionNorm } from '../retrieval/dense/expanded-query.ts';
+import type { BeirDataset } from '../data/load.ts';
+import type { Qrels } from '../data/types.ts';
+import type { LongWork } from '../util/progress.ts';
+import { ENCODER_HELP, ENCODER_OPTIONS, setupEncoder, type DenseDeps } from './encoder-setup.ts';
+import type { ParsedArgs } from './args.ts';
 
 export const EVAL_HELP = `eval       Evaluate a retriever on a BEIR split: metrics table (or JSON) and a TREC run file.
 
 Options:
   --data PATH          BEIR folder or zip (corpus.jsonl[.gz], queries.jsonl, qrels/<split>.tsv)   (required)
   --split NAME         qrels split to evaluate (default test)
-  --retriever NAME     bm25 (dense arrives with the encoder)                                       (default bm25)
+  --retriever NAME     bm25 or dense                                                               (default bm25)
   --run FILE           write the TREC run file (qid Q0 docid rank score tag) here
   --k N                hits per query, at most 1000 (default 1000)
   --k1 X --b X         BM25 parameters (default 0.9 / 0.4, Pyserini's BEIR flat settings)
+Dense (exact inner-product search; corpus embeddings cached per model, corpus and settings):
+${ENCODER_HELP}
+  --expansions FILE    JSONL {"id"|"query_id", "expansion"|"text"}: queries become (E(q) + E(e)) / 2 (Eq. 8)
+  --expansion-norm V   contriever (normalise q, e and documents; default for normalising encoders) or raw
   --json               print one JSON object as the last line
   --quiet              no progress on stderr`;
 
-export async function evalCommand(argv: string[], signal: AbortSignal): Promise<void> {
+export async function evalCommand(argv: string[], signal: AbortSignal, deps: DenseDeps = {}): Promise<void> {
   const a = parseCommandArgs('eval', argv, {
     data: { type: 'string' },
     split: { type: 'string', default: 'test' },
@@ -34,10 +46,12 @@ export async function evalCommand(argv: string[], signal: AbortSignal): Promise<
     b: { type: 'string' },
     json: { type: 'boolean' },
     quiet: { type: 'boolean' },
+    'expansion-norm': { type: 'string' },
+    ...ENCODER_OPTIONS,
   });
   const retriever = a.need('retriever');
-  if (retriever !== 'bm25') {
-    throw new UsageError(`eval: --retriever ${retriever} is not available in this version; use --retriever bm25.`);
+  if (retriever !== 'bm25' && retriever !== 'dense') {
+    throw new UsageError(`eval: unknown --retriever ${retriever}; use bm25 or dense.`);
   }
   const split = a.need('split');
   const params = { k1: a.num('k1', BM25_DEFAULTS.k1), b: a.num('b', BM25_DEFAULTS.b), k: a.int('k', BM25_DEFAULTS.k, 1, 1000) };
@@ -52,6 +66,7 @@ export async function evalCommand(argv: string[], signal: AbortSignal): Promise<
   }
   for (const w of data.warnings) console.error(`warning: ${w.message}`);
   const loadMs = performance.now() - t0;
+  if (retriever === 'dense') return evalDense(a, data, qrels, split, params.k, loadMs, deps, work);
 
   const { index, ms: indexMs } = await buildIndex(data.docs, data.docs.length, params, work);
   const queries = splitQueries(data.queries.values(), qrels);
@@ -67,6 +82,55 @@ export async function evalCommand(argv: string[], signal: AbortSignal): Promise<
   console.log(textTable(['metric', 'value'], Object.entries(r.metrics).map(([m, v]) => [m, v.toFixed(4)])));
   console.log(
     `load ${formatDuration(loadMs / 1000)}, index ${formatDuration(indexMs / 1000)}, search ${formatDuration(r.searchMs / 1000)}` +
+      (a.str('run') ? `; run file: ${a.str('run')}` : ''),
+  );
+}
+
+/** `eval --retriever dense`: the same output as BM25, with the encoder and cache in params and timings. */
+async function evalDense(a: ParsedArgs, data: BeirDataset, qrels: Qrels, split: string, k: number, loadMs: number, deps: DenseDeps, work: LongWork): Promise<void> {
+  const expansionsPath = a.str('expansions');
+  const expansions = expansionsPath ? parseExpansions(readFileSync(expansionsPath, 'utf8'), expansionsPath) : undefined;
+  const norm = a.str('expansion-norm');
+  let expansionNorm;
+  try {
+    expansionNorm = norm === undefined ? undefined : parseExpansionNorm(norm);
+  } catch (e) {
+    throw new UsageError(`eval: ${(e as Error).message}`);
+  }
+  const m = await setupEncoder('eval', a, deps, work);
+  const queries = splitQueries(data.queries.values(), qrels);
+  let r;
+  try {
+    r = await denseEvaluate(m.encoder, data.docs, m.sinkFor(data.checksum), queries, qrels, {
+      modelHash: m.modelHash,
+      corpusChecksum: data.checksum,
+      totalDocs: data.docs.length,
+      k,
+      expansions,
+      expansionNorm,
+      batchSize: m.batchSize,
+      ...work,
+    });
+  } finally {
+    m.encoder.dispose();
+  }
+  if (expansions && r.params.expanded < queries.length) {
+    console.error(`warning: ${queries.length - r.params.expanded} of ${queries.length} queries have no expansion in ${expansionsPath}; they are scored as plain queries.`);
+  }
+  const tag = `expandr-dense-${m.name}${expansions ? `-exp-${r.params.expansionNorm}` : ''}`.replace(/\s+/g, '_');
+  if (a.str('run')) writeFileSync(a.str('run')!, writeTrecRun(r.run, tag));
+  const params = { k, encoder: m.name, modelHash: m.modelHash, preset: m.preset ?? null, settings: m.encoder.settings, backend: m.backend, expansions: expansionsPath ?? null, ...r.params };
+  const timings = { loadMs, modelMs: m.loadMs, ...r.timings };
+  if (a.flag('json')) {
+    console.log(JSON.stringify({ dataset: data.name, split, retriever: 'dense', queries: r.perQuery.length, ...r.metrics, params, timings }));
+    return;
+  }
+  const how = expansions ? `, expanded (${r.params.expansionNorm}, ${r.params.expanded} queries)` : '';
+  console.log(`${data.name} · ${split} · dense (${m.name}, dim ${r.params.dim}${how}) · ${r.perQuery.length} queries · ${m.backend}`);
+  console.log(textTable(['metric', 'value'], Object.entries(r.metrics).map(([name, v]) => [name, v.toFixed(4)])));
+  console.log(
+    `load ${formatDuration(loadMs / 1000)}, model ${formatDuration(m.loadMs / 1000)}, corpus ${r.timings.cacheHit ? 'from cache' : `encoded in ${formatDuration(r.timings.encodeMs / 1000)}`}, ` +
+      `queries ${formatDuration(r.timings.queryMs / 1000)}, search ${formatDuration(r.timings.searchMs / 1000)}` +
       (a.str('run') ? `; run file: ${a.str('run')}` : ''),
   );
 }

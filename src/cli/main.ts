@@ -2,9 +2,13 @@
 // Progress goes to stderr; results to stdout; with --json the last stdout line is one JSON object.
 import { CancelledError, ExpandrError, UsageError } from '../errors.ts';
 import { evalCommand, EVAL_HELP } from './eval-command.ts';
+import { generateCommand, GENERATE_HELP } from './generate-command.ts';
+import { encodeCommand, ENCODE_HELP } from './encode-command.ts';
 
 const COMMANDS: Record<string, { run: (argv: string[], signal: AbortSignal) => Promise<void>; help: string }> = {
   eval: { run: evalCommand, help: EVAL_HELP },
+  generate: { run: generateCommand, help: GENERATE_HELP },
+  encode: { run: encodeCommand, help: ENCODE_HELP },
 };
 
 const USAGE = `Usage: npm run -s expandr -- <command> [options]
@@ -13,7 +17,7 @@ Commands:
 ${Object.values(COMMANDS).map((c) => '  ' + c.help.split('\n')[0]).join('\n')}
 
 Run \`npm run -s expandr -- help <command>\` for a command's options.
-Not in this version yet: encode, train-retriever, generate, train-llm, experiment.`;
+Not in this version yet: train-retriever, generate, train-llm, experiment.`;
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;

@@ -4,7 +4,7 @@ import type { DBSchema, IDBPDatabase, IDBPTransaction, StoreNames } from 'idb';
 import type { DatasetInfo } from './types.ts';
 
 export const DB_NAME = 'expandr';
-export const DB_VERSION = 1;
+export const DB_VERSION = 2;
 
 /** A document row. Key [datasetId, seq]: seq is the import order, so a key range walks the corpus in order. */
 export interface DocRow {
@@ -46,6 +46,23 @@ export interface ExpandrDB extends DBSchema {
   queries: { key: [string, number]; value: QueryRow; indexes: { byId: [string, string] } };
   qrels: { key: [string, string, number]; value: QrelsRow };
   artifacts: { key: [string, string]; value: ArtifactRow };
+  modelFiles: { key: [string, string, string]; value: ModelFileRow };
+}
+
+/**
+ * One file of a cached model (v2), e.g. ('hf:BAAI/bge-small-en-v1.5', 'main', 'model.safetensors').
+ * Not tied to a dataset: a model serves every dataset, and deleting a dataset keeps it.
+ */
+export interface ModelFileRow {
+  /** Where the model came from: 'hf:<id>' for the Hugging Face Hub, 'local:<model hash>' for a drop. */
+  source: string;
+  /** Hub revision (branch, tag or commit); '' for a drop. */
+  revision: string;
+  /** Path inside the model folder, '/'-separated: 'config.json', '1_Pooling/config.json'. */
+  file: string;
+  bytes: Uint8Array;
+  /** Milliseconds since the epoch. */
+  storedAt: number;
 }
 
 /** Every store whose rows belong to a dataset (all keys start with the dataset id). */
@@ -69,6 +86,10 @@ export function upgrade(
         db.createObjectStore('artifacts', { keyPath: ['datasetId', 'key'] });
         break;
       }
+      case 1:
+        // v2: model files cached for offline use (Hugging Face downloads, dropped models).
+        db.createObjectStore('modelFiles', { keyPath: ['source', 'revision', 'file'] });
+        break;
       default:
         throw new Error(`No migration from database version ${v}: this build only knows up to ${DB_VERSION}`);
     }

@@ -5,7 +5,7 @@
 import { wrap, type IDBPDatabase } from 'idb';
 import { NotFoundError } from '../errors.ts';
 import type { BeirDoc, BeirQuery, Qrels } from '../data/types.ts';
-import { DATASET_ROW_STORES, DB_NAME, DB_VERSION, upgrade, type ExpandrDB } from './schema.ts';
+import { DATASET_ROW_STORES, DB_NAME, DB_VERSION, upgrade, type ExpandrDB, type ModelFileRow } from './schema.ts';
 import type { DatasetInfo } from './types.ts';
 import { ImportWriter, type ImportInit } from './writer.ts';
 
@@ -157,6 +157,29 @@ export class Store {
   async listArtifacts(datasetId: string): Promise<string[]> {
     const keys = await this.db.getAllKeys('artifacts', this.all(datasetId));
     return keys.map((k) => k[1]);
+  }
+
+  /** One cached model file, or undefined. */
+  async getModelFile(source: string, revision: string, file: string): Promise<Uint8Array | undefined> {
+    return (await this.db.get('modelFiles', [source, revision, file]))?.bytes;
+  }
+
+  /** Caches one model file (replacing any). Quota errors surface as the browser's QuotaExceededError. */
+  async putModelFile(source: string, revision: string, file: string, bytes: Uint8Array): Promise<void> {
+    const row: ModelFileRow = { source, revision, file, bytes, storedAt: Date.now() };
+    await this.db.put('modelFiles', row);
+  }
+
+  /** Removes the cached files of a model (one revision, or all when `revision` is undefined). */
+  async deleteModelFiles(source: string, revision?: string): Promise<void> {
+    const range = revision === undefined ? this.range.bound([source], [source, []]) : this.range.bound([source, revision], [source, revision, []]);
+    await this.db.delete('modelFiles', range);
+  }
+
+  /** (source, revision, file) of every cached model file, sorted; reads keys only, not the bytes. */
+  async listModelFiles(): Promise<{ source: string; revision: string; file: string }[]> {
+    const keys = await this.db.getAllKeys('modelFiles');
+    return keys.map(([source, revision, file]) => ({ source, revision, file }));
   }
 
   /** Rows per object store, for one dataset or for all (diagnostics; tests check deletes with it). */

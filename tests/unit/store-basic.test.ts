@@ -41,7 +41,7 @@ describe('schema', () => {
       r.onerror = () => rej(r.error);
     });
     expect(db.version).toBe(DB_VERSION);
-    expect([...db.objectStoreNames].sort()).toEqual(['artifacts', 'datasets', 'docs', 'qrels', 'queries']);
+    expect([...db.objectStoreNames].sort()).toEqual(['artifacts', 'datasets', 'docs', 'modelFiles', 'qrels', 'queries']);
     const tx = db.transaction(['docs', 'queries']);
     expect(tx.objectStore('docs').keyPath).toEqual(['datasetId', 'seq']);
     expect([...tx.objectStore('docs').indexNames]).toEqual(['byId']);

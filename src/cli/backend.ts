@@ -1,0 +1,64 @@
+// tfjs backend selection for the runner (Node): `--backend cpu|wasm|webgpu`, wasm by default.
+// webgpu in Node goes through the npm `webgpu` package (Dawn) on SwiftShader's Vulkan ICD here
+// (DESIGN.md §3): VK_ICD_FILENAMES and XDG_RUNTIME_DIR must be set before Dawn starts.
+import * as tf from '@tensorflow/tfjs-core';
+import { existsSync, mkdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ExpandrError, UsageError } from '../errors.ts';
+
+export const BACKENDS = ['cpu', 'wasm', 'webgpu'] as const;
+export type BackendName = (typeof BACKENDS)[number];
+export const DEFAULT_BACKEND: BackendName = 'wasm';
+/** Debian chromium's SwiftShader Vulkan driver: the GPU-less machines' WebGPU. */
+export const SWIFTSHADER_ICD = '/usr/lib/chromium/vk_swiftshader_icd.json';
+
+export const BACKEND_HELP = `  --backend NAME       tfjs backend: wasm (default), cpu (slow, for tiny models) or webgpu (Dawn via npm webgpu)`;
+
+export function parseBackend(name: string | undefined): BackendName {
+  const b = name ?? DEFAULT_BACKEND;
+  if (!(BACKENDS as readonly string[]).includes(b)) throw new UsageError(`--backend must be one of ${BACKENDS.join(', ')}, got "${b}".`);
+  return b as BackendName;
+}
+
+/** Installs WebGPU into this Node process (idempotent). */
+async function installNodeWebGpu(): Promise<void> {
+  const g = globalThis as { navigator?: { gpu?: unknown } };
+  if (g.navigator?.gpu) return;
+  if (!process.env.VK_ICD_FILENAMES && existsSync(SWIFTSHADER_ICD)) process.env.VK_ICD_FILENAMES = SWIFTSHADER_ICD;
+  if (!process.env.XDG_RUNTIME_DIR) {
+    const dir = join(tmpdir(), `expandr-xdg-${process.getuid?.() ?? 0}`);
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    process.env.XDG_RUNTIME_DIR = dir;
+  }
+  const { create, globals } = (await import('webgpu')) as { create: (flags: string[]) => unknown; globals: Record<string, unknown> };
+  Object.assign(globalThis, globals);
+  // Node ≥ 21 defines navigator as a getter: redefine rather than assign.
+  Object.defineProperty(globalThis, 'navigator', { value: { ...(g.navigator ?? {}), gpu: create([]) }, configurable: true, writable: true });
+}
+
+/** Makes `name` the active tfjs backend; throws with the fix when it cannot start. Returns the name. */
+export async function useBackend(name: BackendName): Promise<BackendName> {
+  if (tf.getBackend() === name) return name;
+  try {
+    if (name === 'cpu') await import('@tensorflow/tfjs-backend-cpu');
+    else if (name === 'wasm') await import('@tensorflow/tfjs-backend-wasm');
+    else {
+      await installNodeWebGpu();
+      await import('@tensorflow/tfjs-backend-webgpu');
+    }
+  } catch (e) {
+    throw new ExpandrError(`The ${name} backend could not be loaded (${(e as Error).message}). Run \`npm install\`, or pick another --backend.`);
+  }
+  let ok = false;
+  try {
+    ok = await tf.setBackend(name);
+    await tf.ready();
+  } catch (e) {
+    throw new ExpandrError(`The ${name} backend failed to start (${(e as Error).message}).${name === 'webgpu' ? ` WebGPU in Node needs a Vulkan driver (here: ${SWIFTSHADER_ICD} from Debian chromium).` : ''} Try --backend wasm.`);
+  }
+  if (!ok || tf.getBackend() !== name) {
+    throw new ExpandrError(`The ${name} backend did not start.${name === 'webgpu' ? ' No WebGPU adapter was found (Dawn + a Vulkan driver are needed).' : ''} Try --backend wasm.`);
+  }
+  return name;
+}

@@ -1,0 +1,97 @@
+// Shared by the runner's dense commands (encode, eval --retriever dense): the tfjs backend, the
+// encoder from a folder or zip (with its model hash for caches), and the corpus embedding cache under
+// .cache/embeddings/. The encoder factory is injectable so that tests can run a stand-in encoder.
+import type { Encoder } from '../encoder/types.ts';
+import { loadBertEncoder } from '../encoder/encoder.ts';
+import { ENCODER_PRESETS } from '../encoder/presets.ts';
+import { UsageError } from '../errors.ts';
+import { modelFilesFromPath } from '../model/sources-node.ts';
+import { modelHash, type ModelFiles } from '../model/sources.ts';
+import { DEFAULT_CHUNK_SIZE, embeddingCacheKey, MemoryChunkStore, type ChunkStore } from '../retrieval/dense/chunk-store.ts';
+import { DEFAULT_EMBEDDING_CACHE, FileChunkStore } from '../retrieval/dense/file-chunks-node.ts';
+import type { LongWork } from '../util/progress.ts';
+import type { OptionSpec, ParsedArgs } from './args.ts';
+import { BACKEND_HELP, parseBackend, useBackend, type BackendName } from './backend.ts';
+
+export type EncoderFactory = (files: ModelFiles, opts: { preset?: string }) => Promise<Encoder>;
+
+/** What the commands can be given instead of the real thing (tests). */
+export interface DenseDeps {
+  loadEncoder?: EncoderFactory;
+}
+
+export const defaultEncoderFactory: EncoderFactory = (files, opts) => loadBertEncoder(files, { preset: opts.preset });
+
+export const ENCODER_OPTIONS: OptionSpec = {
+  encoder: { type: 'string' },
+  preset: { type: 'string' },
+  backend: { type: 'string' },
+  batch: { type: 'string' },
+  'cache-dir': { type: 'string' },
+  'no-cache': { type: 'boolean' },
+};
+
+export const ENCODER_HELP = `  --encoder PATH       model folder or zip (config.json, model.safetensors, tokenizer.json; sentence-transformers files if any)
+  --preset ID          settings preset when the folder has no sentence-transformers files
+                       (default: guessed from config.json's _name_or_path or the folder name)
+${BACKEND_HELP}
+  --batch N            texts per encoder batch (default 32)
+  --cache-dir DIR      corpus embedding cache (default ${DEFAULT_EMBEDDING_CACHE}); --no-cache to skip it`;
+
+export interface LoadedEncoder {
+  encoder: Encoder;
+  modelHash: string;
+  name: string;
+  preset: string | undefined;
+  backend: BackendName;
+  batchSize: number | undefined;
+  loadMs: number;
+  /** The corpus embedding store for a corpus checksum: files under the cache folder, or memory with --no-cache. */
+  sinkFor(corpusChecksum: string): ChunkStore;
+}
+
+/** The preset a folder most likely is: config.json's _name_or_path or the folder name, matched against preset ids. */
+export function guessPreset(files: ModelFiles, folderName: string): string | undefined {
+  let nameOrPath = '';
+  try {
+    nameOrPath = String((JSON.parse(new TextDecoder().decode(files.get('config.json'))) as Record<string, unknown>)._name_or_path ?? '');
+  } catch {
+    // the encoder reports a broken config.json
+  }
+  const last = (s: string) => s.replace(/\/+$/, '').split('/').pop()!.toLowerCase();
+  for (const candidate of [nameOrPath, folderName]) {
+    const hit = candidate && ENCODER_PRESETS.find((p) => p.id === candidate || last(p.id) === last(candidate));
+    if (hit) return hit.id;
+  }
+  return undefined;
+}
+
+export async function setupEncoder(command: string, a: ParsedArgs, deps: DenseDeps, work: LongWork): Promise<LoadedEncoder> {
+  const path = a.str('encoder');
+  if (!path) throw new UsageError(`${command}: --encoder PATH is required (a model folder or zip).`);
+  const backend = await useBackend(parseBackend(a.str('backend')));
+  const batchSize = a.str('batch') === undefined ? undefined : a.int('batch', 32, 1, 4096);
+  const t0 = performance.now();
+  const model = await modelFilesFromPath(path, work);
+  const preset = a.str('preset') ?? guessPreset(model.files, model.name);
+  if (a.str('preset') && !ENCODER_PRESETS.some((p) => p.id === preset)) {
+    throw new UsageError(`${command}: unknown --preset "${preset}"; known: ${ENCODER_PRESETS.map((p) => p.id).join(', ')}.`);
+  }
+  const encoder = await (deps.loadEncoder ?? defaultEncoderFactory)(model.files, { preset });
+  const hash = await modelHash(model.files);
+  const cacheDir = a.str('cache-dir') ?? DEFAULT_EMBEDDING_CACHE;
+  const noCache = a.flag('no-cache');
+  return {
+    encoder,
+    modelHash: hash,
+    name: model.name,
+    preset,
+    backend,
+    batchSize,
+    loadMs: performance.now() - t0,
+    sinkFor: (corpusChecksum) =>
+      noCache
+        ? new MemoryChunkStore()
+        : new FileChunkStore(cacheDir, embeddingCacheKey({ modelHash: hash, corpusChecksum, settings: encoder.settings, chunkSize: DEFAULT_CHUNK_SIZE })),
+  };
+}

@@ -1,0 +1,105 @@
+// `expandr generate`: text from the tfjs decoder (DESIGN.md §5). A Hugging Face folder (config.json,
+// model.safetensors, tokenizer.json) or a llama2.c folder (model .bin + tok*.bin). Instruct models get
+// the prompt through their chat template unless --raw. The text goes to stdout followed by a newline, as
+// llama2.c's `run` prints it; speed goes to stderr; with --json the last line is {"text", ...}.
+import { UsageError } from '../errors.ts';
+import { sourcesFromPath } from '../data/node-sources.ts';
+import { modelFilesFromSources } from '../llm/files.ts';
+import { generateText } from '../llm/generate.ts';
+import { loadDecoder } from '../llm/load.ts';
+import { parseCommandArgs } from './args.ts';
+import { BACKEND_HELP, parseBackend, useBackend } from './backend.ts';
+import { stderrProgress } from './progress.ts';
+
+export const GENERATE_HELP = `generate   Generate text with the tfjs decoder (Llama/Qwen2 safetensors or llama2.c .bin).
+
+Options:
+  --model DIR          model folder: config.json + model.safetensors + tokenizer.json, or llama2.c
+                       model .bin + tok*.bin                                                  (required)
+  --prompt TEXT        the prompt ("" = start from BOS, as llama2.c does)                    (required)
+  --greedy             argmax decoding (same as --temperature 0)
+  --temperature T      sampling temperature (default 1)
+  --top-p P            nucleus mass, 1 = off (default 0.9, llama2.c's and the paper's)
+  --max-tokens N       new tokens at most (default 256)
+  --seed N             sampling seed (default 0)
+  --raw                do not apply the chat template even when the tokenizer has one
+  --system TEXT        system message for chat-templated prompts
+  --adapter DIR        LoRA adapter (PEFT folder): not in this version yet
+${BACKEND_HELP}
+  --json               print one JSON object as the last line
+  --quiet              no progress or speed on stderr`;
+
+export async function generateCommand(argv: string[], signal: AbortSignal): Promise<void> {
+  const a = parseCommandArgs('generate', argv, {
+    model: { type: 'string' },
+    prompt: { type: 'string' },
+    greedy: { type: 'boolean' },
+    temperature: { type: 'string' },
+    'top-p': { type: 'string' },
+    'max-tokens': { type: 'string' },
+    seed: { type: 'string' },
+    raw: { type: 'boolean' },
+    system: { type: 'string' },
+    adapter: { type: 'string' },
+    backend: { type: 'string' },
+    json: { type: 'boolean' },
+    quiet: { type: 'boolean' },
+  });
+  const modelDir = a.need('model');
+  const prompt = a.str('prompt');
+  if (prompt === undefined) throw new UsageError('generate: --prompt is required (use --prompt "" to start from BOS).');
+  if (a.str('adapter')) throw new UsageError('generate: --adapter is not available in this version yet (LoRA adapters arrive with train-llm).');
+  const temperature = a.num('temperature', 1);
+  const topP = a.num('top-p', 0.9);
+  if (temperature < 0) throw new UsageError(`generate: --temperature must be ≥ 0, got ${temperature}.`);
+  if (!(topP > 0 && topP <= 1)) throw new UsageError(`generate: --top-p must be in (0, 1], got ${topP}.`);
+  const maxNewTokens = a.int('max-tokens', 256, 1);
+  const seed = a.int('seed', 0, 0);
+  const backend = await useBackend(parseBackend(a.str('backend')));
+  const quiet = a.flag('quiet');
+  const onProgress = quiet ? undefined : stderrProgress();
+
+  const t0 = performance.now();
+  const files = modelFilesFromSources(await sourcesFromPath(modelDir));
+  const { model, tokenizer, format } = await loadDecoder(files, { onProgress, signal });
+  if (!tokenizer) throw new UsageError(`generate: ${files.label} has no tokenizer files (tokenizer.json); text generation needs them.`);
+  const loadMs = performance.now() - t0;
+  try {
+    const chat = a.flag('raw') ? false : tokenizer.hasChatTemplate;
+    const { texts, result } = await generateText(model, tokenizer, [prompt], {
+      greedy: a.flag('greedy'),
+      temperature,
+      topP,
+      maxNewTokens,
+      seed,
+      chat,
+      system: a.str('system'),
+      onProgress: quiet ? undefined : (p) => p.done === p.total && onProgress?.(p), // only the final line: tokens come fast
+      signal,
+    });
+    const n = result.tokens[0].length;
+    const tokensPerS = result.decodeMs > 0 ? result.steps / (result.decodeMs / 1000) : 0;
+    if (!quiet) {
+      console.error(
+        `${format} ${model.config.arch} · ${backend} · ${n} tokens (${result.finish[0]}) · load ${(loadMs / 1000).toFixed(2)} s · ` +
+          `prompt ${result.prefillMs.toFixed(0)} ms · ${tokensPerS.toFixed(1)} tokens/s`,
+      );
+    }
+    if (a.flag('json')) {
+      console.log(
+        JSON.stringify({
+          text: texts[0],
+          tokens: n,
+          finish: result.finish[0],
+          model: files.label,
+          format,
+          backend,
+          chat,
+          tokens_per_s: Number(tokensPerS.toFixed(2)),
+        }),
+      );
+    } else console.log(texts[0]);
+  } finally {
+    model.dispose();
+  }
+}

@@ -1,0 +1,182 @@
+// BertModel (the encoder stack only, no pooler) in tfjs, read top to bottom:
+// embeddings → L × [self-attention → add & LayerNorm → GELU MLP → add & LayerNorm] (post-norm).
+// Weights are tf.Variables under their Hugging Face state-dict names, so loading and exporting are
+// name-for-name. Only ops with tfjs 4.22 gradients on every backend are used (no StridedSlice, GatherNd,
+// Einsum; the embedding lookup brings its own gradient because wasm lacks UnsortedSegmentSum).
+//
+// References: Devlin et al. 2019 (BERT); transformers' modeling_bert.py (names, eps, masking);
+// Hendrycks & Gimpel 2016 (GELU, exact erf form).
+import * as tf from '@tensorflow/tfjs-core';
+import './gradients.ts';
+import { deriveSeed } from '../util/random.ts';
+import type { BertConfig } from './config.ts';
+import { bertParamSpecs, randomBertWeights, type HfTensor } from './bert-weights.ts';
+import type { TokenizedBatch } from './types.ts';
+
+/** Added to attention scores of padding keys: exp() underflows to exactly 0 in float32 (HF uses finfo.min). */
+const MASK_NEGATIVE = -1e9;
+
+export interface ForwardOptions {
+  /** Turns dropout on (hidden_dropout_prob, attention_probs_dropout_prob). */
+  training?: boolean;
+  /** Seeds the dropout masks of this call; omitted → the model's own stream (seeded at construction). */
+  seed?: number;
+}
+
+let instances = 0;
+
+export class BertModel {
+  readonly config: BertConfig;
+  /** HF state-dict key → trainable variable. */
+  readonly params: ReadonlyMap<string, tf.Variable>;
+  /** The same variables in state-dict order (bertParamSpecs). */
+  readonly variables: tf.Variable[];
+  /** Tensors the forward pass does not use (the pooler), kept for export. */
+  readonly extras: ReadonlyMap<string, HfTensor>;
+  #dropoutSeed: number;
+  #dropoutCalls = 0;
+
+  constructor(config: BertConfig, weights: ReadonlyMap<string, HfTensor>, extras: ReadonlyMap<string, HfTensor> = new Map(), seed = 0) {
+    this.config = config;
+    this.extras = extras;
+    this.#dropoutSeed = seed;
+    // Variable names are global in tfjs: prefix them per instance so two models can coexist.
+    const scope = `bert${instances++}`;
+    const params = new Map<string, tf.Variable>();
+    for (const spec of bertParamSpecs(config)) {
+      const w = weights.get(spec.key);
+      if (!w) throw new Error(`BertModel: no weight "${spec.key}"`);
+      const initial = tf.tensor(w.data, spec.shape, 'float32');
+      params.set(spec.key, tf.variable(initial, true, `${scope}/${spec.key}`)); // shares the data
+      initial.dispose();
+    }
+    this.params = params;
+    this.variables = [...params.values()];
+  }
+
+  /** A freshly initialised model (transformers' init), reproducible from `seed`. */
+  static random(config: BertConfig, seed: number): BertModel {
+    return new BertModel(config, randomBertWeights(config, seed), new Map(), seed);
+  }
+
+  /** Last hidden states (B, T, d) for a padded batch. Differentiable w.r.t. `variables`. */
+  forward(batch: TokenizedBatch, opts: ForwardOptions = {}): tf.Tensor3D {
+    const c = this.config;
+    const { batch: B, seqLen: T } = batch;
+    const d = c.hiddenSize;
+    if (T > c.maxPositions) throw new RangeError(`BertModel: sequence length ${T} exceeds max_position_embeddings ${c.maxPositions}`);
+    const drop = makeDropout(opts.training === true, opts.seed ?? deriveSeed(this.#dropoutSeed, this.#dropoutCalls++));
+    return tf.tidy(() => {
+      const ids = tf.tensor1d(batch.inputIds, 'int32'); // (B*T)
+      const types = tf.tensor1d(batch.tokenTypeIds, 'int32'); // (B*T)
+      const positions = tf.range(0, T, 1, 'int32'); // (T)
+      const mask = tf.tensor2d(batch.attentionMask, [B, T], 'int32');
+      // Additive attention mask over keys: 0 for tokens, MASK_NEGATIVE for padding. (B, 1, 1, T)
+      const maskAdd = tf.reshape(tf.mul(tf.sub(1, tf.cast(mask, 'float32')), MASK_NEGATIVE), [B, 1, 1, T]);
+
+      const word = tf.reshape(embeddingLookup(this.p('embeddings.word_embeddings.weight'), ids), [B, T, d]);
+      const pos = embeddingLookup(this.p('embeddings.position_embeddings.weight'), positions); // (T, d), broadcast over B
+      const type = tf.reshape(embeddingLookup(this.p('embeddings.token_type_embeddings.weight'), types), [B, T, d]);
+      let x: tf.Tensor2D = tf.reshape(tf.add(tf.add(word, pos), type), [B * T, d]); // (B*T, d)
+      x = drop(this.layerNorm(x, 'embeddings.LayerNorm'), c.hiddenDropout);
+      for (let i = 0; i < c.numLayers; i++) x = this.layer(x, i, B, T, maskAdd, drop);
+      return tf.reshape(x, [B, T, d]);
+    });
+  }
+
+  /** One post-norm transformer layer: x (B*T, d) → (B*T, d). */
+  private layer(x: tf.Tensor2D, i: number, B: number, T: number, maskAdd: tf.Tensor, drop: Dropout): tf.Tensor2D {
+    const c = this.config;
+    const p = `encoder.layer.${i}`;
+    const a = drop(this.linear(this.attention(x, p, B, T, maskAdd, drop), `${p}.attention.output.dense`), c.hiddenDropout);
+    x = this.layerNorm(tf.add(a, x), `${p}.attention.output.LayerNorm`);
+    const h = gelu(this.linear(x, `${p}.intermediate.dense`)); // (B*T, intermediate)
+    const m = drop(this.linear(h, `${p}.output.dense`), c.hiddenDropout); // (B*T, d)
+    return this.layerNorm(tf.add(m, x), `${p}.output.LayerNorm`);
+  }
+
+  /** Multi-head scaled dot-product self-attention, before the output projection: (B*T, d) → (B*T, d). */
+  private attention(x: tf.Tensor2D, p: string, B: number, T: number, maskAdd: tf.Tensor, drop: Dropout): tf.Tensor2D {
+    const c = this.config;
+    const nh = c.numHeads;
+    const hs = c.hiddenSize / nh;
+    const heads = (t: tf.Tensor2D) => tf.transpose(tf.reshape(t, [B, T, nh, hs]), [0, 2, 1, 3]); // (B, nh, T, hs)
+    const q = heads(this.linear(x, `${p}.attention.self.query`));
+    const k = heads(this.linear(x, `${p}.attention.self.key`));
+    const v = heads(this.linear(x, `${p}.attention.self.value`));
+    let att = tf.mul(tf.matMul(q, k, false, true), 1 / Math.sqrt(hs)); // (B, nh, T, T)
+    att = tf.softmax(tf.add(att, maskAdd)); // over keys, padding keys get weight 0
+    att = drop(att, c.attentionDropout);
+    const y = tf.matMul(att, v); // (B, nh, T, hs)
+    return tf.reshape(tf.transpose(y, [0, 2, 1, 3]), [B * T, c.hiddenSize]); // (B*T, d), heads side by side
+  }
+
+  /**
+   * nn.Linear: x W^T + b with W stored as [out, in]. (N, in) → (N, out). Not tf.fused.matMul: its wasm
+   * kernel with transposeB and a bias returns wrong rows in tfjs 4.22 (tests/unit/encoder-ops.test.ts).
+   */
+  private linear(x: tf.Tensor2D, prefix: string): tf.Tensor2D {
+    return tf.add(tf.matMul(x, this.p(`${prefix}.weight`), false, true), this.p(`${prefix}.bias`));
+  }
+
+  /** nn.LayerNorm over the last axis with biased variance, as PyTorch. (N, d) → (N, d). */
+  private layerNorm(x: tf.Tensor2D, prefix: string): tf.Tensor2D {
+    const mean = tf.mean(x, -1, true); // (N, 1)
+    const centred = tf.sub(x, mean);
+    const variance = tf.mean(tf.square(centred), -1, true); // (N, 1)
+    const normed = tf.mul(centred, tf.rsqrt(tf.add(variance, this.config.layerNormEps)));
+    return tf.add(tf.mul(normed, this.p(`${prefix}.weight`)), this.p(`${prefix}.bias`));
+  }
+
+  private p(key: string): tf.Variable {
+    const v = this.params.get(key);
+    if (!v) throw new Error(`BertModel: no parameter "${key}"`);
+    return v;
+  }
+
+  dispose(): void {
+    for (const v of this.variables) v.dispose();
+  }
+}
+
+/** Exact GELU, 0.5·x·(1 + erf(x/√2)) (BERT's "gelu"; not the tanh approximation). */
+function gelu<T extends tf.Tensor>(x: T): T {
+  return tf.mul(tf.mul(x, 0.5), tf.add(1, tf.erf(tf.mul(x, Math.SQRT1_2))));
+}
+
+type Dropout = <T extends tf.Tensor>(x: T, rate: number) => T;
+
+/** Inverted dropout with one seed per call site, so a training step is reproducible on every backend. */
+function makeDropout(training: boolean, seed: number): Dropout {
+  let site = 0;
+  return <T extends tf.Tensor>(x: T, rate: number): T => (training && rate > 0 ? (tf.dropout(x, rate, undefined, deriveSeed(seed, site++)) as T) : x);
+}
+
+/**
+ * Row lookup table[ids] with a scatter-add gradient. tf.gather's own gradient needs UnsortedSegmentSum,
+ * which the wasm backend lacks; ScatterNd (which sums duplicate ids) exists on cpu, wasm and webgpu.
+ * table (V, d), ids (N) int32 → (N, d).
+ */
+export function embeddingLookup(table: tf.Tensor2D | tf.Variable, ids: tf.Tensor1D): tf.Tensor2D {
+  const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    const [tableIn, idsIn, save] = args as [tf.Tensor2D, tf.Tensor1D, tf.GradSaveFunc];
+    save([idsIn]);
+    return {
+      value: tf.gather(tableIn, idsIn) as tf.Tensor2D,
+      gradFunc: (dy: tf.Tensor2D, saved: tf.Tensor[]) => {
+        const [savedIds] = saved;
+        const dTable = tf.scatterND(tf.reshape(savedIds, [-1, 1]), dy, tableIn.shape); // (V, d)
+        return [dTable, tf.zerosLike(savedIds)];
+      },
+    };
+  });
+  return op(table, ids) as tf.Tensor2D;
+}
+
+/** The weights as Hugging Face tensors (state-dict names, PyTorch shapes), pooler included when loaded. */
+export async function bertWeightsToHf(model: BertModel): Promise<Map<string, HfTensor>> {
+  const out = new Map<string, HfTensor>();
+  for (const [key, v] of model.params) out.set(key, { shape: [...v.shape], data: (await v.data()) as Float32Array });
+  for (const [key, t] of model.extras) out.set(key, { shape: [...t.shape], data: t.data.slice() });
+  return out;
+}

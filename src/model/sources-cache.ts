@@ -1,0 +1,77 @@
+// The model file cache: files by (source, revision, file), so a model downloaded once loads offline.
+// A model counts as cached only once its manifest (the list of its files) is written, after every
+// file: an interrupted download is never mistaken for a complete model, while the files it did finish
+// are reused by the next attempt.
+import type { Store } from '../store/store.ts';
+
+export interface ModelFileCache {
+  get(source: string, revision: string, file: string): Promise<Uint8Array | undefined>;
+  put(source: string, revision: string, file: string, bytes: Uint8Array): Promise<void>;
+  /** Drops one revision, or every revision of the source. */
+  delete(source: string, revision?: string): Promise<void>;
+}
+
+/** Reserved name of the manifest entry (no model file is called this). */
+export const MODEL_MANIFEST = '.expandr-model.json';
+
+interface ModelManifest {
+  files: string[];
+  savedAt: number;
+}
+
+/** The page's cache: the store's modelFiles object store (IndexedDB, schema v2). */
+export function storeModelCache(store: Store): ModelFileCache {
+  return {
+    get: (s, r, f) => store.getModelFile(s, r, f),
+    put: (s, r, f, b) => store.putModelFile(s, r, f, b),
+    delete: (s, r) => store.deleteModelFiles(s, r),
+  };
+}
+
+/** In memory (tests; the runner, which reads models from disk and needs no cache). */
+export class MemoryModelCache implements ModelFileCache {
+  readonly files = new Map<string, Uint8Array>();
+  private k = (s: string, r: string, f: string) => JSON.stringify([s, r, f]);
+  async get(s: string, r: string, f: string) {
+    return this.files.get(this.k(s, r, f))?.slice();
+  }
+  async put(s: string, r: string, f: string, b: Uint8Array) {
+    this.files.set(this.k(s, r, f), b.slice());
+  }
+  async delete(s: string, r?: string) {
+    for (const key of [...this.files.keys()]) {
+      const [ks, kr] = JSON.parse(key) as string[];
+      if (ks === s && (r === undefined || kr === r)) this.files.delete(key);
+    }
+  }
+}
+
+/** A complete cached model, or undefined when it is not (fully) cached. */
+export async function readCachedModel(cache: ModelFileCache, source: string, revision: string): Promise<Map<string, Uint8Array> | undefined> {
+  const raw = await cache.get(source, revision, MODEL_MANIFEST);
+  if (!raw) return undefined;
+  let manifest: ModelManifest;
+  try {
+    manifest = JSON.parse(new TextDecoder().decode(raw)) as ModelManifest;
+  } catch {
+    return undefined;
+  }
+  const files = new Map<string, Uint8Array>();
+  for (const name of manifest.files) {
+    const bytes = await cache.get(source, revision, name);
+    if (!bytes) return undefined; // evicted or deleted in part: load again
+    files.set(name, bytes);
+  }
+  return files;
+}
+
+/** Stores a complete model: its files, then the manifest that makes it count. */
+export async function writeCachedModel(cache: ModelFileCache, source: string, revision: string, files: Map<string, Uint8Array>): Promise<void> {
+  for (const [name, bytes] of files) await cache.put(source, revision, name, bytes);
+  await writeModelManifest(cache, source, revision, [...files.keys()]);
+}
+
+export async function writeModelManifest(cache: ModelFileCache, source: string, revision: string, names: string[]): Promise<void> {
+  const manifest: ModelManifest = { files: names, savedAt: Date.now() };
+  await cache.put(source, revision, MODEL_MANIFEST, new TextEncoder().encode(JSON.stringify(manifest)));
+}

@@ -1,0 +1,18 @@
+// A small synthetic retrieval task for training tests: each document is about its own topic words, each
+// query names two of them, so a trained encoder can learn to match them while a random one cannot.
+import type { BeirDoc, BeirQuery, Qrels } from '../../../src/data/types.ts';
+import { createRng } from '../../../src/util/random.ts';
+
+const FILLER = 'the of and study results patients effect increase reduce risk model data analysis shows'.split(' ');
+
+export function syntheticTask(n = 32, seed = 1): { docs: BeirDoc[]; queries: BeirQuery[]; qrels: Qrels } {
+  const rng = createRng(seed);
+  const topic = (i: number) => [`alpha${i}`, `beta${i}`, `gamma${i}`, `delta${i}`];
+  const docs: BeirDoc[] = Array.from({ length: n }, (_, i) => {
+    const words = [...topic(i), ...Array.from({ length: 8 }, () => FILLER[rng.int(FILLER.length)])];
+    return { id: `d${i}`, title: `topic ${i}`, text: words.sort(() => rng.float() - 0.5).join(' ') };
+  });
+  const queries: BeirQuery[] = Array.from({ length: n }, (_, i) => ({ id: `q${i}`, text: `what about ${topic(i)[rng.int(4)]} ${topic(i)[rng.int(4)]}` }));
+  const qrels: Qrels = new Map(queries.map((q, i) => [q.id, new Map([[`d${i}`, 1]])]));
+  return { docs, queries, qrels };
+}
