@@ -2,7 +2,6 @@
 // encoder from a folder or zip (with its model hash for caches), and the corpus embedding cache under
 // .cache/embeddings/. The encoder factory is injectable so that tests can run a stand-in encoder.
 import type { Encoder } from '../encoder/types.ts';
-import { loadBertEncoder } from '../encoder/encoder.ts';
 import { ENCODER_PRESETS } from '../encoder/presets.ts';
 import { UsageError } from '../errors.ts';
 import { modelFilesFromPath } from '../model/sources-node.ts';
@@ -12,6 +11,7 @@ import { DEFAULT_EMBEDDING_CACHE, FileChunkStore } from '../retrieval/dense/file
 import type { LongWork } from '../util/progress.ts';
 import type { OptionSpec, ParsedArgs } from './args.ts';
 import { BACKEND_HELP, parseBackend, useBackend, type BackendName } from './backend.ts';
+import { registerTfjsResolveHook } from './tfjs-gradients.ts';
 
 export type EncoderFactory = (files: ModelFiles, opts: { preset?: string }) => Promise<Encoder>;
 
@@ -20,7 +20,16 @@ export interface DenseDeps {
   loadEncoder?: EncoderFactory;
 }
 
-export const defaultEncoderFactory: EncoderFactory = (files, opts) => loadBertEncoder(files, { preset: opts.preset });
+/**
+ * The BERT encoder. Imported on first use, after the resolve hook: the encoder registers tfjs gradients
+ * statically, which plain Node (tsx) cannot resolve without the hook (see tfjs-gradients.ts); a static
+ * import here would break every command at start-up, bm25 included.
+ */
+export const defaultEncoderFactory: EncoderFactory = async (files, opts) => {
+  registerTfjsResolveHook();
+  const { loadBertEncoder } = await import('../encoder/encoder.ts');
+  return loadBertEncoder(files, { preset: opts.preset });
+};
 
 export const ENCODER_OPTIONS: OptionSpec = {
   encoder: { type: 'string' },

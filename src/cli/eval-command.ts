@@ -119,7 +119,7 @@ async function evalDense(a: ParsedArgs, data: BeirDataset, qrels: Qrels, split: 
   }
   const tag = `expandr-dense-${m.name}${expansions ? `-exp-${r.params.expansionNorm}` : ''}`.replace(/\s+/g, '_');
   if (a.str('run')) writeFileSync(a.str('run')!, writeTrecRun(r.run, tag));
-  const params = { k, encoder: m.name, modelHash: m.modelHash, preset: m.preset ?? null, settings: m.encoder.settings, backend: m.backend, expansions: expansionsPath ?? null, ...r.params };
+  const params = { encoder: m.name, modelHash: m.modelHash, preset: m.preset ?? null, settings: m.encoder.settings, backend: m.backend, expansions: expansionsPath ?? null, ...r.params };
   const timings = { loadMs, modelMs: m.loadMs, ...r.timings };
   if (a.flag('json')) {
     console.log(JSON.stringify({ dataset: data.name, split, retriever: 'dense', queries: r.perQuery.length, ...r.metrics, params, timings }));

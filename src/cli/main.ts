@@ -1,14 +1,22 @@
 // The `expandr` command-line runner: `npm run -s expandr -- <command> [options]` (DESIGN.md §5).
 // Progress goes to stderr; results to stdout; with --json the last stdout line is one JSON object.
 import { CancelledError, ExpandrError, UsageError } from '../errors.ts';
-import { evalCommand, EVAL_HELP } from './eval-command.ts';
-import { generateCommand, GENERATE_HELP } from './generate-command.ts';
-import { encodeCommand, ENCODE_HELP } from './encode-command.ts';
+import { registerTfjsResolveHook } from './tfjs-gradients.ts';
+
+// Before any command module loads: modules that import tfjs gradients statically (the encoder, the
+// decoder) only resolve in plain Node with this hook in place (see tfjs-gradients.ts). Hence the
+// dynamic imports below; a static import of a command would be hoisted above this line.
+registerTfjsResolveHook();
+const { evalCommand, EVAL_HELP } = await import('./eval-command.ts');
+const { generateCommand, GENERATE_HELP } = await import('./generate-command.ts');
+const { encodeCommand, ENCODE_HELP } = await import('./encode-command.ts');
+const { trainRetrieverCommand, TRAIN_RETRIEVER_HELP } = await import('./train-retriever-command.ts');
 
 const COMMANDS: Record<string, { run: (argv: string[], signal: AbortSignal) => Promise<void>; help: string }> = {
   eval: { run: evalCommand, help: EVAL_HELP },
   generate: { run: generateCommand, help: GENERATE_HELP },
   encode: { run: encodeCommand, help: ENCODE_HELP },
+  'train-retriever': { run: trainRetrieverCommand, help: TRAIN_RETRIEVER_HELP },
 };
 
 const USAGE = `Usage: npm run -s expandr -- <command> [options]
@@ -17,7 +25,7 @@ Commands:
 ${Object.values(COMMANDS).map((c) => '  ' + c.help.split('\n')[0]).join('\n')}
 
 Run \`npm run -s expandr -- help <command>\` for a command's options.
-Not in this version yet: train-retriever, generate, train-llm, experiment.`;
+Not in this version yet: train-llm, experiment.`;
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;

@@ -21,6 +21,11 @@ export interface ParamSpec {
   init: Init;
 }
 
+/** nn.Linear weights ([out, in] in PyTorch): q/k/v, attention output, intermediate and output dense. */
+export function isLinearWeight(key: string): boolean {
+  return /\.(query|key|value|dense)\.weight$/.test(key);
+}
+
 /** Every trainable BertModel tensor, in state-dict order (the order of `BertModel.variables`). */
 export function bertParamSpecs(c: BertConfig): ParamSpec[] {
   const d = c.hiddenSize;

@@ -1,8 +1,10 @@
 // BertModel (the encoder stack only, no pooler) in tfjs, read top to bottom:
 // embeddings → L × [self-attention → add & LayerNorm → GELU MLP → add & LayerNorm] (post-norm).
 // Weights are tf.Variables under their Hugging Face state-dict names, so loading and exporting are
-// name-for-name. Only ops with tfjs 4.22 gradients on every backend are used (no StridedSlice, GatherNd,
-// Einsum; the embedding lookup brings its own gradient because wasm lacks UnsortedSegmentSum).
+// name-for-name; Linear weights are held transposed, [in, out], so that x·W runs on wasm's fast path
+// (matmul.ts) — bertWeightsToHf / toHfLayout give them back as PyTorch's [out, in].
+// Only ops with tfjs 4.22 gradients on every backend are used (no StridedSlice, GatherNd, Einsum; the
+// embedding lookup brings its own gradient because wasm lacks UnsortedSegmentSum).
 //
 // References: Devlin et al. 2019 (BERT); transformers' modeling_bert.py (names, eps, masking);
 // Hendrycks & Gimpel 2016 (GELU, exact erf form).
@@ -10,7 +12,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import './gradients.ts';
 import { deriveSeed } from '../util/random.ts';
 import type { BertConfig } from './config.ts';
-import { bertParamSpecs, randomBertWeights, type HfTensor } from './bert-weights.ts';
+import { bertParamSpecs, isLinearWeight, randomBertWeights, type HfTensor } from './bert-weights.ts';
+import { batchMatMul, matMul2d } from './matmul.ts';
 import type { TokenizedBatch } from './types.ts';
 
 /** Added to attention scores of padding keys: exp() underflows to exactly 0 in float32 (HF uses finfo.min). */
@@ -27,7 +30,7 @@ let instances = 0;
 
 export class BertModel {
   readonly config: BertConfig;
-  /** HF state-dict key → trainable variable. */
+  /** HF state-dict key → trainable variable (Linear weights transposed: [in, out]; see toHfLayout). */
   readonly params: ReadonlyMap<string, tf.Variable>;
   /** The same variables in state-dict order (bertParamSpecs). */
   readonly variables: tf.Variable[];
@@ -46,9 +49,10 @@ export class BertModel {
     for (const spec of bertParamSpecs(config)) {
       const w = weights.get(spec.key);
       if (!w) throw new Error(`BertModel: no weight "${spec.key}"`);
-      const initial = tf.tensor(w.data, spec.shape, 'float32');
+      const hf = tf.tensor(w.data, spec.shape, 'float32');
+      const initial = isLinearWeight(spec.key) ? tf.transpose(hf) : hf; // [out, in] → [in, out]
       params.set(spec.key, tf.variable(initial, true, `${scope}/${spec.key}`)); // shares the data
-      initial.dispose();
+      tf.dispose([hf, initial]);
     }
     this.params = params;
     this.variables = [...params.values()];
@@ -70,9 +74,10 @@ export class BertModel {
       const ids = tf.tensor1d(batch.inputIds, 'int32'); // (B*T)
       const types = tf.tensor1d(batch.tokenTypeIds, 'int32'); // (B*T)
       const positions = tf.range(0, T, 1, 'int32'); // (T)
-      const mask = tf.tensor2d(batch.attentionMask, [B, T], 'int32');
       // Additive attention mask over keys: 0 for tokens, MASK_NEGATIVE for padding. (B, 1, 1, T)
-      const maskAdd = tf.reshape(tf.mul(tf.sub(1, tf.cast(mask, 'float32')), MASK_NEGATIVE), [B, 1, 1, T]);
+      // Built in JS rather than by tf.cast: tfjs-webgpu's int32→float32 cast of a small (CPU-resident)
+      // tensor keeps Int32Array data, which later GPU kernels compile as i32 (invalid WGSL).
+      const maskAdd = tf.tensor4d(batch.attentionMask.map((m) => (m ? 0 : MASK_NEGATIVE)), [B, 1, 1, T], 'float32');
 
       const word = tf.reshape(embeddingLookup(this.p('embeddings.word_embeddings.weight'), ids), [B, T, d]);
       const pos = embeddingLookup(this.p('embeddings.position_embeddings.weight'), positions); // (T, d), broadcast over B
@@ -104,19 +109,20 @@ export class BertModel {
     const q = heads(this.linear(x, `${p}.attention.self.query`));
     const k = heads(this.linear(x, `${p}.attention.self.key`));
     const v = heads(this.linear(x, `${p}.attention.self.value`));
-    let att = tf.mul(tf.matMul(q, k, false, true), 1 / Math.sqrt(hs)); // (B, nh, T, T)
+    const kT = tf.transpose(k, [0, 1, 3, 2]); // (B, nh, hs, T)
+    let att = tf.mul(batchMatMul(q, kT), 1 / Math.sqrt(hs)); // (B, nh, T, T)
     att = tf.softmax(tf.add(att, maskAdd)); // over keys, padding keys get weight 0
     att = drop(att, c.attentionDropout);
-    const y = tf.matMul(att, v); // (B, nh, T, hs)
+    const y = batchMatMul(att, v); // (B, nh, T, hs)
     return tf.reshape(tf.transpose(y, [0, 2, 1, 3]), [B * T, c.hiddenSize]); // (B*T, d), heads side by side
   }
 
   /**
-   * nn.Linear: x W^T + b with W stored as [out, in]. (N, in) → (N, out). Not tf.fused.matMul: its wasm
-   * kernel with transposeB and a bias returns wrong rows in tfjs 4.22 (tests/unit/encoder-ops.test.ts).
+   * nn.Linear: x Wᵀ + b, with Wᵀ held as the variable ([in, out]). (N, in) → (N, out). Not tf.fused.matMul:
+   * its wasm kernel with transposeB and a bias returns wrong rows in tfjs 4.22 (tests/unit/encoder-ops.test.ts).
    */
   private linear(x: tf.Tensor2D, prefix: string): tf.Tensor2D {
-    return tf.add(tf.matMul(x, this.p(`${prefix}.weight`), false, true), this.p(`${prefix}.bias`));
+    return tf.add(matMul2d(x, this.p(`${prefix}.weight`) as tf.Tensor2D), this.p(`${prefix}.bias`));
   }
 
   /** nn.LayerNorm over the last axis with biased variance, as PyTorch. (N, d) → (N, d). */
@@ -173,10 +179,22 @@ export function embeddingLookup(table: tf.Tensor2D | tf.Variable, ids: tf.Tensor
   return op(table, ids) as tf.Tensor2D;
 }
 
+/**
+ * A variable (or its gradient) in PyTorch's layout: Linear weights transposed back to [out, in], everything
+ * else as is. Returns a new tensor; the caller disposes it.
+ */
+export function toHfLayout(key: string, t: tf.Tensor): tf.Tensor {
+  return isLinearWeight(key) ? tf.transpose(t) : tf.clone(t);
+}
+
 /** The weights as Hugging Face tensors (state-dict names, PyTorch shapes), pooler included when loaded. */
 export async function bertWeightsToHf(model: BertModel): Promise<Map<string, HfTensor>> {
   const out = new Map<string, HfTensor>();
-  for (const [key, v] of model.params) out.set(key, { shape: [...v.shape], data: (await v.data()) as Float32Array });
+  for (const [key, v] of model.params) {
+    const t = toHfLayout(key, v);
+    out.set(key, { shape: [...t.shape], data: (await t.data()) as Float32Array });
+    t.dispose();
+  }
   for (const [key, t] of model.extras) out.set(key, { shape: [...t.shape], data: t.data.slice() });
   return out;
 }

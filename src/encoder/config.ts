@@ -51,7 +51,7 @@ export function parseBertConfig(json: string | unknown): BertConfig {
   if (modelType !== 'bert') {
     throw new ModelFormatError(
       FILE,
-      `model_type ${JSON.stringify(modelType)} is not supported (architectures: ${JSON.stringify(c.architectures ?? null)})`,
+      modelType === undefined ? 'missing "model_type"' : `model_type ${JSON.stringify(modelType)} is not supported (architectures: ${JSON.stringify(c.architectures ?? null)})`,
       `Only ${SUPPORTED} are supported; pick one of the presets or a model whose config.json says "model_type": "bert"`,
     );
   }

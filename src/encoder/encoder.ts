@@ -8,7 +8,7 @@ import { BertModel, type ForwardOptions } from './bert.ts';
 import { bertWeightsFromSafetensors } from './bert-weights.ts';
 import { parseBertConfig, type BertConfig } from './config.ts';
 import { modelFolder, type ModelFiles, type ModelFolder } from './files.ts';
-import { l2Normalize, pool } from './pooling.ts';
+import { l2Normalize, maskTensor, pool } from './pooling.ts';
 import { DEFAULT_ENCODER_SETTINGS, getEncoderPreset, mergeSettings, type EncoderPreset } from './presets.ts';
 import { sentenceTransformersSettings } from './st-settings.ts';
 import { loadTokenizer, type WordPieceTokenizer } from './tokenizer.ts';
@@ -57,7 +57,7 @@ export class BertEncoder implements Encoder {
   embed(batch: TokenizedBatch, opts: ForwardOptions = {}): tf.Tensor2D {
     return tf.tidy(() => {
       const hidden = this.model.forward(batch, opts); // (B, T, dim)
-      const mask = tf.tensor2d(batch.attentionMask, [batch.batch, batch.seqLen], 'int32');
+      const mask = maskTensor(batch.attentionMask, batch.batch, batch.seqLen); // (B, T) float 0/1
       const pooled = pool(this.settings.pooling, hidden, mask); // (B, dim)
       return this.settings.normalize ? l2Normalize(pooled) : pooled;
     });

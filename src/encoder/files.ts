@@ -17,13 +17,14 @@ export interface ModelFolder {
 /** Finds the model folder (the shallowest config.json) and reads files relative to it. */
 export function modelFolder(files: ModelFiles): ModelFolder {
   const names = [...files.keys()].map((n) => n.replace(/\\/g, '/').replace(/^\.\//, ''));
-  const configs = names.filter((n) => n === 'config.json' || n.endsWith('/config.json'));
+  const dirOf = (n: string) => n.slice(0, n.length - 'config.json'.length);
+  // sentence-transformers module folders ('1_Pooling/', '2_Dense/') hold a config.json of their own.
+  const configs = names.filter((n) => (n === 'config.json' || n.endsWith('/config.json')) && !/(^|\/)\d+_[^/]+\/$/.test(dirOf(n)));
   if (configs.length === 0) {
     throw new ModelFormatError('config.json', `missing (files given: ${names.slice(0, 8).join(', ') || 'none'})`, 'Give the whole model folder: config.json, model.safetensors and the tokenizer files');
   }
   const depth = (n: string) => n.split('/').length;
-  const shallowest = configs.reduce((a, b) => (depth(b) < depth(a) ? b : a));
-  const root = shallowest.slice(0, shallowest.length - 'config.json'.length);
+  const root = dirOf(configs.reduce((a, b) => (depth(b) < depth(a) ? b : a)));
   const byName = new Map<string, Uint8Array>();
   [...files.values()].forEach((v, i) => byName.set(names[i], v));
   const decoder = new TextDecoder('utf-8');

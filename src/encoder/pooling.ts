@@ -16,13 +16,22 @@ export function clsPool(hidden: tf.Tensor3D): tf.Tensor2D {
 
 /**
  * Average of the token states where attention_mask is 1 (padding excluded). hidden (B, T, d),
- * mask (B, T) 0/1 → (B, d). Used by Contriever, MiniLM, e5.
+ * mask (B, T) float32 0/1 → (B, d). Used by Contriever, MiniLM, e5. (Float, not int32 + tf.cast: see
+ * maskTensor.)
  */
 export function meanPool(hidden: tf.Tensor3D, mask: tf.Tensor2D): tf.Tensor2D {
-  const m = tf.expandDims(tf.cast(mask, 'float32'), 2); // (B, T, 1)
+  const m = tf.expandDims(mask, 2); // (B, T, 1)
   const sum = tf.sum(tf.mul(hidden, m), 1); // (B, d)
   const count = tf.maximum(tf.sum(m, 1), MIN_TOKEN_COUNT); // (B, 1)
   return tf.div(sum, count);
+}
+
+/**
+ * The attention mask as a float32 (B, T) tensor, made from JS numbers: tfjs-webgpu 4.22's int32→float32
+ * tf.cast of a small CPU-resident tensor keeps Int32Array data, and later GPU kernels then fail to compile.
+ */
+export function maskTensor(attentionMask: Int32Array, batch: number, seqLen: number): tf.Tensor2D {
+  return tf.tensor2d(Float32Array.from(attentionMask), [batch, seqLen], 'float32');
 }
 
 /** Selects a pooling by name; throws on an unknown one. */

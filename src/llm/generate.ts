@@ -26,6 +26,11 @@ export interface GenerateOptions extends SamplingOptions, LongWork {
   padId?: number;
   /** Called with each new token as it is chosen (streaming). */
   onToken?: (row: number, token: number) => void;
+  /**
+   * Uniform [0, 1) draws for a row, one per sampled token (default: mulberry32 seeded with
+   * deriveSeed(seed, row)). Tests plug in llama2.c's xorshift to replay run.c's samples.
+   */
+  coins?: (row: number) => () => number;
 }
 
 export type FinishReason = 'stop' | 'length';
@@ -57,7 +62,11 @@ export async function generate(model: LlamaModel, prompts: number[][], opts: Gen
   if (L > maxSeqLen) throw new RangeError(`A prompt of ${L} tokens exceeds the model's ${maxSeqLen} positions`);
   const stop = new Set(opts.stopTokens ?? model.config.eosIds);
   const pad = opts.padId ?? 0;
-  const rngs = prompts.map((_, row) => createRng(deriveSeed(opts.seed ?? 0, row)));
+  const coins = prompts.map((_, row) => {
+    if (opts.coins) return opts.coins(row);
+    const rng = createRng(deriveSeed(opts.seed ?? 0, row));
+    return () => rng.float();
+  });
   const tokens: number[][] = prompts.map(() => []);
   const finish: FinishReason[] = prompts.map(() => 'length');
   const done = prompts.map(() => false);
@@ -82,7 +91,8 @@ export async function generate(model: LlamaModel, prompts: number[][], opts: Gen
       const nextMask: number[][] = [];
       for (let b = 0; b < B; b++) {
         if (!done[b]) {
-          const coin = rngs[b].float(); // drawn every step, greedy or not, so streams stay aligned
+          const greedy = opts.greedy || opts.temperature === 0;
+          const coin = greedy ? 0 : coins[b](); // run.c draws a coin only when it samples
           const tok = sampleToken(data.subarray(b * vocab, (b + 1) * vocab), opts, coin);
           if (stop.has(tok)) {
             done[b] = true;

@@ -66,6 +66,7 @@ export class HfTokenizer implements DecoderTokenizer {
   }
 
   decode(ids: readonly number[]): string {
+    if (ids.length === 0) return ''; // transformers.js throws on an empty list (a generation that stopped at once)
     return this.tok.decode([...ids], { skip_special_tokens: true });
   }
 

@@ -16,7 +16,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { checkConfig, type DecoderConfig } from './config.ts';
 import { KVCache } from './kv-cache.ts';
 import { causalBias, MASKED_SCORE } from './mask.ts';
-import { Rope } from './rope.ts';
+import { Rope, type RopeAngles } from './rope.ts';
 import { LAYER_LINEARS, selectWeights, type Weights } from './weights.ts';
 
 /**
@@ -48,7 +48,9 @@ export class LlamaModel {
   constructor(readonly config: DecoderConfig, weights: Weights, file = 'weights') {
     checkConfig(config, file);
     for (const [name, w] of selectWeights(config, weights, file)) {
-      this.weights.set(name, tf.variable(tf.tensor(w.data, w.shape, 'float32'), false));
+      const t = tf.tensor(w.data, w.shape, 'float32');
+      this.weights.set(name, tf.variable(t, false)); // shares t's data
+      t.dispose();
     }
     this.rope = new Rope(config);
   }
@@ -89,15 +91,15 @@ export class LlamaModel {
   }
 
   /** Grouped-query causal self-attention of layer l; returns the output and this layer's keys/values. */
-  private attention(l: number, x: tf.Tensor3D, positions: tf.Tensor2D, bias: tf.Tensor4D, past: LayerKV | null, opts: ForwardOptions) {
+  private attention(l: number, x: tf.Tensor3D, angles: RopeAngles, bias: tf.Tensor4D, past: LayerKV | null, opts: ForwardOptions) {
     const { heads: nh, kvHeads: nkv, headDim: hd } = this.config;
     const [B, S] = x.shape;
     const p = `model.layers.${l}.self_attn.`;
     let q = tf.reshape(this.linear(p + 'q_proj', x, opts), [B, S, nh, hd]) as tf.Tensor4D; // (B, S, nh, hd)
     let k = tf.reshape(this.linear(p + 'k_proj', x, opts), [B, S, nkv, hd]) as tf.Tensor4D; // (B, S, nkv, hd)
     const v = tf.reshape(this.linear(p + 'v_proj', x, opts), [B, S, nkv, hd]) as tf.Tensor4D; // (B, S, nkv, hd)
-    q = tf.transpose(this.rope.apply(q, positions), [0, 2, 1, 3]); // (B, nh, S, hd)
-    k = tf.transpose(this.rope.apply(k, positions), [0, 2, 1, 3]); // (B, nkv, S, hd)
+    q = tf.transpose(this.rope.apply(q, angles), [0, 2, 1, 3]); // (B, nh, S, hd)
+    k = tf.transpose(this.rope.apply(k, angles), [0, 2, 1, 3]); // (B, nkv, S, hd)
     let vt = tf.transpose(v, [0, 2, 1, 3]) as tf.Tensor4D; // (B, nkv, S, hd)
     if (past) {
       k = tf.concat([past.k, k], 2); // (B, nkv, T, hd)
@@ -126,10 +128,11 @@ export class LlamaModel {
   /** The blocks and the final norm over new tokens ids (B, S) given the past; hidden states (B, S, D). */
   private forward(ids: tf.Tensor2D, positions: tf.Tensor2D, bias: tf.Tensor4D, past: LayerKV[] | null, opts: ForwardOptions) {
     let x = tf.gather(this.param('model.embed_tokens.weight'), ids) as tf.Tensor3D; // (B, S, D)
+    const angles = this.rope.at(positions); // shared by every layer
     const present: LayerKV[] = [];
     for (let l = 0; l < this.config.layers; l++) {
       const p = `model.layers.${l}.`;
-      const a = this.attention(l, this.rmsNorm(x, p + 'input_layernorm.weight'), positions, bias, past?.[l] ?? null, opts);
+      const a = this.attention(l, this.rmsNorm(x, p + 'input_layernorm.weight'), angles, bias, past?.[l] ?? null, opts);
       x = tf.add(x, a.out);
       x = tf.add(x, this.mlp(l, this.rmsNorm(x, p + 'post_attention_layernorm.weight'), opts));
       present.push(a.kv);

@@ -11,6 +11,12 @@ import type { DecoderConfig, RopeScaling } from './config.ts';
 
 const f = Math.fround;
 
+/** cos and sin of the angles at some positions, (B, T, 1, hd/2) each. */
+export interface RopeAngles {
+  cos: tf.Tensor4D;
+  sin: tf.Tensor4D;
+}
+
 /** Inverse frequencies θ_i = 1 / base^(2i/d), i < d/2, after the configured rescaling. */
 export function ropeInvFreq(headDim: number, base: number, scaling: RopeScaling): Float32Array {
   const half = headDim / 2;
@@ -84,16 +90,22 @@ export class Rope {
     this.length = length;
   }
 
+  /** cos and sin at positions (B, T) (int32), shaped (B, T, 1, hd/2) to broadcast over heads. Once per forward. */
+  at(positions: tf.Tensor2D): RopeAngles {
+    if (!this.cos || !this.sin) throw new Error('Rope.at before Rope.ensure');
+    return {
+      cos: tf.expandDims(tf.gather(this.cos, positions), 2) as tf.Tensor4D, // (B, T, 1, hd/2)
+      sin: tf.expandDims(tf.gather(this.sin, positions), 2) as tf.Tensor4D, // (B, T, 1, hd/2)
+    };
+  }
+
   /**
-   * Rotates x [B, T, nh, hd] at positions [B, T] (int32). For interleaved weights the output comes back in
-   * the half layout: q and k are permuted alike, so q·k and the attention are unchanged.
+   * Rotates x (B, T, nh, hd). For interleaved weights the output comes back in the half layout: q and k
+   * are permuted alike, so q·k and the attention are unchanged.
    */
-  apply(x: tf.Tensor4D, positions: tf.Tensor2D): tf.Tensor4D {
-    if (!this.cos || !this.sin) throw new Error('Rope.apply before Rope.ensure');
+  apply(x: tf.Tensor4D, { cos, sin }: RopeAngles): tf.Tensor4D {
     const half = this.config.headDim / 2;
     const xh = this.perm ? tf.gather(x, this.perm, 3) : x;
-    const cos = tf.expandDims(tf.gather(this.cos, positions), 2) as tf.Tensor4D; // (B, T, 1, hd/2)
-    const sin = tf.expandDims(tf.gather(this.sin, positions), 2) as tf.Tensor4D; // (B, T, 1, hd/2)
     const x1 = tf.slice(xh, [0, 0, 0, 0], [-1, -1, -1, half]); // (B, T, nh, hd/2)
     const x2 = tf.slice(xh, [0, 0, 0, half], [-1, -1, -1, half]); // (B, T, nh, hd/2)
     // x·cos + rotate_half(x)·sin, rotate_half(x) = [-x2, x1]

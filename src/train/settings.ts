@@ -57,7 +57,7 @@ export const TRAIN_DEFAULTS: Readonly<RetrieverTrainSettings> = Object.freeze({
   maxGradNorm: 1, // HF TrainingArguments default
   variant: 'contriever', // the paper's backbone: normalise q, e and d
   temperature: null, // the variant's: 0.02 (contriever) / 1 (raw)
-  hardNegatives: true, // reference code: group size 2 (positive + 1 hard negative)
+  hardNegatives: false, // paper Eq. 9: in-batch negatives; the reference code adds 1 BM25-style hard negative (group size 2)
   negativeDepth: 30, // draw the hard negative from BM25's top 30 (minus positives)
   dropout: true, // as the HF Trainer trains (model.train())
   checkpointEvery: 0,

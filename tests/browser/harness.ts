@@ -24,9 +24,19 @@ export interface Harness {
   close(): Promise<void>;
 }
 
-export async function startHarness(extraFlags: string[] = []): Promise<Harness> {
+export interface HarnessOptions {
+  /**
+   * Test-only HTML pages (paths from the project root, e.g. 'tests/browser/pages/bert-webgpu.html') built
+   * beside the app and served at the same relative path.
+   */
+  pages?: string[];
+}
+
+export async function startHarness(extraFlags: string[] = [], opts: HarnessOptions = {}): Promise<Harness> {
   const outDir = mkdtempSync(join(tmpdir(), 'expandr-dist-'));
-  await build({ logLevel: 'warn', build: { outDir, emptyOutDir: true } });
+  const root = join(import.meta.dirname, '../..');
+  const input = opts.pages?.length ? [join(root, 'index.html'), ...opts.pages.map((p) => join(root, p))] : undefined;
+  await build({ logLevel: 'warn', build: { outDir, emptyOutDir: true, ...(input ? { rollupOptions: { input } } : {}) } });
   const server: PreviewServer = await preview({ logLevel: 'warn', build: { outDir }, preview: { port: 0, host: '127.0.0.1' } });
   const address = server.httpServer.address();
   if (!address || typeof address === 'string') throw new Error('vite preview did not report a port');

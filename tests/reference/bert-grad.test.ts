@@ -5,15 +5,12 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-backend-wasm';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { loadBertEncoder, type BertEncoder } from '../../src/encoder/encoder.ts';
+import { toHfLayout } from '../../src/encoder/bert.ts';
+import { loadBertEncoder } from '../../src/encoder/encoder.ts';
 import type { ModelFiles } from '../../src/encoder/files.ts';
 import { readModelDir } from '../../src/encoder/node-files.ts';
-import { TINY_BERT_DIR, loadTorchFixture, maxAbs, maxAbsDiff } from './helpers/bert-fixture.ts';
-
-/** Max |ours − autograd| per tensor, relative to that tensor's largest |gradient| (float32 vs float64). */
-const GRAD_RTOL = 1e-4;
-/** |loss − PyTorch loss|. */
-const LOSS_ATOL = 1e-5;
+import { fixtureInfoNce } from './helpers/bert-check.ts';
+import { GRAD_RTOL, LOSS_ATOL, TINY_BERT_DIR, loadTorchFixture, maxAbs, maxAbsDiff } from './helpers/bert-fixture.ts';
 
 const fx = loadTorchFixture();
 let files: ModelFiles;
@@ -23,31 +20,23 @@ beforeAll(async () => {
   files = await readModelDir(TINY_BERT_DIR);
 });
 
-/** The fixture's loss: cross-entropy of q·dᵀ/τ against the diagonal (query i's positive is doc i). */
-function infoNce(enc: BertEncoder): tf.Scalar {
-  const q = enc.embed(enc.tokenize(fx.infonce.queries, 'query')); // (n, d), normalised
-  const d = enc.embed(enc.tokenize(fx.infonce.docs, 'doc'));
-  const scores = tf.div(tf.matMul(q, d, false, true), fx.infonce.temperature); // (n, n)
-  const n = fx.infonce.queries.length;
-  return tf.neg(tf.div(tf.sum(tf.mul(tf.logSoftmax(scores), tf.eye(n))), n));
-}
-
 describe.each(['cpu', 'wasm'])('InfoNCE gradients on the %s backend vs PyTorch autograd', (backend) => {
   it(`match within ${GRAD_RTOL} of each tensor's scale`, async () => {
     expect(await tf.setBackend(backend)).toBe(true);
     const enc = await loadBertEncoder(files, { settings: { pooling: 'mean', normalize: true } });
     const before = tf.memory().numTensors;
-    const { value, grads } = tf.variableGrads(() => infoNce(enc), enc.variables);
+    const { value, grads } = tf.variableGrads(() => fixtureInfoNce(enc, fx), enc.variables);
     const loss = (await value.data())[0];
     console.log(`[${backend}] loss ${loss.toFixed(7)} (PyTorch ${fx.infonce.loss.toFixed(7)})`);
     expect(Math.abs(loss - fx.infonce.loss)).toBeLessThanOrEqual(LOSS_ATOL);
 
-    const byKey = new Map([...enc.model.params].map(([key, v]) => [key, grads[v.name]]));
     for (const [key, ref] of Object.entries(fx.infonce.grads)) {
-      const g = byKey.get(key);
-      expect(g, key).toBeDefined();
-      expect(g!.shape).toEqual(ref.shape);
-      const diff = maxAbsDiff(await g!.data(), ref.data);
+      const v = enc.model.params.get(key);
+      expect(v, key).toBeDefined();
+      const g = toHfLayout(key, grads[v!.name]); // Linear weights back to PyTorch's [out, in]
+      expect(g.shape).toEqual(ref.shape);
+      const diff = maxAbsDiff(await g.data(), ref.data);
+      g.dispose();
       const scale = maxAbs(ref.data);
       console.log(`[${backend}] ∂L/∂${key}: max |diff| ${diff.toExponential(2)}, scale ${scale.toExponential(2)}, rel ${(diff / scale).toExponential(2)}`);
       expect(diff / scale, key).toBeLessThanOrEqual(GRAD_RTOL);

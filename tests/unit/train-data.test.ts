@@ -30,7 +30,8 @@ describe('hard negatives and batches', () => {
     const { data } = buildTrainData(docs, queries, qrels);
     await mineBm25Negatives(data, docs, { depth: 5 });
     for (const ex of data.examples) {
-      expect(ex.negatives!.length).toBe(5);
+      expect(ex.negatives!.length).toBeGreaterThan(0);
+      expect(ex.negatives!.length).toBeLessThanOrEqual(5);
       expect(ex.negatives).not.toContain(ex.positives[0]);
     }
   });

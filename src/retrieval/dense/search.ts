@@ -100,12 +100,7 @@ export async function searchDense(
       const rows = vectors.length / dim;
       for (let r0 = 0; r0 < rows; r0 += dRows) {
         const nd = Math.min(dRows, rows - r0);
-        // Dᵀ [dim, nd], transposed once per block: wasm's matMul with transposeB is ~15× slower.
-        docs = tf.tidy(() => {
-          const raw = tf.tensor2d(vectors.subarray(r0 * dim, (r0 + nd) * dim), [nd, dim]);
-          const d = opts.normalizeDocs ? tf.div(raw, tf.maximum(tf.norm(raw, 'euclidean', 1, true), NORM_EPS)) : raw;
-          return tf.transpose(d) as tf.Tensor2D;
-        });
+        docs = tf.tensor2d(transposedBlock(vectors, r0, nd, dim, !!opts.normalizeDocs), [dim, nd]);
         for (let b = 0, q0 = 0; b < qBlocks.length; q0 += qBlocks[b].shape[0], b++) {
           const s = tf.matMul(qBlocks[b], docs); // [nq, dim] × [dim, nd] → [nq, nd]
           let scores: Float32Array;
@@ -152,4 +147,24 @@ function mergeScores(scores: Float32Array, nq: number, nd: number, heaps: TopK[]
       }
     }
   }
+}
+
+/**
+ * Rows [r0, r0 + nd) of a row-major [rows × dim] array as Dᵀ [dim × nd], optionally L2-normalised (in
+ * float64). Done in JS on the way in: wasm's matMul with transposeB is ~15× slower than without, and
+ * its Transpose kernel costs more than this loop.
+ */
+export function transposedBlock(v: Float32Array, r0: number, nd: number, dim: number, normalize: boolean): Float32Array {
+  const out = new Float32Array(dim * nd);
+  for (let r = 0; r < nd; r++) {
+    const off = (r0 + r) * dim;
+    let scale = 1;
+    if (normalize) {
+      let ss = 0;
+      for (let j = 0; j < dim; j++) ss += v[off + j] * v[off + j];
+      scale = 1 / Math.max(Math.sqrt(ss), NORM_EPS);
+    }
+    for (let j = 0; j < dim; j++) out[j * nd + r] = v[off + j] * scale;
+  }
+  return out;
 }

@@ -4,6 +4,8 @@ import type { BeirDoc, BeirQuery, Qrels } from '../../../src/data/types.ts';
 import { createRng } from '../../../src/util/random.ts';
 
 const FILLER = 'the of and study results patients effect increase reduce risk model data analysis shows'.split(' ');
+/** Not Lucene English stopwords, so BM25 matches them. */
+const COMMON = FILLER.slice(3);
 
 export function syntheticTask(n = 32, seed = 1): { docs: BeirDoc[]; queries: BeirQuery[]; qrels: Qrels } {
   const rng = createRng(seed);
@@ -12,7 +14,7 @@ export function syntheticTask(n = 32, seed = 1): { docs: BeirDoc[]; queries: Bei
     const words = [...topic(i), ...Array.from({ length: 8 }, () => FILLER[rng.int(FILLER.length)])];
     return { id: `d${i}`, title: `topic ${i}`, text: words.sort(() => rng.float() - 0.5).join(' ') };
   });
-  const queries: BeirQuery[] = Array.from({ length: n }, (_, i) => ({ id: `q${i}`, text: `what about ${topic(i)[rng.int(4)]} ${topic(i)[rng.int(4)]}` }));
+  const queries: BeirQuery[] = Array.from({ length: n }, (_, i) => ({ id: `q${i}`, text: `what about ${topic(i)[rng.int(4)]} ${topic(i)[rng.int(4)]} ${COMMON[rng.int(COMMON.length)]} ${COMMON[rng.int(COMMON.length)]}` }));
   const qrels: Qrels = new Map(queries.map((q, i) => [q.id, new Map([[`d${i}`, 1]])]));
   return { docs, queries, qrels };
 }

@@ -1,0 +1,217 @@
+// `expandr train-retriever`: contrastive training of a BERT-family encoder on a BEIR split (paper §3.2,
+// DESIGN.md §5), optionally on expanded queries and after corpus pretraining; writes a
+// sentence-transformers folder (or zip) that loads in Python. Checkpoints go to OUT/checkpoint/.
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { UsageError } from '../errors.ts';
+import { sourcesFromPath } from '../data/node-sources.ts';
+import { loadBeir } from '../data/load.ts';
+import { loadBertEncoder, type BertEncoder } from '../encoder/encoder.ts';
+import { ENCODER_PRESETS } from '../encoder/presets.ts';
+import { modelFilesFromPath } from '../model/sources-node.ts';
+import { parseExpansions } from '../retrieval/dense/expansions.ts';
+import { checkpointFromFiles, checkpointToFiles, STATE_JSON, type CheckpointSink } from '../train/checkpoint.ts';
+import { exportBertEncoder, trainedSettings, zipFolder } from '../train/checkpoint-export.ts';
+import { buildTrainData, mineBm25Negatives } from '../train/examples.ts';
+import { QUERY_VARIANTS, type QueryVariant } from '../train/expansion.ts';
+import { TRAIN_DEFAULTS, type RetrieverTrainSettings } from '../train/settings.ts';
+import { trainRetriever } from '../train/trainer.ts';
+import { formatDuration } from '../util/format.ts';
+import { parseCommandArgs } from './args.ts';
+import { BACKEND_HELP, parseBackend, useBackend } from './backend.ts';
+import { guessPreset } from './encoder-setup.ts';
+import { stderrProgress } from './progress.ts';
+import { registerGradientsNode } from './tfjs-gradients.ts';
+
+const D = TRAIN_DEFAULTS;
+export const TRAIN_RETRIEVER_HELP = `train-retriever  Train a dense retriever (InfoNCE, in-batch negatives) on a BEIR split; writes a sentence-transformers folder.
+
+Options:
+  --data PATH            BEIR folder or zip                                                  (required)
+  --split NAME           qrels split to train on (default train)
+  --encoder PATH         model folder or zip to start from                                   (required)
+  --preset ID            settings preset when the folder has no sentence-transformers files
+  --out PATH             output folder, or a .zip                                            (required)
+  --expansions FILE      JSONL {"id", "expansion"}: train on q_exp = (E(q) + E(e)) / 2 (Eq. 8)
+  --variant NAME         contriever: normalise q, e, d, τ ${QUERY_VARIANTS.contriever.temperature} (exported with Normalize) | raw: dot product, τ ${QUERY_VARIANTS.raw.temperature} (default ${D.variant})
+  --steps N              optimizer steps (default: --epochs passes over the queries)
+  --epochs X             passes when --steps is not given (default ${D.epochs})
+  --batch N              queries per batch = in-batch negatives pool (default ${D.batchSize})
+  --accumulation N       batches per optimizer step (default ${D.accumulation})
+  --grad-cache-chunk N   GradCache: rows per forward pass, bounds memory (default off)
+  --lr X                 peak learning rate (default ${D.lr}); warmup --warmup X (ratio, default ${D.warmupRatio}) then linear decay
+  --temperature X        InfoNCE τ (default: the variant's)
+  --weight-decay X       AdamW decoupled weight decay (default ${D.weightDecay})
+  --max-grad-norm X      gradient-norm clip, 0 = off (default ${D.maxGradNorm})
+  --hard-negatives KIND  bm25: one hard negative per query from BM25's top --negative-depth N (default ${D.negativeDepth}) | none (default)
+  --no-dropout           train without dropout
+  --pretrain-steps N     Contriever-style independent-cropping steps on the corpus first (default 0)
+  --pretrain-lr X        (default ${D.pretrainLr});  --pretrain-batch N (default ${D.pretrainBatchSize})
+  --max-length N         truncate texts to N tokens (default: the encoder's)
+  --seed N               (default ${D.seed})
+  --checkpoint-every N   save OUT/checkpoint/ every N steps (and at the end)
+  --resume               continue from OUT/checkpoint/ when it exists
+${BACKEND_HELP}
+  --json                 print one JSON object as the last line ({"loss": final loss, ...})
+  --quiet                no progress on stderr`;
+
+/** Training checkpoints in a folder: training_state.{json,safetensors}, replaced atomically at each save. */
+export function folderCheckpointSink(dir: string): CheckpointSink {
+  return {
+    async save(c) {
+      const tmp = `${dir}.tmp`;
+      rmSync(tmp, { recursive: true, force: true });
+      mkdirSync(tmp, { recursive: true });
+      for (const [name, bytes] of checkpointToFiles(c)) writeFileSync(join(tmp, name), bytes);
+      rmSync(dir, { recursive: true, force: true });
+      renameSync(tmp, dir);
+    },
+    async latest() {
+      if (!existsSync(join(dir, STATE_JSON))) return undefined;
+      const files = new Map<string, Uint8Array>();
+      for (const name of ['training_state.json', 'training_state.safetensors']) files.set(name, new Uint8Array(readFileSync(join(dir, name))));
+      return checkpointFromFiles(files);
+    },
+  };
+}
+
+/** Writes a folder map under `dir` (or a zip when `out` ends in .zip). */
+function writeOut(out: string, files: Map<string, Uint8Array>): void {
+  if (out.toLowerCase().endsWith('.zip')) {
+    mkdirSync(dirname(out), { recursive: true });
+    writeFileSync(out, zipFolder(files));
+    return;
+  }
+  for (const [name, bytes] of files) {
+    mkdirSync(dirname(join(out, name)), { recursive: true });
+    writeFileSync(join(out, name), bytes);
+  }
+}
+
+export async function trainRetrieverCommand(argv: string[], signal: AbortSignal): Promise<void> {
+  const a = parseCommandArgs('train-retriever', argv, {
+    data: { type: 'string' },
+    split: { type: 'string', default: 'train' },
+    encoder: { type: 'string' },
+    preset: { type: 'string' },
+    out: { type: 'string' },
+    expansions: { type: 'string' },
+    variant: { type: 'string' },
+    steps: { type: 'string' },
+    epochs: { type: 'string' },
+    batch: { type: 'string' },
+    accumulation: { type: 'string' },
+    'grad-cache-chunk': { type: 'string' },
+    lr: { type: 'string' },
+    warmup: { type: 'string' },
+    temperature: { type: 'string' },
+    'weight-decay': { type: 'string' },
+    'max-grad-norm': { type: 'string' },
+    'hard-negatives': { type: 'string' },
+    'negative-depth': { type: 'string' },
+    'no-dropout': { type: 'boolean' },
+    'pretrain-steps': { type: 'string' },
+    'pretrain-lr': { type: 'string' },
+    'pretrain-batch': { type: 'string' },
+    'max-length': { type: 'string' },
+    seed: { type: 'string' },
+    'checkpoint-every': { type: 'string' },
+    resume: { type: 'boolean' },
+    backend: { type: 'string' },
+    json: { type: 'boolean' },
+    quiet: { type: 'boolean' },
+  });
+  const dataPath = a.need('data');
+  const encoderPath = a.need('encoder');
+  const out = a.need('out');
+  const split = a.need('split');
+  const variant = (a.str('variant') ?? D.variant) as QueryVariant;
+  if (!(variant in QUERY_VARIANTS)) throw new UsageError(`train-retriever: --variant must be ${Object.keys(QUERY_VARIANTS).join(' or ')}, got "${variant}".`);
+  const hard = a.str('hard-negatives') ?? 'none';
+  if (hard !== 'bm25' && hard !== 'none') throw new UsageError(`train-retriever: --hard-negatives must be bm25 or none, got "${hard}".`);
+  const settings: RetrieverTrainSettings = {
+    ...D,
+    seed: a.int('seed', D.seed),
+    steps: a.int('steps', D.steps, 0),
+    epochs: a.num('epochs', D.epochs),
+    batchSize: a.int('batch', D.batchSize, 1),
+    accumulation: a.int('accumulation', D.accumulation, 1),
+    gradCacheChunk: a.int('grad-cache-chunk', D.gradCacheChunk, 0),
+    lr: a.num('lr', D.lr),
+    warmupRatio: a.num('warmup', D.warmupRatio),
+    weightDecay: a.num('weight-decay', D.weightDecay),
+    maxGradNorm: a.num('max-grad-norm', D.maxGradNorm),
+    variant,
+    temperature: a.str('temperature') === undefined ? null : a.num('temperature', 1),
+    hardNegatives: hard === 'bm25',
+    negativeDepth: a.int('negative-depth', D.negativeDepth, 1, 1000),
+    dropout: !a.flag('no-dropout'),
+    checkpointEvery: a.int('checkpoint-every', 0, 0),
+    pretrainSteps: a.int('pretrain-steps', 0, 0),
+    pretrainLr: a.num('pretrain-lr', D.pretrainLr),
+    pretrainBatchSize: a.int('pretrain-batch', D.pretrainBatchSize, 1),
+  };
+  const onProgress = a.flag('quiet') ? undefined : stderrProgress();
+  const work = { onProgress, signal };
+
+  const t0 = performance.now();
+  await registerGradientsNode();
+  const backend = await useBackend(parseBackend(a.str('backend')));
+  const data = await loadBeir(await sourcesFromPath(dataPath), work);
+  for (const w of data.warnings) console.error(`warning: ${w.message}`);
+  const qrels = data.qrels.get(split);
+  if (!qrels) throw new UsageError(`train-retriever: ${data.name} has no split "${split}"; it has ${[...data.qrels.keys()].join(', ')}.`);
+  const expansionsPath = a.str('expansions');
+  const expansions = expansionsPath ? parseExpansions(readFileSync(expansionsPath, 'utf8'), expansionsPath) : undefined;
+  const model = await modelFilesFromPath(encoderPath, work);
+  const preset = a.str('preset') ?? guessPreset(model.files, model.name);
+  if (a.str('preset') && !ENCODER_PRESETS.some((p) => p.id === preset)) {
+    throw new UsageError(`train-retriever: unknown --preset "${preset}"; known: ${ENCODER_PRESETS.map((p) => p.id).join(', ')}.`);
+  }
+  const maxLength = a.str('max-length') === undefined ? undefined : a.int('max-length', 512, 2, 8192);
+  const encoder: BertEncoder = await loadBertEncoder(model.files, { preset, seed: settings.seed, settings: maxLength ? { maxLength } : undefined });
+  const loadMs = performance.now() - t0;
+
+  try {
+    const { data: train, missingExpansions } = buildTrainData(data.docs, data.queries.values(), qrels, { expansions });
+    if (missingExpansions) console.error(`warning: ${missingExpansions} of ${train.examples.length} training queries have no expansion; they train on the plain query.`);
+    const t1 = performance.now();
+    if (settings.hardNegatives) await mineBm25Negatives(train, data.docs, { depth: settings.negativeDepth, ...work });
+    const mineMs = performance.now() - t1;
+
+    const useCheckpoints = settings.checkpointEvery > 0 || a.flag('resume');
+    const checkpoints = useCheckpoints && !out.toLowerCase().endsWith('.zip') ? folderCheckpointSink(join(out, 'checkpoint')) : undefined;
+    if (useCheckpoints && !checkpoints) throw new UsageError('train-retriever: --checkpoint-every / --resume need --out to be a folder, not a .zip.');
+    const t2 = performance.now();
+    const r = await trainRetriever(encoder, train, { settings, checkpoints, resume: a.flag('resume'), ...work });
+    const trainMs = performance.now() - t2;
+
+    const exported = trainedSettings(encoder.settings, variant);
+    const trainingInfo = {
+      format: 'expandr-retriever',
+      dataset: data.name,
+      split,
+      examples: train.examples.length,
+      expansions: expansions ? expansionsPath : null,
+      baseModel: model.name,
+      preset: preset ?? null,
+      settings: r.settings,
+      lossCurve: r.lossCurve,
+    };
+    writeOut(out, await exportBertEncoder(encoder, model.files, { settings: exported, trainingInfo }));
+
+    const ran = r.totalSteps - (r.resumedFrom ?? 0);
+    const timings = { loadMs, mineMs, trainMs, msPerStep: ran > 0 ? trainMs / ran : null };
+    if (a.flag('json')) {
+      const curve = r.lossCurve.map((p) => [p.step, p.loss, p.lr]);
+      console.log(JSON.stringify({ loss: r.finalLoss, steps: r.totalSteps, examples: train.examples.length, out, dataset: data.name, split, model: model.name, backend, resumedFrom: r.resumedFrom, missingExpansions, settings: r.settings, lossCurve: curve, timings }));
+      return;
+    }
+    const first = r.lossCurve[0];
+    console.log(`${data.name} · ${split} · ${train.examples.length} queries · ${model.name} · ${variant}${expansions ? ' + expansions' : ''} · ${backend}`);
+    console.log(`${r.totalSteps} steps in ${formatDuration(trainMs / 1000)}: loss ${first ? first.loss.toFixed(4) : '—'} → ${r.finalLoss.toFixed(4)}`);
+    console.log(`wrote ${out} (sentence-transformers${exported.normalize ? ', normalised' : ''})`);
+  } finally {
+    encoder.dispose();
+  }
+}
