@@ -84,19 +84,22 @@ describe('GradCache', () => {
     enc.dispose();
   });
 
-  it('bounds peak tensor memory by the chunk: plain grows with the batch, GradCache barely does', async () => {
+  it('bounds peak tensor memory by the chunk: plain grows with the batch, GradCache stays far below', async () => {
     const enc = tinyEncoder({ hidden: 32, dim: 16, seed: 5, settings: { maxLength: 32 } });
     const peaks: Record<string, number> = {};
-    for (const B of [16, 32]) {
+    for (const B of [32, 64]) {
       const { groups, loss } = batch(enc, B, 24);
       peaks[`plain B=${B}`] = await peakOf(() => fullBatchGrads(groups, loss, enc.variables));
       peaks[`chunk 8 B=${B}`] = await peakOf(() => gradCacheGrads(groups, loss, enc.variables, 8));
     }
     const kb = Object.fromEntries(Object.entries(peaks).map(([k, v]) => [k, `${(v / 1024).toFixed(0)} KiB`]));
     console.log('peak tensor memory above baseline:', kb);
-    expect(peaks['chunk 8 B=32']).toBeLessThan(peaks['plain B=32'] / 4);
-    expect(peaks['plain B=32']).toBeGreaterThan(1.8 * peaks['plain B=16']);
-    expect(peaks['chunk 8 B=32']).toBeLessThan(1.3 * peaks['chunk 8 B=16']);
+    // Plain backprop keeps every row's activations: linear in the batch.
+    expect(peaks['plain B=64']).toBeGreaterThan(1.8 * peaks['plain B=32']);
+    // GradCache keeps one chunk's activations plus the loss's [B, B(1+h)] score matrices (quadratic in B,
+    // but small next to a real encoder's activations): at twice the batch it stays far below plain.
+    expect(peaks['chunk 8 B=64']).toBeLessThan(peaks['plain B=64'] / 8);
+    expect(peaks['chunk 8 B=64']).toBeLessThan(peaks['plain B=32'] / 4);
     enc.dispose();
   });
 

@@ -1,4 +1,4 @@
-// A small stand-in for the BERT encoder in training tests: hashed word ids → embedding bag (tanh) →
+// A small stand-in for the BERT encoder in training tests: hashed word ids → embedding (tanh) →
 // cls or masked-mean pooling → linear layer → optional L2 norm. It implements the same `Encoder`
 // contract, is differentiable through tf.variableGrads, and is cheap enough for 2 shared CPU cores.
 import * as tf from '@tensorflow/tfjs-core';
@@ -77,7 +77,9 @@ export function tinyEncoder(opts: TinyEncoderOptions = {}): Encoder {
     tf.tidy(() => {
       const { batch: B, seqLen: T } = batch;
       const ids = tf.tensor1d(batch.inputIds, 'int32');
-      const h = tf.reshape(tf.tanh(tf.gather(emb, ids)), [B, T, hidden]); // [B, T, H]
+      // One-hot × table rather than gather: gather's gradient (UnsortedSegmentSum) is very slow on cpu.
+      const rows = tf.matMul(tf.oneHot(ids, vocab), emb); // [B·T, H]
+      const h = tf.reshape(tf.tanh(rows), [B, T, hidden]); // [B, T, H]
       let pooled: tf.Tensor2D;
       if (settings.pooling === 'cls') {
         pooled = tf.reshape(tf.slice(h, [0, 0, 0], [B, 1, hidden]), [B, hidden]);
