@@ -10,14 +10,14 @@ if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.j
   npm ci --no-audit --no-fund
 fi
 
-if [ "${1:-}" = "--browser" ] && [ ! -x /usr/bin/chromium ]; then
+if [ "${1:-}" = "--browser" ] && { [ ! -x /usr/bin/chromium ] || ! ldconfig -p | grep -q libvulkan.so.1; }; then
   echo "[deps] installing Debian chromium (for browser tests)"
   SUDO=""
   [ "$(id -u)" = "0" ] || SUDO="sudo"
   export DEBIAN_FRONTEND=noninteractive
-  $SUDO apt-get install -y --no-install-recommends chromium >/dev/null 2>&1 || {
+  $SUDO apt-get install -y --no-install-recommends chromium libvulkan1 >/dev/null 2>&1 || {
     $SUDO apt-get update >/dev/null
-    $SUDO apt-get install -y --no-install-recommends chromium >/dev/null
+    $SUDO apt-get install -y --no-install-recommends chromium libvulkan1 >/dev/null
   }
   /usr/bin/chromium --version
 fi

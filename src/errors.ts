@@ -75,3 +75,23 @@ export class ModelFormatError extends ExpandrError {
     super(`${file}: ${problem}. ${fix}`);
   }
 }
+
+/** WebLLM needs WebGPU (navigator.gpu and an adapter); the message says which browser to use. */
+export class WebGpuUnavailableError extends ExpandrError {
+  override name = 'WebGpuUnavailableError';
+}
+
+/** This GPU/browser lacks a feature or limit the chosen WebLLM model needs (shader-f16, buffer sizes, memory). */
+export class GpuCapabilityError extends ExpandrError {
+  override name = 'GpuCapabilityError';
+}
+
+/** Model files could not be had: offline or the download failed, and they are not in the browser's cache. */
+export class ModelFetchError extends ExpandrError {
+  override name = 'ModelFetchError';
+}
+
+/** Any other failure inside WebLLM, with its original message and what to try. */
+export class WebLlmError extends ExpandrError {
+  override name = 'WebLlmError';
+}

@@ -8,16 +8,27 @@ import type { Store } from '../store/store.ts';
 import { fromFile } from '../data/source.ts';
 import { importBeir } from '../data/import.ts';
 import { runBm25Eval, storedRunFile } from './bm25-eval.ts';
+import { storedDenseRunFile } from './dense-eval.ts';
+import { RetrieverSession } from './retriever-session.ts';
+import type { LossPoint } from '../train/checkpoint.ts';
 
 type Handler<T extends CallType> = (
   args: Calls[T]['args'],
-  ctx: { signal: AbortSignal; onProgress: (p: Progress) => void },
+  ctx: { signal: AbortSignal; onProgress: (p: Progress) => void; onStep: (p: LossPoint) => void },
 ) => Promise<Calls[T]['result']>;
 
-export function createHost(post: (msg: Response) => void, openStore: () => Promise<Store>) {
+export interface HostOptions {
+  /** Makes the best tfjs backend active (webgpu in the browser, else wasm) and names it. */
+  initBackend?: () => Promise<{ backend: string; webgpu: boolean }>;
+}
+
+export function createHost(post: (msg: Response) => void, openStore: () => Promise<Store>, opts: HostOptions = {}) {
   let storePromise: Promise<Store> | undefined;
   const store = () => (storePromise ??= openStore());
   const running = new Map<number, AbortController>();
+  const retrievers = new RetrieverSession(store);
+  let backendPromise: Promise<{ backend: string; webgpu: boolean }> | undefined;
+  const backend = () => (backendPromise ??= opts.initBackend?.() ?? Promise.resolve({ backend: 'default', webgpu: false }));
 
   const handlers: { [T in CallType]: Handler<T> } = {
     import: async ({ files, name }, ctx) => {
@@ -31,7 +42,22 @@ export function createHost(post: (msg: Response) => void, openStore: () => Promi
       return null;
     },
     bm25: async ({ datasetId, split, k }, ctx) => runBm25Eval(await store(), datasetId, split, { k, ...ctx }),
-    run: async ({ datasetId, split }) => storedRunFile(await store(), datasetId, split),
+    run: async ({ datasetId, split, retriever }) =>
+      (retriever === 'dense' ? storedDenseRunFile : storedRunFile)(await store(), datasetId, split),
+    backend: () => backend(),
+    'encoder:load': async ({ source }, ctx) => {
+      await backend();
+      return retrievers.load(source, ctx);
+    },
+    'encoder:export': ({ handle }) => retrievers.exportZip(handle),
+    dense: async ({ datasetId, split, handle }, ctx) => {
+      await backend();
+      return retrievers.evaluate(datasetId, split, handle, ctx);
+    },
+    train: async ({ datasetId, split, handle, settings }, ctx) => {
+      await backend();
+      return retrievers.train(datasetId, split, handle, settings, ctx);
+    },
   };
 
   async function handle(msg: Request): Promise<void> {
@@ -42,9 +68,10 @@ export function createHost(post: (msg: Response) => void, openStore: () => Promi
     const controller = new AbortController();
     running.set(msg.id, controller);
     const onProgress = (p: Progress) => post({ type: 'progress', id: msg.id, ...p });
+    const onStep = (point: LossPoint) => post({ type: 'step', id: msg.id, point });
     try {
       const handler = handlers[msg.type] as Handler<CallType>;
-      const result = await handler(msg.args as never, { signal: controller.signal, onProgress });
+      const result = await handler(msg.args as never, { signal: controller.signal, onProgress, onStep });
       post({ type: 'result', id: msg.id, result });
     } catch (e) {
       const err = e instanceof Error ? e : new Error(String(e));

@@ -3,6 +3,10 @@
 // exactly one `result` or `error` for that id. `cancel` aborts the request whose id it names.
 import type { DatasetInfo } from '../store/types.ts';
 import type { Bm25EvalResult } from './bm25-eval.ts';
+import type { DenseEvalResult } from './dense-eval.ts';
+import type { EncoderSource, EncoderSummary, TrainResult } from './retriever-session.ts';
+import type { LossPoint } from '../train/checkpoint.ts';
+import type { RetrieverTrainSettings } from '../train/settings.ts';
 
 /** A file as the UI hands it over: its relative path inside what was dropped, and its bytes. */
 export interface DroppedFile {
@@ -16,7 +20,15 @@ export interface Calls {
   list: { args: Record<string, never>; result: DatasetInfo[] };
   delete: { args: { datasetId: string }; result: null };
   bm25: { args: { datasetId: string; split: string; k?: number }; result: Bm25EvalResult };
-  run: { args: { datasetId: string; split: string }; result: string | null };
+  run: { args: { datasetId: string; split: string; retriever?: 'bm25' | 'dense' }; result: string | null };
+  'encoder:load': { args: { source: EncoderSource }; result: EncoderSummary };
+  'encoder:export': { args: { handle: string }; result: { name: string; zip: Uint8Array } };
+  dense: { args: { datasetId: string; split: string; handle: string }; result: DenseEvalResult & { encoder: EncoderSummary } };
+  train: {
+    args: { datasetId: string; split: string; handle: string; settings: Partial<RetrieverTrainSettings> };
+    result: TrainResult;
+  };
+  backend: { args: Record<string, never>; result: { backend: string; webgpu: boolean } };
 }
 export type CallType = keyof Calls;
 
@@ -26,5 +38,6 @@ export type Request =
 
 export type Response =
   | { type: 'progress'; id: number; stage: string; done: number; total: number; unit: string; text?: string }
+  | { type: 'step'; id: number; point: LossPoint }
   | { type: 'result'; id: number; result: unknown }
   | { type: 'error'; id: number; name: string; message: string };

@@ -13,7 +13,7 @@ import './gradients.ts';
 import { deriveSeed } from '../util/random.ts';
 import type { BertConfig } from './config.ts';
 import { bertParamSpecs, isLinearWeight, randomBertWeights, type HfTensor } from './bert-weights.ts';
-import { batchMatMul, matMul2d } from './matmul.ts';
+import { matMul2d } from './matmul.ts';
 import type { TokenizedBatch } from './types.ts';
 
 /** Added to attention scores of padding keys: exp() underflows to exactly 0 in float32 (HF uses finfo.min). */
@@ -109,11 +109,10 @@ export class BertModel {
     const q = heads(this.linear(x, `${p}.attention.self.query`));
     const k = heads(this.linear(x, `${p}.attention.self.key`));
     const v = heads(this.linear(x, `${p}.attention.self.value`));
-    const kT = tf.transpose(k, [0, 1, 3, 2]); // (B, nh, hs, T)
-    let att = tf.mul(batchMatMul(q, kT), 1 / Math.sqrt(hs)); // (B, nh, T, T)
+    let att = tf.mul(tf.matMul(q, k, false, true), 1 / Math.sqrt(hs)); // (B, nh, T, T)
     att = tf.softmax(tf.add(att, maskAdd)); // over keys, padding keys get weight 0
     att = drop(att, c.attentionDropout);
-    const y = batchMatMul(att, v); // (B, nh, T, hs)
+    const y = tf.matMul(att, v); // (B, nh, T, hs)
     return tf.reshape(tf.transpose(y, [0, 2, 1, 3]), [B * T, c.hiddenSize]); // (B*T, d), heads side by side
   }
 

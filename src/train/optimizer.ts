@@ -148,12 +148,13 @@ export class GradAccumulator {
  * torch.nn.utils.clip_grad_norm_ (p = 2): total = ‖(‖g₁‖, …, ‖gₖ‖)‖, every gradient scaled by
  * min(1, maxNorm / (total + 1e-6)). Returns the scaled gradients (inputs disposed) and the norm before clipping.
  */
-export function clipGradNorm(grads: Grads, maxNorm: number): { grads: Grads; norm: number } {
+export async function clipGradNorm(grads: Grads, maxNorm: number): Promise<{ grads: Grads; norm: number }> {
   const present = grads.filter((g): g is tf.Tensor => g !== null);
   if (present.length === 0) return { grads, norm: 0 };
   const total = tf.tidy(() => tf.norm(tf.stack(present.map((g) => tf.norm(g)))));
-  const norm = total.dataSync()[0];
+  // The scale stays on the device; the norm is read back asynchronously (no blocking read on WebGPU).
   const coef = tf.tidy(() => tf.minimum(tf.div(maxNorm, tf.add(total, 1e-6)), 1));
+  const norm = (await total.data())[0];
   total.dispose();
   const out = grads.map((g) => {
     if (!g) return null;

@@ -41,6 +41,9 @@ export interface TrainRetrieverResult {
 
 type Phase = LossPoint['phase'];
 
+/** Sub-stream of the seed for dropout masks (examples.ts and cropping.ts use 1–4). */
+const DROPOUT_STREAM = 5;
+
 /** A short fingerprint of the examples (ids, positives, expansions, negatives): FNV-1a over their JSON. */
 export function dataKey(data: TrainData): string {
   let h = 0x811c9dc5;
@@ -80,7 +83,7 @@ export async function trainRetriever(encoder: Encoder, data: TrainData, opts: Tr
 
   /** The loss groups of micro-batch `micro` of step `step` (global step; micro-batch index within the phase). */
   const microBatch = (step: number, micro: number): { groups: RepGroup[]; loss: RepLoss } => {
-    const dropSeed = deriveSeed(deriveSeed(s.seed, 5), step * 1024 + micro);
+    const dropSeed = deriveSeed(deriveSeed(deriveSeed(s.seed, DROPOUT_STREAM), step), micro);
     const group = (texts: string[], kind: TextKind, g: number) => textGroup(encoder, texts, kind, s.dropout, deriveSeed(dropSeed, g));
     if (phaseOf(step) === 'pretrain') {
       const b = crops!.batch(step); // one micro-batch per pretraining step
@@ -160,7 +163,7 @@ export async function trainRetriever(encoder: Encoder, data: TrainData, opts: Tr
       acc.add(r.grads);
     }
     let grads = acc.mean();
-    if (s.maxGradNorm > 0) grads = clipGradNorm(grads, s.maxGradNorm).grads;
+    if (s.maxGradNorm > 0) grads = (await clipGradNorm(grads, s.maxGradNorm)).grads;
     optimizer.step(grads, lr);
     grads.forEach((g) => g?.dispose());
 

@@ -5,6 +5,7 @@ import type { DroppedFile } from '../app/protocol.ts';
 import type { DatasetInfo } from '../store/types.ts';
 import type { Bm25EvalResult } from '../app/bm25-eval.ts';
 import type { Progress } from '../util/progress.ts';
+import { RetrieverState } from './retriever-state.svelte.ts';
 
 export interface Task {
   label: string;
@@ -19,10 +20,12 @@ export class AppState {
   bm25Task = $state<Task | null>(null);
   results = $state<Bm25EvalResult | null>(null);
   message = $state<{ kind: 'error' | 'info' | 'warning'; text: string; details?: string[] } | null>(null);
-  #client: CoreClient;
+  readonly #client: CoreClient;
+  readonly retriever: RetrieverState;
 
   constructor(worker: Worker) {
     this.#client = new CoreClient(worker);
+    this.retriever = new RetrieverState(this.#client);
   }
 
   async refresh(): Promise<void> {
@@ -61,8 +64,10 @@ export class AppState {
     this.bm25Task = this.#task(`BM25 on ${dataset.name} (${split})`, handle);
     this.results = null;
     try {
-      this.results = await handle.promise;
+      const r = await handle.promise;
+      this.results = r;
       this.message = null;
+      this.retriever.addBm25Row({ setting: 'BM25', model: `k1 ${r.params.k1}, b ${r.params.b}`, dataset: r.datasetName, split, metrics: r.metrics });
     } catch (e) {
       this.#fail(e);
     } finally {

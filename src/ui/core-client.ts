@@ -2,6 +2,7 @@
 // and can be cancelled. Replies for ids that are no longer pending are dropped.
 import type { Calls, CallType, Request, Response } from '../app/protocol.ts';
 import type { Progress } from '../util/progress.ts';
+import type { LossPoint } from '../train/checkpoint.ts';
 
 export class CallError extends Error {
   constructor(name: string, message: string) {
@@ -14,6 +15,7 @@ interface Pending {
   resolve: (v: unknown) => void;
   reject: (e: Error) => void;
   onProgress?: (p: Progress) => void;
+  onStep?: (p: LossPoint) => void;
 }
 
 export interface CallHandle<T> {
@@ -35,10 +37,15 @@ export class CoreClient {
     };
   }
 
-  call<T extends CallType>(type: T, args: Calls[T]['args'], onProgress?: (p: Progress) => void): CallHandle<Calls[T]['result']> {
+  call<T extends CallType>(
+    type: T,
+    args: Calls[T]['args'],
+    onProgress?: (p: Progress) => void,
+    onStep?: (p: LossPoint) => void,
+  ): CallHandle<Calls[T]['result']> {
     const id = this.#nextId++;
     const promise = new Promise<Calls[T]['result']>((resolve, reject) => {
-      this.#pending.set(id, { resolve: resolve as (v: unknown) => void, reject, onProgress });
+      this.#pending.set(id, { resolve: resolve as (v: unknown) => void, reject, onProgress, onStep });
     });
     this.#worker.postMessage({ type, id, args } as Request);
     return { promise, cancel: () => this.#worker.postMessage({ type: 'cancel', id: this.#nextId++, target: id } satisfies Request) };
@@ -47,6 +54,10 @@ export class CoreClient {
   #receive(msg: Response) {
     const p = this.#pending.get(msg.id);
     if (!p) return; // stale: its caller is gone
+    if (msg.type === 'step') {
+      p.onStep?.(msg.point);
+      return;
+    }
     if (msg.type === 'progress') {
       const { type: _t, id: _i, ...progress } = msg;
       p.onProgress?.(progress);

@@ -218,3 +218,20 @@ describe('model file cache', () => {
     store.close();
   });
 });
+
+describe('loadModelFiles (the page: any source, cached in the store)', () => {
+  it('keeps a dropped model under its hash and a Hub model under its id, both listed and loadable offline', async () => {
+    const { loadModelFiles, listCachedModels } = await import('../../src/app/model-source.ts');
+    const { store } = await freshStore('model-source');
+    const dropped = await loadModelFiles(store, { kind: 'drop', files: Object.entries(under('bge/', bert())).map(([p, b]) => fromBytes(p, b)) });
+    expect(dropped.source).toBe(`local:${dropped.modelHash}`);
+    const hub = await loadModelFiles(store, { kind: 'hub', id: ID }, { fetch: fakeHub().fetch });
+    expect(hub).toMatchObject({ name: ID, source: `hf:${ID}`, revision: 'main', fromCache: false });
+    expect(await listCachedModels(store)).toEqual(expect.arrayContaining([{ source: dropped.source, revision: '' }, { source: `hf:${ID}`, revision: 'main' }]));
+    const again = await loadModelFiles(store, { kind: 'cached', source: dropped.source, revision: '' });
+    expect(again).toMatchObject({ name: 'bge', modelHash: dropped.modelHash, fromCache: true });
+    expect(again.files).toEqual(dropped.files);
+    await store.deleteModelFiles(dropped.source);
+    await expect(loadModelFiles(store, { kind: 'cached', source: dropped.source, revision: '' })).rejects.toThrow(/no longer in this browser's storage/);
+  });
+});

@@ -42,6 +42,21 @@ describe('training the BERT encoder', () => {
     });
     console.log(`BERT GradCache (chunk 4 of 6/6/12 rows): max |Δgrad| ${worst.toExponential(2)}, max |grad| ${scale.toExponential(2)}, loss Δ ${Math.abs(full.loss.dataSync()[0] - cached.loss.dataSync()[0]).toExponential(2)}`);
     expect(worst).toBeLessThanOrEqual(GRAD_TOL);
+    tf.dispose([full.loss, cached.loss, ...full.grads, ...cached.grads].filter((t): t is tf.Tensor => t !== null));
+    // Peak tensor memory above the baseline (weights), plain vs chunks of 4 rows.
+    const peak = async (f: () => { loss: tf.Tensor; grads: (tf.Tensor | null)[] }) => {
+      const before = tf.memory().numBytes;
+      const info = await tf.profile(() => {
+        const r = f();
+        tf.dispose([r.loss, ...r.grads].filter((t): t is tf.Tensor => t !== null));
+        return 0;
+      });
+      return info.peakBytes - before;
+    };
+    const plainPeak = await peak(() => fullBatchGrads(groups, loss, enc.variables));
+    const cachedPeak = await peak(() => gradCacheGrads(groups, loss, enc.variables, 4));
+    console.log(`BERT peak tensor memory above baseline: plain ${(plainPeak / 1024).toFixed(0)} KiB, GradCache chunk 4 ${(cachedPeak / 1024).toFixed(0)} KiB`);
+    expect(cachedPeak).toBeLessThan(plainPeak);
     enc.dispose();
   });
 

@@ -42,11 +42,13 @@ describe('trainRetriever', () => {
     const data = await task(32);
     const enc = tinyEncoder({ vocab: 211, hidden: 16, dim: 16, seed: 3 });
     const before = await top1(enc, data);
+    const tensorsBefore = tf.memory().numTensors;
     const log = progressLog();
     const r = await trainRetriever(enc, data, {
       settings: { steps: 40, batchSize: 8, lr: 0.02, warmupRatio: 0, dropout: false, seed: 1, hardNegatives: true },
       onProgress: log.onProgress,
     });
+    expect(tf.memory().numTensors).toBe(tensorsBefore); // no tensor leaks across 40 steps
     const losses = r.lossCurve.map((p) => p.loss);
     const after = await top1(enc, data);
     console.log(`loss ${mean(losses.slice(0, 5)).toFixed(3)} → ${mean(losses.slice(-5)).toFixed(3)}; top-1 ${before.toFixed(3)} → ${after.toFixed(3)}`);

@@ -1,0 +1,146 @@
+// The dense-retriever side of the app, as the worker runs it: encoders loaded and kept in memory under a
+// handle (a Hub preset or a dropped folder), dense evaluation of a split, contrastive training on the
+// train split (a copy of the encoder is trained, so Raw stays available), and the sentence-transformers
+// export of any loaded or trained encoder. Plain core code: the worker host and Node tests both drive it.
+import { NotFoundError } from '../errors.ts';
+import type { EncoderSettings } from '../encoder/types.ts';
+import { loadBertEncoder, type BertEncoder } from '../encoder/encoder.ts';
+import { ENCODER_PRESETS } from '../encoder/presets.ts';
+import { modelFilesFromSources, modelHash, type ModelFiles } from '../model/sources.ts';
+import { loadHubModel } from '../model/sources-hub.ts';
+import { storeModelCache } from '../model/sources-cache.ts';
+import { fromFile } from '../data/source.ts';
+import type { Store } from '../store/store.ts';
+import type { LongWork } from '../util/progress.ts';
+import type { DroppedFile } from './protocol.ts';
+import { runDenseEval, type DenseEvalResult } from './dense-eval.ts';
+import { buildTrainData, mineBm25Negatives } from '../train/examples.ts';
+import { trainRetriever } from '../train/trainer.ts';
+import { storeCheckpointSink, type LossPoint } from '../train/checkpoint.ts';
+import { trainSettings, type RetrieverTrainSettings } from '../train/settings.ts';
+import { exportBertEncoder, trainedSettings, zipFolder } from '../train/checkpoint-export.ts';
+import type { BeirDoc } from '../data/types.ts';
+
+export interface EncoderSummary {
+  handle: string;
+  /** What the user sees: the Hub id, the folder name, or '<base> (FT)'. */
+  name: string;
+  source: 'hub' | 'dropped' | 'trained';
+  modelHash: string;
+  dim: number;
+  settings: EncoderSettings;
+  /** For a trained encoder: the encoder it started from, and its loss curve. */
+  trainedFrom?: string;
+}
+
+export type EncoderSource = { kind: 'hub'; id: string; preset?: string } | { kind: 'files'; files: DroppedFile[]; preset?: string };
+
+interface Loaded {
+  encoder: BertEncoder;
+  files: ModelFiles;
+  summary: EncoderSummary;
+}
+
+export interface TrainResult {
+  encoder: EncoderSummary;
+  lossCurve: LossPoint[];
+  finalLoss: number;
+  totalSteps: number;
+}
+
+export class RetrieverSession {
+  #loaded = new Map<string, Loaded>();
+  #next = 1;
+
+  constructor(private readonly store: () => Promise<Store>) {}
+
+  list(): EncoderSummary[] {
+    return [...this.#loaded.values()].map((l) => l.summary);
+  }
+
+  async load(source: EncoderSource, work: LongWork = {}): Promise<EncoderSummary> {
+    let files: ModelFiles;
+    let name: string;
+    if (source.kind === 'hub') {
+      const hub = await loadHubModel(source.id, { ...work, cache: storeModelCache(await this.store()) });
+      files = hub.files;
+      name = source.id;
+    } else {
+      const dropped = await modelFilesFromSources(source.files.map((f) => fromFile(f.file, f.path)), work);
+      files = dropped.files;
+      name = dropped.name;
+    }
+    // A Hub id that is also a preset brings its settings; a dropped folder may name one explicitly.
+    const preset = source.preset ?? (source.kind === 'hub' && ENCODER_PRESETS.some((p) => p.id === source.id) ? source.id : undefined);
+    const encoder = await loadBertEncoder(files, { preset });
+    return this.#add(encoder, files, { name, source: source.kind === 'hub' ? 'hub' : 'dropped', modelHash: await modelHash(files) });
+  }
+
+  async evaluate(datasetId: string, split: string, handle: string, work: LongWork = {}): Promise<DenseEvalResult & { encoder: EncoderSummary }> {
+    const l = this.#get(handle);
+    const r = await runDenseEval(await this.store(), datasetId, split, l.encoder, { modelHash: l.summary.modelHash, ...work });
+    return { ...r, encoder: l.summary };
+  }
+
+  /** Trains a copy of `handle` on `split` of the dataset; the copy becomes a new handle ('… (FT)'). */
+  async train(
+    datasetId: string,
+    split: string,
+    handle: string,
+    settings: Partial<RetrieverTrainSettings>,
+    work: LongWork & { onStep?: (p: LossPoint) => void } = {},
+  ): Promise<TrainResult> {
+    const base = this.#get(handle);
+    const store = await this.store();
+    const docs: BeirDoc[] = [];
+    for await (const batch of store.iterateDocs(datasetId, 2000)) docs.push(...batch);
+    const qrels = await store.getQrels(datasetId, split);
+    const { data } = buildTrainData(docs, await store.getQueries(datasetId), qrels);
+    if (settings.hardNegatives) await mineBm25Negatives(data, docs, work);
+    // The trained encoder scores as it was trained: the 'contriever' variant normalises q and d (a
+    // no-op inside training, where the variant normalises anyway), so the copy carries that setting.
+    const variant = trainSettings(settings).variant;
+    const copy = await loadBertEncoder(base.files, { settings: trainedSettings(base.encoder.settings, variant) });
+    try {
+      const checkpoints = storeCheckpointSink(store, datasetId, `retriever-train/${base.summary.modelHash}`);
+      const r = await trainRetriever(copy, data, { ...work, settings, checkpoints, resume: true });
+      const exported = await exportBertEncoder(copy, base.files, { trainingInfo: { from: base.summary.name, settings: r.settings } });
+      const summary = this.#add(copy, exported, {
+        name: `${base.summary.name} (FT)`,
+        source: 'trained',
+        modelHash: await modelHash(exported),
+        trainedFrom: base.summary.handle,
+      });
+      return { encoder: summary, lossCurve: r.lossCurve, finalLoss: r.finalLoss, totalSteps: r.totalSteps };
+    } catch (e) {
+      copy.dispose();
+      throw e;
+    }
+  }
+
+  /** The encoder as a sentence-transformers folder in a zip (what the page downloads). */
+  async exportZip(handle: string): Promise<{ name: string; zip: Uint8Array }> {
+    const l = this.#get(handle);
+    const files = await exportBertEncoder(l.encoder, l.files);
+    const name = l.summary.name.replace(/[^\w.-]+/g, '-').replace(/^-|-$/g, '');
+    return { name, zip: zipFolder(files, name) };
+  }
+
+  unload(handle: string): void {
+    this.#get(handle).encoder.dispose();
+    this.#loaded.delete(handle);
+  }
+
+  #add(encoder: BertEncoder, files: ModelFiles, s: Omit<EncoderSummary, 'handle' | 'dim' | 'settings'>): EncoderSummary {
+    const handle = `enc-${this.#next++}`;
+    const summary: EncoderSummary = { ...s, handle, dim: encoder.dim, settings: { ...encoder.settings } };
+    this.#loaded.set(handle, { encoder, files, summary });
+    return summary;
+  }
+
+  #get(handle: string): Loaded {
+    const l = this.#loaded.get(handle);
+    if (!l) throw new NotFoundError(`Encoder ${handle} is not loaded (the page was reloaded?). Load it again.`);
+    return l;
+  }
+}

@@ -1,0 +1,92 @@
+// The dense-retriever part of the page: loaded encoders, dense evaluation, training with a live loss
+// curve, exports. Shares the worker client with AppState.
+import type { CallHandle, CoreClient } from './core-client.ts';
+import type { DroppedFile } from '../app/protocol.ts';
+import type { EncoderSummary } from '../app/retriever-session.ts';
+import type { DatasetInfo } from '../store/types.ts';
+import type { LossPoint } from '../train/checkpoint.ts';
+import type { RetrieverTrainSettings } from '../train/settings.ts';
+import type { Task } from './app-state.svelte.ts';
+
+/** One row of the results table: a setting evaluated on a dataset split. */
+export interface ResultRow {
+  setting: string;
+  model: string;
+  dataset: string;
+  split: string;
+  metrics: Record<string, number>;
+}
+
+export class RetrieverState {
+  encoders = $state<EncoderSummary[]>([]);
+  task = $state<Task | null>(null);
+  lossCurve = $state<LossPoint[]>([]);
+  rows = $state<ResultRow[]>([]);
+  backend = $state<string | null>(null);
+  error = $state<string | null>(null);
+
+  constructor(private readonly client: CoreClient) {}
+
+  async loadHub(id: string) {
+    await this.#run(`Loading ${id}`, this.client.call('encoder:load', { source: { kind: 'hub', id } }, this.#progress), (e) => this.#added(e));
+  }
+
+  async loadFiles(files: DroppedFile[], preset?: string) {
+    if (files.length === 0) return;
+    await this.#run('Loading the dropped encoder', this.client.call('encoder:load', { source: { kind: 'files', files, preset } }, this.#progress), (e) =>
+      this.#added(e),
+    );
+  }
+
+  async evaluate(dataset: DatasetInfo, split: string, enc: EncoderSummary) {
+    await this.#run(`Encoding and evaluating ${enc.name} on ${dataset.name}`, this.client.call('dense', { datasetId: dataset.id, split, handle: enc.handle }, this.#progress), (r) => {
+      this.#row({ setting: enc.source === 'trained' ? 'FT' : 'Raw', model: enc.name, dataset: dataset.name, split, metrics: r.metrics });
+    });
+  }
+
+  async train(dataset: DatasetInfo, split: string, enc: EncoderSummary, settings: Partial<RetrieverTrainSettings>) {
+    this.lossCurve = [];
+    const handle = this.client.call('train', { datasetId: dataset.id, split, handle: enc.handle, settings }, this.#progress, (p) => {
+      this.lossCurve = [...this.lossCurve, p];
+    });
+    await this.#run(`Training ${enc.name} on ${dataset.name} (${split})`, handle, (r) => {
+      this.lossCurve = r.lossCurve;
+      this.#added(r.encoder);
+    });
+  }
+
+  async download(enc: EncoderSummary) {
+    const { name, zip } = await this.client.call('encoder:export', { handle: enc.handle }).promise;
+    return { name: `${name}.zip`, blob: new Blob([zip as BlobPart], { type: 'application/zip' }) };
+  }
+
+  addBm25Row(row: ResultRow) {
+    this.#row(row);
+  }
+
+  #row(row: ResultRow) {
+    const same = (r: ResultRow) => r.setting === row.setting && r.model === row.model && r.dataset === row.dataset && r.split === row.split;
+    this.rows = [...this.rows.filter((r) => !same(r)), row];
+  }
+
+  #added(e: EncoderSummary) {
+    this.encoders = [...this.encoders, e];
+  }
+
+  #progress = (p: Task['progress']) => {
+    if (this.task) this.task.progress = p;
+  };
+
+  async #run<T>(label: string, handle: CallHandle<T>, done: (r: T) => void) {
+    this.error = null;
+    this.task = { label, progress: null, startedAt: performance.now(), cancel: handle.cancel };
+    try {
+      done(await handle.promise);
+    } catch (e) {
+      const err = e as Error;
+      this.error = err.name === 'CancelledError' ? null : err.message;
+    } finally {
+      this.task = null;
+    }
+  }
+}
