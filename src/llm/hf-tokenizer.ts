@@ -22,6 +22,7 @@ export class HfTokenizer implements DecoderTokenizer {
   readonly bosId: number | null;
   readonly padId: number;
   readonly vocabSize: number;
+  readonly eosId?: number;
 
   private constructor(
     private readonly tok: HfTokenizerLike,
@@ -31,6 +32,7 @@ export class HfTokenizer implements DecoderTokenizer {
     this.bosId = tok.bos_token_id ?? null;
     this.padId = tok.pad_token_id ?? eosIds[0] ?? 0;
     this.vocabSize = tok.get_vocab().size;
+    if (tok.eos_token_id !== undefined && tok.eos_token_id !== null) this.eosId = tok.eos_token_id;
   }
 
   /**

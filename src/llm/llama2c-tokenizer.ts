@@ -22,6 +22,7 @@ const toBinary = (bytes: Uint8Array): string => {
 export class Llama2cTokenizer implements DecoderTokenizer {
   readonly bosId = BOS;
   readonly eosIds = [EOS, BOS] as const; // run.c stops on BOS (stories are delimited by it); EOS too
+  readonly eosId = EOS;
   readonly padId = 0;
   readonly hasChatTemplate = false;
   private readonly lookup = new Map<string, number>();

@@ -11,6 +11,11 @@ export interface DecoderTokenizer {
   readonly bosId: number | null;
   /** Token ids that end a generation. */
   readonly eosIds: readonly number[];
+  /**
+   * The tokenizer's own EOS (tokenizer_config eos_token), which training appends to completions as TRL
+   * does; may differ from eosIds[0] (Llama 3 Instruct: <|eot_id|> while config.json lists <|end_of_text|> first).
+   */
+  readonly eosId?: number;
   /** Fed at padded positions (masked out, so any valid id works). */
   readonly padId: number;
   /** True when `applyChatTemplate` can render conversations (instruct models). */
