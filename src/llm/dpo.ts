@@ -31,6 +31,8 @@ export interface DpoSettings extends DpoLengths {
   vocabChunk: number;
   /** Save a checkpoint every N steps (and at the end when a sink is given); 0 = only at the end. */
   checkpointEvery: number;
+  /** Train with every dropout off, LoRA's included (TRL's disable_dropout). */
+  disableDropout: boolean;
 }
 
 export const DPO_DEFAULTS: Readonly<DpoSettings> = Object.freeze({
@@ -46,6 +48,8 @@ export const DPO_DEFAULTS: Readonly<DpoSettings> = Object.freeze({
   seed: 0,
   vocabChunk: DEFAULT_VOCAB_CHUNK,
   checkpointEvery: 0,
+  // TRL's DPOConfig default: the reference code's LoRA dropout 0.1 is in the config but off in training.
+  disableDropout: true,
   ...DPO_LENGTH_DEFAULTS, // max_length 612, max_prompt_length 100 (reference code)
 });
 
@@ -84,7 +88,9 @@ export function dpoLoss(policyChosen: tf.Tensor1D, policyRejected: tf.Tensor1D, 
   return tf.tidy(() => {
     const chosenRewards = tf.mul(tf.sub(policyChosen, refChosen), beta) as tf.Tensor1D;
     const rejectedRewards = tf.mul(tf.sub(policyRejected, refRejected), beta) as tf.Tensor1D;
-    const losses = tf.neg(tf.logSigmoid(tf.sub(chosenRewards, rejectedRewards))) as tf.Tensor1D; // β·h = r_c − r_r
+    // −log σ(z) = softplus(−z), z = β·h = r_c − r_r. (tf.logSigmoid's custom gradient reads its input from a
+    // closure, which this tidy would already have disposed when the backward pass runs.)
+    const losses = tf.softplus(tf.neg(tf.sub(chosenRewards, rejectedRewards))) as tf.Tensor1D;
     return { loss: tf.mean(losses) as tf.Scalar, losses, chosenRewards, rejectedRewards };
   });
 }

@@ -3,12 +3,12 @@
 // (tokens × vocabulary) logits at once: Qwen's vocabulary is 151,936, so 2 × 612 tokens of logits alone
 // would be 0.7 GB in float32.
 //
-// How: only the hidden states that predict a scored token are kept (gather), the target logit is a row
+// How: only the hidden states that predict a scored token are kept (row slices), the target logit is a row
 // dot product h·W[y], and the log-normaliser logsumexp_v(h·W[v]) is computed over vocabulary slices of
 // the lm_head (merged with another logsumexp). Its gradient is a custom one that recomputes each slice's
 // softmax in the backward pass, so the tape keeps only h and the (N,) normaliser — memory is bounded by
-// one slice (N × chunk) in both passes. Only ops with tfjs gradients are on the tape (gather, matMul,
-// mul, sum, slice inside the custom gradient).
+// one slice (N × chunk) in both passes. Only ops with gradients on every backend are on the tape
+// (slice, concat, matMul, mul, sum; no gather, whose gradient the wasm backend cannot run).
 //
 // Padding: rows may be right-padded (what DPO collation makes, as TRL does) or left-padded; the
 // attention mask says where the tokens are (positions count real tokens only) and `scored` marks the
@@ -67,8 +67,8 @@ export function chunkedLogSumExp(h: tf.Tensor2D, w: tf.Tensor2D, chunk = DEFAULT
   const slices: [number, number][] = [];
   for (let v0 = 0; v0 < V; v0 += size) slices.push([v0, Math.min(size, V - v0)]);
   const logitsOf = (x: tf.Tensor2D, [v0, n]: [number, number]) => tf.matMul(x, tf.slice(w, [v0, 0], [n, D]), false, true); // (N, n)
-  const f = tf.customGrad((x, save) => {
-    const xh = x as tf.Tensor2D;
+  const f = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    const [xh, save] = args as [tf.Tensor2D, tf.GradSaveFunc];
     const parts = slices.map((s) => tf.tidy(() => tf.logSumExp(logitsOf(xh, s), 1))); // each (N,)
     const lse = tf.logSumExp(tf.stack(parts, 1), 1) as tf.Tensor1D; // (N,)
     save([xh, lse]);
@@ -109,6 +109,21 @@ export function tokenLogProbs(model: LlamaModel, h: tf.Tensor2D, targets: number
   });
 }
 
+/**
+ * x[rows] for increasing row indices, as slices of contiguous runs (one per sequence when right-padded)
+ * joined by concat. Not tf.gather: its gradient needs UnsortedSegmentSum, which the wasm backend lacks.
+ */
+function selectRows(x: tf.Tensor2D, rows: number[]): tf.Tensor2D {
+  const runs: [number, number][] = [];
+  for (const r of rows) {
+    const last = runs[runs.length - 1];
+    if (last && last[0] + last[1] === r) last[1]++;
+    else runs.push([r, 1]);
+  }
+  const parts = runs.map(([r0, n]) => tf.slice(x, [r0, 0], [n, -1]));
+  return (parts.length === 1 ? parts[0] : tf.concat(parts, 0)) as tf.Tensor2D;
+}
+
 /** Σ over scored tokens of log π(token | prefix), per row: (B,). Differentiable in the adapters. */
 export function sequenceLogProbs(model: LlamaModel, batch: ScoredBatch, opts: LogProbOptions = {}): tf.Tensor1D {
   const B = batch.ids.length;
@@ -120,7 +135,7 @@ export function sequenceLogProbs(model: LlamaModel, batch: ScoredBatch, opts: Lo
     const mask = tf.tensor2d(batch.attention.flat(), [B, T], 'int32');
     const h = model.hidden(ids, mask, { training: opts.training ?? false }); // (B, T, D)
     const D = h.shape[2];
-    const hs = tf.gather(tf.reshape(h, [B * T, D]), tf.tensor1d(rows, 'int32')) as tf.Tensor2D; // (N, D)
+    const hs = selectRows(tf.reshape(h, [B * T, D]) as tf.Tensor2D, rows); // (N, D)
     const lp = tokenLogProbs(model, hs, targets, opts.chunk); // (N,)
     // Per-row sums as one matMul with a (B, N) 0/1 selector (a constant: no segment-sum gradient needed).
     const sel = new Float32Array(B * rows.length);

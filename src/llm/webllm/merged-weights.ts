@@ -35,7 +35,7 @@ export async function adapterDelta(model: LlamaModel, module: string, inDim: num
   for (let b0 = 0; b0 < inDim; b0 += IDENTITY_BLOCK) {
     const n = Math.min(IDENTITY_BLOCK, inDim - b0);
     const t = tf.tidy(() => {
-      const eye = tf.oneHot(tf.range(b0, b0 + n, 1, 'int32') as tf.Tensor1D, inDim).toFloat() as tf.Tensor2D; // (n, in)
+      const eye = tf.cast(tf.oneHot(tf.range(b0, b0 + n, 1, 'int32') as tf.Tensor1D, inDim), 'float32') as tf.Tensor2D; // (n, in)
       return adapter.delta(eye, false); // (n, out) = rows b0.. of ΔWᵀ
     });
     const d = await t.data();
@@ -52,7 +52,8 @@ export function mergedWeightSource(model: LlamaModel): WeightSource {
   }
   return async (name: string): Promise<WeightData> => {
     const w = model.param(name);
-    const data = (await w.data()) as Float32Array; // a copy: safe to add into
+    // slice(): the cpu backend's data() hands out the tensor's own buffer, which we must not add into.
+    const data = ((await w.data()) as Float32Array).slice();
     if (name.endsWith('.weight') && w.shape.length === 2) {
       const [outDim, inDim] = w.shape;
       const delta = await adapterDelta(model, name.slice(0, -'.weight'.length), inDim, outDim);

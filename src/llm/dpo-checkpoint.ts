@@ -1,0 +1,106 @@
+// DPO training checkpoints (resumable state, not the exported adapter), mirroring the retriever's
+// (src/train/checkpoint.ts): adapter weights, AdamW state, step, settings, the cached reference log-probs
+// and the metric curve. Written to an injectable sink: memory (tests), IndexedDB artifacts (the app,
+// storeDpoCheckpointSink), a folder (the runner, through dpoCheckpointToFiles).
+import { ModelFormatError } from '../errors.ts';
+import { readSafetensors, writeSafetensors, type TensorToWrite } from '../model/safetensors.ts';
+import type { ArtifactStore } from '../train/checkpoint.ts';
+import type { AdamWState } from '../train/optimizer.ts';
+import type { DpoPairMetrics, DpoSettings } from './dpo.ts';
+import type { LoraSettings } from './lora.ts';
+
+export const DPO_CHECKPOINT_FORMAT = 'expandr-dpo-train';
+export const DPO_CHECKPOINT_VERSION = 1;
+
+export interface DpoStepMetrics extends DpoPairMetrics {
+  /** Optimizer steps done (1 for the first). */
+  step: number;
+  lr: number;
+  /** Global gradient norm before clipping. */
+  gradNorm: number;
+}
+
+export interface DpoCheckpoint {
+  format: typeof DPO_CHECKPOINT_FORMAT;
+  version: typeof DPO_CHECKPOINT_VERSION;
+  step: number;
+  settings: DpoSettings;
+  lora: LoraSettings;
+  /** Fingerprint of the tokenized pairs; resuming on other data is refused. */
+  dataKey: string;
+  /** Pair order and dropout derive from (seed, micro-batch index): this is the whole RNG state. */
+  rng: { seed: number; nextMicroBatch: number };
+  /** LoRA variables in LoraAdapters.variables order (A, B per module). */
+  weights: { shape: number[]; data: Float32Array }[];
+  optimizer: AdamWState;
+  /** Reference log-probs per pair (computed once, adapters off). */
+  reference: { chosen: Float64Array; rejected: Float64Array };
+  curve: DpoStepMetrics[];
+}
+
+export interface DpoCheckpointSink {
+  save(c: DpoCheckpoint): Promise<void>;
+  latest(): Promise<DpoCheckpoint | undefined>;
+}
+
+export function memoryDpoCheckpointSink(initial: DpoCheckpoint[] = []): DpoCheckpointSink & { readonly saved: DpoCheckpoint[] } {
+  const saved = [...initial];
+  return { saved, save: async (c) => void saved.push(c), latest: async () => saved[saved.length - 1] };
+}
+
+const checkFormat = (c: { format?: unknown; version?: unknown }, where: string) => {
+  if (c.format !== DPO_CHECKPOINT_FORMAT || c.version !== DPO_CHECKPOINT_VERSION) {
+    throw new ModelFormatError(where, `checkpoint is ${String(c.format)} v${String(c.version)}, not ${DPO_CHECKPOINT_FORMAT} v${DPO_CHECKPOINT_VERSION}`, 'Start the training afresh.');
+  }
+};
+
+/** One IndexedDB artifact per run (`key`), overwritten at each save (typed arrays clone structurally). */
+export function storeDpoCheckpointSink(store: ArtifactStore, datasetId: string, key = 'dpo-train/latest'): DpoCheckpointSink {
+  return {
+    save: (c) => store.putArtifact(datasetId, key, c),
+    latest: async () => {
+      const c = await store.getArtifact<DpoCheckpoint>(datasetId, key);
+      if (c) checkFormat(c, key);
+      return c;
+    },
+  };
+}
+
+export const DPO_STATE_TENSORS = 'dpo_state.safetensors';
+export const DPO_STATE_JSON = 'dpo_state.json';
+
+/** Tensors (w.i, m.i, v.i, reference) in safetensors; the rest in JSON. */
+export function dpoCheckpointToFiles(c: DpoCheckpoint): Map<string, Uint8Array> {
+  const tensors = new Map<string, TensorToWrite>();
+  c.weights.forEach((w, i) => {
+    tensors.set(`w.${i}`, w);
+    const m = c.optimizer.m[i];
+    const v = c.optimizer.v[i];
+    if (m) tensors.set(`m.${i}`, { shape: w.shape, data: m });
+    if (v) tensors.set(`v.${i}`, { shape: w.shape, data: v });
+  });
+  const { weights, optimizer, reference, ...rest } = c;
+  // Reference log-probs stay float64 exact in JSON (they are few: two per pair).
+  const json = { ...rest, shapes: weights.map((w) => w.shape), optimizerSteps: optimizer.steps, reference: { chosen: [...reference.chosen], rejected: [...reference.rejected] } };
+  return new Map([
+    [DPO_STATE_TENSORS, writeSafetensors(tensors, { format: DPO_CHECKPOINT_FORMAT })],
+    [DPO_STATE_JSON, new TextEncoder().encode(JSON.stringify(json) + '\n')],
+  ]);
+}
+
+export function dpoCheckpointFromFiles(files: ReadonlyMap<string, Uint8Array>): DpoCheckpoint {
+  const jsonBytes = files.get(DPO_STATE_JSON);
+  const tensorBytes = files.get(DPO_STATE_TENSORS);
+  if (!jsonBytes || !tensorBytes) throw new ModelFormatError(jsonBytes ? DPO_STATE_TENSORS : DPO_STATE_JSON, 'missing from the checkpoint folder', 'Point --resume at a folder train-llm wrote, or start afresh.');
+  const j = JSON.parse(new TextDecoder().decode(jsonBytes));
+  checkFormat(j, DPO_STATE_JSON);
+  const st = readSafetensors(tensorBytes, DPO_STATE_TENSORS);
+  const opt = (p: string, i: number) => (st.tensors.has(`${p}.${i}`) ? st.getFloat32(`${p}.${i}`) : null);
+  const { shapes, optimizerSteps, reference, ...rest } = j as { shapes: number[][]; optimizerSteps: number[]; reference: { chosen: number[]; rejected: number[] } };
+  return {
+    ...(rest as Omit<DpoCheckpoint, 'weights' | 'optimizer' | 'reference'>),
+    weights: shapes.map((shape, i) => ({ shape, data: st.getFloat32(`w.${i}`) })),
+    optimizer: { steps: optimizerSteps, m: shapes.map((_, i) => opt('m', i)), v: shapes.map((_, i) => opt('v', i)) },
+    reference: { chosen: Float64Array.from(reference.chosen), rejected: Float64Array.from(reference.rejected) },
+  };
+}
