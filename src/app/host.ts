@@ -50,6 +50,7 @@ export function createHost(post: (msg: Response) => void, openStore: () => Promi
       return retrievers.load(source, ctx);
     },
     'encoder:export': ({ handle }) => retrievers.exportZip(handle),
+    'encoder:cached': () => retrievers.cached(),
     dense: async ({ datasetId, split, handle }, ctx) => {
       await backend();
       return retrievers.evaluate(datasetId, split, handle, ctx);

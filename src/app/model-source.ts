@@ -37,19 +37,31 @@ export async function loadModelFiles(store: Store, spec: ModelSourceSpec, work: 
   }
   if (spec.kind === 'drop') {
     const m = await modelFilesFromSources(spec.files, work);
-    const hash = await modelHash(m.files);
-    const source = `local:${hash}`;
-    await writeCachedModel(cache, source, '', m.files);
-    await cache.put(source, '', NAME_FILE, new TextEncoder().encode(m.name));
-    return { files: m.files, name: m.name, source, revision: '', modelHash: hash, fromCache: false };
+    return keepLocalModel(store, m.files, m.name);
   }
   const files = await readCachedModel(cache, spec.source, spec.revision);
   if (!files) throw new NotFoundError(`The model ${spec.source} is no longer in this browser's storage: load it again from the Hub or drop its folder.`);
-  const name = spec.source.startsWith('hf:') ? spec.source.slice(3) : new TextDecoder().decode(await cache.get(spec.source, '', NAME_FILE)) || 'model';
-  return { files, name, source: spec.source, revision: spec.revision, modelHash: await modelHash(files), fromCache: true };
+  return { files, name: await cachedName(store, spec.source), source: spec.source, revision: spec.revision, modelHash: await modelHash(files), fromCache: true };
+}
+
+/** Keeps a model's files (dropped, or trained here) under 'local:<model hash>' so they survive a reload. */
+export async function keepLocalModel(store: Store, files: ModelFiles, name: string): Promise<LoadedModelFiles> {
+  const cache = storeModelCache(store);
+  const hash = await modelHash(files);
+  const source = `local:${hash}`;
+  await writeCachedModel(cache, source, '', files);
+  await cache.put(source, '', NAME_FILE, new TextEncoder().encode(name));
+  return { files, name, source, revision: '', modelHash: hash, fromCache: false };
+}
+
+async function cachedName(store: Store, source: string): Promise<string> {
+  if (source.startsWith('hf:')) return source.slice(3);
+  const bytes = await storeModelCache(store).get(source, '', NAME_FILE);
+  return (bytes && new TextDecoder().decode(bytes)) || 'model';
 }
 
 /** Models complete in the cache (those with a manifest), for a "cached models" list. */
-export async function listCachedModels(store: Store): Promise<{ source: string; revision: string }[]> {
-  return (await store.listModelFiles()).filter((f) => f.file === MODEL_MANIFEST).map(({ source, revision }) => ({ source, revision }));
+export async function listCachedModels(store: Store): Promise<{ source: string; revision: string; name: string }[]> {
+  const complete = (await store.listModelFiles()).filter((f) => f.file === MODEL_MANIFEST);
+  return Promise.all(complete.map(async ({ source, revision }) => ({ source, revision, name: await cachedName(store, source) })));
 }

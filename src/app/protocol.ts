@@ -22,6 +22,7 @@ export interface Calls {
   bm25: { args: { datasetId: string; split: string; k?: number }; result: Bm25EvalResult };
   run: { args: { datasetId: string; split: string; retriever?: 'bm25' | 'dense' }; result: string | null };
   'encoder:load': { args: { source: EncoderSource }; result: EncoderSummary };
+  'encoder:cached': { args: Record<string, never>; result: { source: string; revision: string; name: string }[] };
   'encoder:export': { args: { handle: string }; result: { name: string; zip: Uint8Array } };
   dense: { args: { datasetId: string; split: string; handle: string }; result: DenseEvalResult & { encoder: EncoderSummary } };
   train: {

@@ -6,9 +6,8 @@ import { NotFoundError } from '../errors.ts';
 import type { EncoderSettings } from '../encoder/types.ts';
 import { loadBertEncoder, type BertEncoder } from '../encoder/encoder.ts';
 import { ENCODER_PRESETS } from '../encoder/presets.ts';
-import { modelFilesFromSources, modelHash, type ModelFiles } from '../model/sources.ts';
-import { loadHubModel } from '../model/sources-hub.ts';
-import { storeModelCache } from '../model/sources-cache.ts';
+import type { ModelFiles } from '../model/sources.ts';
+import { keepLocalModel, listCachedModels, loadModelFiles } from './model-source.ts';
 import { fromFile } from '../data/source.ts';
 import type { Store } from '../store/store.ts';
 import type { LongWork } from '../util/progress.ts';
@@ -29,11 +28,16 @@ export interface EncoderSummary {
   modelHash: string;
   dim: number;
   settings: EncoderSettings;
-  /** For a trained encoder: the encoder it started from, and its loss curve. */
+  /** Where its files are kept in this browser ('hf:<id>' or 'local:<hash>'). */
+  cacheKey: string;
+  /** For a trained encoder: the handle of the encoder it started from. */
   trainedFrom?: string;
 }
 
-export type EncoderSource = { kind: 'hub'; id: string; preset?: string } | { kind: 'files'; files: DroppedFile[]; preset?: string };
+export type EncoderSource =
+  | { kind: 'hub'; id: string; preset?: string }
+  | { kind: 'files'; files: DroppedFile[]; preset?: string }
+  | { kind: 'cached'; source: string; revision: string; preset?: string };
 
 interface Loaded {
   encoder: BertEncoder;
@@ -59,21 +63,23 @@ export class RetrieverSession {
   }
 
   async load(source: EncoderSource, work: LongWork = {}): Promise<EncoderSummary> {
-    let files: ModelFiles;
-    let name: string;
-    if (source.kind === 'hub') {
-      const hub = await loadHubModel(source.id, { ...work, cache: storeModelCache(await this.store()) });
-      files = hub.files;
-      name = source.id;
-    } else {
-      const dropped = await modelFilesFromSources(source.files.map((f) => fromFile(f.file, f.path)), work);
-      files = dropped.files;
-      name = dropped.name;
-    }
+    const store = await this.store();
+    // Dropped models are kept in IndexedDB too, so that a reload (or a closed tab) can bring them back.
+    const m = await loadModelFiles(
+      store,
+      source.kind === 'files' ? { kind: 'drop', files: source.files.map((f) => fromFile(f.file, f.path)) } : source.kind === 'hub' ? { kind: 'hub', id: source.id } : source,
+      work,
+    );
     // A Hub id that is also a preset brings its settings; a dropped folder may name one explicitly.
-    const preset = source.preset ?? (source.kind === 'hub' && ENCODER_PRESETS.some((p) => p.id === source.id) ? source.id : undefined);
-    const encoder = await loadBertEncoder(files, { preset });
-    return this.#add(encoder, files, { name, source: source.kind === 'hub' ? 'hub' : 'dropped', modelHash: await modelHash(files) });
+    const preset = source.preset ?? (ENCODER_PRESETS.some((p) => p.id === m.name) ? m.name : undefined);
+    const encoder = await loadBertEncoder(m.files, { preset });
+    const kind = m.source.startsWith('hf:') ? 'hub' : m.name.endsWith('(FT)') ? 'trained' : 'dropped';
+    return this.#add(encoder, m.files, { name: m.name, source: kind, modelHash: m.modelHash, cacheKey: m.source });
+  }
+
+  /** Models kept in this browser (Hub downloads, dropped folders, trained encoders), to load again. */
+  async cached(): Promise<{ source: string; revision: string; name: string }[]> {
+    return listCachedModels(await this.store());
   }
 
   async evaluate(datasetId: string, split: string, handle: string, work: LongWork = {}): Promise<DenseEvalResult & { encoder: EncoderSummary }> {
@@ -105,10 +111,12 @@ export class RetrieverSession {
       const checkpoints = storeCheckpointSink(store, datasetId, `retriever-train/${base.summary.modelHash}`);
       const r = await trainRetriever(copy, data, { ...work, settings, checkpoints, resume: true });
       const exported = await exportBertEncoder(copy, base.files, { trainingInfo: { from: base.summary.name, settings: r.settings } });
+      const kept = await keepLocalModel(store, exported, `${base.summary.name} (FT)`);
       const summary = this.#add(copy, exported, {
-        name: `${base.summary.name} (FT)`,
+        name: kept.name,
         source: 'trained',
-        modelHash: await modelHash(exported),
+        modelHash: kept.modelHash,
+        cacheKey: kept.source,
         trainedFrom: base.summary.handle,
       });
       return { encoder: summary, lossCurve: r.lossCurve, finalLoss: r.finalLoss, totalSteps: r.totalSteps };

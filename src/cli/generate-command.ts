@@ -7,6 +7,9 @@ import { sourcesFromPath } from '../data/node-sources.ts';
 import { modelFilesFromSources } from '../llm/files.ts';
 import { generateText } from '../llm/generate.ts';
 import { loadDecoder } from '../llm/load.ts';
+import type { LoraAdapters } from '../llm/lora.ts';
+import { readPeftAdapter } from '../llm/lora-peft.ts';
+import { readAdapterPath } from './adapter-files.ts';
 import { parseCommandArgs } from './args.ts';
 import { BACKEND_HELP, parseBackend, useBackend } from './backend.ts';
 import { stderrProgress } from './progress.ts';
@@ -24,7 +27,8 @@ Options:
   --seed N             sampling seed (default 0)
   --raw                do not apply the chat template even when the tokenizer has one
   --system TEXT        system message for chat-templated prompts
-  --adapter DIR        LoRA adapter (PEFT folder): not in this version yet
+  --adapter DIR        LoRA adapter: a PEFT folder (adapter_config.json + adapter_model.safetensors)
+                       or its zip, e.g. what train-llm wrote
 ${BACKEND_HELP}
   --json               print one JSON object as the last line
   --quiet              no progress or speed on stderr`;
@@ -48,7 +52,6 @@ export async function generateCommand(argv: string[], signal: AbortSignal): Prom
   const modelDir = a.need('model');
   const prompt = a.str('prompt');
   if (prompt === undefined) throw new UsageError('generate: --prompt is required (use --prompt "" to start from BOS).');
-  if (a.str('adapter')) throw new UsageError('generate: --adapter is not available in this version yet (LoRA adapters arrive with train-llm).');
   const temperature = a.num('temperature', 1);
   const topP = a.num('top-p', 0.9);
   if (temperature < 0) throw new UsageError(`generate: --temperature must be ≥ 0, got ${temperature}.`);
@@ -63,6 +66,14 @@ export async function generateCommand(argv: string[], signal: AbortSignal): Prom
   const files = modelFilesFromSources(await sourcesFromPath(modelDir));
   const { model, tokenizer, format } = await loadDecoder(files, { onProgress, signal });
   if (!tokenizer) throw new UsageError(`generate: ${files.label} has no tokenizer files (tokenizer.json); text generation needs them.`);
+  const adapterPath = a.str('adapter');
+  let lora: LoraAdapters | null = null;
+  try {
+    if (adapterPath) ({ lora } = await readPeftAdapter(model, readAdapterPath(adapterPath), adapterPath));
+  } catch (e) {
+    model.dispose();
+    throw e;
+  }
   const loadMs = performance.now() - t0;
   try {
     const chat = a.flag('raw') ? false : tokenizer.hasChatTemplate;
@@ -81,7 +92,7 @@ export async function generateCommand(argv: string[], signal: AbortSignal): Prom
     const tokensPerS = result.decodeMs > 0 ? result.steps / (result.decodeMs / 1000) : 0;
     if (!quiet) {
       console.error(
-        `${format} ${model.config.arch} · ${backend} · ${n} tokens (${result.finish[0]}) · load ${(loadMs / 1000).toFixed(2)} s · ` +
+        `${format} ${model.config.arch}${lora ? ` + LoRA r ${lora.settings.r} (${lora.layers.length} modules)` : ''} · ${backend} · ${n} tokens (${result.finish[0]}) · load ${(loadMs / 1000).toFixed(2)} s · ` +
           `prompt ${result.prefillMs.toFixed(0)} ms · ${tokensPerS.toFixed(1)} tokens/s`,
       );
     }
@@ -95,11 +106,13 @@ export async function generateCommand(argv: string[], signal: AbortSignal): Prom
           format,
           backend,
           chat,
+          adapter: adapterPath ?? null,
           tokens_per_s: Number(tokensPerS.toFixed(2)),
         }),
       );
     } else console.log(texts[0]);
   } finally {
+    lora?.dispose();
     model.dispose();
   }
 }

@@ -11,12 +11,16 @@ const { evalCommand, EVAL_HELP } = await import('./eval-command.ts');
 const { generateCommand, GENERATE_HELP } = await import('./generate-command.ts');
 const { encodeCommand, ENCODE_HELP } = await import('./encode-command.ts');
 const { trainRetrieverCommand, TRAIN_RETRIEVER_HELP } = await import('./train-retriever-command.ts');
+const { initEncoderCommand, INIT_ENCODER_HELP } = await import('./init-encoder-command.ts');
+const { trainLlmCommand, TRAIN_LLM_HELP } = await import('./train-llm-command.ts');
 
 const COMMANDS: Record<string, { run: (argv: string[], signal: AbortSignal) => Promise<void>; help: string }> = {
   eval: { run: evalCommand, help: EVAL_HELP },
   generate: { run: generateCommand, help: GENERATE_HELP },
   encode: { run: encodeCommand, help: ENCODE_HELP },
   'train-retriever': { run: trainRetrieverCommand, help: TRAIN_RETRIEVER_HELP },
+  'init-encoder': { run: initEncoderCommand, help: INIT_ENCODER_HELP },
+  'train-llm': { run: trainLlmCommand, help: TRAIN_LLM_HELP },
 };
 
 const USAGE = `Usage: npm run -s expandr -- <command> [options]
@@ -25,7 +29,7 @@ Commands:
 ${Object.values(COMMANDS).map((c) => '  ' + c.help.split('\n')[0]).join('\n')}
 
 Run \`npm run -s expandr -- help <command>\` for a command's options.
-Not in this version yet: train-llm, experiment.`;
+Not in this version yet: experiment.`;
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;

@@ -65,16 +65,12 @@ export class Rope {
   private sin: tf.Tensor2D | null = null;
   private length = 0;
   private readonly invFreq: Float32Array;
-  /** For 'interleaved' checkpoints: head-dim permutation evens-then-odds, which turns pairs (2i, 2i+1) into (i, i + hd/2). */
-  private readonly perm: tf.Tensor1D | null;
+  /** 'interleaved' checkpoints: permute head dims evens-then-odds, turning pairs (2i, 2i+1) into (i, i + hd/2). */
+  private readonly interleaved: boolean;
 
   constructor(private readonly config: DecoderConfig) {
     this.invFreq = ropeInvFreq(config.headDim, config.ropeTheta, config.ropeScaling);
-    if (config.ropeLayout === 'interleaved') {
-      const hd = config.headDim;
-      const order = [...Array(hd / 2).keys()].map((i) => 2 * i).concat([...Array(hd / 2).keys()].map((i) => 2 * i + 1));
-      this.perm = tf.keep(tf.tensor1d(order, 'int32'));
-    } else this.perm = null;
+    this.interleaved = config.ropeLayout === 'interleaved';
   }
 
   /** Makes sure positions < n have table rows (call outside tf.tidy: the tables are kept). */
@@ -105,7 +101,10 @@ export class Rope {
    */
   apply(x: tf.Tensor4D, { cos, sin }: RopeAngles): tf.Tensor4D {
     const half = this.config.headDim / 2;
-    const xh = this.perm ? tf.gather(x, this.perm, 3) : x;
+    // Evens then odds as reshape + transpose, not gather: gather's gradient (UnsortedSegmentSum) does not
+    // exist on the wasm backend, and LoRA gradients flow through q here.
+    const [B, T, nh, hd] = x.shape;
+    const xh = this.interleaved ? tf.reshape(tf.transpose(tf.reshape(x, [B, T, nh, half, 2]), [0, 1, 2, 4, 3]), [B, T, nh, hd]) : x;
     const x1 = tf.slice(xh, [0, 0, 0, 0], [-1, -1, -1, half]); // (B, T, nh, hd/2)
     const x2 = tf.slice(xh, [0, 0, 0, half], [-1, -1, -1, half]); // (B, T, nh, hd/2)
     // x·cos + rotate_half(x)·sin, rotate_half(x) = [-x2, x1]
@@ -115,7 +114,6 @@ export class Rope {
   dispose(): void {
     this.cos?.dispose();
     this.sin?.dispose();
-    this.perm?.dispose();
     this.cos = this.sin = null;
     this.length = 0;
   }

@@ -19,6 +19,8 @@ export interface ResultRow {
 
 export class RetrieverState {
   encoders = $state<EncoderSummary[]>([]);
+  /** Models kept in this browser from earlier sessions (not loaded yet). */
+  cached = $state<{ source: string; revision: string; name: string }[]>([]);
   task = $state<Task | null>(null);
   lossCurve = $state<LossPoint[]>([]);
   rows = $state<ResultRow[]>([]);
@@ -26,6 +28,17 @@ export class RetrieverState {
   error = $state<string | null>(null);
 
   constructor(private readonly client: CoreClient) {}
+
+  async refreshCached() {
+    const all = await this.client.call('encoder:cached', {}).promise;
+    this.cached = all.filter((c) => !this.encoders.some((e) => e.cacheKey === c.source));
+  }
+
+  async loadCached(c: { source: string; revision: string; name: string }) {
+    await this.#run(`Loading ${c.name}`, this.client.call('encoder:load', { source: { kind: 'cached', source: c.source, revision: c.revision } }, this.#progress), (e) =>
+      this.#added(e),
+    );
+  }
 
   async loadHub(id: string) {
     await this.#run(`Loading ${id}`, this.client.call('encoder:load', { source: { kind: 'hub', id } }, this.#progress), (e) => this.#added(e));
@@ -71,6 +84,7 @@ export class RetrieverState {
 
   #added(e: EncoderSummary) {
     this.encoders = [...this.encoders, e];
+    this.cached = this.cached.filter((c) => c.source !== e.cacheKey);
   }
 
   #progress = (p: Task['progress']) => {

@@ -64,5 +64,12 @@ describe('dense retrieval in the page', () => {
     for (const f of ['config.json', 'model.safetensors', 'modules.json', '1_Pooling/config.json', 'tokenizer.json']) {
       expect(names.some((n) => n.endsWith(f)), `${f} in ${names.join(', ')}`).toBe(true);
     }
+
+    // After a reload the dropped and the trained encoder are still in this browser, ready to load again.
+    await page.reload();
+    const kept = page.getByTestId('cached-model').filter({ hasText: 'tiny-bert (FT)' });
+    await kept.waitFor({ timeout: STEP_TIMEOUT_MS });
+    await kept.click();
+    await page.getByTestId('encoder-row').filter({ hasText: '(FT)' }).waitFor({ timeout: STEP_TIMEOUT_MS });
   });
 });
