@@ -131,6 +131,8 @@ export async function trainLlmCommand(argv: string[], signal: AbortSignal): Prom
   let lora: LoraAdapters | null = null;
   try {
     const pairs = raw.map((p) => tokenizePair(tokenizer, p, settings, { chat, system: a.str('system') }));
+    const cut = pairs.filter((p) => p.prompt.length >= settings.maxLength).length;
+    if (cut) console.error(`warning: ${cut} of ${pairs.length} prompts fill --max-length ${settings.maxLength} on their own: those pairs have no completion tokens left and teach nothing. Lower --max-prompt-length or raise --max-length.`);
     lora = LoraAdapters.attachNew(model, loraOver);
     const loadMs = performance.now() - t0;
     const checkpoints = useCheckpoints ? folderDpoCheckpointSink(join(out, 'checkpoint')) : undefined;

@@ -179,6 +179,15 @@ export async function trainDpo(model: LlamaModel, lora: LoraAdapters, pairs: rea
         const rc = idx.map((i) => ref.chosen[i]);
         const rr = idx.map((i) => ref.rejected[i]);
         lora.setDropoutSeed(deriveSeed(deriveSeed(s.seed, 7), k));
+        if (!batch.scored.some((r) => r.includes(1))) {
+          // Every completion cut away by maxLength: log-probs 0 = reference, loss log 2, no gradient (as in TRL).
+          lossSum += Math.LN2;
+          for (const arr of [seen.pc, seen.pr]) arr.push(...idx.map(() => 0));
+          seen.rc.push(...idx.map(() => 0));
+          seen.rr.push(...idx.map(() => 0));
+          acc.add(variables.map(() => null));
+          continue;
+        }
         let policy: tf.Tensor | null = null;
         const { value, grads } = tf.variableGrads(() => {
           const lp = sequenceLogProbs(model, batch, { training: !s.disableDropout, chunk: s.vocabChunk }); // (2n): chosen rows, then rejected

@@ -94,7 +94,7 @@ describe('`expandr generate` command', () => {
 
   test('usage errors', async () => {
     await expect(run(['--model', dir])).rejects.toThrow(UsageError);
-    await expect(run(['--model', dir, '--prompt', 'x', '--adapter', 'a'])).rejects.toThrow(/--adapter is not available/);
+    await expect(run(['--model', dir, '--prompt', 'x', '--adapter', '/nonexistent/adapter'])).rejects.toThrow(/no such file or folder. Give a PEFT adapter folder/);
     await expect(run(['--model', dir, '--prompt', 'x', '--top-p', '0'])).rejects.toThrow(/--top-p/);
     await expect(run(['--model', dir, '--prompt', 'x', '--temperature', '-1'])).rejects.toThrow(/--temperature/);
   });

@@ -15,8 +15,8 @@ import type { NamedTensor } from '../webllm/tensor-cache.ts';
 
 /**
  * Mean KL (nats per position) above which the quantised export is not trusted to stand for the adapter.
- * 4-bit rounding alone costs a model something (measured here with B = 0: 0.14 on stories260K, dim 64;
- * 0.055 on the tiny Qwen2 fixture, dim 32; ~0.01–0.05 is the usual range for 4-bit models of ≥ 0.5B);
+ * 4-bit rounding alone costs a model something (measured here with B = 0: 0.12 on stories260K, dim 64;
+ * 0.056 on the tiny Qwen2 fixture, dim 32; ~0.01–0.05 is the usual range for 4-bit models of ≥ 0.5B);
  * the app already accepts that much for the base model in WebLLM. Above 0.1 the export is further from
  * the trained model than 4-bit quantisation usually puts a model from itself. Re-measure on the real
  * presets in the browser (measureQuantisationKl) before tightening it.

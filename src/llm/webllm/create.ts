@@ -13,10 +13,9 @@ import type { WebLlmModule } from './types.ts';
 /** Loads the package lazily, so the app's other paths never pay for it. */
 export async function importWebLlm(): Promise<WebLlmModule> {
   try {
-    // @ts-ignore -- resolves once @mlc-ai/web-llm is a dependency (package.json); typed via types.ts
     return (await import('@mlc-ai/web-llm')) as unknown as WebLlmModule;
   } catch (e) {
-    throw new WebLlmError(`The WebLLM package could not be loaded (${(e as Error).message}): run \`npm install @mlc-ai/web-llm@0.2.86\` and rebuild.`);
+    throw new WebLlmError(`The WebLLM package could not be loaded (${(e as Error).message}): reload the page; if it persists, reinstall with \`npm ci\`.`);
   }
 }
 

@@ -78,6 +78,7 @@ export function chatRequest(r: GenerationRequest, defaults: Sampling): ChatCompl
 
 export class WebLlmGenerator {
   private tail: Promise<unknown> = Promise.resolve(); // serialises generate() calls
+  private closed = false;
 
   private constructor(
     private readonly engine: EngineLike,
@@ -113,7 +114,8 @@ export class WebLlmGenerator {
     } finally {
       o.signal?.removeEventListener('abort', onAbort);
     }
-    if (o.signal?.aborted) throw new CancelledError(`Loading ${o.modelId}`); // reload() returns quietly when aborted
+    // reload() returns quietly when aborted; onAbort has already called unload(), freeing what it got to.
+    if (o.signal?.aborted) throw new CancelledError(`Loading ${o.modelId}`);
     return new WebLlmGenerator(engine, o.modelId, preset?.vramMB);
   }
 
@@ -123,6 +125,7 @@ export class WebLlmGenerator {
    * the queue with a typed error. Progress: stage 'llm:generate', unit 'prompts'.
    */
   generate(requests: GenerationRequest[], defaults: Partial<Sampling> = {}, work: LongWork & { onResult?: (r: GenerationResult) => void } = {}): Promise<GenerationResult[]> {
+    if (this.closed) return Promise.reject(new WebLlmError(`${this.modelId} was unloaded: load it again to generate.`));
     const run = this.tail.then(() => this.runQueue(requests, { ...DEFAULT_SAMPLING, ...defaults }, work));
     this.tail = run.catch(() => {});
     return run;
@@ -170,6 +173,7 @@ export class WebLlmGenerator {
 
   /** Frees the GPU memory; the generator cannot be used afterwards. */
   async unload(): Promise<void> {
+    this.closed = true;
     await this.tail;
     await this.engine.unload();
   }

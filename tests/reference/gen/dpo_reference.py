@@ -17,7 +17,8 @@ Outputs:
 float64 forward and backward on the float32 weights (eager attention takes its softmax in float32, as in
 tiny_qwen2.py); dropout off (TRL's disable_dropout default), so the numbers are exact, not sampled.
 
-Run from the project root in the venv of tests/reference/requirements-llm.txt:
+Run from the project root in the venv of tests/reference/requirements-llm.txt (+ requirements-llm-nodeps.txt
+for peft, installed with --no-deps; see the note there):
     .cache/venv-llm/bin/python tests/reference/gen/dpo_reference.py
 Deterministic (fixed seeds): re-running rewrites the same files.
 """
@@ -86,6 +87,7 @@ def build_adapter() -> None:
     cfg_path = ADAPTER / "adapter_config.json"
     cfg = json.loads(cfg_path.read_text())
     cfg["base_model_name_or_path"] = "tiny-qwen2"
+    cfg["target_modules"] = sorted(cfg["target_modules"])  # a Python set: its order follows PYTHONHASHSEED
     cfg_path.write_text(json.dumps(cfg, indent=2, sort_keys=True) + "\n")
 
 

@@ -1,0 +1,100 @@
+// Child process of encoder.bench.ts: one backend, one model shape. Prints one RESULT_PREFIX JSON line per
+// figure on stdout and progress on stderr. argv[2]: {backend, shape, options} as JSON.
+// The encoder registers tfjs gradients statically, which plain Node resolves only with the resolve hook
+// (src/cli/tfjs-gradients.ts) installed first: every module that reaches bert.ts is imported after it.
+import * as tf from '@tensorflow/tfjs-core';
+import { loadavg } from 'node:os';
+import { join } from 'node:path';
+import { registerTfjsResolveHook } from '../src/cli/tfjs-gradients.ts';
+import { useBackend, type BackendName } from '../src/cli/backend.ts';
+import { readModelDir } from '../src/encoder/node-files.ts';
+import { docsPerS, RESULT_PREFIX, tokensPerS, type BenchRecord, type Origin } from './encoder-results.ts';
+import type { EncoderBenchOptions } from './encoder.bench.ts';
+import type { FeatureExtractor } from './encoder-measure.ts';
+import { scifactTexts } from './scifact-texts.ts';
+
+registerTfjsResolveHook();
+const { loadBertEncoder } = await import('../src/encoder/encoder.ts');
+const m = await import('./encoder-measure.ts');
+const { profileEncodeBatch } = await import('./encoder-profile.ts');
+
+const { backend, shape, options: o } = JSON.parse(process.argv[2]) as { backend: BackendName; shape: string; options: EncoderBenchOptions };
+const MODELS = join(import.meta.dirname, '../.cache/bench-models');
+/** Short texts for the ours-vs-transformers.js agreement check (no truncation on either side). */
+const AGREE_TEXTS = 4;
+
+const origin = (): Origin => ({ host: 'Node', run: `node-${backend}-${shape}-${process.pid}`, shape, load1: loadavg()[0] });
+const emit = (r: BenchRecord) => process.stdout.write(`${RESULT_PREFIX}${JSON.stringify(r)}\n`);
+const log = (s: string) => process.stderr.write(`[${backend}/${shape}] ${s}\n`);
+
+// On an error, one short line: the wasm module's own uncaught-exception hook would print its whole source.
+process.on('uncaughtException', (e) => {
+  process.stderr.write(`[${backend}/${shape}] failed: ${e instanceof Error ? e.stack : String(e)}\n`);
+  process.exit(1);
+});
+
+await useBackend(backend);
+const isGpu = backend === 'webgpu';
+const warmup = isGpu ? 'full' : 'small';
+const texts = await scifactTexts(o.docs, o.trainPairs);
+const t0 = performance.now();
+const base = await loadBertEncoder(await readModelDir(join(MODELS, shape)), {
+  settings: { pooling: 'mean', normalize: false, queryPrefix: '', docPrefix: '', maxLength: 512 },
+});
+log(`loaded in ${((performance.now() - t0) / 1000).toFixed(1)} s on ${tf.getBackend()}`);
+
+// transformers.js (Node build: onnxruntime-node, CPU) on the ONNX export of the same weights.
+const extractors: { threads: number; label: string; fe: FeatureExtractor }[] = [];
+if (o.baseline) {
+  const { pipeline, env } = await import('@huggingface/transformers');
+  env.allowLocalModels = true;
+  env.allowRemoteModels = false;
+  env.localModelPath = `${MODELS}/`;
+  for (const threads of o.ortThreads) {
+    const session_options = threads > 0 ? { intraOpNumThreads: threads, interOpNumThreads: 1 } : {};
+    const fe = (await pipeline('feature-extraction', shape, { dtype: 'fp32', device: 'cpu', session_options })) as unknown as FeatureExtractor;
+    extractors.push({ threads, label: `ort-node cpu ${threads > 0 ? `${threads}T` : 'default T'}`, fe });
+  }
+  if (extractors.length) {
+    const short = texts.queries.slice(0, AGREE_TEXTS);
+    emit({ ...origin(), kind: 'agree', backend, baseline: extractors[0].label, diff: await m.agreement(extractors[0].fe, base, short), texts: short.length });
+  }
+}
+
+for (const maxLength of o.maxLengths) {
+  const enc = m.withMaxLength(base, maxLength);
+  for (const batchSize of o.batches) {
+    const figures = await m.measureEncode(enc, texts.docs, batchSize, warmup);
+    emit({ ...origin(), kind: 'encode', engine: 'ours', backend, maxLength, batchSize, figures });
+    log(`ours L=${maxLength} B=${batchSize}: ${docsPerS(figures).toFixed(2)} docs/s, ${tokensPerS(figures).toFixed(0)} tokens/s`);
+    for (const x of extractors) {
+      const f = await m.measureTransformersJs(x.fe, enc, texts.docs, batchSize, 'small');
+      emit({ ...origin(), kind: 'encode', engine: 'transformers.js', backend: x.label, maxLength, batchSize, figures: f });
+      log(`transformers.js (${x.label}) L=${maxLength} B=${batchSize}: ${docsPerS(f).toFixed(2)} docs/s`);
+    }
+  }
+}
+
+// The profile before training (training changes the weights, not the cost, but keep the order clean).
+if (o.profileLength > 0 && !isGpu) {
+  const enc = m.withMaxLength(base, o.profileLength);
+  const plan = m.batchPlan(enc, texts.docs, o.profileBatch);
+  const longest = plan.order.slice(0, o.profileBatch).map((i) => texts.docs[i]);
+  emit({ ...origin(), kind: 'profile', backend, maxLength: o.profileLength, profile: await profileEncodeBatch(enc, longest) });
+  log('profile done');
+}
+
+if (o.trainPairs > 0 && o.trainSteps > 0) {
+  const enc = m.withMaxLength(base, o.trainMaxLength);
+  for (const chunk of [0, ...o.chunks]) {
+    const figures = await m.measureTrainStep(enc, texts.queries, texts.positives, {
+      chunk,
+      steps: o.trainSteps,
+      warmup,
+      peakMemory: o.peakMemory && !isGpu,
+    });
+    emit({ ...origin(), kind: 'train', backend, maxLength: o.trainMaxLength, figures });
+    log(`train ${chunk ? `GradCache ${chunk}` : 'plain'}: ${(figures.stepMs / 1000).toFixed(2)} s/step`);
+  }
+}
+process.exit(0); // Dawn (webgpu) keeps the event loop alive otherwise

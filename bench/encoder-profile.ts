@@ -1,0 +1,175 @@
+// Where the time of one encode batch goes on a synchronous backend (wasm, cpu), two ways:
+//  1. stages: the forward pass of src/encoder/bert.ts re-traced op for op with a timer between stages
+//     (wasm and cpu run each op when it is called, so wall time between calls is the ops' time); its
+//     output is checked bit-for-bit against BertModel.forward, so the trace is the model that runs.
+//  2. kernels: tf.profile of BertEncoder.embed, summed per kernel (BatchMatMul split into attention's
+//     batched products and the 2D linear layers by input rank).
+// Not for WebGPU: its ops are queued, so neither wall time per stage nor tf.profile's kernel times
+// (timestamp queries) are available there.
+import * as tf from '@tensorflow/tfjs-core';
+import { embeddingLookup } from '../src/encoder/bert.ts';
+import type { BertEncoder } from '../src/encoder/encoder.ts';
+import { matMul2d } from '../src/encoder/matmul.ts';
+import { maskTensor, meanPool } from '../src/encoder/pooling.ts';
+
+export interface ProfileRow {
+  name: string;
+  ms: number;
+  calls: number;
+}
+
+export interface EncodeProfile {
+  batch: number;
+  seqLen: number;
+  tokenizeMs: number;
+  stages: ProfileRow[];
+  /** Sum of stage times + tokenisation. */
+  totalMs: number;
+  /** Wall time of encoder.embed + read-back on the same batch, for comparison with the trace. */
+  embedMs: number;
+  /** max |trace − BertModel.forward| over the hidden states (0 means the trace is the model). */
+  traceDiff: number;
+  kernels: ProfileRow[];
+}
+
+/** Stage timer: `lap(name)` charges the time since the previous lap to `name`. */
+function stopwatch() {
+  const rows = new Map<string, ProfileRow>();
+  let t = performance.now();
+  return {
+    lap(name: string) {
+      const now = performance.now();
+      const r = rows.get(name) ?? { name, ms: 0, calls: 0 };
+      r.ms += now - t;
+      r.calls++;
+      rows.set(name, r);
+      t = now;
+    },
+    reset() {
+      t = performance.now();
+    },
+    rows: () => [...rows.values()],
+  };
+}
+
+/** bert.ts forward (inference, no dropout) with a lap after each stage. Returns hidden (B, T, d). */
+function tracedForward(enc: BertEncoder, ids: Int32Array, types: Int32Array, attentionMask: Int32Array, B: number, T: number, lap: (s: string) => void): tf.Tensor3D {
+  const model = enc.model;
+  const c = model.config;
+  const d = c.hiddenSize;
+  const nh = c.numHeads;
+  const hs = d / nh;
+  const p = (key: string) => model.params.get(key)!;
+  const linear = (x: tf.Tensor2D, prefix: string) => tf.add(matMul2d(x, p(`${prefix}.weight`) as tf.Tensor2D), p(`${prefix}.bias`)) as tf.Tensor2D;
+  const layerNorm = (x: tf.Tensor2D, prefix: string) => {
+    const mean = tf.mean(x, -1, true);
+    const centred = tf.sub(x, mean);
+    const variance = tf.mean(tf.square(centred), -1, true);
+    const normed = tf.mul(centred, tf.rsqrt(tf.add(variance, c.layerNormEps)));
+    return tf.add(tf.mul(normed, p(`${prefix}.weight`)), p(`${prefix}.bias`)) as tf.Tensor2D;
+  };
+  return tf.tidy(() => {
+    const maskAdd = tf.tensor4d(attentionMask.map((m) => (m ? 0 : -1e9)), [B, 1, 1, T], 'float32');
+    const idsT = tf.tensor1d(ids, 'int32');
+    const typesT = tf.tensor1d(types, 'int32');
+    const word = tf.reshape(embeddingLookup(p('embeddings.word_embeddings.weight'), idsT), [B, T, d]);
+    const pos = embeddingLookup(p('embeddings.position_embeddings.weight'), tf.range(0, T, 1, 'int32'));
+    const type = tf.reshape(embeddingLookup(p('embeddings.token_type_embeddings.weight'), typesT), [B, T, d]);
+    lap('embeddings: gather (word, position, type)');
+    let x = tf.reshape(tf.add(tf.add(word, pos), type), [B * T, d]) as tf.Tensor2D;
+    x = layerNorm(x, 'embeddings.LayerNorm');
+    lap('embeddings: add + LayerNorm');
+    const heads = (t: tf.Tensor2D) => tf.transpose(tf.reshape(t, [B, T, nh, hs]), [0, 2, 1, 3]); // (B, nh, T, hs)
+    for (let i = 0; i < c.numLayers; i++) {
+      const pre = `encoder.layer.${i}`;
+      const q0 = linear(x, `${pre}.attention.self.query`);
+      const k0 = linear(x, `${pre}.attention.self.key`);
+      const v0 = linear(x, `${pre}.attention.self.value`);
+      lap('attention: Q, K, V linear (3 × x·W + b)');
+      const [q, k, v] = [heads(q0), heads(k0), heads(v0)];
+      lap('attention: split heads (reshape + transpose)');
+      let att = tf.matMul(q, k, false, true);
+      lap('attention: scores Q·Kᵀ (batched matMul)');
+      att = tf.softmax(tf.add(tf.mul(att, 1 / Math.sqrt(hs)), maskAdd));
+      lap('attention: scale + mask + softmax');
+      const y = tf.matMul(att, v);
+      lap('attention: weights·V (batched matMul)');
+      const merged = tf.reshape(tf.transpose(y, [0, 2, 1, 3]), [B * T, d]) as tf.Tensor2D;
+      lap('attention: merge heads (transpose + reshape)');
+      const a = linear(merged, `${pre}.attention.output.dense`);
+      lap('attention: output linear');
+      x = layerNorm(tf.add(a, x), `${pre}.attention.output.LayerNorm`);
+      lap('residual + LayerNorm (×2 per layer)');
+      const h0 = linear(x, `${pre}.intermediate.dense`);
+      lap('MLP: intermediate linear (d → 4d)');
+      const h = tf.mul(tf.mul(h0, 0.5), tf.add(1, tf.erf(tf.mul(h0, Math.SQRT1_2))));
+      lap('MLP: GELU (erf)');
+      const m = linear(h as tf.Tensor2D, `${pre}.output.dense`);
+      lap('MLP: output linear (4d → d)');
+      x = layerNorm(tf.add(m, x), `${pre}.output.LayerNorm`);
+      lap('residual + LayerNorm (×2 per layer)');
+    }
+    return tf.reshape(x, [B, T, d]) as tf.Tensor3D;
+  });
+}
+
+/** Kernel times of one embed() under tf.profile, summed per kernel name (BatchMatMul split by rank). */
+async function kernelTable(enc: BertEncoder, batch: ReturnType<BertEncoder['tokenize']>): Promise<ProfileRow[]> {
+  const info = await tf.profile(() => {
+    const e = enc.embed(batch);
+    e.dataSync();
+    e.dispose();
+  });
+  const rows = new Map<string, ProfileRow>();
+  for (const k of info.kernels) {
+    let name = k.name;
+    if (name === 'BatchMatMul') name = k.inputShapes[0] && k.inputShapes[0].length > 2 ? 'BatchMatMul (attention, 4D)' : 'BatchMatMul (linear, 2D)';
+    const ms = typeof k.kernelTimeMs === 'number' ? k.kernelTimeMs : 0;
+    const r = rows.get(name) ?? { name, ms: 0, calls: 0 };
+    r.ms += ms;
+    r.calls++;
+    rows.set(name, r);
+  }
+  return [...rows.values()].sort((a, b) => b.ms - a.ms);
+}
+
+/** Profiles one batch of `texts` (the caller picks e.g. the longest batch) on the active (sync) backend. */
+export async function profileEncodeBatch(enc: BertEncoder, texts: string[]): Promise<EncodeProfile> {
+  const backend = tf.getBackend();
+  if (backend !== 'wasm' && backend !== 'cpu') throw new Error(`profileEncodeBatch needs a synchronous backend (wasm or cpu), not ${backend}`);
+  const t0 = performance.now();
+  const batch = enc.tokenize(texts, 'doc');
+  const tokenizeMs = performance.now() - t0;
+  const { batch: B, seqLen: T } = batch;
+  const run = (w: ReturnType<typeof stopwatch>) => {
+    w.reset();
+    const hidden = tracedForward(enc, batch.inputIds, batch.tokenTypeIds, batch.attentionMask, B, T, w.lap);
+    const pooled = tf.tidy(() => meanPool(hidden, maskTensor(batch.attentionMask, B, T)));
+    pooled.dataSync();
+    w.lap('mean pooling + read-back');
+    pooled.dispose();
+    return hidden;
+  };
+  run(stopwatch()).dispose(); // warm-up: first calls allocate
+  const w = stopwatch();
+  const hidden = run(w);
+  const reference = enc.model.forward(batch);
+  const traceDiff = tf.tidy(() => tf.max(tf.abs(tf.sub(hidden, reference))).dataSync()[0]);
+  tf.dispose([hidden, reference]);
+  const t1 = performance.now();
+  const e = enc.embed(batch);
+  e.dataSync();
+  e.dispose();
+  const embedMs = performance.now() - t1;
+  const stages = w.rows();
+  return {
+    batch: B,
+    seqLen: T,
+    tokenizeMs,
+    stages,
+    totalMs: tokenizeMs + stages.reduce((a, r) => a + r.ms, 0),
+    embedMs,
+    traceDiff,
+    kernels: await kernelTable(enc, batch),
+  };
+}
