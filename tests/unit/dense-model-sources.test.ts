@@ -227,7 +227,9 @@ describe('loadModelFiles (the page: any source, cached in the store)', () => {
     expect(dropped.source).toBe(`local:${dropped.modelHash}`);
     const hub = await loadModelFiles(store, { kind: 'hub', id: ID }, { fetch: fakeHub().fetch });
     expect(hub).toMatchObject({ name: ID, source: `hf:${ID}`, revision: 'main', fromCache: false });
-    expect(await listCachedModels(store)).toEqual(expect.arrayContaining([{ source: dropped.source, revision: '' }, { source: `hf:${ID}`, revision: 'main' }]));
+    expect(await listCachedModels(store)).toEqual(
+      expect.arrayContaining([{ source: dropped.source, revision: '', name: 'bge' }, { source: `hf:${ID}`, revision: 'main', name: ID }]),
+    );
     const again = await loadModelFiles(store, { kind: 'cached', source: dropped.source, revision: '' });
     expect(again).toMatchObject({ name: 'bge', modelHash: dropped.modelHash, fromCache: true });
     expect(again.files).toEqual(dropped.files);
