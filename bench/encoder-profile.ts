@@ -1,7 +1,8 @@
 // Where the time of one encode batch goes on a synchronous backend (wasm, cpu), two ways:
 //  1. stages: the forward pass of src/encoder/bert.ts re-traced op for op with a timer between stages
-//     (wasm and cpu run each op when it is called, so wall time between calls is the ops' time); its
-//     output is checked bit-for-bit against BertModel.forward, so the trace is the model that runs.
+//     (wasm and cpu run each op when it is called, so wall time between calls is the ops' time), run
+//     twice keeping each stage's minimum; its output is checked against BertModel.forward (max |diff|
+//     printed, 0 expected), so the trace is the model that runs.
 //  2. kernels: tf.profile of BertEncoder.embed, summed per kernel (BatchMatMul split into attention's
 //     batched products and the 2D linear layers by input rank).
 // Not for WebGPU: its ops are queued, so neither wall time per stage nor tf.profile's kernel times
@@ -25,14 +26,14 @@ export interface EncodeProfile {
   stages: ProfileRow[];
   /** Sum of stage times + tokenisation. */
   totalMs: number;
-  /** Wall time of encoder.embed + read-back on the same batch, for comparison with the trace. */
-  embedMs: number;
+  /** Wall time of BertModel.forward + read-back on the same batch, for comparison with the trace. */
+  forwardMs: number;
   /** max |trace − BertModel.forward| over the hidden states (0 means the trace is the model). */
   traceDiff: number;
   kernels: ProfileRow[];
 }
 
-/** Stage timer: `lap(name)` charges the time since the previous lap to `name`. */
+/** Stage timer: `lap(name)` charges the time since the previous lap to `name` (summed over layers). */
 function stopwatch() {
   const rows = new Map<string, ProfileRow>();
   let t = performance.now();
@@ -150,25 +151,29 @@ export async function profileEncodeBatch(enc: BertEncoder, texts: string[]): Pro
     pooled.dispose();
     return hidden;
   };
-  run(stopwatch()).dispose(); // warm-up: first calls allocate
-  const w = stopwatch();
-  const hidden = run(w);
+  tf.tidy(() => enc.embed(enc.tokenize(texts.slice(0, 2), 'doc')).dataSync()); // warm-up: first calls allocate
+  // Twice, keeping each stage's smaller time: a stage preempted by another process in one pass is not
+  // charged for it (the cores here are shared).
+  const w1 = stopwatch();
+  run(w1).dispose();
+  const w2 = stopwatch();
+  const hidden = run(w2);
+  const second = new Map(w2.rows().map((r) => [r.name, r]));
+  const stages = w1.rows().map((r) => ({ ...r, ms: Math.min(r.ms, second.get(r.name)?.ms ?? r.ms) }));
+  // The model's own forward on the same batch: the trace must equal it, and its wall time is the reference.
+  const t1 = performance.now();
   const reference = enc.model.forward(batch);
+  reference.dataSync();
+  const forwardMs = performance.now() - t1;
   const traceDiff = tf.tidy(() => tf.max(tf.abs(tf.sub(hidden, reference))).dataSync()[0]);
   tf.dispose([hidden, reference]);
-  const t1 = performance.now();
-  const e = enc.embed(batch);
-  e.dataSync();
-  e.dispose();
-  const embedMs = performance.now() - t1;
-  const stages = w.rows();
   return {
     batch: B,
     seqLen: T,
     tokenizeMs,
     stages,
     totalMs: tokenizeMs + stages.reduce((a, r) => a + r.ms, 0),
-    embedMs,
+    forwardMs,
     traceDiff,
     kernels: await kernelTable(enc, batch),
   };

@@ -61,6 +61,7 @@ export const RESULT_PREFIX = '@@bench ';
 const f0 = (x: number) => x.toFixed(0);
 const f1 = (x: number) => x.toFixed(1);
 const sig = (x: number) => (x >= 100 ? f0(x) : x >= 10 ? f1(x) : x.toFixed(2));
+const ratioText = (x: number) => (x >= 0.1 ? x.toFixed(2) : x.toPrecision(2));
 const load = (r: Origin) => (r.load1 === null ? '—' : r.load1.toFixed(2));
 
 type EncodeRecord = Extract<BenchRecord, { kind: 'encode' }>;
@@ -71,7 +72,7 @@ export function encodeTable(records: BenchRecord[]): string {
   const rows = enc.map((r) => {
     const f = r.figures;
     const peers = r.engine === 'ours' ? enc.filter((b) => b.engine === 'transformers.js' && key(b) === key(r)) : [];
-    const ratio = peers.map((b) => `${(docsPerS(f) / docsPerS(b.figures)).toFixed(2)} (${b.backend})`).join(', ');
+    const ratio = peers.map((b) => `${ratioText(docsPerS(f) / docsPerS(b.figures))} (${b.backend})`).join(', ');
     return [
       r.shape,
       r.engine,
@@ -128,7 +129,7 @@ export function profileTables(p: EncodeProfile): string {
   const kernelRows = kernels.slice(0, 14).map((k) => [k.name, f1(k.ms), f1((100 * k.ms) / kTotal), String(k.calls)]);
   return [
     textTable(['stage', 'ms', '%', 'calls'], stageRows),
-    `  total ${f0(total)} ms traced; embed() + read-back of the same batch ${f0(p.embedMs)} ms; trace vs BertModel.forward max |diff| ${p.traceDiff}`,
+    `  total ${f0(total)} ms traced; BertModel.forward + read-back of the same batch ${f0(p.forwardMs)} ms; trace vs BertModel.forward max |diff| ${p.traceDiff}`,
     '',
     textTable(['kernel (tf.profile of embed())', 'ms', '%', 'calls'], kernelRows),
     `  kernels total ${f0(kTotal)} ms (custom-gradient wrappers left out: their inner kernels are listed)`,

@@ -6,6 +6,9 @@
 // (PEFT wraps the causal LM as base_model (LoraModel) → model (…ForCausalLM) → model.layers…, and drops
 // the adapter name "default" from saved keys.) A zip of the folder is the download; its bytes are
 // reproducible (sorted names, stored, fixed mtime).
+// llama2.c models keep Meta's interleaved q/k row order (config.ropeLayout 'interleaved'): an adapter
+// trained on one has q_proj/k_proj lora_B rows in that order too, so it fits the llama2.c weights, not an
+// HF conversion of them (which permutes those rows) unless lora_B is permuted alike.
 import { unzipSync, zipSync, type Zippable } from 'fflate';
 import { ModelFormatError } from '../errors.ts';
 import { readSafetensors, writeSafetensors } from '../model/safetensors.ts';

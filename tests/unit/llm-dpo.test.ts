@@ -168,25 +168,29 @@ describe('DPO training', () => {
     model.dispose();
   });
 
-  test('IndexedDB checkpoints (store artifacts): saved each N steps, resumed to the same adapters', async () => {
+  test('IndexedDB checkpoints (store artifacts): a run cancelled after step 2 resumes to the uninterrupted adapters', async () => {
     const { store } = await freshStore('dpo-ckpt');
     const { dataset } = await importBeir(store, sources(tinyFiles()), { estimate: async () => ({}) });
-    const settings = { ...small, steps: 3, checkpointEvery: 1 };
-    const train = async (resume: boolean) => {
+    const settings = { ...small, steps: 4, checkpointEvery: 1 };
+    const train = async (opts: { resume?: boolean; stopAt?: number; sink?: boolean }) => {
       const model = newModel();
       const lora = LoraAdapters.attachNew(model, { seed: 1 });
-      const sink = storeDpoCheckpointSink(store, dataset.id);
-      const r = await trainDpo(model, lora, TOY, { settings, checkpoints: sink, resume });
+      const ac = new AbortController();
+      const checkpoints = opts.sink ? storeDpoCheckpointSink(store, dataset.id) : undefined;
+      const r = await trainDpo(model, lora, TOY, { settings, checkpoints, resume: opts.resume, signal: ac.signal, onStep: (m) => m.step === opts.stopAt && ac.abort() }).catch((e: unknown) => e);
       const w = await Promise.all(lora.variables.map(async (v) => Array.from(await v.data())));
       lora.dispose();
       model.dispose();
-      return { r, w, latest: await sink.latest() };
+      return { r, w };
     };
-    const full = await train(false);
-    expect(full.latest?.step).toBe(3);
-    expect(full.latest?.reference.chosen).toBeInstanceOf(Float64Array);
-    const c2 = dpoCheckpointFromFiles(dpoCheckpointToFiles({ ...full.latest!, step: 2, curve: full.latest!.curve.slice(0, 2) }));
-    expect(c2.reference).toEqual(full.latest!.reference);
+    const full = await train({});
+    expect((await train({ sink: true, stopAt: 2 })).r).toBeInstanceOf(CancelledError);
+    const stored = await storeDpoCheckpointSink(store, dataset.id).latest();
+    expect(stored?.step).toBe(2); // saved after step 2, before the cancel took effect
+    expect(stored?.reference.chosen).toBeInstanceOf(Float64Array); // structured clone keeps typed arrays
+    const resumed = await train({ sink: true, resume: true });
+    expect((resumed.r as { resumedFrom: number }).resumedFrom).toBe(2);
+    expect(resumed.w).toEqual(full.w);
     store.close();
   });
 

@@ -104,6 +104,28 @@ describe('sequenceLogProbs', () => {
     head.dispose();
   });
 
+  test("Qwen's vocabulary (151,936): no tensor larger than one vocabulary slice, forward and backward (tf.profile)", async () => {
+    const V = 151_936;
+    const cfg: DecoderConfig = { ...CONFIG, dim: 8, heads: 2, kvHeads: 1, headDim: 4, hidden: 8, layers: 1, vocab: V, tiedEmbeddings: true };
+    const big = new LlamaModel(cfg, randomWeights(cfg, 1, 0.3));
+    const adapters = LoraAdapters.attachNew(big, { seed: 1 });
+    const ids = Array.from({ length: 2 }, (_, b) => Array.from({ length: 24 }, (_, t) => (b * 7919 + t * 104_729) % V));
+    const batch: ScoredBatch = { ids, attention: ids.map((r) => r.map(() => 1)), scored: ids.map((r) => r.map((_, t) => (t >= 20 ? 1 : 0))) }; // 8 scored tokens (the cpu backend is slow)
+    const chunk = 8192;
+    const info = await tf.profile(() => {
+      const { value, grads } = tf.variableGrads(() => tf.sum(sequenceLogProbs(big, batch, { chunk })) as tf.Scalar, adapters.variables);
+      Object.values(grads).forEach((g) => g.dispose());
+      return value;
+    });
+    // Identity = the tape's zero-copy handles on the (frozen) embedding, not new memory.
+    const largest = Math.max(...info.kernels.filter((k) => k.name !== 'Identity').map((k) => Math.max(0, ...k.outputShapes.map((sh) => sh.reduce((a, d) => a * d, 1)))));
+    const fullLogits = 8 * V;
+    console.log(`vocab ${V}: largest kernel output ${largest} floats (one slice = ${8 * chunk}; the full logits would be ${fullLogits})`);
+    expect(largest).toBeLessThanOrEqual(8 * chunk); // never the whole (N, V) at once, in either pass
+    adapters.dispose();
+    big.dispose();
+  });
+
   test('chunkedLogSumExp equals tf.logSumExp; no tensors leak; bad batches are refused', async () => {
     const h = tf.randomNormal([6, 16], 0, 1, 'float32', 1) as tf.Tensor2D;
     const w = tf.randomNormal([37, 16], 0, 1, 'float32', 2) as tf.Tensor2D;
