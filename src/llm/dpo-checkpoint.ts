@@ -3,11 +3,12 @@
 // and the metric curve. Written to an injectable sink: memory (tests), IndexedDB artifacts (the app,
 // storeDpoCheckpointSink), a folder (the runner, through dpoCheckpointToFiles).
 import { ModelFormatError } from '../errors.ts';
-import { readSafetensors, writeSafetensors, type TensorToWrite } from '../model/safetensors.ts';
+import { readSafetensors, writeSafetensors } from '../model/safetensors.ts';
 import type { ArtifactStore } from '../train/checkpoint.ts';
 import type { AdamWState } from '../train/optimizer.ts';
 import type { DpoPairMetrics, DpoSettings } from './dpo.ts';
 import type { LoraSettings } from './lora.ts';
+import { packStateTensors, unpackStateTensors } from '../train/state-tensors.ts';
 
 export const DPO_CHECKPOINT_FORMAT = 'expandr-dpo-train';
 export const DPO_CHECKPOINT_VERSION = 1;
@@ -71,14 +72,7 @@ export const DPO_STATE_JSON = 'dpo_state.json';
 
 /** Tensors (w.i, m.i, v.i, reference) in safetensors; the rest in JSON. */
 export function dpoCheckpointToFiles(c: DpoCheckpoint): Map<string, Uint8Array> {
-  const tensors = new Map<string, TensorToWrite>();
-  c.weights.forEach((w, i) => {
-    tensors.set(`w.${i}`, w);
-    const m = c.optimizer.m[i];
-    const v = c.optimizer.v[i];
-    if (m) tensors.set(`m.${i}`, { shape: w.shape, data: m });
-    if (v) tensors.set(`v.${i}`, { shape: w.shape, data: v });
-  });
+  const tensors = packStateTensors({ weights: c.weights, m: c.optimizer.m, v: c.optimizer.v });
   const { weights, optimizer, reference, ...rest } = c;
   // Reference log-probs stay float64 exact in JSON (they are few: two per pair).
   const json = { ...rest, shapes: weights.map((w) => w.shape), optimizerSteps: optimizer.steps, reference: { chosen: [...reference.chosen], rejected: [...reference.rejected] } };
@@ -95,12 +89,12 @@ export function dpoCheckpointFromFiles(files: ReadonlyMap<string, Uint8Array>): 
   const j = JSON.parse(new TextDecoder().decode(jsonBytes));
   checkFormat(j, DPO_STATE_JSON);
   const st = readSafetensors(tensorBytes, DPO_STATE_TENSORS);
-  const opt = (p: string, i: number) => (st.tensors.has(`${p}.${i}`) ? st.getFloat32(`${p}.${i}`) : null);
   const { shapes, optimizerSteps, reference, ...rest } = j as { shapes: number[][]; optimizerSteps: number[]; reference: { chosen: number[]; rejected: number[] } };
+  const state = unpackStateTensors(st, shapes);
   return {
     ...(rest as Omit<DpoCheckpoint, 'weights' | 'optimizer' | 'reference'>),
-    weights: shapes.map((shape, i) => ({ shape, data: st.getFloat32(`w.${i}`) })),
-    optimizer: { steps: optimizerSteps, m: shapes.map((_, i) => opt('m', i)), v: shapes.map((_, i) => opt('v', i)) },
+    weights: state.weights,
+    optimizer: { steps: optimizerSteps, m: state.m, v: state.v },
     reference: { chosen: Float64Array.from(reference.chosen), rejected: Float64Array.from(reference.rejected) },
   };
 }

@@ -3,9 +3,10 @@
 // IndexedDB artifacts in the app (storeCheckpointSink), a folder in the runner (src/cli, through
 // checkpointToFiles), memory in tests.
 import { ModelFormatError } from '../errors.ts';
-import { readSafetensors, writeSafetensors, type TensorToWrite } from '../model/safetensors.ts';
+import { readSafetensors, writeSafetensors } from '../model/safetensors.ts';
 import type { AdamWState } from './optimizer.ts';
 import type { RetrieverTrainSettings } from './settings.ts';
+import { packStateTensors, unpackStateTensors } from './state-tensors.ts';
 
 export const CHECKPOINT_FORMAT = 'expandr-retriever-train';
 export const CHECKPOINT_VERSION = 1;
@@ -76,14 +77,7 @@ export const STATE_JSON = 'training_state.json';
 
 /** A checkpoint as two files: tensors (w.i, m.i, v.i) in safetensors, everything else in JSON. */
 export function checkpointToFiles(c: TrainCheckpoint): Map<string, Uint8Array> {
-  const tensors = new Map<string, TensorToWrite>();
-  c.weights.forEach((w, i) => {
-    tensors.set(`w.${i}`, w);
-    const m = c.optimizer.m[i];
-    const v = c.optimizer.v[i];
-    if (m) tensors.set(`m.${i}`, { shape: w.shape, data: m });
-    if (v) tensors.set(`v.${i}`, { shape: w.shape, data: v });
-  });
+  const tensors = packStateTensors({ weights: c.weights, m: c.optimizer.m, v: c.optimizer.v });
   const { weights, optimizer, ...rest } = c;
   const json = { ...rest, shapes: weights.map((w) => w.shape), optimizer: { phase: optimizer.phase, steps: optimizer.steps } };
   return new Map([
@@ -101,12 +95,12 @@ export function checkpointFromFiles(files: ReadonlyMap<string, Uint8Array>): Tra
     throw new ModelFormatError(STATE_JSON, `format ${j.format} v${j.version} is not ${CHECKPOINT_FORMAT} v${CHECKPOINT_VERSION}`, 'Start the training afresh.');
   }
   const st = readSafetensors(tensorBytes, STATE_TENSORS);
-  const opt = (p: string, i: number) => (st.tensors.has(`${p}.${i}`) ? st.getFloat32(`${p}.${i}`) : null);
   const shapes: number[][] = j.shapes;
   const { shapes: _s, optimizer, ...rest } = j;
+  const state = unpackStateTensors(st, shapes);
   return {
     ...rest,
-    weights: shapes.map((shape, i) => ({ shape, data: st.getFloat32(`w.${i}`) })),
-    optimizer: { phase: optimizer.phase, steps: optimizer.steps, m: shapes.map((_, i) => opt('m', i)), v: shapes.map((_, i) => opt('v', i)) },
+    weights: state.weights,
+    optimizer: { phase: optimizer.phase, steps: optimizer.steps, m: state.m, v: state.v },
   };
 }
