@@ -3,8 +3,10 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { UsageError } from '../errors.ts';
 import { sourcesFromPath } from '../data/node-sources.ts';
 import { loadBeir } from '../data/load.ts';
-import { BM25_DEFAULTS, buildIndex, searchAndEvaluate, splitQueries } from '../app/bm25-eval.ts';
-import { writeTrecRun } from '../eval/trec-run.ts';
+import { BM25_DEFAULTS, buildIndex, searchAndEvaluate, splitQueries, type QueryResult } from '../app/bm25-eval.ts';
+import { readTrecRun, writeTrecRun } from '../eval/trec-run.ts';
+import { evaluate } from '../eval/metrics.ts';
+import { compareByQuery } from '../eval/significance.ts';
 import { parseCommandArgs } from './args.ts';
 import { stderrProgress } from './progress.ts';
 import { formatDuration, textTable } from '../util/format.ts';
@@ -30,6 +32,9 @@ Dense (exact inner-product search; corpus embeddings cached per model, corpus an
 ${ENCODER_HELP}
   --expansions FILE    JSONL {"id"|"query_id", "expansion"|"text"}: queries become (E(q) + E(e)) / 2 (Eq. 8)
   --expansion-norm V   contriever (normalise q, e and documents; default for normalising encoders) or raw
+  --compare RUN        a TREC run file to compare with: its metrics on the same qrels and the paired
+                       permutation test's two-sided p-value per metric (the paper marks p < 0.05)
+  --rounds N           permutation rounds (default 10000; exact enumeration for ≤ 16 queries)
   --json               print one JSON object as the last line
   --quiet              no progress on stderr`;
 
@@ -46,6 +51,8 @@ export async function evalCommand(argv: string[], signal: AbortSignal, deps: Den
     b: { type: 'string' },
     json: { type: 'boolean' },
     quiet: { type: 'boolean' },
+    compare: { type: 'string' },
+    rounds: { type: 'string' },
     'expansion-norm': { type: 'string' },
     ...ENCODER_OPTIONS,
   });
@@ -74,16 +81,62 @@ export async function evalCommand(argv: string[], signal: AbortSignal, deps: Den
   if (a.str('run')) writeFileSync(a.str('run')!, writeTrecRun(r.run, `expandr-bm25-k1=${params.k1}-b=${params.b}`));
 
   const timings = { loadMs, indexMs, searchMs: r.searchMs, evalMs: r.evalMs };
+  report(a, qrels, { dataset: data.name, split, retriever, perQuery: r.perQuery, metrics: r.metrics, params, timings }, {
+    header: `${data.name} · ${split} · ${retriever} (k1 ${params.k1}, b ${params.b}) · ${r.perQuery.length} queries`,
+    footer: `load ${formatDuration(loadMs / 1000)}, index ${formatDuration(indexMs / 1000)}, search ${formatDuration(r.searchMs / 1000)}`,
+  });
+}
+
+interface EvalOutcome {
+  dataset: string;
+  split: string;
+  retriever: string;
+  perQuery: QueryResult[];
+  metrics: Record<string, number>;
+  params: object;
+  timings: object;
+}
+
+/** Prints the metrics (table or JSON), with `--compare`'s baseline and p-values when asked. */
+function report(a: ParsedArgs, qrels: Qrels, o: EvalOutcome, text: { header: string; footer: string }): void {
+  const compare = a.str('compare') ? compareWith(a.str('compare')!, qrels, o, a.int('rounds', 10_000, 1)) : undefined;
   if (a.flag('json')) {
-    console.log(JSON.stringify({ dataset: data.name, split, retriever, queries: r.perQuery.length, ...r.metrics, params, timings }));
+    const { perQuery, metrics, params, timings, ...names } = o;
+    console.log(JSON.stringify({ ...names, queries: perQuery.length, ...metrics, params, timings, ...(compare ? { compare } : {}) }));
     return;
   }
-  console.log(`${data.name} · ${split} · ${retriever} (k1 ${params.k1}, b ${params.b}) · ${r.perQuery.length} queries`);
-  console.log(textTable(['metric', 'value'], Object.entries(r.metrics).map(([m, v]) => [m, v.toFixed(4)])));
-  console.log(
-    `load ${formatDuration(loadMs / 1000)}, index ${formatDuration(indexMs / 1000)}, search ${formatDuration(r.searchMs / 1000)}` +
-      (a.str('run') ? `; run file: ${a.str('run')}` : ''),
-  );
+  console.log(text.header);
+  const names = Object.keys(o.metrics);
+  if (compare) {
+    const rows = names.map((m) => {
+      const c = compare.metrics[m];
+      return [m, o.metrics[m].toFixed(4), c.baseline.toFixed(4), c.pValue.toFixed(4) + (c.pValue < 0.05 ? ' *' : '')];
+    });
+    console.log(textTable(['metric', 'value', 'baseline', 'p'], rows));
+    console.log(`baseline: ${compare.file} (${compare.queries} paired queries; * p < 0.05, paired permutation test, ${compare.rounds} rounds)`);
+  } else {
+    console.log(textTable(['metric', 'value'], names.map((m) => [m, o.metrics[m].toFixed(4)])));
+  }
+  console.log(text.footer + (a.str('run') ? `; run file: ${a.str('run')}` : ''));
+}
+
+function compareWith(file: string, qrels: Qrels, o: EvalOutcome, rounds: number) {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new UsageError(`eval: cannot read the --compare run file ${file} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}).`);
+  }
+  const baseline = evaluate(qrels, readTrecRun(text, file), { metrics: Object.keys(o.metrics) });
+  const ours = new Map(o.perQuery.map((q) => [q.qid, q.metrics]));
+  const metrics: Record<string, { baseline: number; pValue: number; meanDiff: number }> = {};
+  let queries = 0;
+  for (const m of Object.keys(o.metrics)) {
+    const t = compareByQuery(ours, baseline.perQuery, m, { rounds });
+    metrics[m] = { baseline: baseline.mean[m], pValue: t.pValue, meanDiff: t.meanDiff };
+    queries = t.n;
+  }
+  return { file, rounds, queries, metrics };
 }
 
 /** `eval --retriever dense`: the same output as BM25, with the encoder and cache in params and timings. */
@@ -121,16 +174,11 @@ async function evalDense(a: ParsedArgs, data: BeirDataset, qrels: Qrels, split: 
   if (a.str('run')) writeFileSync(a.str('run')!, writeTrecRun(r.run, tag));
   const params = { encoder: m.name, modelHash: m.modelHash, preset: m.preset ?? null, settings: m.encoder.settings, backend: m.backend, expansions: expansionsPath ?? null, ...r.params };
   const timings = { loadMs, modelMs: m.loadMs, ...r.timings };
-  if (a.flag('json')) {
-    console.log(JSON.stringify({ dataset: data.name, split, retriever: 'dense', queries: r.perQuery.length, ...r.metrics, params, timings }));
-    return;
-  }
   const how = expansions ? `, expanded (${r.params.expansionNorm}, ${r.params.expanded} queries)` : '';
-  console.log(`${data.name} · ${split} · dense (${m.name}, dim ${r.params.dim}${how}) · ${r.perQuery.length} queries · ${m.backend}`);
-  console.log(textTable(['metric', 'value'], Object.entries(r.metrics).map(([name, v]) => [name, v.toFixed(4)])));
-  console.log(
-    `load ${formatDuration(loadMs / 1000)}, model ${formatDuration(m.loadMs / 1000)}, corpus ${r.timings.cacheHit ? 'from cache' : `encoded in ${formatDuration(r.timings.encodeMs / 1000)}`}, ` +
-      `queries ${formatDuration(r.timings.queryMs / 1000)}, search ${formatDuration(r.timings.searchMs / 1000)}` +
-      (a.str('run') ? `; run file: ${a.str('run')}` : ''),
-  );
+  report(a, qrels, { dataset: data.name, split, retriever: 'dense', perQuery: r.perQuery, metrics: r.metrics, params, timings }, {
+    header: `${data.name} · ${split} · dense (${m.name}, dim ${r.params.dim}${how}) · ${r.perQuery.length} queries · ${m.backend}`,
+    footer:
+      `load ${formatDuration(loadMs / 1000)}, model ${formatDuration(m.loadMs / 1000)}, corpus ${r.timings.cacheHit ? 'from cache' : `encoded in ${formatDuration(r.timings.encodeMs / 1000)}`}, ` +
+      `queries ${formatDuration(r.timings.queryMs / 1000)}, search ${formatDuration(r.timings.searchMs / 1000)}`,
+  });
 }

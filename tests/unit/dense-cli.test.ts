@@ -99,6 +99,19 @@ describe('expandr eval --retriever dense', () => {
     expect(text[0]).toMatch(/tiny · test · dense \(tiny-bert, dim 32\) · 2 queries · cpu/);
   });
 
+  it('compares with a baseline run file: its metrics and the permutation p-values', async () => {
+    const own = join(tmp, 'bm25.trec');
+    await run(evalCommand, ['--data', data, '--quiet', '--run', own]);
+    const same = lastJson(await run(evalCommand, ['--data', data, '--quiet', '--json', '--compare', own]));
+    expect(same.compare.queries).toBe(2);
+    for (const m of ['ndcg@10', 'recall@100', 'mrr@10', 'map@100']) {
+      expect(same.compare.metrics[m]).toEqual({ baseline: same[m], pValue: 1, meanDiff: 0 }); // identical runs
+    }
+    const table = await run(evalCommand, ['--data', data, '--quiet', '--compare', own]);
+    expect(table.join('\n')).toMatch(/metric\s+value\s+baseline\s+p/);
+    await expect(run(evalCommand, ['--data', data, '--quiet', '--compare', join(tmp, 'missing.trec')])).rejects.toThrow(/missing\.trec/);
+  });
+
   it('encodes the corpus once across evaluations and expansions (stand-in encoder)', async () => {
     const enc = hashEncoder({ settings: { normalize: true, similarity: 'cosine' } });
     // The commands dispose their encoder when done: hand out views whose dispose keeps the shared one.
