@@ -27,6 +27,7 @@ export default defineConfig({
           name: 'browser',
           environment: 'node',
           include: ['tests/browser/**/*.test.ts'],
+          globalSetup: ['tests/browser/global-setup.ts'],
           testTimeout: 600_000,
           hookTimeout: 300_000,
         },

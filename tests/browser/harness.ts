@@ -6,6 +6,9 @@ import { join } from 'node:path';
 import { build, preview, type PreviewServer } from 'vite';
 import { chromium, type Page } from 'playwright-core';
 
+
+/** Set by tests/browser/global-setup.ts (the forked test workers inherit it). */
+export const SHARED_DIST_ENV = 'EXPANDR_TEST_DIST';
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 export const CHROMIUM_FLAGS = [
   '--no-sandbox',
@@ -33,10 +36,15 @@ export interface HarnessOptions {
 }
 
 export async function startHarness(extraFlags: string[] = [], opts: HarnessOptions = {}): Promise<Harness> {
-  const outDir = mkdtempSync(join(tmpdir(), 'expandr-dist-'));
-  const root = join(import.meta.dirname, '../..');
-  const input = opts.pages?.length ? [join(root, 'index.html'), ...opts.pages.map((p) => join(root, p))] : undefined;
-  await build({ logLevel: 'warn', build: { outDir, emptyOutDir: true, ...(input ? { rollupOptions: { input } } : {}) } });
+  // The browser project's global setup built the app (and every test page) once; build here only when
+  // the harness runs outside it (a benchmark script).
+  const shared = process.env[SHARED_DIST_ENV];
+  const outDir = shared ?? mkdtempSync(join(tmpdir(), 'expandr-dist-'));
+  if (!shared) {
+    const root = join(import.meta.dirname, '../..');
+    const input = opts.pages?.length ? [join(root, 'index.html'), ...opts.pages.map((p) => join(root, p))] : undefined;
+    await build({ logLevel: 'warn', build: { outDir, emptyOutDir: true, ...(input ? { rollupOptions: { input } } : {}) } });
+  }
   const server: PreviewServer = await preview({ logLevel: 'warn', build: { outDir }, preview: { port: 0, host: '127.0.0.1' } });
   const address = server.httpServer.address();
   if (!address || typeof address === 'string') throw new Error('vite preview did not report a port');
@@ -58,7 +66,7 @@ export async function startHarness(extraFlags: string[] = [], opts: HarnessOptio
       await context.close();
       await new Promise<void>((res) => server.httpServer.close(() => res()));
       rmSync(userDataDir, { recursive: true, force: true });
-      rmSync(outDir, { recursive: true, force: true });
+      if (!shared) rmSync(outDir, { recursive: true, force: true });
     },
   };
 }
