@@ -18,7 +18,16 @@ const { loadBertEncoder } = await import('../src/encoder/encoder.ts');
 const m = await import('./encoder-measure.ts');
 const { profileEncodeBatch } = await import('./encoder-profile.ts');
 
-const { backend, shape, options: o } = JSON.parse(process.argv[2]) as { backend: BackendName; shape: string; options: EncoderBenchOptions };
+/** What one child runs: encode figures (with the baseline), the stage profile, training steps. */
+export interface ChildParts {
+  encode: boolean;
+  /** The ours-vs-transformers.js agreement check (once per shape is enough). */
+  agree: boolean;
+  profile: boolean;
+  train: boolean;
+}
+
+const { backend, shape, options: o, parts } = JSON.parse(process.argv[2]) as { backend: BackendName; shape: string; options: EncoderBenchOptions; parts: ChildParts };
 const MODELS = join(import.meta.dirname, '../.cache/bench-models');
 /** Short texts for the ours-vs-transformers.js agreement check (no truncation on either side). */
 const AGREE_TEXTS = 4;
@@ -27,11 +36,17 @@ const origin = (): Origin => ({ host: 'Node', run: `node-${backend}-${shape}-${p
 const emit = (r: BenchRecord) => process.stdout.write(`${RESULT_PREFIX}${JSON.stringify(r)}\n`);
 const log = (s: string) => process.stderr.write(`[${backend}/${shape}] ${s}\n`);
 
-// On an error, one short line: the wasm module's own uncaught-exception hook would print its whole source.
-process.on('uncaughtException', (e) => {
-  process.stderr.write(`[${backend}/${shape}] failed: ${e instanceof Error ? e.stack : String(e)}\n`);
+/** The measurement under way, named in the record a failure leaves. */
+let current = 'start-up';
+const fail = (e: unknown) => {
+  const message = e instanceof Error ? e.message : String(e);
+  // One short line: the wasm module's own uncaught-exception hook would print its whole source.
+  process.stderr.write(`[${backend}/${shape}] ${current} failed: ${e instanceof Error ? e.stack?.split('\n').slice(0, 4).join('\n') : message}\n`);
+  emit({ ...origin(), kind: 'skip', what: `${current} · ${shape} · ${backend}`, why: message });
   process.exit(1);
-});
+};
+process.on('uncaughtException', fail);
+process.on('unhandledRejection', fail);
 
 await useBackend(backend);
 const isGpu = backend === 'webgpu';
@@ -43,40 +58,54 @@ const base = await loadBertEncoder(await readModelDir(join(MODELS, shape)), {
 });
 log(`loaded in ${((performance.now() - t0) / 1000).toFixed(1)} s on ${tf.getBackend()}`);
 
-// transformers.js (Node build: onnxruntime-node, CPU) on the ONNX export of the same weights.
-const extractors: { threads: number; label: string; fe: FeatureExtractor }[] = [];
-if (o.baseline) {
-  const { pipeline, env } = await import('@huggingface/transformers');
-  env.allowLocalModels = true;
-  env.allowRemoteModels = false;
-  env.localModelPath = `${MODELS}/`;
-  for (const threads of o.ortThreads) {
-    const session_options = threads > 0 ? { intraOpNumThreads: threads, interOpNumThreads: 1 } : {};
-    const fe = (await pipeline('feature-extraction', shape, { dtype: 'fp32', device: 'cpu', session_options })) as unknown as FeatureExtractor;
-    extractors.push({ threads, label: `ort-node cpu ${threads > 0 ? `${threads}T` : 'default T'}`, fe });
-  }
-  if (extractors.length) {
-    const short = texts.queries.slice(0, AGREE_TEXTS);
-    emit({ ...origin(), kind: 'agree', backend, baseline: extractors[0].label, diff: await m.agreement(extractors[0].fe, base, short), texts: short.length });
-  }
+try {
+  if (parts.encode) await encodePart();
+  if (parts.profile && o.profileLength > 0 && !isGpu) await profilePart();
+  if (parts.train && o.trainPairs > 0 && o.trainSteps > 0) await trainPart();
+} catch (e) {
+  fail(e);
 }
+process.exit(0); // Dawn (webgpu) keeps the event loop alive otherwise
 
-for (const maxLength of o.maxLengths) {
-  const enc = m.withMaxLength(base, maxLength);
-  for (const batchSize of o.batches) {
-    const figures = await m.measureEncode(enc, texts.docs, batchSize, warmup);
-    emit({ ...origin(), kind: 'encode', engine: 'ours', backend, maxLength, batchSize, figures });
-    log(`ours L=${maxLength} B=${batchSize}: ${docsPerS(figures).toFixed(2)} docs/s, ${tokensPerS(figures).toFixed(0)} tokens/s`);
-    for (const x of extractors) {
-      const f = await m.measureTransformersJs(x.fe, enc, texts.docs, batchSize, 'small');
-      emit({ ...origin(), kind: 'encode', engine: 'transformers.js', backend: x.label, maxLength, batchSize, figures: f });
-      log(`transformers.js (${x.label}) L=${maxLength} B=${batchSize}: ${docsPerS(f).toFixed(2)} docs/s`);
+async function encodePart(): Promise<void> {
+  // transformers.js (Node build: onnxruntime-node, CPU) on the ONNX export of the same weights.
+  const extractors: { label: string; fe: FeatureExtractor }[] = [];
+  if (o.baseline) {
+    const { pipeline, env } = await import('@huggingface/transformers');
+    env.allowLocalModels = true;
+    env.allowRemoteModels = false;
+    env.localModelPath = `${MODELS}/`;
+    for (const threads of o.ortThreads) {
+      const session_options = threads > 0 ? { intraOpNumThreads: threads, interOpNumThreads: 1 } : {};
+      const fe = (await pipeline('feature-extraction', shape, { dtype: 'fp32', device: 'cpu', session_options })) as unknown as FeatureExtractor;
+      extractors.push({ label: `ort-node cpu ${threads > 0 ? `${threads}T` : 'default T'}`, fe });
+    }
+    if (extractors.length && parts.agree) {
+      current = 'agreement check';
+      const short = texts.queries.slice(0, AGREE_TEXTS);
+      emit({ ...origin(), kind: 'agree', backend, baseline: extractors[0].label, diff: await m.agreement(extractors[0].fe, base, short), texts: short.length });
+    }
+  }
+  for (const maxLength of o.maxLengths) {
+    const enc = m.withMaxLength(base, maxLength);
+    for (const batchSize of o.batches) {
+      // transformers.js first: if ours runs out of memory, the process ends, and its figure is kept.
+      for (const x of extractors) {
+        current = `transformers.js ${x.label} encode L=${maxLength} B=${batchSize}`;
+        const f = await m.measureTransformersJs(x.fe, enc, texts.docs, batchSize, 'small');
+        emit({ ...origin(), kind: 'encode', engine: 'transformers.js', backend: x.label, maxLength, batchSize, figures: f });
+        log(`transformers.js (${x.label}) L=${maxLength} B=${batchSize}: ${docsPerS(f).toFixed(2)} docs/s`);
+      }
+      current = `ours encode L=${maxLength} B=${batchSize}`;
+      const figures = await m.measureEncode(enc, texts.docs, batchSize, warmup);
+      emit({ ...origin(), kind: 'encode', engine: 'ours', backend, maxLength, batchSize, figures });
+      log(`ours L=${maxLength} B=${batchSize}: ${docsPerS(figures).toFixed(2)} docs/s, ${tokensPerS(figures).toFixed(0)} tokens/s`);
     }
   }
 }
 
-// The profile before training (training changes the weights, not the cost, but keep the order clean).
-if (o.profileLength > 0 && !isGpu) {
+async function profilePart(): Promise<void> {
+  current = `profile L=${o.profileLength} B=${o.profileBatch}`;
   const enc = m.withMaxLength(base, o.profileLength);
   const plan = m.batchPlan(enc, texts.docs, o.profileBatch);
   const longest = plan.order.slice(0, o.profileBatch).map((i) => texts.docs[i]);
@@ -84,9 +113,10 @@ if (o.profileLength > 0 && !isGpu) {
   log('profile done');
 }
 
-if (o.trainPairs > 0 && o.trainSteps > 0) {
+async function trainPart(): Promise<void> {
   const enc = m.withMaxLength(base, o.trainMaxLength);
-  for (const chunk of [0, ...o.chunks]) {
+  for (const chunk of [...(o.trainPlain ? [0] : []), ...o.chunks]) {
+    current = `train ${chunk ? `GradCache ${chunk}` : 'plain'} ${o.trainPairs} + ${o.trainPairs} at L=${o.trainMaxLength}`;
     const figures = await m.measureTrainStep(enc, texts.queries, texts.positives, {
       chunk,
       steps: o.trainSteps,
@@ -97,4 +127,3 @@ if (o.trainPairs > 0 && o.trainSteps > 0) {
     log(`train ${chunk ? `GradCache ${chunk}` : 'plain'}: ${(figures.stepMs / 1000).toFixed(2)} s/step`);
   }
 }
-process.exit(0); // Dawn (webgpu) keeps the event loop alive otherwise

@@ -31,6 +31,11 @@ export interface EncodeProfile {
   /** max |trace − BertModel.forward| over the hidden states (0 means the trace is the model). */
   traceDiff: number;
   kernels: ProfileRow[];
+  /**
+   * Peak tensor memory of one embed() above the resting weights (tf.profile). BertModel.forward runs in
+   * one tf.tidy, so every layer's intermediates live until the end of the pass.
+   */
+  peakBytes: number;
 }
 
 /** Stage timer: `lap(name)` charges the time since the previous lap to `name` (summed over layers). */
@@ -115,7 +120,8 @@ function tracedForward(enc: BertEncoder, ids: Int32Array, types: Int32Array, att
 }
 
 /** Kernel times of one embed() under tf.profile, summed per kernel name (BatchMatMul split by rank). */
-async function kernelTable(enc: BertEncoder, batch: ReturnType<BertEncoder['tokenize']>): Promise<ProfileRow[]> {
+async function kernelTable(enc: BertEncoder, batch: ReturnType<BertEncoder['tokenize']>): Promise<{ rows: ProfileRow[]; peakBytes: number }> {
+  const resting = tf.memory().numBytes;
   const info = await tf.profile(() => {
     const e = enc.embed(batch);
     e.dataSync();
@@ -131,7 +137,7 @@ async function kernelTable(enc: BertEncoder, batch: ReturnType<BertEncoder['toke
     r.calls++;
     rows.set(name, r);
   }
-  return [...rows.values()].sort((a, b) => b.ms - a.ms);
+  return { rows: [...rows.values()].sort((a, b) => b.ms - a.ms), peakBytes: info.peakBytes - resting };
 }
 
 /** Profiles one batch of `texts` (the caller picks e.g. the longest batch) on the active (sync) backend. */
@@ -159,6 +165,7 @@ export async function profileEncodeBatch(enc: BertEncoder, texts: string[]): Pro
   const w2 = stopwatch();
   const hidden = run(w2);
   const second = new Map(w2.rows().map((r) => [r.name, r]));
+  const kernels = await kernelTable(enc, batch);
   const stages = w1.rows().map((r) => ({ ...r, ms: Math.min(r.ms, second.get(r.name)?.ms ?? r.ms) }));
   // The model's own forward on the same batch: the trace must equal it, and its wall time is the reference.
   const t1 = performance.now();
@@ -175,6 +182,7 @@ export async function profileEncodeBatch(enc: BertEncoder, texts: string[]): Pro
     totalMs: tokenizeMs + stages.reduce((a, r) => a + r.ms, 0),
     forwardMs,
     traceDiff,
-    kernels: await kernelTable(enc, batch),
+    kernels: kernels.rows,
+    peakBytes: kernels.peakBytes,
   };
 }

@@ -129,6 +129,7 @@ export function profileTables(p: EncodeProfile): string {
   const kernelRows = kernels.slice(0, 14).map((k) => [k.name, f1(k.ms), f1((100 * k.ms) / kTotal), String(k.calls)]);
   return [
     textTable(['stage', 'ms', '%', 'calls'], stageRows),
+    `  peak tensor memory of one embed() ${f0(p.peakBytes / 2 ** 20)} MiB above the weights (tfjs-wasm's heap ends at 4 GiB)`,
     `  total ${f0(total)} ms traced; BertModel.forward + read-back of the same batch ${f0(p.forwardMs)} ms; trace vs BertModel.forward max |diff| ${p.traceDiff}`,
     '',
     textTable(['kernel (tf.profile of embed())', 'ms', '%', 'calls'], kernelRows),

@@ -12,7 +12,7 @@ import { existsSync, statSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join, normalize, resolve } from 'node:path';
 import { startHarness } from '../tests/browser/harness.ts';
-import { BENCH_MODELS, machineLine, parseBenchArgs, runChild, type EncoderBenchOptions } from './encoder.bench.ts';
+import { BENCH_MODELS, machineLine, parseBenchArgs, runShape, type EncoderBenchOptions } from './encoder.bench.ts';
 import { printReport, RESULT_PREFIX, type BenchRecord } from './encoder-results.ts';
 import type { PageRequest } from './pages/encoder-bench.ts';
 import { scifactTexts } from './scifact-texts.ts';
@@ -39,6 +39,8 @@ export const GPU_DEFAULTS: Readonly<EncoderBenchOptions> = Object.freeze({
   profileBatch: 0,
   peakMemory: false,
   baseline: true,
+  parts: ['encode', 'train'],
+  trainPlain: true,
 });
 
 async function chromium(o: EncoderBenchOptions, hostsBaselines: ('wasm' | 'webgpu')[]): Promise<BenchRecord[]> {
@@ -79,12 +81,18 @@ async function chromium(o: EncoderBenchOptions, hostsBaselines: ('wasm' | 'webgp
         trainSteps: o.trainSteps,
         baselines: hostsBaselines,
       };
-      const out = await page.evaluate((r) => window.benchEncoder(r), req);
-      if ('skip' in out) records.push({ host: 'Chromium', run: `chromium-${shape}`, shape, load1: loadavg()[0], kind: 'skip', what: `${shape} on WebGPU`, why: out.skip });
-      await page.close();
+      page.on('crash', () => console.error(`[page] ${shape}: the page crashed`));
+      const skip = (why: string) => records.push({ host: 'Chromium', run: `chromium-${shape}`, shape, load1: loadavg()[0], kind: 'skip', what: `${shape} on WebGPU`, why });
+      try {
+        const out = await page.evaluate((r) => window.benchEncoder(r), req);
+        if ('skip' in out) skip(out.skip);
+        await page.close();
+      } catch (e) {
+        skip(`the page failed: ${(e as Error).message.split('\n')[0]}`);
+      }
     }
   } finally {
-    await h.close();
+    await h.close().catch((e: Error) => console.error(`closing the browser: ${e.message.split('\n')[0]}`));
   }
   return records;
 }
@@ -107,13 +115,7 @@ async function main(): Promise<void> {
   const records: BenchRecord[] = [];
   if (hosts.includes('chromium')) records.push(...(await chromium(o, baselines)));
   if (hosts.includes('node')) {
-    for (const shape of o.shapes) {
-      try {
-        records.push(...runChild('webgpu', shape, o));
-      } catch (e) {
-        records.push({ host: 'Node', run: `node-webgpu-${shape}`, shape, load1: loadavg()[0], kind: 'skip', what: `${shape} on webgpu`, why: (e as Error).message.split('\n')[0] });
-      }
-    }
+    for (const shape of o.shapes) records.push(...runShape('webgpu', shape, o));
   }
   printReport(records);
   console.log(`\nDone: ${machineLine()}`);

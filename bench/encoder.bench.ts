@@ -6,14 +6,16 @@
 //   .cache/venv-llm/bin/python bench/make_random_bert.py     once: the model folders + ONNX exports
 //   npm run -s bench:encoder                                  wasm, minilm + bert-base, default sizes
 //   npm run -s bench:encoder -- --shapes tiny --docs 8 --max-lengths 64 --batches 4 --train-pairs 4
+//   npm run -s bench:encoder -- --shapes minilm --parts train --train-pairs 8 --chunks 4,8
 //   npm run -s bench:encoder -- --backends webgpu --shapes minilm --docs 8 --max-lengths 128 --batches 8
 // Prints measured figures and the 1-minute load average beside each; nothing here is a pass/fail test.
-import { execFileSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { printReport, RESULT_PREFIX, type BenchRecord, type Origin } from './encoder-results.ts';
+import type { ChildParts } from './encoder-node-child.ts';
+import { printReport, RESULT_PREFIX, type BenchRecord } from './encoder-results.ts';
 
 const ROOT = resolve(import.meta.dirname, '..');
 export const BENCH_MODELS = join(ROOT, '.cache/bench-models');
@@ -39,6 +41,10 @@ export interface EncoderBenchOptions {
   profileBatch: number;
   peakMemory: boolean;
   baseline: boolean;
+  /** Which measurements to run: encode, profile, train. */
+  parts: string[];
+  /** Include the plain-backprop training step (besides the GradCache chunks). */
+  trainPlain: boolean;
 }
 
 export const DEFAULTS: Readonly<EncoderBenchOptions> = Object.freeze({
@@ -56,6 +62,8 @@ export const DEFAULTS: Readonly<EncoderBenchOptions> = Object.freeze({
   profileBatch: 32,
   peakMemory: true,
   baseline: true,
+  parts: ['encode', 'profile', 'train'],
+  trainPlain: true,
 });
 
 const list = (s: string) => s.split(',').map((x) => x.trim()).filter(Boolean);
@@ -70,7 +78,7 @@ export function parseBenchArgs(argv: string[], base: Readonly<EncoderBenchOption
     args: argv,
     strict: true,
     options: Object.fromEntries(
-      ['backends', 'shapes', 'docs', 'max-lengths', 'batches', 'ort-threads', 'train-pairs', 'train-max-length', 'chunks', 'train-steps', 'profile-length', 'profile-batch'].map((k) => [k, { type: 'string' as const }]),
+      ['backends', 'shapes', 'parts', 'docs', 'max-lengths', 'batches', 'ort-threads', 'train-pairs', 'train-max-length', 'chunks', 'train-steps', 'profile-length', 'profile-batch'].map((k) => [k, { type: 'string' as const }]),
     ),
   });
   const v = values as Record<string, string | undefined>;
@@ -79,6 +87,7 @@ export function parseBenchArgs(argv: string[], base: Readonly<EncoderBenchOption
     ...base,
     backends: v.backends ? list(v.backends) : [...base.backends],
     shapes: v.shapes ? list(v.shapes) : [...base.shapes],
+    parts: v.parts ? list(v.parts) : [...base.parts],
     docs: one('docs', base.docs),
     maxLengths: v['max-lengths'] ? ints(v['max-lengths']) : [...base.maxLengths],
     batches: v.batches ? ints(v.batches) : [...base.batches],
@@ -90,6 +99,7 @@ export function parseBenchArgs(argv: string[], base: Readonly<EncoderBenchOption
     profileLength: one('profile-length', base.profileLength),
     profileBatch: one('profile-batch', base.profileBatch),
   };
+  for (const p of o.parts) if (!['encode', 'profile', 'train'].includes(p)) throw new Error(`--parts: unknown part "${p}" (encode, profile, train)`);
   for (const b of o.backends) if (!['wasm', 'cpu', 'webgpu'].includes(b)) throw new Error(`--backends: unknown backend "${b}" (wasm, cpu, webgpu)`);
   for (const s of o.shapes) {
     if (!existsSync(join(BENCH_MODELS, s, 'onnx/model.onnx'))) {
@@ -99,8 +109,11 @@ export function parseBenchArgs(argv: string[], base: Readonly<EncoderBenchOption
   return o;
 }
 
-/** Runs one (backend, shape) in a fresh Node process and returns its records. */
-export function runChild(backend: string, shape: string, o: EncoderBenchOptions): BenchRecord[] {
+/**
+ * Runs part of the measurements of one (backend, shape) in a fresh Node process and returns its records.
+ * A child that fails (e.g. tfjs-wasm running out of its 4 GiB memory) leaves a 'skip' record saying so.
+ */
+export function runChild(backend: string, shape: string, o: EncoderBenchOptions, parts: ChildParts): BenchRecord[] {
   const env: NodeJS.ProcessEnv = { ...process.env };
   if (backend === 'webgpu') {
     const runtimeDir = join(ROOT, '.cache/xdg-runtime');
@@ -110,7 +123,7 @@ export function runChild(backend: string, shape: string, o: EncoderBenchOptions)
     // Dawn dlopen()s libvulkan.so.1, which Debian's chromium ships outside the loader path.
     env.LD_LIBRARY_PATH = [CHROMIUM_LIB, process.env.LD_LIBRARY_PATH].filter(Boolean).join(':');
   }
-  const out = execFileSync(process.execPath, ['--import', 'tsx', join(ROOT, 'bench/encoder-node-child.ts'), JSON.stringify({ backend, shape, options: o })], {
+  const child = spawnSync(process.execPath, ['--import', 'tsx', join(ROOT, 'bench/encoder-node-child.ts'), JSON.stringify({ backend, shape, options: o, parts })], {
     cwd: ROOT,
     env,
     encoding: 'utf8',
@@ -118,9 +131,37 @@ export function runChild(backend: string, shape: string, o: EncoderBenchOptions)
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   const records: BenchRecord[] = [];
-  for (const line of out.split('\n')) {
+  for (const line of (child.stdout ?? '').split('\n')) {
     if (line.startsWith(RESULT_PREFIX)) records.push(JSON.parse(line.slice(RESULT_PREFIX.length)) as BenchRecord);
     else if (line.trim()) process.stderr.write(`${line}\n`);
+  }
+  if (child.status !== 0 && !records.some((r) => r.kind === 'skip')) {
+    const why = child.error ? child.error.message : `exit status ${child.status}, signal ${child.signal}`;
+    records.push({ host: 'Node', run: `node-${backend}-${shape}`, shape, load1: loadavg()[0], kind: 'skip', what: `${shape} on ${backend}`, why });
+  }
+  return records;
+}
+
+/**
+ * Every measurement of one (backend, shape), each in its own child so that one configuration running out
+ * of memory does not take the others with it: one child per (max length, batch) encode figure (the
+ * baseline in the same process), one for the profile, one per training configuration.
+ */
+export function runShape(backend: string, shape: string, o: EncoderBenchOptions): BenchRecord[] {
+  const records: BenchRecord[] = [];
+  const none: ChildParts = { encode: false, agree: false, profile: false, train: false };
+  if (o.parts.includes('encode')) {
+    let first = true;
+    for (const maxLength of o.maxLengths) {
+      for (const batchSize of o.batches) {
+        records.push(...runChild(backend, shape, { ...o, maxLengths: [maxLength], batches: [batchSize] }, { ...none, encode: true, agree: first }));
+        first = false;
+      }
+    }
+  }
+  if (o.parts.includes('profile') && o.profileLength > 0 && backend !== 'webgpu') records.push(...runChild(backend, shape, o, { ...none, profile: true }));
+  if (o.parts.includes('train') && o.trainPairs > 0 && o.trainSteps > 0) {
+    for (const chunk of [0, ...o.chunks]) records.push(...runChild(backend, shape, { ...o, chunks: chunk ? [chunk] : [], trainPlain: chunk === 0 }, { ...none, train: true }));
   }
   return records;
 }
@@ -136,14 +177,7 @@ async function main(): Promise<void> {
   console.log(`  shapes ${o.shapes.join(', ')}; backends ${o.backends.join(', ')}; ${o.docs} docs; max lengths ${o.maxLengths.join(', ')}; batches ${o.batches.join(', ')}`);
   const records: BenchRecord[] = [];
   for (const backend of o.backends) {
-    for (const shape of o.shapes) {
-      try {
-        records.push(...runChild(backend, shape, o));
-      } catch (e) {
-        const origin: Origin = { host: 'Node', run: `${backend}/${shape}`, shape, load1: loadavg()[0] };
-        records.push({ ...origin, kind: 'skip', what: `${shape} on ${backend}`, why: `child process failed: ${(e as Error).message.split('\n')[0]}` });
-      }
-    }
+    for (const shape of o.shapes) records.push(...runShape(backend, shape, o));
   }
   printReport(records);
   console.log(`\nDone: ${machineLine()}`);

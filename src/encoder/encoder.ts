@@ -16,6 +16,8 @@ import type { Encoder, EncoderSettings, TextKind, TokenizedBatch } from './types
 
 /** Texts per forward pass in encode(): large enough to keep matMuls efficient, small enough for memory. */
 export const DEFAULT_ENCODE_BATCH = 32;
+/** Attention-score elements per forward pass that encode() keeps under (see #batchFor). */
+export const MAX_ATTENTION_ELEMENTS = 1 << 23;
 /** encode() gives the event loop a turn at least this often, so cancellation and progress get through. */
 const YIELD_EVERY_MS = 50;
 
@@ -77,9 +79,10 @@ export class BertEncoder implements Encoder {
     const out = new Float32Array(n * this.dim);
     let lastYield = Date.now();
     report({ stage: 'encode', done: 0, total: n, unit: 'texts' }, true);
-    for (let start = 0; start < n; start += batchSize) {
+    for (let start = 0; start < n; ) {
       throwIfAborted(opts.signal, 'Encoding');
-      const rows = order.slice(start, start + batchSize);
+      const rows = order.slice(start, start + this.#batchFor(ids[order[start]].length, batchSize));
+      start += rows.length;
       const emb = this.embed(this.tokenizer.pad(rows.map((i) => ids[i])));
       let values: Float32Array;
       try {
@@ -88,7 +91,7 @@ export class BertEncoder implements Encoder {
         emb.dispose();
       }
       rows.forEach((textIndex, r) => out.set(values.subarray(r * this.dim, (r + 1) * this.dim), textIndex * this.dim));
-      const done = Math.min(start + batchSize, n);
+      const done = start;
       report({ stage: 'encode', done, total: n, unit: 'texts', text: `${done.toLocaleString('en')} of ${n.toLocaleString('en')} texts` }, done === n);
       if (Date.now() - lastYield >= YIELD_EVERY_MS) {
         await new Promise((resolve) => setTimeout(resolve, 0));
@@ -97,6 +100,17 @@ export class BertEncoder implements Encoder {
     }
     throwIfAborted(opts.signal, 'Encoding');
     return out;
+  }
+
+  /**
+   * Rows per batch for texts of `len` tokens (the longest first): at most `batchSize`, and few enough that
+   * one layer's attention scores (B × heads × len × len floats) stay under MAX_ATTENTION_ELEMENTS.
+   * tfjs-wasm aborts with a corrupted heap well before its 4 GiB limit when they grow past ~2.5e7
+   * (MiniLM: batch 32 at 256 tokens, batch 16 at 512).
+   */
+  #batchFor(len: number, batchSize: number): number {
+    const perRow = this.model.config.numHeads * len * len;
+    return Math.max(1, Math.min(batchSize, Math.floor(MAX_ATTENTION_ELEMENTS / perRow)));
   }
 
   dispose(): void {
