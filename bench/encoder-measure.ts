@@ -3,7 +3,7 @@
 // transformers.js baseline on the ONNX export of the same weights. No Node APIs here.
 // Every timing excludes a warm-up; figures are wall-clock on whatever backend is active.
 import * as tf from '@tensorflow/tfjs-core';
-import { BertEncoder } from '../src/encoder/encoder.ts';
+import { BertEncoder, MAX_ATTENTION_ELEMENTS } from '../src/encoder/encoder.ts';
 import { batchGrads, textGroup, type RepLoss } from '../src/train/gradcache.ts';
 import { expandQueries, prepareDocs } from '../src/train/expansion.ts';
 import { infoNceLoss } from '../src/train/infonce.ts';
@@ -17,13 +17,34 @@ export function withMaxLength(enc: BertEncoder, maxLength: number): BertEncoder 
   return new BertEncoder(enc.model, enc.tokenizer, { ...enc.settings, maxLength }, enc.configJson);
 }
 
-/** Token counts of each text and the batches encode() forms from them (longest first, as encoder.ts sorts). */
-export function batchPlan(enc: BertEncoder, texts: string[], batchSize: number): { order: number[]; tokens: number; paddedTokens: number } {
+export interface BatchPlan {
+  /** Text indices, longest first (encode()'s order). */
+  order: number[];
+  /** Rows of each batch encode() runs, in order. */
+  rows: number[];
+  tokens: number;
+  paddedTokens: number;
+}
+
+/**
+ * The batches encode() forms (src/encoder/encoder.ts, mirrored here): texts sorted longest first, each
+ * batch at most `batchSize` rows and few enough that one layer's attention scores (rows × heads × len²)
+ * stay under MAX_ATTENTION_ELEMENTS, len being the batch's longest text.
+ */
+export function batchPlan(enc: BertEncoder, texts: string[], batchSize: number): BatchPlan {
   const lengths = texts.map((t) => enc.tokenIds(t, 'doc').length);
   const order = lengths.map((_, i) => i).sort((a, b) => lengths[b] - lengths[a] || a - b);
+  const rows: number[] = [];
   let paddedTokens = 0;
-  for (let s = 0; s < order.length; s += batchSize) paddedTokens += Math.min(batchSize, order.length - s) * lengths[order[s]];
-  return { order, tokens: lengths.reduce((a, b) => a + b, 0), paddedTokens };
+  for (let s = 0; s < order.length; ) {
+    const len = lengths[order[s]];
+    const cap = Math.max(1, Math.min(batchSize, Math.floor(MAX_ATTENTION_ELEMENTS / (enc.config.numHeads * len * len))));
+    const r = Math.min(cap, order.length - s);
+    rows.push(r);
+    paddedTokens += r * len;
+    s += r;
+  }
+  return { order, rows, tokens: lengths.reduce((a, b) => a + b, 0), paddedTokens };
 }
 
 /** Texts in the 'small' warm-up: the longest few, so the first allocations and JIT happen before timing. */
@@ -41,8 +62,17 @@ export async function measureEncode(enc: BertEncoder, texts: string[], batchSize
   await enc.encode(warm, 'doc', { batchSize });
   const t0 = performance.now();
   await enc.encode(texts, 'doc', { batchSize });
-  return { docs: texts.length, tokens: plan.tokens, paddedTokens: plan.paddedTokens, ms: performance.now() - t0 };
+  return figures(plan, texts.length, performance.now() - t0);
 }
+
+const figures = (plan: BatchPlan, docs: number, ms: number): EncodeFigures => ({
+  docs,
+  tokens: plan.tokens,
+  paddedTokens: plan.paddedTokens,
+  largestBatch: Math.max(...plan.rows),
+  batches: plan.rows.length,
+  ms,
+});
 
 export interface TrainOptions {
   /** GradCache chunk; 0 for plain backprop. */
@@ -127,9 +157,9 @@ export interface FeatureExtractor {
 }
 
 /**
- * transformers.js on the same texts in the same batches as ours (encode() sorts by length, longest first;
- * the pipeline pads each call to its longest text, so handing it our batches compares the models, not the
- * batching). Mean pooling, no normalisation, truncation at maxLength (its truncation drops the final
+ * transformers.js on the same texts in the same batches as ours (batchPlan: encode() sorts by length and
+ * caps rows by attention size; the pipeline pads each call to its longest text, so handing it our batches
+ * compares the models, not the batching). Mean pooling, no normalisation, truncation at maxLength (its truncation drops the final
  * [SEP] where ours keeps it: same token count). Warm-up: one batch ('batch') or the whole set ('full').
  */
 export async function measureTransformersJs(
@@ -143,14 +173,14 @@ export async function measureTransformersJs(
   if (extractor.tokenizer.model_max_length !== enc.settings.maxLength) throw new Error('transformers.js: could not set the truncation length');
   const plan = batchPlan(enc, texts, batchSize);
   const batches: string[][] = [];
-  for (let s = 0; s < plan.order.length; s += batchSize) batches.push(plan.order.slice(s, s + batchSize).map((i) => texts[i]));
+  for (let s = 0, b = 0; s < plan.order.length; s += plan.rows[b++]) batches.push(plan.order.slice(s, s + plan.rows[b]).map((i) => texts[i]));
   const run = async (bs: string[][]) => {
     for (const b of bs) (await extractor(b, { pooling: 'mean', normalize: false })).dispose?.();
   };
   await run(warmup === 'full' ? batches : [plan.order.slice(0, WARMUP_TEXTS).map((i) => texts[i])]);
   const t0 = performance.now();
   await run(batches);
-  return { docs: texts.length, tokens: plan.tokens, paddedTokens: plan.paddedTokens, ms: performance.now() - t0 };
+  return figures(plan, texts.length, performance.now() - t0);
 }
 
 /**

@@ -1,5 +1,6 @@
-// Child process of encoder.bench.ts: one backend, one model shape. Prints one RESULT_PREFIX JSON line per
-// figure on stdout and progress on stderr. argv[2]: {backend, shape, options} as JSON.
+// Child process of encoder.bench.ts: one backend, one model shape, the parts and configurations it is
+// given. Prints one RESULT_PREFIX JSON line per figure on stdout and progress on stderr; a failure leaves
+// a 'skip' record naming the measurement. argv[2]: {backend, shape, options, parts} as JSON.
 // The encoder registers tfjs gradients statically, which plain Node resolves only with the resolve hook
 // (src/cli/tfjs-gradients.ts) installed first: every module that reaches bert.ts is imported after it.
 import * as tf from '@tensorflow/tfjs-core';
@@ -80,7 +81,7 @@ async function encodePart(): Promise<void> {
       const fe = (await pipeline('feature-extraction', shape, { dtype: 'fp32', device: 'cpu', session_options })) as unknown as FeatureExtractor;
       extractors.push({ label: `ort-node cpu ${threads > 0 ? `${threads}T` : 'default T'}`, fe });
     }
-    if (extractors.length && parts.agree) {
+    if (extractors.length && parts.agree && texts.queries.length) {
       current = 'agreement check';
       const short = texts.queries.slice(0, AGREE_TEXTS);
       emit({ ...origin(), kind: 'agree', backend, baseline: extractors[0].label, diff: await m.agreement(extractors[0].fe, base, short), texts: short.length });

@@ -9,6 +9,9 @@ export interface EncodeFigures {
   tokens: number;
   /** Tokens the model actually ran over: Σ batch rows × longest row (encode() batches by length). */
   paddedTokens: number;
+  /** Rows of the largest batch run: below the requested batch where encode() caps it by attention size. */
+  largestBatch: number;
+  batches: number;
   /** Wall time of encode() over all docs, tokenisation and read-back included. */
   ms: number;
 }
@@ -78,8 +81,8 @@ export function encodeTable(records: BenchRecord[]): string {
       r.engine,
       `${r.backend} · ${r.host}`,
       String(r.maxLength),
-      String(r.batchSize),
-      String(f.docs),
+      f.largestBatch < r.batchSize ? `${r.batchSize} (≤${f.largestBatch})` : String(r.batchSize),
+      `${f.docs} (${f.batches})`,
       `${f.tokens} (${f0((100 * (f.paddedTokens - f.tokens)) / f.paddedTokens)} %)`,
       sig(f.ms / 1000),
       sig(docsPerS(f)),
@@ -88,7 +91,7 @@ export function encodeTable(records: BenchRecord[]): string {
       load(r),
     ];
   });
-  return textTable(['shape', 'engine', 'backend · host', 'max len', 'batch', 'docs', 'real tokens (pad)', 's', 'docs/s', 'tokens/s', 'ours ÷ transformers.js', 'load 1m'], rows);
+  return textTable(['shape', 'engine', 'backend · host', 'max len', 'batch', 'docs (batches)', 'real tokens (pad)', 's', 'docs/s', 'tokens/s', 'ours ÷ transformers.js', 'load 1m'], rows);
 }
 
 export function trainTable(records: BenchRecord[]): string {

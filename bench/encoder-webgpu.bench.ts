@@ -8,9 +8,11 @@
 //   npm run -s bench:encoder:webgpu -- --shapes tiny --docs 4 --max-lengths 32 --batches 4 --train-pairs 2
 //   npm run -s bench:encoder:webgpu -- --hosts chromium   (or node)
 // Prints measured figures and the load average; nothing here is a pass/fail test.
-import { existsSync, statSync } from 'node:fs';
+import { createReadStream, existsSync, statSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { loadavg } from 'node:os';
-import { join, normalize, resolve } from 'node:path';
+import { join, normalize, resolve, sep } from 'node:path';
 import { startHarness } from '../tests/browser/harness.ts';
 import { BENCH_MODELS, machineLine, parseBenchArgs, runShape, type EncoderBenchOptions } from './encoder.bench.ts';
 import { printReport, RESULT_PREFIX, type BenchRecord } from './encoder-results.ts';
@@ -43,34 +45,53 @@ export const GPU_DEFAULTS: Readonly<EncoderBenchOptions> = Object.freeze({
   trainPlain: true,
 });
 
+/**
+ * Serves the model folders (/bench-models/...) and onnxruntime-web's wasm binary (/ort-wasm/...) from this
+ * machine with CORS, so nothing comes from a CDN or the Hub. Not page.route: Playwright hands a fulfilled
+ * body to the browser in one protocol message, and a 91 MB safetensors file takes Chromium down.
+ */
+async function fileServer(): Promise<{ url: string; close: () => Promise<void> }> {
+  const roots: Record<string, string> = { 'bench-models': BENCH_MODELS, 'ort-wasm': ORT_DIST };
+  const server = createServer((req, res) => {
+    const path = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname);
+    if (process.env.BENCH_DEBUG) console.error(`[files] ${req.method} ${path} ${JSON.stringify(req.headers)}`);
+    const [, top, ...rest] = path.split('/');
+    const root = roots[top];
+    const file = root ? normalize(join(root, ...rest)) : '';
+    res.setHeader('Access-Control-Allow-Origin', '*');
+    if (!root || !file.startsWith(root + sep) || !existsSync(file) || !statSync(file).isFile()) {
+      res.writeHead(404).end('not found');
+      return;
+    }
+    res.writeHead(200, { 'Content-Type': file.endsWith('.wasm') ? 'application/wasm' : 'application/octet-stream', 'Content-Length': statSync(file).size });
+    createReadStream(file).pipe(res);
+  });
+  await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
+  const { port } = server.address() as AddressInfo;
+  return { url: `http://127.0.0.1:${port}/`, close: () => new Promise<void>((ok) => server.close(() => ok())) };
+}
+
 async function chromium(o: EncoderBenchOptions, hostsBaselines: ('wasm' | 'webgpu')[]): Promise<BenchRecord[]> {
   const records: BenchRecord[] = [];
+  const files = await fileServer();
   const h = await startHarness([], { pages: [PAGE] });
   try {
     const texts = await scifactTexts(o.docs, o.trainPairs);
     for (const shape of o.shapes) {
       const page = await h.newPage();
-      // Model folders and the ONNX Runtime wasm binary come from this machine, not from a CDN or the Hub.
-      await page.route('**/bench-models/**', (route) => {
-        const rel = decodeURIComponent(new URL(route.request().url()).pathname.replace(/^\/bench-models\//, ''));
-        const file = normalize(join(BENCH_MODELS, rel));
-        if (!file.startsWith(BENCH_MODELS) || !existsSync(file) || !statSync(file).isFile()) return route.fulfill({ status: 404, body: 'not found' });
-        return route.fulfill({ path: file });
-      });
-      await page.route(`**/ort-wasm/${ORT_WASM}`, (route) => route.fulfill({ path: join(ORT_DIST, ORT_WASM), contentType: 'application/wasm' }));
       page.on('console', (msg) => {
         const text = msg.text();
         if (text.startsWith(RESULT_PREFIX)) {
           const r = JSON.parse(text.slice(RESULT_PREFIX.length)) as BenchRecord;
           records.push({ ...r, load1: loadavg()[0] });
-        } else if (msg.type() === 'error' || text.startsWith('[chromium/')) console.error(`[page] ${text}`);
+        } else if (msg.type() === 'error' || msg.type() === 'warning' || text.startsWith('[chromium/')) console.error(`[page] ${text.slice(0, 500)}`);
       });
       await page.goto(h.url + PAGE);
       await page.locator('#status', { hasText: 'ready' }).waitFor();
       const req: PageRequest = {
         shape,
-        modelsUrl: '/bench-models/',
-        ortWasmUrl: `/ort-wasm/${ORT_WASM}`,
+        modelsUrl: `${files.url}bench-models/`,
+        ortWasmUrl: `${files.url}ort-wasm/${ORT_WASM}`,
         docs: texts.docs,
         queries: texts.queries,
         positives: texts.positives,
@@ -93,6 +114,7 @@ async function chromium(o: EncoderBenchOptions, hostsBaselines: ('wasm' | 'webgp
     }
   } finally {
     await h.close().catch((e: Error) => console.error(`closing the browser: ${e.message.split('\n')[0]}`));
+    await files.close();
   }
   return records;
 }

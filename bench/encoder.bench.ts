@@ -1,8 +1,9 @@
 // Benchmark: our tfjs BERT encoder against transformers.js (ONNX Runtime on the CPU, the ONNX export of
 // the same weights) on random MiniLM- and BERT-base-shaped models: encode throughput (docs/s, real
 // tokens/s) with the ratio ours ÷ theirs from the same process, one InfoNCE training step (plain and
-// GradCache), and a per-stage profile of one encode batch. Each (backend, shape) runs in a fresh child
-// process (WebGPU in Node needs LD_LIBRARY_PATH before start; peaks and JIT state do not mix).
+// GradCache), and a per-stage profile of one encode batch. Each configuration runs in a fresh child
+// process: WebGPU in Node needs LD_LIBRARY_PATH before start, peaks do not mix, and a configuration that
+// exhausts tfjs-wasm's 4 GiB heap (it aborts) is reported as "not measured" without taking the rest.
 //   .cache/venv-llm/bin/python bench/make_random_bert.py     once: the model folders + ONNX exports
 //   npm run -s bench:encoder                                  wasm, minilm + bert-base, default sizes
 //   npm run -s bench:encoder -- --shapes tiny --docs 8 --max-lengths 64 --batches 4 --train-pairs 4
@@ -50,7 +51,7 @@ export interface EncoderBenchOptions {
 export const DEFAULTS: Readonly<EncoderBenchOptions> = Object.freeze({
   backends: ['wasm'], // the app's Node default; webgpu here is SwiftShader (see encoder-webgpu.bench.ts)
   shapes: ['minilm', 'bert-base'],
-  docs: 64, // 2–4 batches of 16/32 after a one-batch warm-up: short, the 2 cores are shared
+  docs: 64, // a few batches of 16/32 after a 4-text warm-up: short, the 2 cores are shared
   maxLengths: [256, 512], // most SciFact docs exceed 256 tokens; 512 is BERT's limit
   batches: [16, 32], // DEFAULT_ENCODE_BATCH is 32
   ortThreads: [1, 0], // 1: as tfjs-wasm in Node (single-threaded); 0: ONNX Runtime's default
@@ -59,8 +60,8 @@ export const DEFAULTS: Readonly<EncoderBenchOptions> = Object.freeze({
   chunks: [4], // GradCache: 4 forward chunks per group of 16
   trainSteps: 1, // after a small warm-up step
   profileLength: 256,
-  profileBatch: 32,
-  peakMemory: true,
+  profileBatch: 8, // embed() on one batch in one tf.tidy: 8 × 256 tokens is ~1.7 GiB of the 4 GiB wasm heap (MiniLM)
+  peakMemory: true, // training steps run under tf.profile (wasm/cpu: a clock read per kernel) for their peak
   baseline: true,
   parts: ['encode', 'profile', 'train'],
   trainPlain: true,

@@ -1,7 +1,7 @@
 // Bench page (bench/encoder-webgpu.bench.ts): our encoder on Chromium's WebGPU and transformers.js
 // (onnxruntime-web, wasm and webgpu execution providers) on the same texts. The Node side serves the
-// model folders and onnxruntime-web's wasm binary through page.route (nothing leaves the machine) and
-// reads the result lines this page logs (RESULT_PREFIX + JSON), stamping them with the load average.
+// model folders and onnxruntime-web's wasm binary from a local HTTP server (nothing leaves the machine)
+// and reads the result lines this page logs (RESULT_PREFIX + JSON), stamping them with the load average.
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-webgpu';
 import { env, pipeline } from '@huggingface/transformers';
@@ -11,7 +11,7 @@ import { RESULT_PREFIX, type BenchRecord, type Origin } from '../encoder-results
 
 export interface PageRequest {
   shape: string;
-  /** Where the model folders are served, e.g. '/bench-models/' (folder per shape, ONNX under onnx/). */
+  /** Where the model folders are served, e.g. 'http://127.0.0.1:PORT/bench-models/' (a folder per shape, ONNX under onnx/). */
   modelsUrl: string;
   /** onnxruntime-web's wasm binary (the asyncify build transformers.js 4 loads). */
   ortWasmUrl: string;
@@ -54,9 +54,12 @@ window.benchEncoder = async (req) => {
   const base = await loadBertEncoder(files, { settings: { pooling: 'mean', normalize: false, queryPrefix: '', docPrefix: '', maxLength: 512 } });
   log(`loaded on ${tf.getBackend()} (${adapter.info?.description || adapter.info?.vendor || 'adapter'})`);
 
-  env.allowLocalModels = true;
-  env.allowRemoteModels = false;
-  env.localModelPath = req.modelsUrl;
+  // transformers.js 4 treats an http(s) localModelPath as remote and then skips its existence checks
+  // (no tokenizer gets loaded): point its "Hub" at the local server instead. Nothing leaves the machine.
+  env.allowLocalModels = false;
+  env.allowRemoteModels = true;
+  env.remoteHost = req.modelsUrl;
+  env.remotePathTemplate = '{model}/';
   env.useBrowserCache = false; // the Cache Storage would keep a copy of every model
   const onnx = env.backends.onnx as { wasm: { wasmPaths?: unknown; numThreads?: number } };
   onnx.wasm.wasmPaths = { wasm: req.ortWasmUrl }; // instead of the jsDelivr CDN (offline here)
@@ -70,8 +73,8 @@ window.benchEncoder = async (req) => {
       emit({ ...origin(), kind: 'skip', what: `transformers.js ${device}`, why: (e as Error).message });
     }
   }
-  for (const x of extractors) {
-    const short = req.queries.slice(0, 4);
+  const short = req.queries.slice(0, 4);
+  for (const x of short.length ? extractors : []) {
     emit({ ...origin(), kind: 'agree', backend: 'webgpu', baseline: x.label, diff: await agreement(x.fe, base, short), texts: short.length });
   }
 
