@@ -1,0 +1,121 @@
+// One typed config for a whole ExpandR experiment, with the paper's defaults (DESIGN.md §1; paper §4,
+// Tables 2–3). The four ablations are switches of this config, not separate code paths.
+import { ExpandrError } from '../errors.ts';
+import type { RetrieverTrainSettings } from '../train/settings.ts';
+import type { DpoSettings } from '../llm/dpo.ts';
+import type { ExpansionNorm } from '../retrieval/dense/expanded-query.ts';
+import type { SamplingSettings, SettingName } from './types.ts';
+
+export interface CandidateSettings {
+  /** Paper: {0.8, 0.9, 1.0, 1.1}. */
+  temperatures: number[];
+  /** Samples per temperature (paper: 8, so 32 candidates). */
+  perTemperature: number;
+  topP: number;
+  maxTokens: number;
+}
+
+export interface RewardSettings {
+  /** 1/rank(d_exp | d*) term (off: "w/o retriever reward"). */
+  retrieverReward: boolean;
+  /** 1/rank(d_exp | y) term (off: "w/o self-reward"). */
+  selfReward: boolean;
+  /** Skip a query when max_e (cos(d*, e) + cos(y, e)) is below this. */
+  filter: number;
+}
+
+export interface LoraSettingsConfig {
+  r: number;
+  alpha: number;
+  dropout: number;
+  targetModules: string[];
+}
+
+export interface ExperimentConfig {
+  /** Folder or zip of a BEIR dataset; a relative path resolves from the project root. */
+  data: string;
+  /** Evaluation split (Tables 2–3: test) and training split. */
+  split: string;
+  trainSplit: string;
+  /** Limits for small runs: first N train queries (0 = all) and test queries (0 = all). */
+  trainQueries: number;
+  testQueries: number;
+  seed: number;
+  /** Alternation rounds: retriever on LLM_t's expansions, then DPO with rewards from retriever_t+1 (1 = the paper). */
+  rounds: number;
+  encoder: {
+    /** Folder, zip or preset/Hub id. */
+    model: string;
+    /** Eq. 8 normalisation variant of the expanded query. */
+    expansionNorm: ExpansionNorm;
+    batchSize: number;
+  };
+  llm: {
+    /** Decoder folder (HF or llama2.c) for the tfjs engine; a WebLLM preset id in the app. */
+    model: string;
+    /** Apply the model's chat template (off for models without one, e.g. stories260K). */
+    chat: boolean;
+  };
+  /** The vanilla expansion of every query (Q2D prompt). */
+  expansion: SamplingSettings;
+  candidates: CandidateSettings;
+  /** The Q2A answer y of a train query from (q, d*). */
+  answer: SamplingSettings;
+  rewards: RewardSettings;
+  retriever: Partial<RetrieverTrainSettings>;
+  dpo: Partial<DpoSettings>;
+  lora: LoraSettingsConfig;
+  /** Which rows of the table to produce (default: all nine). */
+  settings: SettingName[];
+}
+
+export const EXPERIMENT_DEFAULTS: Readonly<ExperimentConfig> = Object.freeze({
+  data: '',
+  split: 'test',
+  trainSplit: 'train',
+  trainQueries: 0,
+  testQueries: 0,
+  seed: 42,
+  rounds: 1,
+  encoder: { model: 'facebook/contriever', expansionNorm: 'contriever', batchSize: 32 },
+  llm: { model: 'Qwen2.5-0.5B-Instruct-q4f16_1-MLC', chat: true },
+  expansion: { temperature: 0.8, topP: 0.9, maxTokens: 256, seed: 42 },
+  candidates: { temperatures: [0.8, 0.9, 1.0, 1.1], perTemperature: 8, topP: 0.9, maxTokens: 256 },
+  answer: { temperature: 0.8, topP: 0.9, maxTokens: 256, seed: 42 },
+  rewards: { retrieverReward: true, selfReward: true, filter: 0.6 },
+  retriever: { lr: 1e-5, variant: 'contriever', epochs: 3, batchSize: 64 },
+  dpo: { beta: 0.1, lr: 2e-5 },
+  lora: { r: 8, alpha: 32, dropout: 0.1, targetModules: ['q_proj', 'v_proj'] },
+  settings: [
+    'BM25',
+    'Raw',
+    'Raw+expansion',
+    'FT',
+    'ExpandR',
+    'w/o LLM training',
+    'w/o retriever training',
+    'w/o self-reward',
+    'w/o retriever reward',
+  ],
+} satisfies ExperimentConfig);
+
+/** Defaults deep-merged with `over` (one level of nesting); unknown keys are errors that name them. */
+export function experimentConfig(over: Record<string, unknown> = {}, file = 'config'): ExperimentConfig {
+  const base = EXPERIMENT_DEFAULTS as unknown as Record<string, unknown>;
+  const out: Record<string, unknown> = structuredClone(base);
+  for (const [k, v] of Object.entries(over)) {
+    if (!(k in base)) throw new ExpandrError(`${file}: unknown setting "${k}" (known: ${Object.keys(base).join(', ')}).`);
+    const d = base[k];
+    const nested = d && typeof d === 'object' && !Array.isArray(d);
+    if (nested && k !== 'retriever' && k !== 'dpo') {
+      if (!v || typeof v !== 'object' || Array.isArray(v)) throw new ExpandrError(`${file}: "${k}" must be an object like ${JSON.stringify(d)}.`);
+      for (const kk of Object.keys(v)) {
+        if (!(kk in (d as object))) throw new ExpandrError(`${file}: unknown setting "${k}.${kk}" (known: ${Object.keys(d as object).join(', ')}).`);
+      }
+      out[k] = { ...(d as object), ...(v as object) };
+    } else if (nested) {
+      out[k] = { ...(d as object), ...(v as object) };
+    } else out[k] = v;
+  }
+  return out as unknown as ExperimentConfig;
+}

@@ -1,0 +1,91 @@
+// Shared types of the ExpandR pipeline: the generator and cache seams the stages are written against,
+// the preference records the user browses, and the results table (paper Tables 2–3; DESIGN.md §5).
+import type { LongWork } from '../util/progress.ts';
+
+/** Setting names exactly as DESIGN.md §5 fixes them for results.json, in table order. */
+export const SETTING_NAMES = [
+  'BM25',
+  'Raw',
+  'Raw+expansion',
+  'FT',
+  'ExpandR',
+  'w/o LLM training',
+  'w/o retriever training',
+  'w/o self-reward',
+  'w/o retriever reward',
+] as const;
+export type SettingName = (typeof SETTING_NAMES)[number];
+
+/** Sampling of one generation call; `seed` makes a call reproducible on engines that honour it. */
+export interface SamplingSettings {
+  temperature: number;
+  topP: number;
+  maxTokens: number;
+  seed: number;
+}
+
+/**
+ * Anything that turns prompts (plain user messages: the engine applies its chat template) into texts:
+ * the tfjs decoder (with or without a LoRA adapter) or WebLLM in a worker. `id` names model + adapter
+ * (e.g. 'stories260K' or 'stories260K+lora:3f2a…'); it is part of every cache key.
+ */
+export interface TextGenerator {
+  readonly id: string;
+  generate(prompts: readonly string[], sampling: SamplingSettings, work?: LongWork): Promise<string[]>;
+}
+
+/** Generated texts by key, so that nothing is generated twice (IndexedDB in the app, a file in the runner). */
+export interface GenerationCache {
+  get(key: string): Promise<string | undefined>;
+  /** Stores many at once (one transaction / one append). */
+  putMany(entries: readonly (readonly [string, string])[]): Promise<void>;
+}
+
+/** One candidate expansion of a train query and its rewards (Eqs. 11–14). */
+export interface ScoredCandidate {
+  text: string;
+  temperature: number;
+  /** 1/rank(d_exp | d*): rank among the candidates by similarity to the gold document. */
+  retrieverReward: number;
+  /** 1/rank(d_exp | y): rank among the candidates by similarity to the answer y. */
+  selfReward: number;
+  /** The reward used for the pair: the sum, or one term in an ablation. */
+  reward: number;
+  /** cos(d*, e) + cos(y, e), the filter's quantity. */
+  cosSum: number;
+  /** Length in whitespace-separated words (Fig. 5). */
+  words: number;
+}
+
+/** One train query's preference record: what the user browses in the preference table. */
+export interface PreferenceRecord {
+  qid: string;
+  query: string;
+  goldDocId: string;
+  answer: string;
+  candidates: ScoredCandidate[];
+  /** Index into candidates, or -1 when skipped. */
+  chosen: number;
+  rejected: number;
+  /** Why the query gave no pair: 'empty answer', 'below filter', 'all rewards equal', 'no gold document'. */
+  skipped?: string;
+}
+
+/** One row of the results table. Metrics are means over the split's judged queries. */
+export interface ResultRow {
+  setting: SettingName;
+  'ndcg@10': number;
+  'recall@100': number;
+  'mrr@10': number;
+  'map@100': number;
+  /** Paired permutation p-values of nDCG@10 and Recall@100 against Raw and FT (absent for those rows themselves). */
+  pValues?: Partial<Record<'Raw' | 'FT', { 'ndcg@10': number; 'recall@100': number }>>;
+  /** Per-query nDCG@10, for significance, the case view and re-analysis. */
+  perQuery?: Record<string, number>;
+}
+
+export interface ExperimentResults {
+  dataset: string;
+  split: string;
+  rows: ResultRow[];
+}
