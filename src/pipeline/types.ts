@@ -31,7 +31,16 @@ export interface SamplingSettings {
  */
 export interface TextGenerator {
   readonly id: string;
-  generate(prompts: readonly string[], sampling: SamplingSettings, work?: LongWork): Promise<string[]>;
+  generate(prompts: readonly string[], sampling: SamplingSettings, work?: GenerateWork): Promise<string[]>;
+}
+
+/**
+ * Per-call options of TextGenerator.generate. `seeds[i]` is the seed of prompt i's own sampling stream
+ * (the pipeline passes sampleSeed(seed, sample, qid), generation-cache.ts), so that a prompt's text does
+ * not depend on the batch it is in; without it prompt i uses deriveSeed(sampling.seed, i).
+ */
+export interface GenerateWork extends LongWork {
+  seeds?: readonly number[];
 }
 
 /** Generated texts by key, so that nothing is generated twice (IndexedDB in the app, a file in the runner). */
@@ -67,7 +76,7 @@ export interface PreferenceRecord {
   /** Index into candidates, or -1 when skipped. */
   chosen: number;
   rejected: number;
-  /** Why the query gave no pair: 'empty answer', 'below filter', 'all rewards equal', 'no gold document'. */
+  /** Why the query gave no pair: 'empty answer', 'below filter', 'all rewards equal', 'no gold document', 'too few candidates'. */
   skipped?: string;
 }
 

@@ -1,0 +1,119 @@
+// The raw material of the rewards (paper §3.3): k candidate expansions per train query at each temperature of
+// CandidateSettings (Eq. 15; paper 8 × {0.8, 0.9, 1.0, 1.1}, top_p 0.9), and the Q2A answer y of each train
+// query from (q, d*) (Eq. 12). Both go through the generation cache; texts come back intro-stripped.
+//
+// Candidate j of a query (j = temperatureIndex · perTemperature + s) is sample j: its stream seed is
+// sampleSeed(seed, j, qid), so every candidate is an independent, reproducible sample. The vanilla expansion
+// is sample 0 with the expansion settings: when those equal the first temperature's settings, candidate 0 is
+// the same cache entry and is not generated twice.
+import type { LongWork } from '../util/progress.ts';
+import type { CandidateSettings } from './config.ts';
+import { generateCached, type GenerationJob } from './generation-cache.ts';
+import { q2aPrompt, q2dPrompt, Q2A_DOC_MAX_CHARS, stripIntro } from './prompts.ts';
+import type { GenerationCache, SamplingSettings, TextGenerator } from './types.ts';
+
+/** A train query with its gold document's text (title + " " + text); loop.ts TrainQuery fits. */
+export interface CandidateQuery {
+  qid: string;
+  query: string;
+  goldDoc: string;
+}
+
+export interface Candidate {
+  /** Intro-stripped text. */
+  text: string;
+  temperature: number;
+  /** Sample index j (see above). */
+  sample: number;
+}
+
+/** One train query's candidates and answer, JSON-serialisable (the loop keeps it in the run state). */
+export interface QueryCandidates {
+  qid: string;
+  /** Intro-stripped Q2A answer y; '' when the model wrote nothing (the query is then skipped). */
+  answer: string;
+  candidates: Candidate[];
+}
+
+export interface CandidateOptions {
+  /** Prompts per generator call / cache write. */
+  chunk?: number;
+  /** Characters of d* in the Q2A prompt (default Q2A_DOC_MAX_CHARS). */
+  maxDocChars?: number;
+}
+
+/**
+ * The gold document d* of a query: the judged document with the highest relevance among those in the
+ * corpus (`has`), ties by judgement order (the qrels file's order); null when none is relevant (rel > 0).
+ */
+export function pickGoldDoc(judged: Iterable<readonly [string, number]>, has: (docId: string) => boolean): string | null {
+  let best: string | null = null;
+  let bestRel = 0;
+  for (const [id, rel] of judged) {
+    if (rel > bestRel && has(id)) {
+      best = id;
+      bestRel = rel;
+    }
+  }
+  return best;
+}
+
+/** The sampling of each candidate index j, in order (temperature-major). */
+export function candidateSamplings(settings: CandidateSettings, seed: number): SamplingSettings[] {
+  return settings.temperatures.flatMap((temperature) =>
+    Array.from({ length: settings.perTemperature }, () => ({ temperature, topP: settings.topP, maxTokens: settings.maxTokens, seed })),
+  );
+}
+
+export function candidateJobs(queries: readonly CandidateQuery[], settings: CandidateSettings, seed: number): GenerationJob[] {
+  const samplings = candidateSamplings(settings, seed);
+  return queries.flatMap((q) => samplings.map((sampling, j) => ({ qid: q.qid, kind: 'q2d' as const, prompt: q2dPrompt(q.query), sampling, sample: j })));
+}
+
+export function answerJobs(queries: readonly CandidateQuery[], sampling: SamplingSettings, maxDocChars = Q2A_DOC_MAX_CHARS): GenerationJob[] {
+  return queries.map((q) => ({ qid: q.qid, kind: 'q2a' as const, prompt: q2aPrompt(q.query, q.goldDoc, maxDocChars), sampling, sample: 0 }));
+}
+
+/** k·|temperatures| candidates per query. Progress stage 'pipeline:candidates', unit 'prompts'. */
+export async function generateCandidates(
+  gen: TextGenerator,
+  queries: readonly CandidateQuery[],
+  settings: CandidateSettings,
+  seed: number,
+  cache: GenerationCache,
+  work: LongWork = {},
+  o: CandidateOptions = {},
+): Promise<Map<string, Candidate[]>> {
+  const jobs = candidateJobs(queries, settings, seed);
+  const texts = await generateCached(gen, jobs, cache, { ...work, chunk: o.chunk, stage: 'pipeline:candidates' });
+  const out = new Map<string, Candidate[]>(queries.map((q) => [q.qid, []]));
+  jobs.forEach((j, i) => out.get(j.qid)!.push({ text: stripIntro(texts[i]), temperature: j.sampling.temperature, sample: j.sample }));
+  return out;
+}
+
+/** The Q2A answer y of each query. Progress stage 'pipeline:answers', unit 'prompts'. */
+export async function generateAnswers(
+  gen: TextGenerator,
+  queries: readonly CandidateQuery[],
+  sampling: SamplingSettings,
+  cache: GenerationCache,
+  work: LongWork = {},
+  o: CandidateOptions = {},
+): Promise<Map<string, string>> {
+  const texts = await generateCached(gen, answerJobs(queries, sampling, o.maxDocChars), cache, { ...work, chunk: o.chunk, stage: 'pipeline:answers' });
+  return new Map(queries.map((q, i) => [q.qid, stripIntro(texts[i])]));
+}
+
+/** Candidates then answers for every query: what the reward stage needs, in query order. */
+export async function sampleCandidateSets(
+  gen: TextGenerator,
+  queries: readonly CandidateQuery[],
+  s: { candidates: CandidateSettings; answer: SamplingSettings; seed: number },
+  cache: GenerationCache,
+  work: LongWork = {},
+  o: CandidateOptions = {},
+): Promise<QueryCandidates[]> {
+  const cands = await generateCandidates(gen, queries, s.candidates, s.seed, cache, work, o);
+  const answers = await generateAnswers(gen, queries, s.answer, cache, work, o);
+  return queries.map((q) => ({ qid: q.qid, answer: answers.get(q.qid) ?? '', candidates: cands.get(q.qid) ?? [] }));
+}

@@ -1,0 +1,192 @@
+// TextGenerator implementations (types.ts): the tfjs decoder, optionally with a LoRA adapter (runner, and
+// the app when it must generate with a tuned model that WebLLM cannot load), and WebLLM (the app's fast
+// path). Both sample prompt i from its own seeded stream — work.seeds[i], else deriveSeed(sampling.seed, i)
+// — so a prompt's text depends on (seed, prompt) and not on its batch neighbours.
+//
+// Ids name what produced a text and so key the generation cache: 'NAME' for a base model,
+// 'NAME+lora:HASH' with an adapter (HASH = first 16 hex digits of the SHA-256 of its files), and
+// 'webllm:MODEL_ID' for WebLLM (a quantised model samples other texts than the fp32 tfjs decoder).
+import { Sha256 } from '../data/hash.ts';
+import { ExpandrError } from '../errors.ts';
+import { encodePrompt, generate } from '../llm/generate.ts';
+import type { ModelFiles } from '../llm/files.ts';
+import type { LlamaModel } from '../llm/llama.ts';
+import { loadDecoder } from '../llm/load.ts';
+import { readPeftAdapter } from '../llm/lora-peft.ts';
+import type { LoraAdapters } from '../llm/lora.ts';
+import type { DecoderTokenizer } from '../llm/tokenizer.ts';
+import type { GenerationRequest, GenerationResult, Sampling } from '../llm/webllm/engine.ts';
+import type { LongWork } from '../util/progress.ts';
+import { createRng, deriveSeed } from '../util/random.ts';
+import type { GenerateWork, SamplingSettings, TextGenerator } from './types.ts';
+
+/** Prompts per forward batch on the tfjs decoder (all rows share one KV cache). */
+export const DEFAULT_TFJS_BATCH = 8;
+
+/** Hex digits of the adapter hash kept in a generator id. */
+const ADAPTER_HASH_CHARS = 16;
+
+/** SHA-256 over an adapter's files (names sorted; name, size and bytes of each), shortened. */
+export function adapterHash(files: ReadonlyMap<string, Uint8Array>): string {
+  const h = new Sha256();
+  const enc = new TextEncoder();
+  for (const name of [...files.keys()].sort()) {
+    const bytes = files.get(name)!;
+    h.update(enc.encode(`${name}\n${bytes.length}\n`)).update(bytes);
+  }
+  return h.hex().slice(0, ADAPTER_HASH_CHARS);
+}
+
+/** 'NAME' or 'NAME+lora:HASH'. */
+export function generatorId(name: string, adapter?: ReadonlyMap<string, Uint8Array> | null): string {
+  return adapter ? `${name}+lora:${adapterHash(adapter)}` : name;
+}
+
+/** The seed of prompt i's stream in one generate call. */
+export const promptSeed = (sampling: SamplingSettings, work: GenerateWork | undefined, i: number): number => work?.seeds?.[i] ?? deriveSeed(sampling.seed, i);
+
+export interface TfjsGeneratorOptions {
+  model: LlamaModel;
+  tokenizer: DecoderTokenizer;
+  /** Model name in the id, e.g. 'stories260K' or 'Qwen2.5-0.5B-Instruct'. */
+  name: string;
+  /** Render prompts through the chat template (config llm.chat); the tokenizer must have one. */
+  chat: boolean;
+  system?: string;
+  /** A PEFT adapter (adapter_config.json + adapter_model.safetensors) to attach; absent/null = the base model. */
+  adapter?: ReadonlyMap<string, Uint8Array> | null;
+  /** Prompts per forward batch (default DEFAULT_TFJS_BATCH). */
+  batchSize?: number;
+  /** dispose() also disposes the model (default false: the caller owns it). */
+  ownsModel?: boolean;
+}
+
+/** The tfjs decoder as a TextGenerator. Create with createTfjsGenerator / loadTfjsGenerator. */
+export class TfjsGenerator implements TextGenerator {
+  private disposed = false;
+
+  private constructor(
+    readonly id: string,
+    private readonly o: TfjsGeneratorOptions,
+    private readonly lora: LoraAdapters | null,
+  ) {}
+
+  /** Attaches the adapter (if any) to `o.model`; dispose() detaches it again. */
+  static async create(o: TfjsGeneratorOptions): Promise<TfjsGenerator> {
+    if (o.chat && !o.tokenizer.hasChatTemplate) {
+      throw new ExpandrError(`${o.name} has no chat template, so prompts cannot be sent as chat messages: set llm.chat to false for this model.`);
+    }
+    const lora = o.adapter ? (await readPeftAdapter(o.model, o.adapter, `${o.name} adapter`)).lora : null;
+    return new TfjsGenerator(generatorId(o.name, o.adapter), o, lora);
+  }
+
+  async generate(prompts: readonly string[], sampling: SamplingSettings, work: GenerateWork = {}): Promise<string[]> {
+    if (this.disposed) throw new ExpandrError(`${this.id} was disposed: create the generator again.`);
+    const { model, tokenizer } = this.o;
+    const batch = Math.max(1, this.o.batchSize ?? DEFAULT_TFJS_BATCH);
+    const ids = prompts.map((p) => encodePrompt(tokenizer, p, { chat: this.o.chat, system: this.o.system }));
+    // Similar lengths together: less padding per batch; each row keeps its own seed, so order is free.
+    const order = ids.map((_, i) => i).sort((a, b) => ids[a].length - ids[b].length || a - b);
+    const out = new Array<string>(prompts.length);
+    const total = prompts.length;
+    let done = 0;
+    work.onProgress?.({ stage: 'llm:generate', done, total, unit: 'prompts' });
+    // The adapters this generator stands for: its own, or none (a base generator on a model that has some).
+    const enabledBefore = model.adaptersEnabled;
+    model.adaptersEnabled = this.lora !== null;
+    try {
+      for (let c = 0; c < order.length; c += batch) {
+        const rows = order.slice(c, c + batch);
+        const r = await generate(
+          model,
+          rows.map((i) => ids[i]),
+          {
+            maxNewTokens: sampling.maxTokens,
+            temperature: sampling.temperature,
+            topP: sampling.topP,
+            greedy: sampling.temperature === 0,
+            stopTokens: tokenizer.eosIds,
+            padId: tokenizer.padId,
+            signal: work.signal,
+            coins: (row) => {
+              const rng = createRng(promptSeed(sampling, work, rows[row]));
+              return () => rng.float();
+            },
+            onProgress: (p) => work.onProgress?.({ stage: 'llm:generate', done, total, unit: 'prompts', text: `${p.done}/${p.total} tokens` }),
+          },
+        );
+        rows.forEach((i, b) => (out[i] = tokenizer.decode(r.tokens[b], { previous: ids[i][ids[i].length - 1] })));
+        done += rows.length;
+        work.onProgress?.({ stage: 'llm:generate', done, total, unit: 'prompts' });
+      }
+    } finally {
+      model.adaptersEnabled = enabledBefore;
+    }
+    return out;
+  }
+
+  /** Detaches and frees the adapter (and the model when ownsModel). */
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    if (this.lora) {
+      this.lora.detach(this.o.model);
+      this.lora.dispose();
+    }
+    if (this.o.ownsModel) this.o.model.dispose();
+  }
+}
+
+export const createTfjsGenerator = (o: TfjsGeneratorOptions): Promise<TfjsGenerator> => TfjsGenerator.create(o);
+
+/** Loads a decoder folder (HF or llama2.c) and wraps it; the generator owns the model. */
+export async function loadTfjsGenerator(
+  files: ModelFiles,
+  o: Omit<TfjsGeneratorOptions, 'model' | 'tokenizer' | 'name' | 'ownsModel'> & { name?: string },
+  work: LongWork = {},
+): Promise<TfjsGenerator> {
+  const { model, tokenizer } = await loadDecoder(files, work);
+  if (!tokenizer) {
+    model.dispose();
+    throw new ExpandrError(`${files.label} has no tokenizer files (tokenizer.json): generating text needs them.`);
+  }
+  try {
+    return await TfjsGenerator.create({ ...o, model, tokenizer, name: o.name ?? files.label, ownsModel: true });
+  } catch (e) {
+    model.dispose();
+    throw e;
+  }
+}
+
+/** What the adapter needs of src/llm/webllm/engine.ts WebLlmGenerator (tests pass fakes). */
+export interface WebLlmLike {
+  readonly modelId: string;
+  generate(requests: GenerationRequest[], defaults?: Partial<Sampling>, work?: LongWork & { onResult?: (r: GenerationResult) => void }): Promise<GenerationResult[]>;
+}
+
+export interface WebLlmTextGeneratorOptions {
+  /** Cache id (default 'webllm:' + modelId); a merged tuned model passes its own id. */
+  id?: string;
+  system?: string;
+  /**
+   * A prompt WebLLM cannot run alone (longer than the context window) yields '' (an empty expansion, or an
+   * empty answer that skips the query) and is reported here.
+   */
+  onFailure?: (prompt: number, error: string) => void;
+}
+
+/** WebLLM (in-thread or over a worker) as a TextGenerator; per-prompt seeds go into each request. */
+export function webLlmTextGenerator(engine: WebLlmLike, o: WebLlmTextGeneratorOptions = {}): TextGenerator {
+  return {
+    id: o.id ?? `webllm:${engine.modelId}`,
+    async generate(prompts, sampling, work = {}) {
+      const requests: GenerationRequest[] = prompts.map((prompt, i) => ({ prompt, system: o.system, seed: promptSeed(sampling, work, i) }));
+      const results = await engine.generate(requests, { temperature: sampling.temperature, topP: sampling.topP, maxTokens: sampling.maxTokens }, { signal: work.signal, onProgress: work.onProgress });
+      return results.map((r, i) => {
+        if (r.ok) return r.text;
+        o.onFailure?.(i, r.error);
+        return '';
+      });
+    },
+  };
+}
