@@ -3,7 +3,13 @@ import '../src/llm/gradients.ts';
 import { createHost } from '../src/app/host.ts';
 import { openStore } from '../src/store/store.ts';
 import type { Request } from '../src/app/protocol.ts';
-import { initBackend } from './tf-backend.ts';
+import { initBackend, initPipelineBackend } from './tf-backend.ts';
+import { createWebLlmEngine } from '../src/llm/webllm/create.ts';
+import type { LongWork } from '../src/util/progress.ts';
 
-const host = createHost((msg) => self.postMessage(msg), () => openStore(), { initBackend });
+// WebLLM runs in its own Worker, nested in this one (the pipeline's base-model generation on WebLLM presets).
+const webLlm = (modelId: string, work: LongWork) =>
+  createWebLlmEngine(new Worker(new URL('./webllm.worker.ts', import.meta.url), { type: 'module' }), { modelId, ...work });
+
+const host = createHost((msg) => self.postMessage(msg), () => openStore(), { initBackend, initPipelineBackend, webLlm });
 self.onmessage = (e: MessageEvent<Request>) => void host.handle(e.data);

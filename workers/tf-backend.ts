@@ -13,6 +13,16 @@ setWasmPaths({
   'tfjs-backend-wasm-threaded-simd.wasm': wasmThreaded,
 });
 
+/** A software adapter (SwiftShader, ~1 GFLOP/s here) rather than a GPU. */
+async function softwareAdapter(gpu: { requestAdapter(): Promise<unknown> }): Promise<boolean> {
+  try {
+    const a = (await gpu.requestAdapter()) as { isFallbackAdapter?: boolean; info?: { architecture?: string; description?: string; isFallbackAdapter?: boolean } } | null;
+    return !!a && (!!a.isFallbackAdapter || !!a.info?.isFallbackAdapter || /swiftshader/i.test(`${a.info?.architecture ?? ''} ${a.info?.description ?? ''}`));
+  } catch {
+    return false;
+  }
+}
+
 export async function initBackend(): Promise<{ backend: string; webgpu: boolean }> {
   const gpu = (navigator as Navigator & { gpu?: unknown }).gpu;
   if (gpu) {
@@ -28,4 +38,18 @@ export async function initBackend(): Promise<{ backend: string; webgpu: boolean 
   await tf.setBackend('wasm');
   await tf.ready();
   return { backend: 'wasm', webgpu: false };
+}
+
+/**
+ * The backend for the ExpandR pipeline (many small decoder steps): on a software adapter the wasm
+ * backend (~37 GFLOP/s on 2 cores, DESIGN.md §2) is far faster than SwiftShader, so the pipeline runs
+ * there; on a real GPU it keeps WebGPU. Call after initBackend.
+ */
+export async function initPipelineBackend(): Promise<{ backend: string; webgpu: boolean }> {
+  const gpu = (navigator as Navigator & { gpu?: { requestAdapter(): Promise<unknown> } }).gpu;
+  if (tf.getBackend() === 'webgpu' && gpu && (await softwareAdapter(gpu))) {
+    await tf.setBackend('wasm');
+    await tf.ready();
+  }
+  return { backend: tf.getBackend(), webgpu: tf.getBackend() === 'webgpu' };
 }

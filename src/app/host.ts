@@ -11,22 +11,35 @@ import { runBm25Eval, storedRunFile } from './bm25-eval.ts';
 import { storedDenseRunFile } from './dense-eval.ts';
 import { RetrieverSession } from './retriever-session.ts';
 import type { LossPoint } from '../train/checkpoint.ts';
+import { LlmSession } from './llm-session.ts';
+import { PipelineSession, type LlmSideFactory, type PipelineEvent } from './pipeline-session.ts';
+import { appLlmSide, type WebLlmEngineFactory } from './app-llm-side.ts';
 
 type Handler<T extends CallType> = (
   args: Calls[T]['args'],
-  ctx: { signal: AbortSignal; onProgress: (p: Progress) => void; onStep: (p: LossPoint) => void },
+  ctx: { signal: AbortSignal; onProgress: (p: Progress) => void; onStep: (p: LossPoint) => void; onEvent: (e: PipelineEvent) => void },
 ) => Promise<Calls[T]['result']>;
 
 export interface HostOptions {
   /** Makes the best tfjs backend active (webgpu in the browser, else wasm) and names it. */
   initBackend?: () => Promise<{ backend: string; webgpu: boolean }>;
+  /** Picks the backend for pipeline runs (the worker: wasm on a software adapter); default: keep it. */
+  initPipelineBackend?: () => Promise<{ backend: string; webgpu: boolean }>;
+  /** The LLM side of the loop for a loaded LLM (default: the tfjs decoder, app-llm-side.ts). */
+  llmSide?: LlmSideFactory;
+  /** Loads WebLLM models for the default LLM side (the worker runs them in a nested Worker). */
+  webLlm?: WebLlmEngineFactory;
 }
+
+
 
 export function createHost(post: (msg: Response) => void, openStore: () => Promise<Store>, opts: HostOptions = {}) {
   let storePromise: Promise<Store> | undefined;
   const store = () => (storePromise ??= openStore());
   const running = new Map<number, AbortController>();
   const retrievers = new RetrieverSession(store);
+  const llms = new LlmSession();
+  const pipeline = new PipelineSession(store, retrievers, llms, opts.llmSide ?? ((llm, config, at) => appLlmSide(llm, config, { ...at, webLlm: opts.webLlm })));
   let backendPromise: Promise<{ backend: string; webgpu: boolean }> | undefined;
   const backend = () => (backendPromise ??= opts.initBackend?.() ?? Promise.resolve({ backend: 'default', webgpu: false }));
 
@@ -59,6 +72,22 @@ export function createHost(post: (msg: Response) => void, openStore: () => Promi
       await backend();
       return retrievers.train(datasetId, split, handle, settings, ctx);
     },
+    'llm:load': async ({ source }, ctx) => {
+      await backend();
+      return llms.load(source, ctx);
+    },
+    'pipeline:state': ({ datasetId }) => pipeline.state(datasetId),
+    'pipeline:run': async (args, ctx) => {
+      await backend();
+      const b = await opts.initPipelineBackend?.();
+      if (b) ctx.onEvent({ kind: 'log', text: `computing on tfjs ${b.backend}`, at: Date.now() });
+      return pipeline.run(args, ctx);
+    },
+    'pipeline:reset': async ({ datasetId }) => {
+      await pipeline.reset(datasetId);
+      return null;
+    },
+    'pipeline:download': ({ datasetId, what }) => pipeline.download(datasetId, what),
   };
 
   async function handle(msg: Request): Promise<void> {
@@ -70,9 +99,10 @@ export function createHost(post: (msg: Response) => void, openStore: () => Promi
     running.set(msg.id, controller);
     const onProgress = (p: Progress) => post({ type: 'progress', id: msg.id, ...p });
     const onStep = (point: LossPoint) => post({ type: 'step', id: msg.id, point });
+    const onEvent = (event: PipelineEvent) => post({ type: 'event', id: msg.id, event });
     try {
       const handler = handlers[msg.type] as Handler<CallType>;
-      const result = await handler(msg.args as never, { signal: controller.signal, onProgress, onStep });
+      const result = await handler(msg.args as never, { signal: controller.signal, onProgress, onStep, onEvent });
       post({ type: 'result', id: msg.id, result });
     } catch (e) {
       const err = e instanceof Error ? e : new Error(String(e));

@@ -7,6 +7,8 @@ import type { DenseEvalResult } from './dense-eval.ts';
 import type { EncoderSource, EncoderSummary, TrainResult } from './retriever-session.ts';
 import type { LossPoint } from '../train/checkpoint.ts';
 import type { RetrieverTrainSettings } from '../train/settings.ts';
+import type { LlmSource, LlmSummary } from './llm-session.ts';
+import type { PipelineDownload, PipelineEvent, PipelineRunArgs, PipelineSnapshot } from './pipeline-session.ts';
 
 /** A file as the UI hands it over: its relative path inside what was dropped, and its bytes. */
 export interface DroppedFile {
@@ -30,6 +32,16 @@ export interface Calls {
     result: TrainResult;
   };
   backend: { args: Record<string, never>; result: { backend: string; webgpu: boolean } };
+  /** A decoder for the pipeline: a dropped folder (HF or llama2.c) for tfjs, or a WebLLM preset. */
+  'llm:load': { args: { source: LlmSource }; result: LlmSummary };
+  /** What an earlier (or this) page stored of the ExpandR run on a dataset: it survives a closed tab. */
+  'pipeline:state': { args: { datasetId: string }; result: PipelineSnapshot | null };
+  /** Runs the loop up to a step (stages already finished are reused); streams progress and events. */
+  'pipeline:run': { args: PipelineRunArgs; result: PipelineSnapshot };
+  /** Forgets the stored run of a dataset (the next run starts afresh). */
+  'pipeline:reset': { args: { datasetId: string }; result: null };
+  /** A file of the stored run as a download: an encoder or adapter zip, expansions JSONL, run files, results. */
+  'pipeline:download': { args: { datasetId: string; what: PipelineDownload }; result: { name: string; type: string; bytes: Uint8Array } };
 }
 export type CallType = keyof Calls;
 
@@ -40,5 +52,6 @@ export type Request =
 export type Response =
   | { type: 'progress'; id: number; stage: string; done: number; total: number; unit: string; text?: string }
   | { type: 'step'; id: number; point: LossPoint }
+  | { type: 'event'; id: number; event: PipelineEvent }
   | { type: 'result'; id: number; result: unknown }
   | { type: 'error'; id: number; name: string; message: string };

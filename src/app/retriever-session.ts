@@ -134,6 +134,12 @@ export class RetrieverSession {
     return { name, zip: zipFolder(files, name) };
   }
 
+  /** A loaded encoder's files and preset-resolved settings (the pipeline trains its own copies). */
+  source(handle: string): { files: ModelFiles; summary: EncoderSummary } {
+    const l = this.#get(handle);
+    return { files: l.files, summary: l.summary };
+  }
+
   unload(handle: string): void {
     this.#get(handle).encoder.dispose();
     this.#loaded.delete(handle);

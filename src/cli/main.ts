@@ -13,6 +13,9 @@ const { encodeCommand, ENCODE_HELP } = await import('./encode-command.ts');
 const { trainRetrieverCommand, TRAIN_RETRIEVER_HELP } = await import('./train-retriever-command.ts');
 const { initEncoderCommand, INIT_ENCODER_HELP } = await import('./init-encoder-command.ts');
 const { trainLlmCommand, TRAIN_LLM_HELP } = await import('./train-llm-command.ts');
+const { experimentCommand, EXPERIMENT_HELP } = await import('./experiment-command.ts');
+const { fetchModelCommand, FETCH_MODEL_HELP } = await import('./fetch-model-command.ts');
+const { exportHfCommand, EXPORT_HF_HELP } = await import('./export-hf-command.ts');
 
 const COMMANDS: Record<string, { run: (argv: string[], signal: AbortSignal) => Promise<void>; help: string }> = {
   eval: { run: evalCommand, help: EVAL_HELP },
@@ -21,6 +24,9 @@ const COMMANDS: Record<string, { run: (argv: string[], signal: AbortSignal) => P
   'train-retriever': { run: trainRetrieverCommand, help: TRAIN_RETRIEVER_HELP },
   'init-encoder': { run: initEncoderCommand, help: INIT_ENCODER_HELP },
   'train-llm': { run: trainLlmCommand, help: TRAIN_LLM_HELP },
+  experiment: { run: experimentCommand, help: EXPERIMENT_HELP },
+  'fetch-model': { run: fetchModelCommand, help: FETCH_MODEL_HELP },
+  'export-hf': { run: exportHfCommand, help: EXPORT_HF_HELP },
 };
 
 const USAGE = `Usage: npm run -s expandr -- <command> [options]
@@ -28,8 +34,7 @@ const USAGE = `Usage: npm run -s expandr -- <command> [options]
 Commands:
 ${Object.values(COMMANDS).map((c) => '  ' + c.help.split('\n')[0]).join('\n')}
 
-Run \`npm run -s expandr -- help <command>\` for a command's options.
-Not in this version yet: experiment.`;
+Run \`npm run -s expandr -- help <command>\` for a command's options.`;
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;

@@ -6,6 +6,7 @@ import type { DatasetInfo } from '../store/types.ts';
 import type { Bm25EvalResult } from '../app/bm25-eval.ts';
 import type { Progress } from '../util/progress.ts';
 import { RetrieverState } from './retriever-state.svelte.ts';
+import { PipelineState } from './pipeline-state.svelte.ts';
 
 export interface Task {
   label: string;
@@ -22,10 +23,12 @@ export class AppState {
   message = $state<{ kind: 'error' | 'info' | 'warning'; text: string; details?: string[] } | null>(null);
   readonly #client: CoreClient;
   readonly retriever: RetrieverState;
+  readonly pipeline: PipelineState;
 
   constructor(worker: Worker) {
     this.#client = new CoreClient(worker);
     this.retriever = new RetrieverState(this.#client);
+    this.pipeline = new PipelineState(this.#client);
   }
 
   async refresh(): Promise<void> {

@@ -3,6 +3,7 @@
 import type { Calls, CallType, Request, Response } from '../app/protocol.ts';
 import type { Progress } from '../util/progress.ts';
 import type { LossPoint } from '../train/checkpoint.ts';
+import type { PipelineEvent } from '../app/pipeline-session.ts';
 
 export class CallError extends Error {
   constructor(name: string, message: string) {
@@ -16,6 +17,7 @@ interface Pending {
   reject: (e: Error) => void;
   onProgress?: (p: Progress) => void;
   onStep?: (p: LossPoint) => void;
+  onEvent?: (e: PipelineEvent) => void;
 }
 
 export interface CallHandle<T> {
@@ -42,10 +44,11 @@ export class CoreClient {
     args: Calls[T]['args'],
     onProgress?: (p: Progress) => void,
     onStep?: (p: LossPoint) => void,
+    onEvent?: (e: PipelineEvent) => void,
   ): CallHandle<Calls[T]['result']> {
     const id = this.#nextId++;
     const promise = new Promise<Calls[T]['result']>((resolve, reject) => {
-      this.#pending.set(id, { resolve: resolve as (v: unknown) => void, reject, onProgress, onStep });
+      this.#pending.set(id, { resolve: resolve as (v: unknown) => void, reject, onProgress, onStep, onEvent });
     });
     this.#worker.postMessage({ type, id, args } as Request);
     return { promise, cancel: () => this.#worker.postMessage({ type: 'cancel', id: this.#nextId++, target: id } satisfies Request) };
@@ -56,6 +59,10 @@ export class CoreClient {
     if (!p) return; // stale: its caller is gone
     if (msg.type === 'step') {
       p.onStep?.(msg.point);
+      return;
+    }
+    if (msg.type === 'event') {
+      p.onEvent?.(msg.event);
       return;
     }
     if (msg.type === 'progress') {

@@ -1,0 +1,74 @@
+// The loop's LLM side for the page: generation (expansions, candidates, Q2A answers) cached in the
+// dataset's artifacts, rewards with the current retriever, DPO of a LoRA adapter on the tfjs decoder.
+// Wires the pipeline's modules (generators / expansions / candidates / preferences, stages-llm's
+// trainDpoAdapter) to LlmSide.
+//  - A dropped decoder folder: everything on the tfjs decoder in the core worker.
+//  - A WebLLM preset: the base model generates on WebLLM (fast, quantised; `webLlm` comes from the
+//    worker, which owns the Worker it runs in); tuned adapters generate and train on the tfjs decoder of
+//    the same model (preset.hfRepo from the Hub, cached in IndexedDB).
+import { ExpandrError } from '../errors.ts';
+import { sampleCandidateSets, type QueryCandidates } from '../pipeline/candidates.ts';
+import type { ExperimentConfig } from '../pipeline/config.ts';
+import { generateExpansions } from '../pipeline/expansions.ts';
+import { StoreGenerationCache } from '../pipeline/generation-cache.ts';
+import { loadTfjsGenerator, webLlmTextGenerator, type WebLlmLike } from '../pipeline/generators.ts';
+import type { LlmSide } from '../pipeline/loop.ts';
+import { buildPreferences, encoderEmbed } from '../pipeline/preferences.ts';
+import { rankSimilarity } from '../pipeline/rewards.ts';
+import { trainDpoAdapter } from '../pipeline/stages-llm.ts';
+import type { TextGenerator } from '../pipeline/types.ts';
+import type { BertEncoder } from '../encoder/encoder.ts';
+import { modelFilesFromBytes, type ModelFiles } from '../llm/files.ts';
+import { webLlmPreset } from '../llm/webllm/presets.ts';
+import type { Store } from '../store/store.ts';
+import type { LongWork } from '../util/progress.ts';
+import { q2aDocChars, type LoadedLlm } from './llm-session.ts';
+import { loadModelFiles } from './model-source.ts';
+
+/** Loads a WebLLM model (the worker creates the engine in its own nested Worker). */
+export type WebLlmEngineFactory = (modelId: string, work: LongWork) => Promise<WebLlmLike & { unload(): Promise<void> }>;
+
+export interface AppLlmSideContext {
+  store: Store;
+  datasetId: string;
+  work: LongWork;
+  webLlm?: WebLlmEngineFactory;
+}
+
+export function appLlmSide(llm: LoadedLlm, config: ExperimentConfig, at: AppLlmSideContext): LlmSide {
+  const cache = new StoreGenerationCache(at.store, at.datasetId, 'experiment/generations');
+  const chat = config.llm.chat;
+  let tfjsFiles: Promise<ModelFiles> | undefined;
+  // The tfjs decoder's files: the dropped folder, or the WebLLM preset's model in full precision from the Hub.
+  const files = () =>
+    (tfjsFiles ??= llm.files
+      ? Promise.resolve(llm.files)
+      : loadModelFiles(at.store, { kind: 'hub', id: webLlmPreset(llm.preset!).hfRepo }, at.work).then((m) => modelFilesFromBytes(Object.fromEntries(m.files), m.name)));
+
+  const generator = async (adapter: ReadonlyMap<string, Uint8Array> | null): Promise<TextGenerator & { dispose?(): void }> => {
+    if (llm.preset && !adapter) {
+      if (!at.webLlm) throw new ExpandrError('WebLLM is not available in this build of the worker: drop the model folder to run it on the tfjs decoder.');
+      const engine = await at.webLlm(llm.preset, at.work);
+      return Object.assign(webLlmTextGenerator(engine), { dispose: () => void engine.unload() });
+    }
+    return loadTfjsGenerator(await files(), { chat, adapter, name: llm.summary.name }, at.work);
+  };
+
+  return {
+    generator: (adapter) => generator(adapter),
+    expand: (gen, queries, w) => generateExpansions(gen, queries.map((q) => ({ id: q.id, text: q.text })), config.expansion, cache, w),
+    // Small models (stories260K: 512 positions) cannot take the paper's 2000 characters of d* in the Q2A prompt.
+    candidates: (gen, queries, w) =>
+      sampleCandidateSets(gen, queries, { candidates: config.candidates, answer: config.answer, seed: config.seed }, cache, w, {
+        maxDocChars: q2aDocChars(llm.summary, config.answer.maxTokens),
+      }),
+    preferences: (encoder, candidates, queries, rewards, w) =>
+      buildPreferences(candidates as QueryCandidates[], queries, encoderEmbed(encoder as BertEncoder, { ...w, batchSize: config.encoder.batchSize }), {
+        ...w,
+        rewards,
+        similarity: rankSimilarity(encoder.settings, config.encoder.expansionNorm),
+      }),
+    trainDpo: async (pairs, from, checkpoints, w) =>
+      trainDpoAdapter({ files: await files(), baseModel: llm.summary.name, chat, dpo: config.dpo, lora: config.lora, seed: config.seed }, pairs, from, checkpoints, w),
+  };
+}

@@ -1,0 +1,244 @@
+// The ExpandR loop as the page runs it (src/pipeline/loop.ts): the dataset from the store, the encoder and
+// LLM the user loaded, the run state as artifacts of the dataset (IndexedDB, so a closed tab resumes at
+// the stage it was in), progress and log lines streamed, and the run's files as downloads.
+// The page walks Data → Models → Expand → Train → Evaluate → Export; a step runs the loop for the rows
+// it needs (stages already finished are reused), "Run all" for every configured row.
+import { ExpandrError } from '../errors.ts';
+import type { BeirDataset } from '../data/load.ts';
+import type { BeirDoc } from '../data/types.ts';
+import { loadBertEncoder } from '../encoder/encoder.ts';
+import type { ModelFiles } from '../model/sources.ts';
+import { experimentConfig, type ExperimentConfig } from '../pipeline/config.ts';
+import type { FiguresData } from '../pipeline/figures-data.ts';
+import { runExperiment, type LlmSide } from '../pipeline/loop.ts';
+import { buildResults, resultsCsv, resultsJson, resultsMarkdown, type SettingEval } from '../pipeline/results.ts';
+import { artifactRunStore, configKey, RunStages, type RunState } from '../pipeline/run-state.ts';
+import { SETTING_NAMES, type ExperimentResults, type PreferenceRecord, type SettingName } from '../pipeline/types.ts';
+import type { Store } from '../store/store.ts';
+import { zipFolder } from '../train/checkpoint-export.ts';
+import type { LongWork } from '../util/progress.ts';
+import type { LoadedLlm, LlmSession } from './llm-session.ts';
+import { figuresOf } from './pipeline-figures.ts';
+import type { RetrieverSession } from './retriever-session.ts';
+
+export type PipelineStep = 'expand' | 'train' | 'evaluate' | 'all';
+
+/** The rows each step needs (cumulative): Expand = baselines + the LLM's vanilla expansions; Train = FT and the joint rounds. */
+export const STEP_ROWS: Record<PipelineStep, readonly SettingName[]> = {
+  expand: ['BM25', 'Raw', 'Raw+expansion'],
+  train: ['BM25', 'Raw', 'Raw+expansion', 'FT', 'ExpandR'],
+  evaluate: SETTING_NAMES,
+  all: SETTING_NAMES,
+};
+
+/** Which page step a loop stage belongs to (stage names from loop.ts / stages-retriever.ts). */
+export function stepOfStage(stage: string): 'expand' | 'train' | 'evaluate' {
+  if (stage.startsWith('expansions:') || stage.startsWith('candidates:')) return 'expand';
+  if (stage.startsWith('eval:')) return 'evaluate';
+  return 'train';
+}
+
+export interface PipelineRunArgs {
+  datasetId: string;
+  /** Handles from 'encoder:load' and 'llm:load' (null: no LLM, only BM25 / Raw / FT rows). */
+  encoder: string;
+  llm: string | null;
+  /** Overrides of the experiment config (src/pipeline/config.ts); data/encoder/llm are filled in here. */
+  config: Record<string, unknown>;
+  step: PipelineStep;
+  /** Forget the stored run of this dataset first. */
+  fresh?: boolean;
+}
+
+export type PipelineEvent = { kind: 'log'; text: string; at: number } | { kind: 'stages'; finished: string[] };
+
+export interface PipelineSnapshot {
+  configKey: string;
+  config: ExperimentConfig | null;
+  /** Loop stages finished, in order, and how long each took (ms). */
+  finished: string[];
+  timings: Record<string, number>;
+  /** Rows evaluated so far (all of them after a complete run). */
+  results: ExperimentResults | null;
+  figures: FiguresData | null;
+  preferences: Record<string, PreferenceRecord[]>;
+  log: string[];
+  /** File sets of the run: encoders/…, adapters/…, expansions/…, runs/… */
+  files: string[];
+  /** True when every row of the config is in `results`. */
+  complete: boolean;
+}
+
+export type PipelineDownload = { kind: 'files'; name: string } | { kind: 'results'; format: 'json' | 'csv' | 'md' };
+
+/** Builds the LLM side of the loop for a loaded LLM (tfjs decoder, or WebLLM generation + tfjs training). */
+export type LlmSideFactory = (llm: LoadedLlm, config: ExperimentConfig, at: { store: Store; datasetId: string; work: LongWork }) => LlmSide;
+
+const PREFIX = 'experiment';
+const SNAPSHOT = `${PREFIX}/snapshot`;
+const FILES = `${PREFIX}/files/`;
+const LOG_LIMIT = 500;
+
+interface StoredSnapshot {
+  configKey: string;
+  config: ExperimentConfig;
+  results: ExperimentResults | null;
+  figures: FiguresData | null;
+  preferences: Record<string, PreferenceRecord[]>;
+  log: string[];
+  complete: boolean;
+}
+
+export class PipelineSession {
+  constructor(
+    private readonly store: () => Promise<Store>,
+    private readonly retrievers: RetrieverSession,
+    private readonly llms: LlmSession,
+    private readonly llmSide: LlmSideFactory,
+  ) {}
+
+  /** The config a run with these arguments uses (the key of its stored state). */
+  config(args: Pick<PipelineRunArgs, 'encoder' | 'llm' | 'config'>, datasetName: string): ExperimentConfig {
+    const enc = this.retrievers.source(args.encoder).summary;
+    const llm = args.llm ? this.llms.get(args.llm).summary : null;
+    const over = args.config as Record<string, Record<string, unknown>>;
+    const c = experimentConfig({
+      ...args.config,
+      data: datasetName,
+      encoder: { ...over.encoder, model: enc.name },
+      llm: { chat: llm?.chat ?? false, ...over.llm, model: llm?.name ?? '' },
+    });
+    if (!llm) c.settings = c.settings.filter((s) => ['BM25', 'Raw', 'FT'].includes(s));
+    return c;
+  }
+
+  async run(args: PipelineRunArgs, work: LongWork & { onEvent?: (e: PipelineEvent) => void }): Promise<PipelineSnapshot> {
+    const store = await this.store();
+    const info = await store.getDataset(args.datasetId);
+    if (!info) throw new ExpandrError('The dataset is no longer stored: import it again.');
+    if (args.fresh) await this.reset(args.datasetId);
+    const full = this.config(args, info.name);
+    const runStore = artifactRunStore(store, args.datasetId, PREFIX);
+    const stages = await RunStages.open(runStore, full).catch((e: Error) => {
+      throw new ExpandrError(`${e.message.split(':')[0]}. This dataset holds a run of another configuration: press "Start afresh" to discard it.`);
+    });
+    const old = await store.getArtifact<StoredSnapshot>(args.datasetId, SNAPSHOT);
+    const log = old?.configKey === configKey(full) ? [...old.log] : [];
+    const say = (text: string) => {
+      log.push(`${new Date().toISOString().slice(11, 19)} ${text}`);
+      if (log.length > LOG_LIMIT) log.splice(0, log.length - LOG_LIMIT);
+      work.onEvent?.({ kind: 'log', text, at: Date.now() });
+      work.onEvent?.({ kind: 'stages', finished: stages.finished });
+    };
+    // A step runs the loop for its rows only; the state key stays the full config's, so steps add up.
+    const config: ExperimentConfig = { ...full, settings: full.settings.filter((s) => STEP_ROWS[args.step].includes(s)) };
+    work.onProgress?.({ stage: 'pipeline:data', done: 0, total: info.counts.docs, unit: 'docs', text: 'reading the dataset' });
+    const data = await datasetFromStore(store, args.datasetId);
+    const base = this.retrievers.source(args.encoder);
+    const llm = args.llm ? this.llms.get(args.llm) : null;
+    const outcome = await runExperiment(
+      {
+        config,
+        data,
+        store: runStore,
+        stages,
+        encoders: { baseFiles: base.files, load: (files) => loadEncoderFor(files, base) },
+        work,
+        log: say,
+        corpus: new Map(),
+      },
+      llm ? this.llmSide(llm, config, { store, datasetId: args.datasetId, work }) : null,
+    );
+    say(`done: ${outcome.results.rows.length} rows${outcome.reusedStages.length ? ` (${outcome.reusedStages.length} stages reused)` : ''}`);
+    const complete = full.settings.every((s) => outcome.results.rows.some((r) => r.setting === s));
+    const snap: StoredSnapshot = {
+      configKey: configKey(full),
+      config: full,
+      results: outcome.results,
+      figures: figuresOf(outcome, data, full.split, full.seed),
+      preferences: outcome.preferences,
+      log,
+      complete,
+    };
+    await store.putArtifact(args.datasetId, SNAPSHOT, snap);
+    return this.#snapshot(store, args.datasetId, snap);
+  }
+
+  /** What is stored of the dataset's run (after a reload or a closed tab): the last snapshot, or the rows evaluated so far. */
+  async state(datasetId: string): Promise<PipelineSnapshot | null> {
+    const store = await this.store();
+    const snap = await store.getArtifact<StoredSnapshot>(datasetId, SNAPSHOT);
+    const state = await store.getArtifact<RunState>(datasetId, `${PREFIX}/state`);
+    if (!snap && !state) return null;
+    return this.#snapshot(store, datasetId, snap ?? null);
+  }
+
+  async reset(datasetId: string): Promise<void> {
+    const store = await this.store();
+    for (const key of await store.listArtifacts(datasetId)) if (key.startsWith(`${PREFIX}/`)) await store.deleteArtifact(datasetId, key);
+  }
+
+  async download(datasetId: string, what: PipelineDownload): Promise<{ name: string; type: string; bytes: Uint8Array }> {
+    const store = await this.store();
+    const info = await store.getDataset(datasetId);
+    const stem = `expandr-${(info?.name ?? 'run').replace(/[^\w.-]+/g, '-')}`;
+    if (what.kind === 'results') {
+      const snap = await this.state(datasetId);
+      if (!snap?.results) throw new ExpandrError('No results yet: run the Evaluate step first.');
+      const text = what.format === 'json' ? JSON.stringify(resultsJson(snap.results), null, 2) : what.format === 'csv' ? resultsCsv(snap.results) : resultsMarkdown(snap.results);
+      const type = { json: 'application/json', csv: 'text/csv', md: 'text/markdown' }[what.format];
+      return { name: `${stem}-results.${what.format}`, type, bytes: new TextEncoder().encode(text) };
+    }
+    const files = await artifactRunStore(store, datasetId, PREFIX).getFiles(what.name);
+    if (!files) throw new ExpandrError(`The run has no "${what.name}" (yet).`);
+    const root = `${stem}-${what.name.replace(/[^\w.+-]+/g, '-')}`;
+    // A single text file (expansions JSONL, a TREC run) goes out as itself; folders as zips.
+    if (files.size === 1 && !what.name.startsWith('encoders/') && !what.name.startsWith('adapters/')) {
+      const [[file, bytes]] = [...files];
+      return { name: `${root}.${file.split('.').pop()}`, type: 'text/plain', bytes };
+    }
+    return { name: `${root}.zip`, type: 'application/zip', bytes: zipFolder(files, root) };
+  }
+
+  async #snapshot(store: Store, datasetId: string, snap: StoredSnapshot | null): Promise<PipelineSnapshot> {
+    const state = await store.getArtifact<RunState>(datasetId, `${PREFIX}/state`);
+    const finished = Object.keys(state?.stages ?? {});
+    const timings = Object.fromEntries(Object.entries(state?.stages ?? {}).map(([k, v]) => [k, v.ms]));
+    const files = (await store.listArtifacts(datasetId)).filter((k) => k.startsWith(FILES)).map((k) => k.slice(FILES.length)).sort();
+    let results = snap?.results ?? null;
+    // Rows evaluated since the last snapshot (a run stopped by a closed tab or a cancel): from the stages.
+    const evals = Object.entries(state?.stages ?? {}).filter(([k]) => k.startsWith('eval:')).map(([, v]) => v.output as SettingEval);
+    if (evals.length > (results?.rows.length ?? 0)) {
+      const info = await store.getDataset(datasetId);
+      results = buildResults(info?.name ?? '', snap?.config.split ?? 'test', evals, { seed: snap?.config.seed });
+    }
+    return {
+      configKey: state?.configKey ?? snap?.configKey ?? '',
+      config: snap?.config ?? null,
+      finished,
+      timings,
+      results,
+      figures: snap?.figures ?? null,
+      preferences: snap?.preferences ?? {},
+      log: snap?.log ?? [],
+      files,
+      complete: (snap?.complete ?? false) && snap?.configKey === state?.configKey,
+    };
+  }
+}
+
+/** The base encoder with the settings it was loaded with; an exported folder with its own sentence-transformers settings. */
+function loadEncoderFor(files: ModelFiles, base: ReturnType<RetrieverSession['source']>) {
+  return loadBertEncoder(files, files === base.files ? { settings: base.summary.settings } : {});
+}
+
+/** The stored dataset as the loop reads it (docs in store order, every split's qrels). */
+export async function datasetFromStore(store: Store, datasetId: string): Promise<BeirDataset> {
+  const info = await store.getDataset(datasetId);
+  if (!info) throw new ExpandrError('The dataset is no longer stored: import it again.');
+  const docs: BeirDoc[] = [];
+  for await (const batch of store.iterateDocs(datasetId, 2000)) docs.push(...batch);
+  const queries = new Map((await store.getQueries(datasetId)).map((q) => [q.id, q]));
+  const qrels = new Map(await Promise.all(Object.keys(info.splits).map(async (s) => [s, await store.getQrels(datasetId, s)] as const)));
+  return { name: info.name, docs, queries, qrels, splits: info.splits, warnings: [], checksum: info.checksum, fileSha256: info.fileSha256 };
+}

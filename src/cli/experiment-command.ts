@@ -1,0 +1,183 @@
+// `expandr experiment`: the whole ExpandR loop from one JSON config (src/pipeline/config.ts) into an
+// output folder — results.{json,md,csv}, per-query nDCG, TREC runs per setting, expansions JSONL,
+// preference records, figure data, encoder checkpoints (sentence-transformers) and LoRA adapters (PEFT).
+// Every stage is recorded in OUT/run-state.json: re-running the same command after a kill resumes
+// (trainers from their checkpoints under OUT/checkpoints/); another config in the same folder is refused.
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { UsageError } from '../errors.ts';
+import { sourcesFromPath } from '../data/node-sources.ts';
+import { loadBeir, type BeirDataset } from '../data/load.ts';
+import { flatText } from '../data/types.ts';
+import { loadBertEncoder } from '../encoder/encoder.ts';
+import { initEncoder } from '../encoder/init-encoder.ts';
+import { modelFilesFromSources } from '../llm/files.ts';
+import { modelFilesFromPath } from '../model/sources-node.ts';
+import { FileChunkStore } from '../retrieval/dense/file-chunks-node.ts';
+import { experimentConfig, type ExperimentConfig } from '../pipeline/config.ts';
+import { caseViews, expansionLengths, tsneOf, type FiguresData } from '../pipeline/figures-data.ts';
+import { FileGenerationCache } from '../pipeline/generation-cache-node.ts';
+import { runExperiment, type ExperimentOutcome } from '../pipeline/loop.ts';
+import { perQueryJson, resultsCsv, resultsJson, resultsMarkdown } from '../pipeline/results.ts';
+import { configKey, RunStages } from '../pipeline/run-state.ts';
+import { folderRunStore } from '../pipeline/run-state-node.ts';
+import { tfjsLlmSide } from '../pipeline/stages-llm.ts';
+import type { LoopContext } from '../pipeline/stages-retriever.ts';
+import { buildTrainData } from '../train/examples.ts';
+import { trainRetriever } from '../train/trainer.ts';
+import { exportBertEncoder } from '../train/checkpoint-export.ts';
+import { formatDuration } from '../util/format.ts';
+import type { LongWork } from '../util/progress.ts';
+import { parseCommandArgs } from './args.ts';
+import { BACKEND_HELP, parseBackend, useBackend } from './backend.ts';
+import { guessPreset } from './encoder-setup.ts';
+import { stderrProgress } from './progress.ts';
+import { registerGradientsNode } from './tfjs-gradients.ts';
+
+export const EXPERIMENT_HELP = `experiment  The whole ExpandR loop from a JSON config: every setting of Tables 2–3, resumable.
+
+Options:
+  --config FILE            JSON of src/pipeline/config.ts ExperimentConfig (paths relative to the project root)   (required)
+  --out DIR                output folder; re-running into it resumes the run                                    (required)
+  --init-encoder-steps N   when the config's encoder folder does not exist: build it (init-encoder on the corpus,
+                           then N Contriever-style cropping steps, unsupervised) and cache it there
+  --fresh                  ignore OUT/run-state.json (stages run again; generations stay cached)
+${BACKEND_HELP}
+  --json                   print one JSON object as the last line (results.json's content + timings)
+  --quiet                  no progress on stderr`;
+
+/** The project root (where package.json is): relative config paths resolve from here. */
+export const PROJECT_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const fromRoot = (p: string) => (isAbsolute(p) ? p : resolve(PROJECT_ROOT, p));
+
+/**
+ * Q2A prompt budget for llama2.c models (stories260K: 512 positions, ~1.3 characters per token with its
+ * 512-token vocabulary; the instruction alone is ~270 tokens): 200 characters of the gold document keep
+ * prompt + answer inside the context.
+ */
+export const LLAMA2C_DOC_CHARS = 200;
+
+/** Init-encoder settings of the cached pretrained encoder: small enough for two CPU cores. */
+const INIT = { hidden: 128, layers: 2, heads: 4, intermediate: 512, maxLength: 64, pooling: 'mean' as const };
+
+/** A small encoder from the corpus: random BERT + WordPiece vocabulary, then `steps` unsupervised cropping steps. */
+async function buildPretrainedEncoder(dir: string, data: BeirDataset, steps: number, seed: number, work: LongWork, log: (m: string) => void): Promise<void> {
+  log(`building the encoder in ${dir}: init-encoder on ${data.docs.length} documents + ${steps} cropping steps`);
+  const texts = data.docs.map((d) => flatText(d));
+  const init = initEncoder(texts, { ...INIT, seed });
+  const enc = await loadBertEncoder(init.files, { seed });
+  try {
+    // trainRetriever runs at least one supervised step: with lr 0 (and no weight decay) it changes nothing.
+    const train = buildTrainData(data.docs, [{ id: '_', text: texts[0] }], new Map([['_', new Map([[data.docs[0].id, 1]])]])).data;
+    await trainRetriever(enc, train, {
+      settings: { seed, pretrainSteps: steps, pretrainBatchSize: 16, pretrainLr: 5e-4, steps: 1, lr: 0, weightDecay: 0, dropout: false },
+      ...work,
+    });
+    const files = await exportBertEncoder(enc, init.files, { trainingInfo: { format: 'expandr-pretrained-encoder', dataset: data.name, init: INIT, pretrainSteps: steps, seed } });
+    for (const [name, bytes] of files) {
+      mkdirSync(dirname(join(dir, name)), { recursive: true });
+      writeFileSync(join(dir, name), bytes);
+    }
+  } finally {
+    enc.dispose();
+  }
+}
+
+export async function experimentCommand(argv: string[], signal: AbortSignal): Promise<void> {
+  const a = parseCommandArgs('experiment', argv, {
+    config: { type: 'string' },
+    out: { type: 'string' },
+    'init-encoder-steps': { type: 'string' },
+    fresh: { type: 'boolean' },
+    backend: { type: 'string' },
+    json: { type: 'boolean' },
+    quiet: { type: 'boolean' },
+  });
+  const configPath = a.need('config');
+  const out = resolve(a.need('out'));
+  let json: Record<string, unknown>;
+  try {
+    json = JSON.parse(readFileSync(configPath, 'utf8')) as Record<string, unknown>;
+  } catch (e) {
+    throw new UsageError(`experiment: cannot read the config ${configPath} (${(e as Error).message}).`);
+  }
+  const config: ExperimentConfig = experimentConfig(json, configPath);
+  const t0 = performance.now();
+  const log = (m: string) => {
+    if (!a.flag('quiet')) console.error(`[${formatDuration((performance.now() - t0) / 1000)}] ${m}`);
+  };
+  const work: LongWork = { onProgress: a.flag('quiet') ? undefined : stderrProgress(), signal };
+
+  await registerGradientsNode();
+  const backend = await useBackend(parseBackend(a.str('backend')));
+  const data = await loadBeir(await sourcesFromPath(fromRoot(config.data)), work);
+  for (const w of data.warnings) console.error(`warning: ${w.message}`);
+
+  const encoderPath = fromRoot(config.encoder.model);
+  if (!existsSync(encoderPath)) {
+    const steps = a.str('init-encoder-steps');
+    if (steps === undefined) throw new UsageError(`experiment: the encoder ${encoderPath} does not exist. Give a model folder, or --init-encoder-steps N to build one from the corpus.`);
+    await buildPretrainedEncoder(encoderPath, data, a.int('init-encoder-steps', 0, 0), config.seed, work, log);
+  }
+  const encModel = await modelFilesFromPath(encoderPath, work);
+  const preset = guessPreset(encModel.files, encModel.name);
+  const llmFiles = modelFilesFromSources(await sourcesFromPath(fromRoot(config.llm.model)));
+
+  mkdirSync(out, { recursive: true });
+  const store = folderRunStore(out);
+  const stages = await RunStages.open(store, config, { fresh: a.flag('fresh') });
+  if (stages.finished.length) log(`resuming: ${stages.finished.length} stages done (${stages.finished.join(', ')})`);
+  const ctx: LoopContext = {
+    config,
+    data,
+    store,
+    stages,
+    encoders: { baseFiles: encModel.files, load: (files) => loadBertEncoder(files, { preset, seed: config.seed }) },
+    work,
+    log,
+    corpus: new Map(),
+    // An encoder is fixed by its name and the config (training is seeded), so that pair keys its embeddings.
+    corpusSink: (name) => new FileChunkStore(join(out, 'embeddings'), `${configKey(config)}-${name}`),
+  };
+  const llmName = config.llm.model.replace(/\/+$/, '').split('/').pop()!;
+  const maxDocChars = llmFiles.has('config.json') ? undefined : LLAMA2C_DOC_CHARS;
+  const llm = tfjsLlmSide({ files: llmFiles, name: llmName, config, cache: new FileGenerationCache(out), maxDocChars });
+  const outcome = await runExperiment(ctx, llm);
+  const totalMs = performance.now() - t0;
+  writeOutputs(out, outcome, data, config, { backend, totalMs, stageMs: stages.timings() });
+
+  const r = outcome.results;
+  if (a.flag('json')) {
+    console.log(JSON.stringify({ ...resultsJson(r), split: r.split, queries: outcome.testQueries.length, out, backend, timings: { totalMs, stages: stages.timings() }, reusedStages: outcome.reusedStages }));
+    return;
+  }
+  console.log(resultsMarkdown(r, { queries: outcome.testQueries.length }).trimEnd());
+  console.log(`\nwrote ${out} in ${formatDuration(totalMs / 1000)}${outcome.reusedStages.length ? ` (${outcome.reusedStages.length} stages reused)` : ''}`);
+}
+
+function writeOutputs(out: string, o: ExperimentOutcome, data: BeirDataset, config: ExperimentConfig, info: { backend: string; totalMs: number; stageMs: Record<string, number> }): void {
+  const put = (name: string, v: unknown) => writeFileSync(join(out, name), typeof v === 'string' ? v : JSON.stringify(v, null, 1) + '\n');
+  const r = o.results;
+  const note = `${o.trainQueries.length} train queries, ${config.rounds} round(s), seed ${config.seed}; wall ${formatDuration(info.totalMs / 1000)} (this invocation), backend ${info.backend}.`;
+  put('results.json', JSON.stringify(resultsJson(r), null, 1) + '\n');
+  put('results.md', resultsMarkdown(r, { queries: o.testQueries.length, note }));
+  put('results.csv', resultsCsv(r));
+  put('per-query.json', perQueryJson(r));
+  put('preferences.json', o.preferences);
+  put('timings.json', { totalMs: info.totalMs, stages: info.stageMs });
+  const docs = new Map(data.docs.map((d) => [d.id, flatText(d)]));
+  const qrels = data.qrels.get(config.split)!;
+  const gold = new Map<string, string>();
+  for (const q of o.testQueries) {
+    const g = [...(qrels.get(q.id) ?? [])].find(([id, rel]) => rel > 0 && docs.has(id));
+    if (g) gold.set(q.id, g[0]);
+  }
+  const figures: FiguresData = {
+    curves: o.curves,
+    expansionLength: expansionLengths(o.expansions),
+    tsne: o.evals.flatMap((e) => (e.pairs ? [tsneOf(e.pairs, config.seed)] : [])),
+    cases: caseViews({ queries: new Map(o.testQueries.map((q) => [q.id, q.text])), gold, docs, expansions: o.expansions, evals: o.evals }),
+  };
+  put('figures.json', figures);
+}

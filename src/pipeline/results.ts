@@ -1,0 +1,101 @@
+// The results table (paper Tables 2–3): one row per setting with the four standard metrics, paired
+// permutation p-values of nDCG@10 and Recall@100 against Raw and FT (src/eval/significance.ts; the
+// paper marks p < 0.05 with † against Raw and ‡ against FT), and exports as JSON, CSV and markdown.
+import { STANDARD_METRICS } from '../eval/metrics.ts';
+import { compareByQuery, DEFAULT_PERMUTATION_ROUNDS } from '../eval/significance.ts';
+import { SETTING_NAMES, type ExperimentResults, type ResultRow, type SettingName } from './types.ts';
+
+/** What the loop keeps per evaluated setting (JSON: stored in the run state). */
+export interface SettingEval {
+  setting: SettingName;
+  /** Means over the split's judged queries, keys as STANDARD_METRICS. */
+  metrics: Record<string, number>;
+  /** qid → metric → value. */
+  perQuery: Record<string, Record<string, number>>;
+}
+
+export const TESTED_METRICS = ['ndcg@10', 'recall@100'] as const;
+export const BASELINES = ['Raw', 'FT'] as const;
+/** The paper's marks: † significantly different from Raw, ‡ from FT (p < SIGNIFICANCE). */
+export const MARKS: Record<(typeof BASELINES)[number], string> = { Raw: '†', FT: '‡' };
+export const SIGNIFICANCE = 0.05;
+
+export interface ResultsOptions {
+  rounds?: number;
+  seed?: number;
+}
+
+/** Rows in SETTING_NAMES order, each with p-values against Raw and FT when those rows exist. */
+export function buildResults(dataset: string, split: string, evals: readonly SettingEval[], opts: ResultsOptions = {}): ExperimentResults {
+  const by = new Map(evals.map((e) => [e.setting, e]));
+  const asMap = (e: SettingEval) => new Map(Object.entries(e.perQuery));
+  const rows: ResultRow[] = [];
+  for (const name of SETTING_NAMES) {
+    const e = by.get(name);
+    if (!e) continue;
+    const row: ResultRow = {
+      setting: name,
+      'ndcg@10': e.metrics['ndcg@10'],
+      'recall@100': e.metrics['recall@100'],
+      'mrr@10': e.metrics['mrr@10'],
+      'map@100': e.metrics['map@100'],
+      perQuery: Object.fromEntries(Object.entries(e.perQuery).map(([q, m]) => [q, m['ndcg@10']])),
+    };
+    for (const base of BASELINES) {
+      const b = by.get(base);
+      if (!b || base === name) continue;
+      const p = Object.fromEntries(
+        TESTED_METRICS.map((m) => [m, compareByQuery(asMap(e), asMap(b), m, { rounds: opts.rounds ?? DEFAULT_PERMUTATION_ROUNDS, seed: opts.seed ?? 42 }).pValue]),
+      ) as { 'ndcg@10': number; 'recall@100': number };
+      row.pValues = { ...row.pValues, [base]: p };
+    }
+    rows.push(row);
+  }
+  return { dataset, split, rows };
+}
+
+/** results.json as DESIGN.md §5 fixes it: {"dataset", "rows": [{"setting", "ndcg@10", …}]}; per-query values go elsewhere. */
+export function resultsJson(r: ExperimentResults): { dataset: string; rows: Omit<ResultRow, 'perQuery'>[] } {
+  return { dataset: r.dataset, rows: r.rows.map(({ perQuery: _pq, ...rest }) => rest) };
+}
+
+/** Per-query nDCG@10 by setting: {setting: {qid: value}}. */
+export function perQueryJson(r: ExperimentResults): Record<string, Record<string, number>> {
+  return Object.fromEntries(r.rows.map((row) => [row.setting, row.perQuery ?? {}]));
+}
+
+/** The marks of one metric of a row: † and/or ‡ where p < 0.05. */
+export function marksOf(row: ResultRow, metric: (typeof TESTED_METRICS)[number]): string {
+  return BASELINES.map((b) => ((row.pValues?.[b]?.[metric] ?? 1) < SIGNIFICANCE ? MARKS[b] : '')).join('');
+}
+
+const fmt = (x: number | undefined) => (x === undefined || Number.isNaN(x) ? '' : x.toFixed(4));
+const csvCell = (s: string) => (/[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s);
+
+export function resultsCsv(r: ExperimentResults): string {
+  const pCols = BASELINES.flatMap((b) => TESTED_METRICS.map((m) => `p_${b}_${m}`));
+  const head = ['setting', ...STANDARD_METRICS, ...pCols, 'marks_ndcg@10', 'marks_recall@100'];
+  const lines = r.rows.map((row) => {
+    const ps = BASELINES.flatMap((b) => TESTED_METRICS.map((m) => (row.pValues?.[b] ? String(row.pValues[b]![m]) : '')));
+    return [row.setting, ...STANDARD_METRICS.map((m) => String(row[m])), ...ps, marksOf(row, 'ndcg@10'), marksOf(row, 'recall@100')].map(csvCell).join(',');
+  });
+  return [head.join(','), ...lines].join('\n') + '\n';
+}
+
+export function resultsMarkdown(r: ExperimentResults, opts: { queries?: number; note?: string } = {}): string {
+  const out = [
+    `# ${r.dataset} · ${r.split}${opts.queries ? ` · ${opts.queries} queries` : ''}`,
+    '',
+    '| setting | nDCG@10 | Recall@100 | MRR@10 | MAP@100 | p nDCG@10 vs Raw / FT |',
+    '|---|---:|---:|---:|---:|---|',
+  ];
+  for (const row of r.rows) {
+    const p = BASELINES.map((b) => (row.pValues?.[b] ? row.pValues[b]!['ndcg@10'].toPrecision(2) : '—')).join(' / ');
+    out.push(
+      `| ${row.setting} | ${fmt(row['ndcg@10'])}${marksOf(row, 'ndcg@10')} | ${fmt(row['recall@100'])}${marksOf(row, 'recall@100')} | ${fmt(row['mrr@10'])} | ${fmt(row['map@100'])} | ${p} |`,
+    );
+  }
+  out.push('', `${MARKS.Raw} / ${MARKS.FT}: p < ${SIGNIFICANCE} against Raw / FT (two-sided paired permutation test over queries).`);
+  if (opts.note) out.push('', opts.note);
+  return out.join('\n') + '\n';
+}

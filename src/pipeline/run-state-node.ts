@@ -1,0 +1,57 @@
+// The runner's run store: a folder (the experiment's --out). run-state.json is replaced atomically;
+// file sets are sub-folders (encoders/…, adapters/…, runs/…) a user can open directly; trainer
+// checkpoints live under checkpoints/NAME/ in the trainers' own file formats.
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, join, relative } from 'node:path';
+import { folderDpoCheckpointSink } from '../cli/adapter-files.ts';
+import { folderCheckpointSink } from '../cli/train-retriever-command.ts';
+import type { RunState, RunStore } from './run-state.ts';
+
+export const RUN_STATE_FILE = 'run-state.json';
+
+function writeAtomic(path: string, bytes: Uint8Array | string): void {
+  mkdirSync(dirname(path), { recursive: true });
+  writeFileSync(`${path}.tmp`, bytes);
+  renameSync(`${path}.tmp`, path);
+}
+
+function readTree(dir: string, root = dir, out = new Map<string, Uint8Array>()): Map<string, Uint8Array> {
+  for (const name of readdirSync(dir)) {
+    const full = join(dir, name);
+    if (statSync(full).isDirectory()) readTree(full, root, out);
+    else out.set(relative(root, full).split('\\').join('/'), new Uint8Array(readFileSync(full)));
+  }
+  return out;
+}
+
+export function folderRunStore(dir: string): RunStore {
+  return {
+    async loadState() {
+      const p = join(dir, RUN_STATE_FILE);
+      return existsSync(p) ? (JSON.parse(readFileSync(p, 'utf8')) as RunState) : undefined;
+    },
+    async saveState(s) {
+      writeAtomic(join(dir, RUN_STATE_FILE), JSON.stringify(s));
+    },
+    async putFiles(name, files) {
+      // One folder per set, written beside and swapped in, so a kill never leaves half a set behind.
+      const target = join(dir, name);
+      const tmp = `${target}.tmp`;
+      rmSync(tmp, { recursive: true, force: true });
+      for (const [rel, bytes] of files) {
+        mkdirSync(dirname(join(tmp, rel)), { recursive: true });
+        writeFileSync(join(tmp, rel), bytes);
+      }
+      mkdirSync(tmp, { recursive: true });
+      rmSync(target, { recursive: true, force: true });
+      mkdirSync(dirname(target), { recursive: true });
+      renameSync(tmp, target);
+    },
+    async getFiles(name) {
+      const target = join(dir, name);
+      return existsSync(target) ? readTree(target) : undefined;
+    },
+    retrieverCheckpoints: (name) => folderCheckpointSink(join(dir, 'checkpoints', name)),
+    dpoCheckpoints: (name) => folderDpoCheckpointSink(join(dir, 'checkpoints', name)),
+  };
+}

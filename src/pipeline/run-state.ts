@@ -1,0 +1,136 @@
+// Persisted state of an experiment run, so that a killed run resumes where it stopped: which stages
+// finished and their (JSON) outputs, plus file sets (encoder folders, PEFT adapters, run files) and the
+// trainers' own checkpoints. Written against `RunStore`, with two implementations: a folder in the
+// runner's --out (run-state-node.ts) and the dataset's artifacts in the app's Store (below).
+import { ExpandrError } from '../errors.ts';
+import { storeCheckpointSink, type ArtifactStore, type CheckpointSink } from '../train/checkpoint.ts';
+import { storeDpoCheckpointSink, type DpoCheckpointSink } from '../llm/dpo-checkpoint.ts';
+
+export const RUN_STATE_FORMAT = 'expandr-run-state';
+export const RUN_STATE_VERSION = 1;
+
+export interface StageRecord {
+  /** The stage's result as JSON (metrics, expansions, preference records …). */
+  output: unknown;
+  finishedAt: string;
+  ms: number;
+}
+
+export interface RunState {
+  format: typeof RUN_STATE_FORMAT;
+  version: number;
+  /** Fingerprint of the config that produced the stages: a run with another config must not reuse them. */
+  configKey: string;
+  stages: Record<string, StageRecord>;
+}
+
+/** Where a run keeps its state, file sets and trainer checkpoints. */
+export interface RunStore {
+  loadState(): Promise<RunState | undefined>;
+  saveState(s: RunState): Promise<void>;
+  /** A named set of files (path → bytes): an encoder folder, an adapter, a run file. */
+  putFiles(name: string, files: ReadonlyMap<string, Uint8Array>): Promise<void>;
+  getFiles(name: string): Promise<Map<string, Uint8Array> | undefined>;
+  retrieverCheckpoints(name: string): CheckpointSink;
+  dpoCheckpoints(name: string): DpoCheckpointSink;
+}
+
+/** FNV-1a over the config's JSON (keys in insertion order: the config comes from experimentConfig()). */
+export function configKey(config: unknown): string {
+  let h = 0x811c9dc5;
+  const s = JSON.stringify(config);
+  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193);
+  return (h >>> 0).toString(16).padStart(8, '0');
+}
+
+/** Runs each named stage once: a finished stage returns its stored output instead of running again. */
+export class RunStages {
+  private constructor(
+    readonly store: RunStore,
+    private state: RunState,
+    /** Stages taken from an earlier run (reported at the end). */
+    readonly reused: string[] = [],
+  ) {}
+
+  /** Opens the state for `config`: an earlier state of the same config resumes, another config is refused. */
+  static async open(store: RunStore, config: unknown, opts: { fresh?: boolean } = {}): Promise<RunStages> {
+    const key = configKey(config);
+    const old = opts.fresh ? undefined : await store.loadState();
+    if (old && (old.format !== RUN_STATE_FORMAT || old.version !== RUN_STATE_VERSION)) {
+      throw new ExpandrError(`The run state in this output is ${String(old.format)} v${String(old.version)}, not ${RUN_STATE_FORMAT} v${RUN_STATE_VERSION}: use a new output folder.`);
+    }
+    if (old && old.configKey !== key) {
+      throw new ExpandrError(`The output already holds a run of another config (${old.configKey}, this one ${key}): use a new output folder, or remove its run-state.json to start afresh.`);
+    }
+    const state: RunState = old ?? { format: RUN_STATE_FORMAT, version: RUN_STATE_VERSION, configKey: key, stages: {} };
+    if (!old) await store.saveState(state);
+    return new RunStages(store, state);
+  }
+
+  done(name: string): boolean {
+    return name in this.state.stages;
+  }
+
+  output<T>(name: string): T | undefined {
+    return this.state.stages[name]?.output as T | undefined;
+  }
+
+  get finished(): string[] {
+    return Object.keys(this.state.stages);
+  }
+
+  /** `fn`'s output, run now or taken from the state; the state is saved right after the stage ends. */
+  async once<T>(name: string, fn: () => Promise<T>): Promise<T> {
+    const rec = this.state.stages[name];
+    if (rec) {
+      if (!this.reused.includes(name)) this.reused.push(name);
+      return rec.output as T;
+    }
+    const t0 = performance.now();
+    const output = await fn();
+    this.state.stages[name] = { output, finishedAt: new Date().toISOString(), ms: Math.round(performance.now() - t0) };
+    await this.store.saveState(this.state);
+    return output;
+  }
+
+  /** Milliseconds each finished stage took (the run that finished it). */
+  timings(): Record<string, number> {
+    return Object.fromEntries(Object.entries(this.state.stages).map(([k, v]) => [k, v.ms]));
+  }
+}
+
+/** A run in memory (tests; a page that does not persist). `state` survives as long as the object. */
+export function memoryRunStore(): RunStore & { files: Map<string, Map<string, Uint8Array>> } {
+  let state: RunState | undefined;
+  const files = new Map<string, Map<string, Uint8Array>>();
+  const rc = new Map<string, CheckpointSink>();
+  const dc = new Map<string, DpoCheckpointSink>();
+  const mem = <C>() => {
+    const saved: C[] = [];
+    return { save: async (c: C) => void saved.push(c), latest: async () => saved[saved.length - 1] };
+  };
+  return {
+    files,
+    loadState: async () => (state ? structuredClone(state) : undefined),
+    saveState: async (s) => void (state = structuredClone(s)),
+    putFiles: async (name, f) => void files.set(name, new Map(f)),
+    getFiles: async (name) => (files.has(name) ? new Map(files.get(name)!) : undefined),
+    retrieverCheckpoints: (name) => rc.get(name) ?? (rc.set(name, mem()), rc.get(name)!),
+    dpoCheckpoints: (name) => dc.get(name) ?? (dc.set(name, mem()), dc.get(name)!),
+  };
+}
+
+/** The app's run store: everything as artifacts of the dataset under `prefix` (IndexedDB, structured clone). */
+export function artifactRunStore(store: ArtifactStore, datasetId: string, prefix = 'experiment'): RunStore {
+  return {
+    loadState: () => store.getArtifact<RunState>(datasetId, `${prefix}/state`),
+    saveState: (s) => store.putArtifact(datasetId, `${prefix}/state`, s),
+    putFiles: (name, files) => store.putArtifact(datasetId, `${prefix}/files/${name}`, Object.fromEntries(files)),
+    getFiles: async (name) => {
+      const o = await store.getArtifact<Record<string, Uint8Array>>(datasetId, `${prefix}/files/${name}`);
+      return o ? new Map(Object.entries(o)) : undefined;
+    },
+    retrieverCheckpoints: (name) => storeCheckpointSink(store, datasetId, `${prefix}/checkpoints/${name}`),
+    dpoCheckpoints: (name) => storeDpoCheckpointSink(store, datasetId, `${prefix}/checkpoints/${name}`),
+  };
+}

@@ -1,0 +1,91 @@
+// The LLM side of the loop on the tfjs decoder (LlmSide in loop.ts): generation through the generators,
+// expansions, candidates and preferences modules (all cached by generator id and prompt), and DPO of a
+// LoRA adapter on preference pairs (Eq. 17), resumable from its checkpoints, exported in PEFT layout.
+import type { DpoCheckpointSink, DpoStepMetrics } from '../llm/dpo-checkpoint.ts';
+import { tokenizePair, type PreferencePair } from '../llm/dpo-data.ts';
+import { dpoSettings, type DpoSettings } from '../llm/dpo.ts';
+import { referenceLogProbs, trainDpo } from '../llm/dpo-trainer.ts';
+import type { ModelFiles as DecoderFiles } from '../llm/files.ts';
+import { loadDecoder } from '../llm/load.ts';
+import { exportPeftAdapter, readPeftAdapter } from '../llm/lora-peft.ts';
+import { LoraAdapters, type LoraSettings } from '../llm/lora.ts';
+import { ExpandrError } from '../errors.ts';
+import type { LongWork } from '../util/progress.ts';
+import type { ExperimentConfig } from './config.ts';
+import type { AdapterFiles, LlmSide, TrainQuery } from './loop.ts';
+import { sampleCandidateSets, type QueryCandidates } from './candidates.ts';
+import { generateExpansions } from './expansions.ts';
+import { loadTfjsGenerator } from './generators.ts';
+import { buildPreferences, encoderEmbed } from './preferences.ts';
+import { rankSimilarity } from './rewards.ts';
+import type { GenerationCache } from './types.ts';
+
+/** Checkpoint DPO every this many steps unless the config says otherwise. */
+export const DEFAULT_DPO_CHECKPOINT_EVERY = 5;
+
+export interface DpoStageOptions {
+  files: DecoderFiles;
+  /** base_model_name_or_path of the exported adapter. */
+  baseModel: string;
+  chat: boolean;
+  dpo: Partial<DpoSettings>;
+  lora: Partial<LoraSettings>;
+  seed: number;
+}
+
+/** DPO on `pairs` from `from` (a fresh adapter when null); π_ref is the base model (adapters off). */
+export async function trainDpoAdapter(
+  o: DpoStageOptions,
+  pairs: readonly PreferencePair[],
+  from: AdapterFiles,
+  checkpoints: DpoCheckpointSink,
+  work: LongWork,
+): Promise<{ adapter: Map<string, Uint8Array>; curve: DpoStepMetrics[] }> {
+  const settings = dpoSettings({ checkpointEvery: DEFAULT_DPO_CHECKPOINT_EVERY, ...o.dpo, seed: o.seed });
+  const { model, tokenizer } = await loadDecoder(o.files, work);
+  let lora: LoraAdapters | null = null;
+  try {
+    if (!tokenizer) throw new ExpandrError(`${o.files.label} has no tokenizer files: DPO on text needs them.`);
+    const tokenized = pairs.map((p) => tokenizePair(tokenizer, p, settings, { chat: o.chat }));
+    lora = from ? (await readPeftAdapter(model, from)).lora : LoraAdapters.attachNew(model, { ...o.lora, seed: o.seed });
+    const stored = await checkpoints.latest();
+    const reference = stored?.reference ?? (await referenceLogProbs(model, tokenized, settings, { ...work, padId: tokenizer.padId }));
+    const r = await trainDpo(model, lora, tokenized, { settings, checkpoints, resume: true, reference, padId: tokenizer.padId, ...work });
+    const info = { format: 'expandr-dpo', baseModel: o.baseModel, pairCount: pairs.length, chatTemplate: o.chat, settings: r.settings, lora: lora.settings, curve: r.curve };
+    const adapter = await exportPeftAdapter(lora, o.baseModel, { 'training_info.json': info });
+    return { adapter, curve: r.curve };
+  } finally {
+    lora?.dispose();
+    model.dispose();
+  }
+}
+
+export interface TfjsLlmSideOptions {
+  /** The decoder's files (HF folder or llama2.c) and its name in generator ids and adapters. */
+  files: DecoderFiles;
+  name: string;
+  config: ExperimentConfig;
+  cache: GenerationCache;
+  /** Prompts per generate() call (the decoder's batch). */
+  batchSize?: number;
+  /** Gold-document characters in the Q2A prompt (default Q2A_DOC_MAX_CHARS); lower for small-context models. */
+  maxDocChars?: number;
+}
+
+/** LlmSide over the tfjs decoder: one generator at a time (the loop disposes the previous one). */
+export function tfjsLlmSide(o: TfjsLlmSideOptions): LlmSide {
+  const c = o.config;
+  return {
+    generator: (adapter) => loadTfjsGenerator(o.files, { name: o.name, chat: c.llm.chat, adapter, batchSize: o.batchSize }),
+    expand: (gen, queries, work) => generateExpansions(gen, queries, c.expansion, o.cache, work),
+    candidates: (gen, queries: readonly TrainQuery[], work) => sampleCandidateSets(gen, queries, { candidates: c.candidates, answer: c.answer, seed: c.seed }, o.cache, work, { maxDocChars: o.maxDocChars }),
+    preferences: (encoder, sets, queries, rewards, work) =>
+      buildPreferences(sets as QueryCandidates[], queries, encoderEmbed(encoder, { ...work, batchSize: c.encoder.batchSize }), {
+        ...work,
+        rewards,
+        similarity: rankSimilarity(encoder.settings, c.encoder.expansionNorm),
+      }),
+    trainDpo: (pairs, from, checkpoints, work) =>
+      trainDpoAdapter({ files: o.files, baseModel: o.name, chat: c.llm.chat, dpo: c.dpo, lora: c.lora, seed: c.seed }, pairs, from, checkpoints, work),
+  };
+}

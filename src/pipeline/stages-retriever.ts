@@ -1,0 +1,156 @@
+// The retriever side of the loop: train an encoder (resumable through the trainer's checkpoints) and
+// export it as a sentence-transformers folder into the run store; evaluate a setting (BM25 or dense,
+// plain or expanded by Eq. 8) into a SettingEval plus its TREC run file and its t-SNE sample.
+import type { BeirDataset } from '../data/load.ts';
+import type { BeirQuery, Qrels } from '../data/types.ts';
+import type { BertEncoder } from '../encoder/encoder.ts';
+import { writeTrecRun } from '../eval/trec-run.ts';
+import { buildIndex, searchAndEvaluate, BM25_DEFAULTS, type QueryResult } from '../app/bm25-eval.ts';
+import { denseEvaluate, encodeQueryVectors, scoring } from '../app/dense-eval.ts';
+import { MemoryChunkStore, type ChunkStore } from '../retrieval/dense/chunk-store.ts';
+import { normalizeRows } from '../retrieval/dense/expanded-query.ts';
+import { exportBertEncoder, trainedSettings } from '../train/checkpoint-export.ts';
+import { mineBm25Negatives, type TrainData } from '../train/examples.ts';
+import { trainSettings, type RetrieverTrainSettings } from '../train/settings.ts';
+import { trainRetriever } from '../train/trainer.ts';
+import { flatText } from '../data/types.ts';
+import type { ModelFiles } from '../model/sources.ts';
+import type { LongWork } from '../util/progress.ts';
+import type { ExperimentConfig } from './config.ts';
+import type { PairVectors, TrainingCurve } from './figures-data.ts';
+import type { SettingEval } from './results.ts';
+import type { RunStages, RunStore } from './run-state.ts';
+import type { SettingName } from './types.ts';
+import { TSNE_PAIRS } from './figures-data.ts';
+
+/** How the loop gets encoders: the base model's files and a loader (preset, seed) for any exported folder. */
+export interface EncoderSide {
+  baseFiles: ModelFiles;
+  load(files: ModelFiles): Promise<BertEncoder>;
+}
+
+export interface LoopContext {
+  config: ExperimentConfig;
+  data: BeirDataset;
+  store: RunStore;
+  stages: RunStages;
+  encoders: EncoderSide;
+  work: LongWork;
+  log(message: string): void;
+  /** Corpus embeddings of each encoder, kept while the process lives (encoders/NAME or 'base'). */
+  corpus: Map<string, ChunkStore>;
+  /** Where an encoder's corpus embeddings persist across invocations (the runner: files in --out); memory when absent. */
+  corpusSink?: (encoderName: string) => ChunkStore;
+}
+
+/** Checkpoint every this many steps unless the config says otherwise: a kill loses at most this much. */
+export const DEFAULT_CHECKPOINT_EVERY = 5;
+
+export const encoderSet = (name: string) => `encoders/${name}`;
+
+/** Files of an encoder the loop trained ('base' for the model as loaded). */
+export async function encoderFiles(ctx: LoopContext, name: string): Promise<ModelFiles> {
+  if (name === 'base') return ctx.encoders.baseFiles;
+  const f = await ctx.store.getFiles(encoderSet(name));
+  if (!f) throw new Error(`The run store lacks ${encoderSet(name)} although its stage finished: remove run-state.json to retrain.`);
+  return f;
+}
+
+export function retrieverSettings(config: ExperimentConfig): RetrieverTrainSettings {
+  return trainSettings({ checkpointEvery: DEFAULT_CHECKPOINT_EVERY, ...config.retriever, seed: config.seed });
+}
+
+export interface RetrieverStageOut {
+  finalLoss: number;
+  steps: number;
+  curve: TrainingCurve;
+}
+
+/** Trains encoder `from` on `train` into encoders/NAME (stage `retriever:NAME`), resuming from its checkpoint. */
+export async function trainRetrieverStage(ctx: LoopContext, name: string, from: string, train: TrainData): Promise<RetrieverStageOut> {
+  return ctx.stages.once(`retriever:${name}`, async () => {
+    ctx.log(`training retriever ${name} (from ${from}, ${train.examples.length} queries${train.examples[0]?.expansion !== undefined ? ', expanded' : ''})`);
+    const settings = retrieverSettings(ctx.config);
+    if (settings.hardNegatives) await mineBm25Negatives(train, ctx.data.docs, { depth: settings.negativeDepth, ...ctx.work });
+    const encoder = await ctx.encoders.load(await encoderFiles(ctx, from));
+    try {
+      const r = await trainRetriever(encoder, train, { settings, checkpoints: ctx.store.retrieverCheckpoints(`retriever-${name}`), resume: true, ...ctx.work });
+      const trainingInfo = { format: 'expandr-retriever', dataset: ctx.data.name, stage: name, from, examples: train.examples.length, settings: r.settings, lossCurve: r.lossCurve };
+      const files = await exportBertEncoder(encoder, ctx.encoders.baseFiles, { settings: trainedSettings(encoder.settings, settings.variant), trainingInfo });
+      await ctx.store.putFiles(encoderSet(name), files);
+      const points = r.lossCurve.map((p) => ({ step: p.step, loss: p.loss }));
+      return { finalLoss: r.finalLoss, steps: r.totalSteps, curve: { stage: `retriever:${name}`, kind: 'retriever' as const, points } };
+    } finally {
+      encoder.dispose();
+    }
+  });
+}
+
+export const settingSlug = (s: string) => s.replace(/\//g, '').replace(/[^A-Za-z0-9+.-]+/g, '-').replace(/^-|-$/g, '');
+
+function toEval(setting: SettingName, metrics: Record<string, number>, perQuery: QueryResult[]): SettingEval {
+  return { setting, metrics, perQuery: Object.fromEntries(perQuery.map((q) => [q.qid, q.metrics])) };
+}
+
+export type EvalOut = SettingEval & { pairs?: PairVectors };
+
+export async function bm25Stage(ctx: LoopContext, queries: BeirQuery[], qrels: Qrels): Promise<EvalOut> {
+  return ctx.stages.once('eval:BM25', async () => {
+    ctx.log('evaluating BM25');
+    const { index } = await buildIndex(ctx.data.docs, ctx.data.docs.length, BM25_DEFAULTS, ctx.work);
+    const r = await searchAndEvaluate(index, queries, qrels, BM25_DEFAULTS, ctx.work);
+    await ctx.store.putFiles(`runs/${settingSlug('BM25')}`, new Map([['run.trec', new TextEncoder().encode(writeTrecRun(r.run, 'expandr-bm25'))]]));
+    return toEval('BM25', r.metrics, r.perQuery);
+  });
+}
+
+/** Dense evaluation of `setting` with encoder `encoderName`, plain or with `expansions` (Eq. 8). */
+export async function denseStage(
+  ctx: LoopContext,
+  setting: SettingName,
+  encoderName: string,
+  queries: BeirQuery[],
+  qrels: Qrels,
+  expansions?: Map<string, string>,
+): Promise<EvalOut> {
+  return ctx.stages.once(`eval:${setting}`, async () => {
+    ctx.log(`evaluating ${setting} (encoder ${encoderName}${expansions ? ', expanded' : ''})`);
+    const encoder = await ctx.encoders.load(await encoderFiles(ctx, encoderName));
+    try {
+      let sink = ctx.corpus.get(encoderName);
+      if (!sink) ctx.corpus.set(encoderName, (sink = ctx.corpusSink?.(encoderName) ?? new MemoryChunkStore()));
+      const norm = ctx.config.encoder.expansionNorm;
+      const r = await denseEvaluate(encoder, ctx.data.docs, sink, queries, qrels, {
+        modelHash: encoderName,
+        corpusChecksum: ctx.data.checksum,
+        totalDocs: ctx.data.docs.length,
+        expansions,
+        expansionNorm: norm,
+        batchSize: ctx.config.encoder.batchSize,
+        ...ctx.work,
+      });
+      await ctx.store.putFiles(`runs/${settingSlug(setting)}`, new Map([['run.trec', new TextEncoder().encode(writeTrecRun(r.run, `expandr-${settingSlug(setting)}`))]]));
+      const pairs = await pairVectors(ctx, encoder, setting, queries, qrels, expansions);
+      return { ...toEval(setting, r.metrics, r.perQuery), pairs };
+    } finally {
+      encoder.dispose();
+    }
+  });
+}
+
+/** The first TSNE_PAIRS judged queries and their first gold documents, as this setting scores them. */
+async function pairVectors(ctx: LoopContext, encoder: BertEncoder, setting: SettingName, queries: BeirQuery[], qrels: Qrels, expansions?: Map<string, string>): Promise<PairVectors> {
+  const docsById = new Map(ctx.data.docs.map((d) => [d.id, d]));
+  const picked: { q: BeirQuery; doc: string }[] = [];
+  for (const q of queries) {
+    const gold = [...(qrels.get(q.id) ?? [])].find(([id, rel]) => rel > 0 && docsById.has(id));
+    if (gold) picked.push({ q, doc: flatText(docsById.get(gold[0])!) });
+    if (picked.length === TSNE_PAIRS) break;
+  }
+  const norm = ctx.config.encoder.expansionNorm;
+  const { vectors } = await encodeQueryVectors(encoder, picked.map((p) => p.q), { expansions, expansionNorm: norm, signal: ctx.work.signal });
+  let d = await encoder.encode(picked.map((p) => p.doc), 'doc', { signal: ctx.work.signal });
+  if (scoring(encoder.settings, !!expansions, norm).normalizeDocs) d = normalizeRows(d, encoder.dim);
+  const rows = (v: Float32Array) => picked.map((_, i) => Array.from(v.subarray(i * encoder.dim, (i + 1) * encoder.dim)));
+  return { setting, qids: picked.map((p) => p.q.id), queries: rows(vectors), docs: rows(d) };
+}

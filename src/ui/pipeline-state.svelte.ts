@@ -1,0 +1,133 @@
+// The ExpandR pipeline part of the page: the LLM the user loaded, the run of the chosen dataset (restored
+// from IndexedDB on load, so a closed tab loses nothing finished), one running step at a time with
+// progress and cancel, the log, and downloads of what the run made.
+import type { CallHandle, CoreClient } from './core-client.ts';
+import type { DroppedFile } from '../app/protocol.ts';
+import type { LlmSummary } from '../app/llm-session.ts';
+import { stepOfStage, type PipelineDownload, type PipelineSnapshot, type PipelineStep } from '../app/pipeline-session.ts';
+import type { Task } from './app-state.svelte.ts';
+import { downloadBytes } from './download.ts';
+
+export type StepName = 'data' | 'models' | 'expand' | 'train' | 'evaluate' | 'export';
+export const STEPS: readonly { id: StepName; title: string }[] = [
+  { id: 'data', title: 'Data' },
+  { id: 'models', title: 'Models' },
+  { id: 'expand', title: 'Expand' },
+  { id: 'train', title: 'Train' },
+  { id: 'evaluate', title: 'Evaluate' },
+  { id: 'export', title: 'Export' },
+];
+
+/** A small configuration for a first run (SwiftShader, tiny models); the paper's defaults are one click away. */
+export const QUICK_CONFIG = {
+  trainQueries: 8,
+  testQueries: 0,
+  expansion: { maxTokens: 24 },
+  answer: { maxTokens: 24 },
+  candidates: { temperatures: [0.8, 1.1], perTemperature: 2, maxTokens: 24 },
+  rewards: { filter: 0 },
+  retriever: { steps: 4, batchSize: 4, hardNegatives: false },
+  dpo: { steps: 2, batchSize: 2 },
+};
+
+export class PipelineState {
+  llms = $state<LlmSummary[]>([]);
+  llm = $state<string | null>(null);
+  encoder = $state<string | null>(null);
+  datasetId = $state<string | null>(null);
+  configText = $state(JSON.stringify(QUICK_CONFIG, null, 2));
+  snapshot = $state<PipelineSnapshot | null>(null);
+  task = $state<(Task & { step: PipelineStep | 'llm' }) | null>(null);
+  liveLog = $state<string[]>([]);
+  liveFinished = $state<string[]>([]);
+  error = $state<string | null>(null);
+
+  constructor(private readonly client: CoreClient) {}
+
+  /** Finished loop stages of one page step (live while running). */
+  stagesOf(step: 'expand' | 'train' | 'evaluate'): string[] {
+    const done = this.task ? this.liveFinished : (this.snapshot?.finished ?? []);
+    return done.filter((s) => stepOfStage(s) === step);
+  }
+
+  async loadLlmFiles(files: DroppedFile[]) {
+    if (files.length === 0) return;
+    await this.#run('llm', 'Loading the dropped LLM', this.client.call('llm:load', { source: { kind: 'files', files } }, this.#progress), (s) => this.#addLlm(s));
+  }
+
+  async loadWebLlm(preset: string) {
+    await this.#run('llm', `Selecting ${preset}`, this.client.call('llm:load', { source: { kind: 'webllm', preset } }, this.#progress), (s) => this.#addLlm(s));
+  }
+
+  async restore(datasetId: string) {
+    this.datasetId = datasetId;
+    try {
+      this.snapshot = await this.client.call('pipeline:state', { datasetId }).promise;
+    } catch (e) {
+      this.error = (e as Error).message;
+    }
+  }
+
+  async run(step: PipelineStep, opts: { fresh?: boolean } = {}) {
+    if (!this.datasetId || !this.encoder) {
+      this.error = 'Pick a dataset and load an encoder first (steps Data and Models).';
+      return;
+    }
+    let config: Record<string, unknown>;
+    try {
+      config = JSON.parse(this.configText || '{}');
+    } catch (e) {
+      this.error = `The configuration is not valid JSON: ${(e as Error).message}`;
+      return;
+    }
+    this.liveLog = [];
+    this.liveFinished = this.snapshot?.finished ?? [];
+    const args = { datasetId: this.datasetId, encoder: this.encoder, llm: this.llm, config, step, fresh: opts.fresh };
+    const handle = this.client.call('pipeline:run', args, this.#progress, undefined, (e) => {
+      if (e.kind === 'log') this.liveLog = [...this.liveLog.slice(-199), e.text];
+      else this.liveFinished = e.finished;
+    });
+    const label = step === 'all' ? 'Run all' : `Step ${step}`;
+    await this.#run(step, label, handle, (s) => (this.snapshot = s));
+    // Cancelled or failed: show what is stored (the finished stages survive).
+    if (this.datasetId && !this.task) await this.restore(this.datasetId);
+  }
+
+  async reset() {
+    if (!this.datasetId) return;
+    await this.client.call('pipeline:reset', { datasetId: this.datasetId }).promise;
+    this.snapshot = null;
+  }
+
+  async download(what: PipelineDownload) {
+    if (!this.datasetId) return;
+    try {
+      const f = await this.client.call('pipeline:download', { datasetId: this.datasetId, what }).promise;
+      downloadBytes(f.bytes, f.name, f.type);
+    } catch (e) {
+      this.error = (e as Error).message;
+    }
+  }
+
+  #addLlm(s: LlmSummary) {
+    this.llms = [...this.llms, s];
+    this.llm = s.handle;
+  }
+
+  #progress = (p: Task['progress']) => {
+    if (this.task) this.task.progress = p;
+  };
+
+  async #run<T>(step: PipelineStep | 'llm', label: string, handle: CallHandle<T>, done: (r: T) => void) {
+    this.error = null;
+    this.task = { step, label, progress: null, startedAt: performance.now(), cancel: handle.cancel };
+    try {
+      done(await handle.promise);
+    } catch (e) {
+      const err = e as Error;
+      this.error = err.name === 'CancelledError' ? 'Cancelled: the finished stages are kept; run again to resume.' : err.message;
+    } finally {
+      this.task = null;
+    }
+  }
+}

@@ -1,0 +1,127 @@
+// The results table: rows in the paper's order, p-values against Raw and FT from the paired permutation
+// test with the paper's marks, results.json exactly as DESIGN.md §5 fixes it, CSV and markdown; the run
+// state's stage bookkeeping; the figure data (t-SNE shape, shared terms, case choice).
+import { describe, expect, it } from 'vitest';
+import { pairedPermutationTest } from '../../src/eval/significance.ts';
+import { buildResults, marksOf, perQueryJson, resultsCsv, resultsJson, resultsMarkdown, type SettingEval } from '../../src/pipeline/results.ts';
+import { artifactRunStore, configKey, memoryRunStore, RunStages } from '../../src/pipeline/run-state.ts';
+import { caseViews, expansionLengths, sharedTerms, tsneOf } from '../../src/pipeline/figures-data.ts';
+import type { SettingName } from '../../src/pipeline/types.ts';
+
+const QIDS = Array.from({ length: 12 }, (_, i) => `q${i}`);
+
+function evalOf(setting: SettingName, f: (i: number) => number): SettingEval {
+  const perQuery = Object.fromEntries(QIDS.map((q, i) => [q, { 'ndcg@10': f(i), 'recall@100': Math.min(1, f(i) + 0.1), 'mrr@10': f(i), 'map@100': f(i) }]));
+  const mean = (m: string) => QIDS.reduce((s, q) => s + perQuery[q][m as 'ndcg@10'], 0) / QIDS.length;
+  return { setting, perQuery, metrics: Object.fromEntries(['ndcg@10', 'recall@100', 'mrr@10', 'map@100'].map((m) => [m, mean(m)])) };
+}
+
+const EVALS = [
+  evalOf('ExpandR', (i) => 0.6 + 0.01 * i), // far above Raw, slightly above FT
+  evalOf('Raw', (i) => 0.1 + 0.02 * (i % 3)),
+  evalOf('FT', (i) => 0.6 + 0.01 * i - (i % 2 ? 0.02 : -0.02)),
+  evalOf('BM25', (i) => 0.5),
+];
+
+describe('results', () => {
+  const r = buildResults('toy', 'test', EVALS, { rounds: 2000 });
+
+  it('orders rows as SETTING_NAMES and tests against Raw and FT (not against themselves)', () => {
+    expect(r.rows.map((x) => x.setting)).toEqual(['BM25', 'Raw', 'FT', 'ExpandR']);
+    expect(r.rows[1].pValues).toEqual({ FT: expect.any(Object) });
+    expect(r.rows[2].pValues).toEqual({ Raw: expect.any(Object) });
+    const e = r.rows[3];
+    const exact = pairedPermutationTest(QIDS.map((_, i) => 0.6 + 0.01 * i), QIDS.map((_, i) => 0.1 + 0.02 * (i % 3))).pValue;
+    expect(e.pValues!.Raw!['ndcg@10']).toBe(exact); // 12 queries: exact enumeration
+    expect(e.pValues!.Raw!['ndcg@10']).toBeLessThan(0.05);
+    expect(e.pValues!.FT!['ndcg@10']).toBeGreaterThan(0.05);
+    expect(marksOf(e, 'ndcg@10')).toBe('†');
+  });
+
+  it('writes results.json exactly {dataset, rows: [{setting, metrics…, pValues}]}', () => {
+    const j = resultsJson(r);
+    expect(Object.keys(j)).toEqual(['dataset', 'rows']);
+    expect(Object.keys(j.rows[0])).toEqual(['setting', 'ndcg@10', 'recall@100', 'mrr@10', 'map@100', 'pValues']);
+    expect(j.rows[0]).not.toHaveProperty('perQuery');
+    expect(perQueryJson(r).ExpandR.q3).toBeCloseTo(0.63, 12);
+  });
+
+  it('exports CSV and markdown with the marks', () => {
+    const csv = resultsCsv(r).trim().split('\n');
+    expect(csv[0]).toBe('setting,ndcg@10,recall@100,mrr@10,map@100,p_Raw_ndcg@10,p_Raw_recall@100,p_FT_ndcg@10,p_FT_recall@100,marks_ndcg@10,marks_recall@100');
+    expect(csv).toHaveLength(5);
+    expect(csv[4].startsWith('ExpandR,')).toBe(true);
+    expect(csv[4].endsWith(',†,†')).toBe(true);
+    const md = resultsMarkdown(r);
+    expect(md).toMatch(/\| ExpandR \| 0\.6550† \|/);
+    expect(md).toContain('| Raw |');
+  });
+});
+
+describe('run state', () => {
+  it('runs a stage once, reuses its output after reopening, and refuses another config', async () => {
+    const store = memoryRunStore();
+    let calls = 0;
+    const a = await RunStages.open(store, { x: 1 });
+    expect(await a.once('s', async () => ++calls)).toBe(1);
+    const b = await RunStages.open(store, { x: 1 });
+    expect(await b.once('s', async () => ++calls)).toBe(1);
+    expect(b.reused).toEqual(['s']);
+    await expect(RunStages.open(store, { x: 2 })).rejects.toThrow(/another config/);
+    expect(configKey({ x: 1 })).not.toBe(configKey({ x: 2 }));
+    const c = await RunStages.open(store, { x: 2 }, { fresh: true });
+    expect(c.done('s')).toBe(false);
+  });
+
+  it('keeps state and file sets as dataset artifacts in the app (structured clone)', async () => {
+    const artifacts = new Map<string, unknown>();
+    const fake = {
+      putArtifact: async (ds: string, key: string, v: unknown) => void artifacts.set(`${ds}/${key}`, structuredClone(v)),
+      getArtifact: async <T,>(ds: string, key: string) => structuredClone(artifacts.get(`${ds}/${key}`)) as T | undefined,
+    };
+    const store = artifactRunStore(fake, 'ds1');
+    await (await RunStages.open(store, { a: 1 })).once('s', async () => ({ n: 3 }));
+    await store.putFiles('encoders/FT', new Map([['config.json', new Uint8Array([1, 2])]]));
+    expect((await RunStages.open(store, { a: 1 })).output('s')).toEqual({ n: 3 });
+    expect(await store.getFiles('encoders/FT')).toEqual(new Map([['config.json', new Uint8Array([1, 2])]]));
+    expect(await store.getFiles('encoders/none')).toBeUndefined();
+    expect([...artifacts.keys()].sort()).toEqual(['ds1/experiment/files/encoders/FT', 'ds1/experiment/state']);
+  });
+
+  it('does not record a stage that failed', async () => {
+    const s = await RunStages.open(memoryRunStore(), {});
+    await expect(s.once('bad', async () => { throw new Error('boom'); })).rejects.toThrow('boom');
+    expect(s.done('bad')).toBe(false);
+  });
+});
+
+describe('figure data', () => {
+  it('projects 10 pairs to 2-D deterministically', () => {
+    const v = (i: number, o: number) => Array.from({ length: 6 }, (_, j) => Math.sin(i * 1.7 + j) + o);
+    const p = { setting: 'FT' as const, qids: QIDS.slice(0, 10), queries: QIDS.slice(0, 10).map((_, i) => v(i, 0)), docs: QIDS.slice(0, 10).map((_, i) => v(i, 0.05)) };
+    const t = tsneOf(p, 1);
+    expect(t.points).toHaveLength(20);
+    expect(t.points.filter((x) => x.kind === 'doc')).toHaveLength(10);
+    expect(Number.isFinite(t.meanPairDistance)).toBe(true);
+    expect(tsneOf(p, 1)).toEqual(t);
+  });
+
+  it('finds the terms an expansion shares with the passage under the BM25 analyzer', () => {
+    expect(sharedTerms('The cats were running to the houses', 'A cat runs home; houses burn')).toEqual(['cat', 'run', 'hous']);
+  });
+
+  it('measures expansion length and picks the cases where ExpandR gains most', () => {
+    const L = expansionLengths(new Map([['ExpandR', new Map([['q0', 'a b c'], ['q1', 'a']])]]));
+    expect(L[0]).toMatchObject({ setting: 'ExpandR', mean: 2, median: 2, words: [3, 1] });
+    const cases = caseViews({
+      queries: new Map(QIDS.map((q) => [q, `query ${q}`])),
+      gold: new Map(QIDS.map((q) => [q, `d-${q}`])),
+      docs: new Map(QIDS.map((q) => [`d-${q}`, `passage about ${q}`])),
+      expansions: new Map([['ExpandR', new Map([['q9', 'a passage about q9']])]]),
+      evals: EVALS,
+    }, 2);
+    expect(cases.map((c) => c.qid)).toEqual(['q9', 'q10']);
+    expect(cases[0].expansions[0].sharedTerms).toEqual(['passag', 'about', 'q9']);
+    expect(cases[0].ndcg.Raw).toBeCloseTo(0.1, 12);
+  });
+});
