@@ -48,7 +48,8 @@ export class RunStages {
   private constructor(
     readonly store: RunStore,
     private state: RunState,
-    /** Stages taken from an earlier run (reported at the end). */
+    /** Stages an earlier invocation finished, and which of them this one took over (reported at the end). */
+    private readonly earlier = new Set(Object.keys(state.stages)),
     readonly reused: string[] = [],
   ) {}
 
@@ -83,7 +84,7 @@ export class RunStages {
   async once<T>(name: string, fn: () => Promise<T>): Promise<T> {
     const rec = this.state.stages[name];
     if (rec) {
-      if (!this.reused.includes(name)) this.reused.push(name);
+      if (this.earlier.has(name) && !this.reused.includes(name)) this.reused.push(name);
       return rec.output as T;
     }
     const t0 = performance.now();
