@@ -3,14 +3,14 @@
 //     (wasm and cpu run each op when it is called, so wall time between calls is the ops' time), run
 //     twice keeping each stage's minimum; its output is checked against BertModel.forward (max |diff|
 //     printed, 0 expected), so the trace is the model that runs.
-//  2. kernels: tf.profile of BertEncoder.embed, summed per kernel (BatchMatMul split into attention's
-//     batched products and the 2D linear layers by input rank).
+//  2. kernels: tf.profile of BertEncoder.embed, summed per kernel (on wasm the linear layers are
+//     _FusedMatMul and attention's products BatchMatMul).
 // Not for WebGPU: its ops are queued, so neither wall time per stage nor tf.profile's kernel times
 // (timestamp queries) are available there.
 import * as tf from '@tensorflow/tfjs-core';
 import { embeddingLookup } from '../src/encoder/bert.ts';
 import type { BertEncoder } from '../src/encoder/encoder.ts';
-import { matMul2d } from '../src/encoder/matmul.ts';
+import { batchMatMul, linear2d } from '../src/encoder/matmul.ts';
 import { maskTensor, meanPool } from '../src/encoder/pooling.ts';
 
 export interface ProfileRow {
@@ -66,7 +66,7 @@ function tracedForward(enc: BertEncoder, ids: Int32Array, types: Int32Array, att
   const nh = c.numHeads;
   const hs = d / nh;
   const p = (key: string) => model.params.get(key)!;
-  const linear = (x: tf.Tensor2D, prefix: string) => tf.add(matMul2d(x, p(`${prefix}.weight`) as tf.Tensor2D), p(`${prefix}.bias`)) as tf.Tensor2D;
+  const linear = (x: tf.Tensor2D, prefix: string) => linear2d(x, p(`${prefix}.weight`) as tf.Tensor2D, p(`${prefix}.bias`) as tf.Tensor1D);
   const layerNorm = (x: tf.Tensor2D, prefix: string) => {
     const mean = tf.mean(x, -1, true);
     const centred = tf.sub(x, mean);
@@ -85,20 +85,22 @@ function tracedForward(enc: BertEncoder, ids: Int32Array, types: Int32Array, att
     let x = tf.reshape(tf.add(tf.add(word, pos), type), [B * T, d]) as tf.Tensor2D;
     x = layerNorm(x, 'embeddings.LayerNorm');
     lap('embeddings: add + LayerNorm');
-    const heads = (t: tf.Tensor2D) => tf.transpose(tf.reshape(t, [B, T, nh, hs]), [0, 2, 1, 3]); // (B, nh, T, hs)
+    const heads = (t: tf.Tensor2D, perm: number[], shape: [number, number, number]) => tf.reshape(tf.transpose(tf.reshape(t, [B, T, nh, hs]), perm), shape) as tf.Tensor3D;
     for (let i = 0; i < c.numLayers; i++) {
       const pre = `encoder.layer.${i}`;
       const q0 = linear(x, `${pre}.attention.self.query`);
       const k0 = linear(x, `${pre}.attention.self.key`);
       const v0 = linear(x, `${pre}.attention.self.value`);
       lap('attention: Q, K, V linear (3 × x·W + b)');
-      const [q, k, v] = [heads(q0), heads(k0), heads(v0)];
+      const q = heads(q0, [0, 2, 1, 3], [B * nh, T, hs]);
+      const kT = heads(k0, [0, 2, 3, 1], [B * nh, hs, T]);
+      const v = heads(v0, [0, 2, 1, 3], [B * nh, T, hs]);
       lap('attention: split heads (reshape + transpose)');
-      let att = tf.matMul(q, k, false, true);
+      let att: tf.Tensor = tf.reshape(batchMatMul(q, kT), [B, nh, T, T]);
       lap('attention: scores Q·Kᵀ (batched matMul)');
       att = tf.softmax(tf.add(tf.mul(att, 1 / Math.sqrt(hs)), maskAdd));
       lap('attention: scale + mask + softmax');
-      const y = tf.matMul(att, v);
+      const y = tf.reshape(batchMatMul(tf.reshape(att, [B * nh, T, T]) as tf.Tensor3D, v), [B, nh, T, hs]);
       lap('attention: weights·V (batched matMul)');
       const merged = tf.reshape(tf.transpose(y, [0, 2, 1, 3]), [B * T, d]) as tf.Tensor2D;
       lap('attention: merge heads (transpose + reshape)');
@@ -119,7 +121,7 @@ function tracedForward(enc: BertEncoder, ids: Int32Array, types: Int32Array, att
   });
 }
 
-/** Kernel times of one embed() under tf.profile, summed per kernel name (BatchMatMul split by rank). */
+/** Kernel times of one embed() under tf.profile, summed per kernel name. */
 async function kernelTable(enc: BertEncoder, batch: ReturnType<BertEncoder['tokenize']>): Promise<{ rows: ProfileRow[]; peakBytes: number }> {
   const resting = tf.memory().numBytes;
   const info = await tf.profile(() => {
@@ -130,7 +132,12 @@ async function kernelTable(enc: BertEncoder, batch: ReturnType<BertEncoder['toke
   const rows = new Map<string, ProfileRow>();
   for (const k of info.kernels) {
     let name = k.name;
-    if (name === 'BatchMatMul') name = k.inputShapes[0] && k.inputShapes[0].length > 2 ? 'BatchMatMul (attention, 4D)' : 'BatchMatMul (linear, 2D)';
+    // tf.fused.matMul's own custom gradient shows up as the scope 'fusedMatMul__op' around its kernel.
+    if (name.endsWith('__op')) continue;
+    // Linear layers run as _FusedMatMul (x·W + b) on wasm; attention's products as 2D BatchMatMuls of one
+    // (row, head) each there (matmul.ts batchMatMul), as batched 3D ones elsewhere.
+    if (name === 'BatchMatMul') name = 'BatchMatMul (attention)';
+    else if (name === '_FusedMatMul') name = '_FusedMatMul (linear x·W + b)';
     const ms = typeof k.kernelTimeMs === 'number' ? k.kernelTimeMs : 0;
     const r = rows.get(name) ?? { name, ms: 0, calls: 0 };
     r.ms += ms;

@@ -9,6 +9,7 @@
 //   npm run -s bench:encoder -- --shapes tiny --docs 8 --max-lengths 64 --batches 4 --train-pairs 4
 //   npm run -s bench:encoder -- --shapes minilm --parts train --train-pairs 8 --chunks 4,8
 //   npm run -s bench:encoder -- --backends webgpu --shapes minilm --docs 8 --max-lengths 128 --batches 8
+//   npm run -s bench:encoder -- --shapes minilm --max-lengths 256 --batches 16 --wasm-threads 2   threaded wasm
 // Prints measured figures and the 1-minute load average beside each; nothing here is a pass/fail test.
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync } from 'node:fs';
@@ -46,6 +47,8 @@ export interface EncoderBenchOptions {
   parts: string[];
   /** Include the plain-backprop training step (besides the GradCache chunks). */
   trainPlain: boolean;
+  /** XNNPACK threads of the wasm backend (> 1: the threaded build, started by bench/wasm-threads-preload.ts). */
+  wasmThreads?: number;
 }
 
 export const DEFAULTS: Readonly<EncoderBenchOptions> = Object.freeze({
@@ -65,6 +68,7 @@ export const DEFAULTS: Readonly<EncoderBenchOptions> = Object.freeze({
   baseline: true,
   parts: ['encode', 'profile', 'train'],
   trainPlain: true,
+  wasmThreads: 1, // tfjs-wasm's own choice in Node (no threads); see src/encoder/wasm-threads.ts
 });
 
 const list = (s: string) => s.split(',').map((x) => x.trim()).filter(Boolean);
@@ -79,7 +83,7 @@ export function parseBenchArgs(argv: string[], base: Readonly<EncoderBenchOption
     args: argv,
     strict: true,
     options: Object.fromEntries(
-      ['backends', 'shapes', 'parts', 'docs', 'max-lengths', 'batches', 'ort-threads', 'train-pairs', 'train-max-length', 'chunks', 'train-steps', 'profile-length', 'profile-batch'].map((k) => [k, { type: 'string' as const }]),
+      ['backends', 'shapes', 'parts', 'docs', 'max-lengths', 'batches', 'ort-threads', 'train-pairs', 'train-max-length', 'chunks', 'train-steps', 'profile-length', 'profile-batch', 'wasm-threads'].map((k) => [k, { type: 'string' as const }]),
     ),
   });
   const v = values as Record<string, string | undefined>;
@@ -99,6 +103,7 @@ export function parseBenchArgs(argv: string[], base: Readonly<EncoderBenchOption
     trainSteps: one('train-steps', base.trainSteps),
     profileLength: one('profile-length', base.profileLength),
     profileBatch: one('profile-batch', base.profileBatch),
+    wasmThreads: Math.max(1, one('wasm-threads', base.wasmThreads ?? 1)),
   };
   for (const p of o.parts) if (!['encode', 'profile', 'train'].includes(p)) throw new Error(`--parts: unknown part "${p}" (encode, profile, train)`);
   for (const b of o.backends) if (!['wasm', 'cpu', 'webgpu'].includes(b)) throw new Error(`--backends: unknown backend "${b}" (wasm, cpu, webgpu)`);
@@ -124,7 +129,10 @@ export function runChild(backend: string, shape: string, o: EncoderBenchOptions,
     // Dawn dlopen()s libvulkan.so.1, which Debian's chromium ships outside the loader path.
     env.LD_LIBRARY_PATH = [CHROMIUM_LIB, process.env.LD_LIBRARY_PATH].filter(Boolean).join(':');
   }
-  const child = spawnSync(process.execPath, ['--import', 'tsx', join(ROOT, 'bench/encoder-node-child.ts'), JSON.stringify({ backend, shape, options: o, parts })], {
+  const threaded = backend === 'wasm' && (o.wasmThreads ?? 1) > 1;
+  if (threaded) env.EXPANDR_WASM_THREADS = String(o.wasmThreads);
+  const preload = threaded ? ['--import', join(ROOT, 'bench/wasm-threads-preload.ts')] : [];
+  const child = spawnSync(process.execPath, ['--import', 'tsx', ...preload, join(ROOT, 'bench/encoder-node-child.ts'), JSON.stringify({ backend, shape, options: o, parts })], {
     cwd: ROOT,
     env,
     encoding: 'utf8',

@@ -13,7 +13,7 @@ import './gradients.ts';
 import { deriveSeed } from '../util/random.ts';
 import type { BertConfig } from './config.ts';
 import { bertParamSpecs, isLinearWeight, randomBertWeights, type HfTensor } from './bert-weights.ts';
-import { matMul2d } from './matmul.ts';
+import { batchMatMul, linear2d } from './matmul.ts';
 import type { TokenizedBatch } from './types.ts';
 
 /** Added to attention scores of padding keys: exp() underflows to exactly 0 in float32 (HF uses finfo.min). */
@@ -100,28 +100,33 @@ export class BertModel {
     return this.layerNorm(tf.add(m, x), `${p}.output.LayerNorm`);
   }
 
-  /** Multi-head scaled dot-product self-attention, before the output projection: (B*T, d) → (B*T, d). */
+  /**
+   * Multi-head scaled dot-product self-attention, before the output projection: (B*T, d) → (B*T, d).
+   * Heads are folded into one batch axis of B·nh matrices, K already transposed, so that both products
+   * are plain batched ones — which batchMatMul runs as 2D products on wasm's fast path (matmul.ts).
+   */
   private attention(x: tf.Tensor2D, p: string, B: number, T: number, maskAdd: tf.Tensor, drop: Dropout): tf.Tensor2D {
     const c = this.config;
     const nh = c.numHeads;
     const hs = c.hiddenSize / nh;
-    const heads = (t: tf.Tensor2D) => tf.transpose(tf.reshape(t, [B, T, nh, hs]), [0, 2, 1, 3]); // (B, nh, T, hs)
-    const q = heads(this.linear(x, `${p}.attention.self.query`));
-    const k = heads(this.linear(x, `${p}.attention.self.key`));
-    const v = heads(this.linear(x, `${p}.attention.self.value`));
-    let att = tf.mul(tf.matMul(q, k, false, true), 1 / Math.sqrt(hs)); // (B, nh, T, T)
+    const heads = (t: tf.Tensor2D, perm: number[], shape: [number, number, number]) => tf.reshape(tf.transpose(tf.reshape(t, [B, T, nh, hs]), perm), shape) as tf.Tensor3D;
+    const q = heads(this.linear(x, `${p}.attention.self.query`), [0, 2, 1, 3], [B * nh, T, hs]);
+    const kT = heads(this.linear(x, `${p}.attention.self.key`), [0, 2, 3, 1], [B * nh, hs, T]); // Kᵀ per head
+    const v = heads(this.linear(x, `${p}.attention.self.value`), [0, 2, 1, 3], [B * nh, T, hs]);
+    let att: tf.Tensor = tf.mul(tf.reshape(batchMatMul(q, kT), [B, nh, T, T]), 1 / Math.sqrt(hs)); // (B, nh, T, T)
     att = tf.softmax(tf.add(att, maskAdd)); // over keys, padding keys get weight 0
     att = drop(att, c.attentionDropout);
-    const y = tf.matMul(att, v); // (B, nh, T, hs)
-    return tf.reshape(tf.transpose(y, [0, 2, 1, 3]), [B * T, c.hiddenSize]); // (B*T, d), heads side by side
+    const y = batchMatMul(tf.reshape(att, [B * nh, T, T]) as tf.Tensor3D, v); // (B*nh, T, hs)
+    return tf.reshape(tf.transpose(tf.reshape(y, [B, nh, T, hs]), [0, 2, 1, 3]), [B * T, c.hiddenSize]); // (B*T, d), heads side by side
   }
 
   /**
-   * nn.Linear: x Wᵀ + b, with Wᵀ held as the variable ([in, out]). (N, in) → (N, out). Not tf.fused.matMul:
-   * its wasm kernel with transposeB and a bias returns wrong rows in tfjs 4.22 (tests/unit/encoder-ops.test.ts).
+   * nn.Linear: x Wᵀ + b, with Wᵀ held as the variable ([in, out]). (N, in) → (N, out). linear2d fuses the
+   * bias into wasm's fast XNNPACK product; not tf.fused.matMul with transposeB: its wasm kernel with
+   * transposeB and a bias returns wrong rows in tfjs 4.22 (tests/unit/encoder-ops.test.ts).
    */
   private linear(x: tf.Tensor2D, prefix: string): tf.Tensor2D {
-    return tf.add(matMul2d(x, this.p(`${prefix}.weight`) as tf.Tensor2D), this.p(`${prefix}.bias`));
+    return linear2d(x, this.p(`${prefix}.weight`) as tf.Tensor2D, this.p(`${prefix}.bias`) as tf.Tensor1D);
   }
 
   /** nn.LayerNorm over the last axis with biased variance, as PyTorch. (N, d) → (N, d). */

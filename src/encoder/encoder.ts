@@ -28,6 +28,8 @@ export class BertEncoder implements Encoder {
   readonly tokenizer: WordPieceTokenizer;
   /** config.json as it was loaded (unknown fields included), for checkpoint export. */
   readonly configJson: Record<string, unknown>;
+  /** Attention-score elements per forward pass that encode() keeps under (see #batchFor); tests lower it. */
+  maxAttentionElements = MAX_ATTENTION_ELEMENTS;
 
   constructor(model: BertModel, tokenizer: WordPieceTokenizer, settings: EncoderSettings, configJson: Record<string, unknown> = {}) {
     this.model = model;
@@ -104,13 +106,13 @@ export class BertEncoder implements Encoder {
 
   /**
    * Rows per batch for texts of `len` tokens (the longest first): at most `batchSize`, and few enough that
-   * one layer's attention scores (B × heads × len × len floats) stay under MAX_ATTENTION_ELEMENTS.
+   * one layer's attention scores (B × heads × len × len floats) stay under maxAttentionElements.
    * tfjs-wasm aborts with a corrupted heap well before its 4 GiB limit when they grow past ~2.5e7
    * (MiniLM: batch 32 at 256 tokens, batch 16 at 512).
    */
   #batchFor(len: number, batchSize: number): number {
     const perRow = this.model.config.numHeads * len * len;
-    return Math.max(1, Math.min(batchSize, Math.floor(MAX_ATTENTION_ELEMENTS / perRow)));
+    return Math.max(1, Math.min(batchSize, Math.floor(this.maxAttentionElements / perRow)));
   }
 
   dispose(): void {

@@ -1,9 +1,15 @@
-// A 2D matrix product that stays on tfjs-wasm's fast path. Measured here (tfjs 4.22, 2 cores): the wasm
-// BatchMatMul kernel reaches XNNPACK only for a plain 2D product; with transposeA or transposeB it falls
-// back to a loop ~10× slower (1 vs 11 GFLOP/s). So on wasm the forward product and both backward ones
-// are plain, with explicit transposes (cheap: O(size) against O(size·N)). Other backends use tf.matMul.
-// (Batched products, as in attention, take the slow loop whatever the flags; splitting them into 2D
-// slices costs as much again in tfjs-wasm's Slice/Gather, so attention keeps tf.matMul.)
+// Matrix products that stay on tfjs-wasm's fast path. The wasm BatchMatMul kernel (tfjs 4.22,
+// tfjs-backend-wasm/src/cc/batch_mat_mul_impl.cc) reaches XNNPACK (xnn_create_fully_connected_nc_f32)
+// only when neither input is transposed AND both have batch size 1 — a plain 2D product; anything else
+// (transposeA/B, or any batched 3D/4D product such as attention's) takes slow_batch_matmul, a scalar
+// blocked loop ~10–20× slower (measured here: 1 vs 11–17 GFLOP/s). So on wasm:
+//  - matMul2d: the forward product and both backward ones are plain, with explicit transposes (cheap:
+//    O(size) against O(size·N)).
+//  - batchMatMul: a (N, M, K) @ (N, K, P) product is split into N plain 2D products (each input read back
+//    once and cut into N tensors; one Concat of the results), forward and backward.
+//    XNNPACK packs the right-hand matrix into an operator cached on its tensor id; the slices live only
+//    inside the op, so their operators are freed with them.
+// Other backends use tf.matMul.
 import * as tf from '@tensorflow/tfjs-core';
 
 const onWasm = () => tf.getBackend() === 'wasm';
@@ -23,4 +29,78 @@ export function matMul2d(a: tf.Tensor2D, b: tf.Tensor2D): tf.Tensor2D {
     };
   });
   return op(a, b) as tf.Tensor2D;
+}
+
+/**
+ * Slice i of a (N, R, C) tensor as a 2D tensor, made from one read-back of its data (`data`). Not
+ * tf.unstack: tfjs-wasm's Slice reads the whole input back (readSync → HEAPU8.slice) for every slice, so
+ * N slices cost N full copies (measured: 48 slices of attention's K, 83–117 ms; this way ~2 ms).
+ */
+function sliceOf(data: Float32Array, i: number, r: number, c: number): tf.Tensor2D {
+  return tf.tensor2d(data.subarray(i * r * c, (i + 1) * r * c), [r, c], 'float32');
+}
+
+/**
+ * Slice-by-slice plain products (no gradient of its own): a (N, M, K) @ b (N, K, P) → (N, M, P). Sync
+ * backends only (dataSync). Each pair of slices is made just before its product and freed just after (with
+ * the XNNPACK operator cached on b's slice), so the wasm heap holds one pair at a time besides the inputs
+ * and the products.
+ */
+function slicedMatMul(a: tf.Tensor3D, b: tf.Tensor3D): tf.Tensor3D {
+  const [n, m, k] = a.shape;
+  const p = b.shape[2];
+  return tf.tidy(() => {
+    const aData = a.dataSync() as Float32Array;
+    const bData = b.dataSync() as Float32Array;
+    const outs: tf.Tensor2D[] = [];
+    for (let i = 0; i < n; i++) {
+      const ai = sliceOf(aData, i, m, k);
+      const bi = sliceOf(bData, i, k, p);
+      outs.push(tf.matMul(ai, bi));
+      ai.dispose();
+      bi.dispose();
+    }
+    return tf.reshape(n === 1 ? outs[0] : tf.concat(outs, 0), [n, m, p]) as tf.Tensor3D;
+  });
+}
+
+const swapLast = (t: tf.Tensor3D) => tf.transpose(t, [0, 2, 1]) as tf.Tensor3D;
+
+/** Batched a (N, M, K) @ b (N, K, P) → (N, M, P), differentiable; on wasm every product is a fast 2D one. */
+export function batchMatMul(a: tf.Tensor3D, b: tf.Tensor3D): tf.Tensor3D {
+  if (!onWasm()) return tf.matMul(a, b);
+  const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    const [x, y, save] = args as [tf.Tensor3D, tf.Tensor3D, tf.GradSaveFunc];
+    save([x, y]);
+    return {
+      value: slicedMatMul(x, y),
+      gradFunc: (dy: tf.Tensor3D, saved: tf.Tensor[]) => {
+        const [xs, ys] = saved as [tf.Tensor3D, tf.Tensor3D];
+        return [slicedMatMul(dy, swapLast(ys)), slicedMatMul(swapLast(xs), dy)]; // (N, M, K), (N, K, P)
+      },
+    };
+  });
+  return op(a, b) as tf.Tensor3D;
+}
+
+/**
+ * nn.Linear with the weight held as [in, out]: x (M, K) @ w (K, N) + bias (N) → (M, N), differentiable.
+ * On wasm the bias rides in the XNNPACK product (tf.fused.matMul, no transposes: the fast path, where the
+ * bias is applied per output channel correctly — unlike the slow path's transposeB + bias bug noted in
+ * bert.ts); gradients are plain 2D products as in matMul2d, plus the bias gradient Σ_rows dy.
+ */
+export function linear2d(x: tf.Tensor2D, w: tf.Tensor2D, bias: tf.Tensor1D): tf.Tensor2D {
+  if (!onWasm()) return tf.add(tf.matMul(x, w), bias);
+  const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    const [xi, wi, bi, save] = args as [tf.Tensor2D, tf.Tensor2D, tf.Tensor1D, tf.GradSaveFunc];
+    save([xi, wi]);
+    return {
+      value: tf.fused.matMul({ a: xi, b: wi, bias: bi }) as tf.Tensor2D,
+      gradFunc: (dy: tf.Tensor2D, saved: tf.Tensor[]) => {
+        const [xs, ws] = saved as [tf.Tensor2D, tf.Tensor2D];
+        return [tf.matMul(dy, tf.transpose(ws)), tf.matMul(tf.transpose(xs), dy), tf.sum(dy, 0)]; // (M, K), (K, N), (N)
+      },
+    };
+  });
+  return op(x, w, bias) as tf.Tensor2D;
 }

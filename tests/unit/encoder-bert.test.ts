@@ -207,6 +207,38 @@ describe('encode()', () => {
     e.dispose();
   });
 
+  it('splits a batch whose rows × heads × len² exceed the attention cap, with the same embeddings', async () => {
+    const e = await loadBertEncoder(files);
+    const before = tf.memory().numTensors;
+    // 12 texts of one length (so one padded length per batch): 16 tokens with [CLS]/[SEP] at maxLength 16.
+    const texts = Array.from({ length: 12 }, (_, i) => `the protein binds the receptor in cells and tissue of mice and rats ${i}`);
+    const len = e.tokenIds(texts[0], 'doc').length;
+    expect(texts.every((t) => e.tokenIds(t, 'doc').length === len)).toBe(true);
+    const rowsSeen = (run: () => Promise<Float32Array>) => async () => {
+      const rows: number[] = [];
+      const embed = e.embed.bind(e);
+      e.embed = (batch, opts) => (rows.push(batch.batch), embed(batch, opts));
+      try {
+        return { out: await run(), rows };
+      } finally {
+        e.embed = embed;
+      }
+    };
+    const uncapped = await rowsSeen(() => e.encode(texts, 'doc', { batchSize: 12 }))();
+    expect(uncapped.rows).toEqual([12]);
+    const perRow = e.config.numHeads * len * len;
+    e.maxAttentionElements = 5 * perRow; // the full batch (12 rows) exceeds it: at most 5 rows per pass
+    const capped = await rowsSeen(() => e.encode(texts, 'doc', { batchSize: 12 }))();
+    expect(capped.rows).toEqual([5, 5, 2]);
+    expect(Math.max(...capped.out.map((v, i) => Math.abs(v - uncapped.out[i])))).toBeLessThan(1e-5);
+    e.maxAttentionElements = perRow - 1; // below one row: still one row per pass
+    const single = await rowsSeen(() => e.encode(texts.slice(0, 3), 'doc', { batchSize: 12 }))();
+    expect(single.rows).toEqual([1, 1, 1]);
+    expect(Math.max(...single.out.map((v, i) => Math.abs(v - uncapped.out[i])))).toBeLessThan(1e-5);
+    expect(tf.memory().numTensors).toBe(before);
+    e.dispose();
+  });
+
   it('rejects a bad batch size', async () => {
     const e = await loadBertEncoder(files);
     await expect(e.encode(['x'], 'doc', { batchSize: 0 })).rejects.toThrow(/batchSize/);
