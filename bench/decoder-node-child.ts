@@ -175,6 +175,43 @@ if (o.lpRows > 0) {
 // ---- DPO ---------------------------------------------------------------------------------------------
 // A failure here (the wasm heap's 4 GiB ceiling: "memory access out of bounds" / "Aborted()") becomes a
 // skip record with what was measured before it; the earlier phases' records are already out.
+if (o.dpoSteps > 0 && o.dxKernel === 'copy' && backend === 'wasm') {
+  // Bench override (see DecoderRunOptions.dxKernel): x·Wᵀ's input gradient dy·W on a temporary copy of W,
+  // so that tfjs-wasm's XNNPACK operator cache (keyed by W's tensor id, freed when that tensor is disposed)
+  // holds the packed weights only for the duration of the product instead of for the model's lifetime.
+  const original = tf.getGradient('BatchMatMul')!;
+  tf.registerGradient({
+    ...original,
+    gradFunc: (dy, saved, attrs) => {
+      const [a, b] = saved;
+      const { transposeA, transposeB } = attrs as unknown as { transposeA: boolean; transposeB: boolean };
+      if (transposeA || !transposeB || a.rank !== 2 || b.rank !== 2) return original.gradFunc(dy, saved, attrs);
+      return {
+        a: () => tf.tidy(() => tf.matMul(dy as tf.Tensor2D, tf.mul(b, 1) as tf.Tensor2D)), // the copy dies with the tidy
+        b: () => tf.matMul(dy as tf.Tensor2D, a as tf.Tensor2D, true, false),
+      };
+    },
+  });
+  log('DPO: BatchMatMul gradient overridden (dx = dy·W on a temporary copy of W)');
+}
+
+if (o.identity === 'share' && backend === 'wasm') {
+  // Bench override (see DecoderRunOptions.identity): tf engine.clone() — run on every input an op saves for
+  // its gradient — shares the buffer (refcounted, as tfjs-backend-cpu does) instead of copying it.
+  tf.unregisterKernel('Identity', 'wasm');
+  tf.registerKernel({
+    kernelName: 'Identity',
+    backendName: 'wasm',
+    kernelFunc: ({ inputs, backend: be }) => {
+      const x = inputs.x as tf.TensorInfo;
+      (be as unknown as { incRef(d: object): void }).incRef(x.dataId);
+      return { dataId: x.dataId, shape: x.shape, dtype: x.dtype };
+    },
+  });
+  log('Identity (wasm) overridden: clones share the buffer');
+}
+
+const gib = (n: number | null) => (n === null ? '-' : `${(n / 2 ** 30).toFixed(2)} GiB`);
 if (o.dpoSteps > 0) {
   let stage = 'reference log-probs';
   let referenceMs: number | null = null;
@@ -188,11 +225,11 @@ if (o.dpoSteps > 0) {
     const settings = { batchSize: o.dpoPairs, maxLength: o.dpoLength, vocabChunk: o.vocabChunk };
 
     // Reference log-probs, adapters off: what trainDpo computes once per run and caches.
-    if (isGpu) await referenceLogProbs(model, pairs, settings);
+    if (isGpu && o.dpoReference) await referenceLogProbs(model, pairs, settings);
     const t0 = performance.now();
-    const ref = await referenceLogProbs(model, pairs, settings);
-    referenceMs = performance.now() - t0;
-    log(`reference log-probs: ${referenceMs.toFixed(0)} ms`);
+    const ref = o.dpoReference ? await referenceLogProbs(model, pairs, settings) : { chosen: pairs.map(() => 0), rejected: pairs.map(() => 0) };
+    referenceMs = o.dpoReference ? performance.now() - t0 : null;
+    log(`reference log-probs: ${referenceMs === null ? 'skipped' : `${referenceMs.toFixed(0)} ms`}; wasm heap ${gib(wasmHeap())}, tf tensors ${gib(tf.memory().numBytes)}`);
 
     // trainDpo's optimizer step with accumulation 1, split into its two halves (same library calls).
     const optimizer = new AdamW(variables, { weightDecay: DPO_DEFAULTS.weightDecay });
@@ -219,7 +256,7 @@ if (o.dpoSteps > 0) {
       if (isGpu) await variables[variables.length - 1].data();
       const t3 = performance.now();
       steps.push({ gradMs: t2 - t1, optMs: t3 - t2, loss });
-      log(`DPO step ${step + 1}: fwd+bwd ${(t2 - t1).toFixed(0)} ms, clip+AdamW ${(t3 - t2).toFixed(0)} ms, loss ${loss.toFixed(5)}`);
+      log(`DPO step ${step + 1}: fwd+bwd ${(t2 - t1).toFixed(0)} ms, clip+AdamW ${(t3 - t2).toFixed(0)} ms, loss ${loss.toFixed(5)}; wasm heap ${gib(wasmHeap())}, tf tensors ${gib(tf.memory().numBytes)}, peak RSS ${gib(process.resourceUsage().maxRSS * 1024)}`);
     }
     optimizer.dispose();
     emit({
@@ -229,6 +266,8 @@ if (o.dpoSteps > 0) {
       rowLength: o.dpoLength,
       scoredPerRow: completion,
       lora: `r${o.loraR} ${targets.join(',')}`,
+      dxKernel: o.dxKernel,
+      identity: o.identity,
       trainable,
       referenceMs,
       steps,

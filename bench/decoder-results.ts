@@ -57,9 +57,13 @@ export type DecoderRecord = Origin &
         rowLength: number;
         scoredPerRow: number;
         lora: string;
+        /** How dx = dy·W was computed (decoder.bench.ts --dx-kernel); absent in older records = 'tfjs'. */
+        dxKernel?: 'tfjs' | 'copy';
+        /** decoder.bench.ts --identity; absent = 'copy'. */
+        identity?: 'copy' | 'share';
         trainable: number;
         /** Reference log-probs (adapters off), once per run: what trainDpo caches. */
-        referenceMs: number;
+        referenceMs: number | null;
         /** Per step: forward + backward (tf.variableGrads → loss and gradients ready), clip + AdamW. */
         steps: { gradMs: number; optMs: number; loss: number }[];
         mem: MemoryFigures;
@@ -190,11 +194,11 @@ export function printReport(records: DecoderRecord[], perLayer: [string, string]
         dpos.flatMap((r) =>
           r.steps.map((s, i) => [
             i === 0 ? r.model : '',
-            i === 0 ? r.backend : '',
+            i === 0 ? `${r.backend}${r.dxKernel === 'copy' ? ', dx on W copy' : ''}${r.identity === 'share' ? ', shared clones' : ''}` : '',
             i === 0 ? `${r.pairs} × 2 × ${r.rowLength}` : '',
             i === 0 ? r.lora : '',
             i === 0 ? `${(r.trainable / 1e3).toFixed(1)} k` : '',
-            i === 0 ? fmtMs(r.referenceMs) : '',
+            i === 0 ? (r.referenceMs === null ? 'skipped' : fmtMs(r.referenceMs)) : '',
             `${i + 1}${i === 0 && r.steps.length > 1 ? ' (cold)' : ''}`,
             fmtMs(s.gradMs),
             fmtMs(s.optMs),
@@ -236,7 +240,7 @@ export function printReport(records: DecoderRecord[], perLayer: [string, string]
       if (df && dr) {
         const last = (d: typeof df) => d.steps[d.steps.length - 1];
         split('DPO fwd+bwd (last step)', last(df).gradMs, last(dr).gradMs);
-        split('DPO reference log-probs', df.referenceMs, dr.referenceMs);
+        if (df.referenceMs !== null && dr.referenceMs !== null) split('DPO reference log-probs', df.referenceMs, dr.referenceMs);
       }
     }
   }

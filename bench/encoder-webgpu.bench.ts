@@ -95,11 +95,11 @@ async function chromium(o: EncoderBenchOptions, hostsBaselines: ('wasm' | 'webgp
         docs: texts.docs,
         queries: texts.queries,
         positives: texts.positives,
-        maxLengths: o.maxLengths,
+        maxLengths: o.parts.includes('encode') ? o.maxLengths : [], // --parts applies to the page too
         batches: o.batches,
         trainMaxLength: o.trainMaxLength,
         chunks: o.chunks,
-        trainSteps: o.trainSteps,
+        trainSteps: o.parts.includes('train') ? o.trainSteps : 0,
         baselines: hostsBaselines,
       };
       page.on('crash', () => console.error(`[page] ${shape}: the page crashed`));
