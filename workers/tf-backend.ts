@@ -6,7 +6,9 @@ import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import wasm from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm?url';
 import wasmSimd from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-simd.wasm?url';
 import wasmThreaded from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-threaded-simd.wasm?url';
+import { shareWasmIdentity } from '../src/util/wasm-identity.ts';
 
+shareWasmIdentity();
 setWasmPaths({
   'tfjs-backend-wasm.wasm': wasm,
   'tfjs-backend-wasm-simd.wasm': wasmSimd,

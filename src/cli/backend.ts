@@ -6,6 +6,7 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ExpandrError, UsageError } from '../errors.ts';
+import { shareWasmIdentity } from '../util/wasm-identity.ts';
 
 export const BACKENDS = ['cpu', 'wasm', 'webgpu'] as const;
 export type BackendName = (typeof BACKENDS)[number];
@@ -42,7 +43,10 @@ export async function useBackend(name: BackendName): Promise<BackendName> {
   if (tf.getBackend() === name) return name;
   try {
     if (name === 'cpu') await import('@tensorflow/tfjs-backend-cpu');
-    else if (name === 'wasm') await import('@tensorflow/tfjs-backend-wasm');
+    else if (name === 'wasm') {
+      await import('@tensorflow/tfjs-backend-wasm');
+      shareWasmIdentity();
+    }
     else {
       await installNodeWebGpu();
       await import('@tensorflow/tfjs-backend-webgpu');

@@ -18,6 +18,7 @@
 // products per batch pay the pool's dispatch, and a busy second core gives nothing back. Worth re-measuring
 // on idle cores (encoder.bench.ts --wasm-threads N).
 import * as tf from '@tensorflow/tfjs-core';
+import { shareWasmIdentity } from '../util/wasm-identity.ts';
 
 interface EmscriptenWorker {
   unref?: () => void;
@@ -34,6 +35,7 @@ interface WasmModuleWithThreads {
 export async function startWasmWithThreads(threads: number): Promise<number> {
   if (!Number.isInteger(threads) || threads < 1) throw new RangeError(`threads must be a positive integer, got ${threads}`);
   const wasmBackend = await import('@tensorflow/tfjs-backend-wasm');
+  shareWasmIdentity();
   // Not tf.findBackend: it would start the backend.
   if ('wasm' in (tf.engine() as unknown as { registry: Record<string, unknown> }).registry) throw new Error('startWasmWithThreads: the wasm backend has already started');
   if (threads === 1 || typeof process === 'undefined' || !process.versions?.node) {
