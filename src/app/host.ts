@@ -38,7 +38,7 @@ export function createHost(post: (msg: Response) => void, openStore: () => Promi
   const store = () => (storePromise ??= openStore());
   const running = new Map<number, AbortController>();
   const retrievers = new RetrieverSession(store);
-  const llms = new LlmSession();
+  const llms = new LlmSession(store);
   const pipeline = new PipelineSession(store, retrievers, llms, opts.llmSide ?? ((llm, config, at) => appLlmSide(llm, config, { ...at, webLlm: opts.webLlm })));
   let backendPromise: Promise<{ backend: string; webgpu: boolean }> | undefined;
   const backend = () => (backendPromise ??= opts.initBackend?.() ?? Promise.resolve({ backend: 'default', webgpu: false }));
@@ -62,6 +62,10 @@ export function createHost(post: (msg: Response) => void, openStore: () => Promi
       await backend();
       return retrievers.load(source, ctx);
     },
+    'encoder:restore': async (_args, ctx) => {
+      await backend();
+      return retrievers.restore(ctx);
+    },
     'encoder:export': ({ handle }) => retrievers.exportZip(handle),
     'encoder:cached': () => retrievers.cached(),
     dense: async ({ datasetId, split, handle }, ctx) => {
@@ -75,6 +79,10 @@ export function createHost(post: (msg: Response) => void, openStore: () => Promi
     'llm:load': async ({ source }, ctx) => {
       await backend();
       return llms.load(source, ctx);
+    },
+    'llm:restore': async (_args, ctx) => {
+      await backend();
+      return llms.restore(ctx);
     },
     'pipeline:state': ({ datasetId }) => pipeline.state(datasetId),
     'pipeline:run': async (args, ctx) => {

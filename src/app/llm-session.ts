@@ -4,15 +4,24 @@
 // before loading). Plain core code: no DOM, no Worker.
 import { NotFoundError } from '../errors.ts';
 import { fromFile } from '../data/source.ts';
-import { modelFilesFromSources, type ModelFiles } from '../llm/files.ts';
+import { modelFilesFromBytes, modelFilesFromSources, type ModelFiles } from '../llm/files.ts';
 import { detectFormat, loadDecoderFiles, type DecoderFormat } from '../llm/load.ts';
 import type { DecoderConfig } from '../llm/config.ts';
 import { q2aPrompt, Q2A_DOC_MAX_CHARS } from '../pipeline/prompts.ts';
 import { webLlmPreset } from '../llm/webllm/presets.ts';
 import type { LongWork } from '../util/progress.ts';
 import type { DroppedFile } from './protocol.ts';
+import type { Store } from '../store/store.ts';
+import { sha256Bytes } from '../model/sources.ts';
+import { lastLoadedModel, readCachedModel, rememberLoadedModel, storeModelCache, writeCachedModel, MODEL_MANIFEST } from '../model/sources-cache.ts';
 
-export type LlmSource = { kind: 'files'; files: DroppedFile[] } | { kind: 'webllm'; preset: string };
+/** A dropped folder, a WebLLM preset, or a decoder kept in this browser ('local:<hash>', from an earlier drop). */
+export type LlmSource = { kind: 'files'; files: DroppedFile[] } | { kind: 'webllm'; preset: string } | { kind: 'cached'; source: string; revision: string };
+
+/** Beside a kept model's files: its name (as model-source.ts keeps it) and that it is a decoder, not an encoder. */
+export const MODEL_NAME_FILE = '.expandr-name';
+export const MODEL_KIND_FILE = '.expandr-kind';
+const ROLE = 'llm';
 
 export interface LlmSummary {
   handle: string;
@@ -31,6 +40,8 @@ export interface LlmSummary {
   chat: boolean;
   /** Longest sequence (prompt + output) in tokens. */
   maxSeqLen: number;
+  /** Where its files are kept in this browser ('local:<hash>'; 'webllm:<preset>' for a preset). */
+  cacheKey?: string;
   /** Tokens of the Q2A prompt around an empty query and document, and characters per token of a sample passage. */
   q2aTokens?: number;
   charsPerToken?: number;
@@ -52,15 +63,38 @@ export class LlmSession {
   #loaded = new Map<string, LoadedLlm>();
   #next = 1;
 
+  /** With a store, dropped decoders are kept in it ('local:<hash>') and the last one loaded comes back with restore(). */
+  constructor(private readonly store?: () => Promise<Store>) {}
+
   async load(source: LlmSource, work: LongWork = {}): Promise<LlmSummary> {
     if (source.kind === 'webllm') {
       const p = webLlmPreset(source.preset);
-      return this.#add({
-        summary: { handle: '', name: p.id, engine: 'webllm', arch: p.arch, layers: p.dims.layers, dim: p.dims.dim, vocab: p.dims.vocab, vramMB: p.vramMB, chat: true, maxSeqLen: p.contextWindow },
+      const cacheKey = `webllm:${p.id}`;
+      const same = this.#find(cacheKey);
+      if (same) return same;
+      const summary = this.#add({
+        summary: { handle: '', name: p.id, engine: 'webllm', arch: p.arch, layers: p.dims.layers, dim: p.dims.dim, vocab: p.dims.vocab, vramMB: p.vramMB, chat: true, maxSeqLen: p.contextWindow, cacheKey },
         preset: p.id,
       });
+      await this.#remember({ source: cacheKey, revision: '', preset: p.id });
+      return summary;
     }
-    const files = modelFilesFromSources(source.files.map((f) => fromFile(f.file, f.path)));
+    let files: ModelFiles;
+    let cacheKey: string | undefined;
+    if (source.kind === 'cached') {
+      const same = this.#find(source.source);
+      if (same) return same;
+      if (!this.store) throw new NotFoundError(`The LLM ${source.source} is not kept here: drop its folder again.`);
+      const store = await this.store();
+      work.onProgress?.({ stage: 'llm:restore', done: 0, total: 1, unit: 'models', text: 'reading the stored LLM' });
+      const cached = await readCachedModel(storeModelCache(store), source.source, source.revision);
+      if (!cached) throw new NotFoundError(`The LLM ${source.source} is no longer in this browser's storage: drop its folder again.`);
+      const name = await store.getModelFile(source.source, source.revision, MODEL_NAME_FILE);
+      files = modelFilesFromBytes(Object.fromEntries(cached), (name && new TextDecoder().decode(name)) || 'llm');
+      cacheKey = source.source;
+    } else {
+      files = modelFilesFromSources(source.files.map((f) => fromFile(f.file, f.path)));
+    }
     const format = detectFormat(files);
     // Read and check everything now (shapes, tokenizer), so a broken folder fails here and not mid-run.
     work.onProgress?.({ stage: 'llm:load', done: 0, total: 1, unit: 'models', text: files.label });
@@ -71,10 +105,43 @@ export class LlmSession {
     const measure = d.tokenizer
       ? { q2aTokens: d.tokenizer.encode(q2aPrompt('', '')).length, charsPerToken: SAMPLE_PASSAGE.length / d.tokenizer.encode(SAMPLE_PASSAGE).length }
       : {};
-    return this.#add({
-      summary: { handle: '', name: files.label, engine: 'tfjs', format, ...dims(d.config), params, chat: hasChatTemplate(d.tokenizer), maxSeqLen: d.config.maxSeqLen, ...measure },
+    // A checked folder is kept in the store (the same cache as encoders: 'local:<hash>'), so a new page loads it again.
+    if (!cacheKey && this.store) cacheKey = await keepLlmFiles(await this.store(), files, work);
+    if (cacheKey) {
+      const same = this.#find(cacheKey);
+      if (same) return same;
+    }
+    const summary = this.#add({
+      summary: { handle: '', name: files.label, engine: 'tfjs', format, ...dims(d.config), params, chat: hasChatTemplate(d.tokenizer), maxSeqLen: d.config.maxSeqLen, cacheKey, ...measure },
       files,
     });
+    if (cacheKey) await this.#remember({ source: cacheKey, revision: '' });
+    return summary;
+  }
+
+  /** The LLM loaded last (on this or an earlier page), loaded again from the store; null when there is none (any more). */
+  async restore(work: LongWork = {}): Promise<LlmSummary | null> {
+    if (!this.store) return null;
+    const ref = await lastLoadedModel(storeModelCache(await this.store()), ROLE);
+    if (!ref) return null;
+    try {
+      return await this.load(ref.preset ? { kind: 'webllm', preset: ref.preset } : { kind: 'cached', source: ref.source, revision: ref.revision }, work);
+    } catch (e) {
+      if (e instanceof NotFoundError) return null;
+      throw e;
+    }
+  }
+
+  list(): LlmSummary[] {
+    return [...this.#loaded.values()].map((l) => l.summary);
+  }
+
+  #find(cacheKey: string): LlmSummary | undefined {
+    return this.list().find((s) => s.cacheKey === cacheKey);
+  }
+
+  async #remember(ref: { source: string; revision: string; preset?: string }) {
+    if (this.store) await rememberLoadedModel(storeModelCache(await this.store()), ROLE, ref);
   }
 
   get(handle: string): LoadedLlm {
@@ -89,6 +156,31 @@ export class LlmSession {
     this.#loaded.set(handle, l);
     return l.summary;
   }
+}
+
+/**
+ * Keeps a decoder's files under 'local:<hash>' (hash over every file: llama2.c folders have none of the
+ * encoder hash's files) with its name and a marker that it is a decoder; a folder kept before is not written again.
+ */
+export async function keepLlmFiles(store: Store, files: ModelFiles, work: LongWork = {}): Promise<string> {
+  const names = files.names().filter((n) => n !== MODEL_MANIFEST).sort();
+  const bytes = new Map<string, Uint8Array>();
+  let lines = '';
+  for (const n of names) {
+    const b = await files.read(n);
+    bytes.set(n, b);
+    lines += `${n}:${await sha256Bytes(b)}\n`;
+  }
+  const source = `local:sha256:${await sha256Bytes(new TextEncoder().encode(lines))}`;
+  const cache = storeModelCache(store);
+  if (!(await cache.get(source, '', MODEL_MANIFEST))) {
+    work.onProgress?.({ stage: 'llm:keep', done: 0, total: 1, unit: 'models', text: `keeping ${files.label} in this browser` });
+    await writeCachedModel(cache, source, '', bytes);
+    work.onProgress?.({ stage: 'llm:keep', done: 1, total: 1, unit: 'models', text: `keeping ${files.label} in this browser` });
+  }
+  await cache.put(source, '', MODEL_NAME_FILE, new TextEncoder().encode(files.label));
+  await cache.put(source, '', MODEL_KIND_FILE, new TextEncoder().encode('llm'));
+  return source;
 }
 
 /**

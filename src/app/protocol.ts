@@ -24,6 +24,8 @@ export interface Calls {
   bm25: { args: { datasetId: string; split: string; k?: number }; result: Bm25EvalResult };
   run: { args: { datasetId: string; split: string; retriever?: 'bm25' | 'dense' }; result: string | null };
   'encoder:load': { args: { source: EncoderSource }; result: EncoderSummary };
+  /** The encoder loaded last (on this or an earlier page), loaded again from IndexedDB; null when none is kept. */
+  'encoder:restore': { args: Record<string, never>; result: EncoderSummary | null };
   'encoder:cached': { args: Record<string, never>; result: { source: string; revision: string; name: string }[] };
   'encoder:export': { args: { handle: string }; result: { name: string; zip: Uint8Array } };
   dense: { args: { datasetId: string; split: string; handle: string }; result: DenseEvalResult & { encoder: EncoderSummary } };
@@ -34,6 +36,8 @@ export interface Calls {
   backend: { args: Record<string, never>; result: { backend: string; webgpu: boolean } };
   /** A decoder for the pipeline: a dropped folder (HF or llama2.c) for tfjs, or a WebLLM preset. */
   'llm:load': { args: { source: LlmSource }; result: LlmSummary };
+  /** The LLM loaded last (on this or an earlier page), loaded again from IndexedDB; null when none is kept. */
+  'llm:restore': { args: Record<string, never>; result: LlmSummary | null };
   /** What an earlier (or this) page stored of the ExpandR run on a dataset: it survives a closed tab. */
   'pipeline:state': { args: { datasetId: string }; result: PipelineSnapshot | null };
   /** Runs the loop up to a step (stages already finished are reused); streams progress and events. */

@@ -19,6 +19,10 @@ import { storeCheckpointSink, type LossPoint } from '../train/checkpoint.ts';
 import { trainSettings, type RetrieverTrainSettings } from '../train/settings.ts';
 import { exportBertEncoder, trainedSettings, zipFolder } from '../train/checkpoint-export.ts';
 import type { BeirDoc } from '../data/types.ts';
+import { lastLoadedModel, rememberLoadedModel, storeModelCache } from '../model/sources-cache.ts';
+import { MODEL_KIND_FILE } from './llm-session.ts';
+
+const ROLE = 'encoder';
 
 export interface EncoderSummary {
   handle: string;
@@ -74,12 +78,32 @@ export class RetrieverSession {
     const preset = source.preset ?? (ENCODER_PRESETS.some((p) => p.id === m.name) ? m.name : undefined);
     const encoder = await loadBertEncoder(m.files, { preset });
     const kind = m.source.startsWith('hf:') ? 'hub' : m.name.endsWith('(FT)') ? 'trained' : 'dropped';
-    return this.#add(encoder, m.files, { name: m.name, source: kind, modelHash: m.modelHash, cacheKey: m.source });
+    const summary = this.#add(encoder, m.files, { name: m.name, source: kind, modelHash: m.modelHash, cacheKey: m.source });
+    // Remembered, so that a new page (a reload, a closed tab) loads it again (restore()).
+    await rememberLoadedModel(storeModelCache(store), ROLE, { source: m.source, revision: m.revision, preset: source.preset });
+    return summary;
   }
 
-  /** Models kept in this browser (Hub downloads, dropped folders, trained encoders), to load again. */
+  /** The encoder loaded last (on this or an earlier page), from the store; null when there is none (any more). */
+  async restore(work: LongWork = {}): Promise<EncoderSummary | null> {
+    const ref = await lastLoadedModel(storeModelCache(await this.store()), ROLE);
+    if (!ref) return null;
+    const same = this.list().find((s) => s.cacheKey === ref.source);
+    if (same) return same;
+    try {
+      return await this.load({ kind: 'cached', source: ref.source, revision: ref.revision, preset: ref.preset }, work);
+    } catch (e) {
+      if (e instanceof NotFoundError) return null;
+      throw e;
+    }
+  }
+
+  /** Models kept in this browser (Hub downloads, dropped folders, trained encoders), to load again; not the kept LLMs. */
   async cached(): Promise<{ source: string; revision: string; name: string }[]> {
-    return listCachedModels(await this.store());
+    const store = await this.store();
+    const all = await listCachedModels(store);
+    const kinds = await Promise.all(all.map((c) => store.getModelFile(c.source, c.revision, MODEL_KIND_FILE)));
+    return all.filter((_, i) => !kinds[i]);
   }
 
   async evaluate(datasetId: string, split: string, handle: string, work: LongWork = {}): Promise<DenseEvalResult & { encoder: EncoderSummary }> {

@@ -75,3 +75,31 @@ export async function writeModelManifest(cache: ModelFileCache, source: string, 
   const manifest: ModelManifest = { files: names, savedAt: Date.now() };
   await cache.put(source, revision, MODEL_MANIFEST, new TextEncoder().encode(JSON.stringify(manifest)));
 }
+
+/**
+ * Which model the page loaded last in a role ('encoder', 'llm'): its cache key (and a WebLLM preset or
+ * an encoder preset), kept beside the model files so a new page (a reload, a closed tab) loads it again.
+ */
+export interface LoadedModelRef {
+  source: string;
+  revision: string;
+  preset?: string;
+}
+
+/** Reserved source of the "loaded last" entries (no manifest, so never listed as a cached model). */
+const LOADED_SOURCE = '.expandr-loaded';
+
+export async function rememberLoadedModel(cache: ModelFileCache, role: string, ref: LoadedModelRef): Promise<void> {
+  await cache.put(LOADED_SOURCE, '', role, new TextEncoder().encode(JSON.stringify(ref)));
+}
+
+export async function lastLoadedModel(cache: ModelFileCache, role: string): Promise<LoadedModelRef | undefined> {
+  const raw = await cache.get(LOADED_SOURCE, '', role);
+  if (!raw) return undefined;
+  try {
+    const ref = JSON.parse(new TextDecoder().decode(raw)) as LoadedModelRef;
+    return typeof ref.source === 'string' ? ref : undefined;
+  } catch {
+    return undefined;
+  }
+}

@@ -59,6 +59,32 @@ export class PipelineState {
     await this.#run('llm', `Selecting ${preset}`, this.client.call('llm:load', { source: { kind: 'webllm', preset } }, this.#progress), (s) => this.#addLlm(s));
   }
 
+  /**
+   * The LLM loaded last (on this or an earlier page) loaded again from IndexedDB, so a stored run continues
+   * without dropping its folder again; once per page (run() waits for it).
+   */
+  restoreLlm(): Promise<void> {
+    return (this.#llmRestore ??= (async () => {
+      const handle = this.client.call('llm:restore', {}, this.#progress);
+      // Shown as a task unless one runs already (a folder dropped meanwhile keeps its own).
+      let mine: typeof this.task = null;
+      if (!this.task) {
+        this.task = { step: 'llm', label: 'Loading the LLM kept from the last session', progress: null, startedAt: performance.now(), cancel: handle.cancel };
+        mine = this.task; // the state proxy, which is what this.task reads back
+      }
+      try {
+        const s = await handle.promise;
+        if (s && !this.llms.some((l) => l.handle === s.handle)) this.#addLlm(s);
+      } catch (e) {
+        const err = e as Error;
+        if (err.name !== 'CancelledError') this.error = `The LLM of the last session could not be loaded again: ${err.message}`;
+      } finally {
+        if (mine && this.task === mine) this.task = null;
+      }
+    })());
+  }
+  #llmRestore: Promise<void> | undefined;
+
   async restore(datasetId: string) {
     this.datasetId = datasetId;
     try {
@@ -69,6 +95,7 @@ export class PipelineState {
   }
 
   async run(step: PipelineStep, opts: { fresh?: boolean } = {}) {
+    if (this.#llmRestore && !this.llm) await this.#llmRestore;
     if (!this.datasetId || !this.encoder) {
       this.error = 'Pick a dataset and load an encoder first (steps Data and Models).';
       return;

@@ -34,6 +34,29 @@ export class RetrieverState {
     this.cached = all.filter((c) => !this.encoders.some((e) => e.cacheKey === c.source));
   }
 
+  /** The encoder loaded last (on this or an earlier page), loaded again from IndexedDB; once per page. */
+  restoreLast(): Promise<void> {
+    return (this.#restoring ??= (async () => {
+      const handle = this.client.call('encoder:restore', {}, this.#progress);
+      // Shown as a task unless one runs already (a folder dropped meanwhile keeps its own).
+      let mine: typeof this.task = null;
+      if (!this.task) {
+        this.task = { label: 'Loading the encoder kept from the last session', progress: null, startedAt: performance.now(), cancel: handle.cancel };
+        mine = this.task; // the state proxy, which is what this.task reads back
+      }
+      try {
+        const e = await handle.promise;
+        if (e && !this.encoders.some((x) => x.handle === e.handle)) this.#added(e);
+      } catch (e) {
+        const err = e as Error;
+        if (err.name !== 'CancelledError') this.error = `The encoder of the last session could not be loaded again: ${err.message}`;
+      } finally {
+        if (mine && this.task === mine) this.task = null;
+      }
+    })());
+  }
+  #restoring: Promise<void> | undefined;
+
   async loadCached(c: { source: string; revision: string; name: string }) {
     await this.#run(`Loading ${c.name}`, this.client.call('encoder:load', { source: { kind: 'cached', source: c.source, revision: c.revision } }, this.#progress), (e) =>
       this.#added(e),
