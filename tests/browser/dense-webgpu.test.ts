@@ -44,7 +44,7 @@ describe('dense retrieval in the page', () => {
     expect(rawNdcg).toBeGreaterThanOrEqual(0);
     expect(rawNdcg).toBeLessThanOrEqual(1);
 
-    await page.locator('details summary').click();
+    await page.locator('details summary', { hasText: 'Training settings' }).click();
     await page.getByLabel('steps', { exact: true }).fill('4');
     await page.getByLabel('batch', { exact: true }).fill('8');
     await raw.getByTestId('train').click();

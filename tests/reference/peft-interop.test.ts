@@ -1,10 +1,10 @@
 // Interop: a LoRA adapter we export is a PEFT adapter for Python. Runs tests/reference/gen/check_peft_adapter.py
 // (adapter_config.json fields, key names and shapes as PEFT selects the modules, and
 // PeftModel.from_pretrained onto the tiny Qwen2 / Llama 3 fixtures giving our logits within 1e-4) when the
-// LLM venv exists (.cache/venv-llm, tests/reference/requirements-llm.txt, or EXPANDR_PYTHON_LLM); CI
-// machines without it skip with the reason printed.
+// reference venv exists (scripts/ensure-python.sh, which npm test runs; or EXPANDR_PYTHON); machines
+// without it skip with the reason printed.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
@@ -16,22 +16,17 @@ import { modelFilesFromSources } from '../../src/llm/files.ts';
 import { loadDecoder } from '../../src/llm/load.ts';
 import { LoraAdapters } from '../../src/llm/lora.ts';
 import { exportPeftAdapter } from '../../src/llm/lora-peft.ts';
+import { findPython } from './helpers/python.ts';
 
 const SCRIPT = new URL('./gen/check_peft_adapter.py', import.meta.url).pathname;
-const ROOT = new URL('../..', import.meta.url).pathname;
-const PYTHON = process.env.EXPANDR_PYTHON_LLM ?? join(ROOT, '.cache/venv-llm/bin/python');
 const dir = (name: string) => new URL(`./fixtures/${name}`, import.meta.url).pathname;
 /** Python start + torch/transformers/peft imports take a few seconds on 2 cores. */
 const PYTHON_TIMEOUT_MS = 180_000;
 
-function whyNot(): string | null {
-  if (!existsSync(PYTHON)) return `${PYTHON} does not exist (create it: see tests/reference/requirements-llm.txt)`;
-  const r = spawnSync(PYTHON, ['-c', 'import peft, transformers, torch'], { encoding: 'utf8' });
-  if (r.status !== 0) return `${PYTHON} cannot import peft/transformers/torch (${(r.stderr || String(r.error)).trim().split('\n').pop()})`;
-  return null;
-}
-const reason = whyNot();
-if (reason) console.log(`skipping the PEFT interop check: ${reason}`);
+// EXPANDR_PYTHON_LLM (older name) first, then the interop venv scripts/ensure-python.sh makes.
+if (process.env.EXPANDR_PYTHON_LLM && !process.env.EXPANDR_PYTHON) process.env.EXPANDR_PYTHON = process.env.EXPANDR_PYTHON_LLM;
+const { python: FOUND, reason } = findPython(['peft', 'transformers', 'torch'], 'the PEFT interop check');
+const PYTHON = FOUND ?? '';
 
 const CASES = [
   { model: 'tiny-qwen2', targets: ['q_proj', 'v_proj'] }, // the default
