@@ -4,7 +4,7 @@ import { ExpandrError } from '../errors.ts';
 import type { RetrieverTrainSettings } from '../train/settings.ts';
 import type { DpoSettings } from '../llm/dpo.ts';
 import type { ExpansionNorm } from '../retrieval/dense/expanded-query.ts';
-import type { SamplingSettings, SettingName } from './types.ts';
+import { SETTING_NAMES, type SamplingSettings, type SettingName } from './types.ts';
 
 export interface CandidateSettings {
   /** Paper: {0.8, 0.9, 1.0, 1.1}. */
@@ -86,17 +86,7 @@ export const EXPERIMENT_DEFAULTS: Readonly<ExperimentConfig> = Object.freeze({
   retriever: { lr: 1e-5, variant: 'contriever', epochs: 3, batchSize: 64 },
   dpo: { beta: 0.1, lr: 2e-5 },
   lora: { r: 8, alpha: 32, dropout: 0.1, targetModules: ['q_proj', 'v_proj'] },
-  settings: [
-    'BM25',
-    'Raw',
-    'Raw+expansion',
-    'FT',
-    'ExpandR',
-    'w/o LLM training',
-    'w/o retriever training',
-    'w/o self-reward',
-    'w/o retriever reward',
-  ],
+  settings: [...SETTING_NAMES],
 } satisfies ExperimentConfig);
 
 /** Defaults deep-merged with `over` (one level of nesting); unknown keys are errors that name them. */
