@@ -41,7 +41,7 @@ Options:
   --config FILE            JSON of src/pipeline/config.ts ExperimentConfig (paths relative to the project root)   (required)
   --out DIR                output folder; re-running into it resumes the run                                    (required)
   --init-encoder-steps N   when the config's encoder folder does not exist: build it (init-encoder on the corpus,
-                           then N Contriever-style cropping steps, unsupervised) and cache it there
+                           then N Contriever-style cropping steps, unsupervised) and cache it there; overrides the config's encoder.initSteps
   --fresh                  ignore OUT/run-state.json (stages run again; generations stay cached)
 ${BACKEND_HELP}
   --json                   print one JSON object as the last line (results.json's content + timings)
@@ -116,9 +116,9 @@ export async function experimentCommand(argv: string[], signal: AbortSignal): Pr
 
   const encoderPath = fromRoot(config.encoder.model);
   if (!existsSync(encoderPath)) {
-    const steps = a.str('init-encoder-steps');
-    if (steps === undefined) throw new UsageError(`experiment: the encoder ${encoderPath} does not exist. Give a model folder, or --init-encoder-steps N to build one from the corpus.`);
-    await buildPretrainedEncoder(encoderPath, data, a.int('init-encoder-steps', 0, 0), config.seed, work, log);
+    const steps = a.str('init-encoder-steps') !== undefined ? a.int('init-encoder-steps', 0, 0) : config.encoder.initSteps;
+    if (steps === null) throw new UsageError(`experiment: the encoder ${encoderPath} does not exist. Give a model folder, or set "encoder": {"initSteps": N} in the config (or --init-encoder-steps N) to build one from the corpus.`);
+    await buildPretrainedEncoder(encoderPath, data, steps, config.seed, work, log);
   }
   const encModel = await modelFilesFromPath(encoderPath, work);
   const preset = guessPreset(encModel.files, encModel.name);

@@ -49,6 +49,12 @@ export interface ExperimentConfig {
     /** Eq. 8 normalisation variant of the expanded query. */
     expansionNorm: ExpansionNorm;
     batchSize: number;
+    /**
+     * When `model` is a folder that does not exist yet: build it there from the corpus (init-encoder's
+     * WordPiece vocabulary + small random BERT, then this many Contriever-style cropping steps). null: the
+     * folder must exist. The runner's --init-encoder-steps overrides it.
+     */
+    initSteps: number | null;
   };
   llm: {
     /** Decoder folder (HF or llama2.c) for the tfjs engine; a WebLLM preset id in the app. */
@@ -77,7 +83,7 @@ export const EXPERIMENT_DEFAULTS: Readonly<ExperimentConfig> = Object.freeze({
   testQueries: 0,
   seed: 42,
   rounds: 1,
-  encoder: { model: 'facebook/contriever', expansionNorm: 'contriever', batchSize: 32 },
+  encoder: { model: 'facebook/contriever', expansionNorm: 'contriever', batchSize: 32, initSteps: null },
   llm: { model: 'Qwen2.5-0.5B-Instruct-q4f16_1-MLC', chat: true },
   expansion: { temperature: 0.8, topP: 0.9, maxTokens: 256, seed: 42 },
   candidates: { temperatures: [0.8, 0.9, 1.0, 1.1], perTemperature: 8, topP: 0.9, maxTokens: 256 },
