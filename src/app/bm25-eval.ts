@@ -124,3 +124,14 @@ export async function storedRunFile(store: Store, datasetId: string, split: stri
   const run = await store.getArtifact<Run>(datasetId, runKey(split));
   return run ? writeTrecRun(run, 'expandr-bm25') : null;
 }
+
+/**
+ * Per-query metrics of the last BM25 evaluation of a split (its stored run scored against the split's
+ * qrels again), for the significance marks of dense rows; null when BM25 has not been evaluated on it.
+ */
+export async function storedBm25PerQuery(store: Store, datasetId: string, split: string): Promise<Map<string, Record<string, number>> | null> {
+  const run = await store.getArtifact<Run>(datasetId, runKey(split));
+  if (!run) return null;
+  const qrels = await store.getQrels(datasetId, split);
+  return evaluate(qrels, run, { metrics: STANDARD_METRICS }).perQuery;
+}

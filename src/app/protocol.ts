@@ -5,6 +5,7 @@ import type { DatasetInfo } from '../store/types.ts';
 import type { Bm25EvalResult } from './bm25-eval.ts';
 import type { DenseEvalResult } from './dense-eval.ts';
 import type { EncoderSource, EncoderSummary, TrainResult } from './retriever-session.ts';
+import { DEFAULT_PERMUTATION_ROUNDS } from '../eval/significance.ts';
 import type { LossPoint } from '../train/checkpoint.ts';
 import type { RetrieverTrainSettings } from '../train/settings.ts';
 import type { LlmSource, LlmSummary } from './llm-session.ts';
@@ -14,6 +15,31 @@ import type { PipelineDownload, PipelineEvent, PipelineRunArgs, PipelineSnapshot
 export interface DroppedFile {
   path: string;
   file: Blob;
+}
+
+/** The metrics the significance marks of dense results test (the paper's Tables 2–3), the level, and the test's settings (those of `eval --compare`). Here (not in retriever-session.ts) so that the page reads them without loading the encoder code. */
+export const SIGNIFICANCE_METRICS = ['ndcg@10', 'recall@100'] as const;
+export const SIGNIFICANCE_ALPHA = 0.05;
+export const SIGNIFICANCE_TEST = { rounds: DEFAULT_PERMUTATION_ROUNDS, seed: 42 } as const;
+
+/** One paired permutation test of this evaluation against another setting on one metric. */
+export interface SignificanceTest {
+  /** What it was tested against (the Raw encoder's name, or 'BM25'). */
+  against: string;
+  /** Two-sided p-value in (0, 1]. */
+  pValue: number;
+  /** mean(this) − mean(other) over the paired queries. */
+  meanDiff: number;
+  /** Queries paired. */
+  n: number;
+  /** pValue < SIGNIFICANCE_ALPHA. */
+  significant: boolean;
+}
+
+/** Significance of a dense evaluation, per metric: FT vs its Raw encoder (†) and vs BM25 (‡), when those were evaluated on the same split. */
+export interface DenseSignificance {
+  vsRaw?: Record<string, SignificanceTest>;
+  vsBm25?: Record<string, SignificanceTest>;
 }
 
 /** Request payloads and the result each one resolves to. */
@@ -28,7 +54,8 @@ export interface Calls {
   'encoder:restore': { args: Record<string, never>; result: EncoderSummary | null };
   'encoder:cached': { args: Record<string, never>; result: { source: string; revision: string; name: string }[] };
   'encoder:export': { args: { handle: string }; result: { name: string; zip: Uint8Array } };
-  dense: { args: { datasetId: string; split: string; handle: string }; result: DenseEvalResult & { encoder: EncoderSummary } };
+  /** significance: paired permutation tests (nDCG@10, Recall@100) of FT vs its Raw encoder and vs the split's last BM25 run. */
+  dense: { args: { datasetId: string; split: string; handle: string }; result: DenseEvalResult & { encoder: EncoderSummary; significance: DenseSignificance } };
   train: {
     args: { datasetId: string; split: string; handle: string; settings: Partial<RetrieverTrainSettings> };
     result: TrainResult;

@@ -11,7 +11,7 @@ import { keepLocalModel, listCachedModels, loadModelFiles } from './model-source
 import { fromFile } from '../data/source.ts';
 import type { Store } from '../store/store.ts';
 import type { LongWork } from '../util/progress.ts';
-import type { DroppedFile } from './protocol.ts';
+import { SIGNIFICANCE_ALPHA, SIGNIFICANCE_METRICS, SIGNIFICANCE_TEST, type DenseSignificance, type DroppedFile, type SignificanceTest } from './protocol.ts';
 import { runDenseEval, type DenseEvalResult } from './dense-eval.ts';
 import { buildTrainData, mineBm25Negatives } from '../train/examples.ts';
 import { trainRetriever } from '../train/trainer.ts';
@@ -21,8 +21,12 @@ import { exportBertEncoder, trainedSettings, zipFolder } from '../train/checkpoi
 import type { BeirDoc } from '../data/types.ts';
 import { lastLoadedModel, rememberLoadedModel, storeModelCache } from '../model/sources-cache.ts';
 import { MODEL_KIND_FILE } from './llm-session.ts';
+import { storedBm25PerQuery } from './bm25-eval.ts';
+import { compareByQuery } from '../eval/significance.ts';
 
 const ROLE = 'encoder';
+
+export type { DenseSignificance, SignificanceTest };
 
 export interface EncoderSummary {
   handle: string;
@@ -43,6 +47,18 @@ export type EncoderSource =
   | { kind: 'files'; files: DroppedFile[]; preset?: string }
   | { kind: 'cached'; source: string; revision: string; preset?: string };
 
+type PerQuery = ReadonlyMap<string, Readonly<Record<string, number>>>;
+
+/** Paired permutation tests of `a` against `b` on SIGNIFICANCE_METRICS (what `eval --compare` runs). */
+export function significanceTests(a: PerQuery, b: PerQuery, against: string): Record<string, SignificanceTest> {
+  const out: Record<string, SignificanceTest> = {};
+  for (const m of SIGNIFICANCE_METRICS) {
+    const t = compareByQuery(a, b, m, SIGNIFICANCE_TEST);
+    out[m] = { against, pValue: t.pValue, meanDiff: t.meanDiff, n: t.n, significant: t.pValue < SIGNIFICANCE_ALPHA };
+  }
+  return out;
+}
+
 interface Loaded {
   encoder: BertEncoder;
   files: ModelFiles;
@@ -59,6 +75,8 @@ export interface TrainResult {
 export class RetrieverSession {
   #loaded = new Map<string, Loaded>();
   #next = 1;
+  /** Per-query metrics of the last evaluation of each encoder on a dataset split (for the † marks). */
+  #perQuery = new Map<string, PerQuery>();
 
   constructor(private readonly store: () => Promise<Store>) {}
 
@@ -106,10 +124,27 @@ export class RetrieverSession {
     return all.filter((_, i) => !kinds[i]);
   }
 
-  async evaluate(datasetId: string, split: string, handle: string, work: LongWork = {}): Promise<DenseEvalResult & { encoder: EncoderSummary }> {
+  async evaluate(
+    datasetId: string,
+    split: string,
+    handle: string,
+    work: LongWork = {},
+  ): Promise<DenseEvalResult & { encoder: EncoderSummary; significance: DenseSignificance }> {
     const l = this.#get(handle);
-    const r = await runDenseEval(await this.store(), datasetId, split, l.encoder, { modelHash: l.summary.modelHash, ...work });
-    return { ...r, encoder: l.summary };
+    const store = await this.store();
+    const r = await runDenseEval(store, datasetId, split, l.encoder, { modelHash: l.summary.modelHash, ...work });
+    const mine: PerQuery = new Map(r.perQuery.map((q) => [q.qid, q.metrics]));
+    const key = (h: string) => `${datasetId}\u0000${split}\u0000${h}`;
+    this.#perQuery.set(key(handle), mine);
+    const significance: DenseSignificance = {};
+    // † FT against the encoder it was trained from, when that one was evaluated on this split in this session.
+    const from = l.summary.trainedFrom;
+    const raw = from ? this.#perQuery.get(key(from)) : undefined;
+    if (from && raw) significance.vsRaw = significanceTests(mine, raw, this.#loaded.get(from)?.summary.name ?? 'Raw');
+    // ‡ against the last BM25 evaluation of this split (its stored run).
+    const bm25 = await storedBm25PerQuery(store, datasetId, split);
+    if (bm25) significance.vsBm25 = significanceTests(mine, bm25, 'BM25');
+    return { ...r, encoder: l.summary, significance };
   }
 
   /** Trains a copy of `handle` on `split` of the dataset; the copy becomes a new handle ('… (FT)'). */
@@ -167,6 +202,7 @@ export class RetrieverSession {
   unload(handle: string): void {
     this.#get(handle).encoder.dispose();
     this.#loaded.delete(handle);
+    for (const k of [...this.#perQuery.keys()]) if (k.endsWith(`\u0000${handle}`)) this.#perQuery.delete(k);
   }
 
   #add(encoder: BertEncoder, files: ModelFiles, s: Omit<EncoderSummary, 'handle' | 'dim' | 'settings'>): EncoderSummary {

@@ -1,7 +1,7 @@
 // The dense-retriever part of the page: loaded encoders, dense evaluation, training with a live loss
 // curve, exports. Shares the worker client with AppState.
 import type { CallHandle, CoreClient } from './core-client.ts';
-import type { DroppedFile } from '../app/protocol.ts';
+import type { DenseSignificance, DroppedFile } from '../app/protocol.ts';
 import type { EncoderSummary } from '../app/retriever-session.ts';
 import type { DatasetInfo } from '../store/types.ts';
 import type { LossPoint } from '../train/checkpoint.ts';
@@ -15,6 +15,8 @@ export interface ResultRow {
   dataset: string;
   split: string;
   metrics: Record<string, number>;
+  /** Dense rows: paired permutation tests vs Raw (†) and vs BM25 (‡), computed in the worker. */
+  significance?: DenseSignificance;
 }
 
 export class RetrieverState {
@@ -76,7 +78,7 @@ export class RetrieverState {
 
   async evaluate(dataset: DatasetInfo, split: string, enc: EncoderSummary) {
     await this.#run(`Encoding and evaluating ${enc.name} on ${dataset.name}`, this.client.call('dense', { datasetId: dataset.id, split, handle: enc.handle }, this.#progress), (r) => {
-      this.#row({ setting: enc.source === 'trained' ? 'FT' : 'Raw', model: enc.name, dataset: dataset.name, split, metrics: r.metrics });
+      this.#row({ setting: enc.source === 'trained' ? 'FT' : 'Raw', model: enc.name, dataset: dataset.name, split, metrics: r.metrics, significance: r.significance });
     });
   }
 
