@@ -1,9 +1,9 @@
 // The page's models survive a closed tab: tiny-bert and stories260K dropped into one session are kept in
 // IndexedDB (modelFiles, 'local:<hash>') and remembered; a NEW session (and host) over the same store
 // loads both again without a drop, and the stored run continues (its finished stages reused).
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, relative } from 'node:path';
+import { join } from 'node:path';
 import { IDBFactory } from 'fake-indexeddb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { useBackend } from '../../src/cli/backend.ts';
@@ -18,6 +18,7 @@ import { createHost } from '../../src/app/host.ts';
 import type { Response } from '../../src/app/protocol.ts';
 import { CancelledError } from '../../src/errors.ts';
 import { writeScifactSubset } from '../browser/scifact-subset.ts';
+import { folderFiles } from './helpers/folder-files.ts';
 
 const ROOT = join(import.meta.dirname, '../..');
 const SCIFACT = join(ROOT, '../shared/data/beir/scifact');
@@ -34,19 +35,6 @@ const TINY_CONFIG = {
   retriever: { steps: 1, batchSize: 2, hardNegatives: false },
   dpo: { steps: 1, batchSize: 2 },
 };
-
-function folderFiles(dir: string, name: string) {
-  const out: { path: string; file: Blob }[] = [];
-  const walk = (d: string) => {
-    for (const f of readdirSync(d)) {
-      const p = join(d, f);
-      if (statSync(p).isDirectory()) walk(p);
-      else out.push({ path: `${name}/${relative(dir, p)}`, file: new Blob([readFileSync(p)]) });
-    }
-  };
-  walk(dir);
-  return out;
-}
 
 let subset: string;
 beforeAll(async () => {

@@ -2,9 +2,9 @@
 // tiny-bert encoder and stories260K loaded as the page loads them, the Expand step, then "Run all" on
 // the same stored run (Expand's stages reused), the state read back by a fresh session (a reloaded tab),
 // downloads, a refused config change, and the figures' SVG. Pure UI helpers are checked alongside.
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, relative } from 'node:path';
+import { join } from 'node:path';
 import { useBackend } from '../../src/cli/backend.ts';
 import { unzipSync } from 'fflate';
 import { IDBFactory } from 'fake-indexeddb';
@@ -22,6 +22,7 @@ import { Q2A_DOC_MAX_CHARS } from '../../src/pipeline/prompts.ts';
 import { barsSvg, linesSvg, scatterSvg } from '../../src/ui/figure-svg.ts';
 import { guidance, type Capabilities } from '../../src/ui/capabilities.ts';
 import { writeScifactSubset } from '../browser/scifact-subset.ts';
+import { folderFiles } from './helpers/folder-files.ts';
 
 const ROOT = join(import.meta.dirname, '../..');
 const SCIFACT = join(ROOT, '../shared/data/beir/scifact');
@@ -39,19 +40,6 @@ const TINY_CONFIG = {
   retriever: { steps: 2, batchSize: 4, hardNegatives: false },
   dpo: { steps: 1, batchSize: 2 },
 };
-
-function folderFiles(dir: string, name: string) {
-  const out: { path: string; file: Blob }[] = [];
-  const walk = (d: string) => {
-    for (const f of readdirSync(d)) {
-      const p = join(d, f);
-      if (statSync(p).isDirectory()) walk(p);
-      else out.push({ path: `${name}/${relative(dir, p)}`, file: new Blob([readFileSync(p)]) });
-    }
-  };
-  walk(dir);
-  return out;
-}
 
 let subset: string;
 beforeAll(async () => {
