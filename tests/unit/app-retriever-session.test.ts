@@ -1,7 +1,6 @@
 // The worker's dense-retriever path in Node: load a dropped encoder (kept in IndexedDB), evaluate Raw,
 // train a copy, evaluate FT, export a zip that loads back, and find both models again after a "reload".
-import { readdirSync, readFileSync, statSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import { unzipSync } from 'fflate';
@@ -12,21 +11,9 @@ import { importBeir } from '../../src/data/import.ts';
 import { fromBytes } from '../../src/data/source.ts';
 import { RetrieverSession } from '../../src/app/retriever-session.ts';
 import { TINY } from './helpers/beir-files.ts';
+import { folderFiles } from './helpers/folder-files.ts';
 
 const TINY_BERT = join(import.meta.dirname, '../reference/fixtures/tiny-bert');
-
-function folderFiles(dir: string) {
-  const out: { path: string; file: Blob }[] = [];
-  const walk = (d: string) => {
-    for (const name of readdirSync(d)) {
-      const p = join(d, name);
-      if (statSync(p).isDirectory()) walk(p);
-      else out.push({ path: `tiny-bert/${relative(dir, p)}`, file: new Blob([readFileSync(p)]) });
-    }
-  };
-  walk(dir);
-  return out;
-}
 
 beforeAll(async () => {
   await tf.setBackend('cpu');
@@ -46,7 +33,7 @@ describe('RetrieverSession', () => {
     const { dataset } = await importBeir(store, sources, { estimate: async () => ({ quota: 1e9, usage: 0 }) });
     const session = new RetrieverSession(async () => store);
 
-    const raw = await session.load({ kind: 'files', files: folderFiles(TINY_BERT) });
+    const raw = await session.load({ kind: 'files', files: folderFiles(TINY_BERT, 'tiny-bert') });
     expect(raw).toMatchObject({ name: 'tiny-bert', source: 'dropped', dim: 32 });
     const rawEval = await session.evaluate(dataset.id, 'test', raw.handle);
     expect(rawEval.queries).toBe(2);

@@ -1,8 +1,7 @@
 // Significance marks of the encoder panel, in Node: the worker's dense evaluation returns paired
 // permutation tests (nDCG@10, Recall@100) of FT vs its Raw encoder (†) and of Raw and FT vs the split's
 // last BM25 run (‡), equal to pairedPermutationTest on the same per-query values (what `eval --compare` runs).
-import { readdirSync, readFileSync, statSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -15,21 +14,9 @@ import { runBm25Eval } from '../../src/app/bm25-eval.ts';
 import { SIGNIFICANCE_ALPHA, SIGNIFICANCE_METRICS, type SignificanceTest } from '../../src/app/protocol.ts';
 import { pairedPermutationTest } from '../../src/eval/significance.ts';
 import { jsonl } from './helpers/beir-files.ts';
+import { folderFiles } from './helpers/folder-files.ts';
 
 const TINY_BERT = join(import.meta.dirname, '../reference/fixtures/tiny-bert');
-
-function folderFiles(dir: string) {
-  const out: { path: string; file: Blob }[] = [];
-  const walk = (d: string) => {
-    for (const name of readdirSync(d)) {
-      const p = join(d, name);
-      if (statSync(p).isDirectory()) walk(p);
-      else out.push({ path: `tiny-bert/${relative(dir, p)}`, file: new Blob([readFileSync(p)]) });
-    }
-  };
-  walk(dir);
-  return out;
-}
 
 // A small BEIR set with 20 judged queries (> 16: the Monte Carlo path, 10,000 seeded rounds).
 const TOPICS = ['cats', 'dogs', 'birds', 'fish', 'trees', 'rivers', 'cars', 'trains', 'music', 'bread', 'coffee', 'snow', 'stars', 'books', 'shoes', 'bees', 'tea', 'rain', 'ships', 'clocks'];
@@ -68,7 +55,7 @@ describe('dense significance marks', () => {
       { estimate: async () => ({ quota: 1e9, usage: 0 }) },
     );
     const session = new RetrieverSession(async () => store);
-    const raw = await session.load({ kind: 'files', files: folderFiles(TINY_BERT) });
+    const raw = await session.load({ kind: 'files', files: folderFiles(TINY_BERT, 'tiny-bert') });
 
     // Before BM25 and without a Raw evaluation: nothing to test against.
     const first = await session.evaluate(dataset.id, 'test', raw.handle);
