@@ -17,7 +17,7 @@ export default defineConfig({
           environment: 'node',
           include: ['tests/unit/**/*.test.ts', 'tests/reference/**/*.test.ts'],
           // idb checks `instanceof IDBRequest`: the IndexedDB classes must be globals in Node.
-          setupFiles: ['fake-indexeddb/auto'],
+          setupFiles: ['fake-indexeddb/auto', 'tests/unit/setup-lean-gradients.ts'],
           testTimeout: 60_000,
         },
       },

@@ -6,9 +6,11 @@ import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import wasm from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm?url';
 import wasmSimd from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-simd.wasm?url';
 import wasmThreaded from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-threaded-simd.wasm?url';
+import { installLeanGradients } from '../src/util/lean-gradients.ts';
 import { shareWasmIdentity } from '../src/util/wasm-identity.ts';
 
 shareWasmIdentity();
+installLeanGradients();
 setWasmPaths({
   'tfjs-backend-wasm.wasm': wasm,
   'tfjs-backend-wasm-simd.wasm': wasmSimd,

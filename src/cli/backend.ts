@@ -6,6 +6,7 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ExpandrError, UsageError } from '../errors.ts';
+import { installLeanGradients } from '../util/lean-gradients.ts';
 import { shareWasmIdentity } from '../util/wasm-identity.ts';
 
 export const BACKENDS = ['cpu', 'wasm', 'webgpu'] as const;
@@ -40,6 +41,7 @@ async function installNodeWebGpu(): Promise<void> {
 
 /** Makes `name` the active tfjs backend; throws with the fix when it cannot start. Returns the name. */
 export async function useBackend(name: BackendName): Promise<BackendName> {
+  installLeanGradients();
   if (tf.getBackend() === name) return name;
   try {
     if (name === 'cpu') await import('@tensorflow/tfjs-backend-cpu');

@@ -84,7 +84,12 @@ export class BertModel {
       const type = tf.reshape(embeddingLookup(this.p('embeddings.token_type_embeddings.weight'), types), [B, T, d]);
       let x: tf.Tensor2D = tf.reshape(tf.add(tf.add(word, pos), type), [B * T, d]); // (B*T, d)
       x = drop(this.layerNorm(x, 'embeddings.LayerNorm'), c.hiddenDropout);
-      for (let i = 0; i < c.numLayers; i++) x = this.layer(x, i, B, T, maskAdd, drop);
+      // A scope per layer: its temporaries go when it ends instead of at the end of the forward pass
+      // (under a gradient tape the tensors a gradient needs are kept by the tape, not by the scope).
+      for (let i = 0; i < c.numLayers; i++) {
+        const xi = x;
+        x = tf.tidy(() => this.layer(xi, i, B, T, maskAdd, drop));
+      }
       return tf.reshape(x, [B, T, d]);
     });
   }
