@@ -18,22 +18,40 @@ export interface RepGroup {
   /** Rows (texts) in the group. */
   size: number;
   /**
-   * Embeds rows [start, end) → [end − start, D]. GradCache calls it twice for the same range and
-   * needs the same result both times, so any dropout must be seeded from the range.
+   * The order GradCache cuts chunks in (a permutation of 0..size−1; default: as given). Rows of similar
+   * length side by side make each chunk pad only to its own longest row.
    */
-  embed(start: number, end: number): tf.Tensor2D;
+  order?: readonly number[];
+  /**
+   * Embeds the given rows → [rows.length, D]. GradCache calls it twice for the same rows and needs the
+   * same result both times, so any dropout must be seeded from the rows.
+   */
+  embed(rows: readonly number[]): tf.Tensor2D;
 }
 
-/** Texts as one block of the loss; tokenised once per chunk, dropout seeded by the chunk's start row. */
+/** 0, 1, …, n − 1. */
+const range = (n: number): number[] => Array.from({ length: n }, (_, i) => i);
+
+/**
+ * Texts as one block of the loss: tokenised once per chunk, dropout seeded by the chunk's first row,
+ * chunks cut longest-first by token count (length-grouped), ties in input order.
+ */
 export function textGroup(encoder: Encoder, texts: string[], kind: TextKind, training: boolean, seed: number): RepGroup {
   const tokens = new Map<string, TokenizedBatch>();
+  const all = encoder.tokenize(texts, kind);
+  const lengths = range(texts.length).map((r) => {
+    let n = 0;
+    for (let t = 0; t < all.seqLen; t++) n += all.attentionMask[r * all.seqLen + t];
+    return n;
+  });
   return {
     size: texts.length,
-    embed: (s, e) => {
-      const key = `${s}:${e}`;
+    order: range(texts.length).sort((x, y) => lengths[y] - lengths[x] || x - y),
+    embed: (rows) => {
+      const key = rows.join(',');
       let t = tokens.get(key);
-      if (!t) tokens.set(key, (t = encoder.tokenize(texts.slice(s, e), kind)));
-      return encoder.embed(t, { training, seed: deriveSeed(seed, s) });
+      if (!t) tokens.set(key, (t = encoder.tokenize(rows.map((r) => texts[r]), kind)));
+      return encoder.embed(t, { training, seed: deriveSeed(seed, rows[0]) });
     },
   };
 }
@@ -62,16 +80,24 @@ function ordered(named: tf.NamedTensorMap, variables: readonly tf.Variable[]): G
 
 /** Plain path: every group embedded at once under the tape, one backward pass. Memory grows with the batch. */
 export function fullBatchGrads(groups: readonly RepGroup[], loss: RepLoss, variables: readonly tf.Variable[]): GradResult {
-  const { value, grads } = tf.variableGrads(() => loss(groups.map((g) => g.embed(0, g.size))), variables as tf.Variable[]);
+  const { value, grads } = tf.variableGrads(() => loss(groups.map((g) => g.embed(range(g.size)))), variables as tf.Variable[]);
   return { loss: value, grads: ordered(grads, variables) };
 }
 
 /** GradCache path: activation memory bounded by `chunk` rows per forward pass. */
 export function gradCacheGrads(groups: readonly RepGroup[], loss: RepLoss, variables: readonly tf.Variable[], chunk: number): GradResult {
-  // 1. Representations without a tape, one tidy per chunk so a chunk's activations are freed before the next.
+  const chunksOf = (g: RepGroup) => chunkRanges(g.size, chunk).map(([s, e]) => (g.order ?? range(g.size)).slice(s, e));
+  // 1. Representations without a tape, one tidy per chunk so a chunk's activations are freed before the next;
+  //    rows back in group order afterwards.
   const reps = groups.map((g) => {
-    const parts = chunkRanges(g.size, chunk).map(([s, e]) => tf.tidy(() => g.embed(s, e)));
-    const all = tf.concat(parts, 0) as tf.Tensor2D; // [size_g, D]
+    const chunks = chunksOf(g);
+    const parts = chunks.map((rows) => tf.tidy(() => g.embed(rows)));
+    const all = tf.tidy(() => {
+      const inChunkOrder = tf.concat(parts, 0); // [size_g, D]
+      const position = new Int32Array(g.size); // row r sits at position[r] in chunk order
+      chunks.flat().forEach((r, j) => (position[r] = j));
+      return tf.gather(inChunkOrder, tf.tensor1d(position, 'int32')) as tf.Tensor2D;
+    });
     parts.forEach((p) => p.dispose());
     return all;
   });
@@ -82,10 +108,10 @@ export function gradCacheGrads(groups: readonly RepGroup[], loss: RepLoss, varia
   const sums: Grads = variables.map(() => null);
   groups.forEach((g, gi) => {
     const cached = repGrads[gi]; // [size_g, D]
-    for (const [s, e] of chunkRanges(g.size, chunk)) {
+    for (const rows of chunksOf(g)) {
       const part = tf.variableGrads(() => {
-        const slice = tf.slice(cached, [s, 0], [e - s, cached.shape[1]!]); // [e − s, D]
-        return tf.sum(tf.mul(g.embed(s, e), slice)) as tf.Scalar;
+        const rowGrads = tf.gather(cached, tf.tensor1d(rows as number[], 'int32')); // [rows, D]
+        return tf.sum(tf.mul(g.embed(rows), rowGrads)) as tf.Scalar;
       }, variables as tf.Variable[]);
       part.value.dispose();
       ordered(part.grads, variables).forEach((gr, i) => {

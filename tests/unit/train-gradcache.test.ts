@@ -84,6 +84,36 @@ describe('GradCache', () => {
     enc.dispose();
   });
 
+  it('cuts chunks longest-first (length-grouped): less padding, and still the full-batch gradient', () => {
+    const enc = tinyEncoder({ hidden: 16, dim: 8, seed: 5, settings: { maxLength: 32 } });
+    // Texts of 1–23 words in scrambled order, so that chunks in input order pad short rows to long ones.
+    const varied = (n: number, seed: number) => Array.from({ length: n }, (_, i) => texts(1, 1 + ((i * 7) % 23), seed + i)[0]);
+    const qTexts = varied(12, 1);
+    const dTexts = varied(24, 50);
+    const groups = [textGroup(enc, qTexts, 'query', false, 0), textGroup(enc, dTexts, 'doc', false, 0)];
+    const tokens = (t: string[]) => enc.tokenize(t, 'doc');
+    const length = (t: string) => tokens([t]).attentionMask.reduce((a, b) => a + b, 0);
+    const chunk = 5;
+    for (const [g, ts] of [[groups[0], qTexts], [groups[1], dTexts]] as const) {
+      const order = g.order!;
+      expect([...order].sort((a, b) => a - b)).toEqual([...Array(g.size).keys()]); // a permutation
+      const lengths = order.map((r) => length(ts[r]));
+      expect(lengths).toEqual([...lengths].sort((a, b) => b - a)); // longest first
+      // Tokens each pass pads to: chunks cut in this order vs in input order.
+      const padded = (rows: readonly number[]) =>
+        chunkRanges(rows.length, chunk).reduce((sum, [s, e]) => sum + (e - s) * tokens(rows.slice(s, e).map((r) => ts[r])).seqLen, 0);
+      expect(padded(order)).toBeLessThan(0.8 * padded([...order].sort((a, b) => a - b)));
+    }
+    const loss: RepLoss = ([q, d]) => tf.tidy(() => infoNceLoss(q, d, 0.05));
+    const full = fullBatchGrads(groups, loss, enc.variables);
+    const cached = gradCacheGrads(groups, loss, enc.variables, chunk);
+    expect(Math.abs(cached.loss.dataSync()[0] - full.loss.dataSync()[0])).toBeLessThanOrEqual(1e-6);
+    expect(maxDiff(cached, full).abs).toBeLessThanOrEqual(GRAD_TOL);
+    dispose(full);
+    dispose(cached);
+    enc.dispose();
+  });
+
   it('bounds peak tensor memory by the chunk: plain grows with the batch, GradCache stays far below', async () => {
     const enc = tinyEncoder({ hidden: 32, dim: 16, seed: 5, settings: { maxLength: 32 } });
     const peaks: Record<string, number> = {};
