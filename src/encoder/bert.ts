@@ -13,6 +13,7 @@ import './gradients.ts';
 import { deriveSeed } from '../util/random.ts';
 import type { BertConfig } from './config.ts';
 import { bertParamSpecs, isLinearWeight, randomBertWeights, type HfTensor } from './bert-weights.ts';
+import { gelu } from './gelu.ts';
 import { batchMatMul, linear2d } from './matmul.ts';
 import type { TokenizedBatch } from './types.ts';
 
@@ -152,11 +153,6 @@ export class BertModel {
   dispose(): void {
     for (const v of this.variables) v.dispose();
   }
-}
-
-/** Exact GELU, 0.5·x·(1 + erf(x/√2)) (BERT's "gelu"; not the tanh approximation). */
-function gelu<T extends tf.Tensor>(x: T): T {
-  return tf.mul(tf.mul(x, 0.5), tf.add(1, tf.erf(tf.mul(x, Math.SQRT1_2))));
 }
 
 type Dropout = <T extends tf.Tensor>(x: T, rate: number) => T;
