@@ -201,7 +201,9 @@ export async function trainRetrieverCommand(argv: string[], signal: AbortSignal)
     writeOut(out, await exportBertEncoder(encoder, model.files, { settings: exported, trainingInfo }));
 
     const ran = r.totalSteps - (r.resumedFrom ?? 0);
-    const timings = { loadMs, mineMs, trainMs, msPerStep: ran > 0 ? trainMs / ran : null };
+    const per = (ms: number) => (r.timing.steps > 0 ? ms / r.timing.steps : null);
+    const stepParts = { forwardMs: per(r.timing.forwardMs), lossMs: per(r.timing.lossMs), backwardMs: per(r.timing.backwardMs), optimizerMs: per(r.timing.optimizerMs) };
+    const timings = { loadMs, mineMs, trainMs, msPerStep: ran > 0 ? trainMs / ran : null, perStep: stepParts };
     if (a.flag('json')) {
       const curve = r.lossCurve.map((p) => [p.step, p.loss, p.lr]);
       console.log(JSON.stringify({ loss: r.finalLoss, steps: r.totalSteps, examples: train.examples.length, out, dataset: data.name, split, model: model.name, backend, resumedFrom: r.resumedFrom, missingExpansions, settings: r.settings, lossCurve: curve, timings }));
@@ -210,6 +212,10 @@ export async function trainRetrieverCommand(argv: string[], signal: AbortSignal)
     const first = r.lossCurve[0];
     console.log(`${data.name} · ${split} · ${train.examples.length} queries · ${model.name} · ${variant}${expansions ? ' + expansions' : ''} · ${backend}`);
     console.log(`${r.totalSteps} steps in ${formatDuration(trainMs / 1000)}: loss ${first ? first.loss.toFixed(4) : '—'} → ${r.finalLoss.toFixed(4)}`);
+    if (r.timing.steps > 0) {
+      const sec = (ms: number | null) => `${((ms ?? 0) / 1000).toFixed(1)} s`;
+      console.log(`per step: forward without tape ${sec(stepParts.forwardMs)} · loss ${sec(stepParts.lossMs)} · forward + backward ${sec(stepParts.backwardMs)} · clip + AdamW ${sec(stepParts.optimizerMs)}`);
+    }
     console.log(`wrote ${out} (sentence-transformers${exported.normalize ? ', normalised' : ''})`);
   } finally {
     encoder.dispose();

@@ -64,6 +64,17 @@ export interface GradResult {
   loss: tf.Scalar;
   /** Aligned with the variables; null where the loss does not depend on a variable. Caller disposes. */
   grads: Grads;
+  /** Where the time went (ms; dispatch time on asynchronous backends such as webgpu). */
+  timing: GradTiming;
+}
+
+export interface GradTiming {
+  /** Embedding passes without a tape (GradCache step 1; 0 on the plain path). */
+  forwardMs: number;
+  /** The loss and its gradient with respect to the representations (plain path: inside backwardMs). */
+  lossMs: number;
+  /** Embedding under the tape plus backpropagation into the weights. */
+  backwardMs: number;
 }
 
 /** [start, end) ranges of at most `chunk` rows covering [0, size). */
@@ -80,12 +91,14 @@ function ordered(named: tf.NamedTensorMap, variables: readonly tf.Variable[]): G
 
 /** Plain path: every group embedded at once under the tape, one backward pass. Memory grows with the batch. */
 export function fullBatchGrads(groups: readonly RepGroup[], loss: RepLoss, variables: readonly tf.Variable[]): GradResult {
+  const t0 = performance.now();
   const { value, grads } = tf.variableGrads(() => loss(groups.map((g) => g.embed(range(g.size)))), variables as tf.Variable[]);
-  return { loss: value, grads: ordered(grads, variables) };
+  return { loss: value, grads: ordered(grads, variables), timing: { forwardMs: 0, lossMs: 0, backwardMs: performance.now() - t0 } };
 }
 
 /** GradCache path: activation memory bounded by `chunk` rows per forward pass. */
 export function gradCacheGrads(groups: readonly RepGroup[], loss: RepLoss, variables: readonly tf.Variable[], chunk: number): GradResult {
+  const t0 = performance.now();
   const chunksOf = (g: RepGroup) => chunkRanges(g.size, chunk).map(([s, e]) => (g.order ?? range(g.size)).slice(s, e));
   // 1. Representations without a tape, one tidy per chunk so a chunk's activations are freed before the next;
   //    rows back in group order afterwards.
@@ -101,9 +114,11 @@ export function gradCacheGrads(groups: readonly RepGroup[], loss: RepLoss, varia
     parts.forEach((p) => p.dispose());
     return all;
   });
+  const t1 = performance.now();
   // 2. L and ∂L/∂rep_g on the representations only.
   const { value, grads: repGrads } = tf.valueAndGrads((...xs: tf.Tensor[]) => loss(xs as tf.Tensor2D[]))(reps);
   reps.forEach((r) => r.dispose());
+  const t2 = performance.now();
   // 3. Re-embed each chunk under the tape; backprop Σ rep ⊙ ∂L/∂rep into the variables and sum.
   const sums: Grads = variables.map(() => null);
   groups.forEach((g, gi) => {
@@ -126,7 +141,7 @@ export function gradCacheGrads(groups: readonly RepGroup[], loss: RepLoss, varia
     }
   });
   repGrads.forEach((t) => t.dispose());
-  return { loss: value as tf.Scalar, grads: sums };
+  return { loss: value as tf.Scalar, grads: sums, timing: { forwardMs: t1 - t0, lossMs: t2 - t1, backwardMs: performance.now() - t2 } };
 }
 
 /** GradCache when `chunk` is set and smaller than some group, else the plain path. */

@@ -12,7 +12,7 @@ import { CHECKPOINT_FORMAT, CHECKPOINT_VERSION, type CheckpointSink, type LossPo
 import { CropBatches } from './cropping.ts';
 import { SupervisedBatches, type TrainData } from './examples.ts';
 import { expandQueries, l2Normalize, prepareDocs } from './expansion.ts';
-import { batchGrads, textGroup, type RepGroup, type RepLoss } from './gradcache.ts';
+import { batchGrads, textGroup, type GradTiming, type RepGroup, type RepLoss } from './gradcache.ts';
 import { infoNceLoss } from './infonce.ts';
 import { AdamW, clipGradNorm, GradAccumulator } from './optimizer.ts';
 import { lrAt, warmupSteps } from './schedule.ts';
@@ -37,6 +37,15 @@ export interface TrainRetrieverResult {
   finalLoss: number;
   /** Step the run resumed from, or null. */
   resumedFrom: number | null;
+  /** Where this run's step time went, summed over its steps (ms). */
+  timing: StepTiming;
+}
+
+export interface StepTiming extends GradTiming {
+  /** Gradient accumulation, clipping and the AdamW update. */
+  optimizerMs: number;
+  /** Steps the sums cover. */
+  steps: number;
 }
 
 type Phase = LossPoint['phase'];
@@ -142,6 +151,7 @@ export async function trainRetriever(encoder: Encoder, data: TrainData, opts: Tr
     await opts.checkpoints.save(c);
   };
 
+  const timing: StepTiming = { forwardMs: 0, lossMs: 0, backwardMs: 0, optimizerMs: 0, steps: 0 };
   for (let step = start; step < total; step++) {
     throwIfAborted(opts.signal, 'Retriever training');
     const phase = phaseOf(step);
@@ -160,12 +170,20 @@ export async function trainRetriever(encoder: Encoder, data: TrainData, opts: Tr
       const r = batchGrads(groups, loss, variables, s.gradCacheChunk);
       lossSum += (await r.loss.data())[0];
       r.loss.dispose();
+      timing.forwardMs += r.timing.forwardMs;
+      timing.lossMs += r.timing.lossMs;
+      timing.backwardMs += r.timing.backwardMs;
+      const tAdd = performance.now();
       acc.add(r.grads);
+      timing.optimizerMs += performance.now() - tAdd;
     }
+    const tOpt = performance.now();
     let grads = acc.mean();
     if (s.maxGradNorm > 0) grads = (await clipGradNorm(grads, s.maxGradNorm)).grads;
     optimizer.step(grads, lr);
     grads.forEach((g) => g?.dispose());
+    timing.optimizerMs += performance.now() - tOpt;
+    timing.steps++;
 
     const point: LossPoint = { step: step + 1, loss: lossSum / micros, lr, phase };
     if (!Number.isFinite(point.loss)) {
@@ -187,5 +205,5 @@ export async function trainRetriever(encoder: Encoder, data: TrainData, opts: Tr
     await new Promise((r) => setTimeout(r, 0));
   }
   optimizer.dispose();
-  return { settings: s, totalSteps: total, lossCurve, finalLoss: lossCurve.length ? lossCurve[lossCurve.length - 1].loss : NaN, resumedFrom };
+  return { settings: s, totalSteps: total, lossCurve, finalLoss: lossCurve.length ? lossCurve[lossCurve.length - 1].loss : NaN, resumedFrom, timing };
 }

@@ -107,6 +107,7 @@ describe('GradCache', () => {
     const loss: RepLoss = ([q, d]) => tf.tidy(() => infoNceLoss(q, d, 0.05));
     const full = fullBatchGrads(groups, loss, enc.variables);
     const cached = gradCacheGrads(groups, loss, enc.variables, chunk);
+    for (const part of ['forwardMs', 'lossMs', 'backwardMs'] as const) expect(cached.timing[part]).toBeGreaterThan(0);
     expect(Math.abs(cached.loss.dataSync()[0] - full.loss.dataSync()[0])).toBeLessThanOrEqual(1e-6);
     expect(maxDiff(cached, full).abs).toBeLessThanOrEqual(GRAD_TOL);
     dispose(full);

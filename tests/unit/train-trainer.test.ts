@@ -55,6 +55,10 @@ describe('trainRetriever', () => {
     expect(mean(losses.slice(-5))).toBeLessThan(0.6 * mean(losses.slice(0, 5)));
     expect(after).toBeGreaterThan(before + 0.2);
     expect(r.finalLoss).toBe(losses[39]);
+    // Plain path (no GradCache chunk): the whole step is forward + backward, then the optimizer.
+    expect(r.timing).toMatchObject({ steps: 40, forwardMs: 0, lossMs: 0 });
+    expect(r.timing.backwardMs).toBeGreaterThan(0);
+    expect(r.timing.optimizerMs).toBeGreaterThan(0);
     expect(log.monotone()).toBe(true);
     expect(log.stages().get('train:retriever')).toMatchObject({ done: 40, total: 40, unit: 'steps' });
     expect(log.stages().get('train:retriever')!.text).toMatch(/^loss \d/);
