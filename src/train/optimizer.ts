@@ -5,6 +5,9 @@
 // Scalars are computed in float64 as Python does, tensors in float32. A variable whose gradient is
 // missing (not on the loss path, e.g. BERT's pooler under mean pooling) is skipped entirely, as torch
 // skips parameters with grad None. Plus gradient accumulation and torch's clip_grad_norm_.
+// Moments live as tensors on the backend, or — on wasm, where everything shares one 4 GiB heap — as host
+// Float32Arrays updated in a JS loop (same float32 roundings, Math.fround per operation): that frees
+// 2 × the model's size in the heap (BERT-base: 836 MB) for activations.
 import * as tf from '@tensorflow/tfjs-core';
 
 export interface AdamWConfig {
@@ -32,23 +35,34 @@ export interface AdamWState {
 
 export type Grads = (tf.Tensor | null)[];
 
+/** Where the first and second moments are kept; 'auto' = host on wasm, tensors elsewhere. */
+export type MomentsPlace = 'tensor' | 'host' | 'auto';
+
 /** tidy so that the initial value's tensor handle is released (tidy never disposes variables). */
 const zerosVariable = (p: tf.Variable) => tf.tidy(() => tf.variable(tf.zerosLike(p), false));
 
 export class AdamW {
   readonly config: AdamWConfig;
+  /** Moments as host arrays rather than backend tensors. */
+  readonly onHost: boolean;
   private steps: number[];
   private m: (tf.Variable | null)[];
   private v: (tf.Variable | null)[];
+  private hostM: (Float32Array | null)[];
+  private hostV: (Float32Array | null)[];
 
   constructor(
     readonly variables: readonly tf.Variable[],
     config: Partial<AdamWConfig> = {},
+    moments: MomentsPlace = 'auto',
   ) {
     this.config = { ...ADAMW_DEFAULTS, ...config };
+    this.onHost = moments === 'host' || (moments === 'auto' && tf.getBackend() === 'wasm');
     this.steps = variables.map(() => 0);
     this.m = variables.map(() => null);
     this.v = variables.map(() => null);
+    this.hostM = variables.map(() => null);
+    this.hostV = variables.map(() => null);
   }
 
   /** Applies one update with learning rate `lr`; grads[i] belongs to variables[i] (null: skip). Grads are not disposed. */
@@ -58,6 +72,7 @@ export class AdamW {
     this.variables.forEach((p, i) => {
       const g = grads[i];
       if (!g) return;
+      if (this.onHost) return this.hostStep(i, g, lr);
       const t = ++this.steps[i];
       const m0 = (this.m[i] ??= zerosVariable(p));
       const v0 = (this.v[i] ??= zerosVariable(p));
@@ -76,7 +91,42 @@ export class AdamW {
     });
   }
 
+  /**
+   * The same update in a JS loop over host moments, every operation rounded to float32 as the tensor
+   * path's kernels do (tf.mul(x, c) multiplies by c rounded to float32, as torch does for a Python scalar).
+   */
+  private hostStep(i: number, g: tf.Tensor, lr: number): void {
+    const { beta1, beta2, eps, weightDecay } = this.config;
+    const p = this.variables[i];
+    const t = ++this.steps[i];
+    const m = (this.hostM[i] ??= new Float32Array(p.size));
+    const v = (this.hostV[i] ??= new Float32Array(p.size));
+    const f = Math.fround;
+    const decay = f(1 - lr * weightDecay);
+    const [b1, c1, b2, c2] = [f(beta1), f(1 - beta1), f(beta2), f(1 - beta2)];
+    const bc2Sqrt = f(Math.sqrt(1 - beta2 ** t));
+    const stepSize = f(lr / (1 - beta1 ** t));
+    const epsF = f(eps);
+    const gd = g.dataSync() as Float32Array;
+    const pd = (p.dataSync() as Float32Array).slice();
+    for (let k = 0; k < pd.length; k++) {
+      const gk = gd[k];
+      const decayed = weightDecay ? f(pd[k] * decay) : pd[k];
+      const mk = f(f(m[k] * b1) + f(gk * c1));
+      const vk = f(f(v[k] * b2) + f(f(gk * gk) * c2));
+      const denom = f(f(Math.sqrt(vk) / bc2Sqrt) + epsF);
+      m[k] = mk;
+      v[k] = vk;
+      pd[k] = f(decayed - f(f(mk / denom) * stepSize));
+    }
+    tf.tidy(() => p.assign(tf.tensor(pd, p.shape, 'float32')));
+  }
+
   async getState(): Promise<AdamWState> {
+    if (this.onHost) {
+      const copy = (x: Float32Array | null) => (x ? x.slice() : null);
+      return { steps: [...this.steps], m: this.hostM.map(copy), v: this.hostV.map(copy) };
+    }
     const read = async (x: tf.Variable | null) => (x ? new Float32Array(await x.data()) : null);
     return { steps: [...this.steps], m: await Promise.all(this.m.map(read)), v: await Promise.all(this.v.map(read)) };
   }
@@ -85,12 +135,18 @@ export class AdamW {
     if (s.steps.length !== this.variables.length) throw new RangeError(`AdamW state holds ${s.steps.length} variables, the model has ${this.variables.length}`);
     this.disposeMoments();
     this.steps = [...s.steps];
-    const load = (data: Float32Array | null, i: number) => {
-      if (!data) return null;
+    const check = (data: Float32Array | null, i: number) => {
       const p = this.variables[i];
-      if (data.length !== p.size) throw new RangeError(`AdamW state: variable ${i} has ${p.size} values, the state ${data.length}`);
-      return tf.tidy(() => tf.variable(tf.tensor(data, p.shape), false));
+      if (data && data.length !== p.size) throw new RangeError(`AdamW state: variable ${i} has ${p.size} values, the state ${data.length}`);
+      return data;
     };
+    [...s.m, ...s.v].forEach((d, j) => check(d, j % this.variables.length));
+    if (this.onHost) {
+      this.hostM = s.m.map((d) => (d ? d.slice() : null));
+      this.hostV = s.v.map((d) => (d ? d.slice() : null));
+      return;
+    }
+    const load = (data: Float32Array | null, i: number) => (data ? tf.tidy(() => tf.variable(tf.tensor(data, this.variables[i].shape), false)) : null);
     this.m = s.m.map(load);
     this.v = s.v.map(load);
   }
@@ -103,6 +159,8 @@ export class AdamW {
     this.disposeMoments();
     this.m = this.variables.map(() => null);
     this.v = this.variables.map(() => null);
+    this.hostM = this.variables.map(() => null);
+    this.hostV = this.variables.map(() => null);
   }
 }
 

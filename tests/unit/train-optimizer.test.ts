@@ -80,6 +80,46 @@ describe('AdamW', () => {
   });
 });
 
+describe('AdamW with host moments (the wasm default)', () => {
+  const seq = (n: number, seed: number) => Float32Array.from({ length: n }, (_, i) => Math.sin(seed * 31 + i * 1.7) * (1 + (i % 5)));
+
+  it('updates as the tensor moments do, to the last float32 bit or one ulp (weight decay, skipped gradients, 5 steps)', () => {
+    const init = [seq(300, 1), seq(7, 2)];
+    const run = (moments: 'tensor' | 'host') => {
+      const ps = init.map((x) => tf.variable(tf.tensor1d(x)));
+      const opt = new AdamW(ps, { weightDecay: 0.01 }, moments);
+      expect(opt.onHost).toBe(moments === 'host');
+      for (let s = 0; s < 5; s++) opt.step([tf.tensor1d(seq(300, 10 + s)), s % 2 ? null : tf.tensor1d(seq(7, 20 + s))], 1e-3 * (s + 1));
+      const out = ps.map((p) => Array.from(p.dataSync()));
+      ps.forEach((p) => p.dispose());
+      opt.dispose();
+      return out;
+    };
+    // Both round every operation to float32 (and both equal torch exactly on the reference fixture);
+    // a handful of values differ by one ulp.
+    const [h, t] = [run('host'), run('tensor')];
+    h.forEach((xs, i) => xs.forEach((x, k) => expect(Math.abs(x - t[i][k])).toBeLessThanOrEqual(Math.abs(t[i][k]) * 2 ** -23)));
+  });
+
+  it("state moves between host and tensor optimizers (a checkpoint from one resumes in the other)", async () => {
+    const pa = variable([1, 2, 3]);
+    const pb = variable([1, 2, 3]);
+    const host = new AdamW([pa], {}, 'host');
+    host.step([tf.tensor1d([0.3, -0.1, 0.05])], 0.1);
+    const onDevice = new AdamW([pb], {}, 'tensor');
+    onDevice.setState(await host.getState());
+    pb.assign(pa);
+    host.step([tf.tensor1d([0.2, 0.2, -1])], 0.1);
+    onDevice.step([tf.tensor1d([0.2, 0.2, -1])], 0.1);
+    expect(values(pb)).toEqual(values(pa));
+    expect(() => host.setState({ steps: [1], m: [new Float32Array(2)], v: [null] })).toThrow(/3 values, the state 2/);
+  });
+
+  it('picks host moments on wasm and tensors elsewhere when left to auto', () => {
+    expect(new AdamW([]).onHost).toBe(tf.getBackend() === 'wasm');
+  });
+});
+
 describe('gradient accumulation and clipping', () => {
   it('GradAccumulator hands back the mean, keeping null where no micro-batch had a gradient', () => {
     const acc = new GradAccumulator(2);
