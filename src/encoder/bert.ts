@@ -13,6 +13,7 @@ import './gradients.ts';
 import { deriveSeed } from '../util/random.ts';
 import type { BertConfig } from './config.ts';
 import { bertParamSpecs, isLinearWeight, randomBertWeights, type HfTensor } from './bert-weights.ts';
+import { attentionProbs, type ProbsDropout } from './attention-probs.ts';
 import { gelu } from './gelu.ts';
 import { batchMatMul, linear2d } from './matmul.ts';
 import type { TokenizedBatch } from './types.ts';
@@ -119,9 +120,8 @@ export class BertModel {
     const q = heads(this.linear(x, `${p}.attention.self.query`), [0, 2, 1, 3], [B * nh, T, hs]);
     const kT = heads(this.linear(x, `${p}.attention.self.key`), [0, 2, 3, 1], [B * nh, hs, T]); // Kᵀ per head
     const v = heads(this.linear(x, `${p}.attention.self.value`), [0, 2, 1, 3], [B * nh, T, hs]);
-    let att: tf.Tensor = tf.mul(tf.reshape(batchMatMul(q, kT), [B, nh, T, T]), 1 / Math.sqrt(hs)); // (B, nh, T, T)
-    att = tf.softmax(tf.add(att, maskAdd)); // over keys, padding keys get weight 0
-    att = drop(att, c.attentionDropout);
+    const scores = tf.reshape(batchMatMul(q, kT), [B, nh, T, T]) as tf.Tensor4D; // (B, nh, T, T)
+    const att = attentionProbs(scores, maskAdd, 1 / Math.sqrt(hs), drop.site(c.attentionDropout)); // dropout(softmax(·/√hs + mask))
     const y = batchMatMul(tf.reshape(att, [B * nh, T, T]) as tf.Tensor3D, v); // (B*nh, T, hs)
     return tf.reshape(tf.transpose(tf.reshape(y, [B, nh, T, hs]), [0, 2, 1, 3]), [B * T, c.hiddenSize]); // (B*T, d), heads side by side
   }
@@ -155,12 +155,21 @@ export class BertModel {
   }
 }
 
-type Dropout = <T extends tf.Tensor>(x: T, rate: number) => T;
+interface Dropout {
+  <T extends tf.Tensor>(x: T, rate: number): T;
+  /** The rate and seed of the next dropout site (as a call would use them), or null when it is a no-op. */
+  site(rate: number): ProbsDropout | null;
+}
 
 /** Inverted dropout with one seed per call site, so a training step is reproducible on every backend. */
 function makeDropout(training: boolean, seed: number): Dropout {
   let site = 0;
-  return <T extends tf.Tensor>(x: T, rate: number): T => (training && rate > 0 ? (tf.dropout(x, rate, undefined, deriveSeed(seed, site++)) as T) : x);
+  const next = (rate: number): ProbsDropout | null => (training && rate > 0 ? { rate, seed: deriveSeed(seed, site++) } : null);
+  const drop = <T extends tf.Tensor>(x: T, rate: number): T => {
+    const d = next(rate);
+    return d ? (tf.dropout(x, d.rate, undefined, d.seed) as T) : x;
+  };
+  return Object.assign(drop, { site: next });
 }
 
 /**

@@ -1,0 +1,36 @@
+// Attention probabilities, dropout(softmax(scores·scale + mask)), with their own gradient. Composed from
+// tfjs ops, the tape would save five (batch, heads, T, T) tensors per layer — the scores (for the scale's
+// Mul), the scaled scores (Add), the softmax output, the dropout multiplier and the dropped
+// probabilities — the largest activations at long sequence lengths. This saves the softmax output p and
+// the result y (which the next product saves anyway, sharing the buffer) and rebuilds the multiplier from
+// y: it is 1/keep where y > 0, else 0. Backward, as PyTorch's softmax_backward_data:
+//   dp = dy ⊙ multiplier;  ds = scale · p ⊙ (dp − Σ_keys dp ⊙ p).
+// Forward values are those of the composed ops (tf.dropout with the same seed), bit for bit.
+import * as tf from '@tensorflow/tfjs-core';
+
+/** Dropout of the probabilities: rate and seed, or null when not training. */
+export interface ProbsDropout {
+  rate: number;
+  seed: number;
+}
+
+export function attentionProbs(scores: tf.Tensor4D, maskAdd: tf.Tensor, scale: number, dropout: ProbsDropout | null): tf.Tensor4D {
+  const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    const [s, save] = args as [tf.Tensor4D, tf.GradSaveFunc];
+    const p = tf.softmax(tf.add(tf.mul(s, scale), maskAdd)) as tf.Tensor4D; // over keys; padding keys get 0
+    const y = dropout ? (tf.dropout(p, dropout.rate, undefined, dropout.seed) as tf.Tensor4D) : p;
+    save(dropout ? [p, y] : [p]);
+    return {
+      value: y,
+      gradFunc: (dy: tf.Tensor4D, saved: tf.Tensor[]) =>
+        tf.tidy(() => {
+          const [ps, ys] = saved;
+          // tf.dropout's multiplier is floor(u + keep) / keep in float32: 0 or (1 / keep).
+          const dp = ys ? tf.mul(dy, tf.div(tf.cast(tf.greater(ys, 0), 'float32'), 1 - dropout!.rate)) : dy;
+          const dpP = tf.mul(dp, ps);
+          return tf.mul(tf.sub(dpP, tf.mul(tf.sum(dpP, -1, true), ps)), scale);
+        }),
+    };
+  });
+  return op(scores) as tf.Tensor4D;
+}
