@@ -10,7 +10,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { embeddingLookup } from '../src/encoder/bert.ts';
 import type { BertEncoder } from '../src/encoder/encoder.ts';
-import { batchMatMul, linear2d } from '../src/encoder/matmul.ts';
+import { batchMatMul, linear2d } from '../src/util/matmul.ts';
 import { maskTensor, meanPool } from '../src/encoder/pooling.ts';
 
 export interface ProfileRow {

@@ -15,7 +15,7 @@ import type { BertConfig } from './config.ts';
 import { bertParamSpecs, isLinearWeight, randomBertWeights, type HfTensor } from './bert-weights.ts';
 import { attentionProbs, type ProbsDropout } from './attention-probs.ts';
 import { gelu } from './gelu.ts';
-import { batchMatMul, linear2d } from './matmul.ts';
+import { batchMatMul, linear2d } from '../util/matmul.ts';
 import type { TokenizedBatch } from './types.ts';
 
 /** Added to attention scores of padding keys: exp() underflows to exactly 0 in float32 (HF uses finfo.min). */

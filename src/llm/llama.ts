@@ -13,6 +13,7 @@
 // Gradients need tfjs' gradient registry: import './gradients.ts' (bundlers, vitest) or call
 // registerGradientsNode() from src/cli/tfjs-gradients.ts (tsx/Node) before tf.variableGrads.
 import * as tf from '@tensorflow/tfjs-core';
+import { matMulBT } from '../util/matmul.ts';
 import { checkConfig, type DecoderConfig } from './config.ts';
 import { KVCache } from './kv-cache.ts';
 import { causalBias, MASKED_SCORE } from './mask.ts';
@@ -76,7 +77,7 @@ export class LlamaModel {
     const w = this.param(name + '.weight'); // (out, in)
     const lead = x.shape.slice(0, -1);
     const x2 = tf.reshape(x, [-1, x.shape[x.shape.length - 1]]) as tf.Tensor2D; // (N, in)
-    let y: tf.Tensor2D = tf.matMul(x2, w, false, true); // (N, out)
+    let y: tf.Tensor2D = matMulBT(x2, w as tf.Tensor2D); // (N, out)
     const b = this.weights.get(name + '.bias');
     if (b) y = tf.add(y, b);
     const adapter = this.adaptersEnabled ? this.adapters.get(name) : undefined;

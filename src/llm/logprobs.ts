@@ -15,6 +15,7 @@
 // completion tokens to sum. The tied / untied lm_head is the frozen weight; an adapter on lm_head falls
 // back to full logits (correct, not memory-bounded).
 import * as tf from '@tensorflow/tfjs-core';
+import { matMulBT } from '../util/matmul.ts';
 import type { LlamaModel } from './llama.ts';
 
 export interface ScoredBatch {
@@ -66,7 +67,7 @@ export function chunkedLogSumExp(h: tf.Tensor2D, w: tf.Tensor2D, chunk = DEFAULT
   const size = Math.max(1, Math.min(chunk, V));
   const slices: [number, number][] = [];
   for (let v0 = 0; v0 < V; v0 += size) slices.push([v0, Math.min(size, V - v0)]);
-  const logitsOf = (x: tf.Tensor2D, [v0, n]: [number, number]) => tf.matMul(x, tf.slice(w, [v0, 0], [n, D]), false, true); // (N, n)
+  const logitsOf = (x: tf.Tensor2D, [v0, n]: [number, number]) => matMulBT(x, tf.slice(w, [v0, 0], [n, D])); // (N, n)
   const f = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
     const [xh, save] = args as [tf.Tensor2D, tf.GradSaveFunc];
     const parts = slices.map((s) => tf.tidy(() => tf.logSumExp(logitsOf(xh, s), 1))); // each (N,)

@@ -1,6 +1,6 @@
 // The tfjs 4.22 backend gaps bert.ts works around, pinned down so a reader can see why: wasm has no
 // UnsortedSegmentSum (tf.gather's gradient), and wasm's fused matMul with transposeB + bias returns wrong
-// values; and matmul.ts's fast-path products (linear2d, batchMatMul), which must agree with the cpu
+// values; and matmul.ts's fast-path products (linear2d, matMulBT, batchMatMul), which must agree with the cpu
 // backend in value and gradient.
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
@@ -8,7 +8,7 @@ import '@tensorflow/tfjs-backend-wasm';
 import '@tensorflow/tfjs-core/dist/register_all_gradients.js';
 import { describe, expect, it } from 'vitest';
 import { embeddingLookup } from '../../src/encoder/bert.ts';
-import { batchMatMul, linear2d } from '../../src/encoder/matmul.ts';
+import { batchMatMul, linear2d, matMulBT } from '../../src/util/matmul.ts';
 
 const table = () => tf.tensor2d(Array.from({ length: 5 * 3 }, (_, i) => Math.sin(i)), [5, 3]);
 const IDS = [1, 3, 3, 0, 1, 1]; // duplicates must add up in the gradient
@@ -73,6 +73,18 @@ describe('matmul.ts products agree with tf.matMul on cpu, in value and gradient'
     const wasm = await onBackend('wasm', valueAndGrads((x, w, b) => linear2d(x as tf.Tensor2D, w as tf.Tensor2D, b as tf.Tensor1D), inputs));
     expect(wasm).toHaveLength(4);
     wasm.forEach((got, k) => expect(maxDiff(got, reference[k]), `output ${k}`).toBeLessThan(1e-5));
+  });
+
+  it("matMulBT: x·Wᵀ with W as [out, in] (the decoder's Linear), as (W·xᵀ)ᵀ on wasm", async () => {
+    const inputs = () => [tf.tensor2d(seq(7 * 5, (i) => Math.sin(i)), [7, 5]), tf.tensor2d(seq(3 * 5, (i) => Math.cos(1.3 * i)), [3, 5])];
+    const reference = await onBackend('cpu', valueAndGrads((x, w) => tf.matMul(x, w, false, true), inputs));
+    for (const backend of ['cpu', 'wasm']) {
+      const before = tf.memory().numTensors;
+      const got = await onBackend(backend, valueAndGrads((x, w) => matMulBT(x as tf.Tensor2D, w as tf.Tensor2D), inputs));
+      expect(tf.memory().numTensors, backend).toBe(before);
+      expect(got).toHaveLength(3);
+      got.forEach((g, k) => expect(maxDiff(g, reference[k]), `${backend} output ${k}`).toBeLessThan(1e-5));
+    }
   });
 
   it('batchMatMul: a (N, M, K) @ b (N, K, P), as N 2D products on wasm', async () => {
