@@ -6,7 +6,7 @@ import { dirname, join } from 'node:path';
 import { UsageError } from '../errors.ts';
 import { sourcesFromPath } from '../data/node-sources.ts';
 import { loadBeir } from '../data/load.ts';
-import { loadBertEncoder, type BertEncoder } from '../encoder/encoder.ts';
+import { BertEncoder, loadBertEncoder } from '../encoder/encoder.ts';
 import { ENCODER_PRESETS } from '../encoder/presets.ts';
 import { modelFilesFromPath } from '../model/sources-node.ts';
 import { parseExpansions } from '../retrieval/dense/expansions.ts';
@@ -47,7 +47,7 @@ Options:
   --no-dropout           train without dropout
   --pretrain-steps N     Contriever-style independent-cropping steps on the corpus first (default 0)
   --pretrain-lr X        (default ${D.pretrainLr});  --pretrain-batch N (default ${D.pretrainBatchSize})
-  --max-length N         truncate texts to N tokens (default: the encoder's)
+  --max-length N         truncate training texts to N tokens (default: the encoder's); the output keeps the encoder's
   --seed N               (default ${D.seed})
   --checkpoint-every N   save OUT/checkpoint/ every N steps (and at the end)
   --resume               continue from OUT/checkpoint/ when it exists
@@ -169,7 +169,10 @@ export async function trainRetrieverCommand(argv: string[], signal: AbortSignal)
     throw new UsageError(`train-retriever: unknown --preset "${preset}"; known: ${ENCODER_PRESETS.map((p) => p.id).join(', ')}.`);
   }
   const maxLength = a.str('max-length') === undefined ? undefined : a.int('max-length', 512, 2, 8192);
-  const encoder: BertEncoder = await loadBertEncoder(model.files, { preset, seed: settings.seed, settings: maxLength ? { maxLength } : undefined });
+  const loaded = await loadBertEncoder(model.files, { preset, seed: settings.seed });
+  // --max-length truncates the training texts only; the exported folder keeps the model's own max_seq_length,
+  // so that the fine-tuned model is evaluated (and used in Python) on the same text as the one it started from.
+  const encoder: BertEncoder = maxLength ? new BertEncoder(loaded.model, loaded.tokenizer, { ...loaded.settings, maxLength }, loaded.configJson) : loaded;
   const loadMs = performance.now() - t0;
 
   try {
@@ -186,7 +189,7 @@ export async function trainRetrieverCommand(argv: string[], signal: AbortSignal)
     const r = await trainRetriever(encoder, train, { settings, checkpoints, resume: a.flag('resume'), ...work });
     const trainMs = performance.now() - t2;
 
-    const exported = trainedSettings(encoder.settings, variant);
+    const exported = trainedSettings(loaded.settings, variant);
     const trainingInfo = {
       format: 'expandr-retriever',
       dataset: data.name,
@@ -196,6 +199,7 @@ export async function trainRetrieverCommand(argv: string[], signal: AbortSignal)
       baseModel: model.name,
       preset: preset ?? null,
       settings: r.settings,
+      trainMaxLength: encoder.settings.maxLength,
       lossCurve: r.lossCurve,
     };
     writeOut(out, await exportBertEncoder(encoder, model.files, { settings: exported, trainingInfo }));

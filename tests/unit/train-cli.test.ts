@@ -41,7 +41,7 @@ async function run(args: string[]): Promise<{ json: Record<string, unknown>; lin
 
 describe('train-retriever command', () => {
   const out = join(tmp, 'out');
-  const base = ['--data', data, '--encoder', TINY_BERT, '--out', out, '--batch', '4', '--lr', '1e-3', '--backend', 'cpu', '--max-length', '24', '--quiet', '--json'];
+  const base = ['--data', data, '--encoder', TINY_BERT, '--out', out, '--batch', '4', '--lr', '1e-3', '--backend', 'cpu', '--max-length', '8', '--quiet', '--json'];
 
   it('trains, prints {"loss", ...} last and writes a reloadable sentence-transformers folder', async () => {
     const { json, lines } = await run([...base, '--steps', '3', '--hard-negatives', 'bm25', '--expansions', join(tmp, 'exp.jsonl'), '--grad-cache-chunk', '3', '--checkpoint-every', '2']);
@@ -53,9 +53,14 @@ describe('train-retriever command', () => {
     const info = JSON.parse(readFileSync(join(out, 'training_info.json'), 'utf8'));
     expect(info.lossCurve).toHaveLength(3);
     expect(existsSync(join(out, 'checkpoint', 'training_state.safetensors'))).toBe(true);
+    // --max-length 8 truncated the training texts; the folder keeps the base model's max_seq_length (16).
+    const baseModel = await loadBertEncoder(await readModelDir(TINY_BERT));
+    expect(baseModel.settings.maxLength).toBeGreaterThan(8);
+    expect(info.trainMaxLength).toBe(8);
     const enc = await loadBertEncoder(await readModelDir(out));
-    expect(enc.settings).toMatchObject({ normalize: true, maxLength: 24 });
+    expect(enc.settings).toMatchObject({ normalize: true, maxLength: baseModel.settings.maxLength });
     enc.dispose();
+    baseModel.dispose();
   });
 
   it('--resume continues from OUT/checkpoint', async () => {
