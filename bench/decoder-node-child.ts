@@ -175,42 +175,6 @@ if (o.lpRows > 0) {
 // ---- DPO ---------------------------------------------------------------------------------------------
 // A failure here (the wasm heap's 4 GiB ceiling: "memory access out of bounds" / "Aborted()") becomes a
 // skip record with what was measured before it; the earlier phases' records are already out.
-if (o.dpoSteps > 0 && o.dxKernel === 'copy' && backend === 'wasm') {
-  // Bench override (see DecoderRunOptions.dxKernel): x·Wᵀ's input gradient dy·W on a temporary copy of W,
-  // so that tfjs-wasm's XNNPACK operator cache (keyed by W's tensor id, freed when that tensor is disposed)
-  // holds the packed weights only for the duration of the product instead of for the model's lifetime.
-  const original = tf.getGradient('BatchMatMul')!;
-  tf.registerGradient({
-    ...original,
-    gradFunc: (dy, saved, attrs) => {
-      const [a, b] = saved;
-      const { transposeA, transposeB } = attrs as unknown as { transposeA: boolean; transposeB: boolean };
-      if (transposeA || !transposeB || a.rank !== 2 || b.rank !== 2) return original.gradFunc(dy, saved, attrs);
-      return {
-        a: () => tf.tidy(() => tf.matMul(dy as tf.Tensor2D, tf.mul(b, 1) as tf.Tensor2D)), // the copy dies with the tidy
-        b: () => tf.matMul(dy as tf.Tensor2D, a as tf.Tensor2D, true, false),
-      };
-    },
-  });
-  log('DPO: BatchMatMul gradient overridden (dx = dy·W on a temporary copy of W)');
-}
-
-if (o.identity === 'share' && backend === 'wasm') {
-  // Bench override (see DecoderRunOptions.identity): tf engine.clone() — run on every input an op saves for
-  // its gradient — shares the buffer (refcounted, as tfjs-backend-cpu does) instead of copying it.
-  tf.unregisterKernel('Identity', 'wasm');
-  tf.registerKernel({
-    kernelName: 'Identity',
-    backendName: 'wasm',
-    kernelFunc: ({ inputs, backend: be }) => {
-      const x = inputs.x as tf.TensorInfo;
-      (be as unknown as { incRef(d: object): void }).incRef(x.dataId);
-      return { dataId: x.dataId, shape: x.shape, dtype: x.dtype };
-    },
-  });
-  log('Identity (wasm) overridden: clones share the buffer');
-}
-
 const gib = (n: number | null) => (n === null ? '-' : `${(n / 2 ** 30).toFixed(2)} GiB`);
 if (o.dpoSteps > 0) {
   let stage = 'reference log-probs';
@@ -266,8 +230,6 @@ if (o.dpoSteps > 0) {
       rowLength: o.dpoLength,
       scoredPerRow: completion,
       lora: `r${o.loraR} ${targets.join(',')}`,
-      dxKernel: o.dxKernel,
-      identity: o.identity,
       trainable,
       referenceMs,
       steps,

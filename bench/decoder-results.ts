@@ -57,9 +57,9 @@ export type DecoderRecord = Origin &
         rowLength: number;
         scoredPerRow: number;
         lora: string;
-        /** How dx = dy·W was computed (decoder.bench.ts --dx-kernel); absent in older records = 'tfjs'. */
+        /** Older records only (the bench's former --dx-kernel override; src now avoids the packed W itself). */
         dxKernel?: 'tfjs' | 'copy';
-        /** decoder.bench.ts --identity; absent = 'copy'. */
+        /** Older records only (the former --identity override; src/util/wasm-identity.ts now always shares). */
         identity?: 'copy' | 'share';
         trainable: number;
         /** Reference log-probs (adapters off), once per run: what trainDpo caches. */

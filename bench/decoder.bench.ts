@@ -11,8 +11,7 @@
 //   node --import tsx bench/decoder.bench.ts --runs wasm:qwen2.5-0.5b --batches '' --lp-rows 0 --probe-rows ''
 //                                                                              (DPO only)
 //   node --import tsx bench/decoder.bench.ts --runs wasm:qwen2.5-0.5b --batches '' --lp-rows 0 --probe-rows '' \
-//     --prompt 16 --dpo-length 32 --dpo-steps 1 --dpo-reference 0 --identity share --dx-kernel copy
-//                                   the 0.5B DPO step within the 4 GiB wasm heap (bench overrides; RESULTS-decoder.md)
+//     --prompt 16 --dpo-length 32 --dpo-steps 1 --dpo-reference 0      the 0.5B DPO step (RESULTS-decoder.md)
 //   node --import tsx bench/decoder.bench.ts --save FILE     also write the records; --report A,B prints saved ones
 // Sizes are deliberately small (Qwen2.5-0.5B is ~2 GB in float32; tfjs-wasm runs single-threaded in Node,
 // and its transposed matMul at ~2 GFLOP/s). WebGPU in Node is Dawn on SwiftShader (Vulkan on the CPU):
@@ -48,20 +47,6 @@ export interface DecoderRunOptions {
   dpoLength: number;
   loraR: number;
   lr: number;
-  /**
-   * DPO's input gradient through frozen projections, dx = dy·W (tfjs' BatchMatMul gradient for x·Wᵀ):
-   * 'tfjs' = as registered (on wasm XNNPACK packs W and caches the packed copy until W is disposed, i.e.
-   * forever for model weights: +1.4 GB for Qwen2.5-0.5B, past the 4 GiB wasm heap); 'copy' = the same
-   * product on a temporary copy of W (packed, used, freed with the copy; bench override, wasm only).
-   */
-  dxKernel: 'tfjs' | 'copy';
-  /**
-   * tfjs-wasm's Identity kernel, which tfjs runs on every input an op saves for its gradient while the tape
-   * is on (engine.clone): 'copy' = as shipped (a full copy: every frozen weight a projection or gather
-   * touches is duplicated for the backward pass — 2.5 GB for Qwen2.5-0.5B); 'share' = the cpu backend's
-   * behaviour (incRef on the same buffer; bench override, wasm only).
-   */
-  identity: 'copy' | 'share';
   /** 1: time the reference log-probs (as trainDpo, once per run); 0: skip them and use zeros (the step's cost does not depend on them). */
   dpoReference: number;
   /** Time the projection matMul as linear() calls it and pre-transposed (wasm/cpu), at these row counts. */
@@ -82,8 +67,6 @@ export const DEFAULTS: Readonly<DecoderRunOptions> = Object.freeze({
   dpoLength: 64,
   loraR: 8,
   lr: 2e-5,
-  dxKernel: 'tfjs',
-  identity: 'copy',
   dpoReference: 1,
   probe: true,
   probeRows: [1, 16, 128],
@@ -148,21 +131,13 @@ function parse(argv: string[]): Plan {
   const { values } = parseArgs({
     args: argv,
     strict: true,
-    options: { ...Object.fromEntries(Object.keys(FLAGS).map((k) => [k, { type: 'string' as const }])), runs: { type: 'string' }, save: { type: 'string' }, report: { type: 'string' }, 'dx-kernel': { type: 'string' }, identity: { type: 'string' } },
+    options: { ...Object.fromEntries(Object.keys(FLAGS).map((k) => [k, { type: 'string' as const }])), runs: { type: 'string' }, save: { type: 'string' }, report: { type: 'string' } },
   });
   const v = values as Record<string, string | undefined>;
   const given: Partial<Record<keyof DecoderRunOptions, unknown>> = {};
   for (const [flag, field] of Object.entries(FLAGS)) {
     if (v[flag] === undefined) continue;
     given[field] = LIST_FIELDS.has(field) ? ints(v[flag]!) : ints(v[flag]!)[0];
-  }
-  if (v['dx-kernel'] !== undefined) {
-    if (v['dx-kernel'] !== 'tfjs' && v['dx-kernel'] !== 'copy') throw new Error(`--dx-kernel: tfjs or copy, got "${v['dx-kernel']}"`);
-    given.dxKernel = v['dx-kernel'];
-  }
-  if (v.identity !== undefined) {
-    if (v.identity !== 'copy' && v.identity !== 'share') throw new Error(`--identity: copy or share, got "${v.identity}"`);
-    given.identity = v.identity;
   }
   if (given.newTokens !== undefined && given.wideNewTokens === undefined) given.wideNewTokens = given.newTokens;
   if (given.probeRows !== undefined) given.probe = (given.probeRows as number[]).length > 0;
@@ -182,8 +157,6 @@ function parse(argv: string[]): Plan {
 const describe = (o: DecoderRunOptions) =>
   `generate: prompt ${o.promptLen}, new ${o.newTokens} (batch 1) / ${o.wideNewTokens} (batch > 1), batches ${o.batches.join(',')}; ` +
   `log-probs ${o.lpRows} × ${o.lpLength}; DPO ${o.dpoSteps} step(s), ${o.dpoPairs} pair(s) × 2 × ${o.dpoLength}, LoRA r ${o.loraR}` +
-  (o.dxKernel === 'copy' ? '; dx = dy·W on a temporary copy of W (bench override)' : '') +
-  (o.identity === 'share' ? '; wasm Identity shares buffers (bench override)' : '') +
   (o.dpoReference ? '' : '; reference log-probs skipped (zeros)');
 
 /** Runs one (backend, model) in a fresh Node process and returns its records. */
