@@ -5,10 +5,10 @@ import { openStore } from '../src/store/store.ts';
 import type { Request } from '../src/app/protocol.ts';
 import { initBackend, initPipelineBackend } from './tf-backend.ts';
 import { createWebLlmEngine } from '../src/llm/webllm/create.ts';
-import type { LongWork } from '../src/util/progress.ts';
+import type { WorkOptions } from '../src/util/progress.ts';
 
 // WebLLM runs in its own Worker, nested in this one (the pipeline's base-model generation on WebLLM presets).
-const webLlm = (modelId: string, work: LongWork) =>
+const webLlm = (modelId: string, work: WorkOptions) =>
   createWebLlmEngine(new Worker(new URL('./webllm.worker.ts', import.meta.url), { type: 'module' }), { modelId, ...work });
 
 const host = createHost((msg) => self.postMessage(msg), () => openStore(), { initBackend, initPipelineBackend, webLlm });

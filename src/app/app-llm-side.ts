@@ -21,17 +21,17 @@ import type { BertEncoder } from '../encoder/encoder.ts';
 import { modelFilesFromBytes, type ModelFiles } from '../llm/files.ts';
 import { webLlmPreset } from '../llm/webllm/presets.ts';
 import type { Store } from '../store/store.ts';
-import type { LongWork } from '../util/progress.ts';
+import type { WorkOptions } from '../util/progress.ts';
 import { q2aDocChars, type LoadedLlm } from './llm-session.ts';
 import { loadModelFiles } from './model-source.ts';
 
 /** Loads a WebLLM model (the worker creates the engine in its own nested Worker). */
-export type WebLlmEngineFactory = (modelId: string, work: LongWork) => Promise<WebLlmLike & { unload(): Promise<void> }>;
+export type WebLlmEngineFactory = (modelId: string, work: WorkOptions) => Promise<WebLlmLike & { unload(): Promise<void> }>;
 
 export interface AppLlmSideContext {
   store: Store;
   datasetId: string;
-  work: LongWork;
+  work: WorkOptions;
   webLlm?: WebLlmEngineFactory;
 }
 

@@ -2,7 +2,7 @@
 // build or reuse the index, retrieve top-k for the split's queries, score with trec_eval semantics.
 import type { BeirDoc, BeirQuery, Qrels } from '../data/types.ts';
 import type { Run } from '../eval/types.ts';
-import type { LongWork } from '../util/progress.ts';
+import type { WorkOptions } from '../util/progress.ts';
 import { NotFoundError, throwIfAborted } from '../errors.ts';
 import { Bm25Index, buildBm25Index, searchBm25, type StoredBm25Index } from '../retrieval/bm25/index.ts';
 import { evaluate, STANDARD_METRICS } from '../eval/metrics.ts';
@@ -42,7 +42,7 @@ export async function searchAndEvaluate(
   queries: BeirQuery[],
   qrels: Qrels,
   params: Bm25Params,
-  work: LongWork = {},
+  work: WorkOptions = {},
 ): Promise<{ run: Run; metrics: Record<string, number>; perQuery: QueryResult[]; searchMs: number; evalMs: number }> {
   const t0 = performance.now();
   const run = await searchBm25(index, queries, { k: params.k, k1: params.k1, b: params.b, ...work });
@@ -59,7 +59,7 @@ export async function buildIndex(
   docs: AsyncIterable<BeirDoc[]> | Iterable<BeirDoc>,
   totalDocs: number,
   params: Bm25Params,
-  work: LongWork = {},
+  work: WorkOptions = {},
 ): Promise<{ index: Bm25Index; ms: number }> {
   const t0 = performance.now();
   const index = await buildBm25Index(docs, { k1: params.k1, b: params.b, totalDocs, ...work });
@@ -75,10 +75,10 @@ export async function runBm25Eval(
   store: Store,
   datasetId: string,
   split: string,
-  opts: LongWork & Partial<Bm25Params> = {},
+  opts: WorkOptions & Partial<Bm25Params> = {},
 ): Promise<Bm25EvalResult> {
   const params: Bm25Params = { k1: opts.k1 ?? BM25_DEFAULTS.k1, b: opts.b ?? BM25_DEFAULTS.b, k: opts.k ?? BM25_DEFAULTS.k };
-  const work: LongWork = { onProgress: opts.onProgress, signal: opts.signal };
+  const work: WorkOptions = { onProgress: opts.onProgress, signal: opts.signal };
   const info = await store.getDataset(datasetId);
   if (!info) throw new NotFoundError(`Dataset ${datasetId} is not stored (deleted in another tab?). Import it again.`);
   if (!info.splits[split]) {

@@ -4,7 +4,7 @@
 import type { Encoder } from '../encoder/types.ts';
 import type { BeirQuery, Qrels } from '../data/types.ts';
 import type { Run } from '../eval/types.ts';
-import type { LongWork } from '../util/progress.ts';
+import type { WorkOptions } from '../util/progress.ts';
 import { NotFoundError, throwIfAborted } from '../errors.ts';
 import { evaluate, STANDARD_METRICS } from '../eval/metrics.ts';
 import { writeTrecRun } from '../eval/trec-run.ts';
@@ -16,7 +16,7 @@ import { combineExpanded, defaultExpansionNorm, normalizeRows, type ExpansionNor
 import { StoreChunkStore } from '../retrieval/dense/store-chunks.ts';
 import { splitQueries, type QueryResult } from './bm25-eval.ts';
 
-export interface DenseEvalOptions extends LongWork {
+export interface DenseEvalOptions extends WorkOptions {
   /** modelHash() of the encoder's files: part of the embedding cache key. */
   modelHash: string;
   /** Hits per query (default 1000). */
@@ -55,7 +55,7 @@ export function scoring(settings: Encoder['settings'], expanded: boolean, norm: 
 export async function encodeQueryVectors(
   encoder: Encoder,
   queries: BeirQuery[],
-  opts: LongWork & { expansions?: Map<string, string>; expansionNorm: ExpansionNorm; batchSize?: number },
+  opts: WorkOptions & { expansions?: Map<string, string>; expansionNorm: ExpansionNorm; batchSize?: number },
 ): Promise<{ vectors: Float32Array; expanded: number }> {
   const { expansions, expansionNorm, batchSize, signal, onProgress } = opts;
   const q = await encoder.encode(queries.map((x) => x.text), 'query', { batchSize, signal, onProgress: relabel(onProgress, 'dense:queries') });
@@ -71,7 +71,7 @@ export async function encodeQueryVectors(
   return { vectors: combineExpanded(q, e, encoder.dim, expansionNorm, has), expanded: withE.length };
 }
 
-function relabel(fn: LongWork['onProgress'], stage: string): LongWork['onProgress'] {
+function relabel(fn: WorkOptions['onProgress'], stage: string): WorkOptions['onProgress'] {
   return fn && ((p) => fn({ ...p, stage }));
 }
 
@@ -85,7 +85,7 @@ export async function denseEvaluate(
   opts: DenseEvalOptions & { corpusChecksum: string; totalDocs?: number },
 ): Promise<DenseEvalCore> {
   const k = opts.k ?? MAX_K;
-  const work: LongWork = { onProgress: opts.onProgress, signal: opts.signal };
+  const work: WorkOptions = { onProgress: opts.onProgress, signal: opts.signal };
   const norm = opts.expansionNorm ?? defaultExpansionNorm(encoder.settings);
   const t0 = performance.now();
   const enc = await encodeCorpus(encoder, docs, sink, {

@@ -9,7 +9,7 @@ import { detectFormat, loadDecoderFiles, type DecoderFormat } from '../llm/load.
 import type { DecoderConfig } from '../llm/config.ts';
 import { q2aPrompt, Q2A_DOC_MAX_CHARS } from '../pipeline/prompts.ts';
 import { webLlmPreset } from '../llm/webllm/presets.ts';
-import type { LongWork } from '../util/progress.ts';
+import type { WorkOptions } from '../util/progress.ts';
 import type { DroppedFile } from './protocol.ts';
 import type { Store } from '../store/store.ts';
 import { sha256Bytes } from '../model/sources.ts';
@@ -66,7 +66,7 @@ export class LlmSession {
   /** With a store, dropped decoders are kept in it ('local:<hash>') and the last one loaded comes back with restore(). */
   constructor(private readonly store?: () => Promise<Store>) {}
 
-  async load(source: LlmSource, work: LongWork = {}): Promise<LlmSummary> {
+  async load(source: LlmSource, work: WorkOptions = {}): Promise<LlmSummary> {
     if (source.kind === 'webllm') {
       const p = webLlmPreset(source.preset);
       const cacheKey = `webllm:${p.id}`;
@@ -120,7 +120,7 @@ export class LlmSession {
   }
 
   /** The LLM loaded last (on this or an earlier page), loaded again from the store; null when there is none (any more). */
-  async restore(work: LongWork = {}): Promise<LlmSummary | null> {
+  async restore(work: WorkOptions = {}): Promise<LlmSummary | null> {
     if (!this.store) return null;
     const ref = await lastLoadedModel(storeModelCache(await this.store()), ROLE);
     if (!ref) return null;
@@ -162,7 +162,7 @@ export class LlmSession {
  * Keeps a decoder's files under 'local:<hash>' (hash over every file: llama2.c folders have none of the
  * encoder hash's files) with its name and a marker that it is a decoder; a folder kept before is not written again.
  */
-export async function keepLlmFiles(store: Store, files: ModelFiles, work: LongWork = {}): Promise<string> {
+export async function keepLlmFiles(store: Store, files: ModelFiles, work: WorkOptions = {}): Promise<string> {
   const names = files.names().filter((n) => n !== MODEL_MANIFEST).sort();
   const bytes = new Map<string, Uint8Array>();
   let lines = '';

@@ -4,7 +4,7 @@
 // their model hash, the key of every cache computed from them (embeddings).
 import type { SourceFile } from '../data/source.ts';
 import type { Store } from '../store/store.ts';
-import type { LongWork } from '../util/progress.ts';
+import type { WorkOptions } from '../util/progress.ts';
 import { NotFoundError } from '../errors.ts';
 import { readCachedModel, storeModelCache, writeCachedModel, MODEL_MANIFEST } from '../model/sources-cache.ts';
 import { loadHubModel } from '../model/sources-hub.ts';
@@ -29,7 +29,7 @@ export interface LoadedModelFiles {
 /** Where the name of a dropped model is kept (beside its files, under the same cache key). */
 const NAME_FILE = '.expandr-name';
 
-export async function loadModelFiles(store: Store, spec: ModelSourceSpec, work: LongWork & { fetch?: typeof globalThis.fetch } = {}): Promise<LoadedModelFiles> {
+export async function loadModelFiles(store: Store, spec: ModelSourceSpec, work: WorkOptions & { fetch?: typeof globalThis.fetch } = {}): Promise<LoadedModelFiles> {
   const cache = storeModelCache(store);
   if (spec.kind === 'hub') {
     const m = await loadHubModel(spec.id, { ...work, cache, revision: spec.revision, refresh: spec.refresh });

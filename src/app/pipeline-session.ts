@@ -16,7 +16,7 @@ import { artifactRunStore, configKey, RunStages, type RunState } from '../pipeli
 import { SETTING_NAMES, type ExperimentResults, type PreferenceRecord, type SettingName } from '../pipeline/types.ts';
 import type { Store } from '../store/store.ts';
 import { zipFolder } from '../train/checkpoint-export.ts';
-import type { LongWork } from '../util/progress.ts';
+import type { WorkOptions } from '../util/progress.ts';
 import type { LoadedLlm, LlmSession } from './llm-session.ts';
 import { figuresOf } from './pipeline-figures.ts';
 import type { RetrieverSession } from './retriever-session.ts';
@@ -72,7 +72,7 @@ export interface PipelineSnapshot {
 export type PipelineDownload = { kind: 'files'; name: string } | { kind: 'results'; format: 'json' | 'csv' | 'md' };
 
 /** Builds the LLM side of the loop for a loaded LLM (tfjs decoder, or WebLLM generation + tfjs training). */
-export type LlmSideFactory = (llm: LoadedLlm, config: ExperimentConfig, at: { store: Store; datasetId: string; work: LongWork }) => LlmSide;
+export type LlmSideFactory = (llm: LoadedLlm, config: ExperimentConfig, at: { store: Store; datasetId: string; work: WorkOptions }) => LlmSide;
 
 const PREFIX = 'experiment';
 const SNAPSHOT = `${PREFIX}/snapshot`;
@@ -112,7 +112,7 @@ export class PipelineSession {
     return c;
   }
 
-  async run(args: PipelineRunArgs, work: LongWork & { onEvent?: (e: PipelineEvent) => void }): Promise<PipelineSnapshot> {
+  async run(args: PipelineRunArgs, work: WorkOptions & { onEvent?: (e: PipelineEvent) => void }): Promise<PipelineSnapshot> {
     const store = await this.store();
     const info = await store.getDataset(args.datasetId);
     if (!info) throw new ExpandrError('The dataset is no longer stored: import it again.');

@@ -10,7 +10,7 @@ import type { ModelFiles } from '../model/sources.ts';
 import { keepLocalModel, listCachedModels, loadModelFiles } from './model-source.ts';
 import { fromFile } from '../data/source.ts';
 import type { Store } from '../store/store.ts';
-import type { LongWork } from '../util/progress.ts';
+import type { WorkOptions } from '../util/progress.ts';
 import { SIGNIFICANCE_ALPHA, SIGNIFICANCE_METRICS, SIGNIFICANCE_TEST, type DenseSignificance, type DroppedFile, type SignificanceTest } from './protocol.ts';
 import { runDenseEval, type DenseEvalResult } from './dense-eval.ts';
 import { buildTrainData, mineBm25Negatives } from '../train/examples.ts';
@@ -84,7 +84,7 @@ export class RetrieverSession {
     return [...this.#loaded.values()].map((l) => l.summary);
   }
 
-  async load(source: EncoderSource, work: LongWork = {}): Promise<EncoderSummary> {
+  async load(source: EncoderSource, work: WorkOptions = {}): Promise<EncoderSummary> {
     const store = await this.store();
     // Dropped models are kept in IndexedDB too, so that a reload (or a closed tab) can bring them back.
     const m = await loadModelFiles(
@@ -103,7 +103,7 @@ export class RetrieverSession {
   }
 
   /** The encoder loaded last (on this or an earlier page), from the store; null when there is none (any more). */
-  async restore(work: LongWork = {}): Promise<EncoderSummary | null> {
+  async restore(work: WorkOptions = {}): Promise<EncoderSummary | null> {
     const ref = await lastLoadedModel(storeModelCache(await this.store()), ROLE);
     if (!ref) return null;
     const same = this.list().find((s) => s.cacheKey === ref.source);
@@ -128,7 +128,7 @@ export class RetrieverSession {
     datasetId: string,
     split: string,
     handle: string,
-    work: LongWork = {},
+    work: WorkOptions = {},
   ): Promise<DenseEvalResult & { encoder: EncoderSummary; significance: DenseSignificance }> {
     const l = this.#get(handle);
     const store = await this.store();
@@ -153,7 +153,7 @@ export class RetrieverSession {
     split: string,
     handle: string,
     settings: Partial<RetrieverTrainSettings>,
-    work: LongWork & { onStep?: (p: LossPoint) => void } = {},
+    work: WorkOptions & { onStep?: (p: LossPoint) => void } = {},
   ): Promise<TrainResult> {
     const base = this.#get(handle);
     const store = await this.store();

@@ -8,7 +8,7 @@ import { modelFilesFromPath } from '../model/sources-node.ts';
 import { modelHash, type ModelFiles } from '../model/sources.ts';
 import { DEFAULT_CHUNK_SIZE, embeddingCacheKey, MemoryChunkStore, type ChunkStore } from '../retrieval/dense/chunk-store.ts';
 import { DEFAULT_EMBEDDING_CACHE, FileChunkStore } from '../retrieval/dense/file-chunks-node.ts';
-import type { LongWork } from '../util/progress.ts';
+import type { WorkOptions } from '../util/progress.ts';
 import type { OptionSpec, ParsedArgs } from './args.ts';
 import { BACKEND_HELP, parseBackend, useBackend, type BackendName } from './backend.ts';
 import { registerTfjsResolveHook } from './tfjs-gradients.ts';
@@ -75,7 +75,7 @@ export function guessPreset(files: ModelFiles, folderName: string): string | und
   return undefined;
 }
 
-export async function setupEncoder(command: string, a: ParsedArgs, deps: DenseDeps, work: LongWork): Promise<LoadedEncoder> {
+export async function setupEncoder(command: string, a: ParsedArgs, deps: DenseDeps, work: WorkOptions): Promise<LoadedEncoder> {
   const path = a.str('encoder');
   if (!path) throw new UsageError(`${command}: --encoder PATH is required (a model folder or zip).`);
   const backend = await useBackend(parseBackend(a.str('backend')));

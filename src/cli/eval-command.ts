@@ -15,7 +15,7 @@ import { parseExpansions } from '../retrieval/dense/expansions.ts';
 import { parseExpansionNorm } from '../retrieval/dense/expanded-query.ts';
 import type { BeirDataset } from '../data/load.ts';
 import type { Qrels } from '../data/types.ts';
-import type { LongWork } from '../util/progress.ts';
+import type { WorkOptions } from '../util/progress.ts';
 import { ENCODER_HELP, ENCODER_OPTIONS, setupEncoder, type DenseDeps } from './encoder-setup.ts';
 import type { ParsedArgs } from './args.ts';
 
@@ -140,7 +140,7 @@ function compareWith(file: string, qrels: Qrels, o: EvalOutcome, rounds: number)
 }
 
 /** `eval --retriever dense`: the same output as BM25, with the encoder and cache in params and timings. */
-async function evalDense(a: ParsedArgs, data: BeirDataset, qrels: Qrels, split: string, k: number, loadMs: number, deps: DenseDeps, work: LongWork): Promise<void> {
+async function evalDense(a: ParsedArgs, data: BeirDataset, qrels: Qrels, split: string, k: number, loadMs: number, deps: DenseDeps, work: WorkOptions): Promise<void> {
   const expansionsPath = a.str('expansions');
   const expansions = expansionsPath ? parseExpansions(readFileSync(expansionsPath, 'utf8'), expansionsPath) : undefined;
   const norm = a.str('expansion-norm');

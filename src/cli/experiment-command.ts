@@ -28,7 +28,7 @@ import { buildTrainData } from '../train/examples.ts';
 import { trainRetriever } from '../train/trainer.ts';
 import { exportBertEncoder } from '../train/checkpoint-export.ts';
 import { formatDuration } from '../util/format.ts';
-import type { LongWork } from '../util/progress.ts';
+import type { WorkOptions } from '../util/progress.ts';
 import { parseCommandArgs } from './args.ts';
 import { BACKEND_HELP, parseBackend, useBackend } from './backend.ts';
 import { guessPreset } from './encoder-setup.ts';
@@ -62,7 +62,7 @@ export const LLAMA2C_DOC_CHARS = 200;
 const INIT = { hidden: 128, layers: 2, heads: 4, intermediate: 512, maxLength: 64, pooling: 'mean' as const };
 
 /** A small encoder from the corpus: random BERT + WordPiece vocabulary, then `steps` unsupervised cropping steps. */
-async function buildPretrainedEncoder(dir: string, data: BeirDataset, steps: number, seed: number, work: LongWork, log: (m: string) => void): Promise<void> {
+async function buildPretrainedEncoder(dir: string, data: BeirDataset, steps: number, seed: number, work: WorkOptions, log: (m: string) => void): Promise<void> {
   log(`building the encoder in ${dir}: init-encoder on ${data.docs.length} documents + ${steps} cropping steps`);
   const texts = data.docs.map((d) => flatText(d));
   const init = initEncoder(texts, { ...INIT, seed });
@@ -107,7 +107,7 @@ export async function experimentCommand(argv: string[], signal: AbortSignal): Pr
   const log = (m: string) => {
     if (!a.flag('quiet')) console.error(`[${formatDuration((performance.now() - t0) / 1000)}] ${m}`);
   };
-  const work: LongWork = { onProgress: a.flag('quiet') ? undefined : stderrProgress(), signal };
+  const work: WorkOptions = { onProgress: a.flag('quiet') ? undefined : stderrProgress(), signal };
 
   await registerGradientsNode();
   const backend = await useBackend(parseBackend(a.str('backend')));

@@ -3,7 +3,7 @@
 // validated against the query and document ids seen. Checksums are computed while streaming.
 import { BeirFormatError, throwIfAborted } from '../errors.ts';
 import { formatCount } from '../util/format.ts';
-import { throttledProgress, type LongWork, type Progress } from '../util/progress.ts';
+import { throttledProgress, type WorkOptions, type Progress } from '../util/progress.ts';
 import { parseDocLine, parseQrelsLine, parseQueryLine } from './beir-parse.ts';
 import { Sha256, sha256Hex } from './hash.ts';
 import type { BeirLayout, DataFile } from './layout.ts';
@@ -14,7 +14,7 @@ import type { WarningLog } from './warnings.ts';
 /** Documents handed to the sink at a time (one IndexedDB transaction each). */
 export const DOC_BATCH = 2000;
 
-export interface ReadOptions extends LongWork {
+export interface ReadOptions extends WorkOptions {
   /** Longest accepted line in bytes (tests lower it). */
   maxLineBytes?: number;
   /** Documents per sink call. */

@@ -3,7 +3,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { ModelFormatError, throwIfAborted } from '../errors.ts';
 import { readSafetensors, type SafetensorsFile } from '../model/safetensors.ts';
-import { throttledProgress, type LongWork } from '../util/progress.ts';
+import { throttledProgress, type WorkOptions } from '../util/progress.ts';
 import { BertModel, type ForwardOptions } from './bert.ts';
 import { bertWeightsFromSafetensors } from './bert-weights.ts';
 import { parseBertConfig, type BertConfig } from './config.ts';
@@ -71,7 +71,7 @@ export class BertEncoder implements Encoder {
    * Embeds many texts in batches of similar length (sorted by token count, longest first so memory
    * problems show at once), returning row i = texts[i] in a (texts.length × dim) Float32Array.
    */
-  async encode(texts: string[], kind: TextKind, opts: LongWork & { batchSize?: number } = {}): Promise<Float32Array> {
+  async encode(texts: string[], kind: TextKind, opts: WorkOptions & { batchSize?: number } = {}): Promise<Float32Array> {
     const batchSize = opts.batchSize ?? DEFAULT_ENCODE_BATCH;
     if (!Number.isInteger(batchSize) || batchSize < 1) throw new RangeError(`batchSize must be a positive integer, got ${batchSize}`);
     const n = texts.length;

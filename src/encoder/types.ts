@@ -1,7 +1,7 @@
 // The encoder contract shared by the dense index, contrastive training and the pipeline.
 // Implementations: the BERT-family encoder in tfjs (bert.ts); tests may use small stand-ins.
 import type * as tf from '@tensorflow/tfjs-core';
-import type { LongWork } from '../util/progress.ts';
+import type { WorkOptions } from '../util/progress.ts';
 
 export type Pooling = 'cls' | 'mean';
 export type TextKind = 'query' | 'doc';
@@ -43,6 +43,6 @@ export interface Encoder {
    */
   embed(batch: TokenizedBatch, opts?: { training?: boolean; seed?: number }): tf.Tensor2D;
   /** Encodes many texts in length-grouped batches, returning [texts.length × dim] row-major. */
-  encode(texts: string[], kind: TextKind, opts?: LongWork & { batchSize?: number }): Promise<Float32Array>;
+  encode(texts: string[], kind: TextKind, opts?: WorkOptions & { batchSize?: number }): Promise<Float32Array>;
   dispose(): void;
 }

@@ -11,7 +11,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { ExpandrError, throwIfAborted } from '../errors.ts';
 import { AdamW, clipGradNorm, GradAccumulator } from '../train/optimizer.ts';
 import { lrAt, warmupSteps } from '../train/schedule.ts';
-import type { LongWork } from '../util/progress.ts';
+import type { WorkOptions } from '../util/progress.ts';
 import { createRng, deriveSeed, shuffleInPlace } from '../util/random.ts';
 import { DPO_CHECKPOINT_FORMAT, DPO_CHECKPOINT_VERSION, type DpoCheckpoint, type DpoCheckpointSink, type DpoStepMetrics } from './dpo-checkpoint.ts';
 import { collatePairs, type TokenizedPair } from './dpo-data.ts';
@@ -26,7 +26,7 @@ export interface ReferenceLogProbs {
   rejected: Float64Array;
 }
 
-export interface TrainDpoOptions extends LongWork {
+export interface TrainDpoOptions extends WorkOptions {
   settings?: Partial<DpoSettings>;
   checkpoints?: DpoCheckpointSink;
   /** Continue from checkpoints.latest() when there is one. */
@@ -51,7 +51,7 @@ export interface TrainDpoResult {
 type Lengths = Pick<DpoSettings, 'maxLength' | 'vocabChunk' | 'batchSize'>;
 
 /** Per-pair log-probs of chosen and rejected under the model as it is (no gradients, no dropout). */
-async function pairLogProbs(model: LlamaModel, pairs: readonly TokenizedPair[], s: Lengths, padId: number, work: LongWork, stage: string): Promise<ReferenceLogProbs> {
+async function pairLogProbs(model: LlamaModel, pairs: readonly TokenizedPair[], s: Lengths, padId: number, work: WorkOptions, stage: string): Promise<ReferenceLogProbs> {
   const chosen = new Float64Array(pairs.length);
   const rejected = new Float64Array(pairs.length);
   for (let i = 0; i < pairs.length; i += s.batchSize) {
@@ -66,7 +66,7 @@ async function pairLogProbs(model: LlamaModel, pairs: readonly TokenizedPair[], 
 }
 
 /** π_ref: the same model with its adapters switched off (Eq. 17's reference policy). */
-export async function referenceLogProbs(model: LlamaModel, pairs: readonly TokenizedPair[], settings: Partial<DpoSettings> = {}, work: LongWork & { padId?: number } = {}): Promise<ReferenceLogProbs> {
+export async function referenceLogProbs(model: LlamaModel, pairs: readonly TokenizedPair[], settings: Partial<DpoSettings> = {}, work: WorkOptions & { padId?: number } = {}): Promise<ReferenceLogProbs> {
   const was = model.adaptersEnabled;
   model.adaptersEnabled = false;
   try {
@@ -77,7 +77,7 @@ export async function referenceLogProbs(model: LlamaModel, pairs: readonly Token
 }
 
 /** DPO loss, implicit rewards, margin and accuracy of the current policy on `pairs` (eval mode). */
-export async function evaluateDpo(model: LlamaModel, pairs: readonly TokenizedPair[], reference: ReferenceLogProbs, settings: Partial<DpoSettings> = {}, work: LongWork & { padId?: number } = {}): Promise<DpoPairMetrics> {
+export async function evaluateDpo(model: LlamaModel, pairs: readonly TokenizedPair[], reference: ReferenceLogProbs, settings: Partial<DpoSettings> = {}, work: WorkOptions & { padId?: number } = {}): Promise<DpoPairMetrics> {
   const s = dpoSettings(settings);
   const policy = await pairLogProbs(model, pairs, s, work.padId ?? 0, work, 'llm:evaluate');
   return dpoMetrics(policy.chosen, policy.rejected, reference.chosen, reference.rejected, s.beta);

@@ -9,13 +9,13 @@
 // sample does not depend on what else is in the batch.
 import type * as tf from '@tensorflow/tfjs-core';
 import { throwIfAborted } from '../errors.ts';
-import type { LongWork } from '../util/progress.ts';
+import type { WorkOptions } from '../util/progress.ts';
 import { createRng, deriveSeed } from '../util/random.ts';
 import type { LlamaModel } from './llama.ts';
 import { sampleToken, type SamplingOptions } from './sampling.ts';
 import type { ChatMessage, DecoderTokenizer } from './tokenizer.ts';
 
-export interface GenerateOptions extends SamplingOptions, LongWork {
+export interface GenerateOptions extends SamplingOptions, WorkOptions {
   /** New tokens per prompt at most (also capped by the model's positions). */
   maxNewTokens: number;
   /** Seed of the sampling streams (default 0). */

@@ -4,7 +4,7 @@
 // tokenizer; `new LlamaModel(config, weights)` makes tensors of them on the current tfjs backend.
 import { ModelFormatError, throwIfAborted } from '../errors.ts';
 import { readSafetensors } from '../model/safetensors.ts';
-import type { LongWork } from '../util/progress.ts';
+import type { WorkOptions } from '../util/progress.ts';
 import { parseHfConfig, type DecoderConfig } from './config.ts';
 import { readJson, type ModelFiles } from './files.ts';
 import { HfTokenizer } from './hf-tokenizer.ts';
@@ -31,17 +31,17 @@ export function detectFormat(files: ModelFiles): DecoderFormat {
   throw new ModelFormatError(files.label, 'neither config.json (Hugging Face) nor a llama2.c .bin found', 'Give a folder with config.json + model.safetensors + tokenizer.json, or a llama2.c model.bin + tokenizer .bin');
 }
 
-export async function loadDecoderFiles(files: ModelFiles, work: LongWork = {}): Promise<LoadedDecoder> {
+export async function loadDecoderFiles(files: ModelFiles, work: WorkOptions = {}): Promise<LoadedDecoder> {
   return detectFormat(files) === 'hf' ? loadHf(files, work) : loadLlama2c(files);
 }
 
 /** Loads and builds the model on the current backend. */
-export async function loadDecoder(files: ModelFiles, work: LongWork = {}): Promise<{ model: LlamaModel; tokenizer: DecoderTokenizer | null; format: DecoderFormat }> {
+export async function loadDecoder(files: ModelFiles, work: WorkOptions = {}): Promise<{ model: LlamaModel; tokenizer: DecoderTokenizer | null; format: DecoderFormat }> {
   const d = await loadDecoderFiles(files, work);
   return { model: new LlamaModel(d.config, d.weights, files.label), tokenizer: d.tokenizer, format: d.format };
 }
 
-async function loadHf(files: ModelFiles, work: LongWork): Promise<LoadedDecoder> {
+async function loadHf(files: ModelFiles, work: WorkOptions): Promise<LoadedDecoder> {
   const config = parseHfConfig(await readJson(files, 'config.json'), `${files.label}/config.json`);
   if (files.has('generation_config.json')) {
     // Instruct models often list extra stop ids here (Llama 3: <|eot_id|>).
@@ -73,7 +73,7 @@ async function shardNames(files: ModelFiles): Promise<string[]> {
   throw new ModelFormatError(files.label, 'no model.safetensors or model.safetensors.index.json', hint);
 }
 
-async function readHfWeights(files: ModelFiles, config: DecoderConfig, work: LongWork): Promise<Weights> {
+async function readHfWeights(files: ModelFiles, config: DecoderConfig, work: WorkOptions): Promise<Weights> {
   const wanted = expectedWeightShapes(config);
   const all: Weights = new Map();
   const shards = await shardNames(files);

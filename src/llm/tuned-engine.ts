@@ -2,7 +2,7 @@
 // stays close to the tfjs model with its adapter, else the tfjs decoder with the adapter (exact, slower).
 // The 4-bit rounding of q4f16_1 can swallow small LoRA deltas (FACTS.md): the KL check decides.
 import type { LlamaModel } from './llama.ts';
-import type { LongWork } from '../util/progress.ts';
+import type { WorkOptions } from '../util/progress.ts';
 import { KL_FALLBACK_THRESHOLD, measureQuantisationKl, type QuantKlReport } from './quant/kl.ts';
 import { installWebLlmModel, type InstallOptions } from './webllm/model-writer.ts';
 import type { ModelRecord } from './webllm/types.ts';
@@ -20,7 +20,7 @@ export interface ChooseEngineOptions extends Omit<InstallOptions, 'model'> {
 }
 
 /** Measures the export's KL and, when it is small enough, installs the merged model into WebLLM's cache. */
-export async function chooseTunedEngine(model: LlamaModel, o: ChooseEngineOptions & LongWork): Promise<TunedEngine> {
+export async function chooseTunedEngine(model: LlamaModel, o: ChooseEngineOptions & WorkOptions): Promise<TunedEngine> {
   const kl = await measureQuantisationKl(model, o.klPrompts, o.quantization ?? 'q4f16_1');
   const threshold = o.threshold ?? KL_FALLBACK_THRESHOLD;
   const fmt = (x: number) => x.toPrecision(3);

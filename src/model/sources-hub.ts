@@ -3,7 +3,7 @@
 // per (id, revision, file) so that the second load needs no network. `fetch` is injectable: tests run
 // against a local fake (no hub is reachable from the build machines).
 import { CancelledError, ExpandrError, ModelFormatError, NotFoundError, throwIfAborted } from '../errors.ts';
-import { throttledProgress, type LongWork } from '../util/progress.ts';
+import { throttledProgress, type WorkOptions } from '../util/progress.ts';
 import { readCachedModel, writeModelManifest, type ModelFileCache } from './sources-cache.ts';
 import { OPTIONAL_MODEL_FILES, TOKENIZER_FILES, checkModelFiles, concat, type ModelFiles } from './sources.ts';
 
@@ -12,7 +12,7 @@ export const DOWNLOAD_STAGE = 'model:download';
 /** 'org/name' or a legacy top-level name ('bert-base-uncased'), as the Hub allows them. */
 const MODEL_ID = /^(?:[A-Za-z0-9][\w.-]*\/)?[A-Za-z0-9][\w.-]*$/;
 
-export interface HubOptions extends LongWork {
+export interface HubOptions extends WorkOptions {
   /** Branch, tag or commit (default 'main'). The cache is keyed by it as given. */
   revision?: string;
   fetch?: typeof globalThis.fetch;

@@ -7,7 +7,7 @@ import { isJunk } from '../data/layout.ts';
 import { Sha256 } from '../data/hash.ts';
 import { baseName, normalizePath, readChunks, type SourceFile } from '../data/source.ts';
 import { listZip } from '../data/zip.ts';
-import { throttledProgress, type LongWork } from '../util/progress.ts';
+import { throttledProgress, type WorkOptions } from '../util/progress.ts';
 
 /** A model folder: relative path ('config.json', '1_Pooling/config.json') → bytes. */
 export type ModelFiles = Map<string, Uint8Array>;
@@ -112,7 +112,7 @@ export interface DroppedModel {
 }
 
 /** Reads a dropped model folder, zip or loose files into ModelFiles (progress in bytes, cancellable). */
-export async function modelFilesFromSources(sources: SourceFile[], work: LongWork = {}): Promise<DroppedModel> {
+export async function modelFilesFromSources(sources: SourceFile[], work: WorkOptions = {}): Promise<DroppedModel> {
   const entries = await entriesOf(sources);
   const root = findModelRoot(entries.map((e) => e.path));
   const prefix = root ? `${root}/` : '';

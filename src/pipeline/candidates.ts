@@ -6,7 +6,7 @@
 // sampleSeed(seed, j, qid), so every candidate is an independent, reproducible sample. The vanilla expansion
 // is sample 0 with the expansion settings: when those equal the first temperature's settings, candidate 0 is
 // the same cache entry and is not generated twice.
-import type { LongWork } from '../util/progress.ts';
+import type { WorkOptions } from '../util/progress.ts';
 import type { CandidateSettings } from './config.ts';
 import { generateCached, type GenerationJob } from './generation-cache.ts';
 import { q2aPrompt, q2dPrompt, Q2A_DOC_MAX_CHARS, stripIntro } from './prompts.ts';
@@ -81,7 +81,7 @@ export async function generateCandidates(
   settings: CandidateSettings,
   seed: number,
   cache: GenerationCache,
-  work: LongWork = {},
+  work: WorkOptions = {},
   o: CandidateOptions = {},
 ): Promise<Map<string, Candidate[]>> {
   const jobs = candidateJobs(queries, settings, seed);
@@ -97,7 +97,7 @@ export async function generateAnswers(
   queries: readonly CandidateQuery[],
   sampling: SamplingSettings,
   cache: GenerationCache,
-  work: LongWork = {},
+  work: WorkOptions = {},
   o: CandidateOptions = {},
 ): Promise<Map<string, string>> {
   const texts = await generateCached(gen, answerJobs(queries, sampling, o.maxDocChars), cache, { ...work, chunk: o.chunk, stage: 'pipeline:answers' });
@@ -110,7 +110,7 @@ export async function sampleCandidateSets(
   queries: readonly CandidateQuery[],
   s: { candidates: CandidateSettings; answer: SamplingSettings; seed: number },
   cache: GenerationCache,
-  work: LongWork = {},
+  work: WorkOptions = {},
   o: CandidateOptions = {},
 ): Promise<QueryCandidates[]> {
   const cands = await generateCandidates(gen, queries, s.candidates, s.seed, cache, work, o);

@@ -2,7 +2,7 @@
 // cache, and the expansions JSONL file (DESIGN.md §6) both ways — the format
 // src/retrieval/dense/expansions.ts parseExpansions reads for `expandr eval --expansions`.
 import { parseExpansions } from '../retrieval/dense/expansions.ts';
-import type { LongWork } from '../util/progress.ts';
+import type { WorkOptions } from '../util/progress.ts';
 import { generateCached, type GenerationJob } from './generation-cache.ts';
 import { q2dPrompt, stripIntro } from './prompts.ts';
 import type { GenerationCache, SamplingSettings, TextGenerator } from './types.ts';
@@ -31,7 +31,7 @@ export async function generateExpansions(
   queries: readonly ExpansionQuery[],
   sampling: SamplingSettings,
   cache: GenerationCache,
-  work: LongWork = {},
+  work: WorkOptions = {},
   o: ExpansionOptions = {},
 ): Promise<Map<string, string>> {
   const texts = await generateCached(gen, expansionJobs(queries, sampling), cache, { ...work, chunk: o.chunk, stage: 'pipeline:expand' });

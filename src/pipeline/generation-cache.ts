@@ -13,7 +13,7 @@
 // flips a sampled token; the cache makes that moot for everything once generated.
 import { sha256Hex } from '../data/hash.ts';
 import { throwIfAborted } from '../errors.ts';
-import type { LongWork } from '../util/progress.ts';
+import type { WorkOptions } from '../util/progress.ts';
 import type { PromptKind } from './prompts.ts';
 import type { GenerationCache, SamplingSettings, TextGenerator } from './types.ts';
 
@@ -142,7 +142,7 @@ export interface GenerationJob {
   sample: number;
 }
 
-export interface GenerateCachedOptions extends LongWork {
+export interface GenerateCachedOptions extends WorkOptions {
   /** Prompts per generator call, and so per cache write (default DEFAULT_GENERATION_CHUNK). */
   chunk?: number;
   /** Progress stage (default 'pipeline:generate'); unit 'prompts', cached ones counted at once. */

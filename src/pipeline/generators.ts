@@ -16,7 +16,7 @@ import { readPeftAdapter } from '../llm/lora-peft.ts';
 import type { LoraAdapters } from '../llm/lora.ts';
 import type { DecoderTokenizer } from '../llm/tokenizer.ts';
 import type { GenerationRequest, GenerationResult, Sampling } from '../llm/webllm/engine.ts';
-import type { LongWork } from '../util/progress.ts';
+import type { WorkOptions } from '../util/progress.ts';
 import { createRng, deriveSeed } from '../util/random.ts';
 import type { GenerateWork, SamplingSettings, TextGenerator } from './types.ts';
 
@@ -143,7 +143,7 @@ export const createTfjsGenerator = (o: TfjsGeneratorOptions): Promise<TfjsGenera
 export async function loadTfjsGenerator(
   files: ModelFiles,
   o: Omit<TfjsGeneratorOptions, 'model' | 'tokenizer' | 'name' | 'ownsModel'> & { name?: string },
-  work: LongWork = {},
+  work: WorkOptions = {},
 ): Promise<TfjsGenerator> {
   const { model, tokenizer } = await loadDecoder(files, work);
   if (!tokenizer) {
@@ -161,7 +161,7 @@ export async function loadTfjsGenerator(
 /** What the adapter needs of src/llm/webllm/engine.ts WebLlmGenerator (tests pass fakes). */
 export interface WebLlmLike {
   readonly modelId: string;
-  generate(requests: GenerationRequest[], defaults?: Partial<Sampling>, work?: LongWork & { onResult?: (r: GenerationResult) => void }): Promise<GenerationResult[]>;
+  generate(requests: GenerationRequest[], defaults?: Partial<Sampling>, work?: WorkOptions & { onResult?: (r: GenerationResult) => void }): Promise<GenerationResult[]>;
 }
 
 export interface WebLlmTextGeneratorOptions {

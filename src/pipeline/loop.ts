@@ -20,7 +20,7 @@ import type { Encoder } from '../encoder/types.ts';
 import type { DpoCheckpointSink, DpoStepMetrics } from '../llm/dpo-checkpoint.ts';
 import type { PreferencePair } from '../llm/dpo-data.ts';
 import { buildTrainData, type TrainData } from '../train/examples.ts';
-import type { LongWork } from '../util/progress.ts';
+import type { WorkOptions } from '../util/progress.ts';
 import type { RewardSettings } from './config.ts';
 import type { TrainingCurve } from './figures-data.ts';
 import { buildResults, type SettingEval } from './results.ts';
@@ -43,13 +43,13 @@ export type AdapterFiles = ReadonlyMap<string, Uint8Array> | null;
 export interface LlmSide {
   generator(adapter: AdapterFiles, name: string): Promise<TextGenerator & { dispose?(): void }>;
   /** Q2D expansions of `queries` (cached by generator id and prompt). */
-  expand(gen: TextGenerator, queries: readonly BeirQuery[], work: LongWork): Promise<Map<string, string>>;
+  expand(gen: TextGenerator, queries: readonly BeirQuery[], work: WorkOptions): Promise<Map<string, string>>;
   /** Candidates at the config's temperatures and the Q2A answers, as JSON (kept in the run state). */
-  candidates(gen: TextGenerator, queries: readonly TrainQuery[], work: LongWork): Promise<unknown>;
+  candidates(gen: TextGenerator, queries: readonly TrainQuery[], work: WorkOptions): Promise<unknown>;
   /** Eqs. 11–14 with `encoder`: one record per query and the DPO pairs. */
-  preferences(encoder: Encoder, candidates: unknown, queries: readonly TrainQuery[], rewards: RewardSettings, work: LongWork): Promise<{ records: PreferenceRecord[]; pairs: PreferencePair[] }>;
+  preferences(encoder: Encoder, candidates: unknown, queries: readonly TrainQuery[], rewards: RewardSettings, work: WorkOptions): Promise<{ records: PreferenceRecord[]; pairs: PreferencePair[] }>;
   /** DPO (Eq. 17) on `pairs` starting from `from`; resumes from `checkpoints`. */
-  trainDpo(pairs: readonly PreferencePair[], from: AdapterFiles, checkpoints: DpoCheckpointSink, work: LongWork): Promise<{ adapter: Map<string, Uint8Array>; curve: DpoStepMetrics[] }>;
+  trainDpo(pairs: readonly PreferencePair[], from: AdapterFiles, checkpoints: DpoCheckpointSink, work: WorkOptions): Promise<{ adapter: Map<string, Uint8Array>; curve: DpoStepMetrics[] }>;
 }
 
 export interface ExperimentOutcome {

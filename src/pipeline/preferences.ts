@@ -15,7 +15,7 @@
 import type { Encoder, TextKind } from '../encoder/types.ts';
 import { throwIfAborted } from '../errors.ts';
 import type { PreferencePair } from '../llm/dpo-data.ts';
-import type { LongWork } from '../util/progress.ts';
+import type { WorkOptions } from '../util/progress.ts';
 import type { QueryCandidates } from './candidates.ts';
 import type { RewardSettings } from './config.ts';
 import { q2dPrompt } from './prompts.ts';
@@ -31,7 +31,7 @@ export const REWARD_TEXT_KINDS: Readonly<Record<'gold' | 'answer' | 'candidate',
 export const DEFAULT_REWARD_QUERIES_PER_BATCH = 32;
 
 /** EmbedFn over an Encoder: encode() returns [n × dim] row-major, split here into rows. */
-export function encoderEmbed(encoder: Pick<Encoder, 'encode' | 'dim'>, o: LongWork & { batchSize?: number } = {}): EmbedFn {
+export function encoderEmbed(encoder: Pick<Encoder, 'encode' | 'dim'>, o: WorkOptions & { batchSize?: number } = {}): EmbedFn {
   return async (texts, kind) => {
     if (texts.length === 0) return [];
     const flat = await encoder.encode(texts, kind, { batchSize: o.batchSize, signal: o.signal });
@@ -49,7 +49,7 @@ export interface PreferenceQuery {
   goldDoc: string;
 }
 
-export interface PreferenceOptions extends LongWork {
+export interface PreferenceOptions extends WorkOptions {
   rewards: RewardSettings;
   /** Ranking similarity: rankSimilarity(encoder.settings, config.encoder.expansionNorm). */
   similarity: Similarity;

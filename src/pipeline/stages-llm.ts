@@ -10,7 +10,7 @@ import { loadDecoder } from '../llm/load.ts';
 import { exportPeftAdapter, readPeftAdapter } from '../llm/lora-peft.ts';
 import { LoraAdapters, type LoraSettings } from '../llm/lora.ts';
 import { ExpandrError } from '../errors.ts';
-import type { LongWork } from '../util/progress.ts';
+import type { WorkOptions } from '../util/progress.ts';
 import type { ExperimentConfig } from './config.ts';
 import type { AdapterFiles, LlmSide, TrainQuery } from './loop.ts';
 import { sampleCandidateSets, type QueryCandidates } from './candidates.ts';
@@ -39,7 +39,7 @@ export async function trainDpoAdapter(
   pairs: readonly PreferencePair[],
   from: AdapterFiles,
   checkpoints: DpoCheckpointSink,
-  work: LongWork,
+  work: WorkOptions,
 ): Promise<{ adapter: Map<string, Uint8Array>; curve: DpoStepMetrics[] }> {
   const settings = dpoSettings({ checkpointEvery: DEFAULT_DPO_CHECKPOINT_EVERY, ...o.dpo, seed: o.seed });
   const { model, tokenizer } = await loadDecoder(o.files, work);

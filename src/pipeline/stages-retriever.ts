@@ -15,7 +15,7 @@ import { trainSettings, type RetrieverTrainSettings } from '../train/settings.ts
 import { trainRetriever } from '../train/trainer.ts';
 import { flatText } from '../data/types.ts';
 import type { ModelFiles } from '../model/sources.ts';
-import type { LongWork } from '../util/progress.ts';
+import type { WorkOptions } from '../util/progress.ts';
 import type { ExperimentConfig } from './config.ts';
 import type { PairVectors, TrainingCurve } from './figures-data.ts';
 import type { SettingEval } from './results.ts';
@@ -35,7 +35,7 @@ export interface LoopContext {
   store: RunStore;
   stages: RunStages;
   encoders: EncoderSide;
-  work: LongWork;
+  work: WorkOptions;
   log(message: string): void;
   /** Corpus embeddings of each encoder, kept while the process lives (encoders/NAME or 'base'). */
   corpus: Map<string, ChunkStore>;

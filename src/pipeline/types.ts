@@ -1,6 +1,6 @@
 // Shared types of the ExpandR pipeline: the generator and cache seams the stages are written against,
 // the preference records the user browses, and the results table (paper Tables 2–3; DESIGN.md §5).
-import type { LongWork } from '../util/progress.ts';
+import type { WorkOptions } from '../util/progress.ts';
 
 /** Setting names exactly as DESIGN.md §5 fixes them for results.json, in table order. */
 export const SETTING_NAMES = [
@@ -39,7 +39,7 @@ export interface TextGenerator {
  * (the pipeline passes sampleSeed(seed, sample, qid), generation-cache.ts), so that a prompt's text does
  * not depend on the batch it is in; without it prompt i uses deriveSeed(sampling.seed, i).
  */
-export interface GenerateWork extends LongWork {
+export interface GenerateWork extends WorkOptions {
   seeds?: readonly number[];
 }
 

@@ -9,7 +9,7 @@ import type { BeirDoc, BeirQuery, Qrels } from '../data/types.ts';
 import { flatText } from '../data/types.ts';
 import { ExpandrError, throwIfAborted } from '../errors.ts';
 import { buildBm25Index, Bm25Searcher } from '../retrieval/bm25/index.ts';
-import type { LongWork } from '../util/progress.ts';
+import type { WorkOptions } from '../util/progress.ts';
 import { throttledProgress } from '../util/progress.ts';
 import { createRng, deriveSeed, shuffleInPlace } from '../util/random.ts';
 
@@ -64,7 +64,7 @@ export function buildTrainData(
   return { data: { examples, docs: texts }, missingExpansions };
 }
 
-export interface MineOptions extends LongWork {
+export interface MineOptions extends WorkOptions {
   /** BM25 hits per query to draw negatives from (tevatron-style top-k pools). */
   depth?: number;
 }

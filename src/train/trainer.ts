@@ -6,7 +6,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { Encoder, TextKind } from '../encoder/types.ts';
 import { ExpandrError, throwIfAborted } from '../errors.ts';
-import type { LongWork } from '../util/progress.ts';
+import type { WorkOptions } from '../util/progress.ts';
 import { deriveSeed } from '../util/random.ts';
 import { CHECKPOINT_FORMAT, CHECKPOINT_VERSION, type CheckpointSink, type LossPoint, type TrainCheckpoint } from './checkpoint.ts';
 import { CropBatches } from './cropping.ts';
@@ -18,7 +18,7 @@ import { AdamW, clipGradNorm, GradAccumulator } from './optimizer.ts';
 import { lrAt, warmupSteps } from './schedule.ts';
 import { resumeMismatch, supervisedSteps, temperatureOf, trainSettings, type RetrieverTrainSettings } from './settings.ts';
 
-export interface TrainRetrieverOptions extends LongWork {
+export interface TrainRetrieverOptions extends WorkOptions {
   settings?: Partial<RetrieverTrainSettings>;
   /** Where checkpoints go (every settings.checkpointEvery steps and at the end). */
   checkpoints?: CheckpointSink;

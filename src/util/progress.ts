@@ -15,8 +15,8 @@ export interface Progress {
 
 export type ProgressFn = (p: Progress) => void;
 
-/** Options every long operation accepts. */
-export interface LongWork {
+/** Options every long operation accepts: a progress callback and a signal that cancels it. */
+export interface WorkOptions {
   onProgress?: ProgressFn;
   signal?: AbortSignal;
 }

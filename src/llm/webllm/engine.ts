@@ -8,7 +8,7 @@
 // Cancel: AbortSignal → engine.interruptGenerate() (the running request returns early with
 // finish_reason "abort"), pending prompts are dropped, and the call rejects with CancelledError.
 import { CancelledError, ExpandrError, WebGpuUnavailableError, WebLlmError } from '../../errors.ts';
-import type { LongWork, ProgressFn } from '../../util/progress.ts';
+import type { WorkOptions, ProgressFn } from '../../util/progress.ts';
 import { classifyWebLlmError, isPerPromptFailure, WEBGPU_FIX } from './classify-error.ts';
 import { loadProgressAdapter } from './load-progress.ts';
 import { assertAdapterFits, WEBLLM_PRESETS, type AdapterLike, type WebLlmPreset } from './presets.ts';
@@ -45,7 +45,7 @@ export interface GpuLike {
   requestAdapter(options?: { powerPreference?: 'low-power' | 'high-performance' }): Promise<AdapterLike | null>;
 }
 
-export interface LoadOptions extends LongWork {
+export interface LoadOptions extends WorkOptions {
   modelId: string;
   factory: EngineFactory;
   /** Needed for models outside WebLLM's prebuilt list (a tuned model's record, model-writer.ts). */
@@ -124,14 +124,14 @@ export class WebLlmGenerator {
    * A prompt that alone fails (too long for the context window) gets { ok: false }; anything else stops
    * the queue with a typed error. Progress: stage 'llm:generate', unit 'prompts'.
    */
-  generate(requests: GenerationRequest[], defaults: Partial<Sampling> = {}, work: LongWork & { onResult?: (r: GenerationResult) => void } = {}): Promise<GenerationResult[]> {
+  generate(requests: GenerationRequest[], defaults: Partial<Sampling> = {}, work: WorkOptions & { onResult?: (r: GenerationResult) => void } = {}): Promise<GenerationResult[]> {
     if (this.closed) return Promise.reject(new WebLlmError(`${this.modelId} was unloaded: load it again to generate.`));
     const run = this.tail.then(() => this.runQueue(requests, { ...DEFAULT_SAMPLING, ...defaults }, work));
     this.tail = run.catch(() => {});
     return run;
   }
 
-  private async runQueue(requests: GenerationRequest[], defaults: Sampling, work: LongWork & { onResult?: (r: GenerationResult) => void }): Promise<GenerationResult[]> {
+  private async runQueue(requests: GenerationRequest[], defaults: Sampling, work: WorkOptions & { onResult?: (r: GenerationResult) => void }): Promise<GenerationResult[]> {
     const built = requests.map((r) => chatRequest(r, defaults)); // bad settings fail before any work
     const results: GenerationResult[] = [];
     const report: ProgressFn = (p) => work.onProgress?.(p);

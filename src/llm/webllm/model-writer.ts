@@ -8,7 +8,7 @@
 // id field (mlc-llm python/mlc_llm/protocol/mlc_chat_config.py), so the base's is copied as is after
 // checking it describes this architecture; the id lives only in the ModelRecord.
 import { CancelledError, ModelFetchError, ModelFormatError, throwIfAborted } from '../../errors.ts';
-import type { LongWork } from '../../util/progress.ts';
+import type { WorkOptions } from '../../util/progress.ts';
 import type { DecoderConfig } from '../config.ts';
 import type { LlamaModel } from '../llama.ts';
 import { localModelUrl, modelFileUrl, type WebLlmCacheStore } from './cache.ts';
@@ -21,7 +21,7 @@ export const CHAT_CONFIG_FILE = 'mlc-chat-config.json';
 /** The manifest's name before tvm renamed NDArray to Tensor (Sep 2025); older WebLLM builds read it. */
 export const LEGACY_MANIFEST_FILE = 'ndarray-cache.json';
 
-export interface InstallOptions extends LongWork {
+export interface InstallOptions extends WorkOptions {
   /** The tuned model; its enabled adapters are merged on the fly. */
   model: LlamaModel;
   /** The new WebLLM model id, e.g. 'Qwen2.5-0.5B-Instruct-q4f16_1-MLC-expandr-1'. */

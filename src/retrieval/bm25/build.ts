@@ -3,12 +3,12 @@
 import type { BeirDoc } from '../../data/types.ts';
 import { flatText } from '../../data/types.ts';
 import { ExpandrError, throwIfAborted } from '../../errors.ts';
-import { throttledProgress, type LongWork } from '../../util/progress.ts';
+import { throttledProgress, type WorkOptions } from '../../util/progress.ts';
 import { ANALYZER_ID, forEachTerm } from '../analysis/english-analyzer.ts';
 import { Bm25Index } from './inverted-index.ts';
 import { paramsFrom, type Bm25Params } from './similarity.ts';
 
-export interface BuildOptions extends LongWork, Partial<Bm25Params> {
+export interface BuildOptions extends WorkOptions, Partial<Bm25Params> {
   /** Number of documents if known, for progress (else progress total is 0). */
   totalDocs?: number;
 }

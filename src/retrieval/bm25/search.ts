@@ -4,7 +4,7 @@
 import type { BeirQuery } from '../../data/types.ts';
 import type { Hit, Run } from '../../eval/types.ts';
 import { ExpandrError, throwIfAborted } from '../../errors.ts';
-import { throttledProgress, type LongWork } from '../../util/progress.ts';
+import { throttledProgress, type WorkOptions } from '../../util/progress.ts';
 import { forEachTerm } from '../analysis/english-analyzer.ts';
 import { idRanks, TopK } from '../top-k.ts';
 import type { Bm25Index } from './inverted-index.ts';
@@ -14,7 +14,7 @@ import { avgFieldLength, docNormInverses, idf, paramsFrom, termWeight, type Bm25
 export const MAX_K = 1000;
 
 /** k1, b, docLength override the index's stored parameters (a sweep needs no rebuild). */
-export interface SearchOptions extends LongWork, Partial<Bm25Params> {
+export interface SearchOptions extends WorkOptions, Partial<Bm25Params> {
   /** Hits per query, 1..MAX_K (default MAX_K). */
   k?: number;
 }

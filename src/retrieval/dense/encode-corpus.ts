@@ -4,7 +4,7 @@
 import type { Encoder } from '../../encoder/types.ts';
 import { flatText, type BeirDoc } from '../../data/types.ts';
 import { ExpandrError, throwIfAborted } from '../../errors.ts';
-import { throttledProgress, type LongWork } from '../../util/progress.ts';
+import { throttledProgress, type WorkOptions } from '../../util/progress.ts';
 import {
   DEFAULT_CHUNK_SIZE,
   EMBEDDINGS_FORMAT,
@@ -14,7 +14,7 @@ import {
   type EmbeddingManifest,
 } from './chunk-store.ts';
 
-export interface EncodeCorpusOptions extends LongWork {
+export interface EncodeCorpusOptions extends WorkOptions {
   /** modelHash and corpusChecksum: what the stored embeddings are checked against before reuse. */
   modelHash: string;
   corpusChecksum: string;

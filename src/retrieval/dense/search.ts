@@ -6,7 +6,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { Run } from '../../eval/types.ts';
 import { NotFoundError, throwIfAborted } from '../../errors.ts';
-import { throttledProgress, type LongWork } from '../../util/progress.ts';
+import { throttledProgress, type WorkOptions } from '../../util/progress.ts';
 import { idRanks, TopK } from '../top-k.ts';
 import type { ChunkStore } from './chunk-store.ts';
 
@@ -30,7 +30,7 @@ export interface DenseCorpus {
   readVectors(chunk: number): Promise<Float32Array>;
 }
 
-export interface DenseSearchOptions extends LongWork {
+export interface DenseSearchOptions extends WorkOptions {
   /** Hits per query, 1 … MAX_K (default MAX_K). */
   k?: number;
   /** L2-normalise documents before scoring (cosine similarity; Eq. 8's 'contriever' variant). */
