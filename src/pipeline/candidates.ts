@@ -10,14 +10,7 @@ import type { WorkOptions } from '../util/progress.ts';
 import type { CandidateSettings } from './config.ts';
 import { generateCached, type GenerationJob } from './generation-cache.ts';
 import { q2aPrompt, q2dPrompt, Q2A_DOC_MAX_CHARS, stripIntro } from './prompts.ts';
-import type { GenerationCache, SamplingSettings, TextGenerator } from './types.ts';
-
-/** A train query with its gold document's text (title + " " + text); loop.ts TrainQuery fits. */
-export interface CandidateQuery {
-  qid: string;
-  query: string;
-  goldDoc: string;
-}
+import type { GenerationCache, QueryWithGold, SamplingSettings, TextGenerator } from './types.ts';
 
 export interface Candidate {
   /** Intro-stripped text. */
@@ -65,19 +58,19 @@ export function candidateSamplings(settings: CandidateSettings, seed: number): S
   );
 }
 
-export function candidateJobs(queries: readonly CandidateQuery[], settings: CandidateSettings, seed: number): GenerationJob[] {
+export function candidateJobs(queries: readonly QueryWithGold[], settings: CandidateSettings, seed: number): GenerationJob[] {
   const samplings = candidateSamplings(settings, seed);
   return queries.flatMap((q) => samplings.map((sampling, j) => ({ qid: q.qid, kind: 'q2d' as const, prompt: q2dPrompt(q.query), sampling, sample: j })));
 }
 
-export function answerJobs(queries: readonly CandidateQuery[], sampling: SamplingSettings, maxDocChars = Q2A_DOC_MAX_CHARS): GenerationJob[] {
+export function answerJobs(queries: readonly QueryWithGold[], sampling: SamplingSettings, maxDocChars = Q2A_DOC_MAX_CHARS): GenerationJob[] {
   return queries.map((q) => ({ qid: q.qid, kind: 'q2a' as const, prompt: q2aPrompt(q.query, q.goldDoc, maxDocChars), sampling, sample: 0 }));
 }
 
 /** k·|temperatures| candidates per query. Progress stage 'pipeline:candidates', unit 'prompts'. */
 export async function generateCandidates(
   gen: TextGenerator,
-  queries: readonly CandidateQuery[],
+  queries: readonly QueryWithGold[],
   settings: CandidateSettings,
   seed: number,
   cache: GenerationCache,
@@ -94,7 +87,7 @@ export async function generateCandidates(
 /** The Q2A answer y of each query. Progress stage 'pipeline:answers', unit 'prompts'. */
 export async function generateAnswers(
   gen: TextGenerator,
-  queries: readonly CandidateQuery[],
+  queries: readonly QueryWithGold[],
   sampling: SamplingSettings,
   cache: GenerationCache,
   work: WorkOptions = {},
@@ -107,7 +100,7 @@ export async function generateAnswers(
 /** Candidates then answers for every query: what the reward stage needs, in query order. */
 export async function sampleCandidateSets(
   gen: TextGenerator,
-  queries: readonly CandidateQuery[],
+  queries: readonly QueryWithGold[],
   s: { candidates: CandidateSettings; answer: SamplingSettings; seed: number },
   cache: GenerationCache,
   work: WorkOptions = {},

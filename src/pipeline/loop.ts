@@ -25,16 +25,8 @@ import type { RewardSettings } from './config.ts';
 import type { TrainingCurve } from './figures-data.ts';
 import { buildResults, type SettingEval } from './results.ts';
 import { bm25Stage, denseStage, encoderFiles, trainRetrieverStage, type EvalOut, type LoopContext } from './stages-retriever.ts';
-import type { ExperimentResults, PreferenceRecord, SettingName, TextGenerator } from './types.ts';
+import type { ExperimentResults, PreferenceRecord, QueryWithGold, SettingName, TextGenerator } from './types.ts';
 import { splitQueries } from '../app/bm25-eval.ts';
-
-/** A train query with the gold document the rewards and the Q2A prompt use. */
-export interface TrainQuery {
-  qid: string;
-  query: string;
-  goldDocId: string;
-  goldDoc: string;
-}
 
 /** An adapter as a PEFT file set (adapter_config.json, adapter_model.safetensors); null: the base LLM. */
 export type AdapterFiles = ReadonlyMap<string, Uint8Array> | null;
@@ -45,9 +37,9 @@ export interface LlmSide {
   /** Q2D expansions of `queries` (cached by generator id and prompt). */
   expand(gen: TextGenerator, queries: readonly BeirQuery[], work: WorkOptions): Promise<Map<string, string>>;
   /** Candidates at the config's temperatures and the Q2A answers, as JSON (kept in the run state). */
-  candidates(gen: TextGenerator, queries: readonly TrainQuery[], work: WorkOptions): Promise<unknown>;
+  candidates(gen: TextGenerator, queries: readonly QueryWithGold[], work: WorkOptions): Promise<unknown>;
   /** Eqs. 11–14 with `encoder`: one record per query and the DPO pairs. */
-  preferences(encoder: Encoder, candidates: unknown, queries: readonly TrainQuery[], rewards: RewardSettings, work: WorkOptions): Promise<{ records: PreferenceRecord[]; pairs: PreferencePair[] }>;
+  preferences(encoder: Encoder, candidates: unknown, queries: readonly QueryWithGold[], rewards: RewardSettings, work: WorkOptions): Promise<{ records: PreferenceRecord[]; pairs: PreferencePair[] }>;
   /** DPO (Eq. 17) on `pairs` starting from `from`; resumes from `checkpoints`. */
   trainDpo(pairs: readonly PreferencePair[], from: AdapterFiles, checkpoints: DpoCheckpointSink, work: WorkOptions): Promise<{ adapter: Map<string, Uint8Array>; curve: DpoStepMetrics[] }>;
 }
@@ -60,7 +52,7 @@ export interface ExperimentOutcome {
   preferences: Record<string, PreferenceRecord[]>;
   curves: TrainingCurve[];
   testQueries: BeirQuery[];
-  trainQueries: TrainQuery[];
+  trainQueries: QueryWithGold[];
   reusedStages: string[];
 }
 
@@ -88,7 +80,7 @@ export async function runExperiment(ctx: LoopContext, llm: LlmSide | null): Prom
   const needsTrain = [...want].some((s) => s === 'FT' || ROUND_ROWS.includes(s) || LLM_ROWS.includes(s));
   if (needsTrain && !trainQrels) throw new ExpandrError(`${data.name} has no train split "${config.trainSplit}"; it has ${[...data.qrels.keys()].join(', ')}.`);
   const docText = new Map(data.docs.map((d) => [d.id, flatText(d)]));
-  const trainQueries: TrainQuery[] = [];
+  const trainQueries: QueryWithGold[] = [];
   if (needsTrain) {
     for (const q of data.queries.values()) {
       const gold = [...(trainQrels!.get(q.id) ?? [])].find(([id, rel]) => rel > 0 && docText.has(id));

@@ -20,7 +20,7 @@ import type { QueryCandidates } from './candidates.ts';
 import type { RewardSettings } from './config.ts';
 import { q2dPrompt } from './prompts.ts';
 import { choosePair, passesFilter, scoreCandidates, type Similarity } from './rewards.ts';
-import type { PreferenceRecord, ScoredCandidate } from './types.ts';
+import type { PreferenceRecord, QueryWithGold, ScoredCandidate } from './types.ts';
 
 /** Embeddings of `texts` (one Float32Array per text, in order) as the current retriever encodes `kind`. */
 export type EmbedFn = (texts: string[], kind: TextKind) => Promise<Float32Array[]>;
@@ -38,15 +38,6 @@ export function encoderEmbed(encoder: Pick<Encoder, 'encode' | 'dim'>, o: WorkOp
     const d = encoder.dim;
     return texts.map((_, i) => flat.subarray(i * d, (i + 1) * d));
   };
-}
-
-/** What a query needs here; loop.ts TrainQuery fits. */
-export interface PreferenceQuery {
-  qid: string;
-  query: string;
-  goldDocId: string;
-  /** Gold document text (title + " " + text); '' when there is none. */
-  goldDoc: string;
 }
 
 export interface PreferenceOptions extends WorkOptions {
@@ -67,7 +58,7 @@ const unscored = (c: QueryCandidates['candidates'][number]): ScoredCandidate => 
  */
 export async function buildPreferences(
   sets: readonly QueryCandidates[],
-  queries: readonly PreferenceQuery[],
+  queries: readonly QueryWithGold[],
   embed: EmbedFn,
   o: PreferenceOptions,
 ): Promise<{ records: PreferenceRecord[]; pairs: PreferencePair[] }> {

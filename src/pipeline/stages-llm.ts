@@ -12,13 +12,13 @@ import { LoraAdapters, type LoraSettings } from '../llm/lora.ts';
 import { ExpandrError } from '../errors.ts';
 import type { WorkOptions } from '../util/progress.ts';
 import type { ExperimentConfig } from './config.ts';
-import type { AdapterFiles, LlmSide, TrainQuery } from './loop.ts';
+import type { AdapterFiles, LlmSide } from './loop.ts';
 import { sampleCandidateSets, type QueryCandidates } from './candidates.ts';
 import { generateExpansions } from './expansions.ts';
 import { loadTfjsGenerator } from './generators.ts';
 import { buildPreferences, encoderEmbed } from './preferences.ts';
 import { rankSimilarity } from './rewards.ts';
-import type { GenerationCache } from './types.ts';
+import type { GenerationCache, QueryWithGold } from './types.ts';
 
 /** Checkpoint DPO every this many steps unless the config says otherwise. */
 export const DEFAULT_DPO_CHECKPOINT_EVERY = 5;
@@ -78,7 +78,7 @@ export function tfjsLlmSide(o: TfjsLlmSideOptions): LlmSide {
   return {
     generator: (adapter) => loadTfjsGenerator(o.files, { name: o.name, chat: c.llm.chat, adapter, batchSize: o.batchSize }),
     expand: (gen, queries, work) => generateExpansions(gen, queries, c.expansion, o.cache, work),
-    candidates: (gen, queries: readonly TrainQuery[], work) => sampleCandidateSets(gen, queries, { candidates: c.candidates, answer: c.answer, seed: c.seed }, o.cache, work, { maxDocChars: o.maxDocChars }),
+    candidates: (gen, queries: readonly QueryWithGold[], work) => sampleCandidateSets(gen, queries, { candidates: c.candidates, answer: c.answer, seed: c.seed }, o.cache, work, { maxDocChars: o.maxDocChars }),
     preferences: (encoder, sets, queries, rewards, work) =>
       buildPreferences(sets as QueryCandidates[], queries, encoderEmbed(encoder, { ...work, batchSize: c.encoder.batchSize }), {
         ...work,

@@ -17,6 +17,18 @@ export const SETTING_NAMES = [
 export type SettingName = (typeof SETTING_NAMES)[number];
 
 /** Sampling of one generation call; `seed` makes a call reproducible on engines that honour it. */
+/**
+ * A training query q with its gold document d* (the highest-graded relevant one, pickGoldDoc): what the
+ * Q2A prompt, the candidates (Eq. 10) and the rewards (Eqs. 11-14) are computed from.
+ */
+export interface QueryWithGold {
+  qid: string;
+  query: string;
+  goldDocId: string;
+  /** Gold document text (title + " " + text); '' when there is none. */
+  goldDoc: string;
+}
+
 export interface SamplingSettings {
   temperature: number;
   topP: number;

@@ -146,8 +146,8 @@ describe('expansions JSONL', () => {
 
 describe('candidates and answers', () => {
   const TQ = [
-    { qid: 't1', query: 'tides', goldDoc: 'Tides The moon pulls the sea.' },
-    { qid: 't2', query: 'bees', goldDoc: 'Bees Wings beat fast.' },
+    { qid: 't1', query: 'tides', goldDocId: 'd-t1', goldDoc: 'Tides The moon pulls the sea.' },
+    { qid: 't2', query: 'bees', goldDocId: 'd-t2', goldDoc: 'Bees Wings beat fast.' },
   ];
   const CS = { temperatures: [0.8, 1.1], perTemperature: 3, topP: 0.9, maxTokens: 16 };
 

@@ -16,7 +16,8 @@ import type { Encoder } from '../../src/encoder/types.ts';
 import { modelFilesFromSources } from '../../src/llm/files.ts';
 import { CancelledError } from '../../src/errors.ts';
 import { experimentConfig, type ExperimentConfig } from '../../src/pipeline/config.ts';
-import { runExperiment, type LlmSide, type TrainQuery } from '../../src/pipeline/loop.ts';
+import { runExperiment, type LlmSide } from '../../src/pipeline/loop.ts';
+import type { QueryWithGold } from '../../src/pipeline/types.ts';
 import { memoryRunStore, RunStages, type RunStore } from '../../src/pipeline/run-state.ts';
 import { folderRunStore } from '../../src/pipeline/run-state-node.ts';
 import { trainDpoAdapter } from '../../src/pipeline/stages-llm.ts';
@@ -84,7 +85,7 @@ function fakeLlmSide(config: ExperimentConfig, stories: Awaited<ReturnType<typeo
       const texts = await gen.generate(queries.map((q) => prompt(q.text)), config.expansion);
       return new Map(queries.map((q, i) => [q.id, texts[i]]));
     },
-    async candidates(gen, queries: readonly TrainQuery[]) {
+    async candidates(gen, queries: readonly QueryWithGold[]) {
       const c = config.candidates;
       const texts = await Promise.all(
         queries.map(async (q) => (await Promise.all(c.temperatures.map((t) => gen.generate(Array(c.perTemperature).fill(prompt(q.query)), { temperature: t, topP: c.topP, maxTokens: c.maxTokens, seed: config.seed })))).flat()),
