@@ -14,7 +14,7 @@ import { loadBeir } from '../src/data/load.ts';
 import { detectLayout } from '../src/data/layout.ts';
 import { readBeir } from '../src/data/read-beir.ts';
 import { WarningLog } from '../src/data/warnings.ts';
-import { importBeir } from '../src/data/import.ts';
+import { importBeir } from '../src/store/import-beir.ts';
 import { openStore } from '../src/store/store.ts';
 import { buildBm25Index, searchBm25 } from '../src/retrieval/bm25/index.ts';
 import { writeSyntheticCorpus } from './synthetic-corpus.ts';

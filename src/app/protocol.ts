@@ -2,8 +2,8 @@
 // Every request carries an `id`; the worker answers with any number of `progress` messages and then
 // exactly one `result` or `error` for that id. `cancel` aborts the request whose id it names.
 import type { DatasetInfo } from '../store/types.ts';
-import type { Bm25EvalResult } from './bm25-eval.ts';
-import type { DenseEvalResult } from './dense-eval.ts';
+import type { Bm25EvalResult } from '../retrieval/bm25/evaluate.ts';
+import type { DenseEvalResult } from '../retrieval/dense/evaluate.ts';
 import type { EncoderSource, EncoderSummary, TrainResult } from './retriever-session.ts';
 import { DEFAULT_PERMUTATION_ROUNDS } from '../eval/significance.ts';
 import type { LossPoint } from '../train/checkpoint.ts';

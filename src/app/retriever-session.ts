@@ -12,7 +12,7 @@ import { fromFile } from '../data/source.ts';
 import type { Store } from '../store/store.ts';
 import type { WorkOptions } from '../util/progress.ts';
 import { SIGNIFICANCE_ALPHA, SIGNIFICANCE_METRICS, SIGNIFICANCE_TEST, type DenseSignificance, type DroppedFile, type SignificanceTest } from './protocol.ts';
-import { runDenseEval, type DenseEvalResult } from './dense-eval.ts';
+import { runDenseEval, type DenseEvalResult } from '../retrieval/dense/evaluate.ts';
 import { buildTrainData, mineBm25Negatives } from '../train/examples.ts';
 import { trainRetriever } from '../train/trainer.ts';
 import { storeCheckpointSink, type LossPoint } from '../train/checkpoint.ts';
@@ -21,7 +21,7 @@ import { exportBertEncoder, trainedSettings, zipFolder } from '../train/checkpoi
 import type { BeirDoc } from '../data/types.ts';
 import { lastLoadedModel, rememberLoadedModel, storeModelCache } from '../model/sources-cache.ts';
 import { MODEL_KIND_FILE } from './llm-session.ts';
-import { storedBm25PerQuery } from './bm25-eval.ts';
+import { storedBm25PerQuery } from '../retrieval/bm25/evaluate.ts';
 import { compareByQuery } from '../eval/significance.ts';
 
 const ROLE = 'encoder';

@@ -7,7 +7,7 @@ import { UsageError } from '../errors.ts';
 import { sourcesFromPath } from '../data/node-sources.ts';
 import { loadBeir } from '../data/load.ts';
 import type { BeirQuery } from '../data/types.ts';
-import { splitQueries } from '../app/bm25-eval.ts';
+import { splitQueries } from '../data/qrels.ts';
 import { encodeCorpus } from '../retrieval/dense/encode-corpus.ts';
 import { DEFAULT_CHUNK_SIZE } from '../retrieval/dense/chunk-store.ts';
 import { formatDuration } from '../util/format.ts';

@@ -35,22 +35,6 @@ export interface CandidateOptions {
   maxDocChars?: number;
 }
 
-/**
- * The gold document d* of a query: the judged document with the highest relevance among those in the
- * corpus (`has`), ties by judgement order (the qrels file's order); null when none is relevant (rel > 0).
- */
-export function pickGoldDoc(judged: Iterable<readonly [string, number]>, has: (docId: string) => boolean): string | null {
-  let best: string | null = null;
-  let bestRel = 0;
-  for (const [id, rel] of judged) {
-    if (rel > bestRel && has(id)) {
-      best = id;
-      bestRel = rel;
-    }
-  }
-  return best;
-}
-
 /** The sampling of each candidate index j, in order (temperature-major). */
 export function candidateSamplings(settings: CandidateSettings, seed: number): SamplingSettings[] {
   return settings.temperatures.flatMap((temperature) =>

@@ -26,7 +26,7 @@ import type { TrainingCurve } from './figures-data.ts';
 import { buildResults, type SettingEval } from './results.ts';
 import { bm25Stage, denseStage, encoderFiles, trainRetrieverStage, type EvalOut, type LoopContext } from './stages-retriever.ts';
 import type { ExperimentResults, PreferenceRecord, QueryWithGold, SettingName, TextGenerator } from './types.ts';
-import { splitQueries } from '../app/bm25-eval.ts';
+import { goldDocOf, splitQueries } from '../data/qrels.ts';
 
 /** An adapter as a PEFT file set (adapter_config.json, adapter_model.safetensors); null: the base LLM. */
 export type AdapterFiles = ReadonlyMap<string, Uint8Array> | null;
@@ -83,8 +83,8 @@ export async function runExperiment(ctx: LoopContext, llm: LlmSide | null): Prom
   const trainQueries: QueryWithGold[] = [];
   if (needsTrain) {
     for (const q of data.queries.values()) {
-      const gold = [...(trainQrels!.get(q.id) ?? [])].find(([id, rel]) => rel > 0 && docText.has(id));
-      if (gold) trainQueries.push({ qid: q.id, query: q.text, goldDocId: gold[0], goldDoc: docText.get(gold[0])! });
+      const gold = goldDocOf(trainQrels!, q.id, (id) => docText.has(id));
+      if (gold) trainQueries.push({ qid: q.id, query: q.text, goldDocId: gold, goldDoc: docText.get(gold)! });
       if (config.trainQueries > 0 && trainQueries.length === config.trainQueries) break;
     }
   }

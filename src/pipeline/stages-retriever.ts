@@ -1,12 +1,13 @@
 // The retriever side of the loop: train an encoder (resumable through the trainer's checkpoints) and
 // export it as a sentence-transformers folder into the run store; evaluate a setting (BM25 or dense,
 // plain or expanded by Eq. 8) into a SettingEval plus its TREC run file and its t-SNE sample.
+import { goldDocOf } from '../data/qrels.ts';
 import type { BeirDataset } from '../data/load.ts';
 import type { BeirQuery, Qrels } from '../data/types.ts';
 import type { BertEncoder } from '../encoder/encoder.ts';
 import { writeTrecRun } from '../eval/trec-run.ts';
-import { buildIndex, searchAndEvaluate, BM25_DEFAULTS, type QueryResult } from '../app/bm25-eval.ts';
-import { denseEvaluate, encodeQueryVectors, scoring } from '../app/dense-eval.ts';
+import { buildIndex, searchAndEvaluate, BM25_DEFAULTS, type QueryResult } from '../retrieval/bm25/evaluate.ts';
+import { denseEvaluate, encodeQueryVectors, scoring } from '../retrieval/dense/evaluate.ts';
 import { MemoryChunkStore, type ChunkStore } from '../retrieval/dense/chunk-store.ts';
 import { normalizeRows } from '../retrieval/dense/expanded-query.ts';
 import { exportBertEncoder, trainedSettings } from '../train/checkpoint-export.ts';
@@ -138,13 +139,13 @@ export async function denseStage(
   });
 }
 
-/** The first TSNE_PAIRS judged queries and their first gold documents, as this setting scores them. */
+/** The first TSNE_PAIRS judged queries and their gold documents (goldDocOf), as this setting scores them. */
 async function pairVectors(ctx: LoopContext, encoder: BertEncoder, setting: SettingName, queries: BeirQuery[], qrels: Qrels, expansions?: Map<string, string>): Promise<PairVectors> {
   const docsById = new Map(ctx.data.docs.map((d) => [d.id, d]));
   const picked: { q: BeirQuery; doc: string }[] = [];
   for (const q of queries) {
-    const gold = [...(qrels.get(q.id) ?? [])].find(([id, rel]) => rel > 0 && docsById.has(id));
-    if (gold) picked.push({ q, doc: flatText(docsById.get(gold[0])!) });
+    const gold = goldDocOf(qrels, q.id, (id) => docsById.has(id));
+    if (gold) picked.push({ q, doc: flatText(docsById.get(gold)!) });
     if (picked.length === TSNE_PAIRS) break;
   }
   const norm = ctx.config.encoder.expansionNorm;

@@ -3,7 +3,7 @@
 import { CoreClient, type CallHandle } from './core-client.ts';
 import type { DroppedFile } from '../app/protocol.ts';
 import type { DatasetInfo } from '../store/types.ts';
-import type { Bm25EvalResult } from '../app/bm25-eval.ts';
+import type { Bm25EvalResult } from '../retrieval/bm25/evaluate.ts';
 import type { Progress } from '../util/progress.ts';
 import { RetrieverState } from './retriever-state.svelte.ts';
 import { PipelineState } from './pipeline-state.svelte.ts';

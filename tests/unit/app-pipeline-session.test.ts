@@ -10,7 +10,7 @@ import { unzipSync } from 'fflate';
 import { IDBFactory } from 'fake-indexeddb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openStore } from '../../src/store/store.ts';
-import { importBeir } from '../../src/data/import.ts';
+import { importBeir } from '../../src/store/import-beir.ts';
 import { fromBytes } from '../../src/data/source.ts';
 import { RetrieverSession } from '../../src/app/retriever-session.ts';
 import { LlmSession, q2aDocChars } from '../../src/app/llm-session.ts';

@@ -7,7 +7,7 @@ import { unzipSync } from 'fflate';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { IDBFactory } from 'fake-indexeddb';
 import { openStore } from '../../src/store/store.ts';
-import { importBeir } from '../../src/data/import.ts';
+import { importBeir } from '../../src/store/import-beir.ts';
 import { fromBytes } from '../../src/data/source.ts';
 import { RetrieverSession } from '../../src/app/retriever-session.ts';
 import { TINY } from './helpers/beir-files.ts';

@@ -9,7 +9,7 @@ import { gunzipSync } from 'node:zlib';
 import { zipSync } from 'fflate';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { NotFoundError } from '../../src/errors.ts';
-import { importBeir } from '../../src/data/import.ts';
+import { importBeir } from '../../src/store/import-beir.ts';
 import { loadBeir, type BeirDataset } from '../../src/data/load.ts';
 import { sourcesFromPath } from '../../src/data/node-sources.ts';
 import { errorOf, freshStore, progressLog } from './helpers/beir-files.ts';

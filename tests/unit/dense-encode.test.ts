@@ -11,7 +11,7 @@ import { MemoryChunkStore, embeddingCacheKey, type ChunkStore } from '../../src/
 import { StoreChunkStore } from '../../src/retrieval/dense/store-chunks.ts';
 import { FileChunkStore } from '../../src/retrieval/dense/file-chunks-node.ts';
 import { denseCorpusFromStore } from '../../src/retrieval/dense/search.ts';
-import { importBeir } from '../../src/data/import.ts';
+import { importBeir } from '../../src/store/import-beir.ts';
 import { CancelledError } from '../../src/errors.ts';
 import { flatText, type BeirDoc } from '../../src/data/types.ts';
 import { hashEncoder } from './helpers/hash-encoder.ts';

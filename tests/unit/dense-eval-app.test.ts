@@ -2,9 +2,9 @@
 // reused by the second evaluation, the run stored for download, deleted with the dataset.
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { runDenseEval, storedDenseRunFile } from '../../src/app/dense-eval.ts';
+import { runDenseEval, storedDenseRunFile } from '../../src/retrieval/dense/evaluate.ts';
 import { storedEmbeddingKeys } from '../../src/retrieval/dense/store-chunks.ts';
-import { importBeir } from '../../src/data/import.ts';
+import { importBeir } from '../../src/store/import-beir.ts';
 import { hashEncoder } from './helpers/hash-encoder.ts';
 import { freshStore, progressLog, sources, tinyFiles } from './helpers/beir-files.ts';
 

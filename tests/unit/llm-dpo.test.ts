@@ -8,7 +8,7 @@ import { beforeAll, describe, expect, test } from 'vitest';
 import { CancelledError, FileFormatError } from '../../src/errors.ts';
 import type { DecoderConfig } from '../../src/llm/config.ts';
 import { dpoLoss, dpoMetrics, dpoSettings } from '../../src/llm/dpo.ts';
-import { importBeir } from '../../src/data/import.ts';
+import { importBeir } from '../../src/store/import-beir.ts';
 import { dpoCheckpointFromFiles, dpoCheckpointToFiles, memoryDpoCheckpointSink, storeDpoCheckpointSink } from '../../src/llm/dpo-checkpoint.ts';
 import { collatePairs, parsePreferencePairs, tokenizePair, type TokenizedPair } from '../../src/llm/dpo-data.ts';
 import { evaluateDpo, referenceLogProbs, trainDpo } from '../../src/llm/dpo-trainer.ts';

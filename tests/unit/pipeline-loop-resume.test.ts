@@ -19,7 +19,7 @@ import { experimentConfig, type ExperimentConfig } from '../../src/pipeline/conf
 import { runExperiment, type LlmSide } from '../../src/pipeline/loop.ts';
 import type { QueryWithGold } from '../../src/pipeline/types.ts';
 import { memoryRunStore, RunStages, type RunStore } from '../../src/pipeline/run-state.ts';
-import { folderRunStore } from '../../src/pipeline/run-state-node.ts';
+import { folderRunStore } from '../../src/cli/run-folder.ts';
 import { trainDpoAdapter } from '../../src/pipeline/stages-llm.ts';
 import type { LoopContext } from '../../src/pipeline/stages-retriever.ts';
 import { SETTING_NAMES, type SamplingSettings, type TextGenerator } from '../../src/pipeline/types.ts';

@@ -2,7 +2,7 @@
 // too-large import leaves no row behind while an earlier dataset stays intact.
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { BeirFormatError, CancelledError, QuotaError } from '../../src/errors.ts';
-import { importBeir } from '../../src/data/import.ts';
+import { importBeir } from '../../src/store/import-beir.ts';
 import { loadBeir } from '../../src/data/load.ts';
 import { fromBytes } from '../../src/data/source.ts';
 import { ImportWriter } from '../../src/store/writer.ts';

@@ -9,7 +9,7 @@ import { trainRetriever } from '../../src/train/trainer.ts';
 import { buildTrainData, mineBm25Negatives, type TrainData } from '../../src/train/examples.ts';
 import { checkpointFromFiles, checkpointToFiles, memoryCheckpointSink, storeCheckpointSink } from '../../src/train/checkpoint.ts';
 import { trainSettings, type RetrieverTrainSettings } from '../../src/train/settings.ts';
-import { importBeir } from '../../src/data/import.ts';
+import { importBeir } from '../../src/store/import-beir.ts';
 import { CancelledError } from '../../src/errors.ts';
 import type { Encoder } from '../../src/encoder/types.ts';
 

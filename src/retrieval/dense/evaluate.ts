@@ -1,20 +1,21 @@
 // Dense evaluation of one split, shared by the page (through the worker) and the runner: encode the
 // corpus once into a chunk store (reused while model, corpus and settings are unchanged), encode the
 // split's queries (plain, or expanded by Eq. 8), exact top-k, trec_eval metrics. Mirrors bm25-eval.ts.
-import type { Encoder } from '../encoder/types.ts';
-import type { BeirQuery, Qrels } from '../data/types.ts';
-import type { Run } from '../eval/types.ts';
-import type { WorkOptions } from '../util/progress.ts';
-import { NotFoundError, throwIfAborted } from '../errors.ts';
-import { evaluate, STANDARD_METRICS } from '../eval/metrics.ts';
-import { writeTrecRun } from '../eval/trec-run.ts';
-import type { Store } from '../store/store.ts';
-import { DEFAULT_CHUNK_SIZE, embeddingCacheKey, type ChunkStore } from '../retrieval/dense/chunk-store.ts';
-import { encodeCorpus, type DocSource } from '../retrieval/dense/encode-corpus.ts';
-import { denseCorpusFromStore, searchDense, MAX_K } from '../retrieval/dense/search.ts';
-import { combineExpanded, defaultExpansionNorm, normalizeRows, type ExpansionNorm } from '../retrieval/dense/expanded-query.ts';
-import { StoreChunkStore } from '../retrieval/dense/store-chunks.ts';
-import { splitQueries, type QueryResult } from './bm25-eval.ts';
+import type { Encoder } from '../../encoder/types.ts';
+import type { BeirQuery, Qrels } from '../../data/types.ts';
+import type { Run } from '../../eval/types.ts';
+import type { WorkOptions } from '../../util/progress.ts';
+import { NotFoundError, throwIfAborted } from '../../errors.ts';
+import { evaluate, STANDARD_METRICS } from '../../eval/metrics.ts';
+import { writeTrecRun } from '../../eval/trec-run.ts';
+import type { Store } from '../../store/store.ts';
+import { DEFAULT_CHUNK_SIZE, embeddingCacheKey, type ChunkStore } from './chunk-store.ts';
+import { encodeCorpus, type DocSource } from './encode-corpus.ts';
+import { denseCorpusFromStore, searchDense, MAX_K } from './search.ts';
+import { combineExpanded, defaultExpansionNorm, normalizeRows, type ExpansionNorm } from './expanded-query.ts';
+import { StoreChunkStore } from './store-chunks.ts';
+import { splitQueries } from '../../data/qrels.ts';
+import type { QueryResult } from '../bm25/evaluate.ts';
 
 export interface DenseEvalOptions extends WorkOptions {
   /** modelHash() of the encoder's files: part of the embedding cache key. */

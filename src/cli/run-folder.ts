@@ -3,9 +3,9 @@
 // checkpoints live under checkpoints/NAME/ in the trainers' own file formats.
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
-import { folderDpoCheckpointSink } from '../cli/adapter-files.ts';
-import { folderCheckpointSink } from '../cli/train-retriever-command.ts';
-import type { RunState, RunStore } from './run-state.ts';
+import { folderDpoCheckpointSink } from './adapter-files.ts';
+import { folderCheckpointSink } from './train-retriever-command.ts';
+import type { RunState, RunStore } from '../pipeline/run-state.ts';
 
 export const RUN_STATE_FILE = 'run-state.json';
 

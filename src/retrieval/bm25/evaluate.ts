@@ -1,13 +1,14 @@
 // BM25 evaluation of one split, shared by the page (through the worker) and the runner:
 // build or reuse the index, retrieve top-k for the split's queries, score with trec_eval semantics.
-import type { BeirDoc, BeirQuery, Qrels } from '../data/types.ts';
-import type { Run } from '../eval/types.ts';
-import type { WorkOptions } from '../util/progress.ts';
-import { NotFoundError, throwIfAborted } from '../errors.ts';
-import { Bm25Index, buildBm25Index, searchBm25, type StoredBm25Index } from '../retrieval/bm25/index.ts';
-import { evaluate, STANDARD_METRICS } from '../eval/metrics.ts';
-import { writeTrecRun } from '../eval/trec-run.ts';
-import type { Store } from '../store/store.ts';
+import type { BeirDoc, BeirQuery, Qrels } from '../../data/types.ts';
+import type { Run } from '../../eval/types.ts';
+import { splitQueries } from '../../data/qrels.ts';
+import type { WorkOptions } from '../../util/progress.ts';
+import { NotFoundError, throwIfAborted } from '../../errors.ts';
+import { Bm25Index, buildBm25Index, searchBm25, type StoredBm25Index } from './index.ts';
+import { evaluate, STANDARD_METRICS } from '../../eval/metrics.ts';
+import { writeTrecRun } from '../../eval/trec-run.ts';
+import type { Store } from '../../store/store.ts';
 
 /** Pyserini's BEIR "flat" BM25 settings (FACTS.md). */
 export const BM25_DEFAULTS = { k1: 0.9, b: 0.4, k: 1000 } as const;
@@ -29,11 +30,6 @@ export interface Bm25EvalResult {
   perQuery: QueryResult[];
   params: Bm25Params;
   timings: { indexMs: number; searchMs: number; evalMs: number; indexReused: boolean };
-}
-
-/** The queries a split evaluates: those named in its qrels, in query-file order. */
-export function splitQueries(all: Iterable<BeirQuery>, qrels: Qrels): BeirQuery[] {
-  return [...all].filter((q) => qrels.has(q.id));
 }
 
 /** Retrieval + evaluation once the index exists. Pure, no storage: the runner calls it directly. */

@@ -2,13 +2,13 @@
 // dataset (status 'importing'), and flip it to 'ready' at the end. Any failure or cancel removes
 // everything written under the new id; other stored datasets are never touched.
 import { QuotaError, throwIfAborted } from '../errors.ts';
-import type { Store } from '../store/store.ts';
-import type { DatasetInfo } from '../store/types.ts';
+import type { Store } from './store.ts';
+import type { DatasetInfo } from './types.ts';
 import { formatBytes } from '../util/format.ts';
-import { detectLayout, type BeirLayout } from './layout.ts';
-import { readBeir, type ReadOptions } from './read-beir.ts';
-import type { SourceFile } from './source.ts';
-import { WarningLog, type ImportWarning } from './warnings.ts';
+import { detectLayout, type BeirLayout } from '../data/layout.ts';
+import { readBeir, type ReadOptions } from '../data/read-beir.ts';
+import type { SourceFile } from '../data/source.ts';
+import { WarningLog, type ImportWarning } from '../data/warnings.ts';
 
 /**
  * Stored bytes per byte of decompressed JSON lines. IndexedDB keeps strings as structured clones

@@ -5,7 +5,7 @@
 import { appendFileSync, existsSync, mkdirSync, readFileSync, truncateSync } from 'node:fs';
 import { join } from 'node:path';
 import { FileFormatError } from '../errors.ts';
-import type { GenerationCache } from './types.ts';
+import type { GenerationCache } from '../pipeline/types.ts';
 
 export const GENERATION_CACHE_FILE = 'generations.jsonl';
 
