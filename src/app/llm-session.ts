@@ -10,42 +10,17 @@ import type { DecoderConfig } from '../llm/config.ts';
 import { q2aPrompt, Q2A_DOC_MAX_CHARS } from '../pipeline/prompts.ts';
 import { webLlmPreset } from '../llm/webllm/presets.ts';
 import type { WorkOptions } from '../util/progress.ts';
-import type { DroppedFile } from './protocol.ts';
+import type { DroppedFile, LlmSource, LlmSummary } from './session-types.ts';
 import type { Store } from '../store/store.ts';
 import { sha256Bytes } from '../model/sources.ts';
 import { lastLoadedModel, readCachedModel, rememberLoadedModel, storeModelCache, writeCachedModel, MODEL_MANIFEST } from '../model/sources-cache.ts';
 
-/** A dropped folder, a WebLLM preset, or a decoder kept in this browser ('local:<hash>', from an earlier drop). */
-export type LlmSource = { kind: 'files'; files: DroppedFile[] } | { kind: 'webllm'; preset: string } | { kind: 'cached'; source: string; revision: string };
 
 /** Beside a kept model's files: its name (as model-source.ts keeps it) and that it is a decoder, not an encoder. */
 export const MODEL_NAME_FILE = '.expandr-name';
 export const MODEL_KIND_FILE = '.expandr-kind';
 const ROLE = 'llm';
 
-export interface LlmSummary {
-  handle: string;
-  name: string;
-  engine: 'tfjs' | 'webllm';
-  format?: DecoderFormat;
-  arch: string;
-  layers: number;
-  dim: number;
-  vocab: number;
-  /** Parameters (tfjs decoders: counted from the weights). */
-  params?: number;
-  /** WebLLM presets: prebuiltAppConfig's vram_required_MB. */
-  vramMB?: number;
-  /** Whether the tokenizer has a chat template (llama2.c models have none: prompts go in raw). */
-  chat: boolean;
-  /** Longest sequence (prompt + output) in tokens. */
-  maxSeqLen: number;
-  /** Where its files are kept in this browser ('local:<hash>'; 'webllm:<preset>' for a preset). */
-  cacheKey?: string;
-  /** Tokens of the Q2A prompt around an empty query and document, and characters per token of a sample passage. */
-  q2aTokens?: number;
-  charsPerToken?: number;
-}
 
 /** A passage for measuring characters per token (SciFact-like prose). */
 const SAMPLE_PASSAGE =

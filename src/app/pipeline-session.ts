@@ -20,8 +20,10 @@ import type { WorkOptions } from '../util/progress.ts';
 import type { LoadedLlm, LlmSession } from './llm-session.ts';
 import { figuresOf } from './pipeline-figures.ts';
 import type { RetrieverSession } from './retriever-session.ts';
+import type { PipelineDownload, PipelineEvent, PipelineRunArgs, PipelineSnapshot, PipelineStep } from './session-types.ts';
 
-export type PipelineStep = 'expand' | 'train' | 'evaluate' | 'all';
+export type { PipelineDownload, PipelineEvent, PipelineRunArgs, PipelineSnapshot, PipelineStep };
+
 
 /** The rows each step needs (cumulative): Expand = baselines + the LLM's vanilla expansions; Train = FT and the joint rounds. */
 export const STEP_ROWS: Record<PipelineStep, readonly SettingName[]> = {
@@ -38,38 +40,9 @@ export function stepOfStage(stage: string): 'expand' | 'train' | 'evaluate' {
   return 'train';
 }
 
-export interface PipelineRunArgs {
-  datasetId: string;
-  /** Handles from 'encoder:load' and 'llm:load' (null: no LLM, only BM25 / Raw / FT rows). */
-  encoder: string;
-  llm: string | null;
-  /** Overrides of the experiment config (src/pipeline/config.ts); data/encoder/llm are filled in here. */
-  config: Record<string, unknown>;
-  step: PipelineStep;
-  /** Forget the stored run of this dataset first. */
-  fresh?: boolean;
-}
 
-export type PipelineEvent = { kind: 'log'; text: string; at: number } | { kind: 'stages'; finished: string[] };
 
-export interface PipelineSnapshot {
-  configKey: string;
-  config: ExperimentConfig | null;
-  /** Loop stages finished, in order, and how long each took (ms). */
-  finished: string[];
-  timings: Record<string, number>;
-  /** Rows evaluated so far (all of them after a complete run). */
-  results: ExperimentResults | null;
-  figures: FiguresData | null;
-  preferences: Record<string, PreferenceRecord[]>;
-  log: string[];
-  /** File sets of the run: encoders/…, adapters/…, expansions/…, runs/… */
-  files: string[];
-  /** True when every row of the config is in `results`. */
-  complete: boolean;
-}
 
-export type PipelineDownload = { kind: 'files'; name: string } | { kind: 'results'; format: 'json' | 'csv' | 'md' };
 
 /** Builds the LLM side of the loop for a loaded LLM (tfjs decoder, or WebLLM generation + tfjs training). */
 export type LlmSideFactory = (llm: LoadedLlm, config: ExperimentConfig, at: { store: Store; datasetId: string; work: WorkOptions }) => LlmSide;

@@ -4,18 +4,13 @@
 import type { DatasetInfo } from '../store/types.ts';
 import type { Bm25EvalResult } from '../retrieval/bm25/evaluate.ts';
 import type { DenseEvalResult } from '../retrieval/dense/evaluate.ts';
-import type { EncoderSource, EncoderSummary, TrainResult } from './retriever-session.ts';
 import { DEFAULT_PERMUTATION_ROUNDS } from '../eval/significance.ts';
 import type { LossPoint } from '../train/checkpoint.ts';
 import type { RetrieverTrainSettings } from '../train/settings.ts';
-import type { LlmSource, LlmSummary } from './llm-session.ts';
-import type { PipelineDownload, PipelineEvent, PipelineRunArgs, PipelineSnapshot } from './pipeline-session.ts';
+import type { DroppedFile, EncoderSource, EncoderSummary, LlmSource, LlmSummary, PipelineDownload, PipelineEvent, PipelineRunArgs, PipelineSnapshot, TrainResult } from './session-types.ts';
 
-/** A file as the UI hands it over: its relative path inside what was dropped, and its bytes. */
-export interface DroppedFile {
-  path: string;
-  file: Blob;
-}
+export type { DroppedFile } from './session-types.ts';
+
 
 /** The metrics the significance marks of dense results test (the paper's Tables 2–3), the level, and the test's settings (those of `eval --compare`). Here (not in retriever-session.ts) so that the page reads them without loading the encoder code. */
 export const SIGNIFICANCE_METRICS = ['ndcg@10', 'recall@100'] as const;

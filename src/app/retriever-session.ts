@@ -11,7 +11,8 @@ import { keepLocalModel, listCachedModels, loadModelFiles } from './model-source
 import { fromFile } from '../data/source.ts';
 import type { Store } from '../store/store.ts';
 import type { WorkOptions } from '../util/progress.ts';
-import { SIGNIFICANCE_ALPHA, SIGNIFICANCE_METRICS, SIGNIFICANCE_TEST, type DenseSignificance, type DroppedFile, type SignificanceTest } from './protocol.ts';
+import { SIGNIFICANCE_ALPHA, SIGNIFICANCE_METRICS, SIGNIFICANCE_TEST, type DenseSignificance, type SignificanceTest } from './protocol.ts';
+import type { DroppedFile, EncoderSource, EncoderSummary, TrainResult } from './session-types.ts';
 import { runDenseEval, type DenseEvalResult } from '../retrieval/dense/evaluate.ts';
 import { buildTrainData, mineBm25Negatives } from '../train/examples.ts';
 import { trainRetriever } from '../train/trainer.ts';
@@ -26,26 +27,9 @@ import { compareByQuery } from '../eval/significance.ts';
 
 const ROLE = 'encoder';
 
-export type { DenseSignificance, SignificanceTest };
+export type { DenseSignificance, SignificanceTest, EncoderSource, EncoderSummary, TrainResult };
 
-export interface EncoderSummary {
-  handle: string;
-  /** What the user sees: the Hub id, the folder name, or '<base> (FT)'. */
-  name: string;
-  source: 'hub' | 'dropped' | 'trained';
-  modelHash: string;
-  dim: number;
-  settings: EncoderSettings;
-  /** Where its files are kept in this browser ('hf:<id>' or 'local:<hash>'). */
-  cacheKey: string;
-  /** For a trained encoder: the handle of the encoder it started from. */
-  trainedFrom?: string;
-}
 
-export type EncoderSource =
-  | { kind: 'hub'; id: string; preset?: string }
-  | { kind: 'files'; files: DroppedFile[]; preset?: string }
-  | { kind: 'cached'; source: string; revision: string; preset?: string };
 
 type PerQuery = ReadonlyMap<string, Readonly<Record<string, number>>>;
 
@@ -65,12 +49,6 @@ interface Loaded {
   summary: EncoderSummary;
 }
 
-export interface TrainResult {
-  encoder: EncoderSummary;
-  lossCurve: LossPoint[];
-  finalLoss: number;
-  totalSteps: number;
-}
 
 export class RetrieverSession {
   #loaded = new Map<string, Loaded>();

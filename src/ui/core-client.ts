@@ -3,7 +3,7 @@
 import type { Calls, CallType, Request, Response } from '../app/protocol.ts';
 import type { Progress } from '../util/progress.ts';
 import type { LossPoint } from '../train/checkpoint.ts';
-import type { PipelineEvent } from '../app/pipeline-session.ts';
+import type { PipelineEvent } from '../app/session-types.ts';
 
 export class CallError extends Error {
   constructor(name: string, message: string) {

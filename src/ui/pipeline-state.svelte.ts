@@ -3,7 +3,7 @@
 // progress and cancel, the log, and downloads of what the run made.
 import type { CallHandle, CoreClient } from './core-client.ts';
 import type { DroppedFile } from '../app/protocol.ts';
-import type { LlmSummary } from '../app/llm-session.ts';
+import type { LlmSummary } from '../app/session-types.ts';
 import { stepOfStage, type PipelineDownload, type PipelineSnapshot, type PipelineStep } from '../app/pipeline-session.ts';
 import type { Task } from './app-state.svelte.ts';
 import { downloadBytes } from './download.ts';

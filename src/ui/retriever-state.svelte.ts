@@ -2,7 +2,7 @@
 // curve, exports. Shares the worker client with AppState.
 import type { CallHandle, CoreClient } from './core-client.ts';
 import type { DenseSignificance, DroppedFile } from '../app/protocol.ts';
-import type { EncoderSummary } from '../app/retriever-session.ts';
+import type { EncoderSummary } from '../app/session-types.ts';
 import type { DatasetInfo } from '../store/types.ts';
 import type { LossPoint } from '../train/checkpoint.ts';
 import type { RetrieverTrainSettings } from '../train/settings.ts';
