@@ -20,6 +20,9 @@ import type { WorkOptions } from '../util/progress.ts';
 import type { LoadedLlm, LlmSession } from './llm-session.ts';
 import { figuresOf } from './pipeline-figures.ts';
 import type { RetrieverSession } from './retriever-session.ts';
+import { parseStageName, stepOfStage } from '../pipeline/stages.ts';
+
+export { stepOfStage };
 import type { PipelineDownload, PipelineEvent, PipelineRunArgs, PipelineSnapshot, PipelineStep } from './session-types.ts';
 
 export type { PipelineDownload, PipelineEvent, PipelineRunArgs, PipelineSnapshot, PipelineStep };
@@ -33,12 +36,6 @@ export const STEP_ROWS: Record<PipelineStep, readonly SettingName[]> = {
   all: SETTING_NAMES,
 };
 
-/** Which page step a loop stage belongs to (stage names from loop.ts / stages-retriever.ts). */
-export function stepOfStage(stage: string): 'expand' | 'train' | 'evaluate' {
-  if (stage.startsWith('expansions:') || stage.startsWith('candidates:')) return 'expand';
-  if (stage.startsWith('eval:')) return 'evaluate';
-  return 'train';
-}
 
 
 
@@ -180,7 +177,7 @@ export class PipelineSession {
     const files = (await store.listArtifacts(datasetId)).filter((k) => k.startsWith(FILES)).map((k) => k.slice(FILES.length)).sort();
     let results = snap?.results ?? null;
     // Rows evaluated since the last snapshot (a run stopped by a closed tab or a cancel): from the stages.
-    const evals = Object.entries(state?.stages ?? {}).filter(([k]) => k.startsWith('eval:')).map(([, v]) => v.output as SettingEval);
+    const evals = Object.entries(state?.stages ?? {}).filter(([k]) => parseStageName(k)?.kind === 'eval').map(([, v]) => v.output as SettingEval);
     if (evals.length > (results?.rows.length ?? 0)) {
       const info = await store.getDataset(datasetId);
       results = buildResults(info?.name ?? '', snap?.config.split ?? 'test', evals, { seed: snap?.config.seed });

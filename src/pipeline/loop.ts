@@ -27,6 +27,7 @@ import { buildResults, type SettingEval } from './results.ts';
 import { bm25Stage, denseStage, encoderFiles, trainRetrieverStage, type EvalOut, type LoopContext } from './stages-retriever.ts';
 import type { ExperimentResults, PreferenceRecord, QueryWithGold, SettingName, TextGenerator } from './types.ts';
 import { goldDocOf, splitQueries } from '../data/qrels.ts';
+import type { QueryCandidates } from './candidates.ts';
 
 /** An adapter as a PEFT file set (adapter_config.json, adapter_model.safetensors); null: the base LLM. */
 export type AdapterFiles = ReadonlyMap<string, Uint8Array> | null;
@@ -37,9 +38,9 @@ export interface LlmSide {
   /** Q2D expansions of `queries` (cached by generator id and prompt). */
   expand(gen: TextGenerator, queries: readonly BeirQuery[], work: WorkOptions): Promise<Map<string, string>>;
   /** Candidates at the config's temperatures and the Q2A answers, as JSON (kept in the run state). */
-  candidates(gen: TextGenerator, queries: readonly QueryWithGold[], work: WorkOptions): Promise<unknown>;
+  candidates(gen: TextGenerator, queries: readonly QueryWithGold[], work: WorkOptions): Promise<QueryCandidates[]>;
   /** Eqs. 11–14 with `encoder`: one record per query and the DPO pairs. */
-  preferences(encoder: Encoder, candidates: unknown, queries: readonly QueryWithGold[], rewards: RewardSettings, work: WorkOptions): Promise<{ records: PreferenceRecord[]; pairs: PreferencePair[] }>;
+  preferences(encoder: Encoder, candidates: readonly QueryCandidates[], queries: readonly QueryWithGold[], rewards: RewardSettings, work: WorkOptions): Promise<{ records: PreferenceRecord[]; pairs: PreferencePair[] }>;
   /** DPO (Eq. 17) on `pairs` starting from `from`; resumes from `checkpoints`. */
   trainDpo(pairs: readonly PreferencePair[], from: AdapterFiles, checkpoints: DpoCheckpointSink, work: WorkOptions): Promise<{ adapter: Map<string, Uint8Array>; curve: DpoStepMetrics[] }>;
 }
@@ -112,8 +113,7 @@ export async function runExperiment(ctx: LoopContext, llm: LlmSide | null): Prom
   /** Expansions of `queries` by the LLM with `adapter` (stage expansions:ADAPTER:WHICH). */
   const expansionsOf = async (adapter: string | null, which: 'test' | 'train'): Promise<Map<string, string>> => {
     const qs = which === 'test' ? testQueries : trainBeir;
-    const name = `expansions:${adapter ?? 'base'}:${which}`;
-    const out = await stages.once(name, async () => {
+    const out = await stages.once({ kind: 'expansions', llm: adapter ?? 'base', queries: which }, async () => {
       ctx.log(`expanding ${qs.length} ${which} queries with LLM ${adapter ?? 'base'}`);
       const m = await llm!.expand(await generator(adapter), qs, ctx.work);
       const jsonl = [...m].map(([id, expansion]) => JSON.stringify({ id, expansion })).join('\n') + '\n';
@@ -123,14 +123,14 @@ export async function runExperiment(ctx: LoopContext, llm: LlmSide | null): Prom
     return toMap(out);
   };
   const candidatesOf = (adapter: string | null) =>
-    stages.once(`candidates:${adapter ?? 'base'}`, async () => {
+    stages.once({ kind: 'candidates', llm: adapter ?? 'base' }, async () => {
       ctx.log(`sampling candidates and answers for ${trainQueries.length} train queries with LLM ${adapter ?? 'base'}`);
       return llm!.candidates(await generator(adapter), trainQueries, ctx.work);
     });
   /** Preferences from `encoder`'s rewards on `adapter`'s candidates, then DPO → adapters/NAME. */
   const trainLlm = async (name: string, fromAdapter: string | null, encoderName: string, rewards: RewardSettings): Promise<void> => {
     const cands = await candidatesOf(fromAdapter);
-    const prefs = await stages.once(`preferences:${name}`, async () => {
+    const prefs = await stages.once({ kind: 'preferences', name }, async () => {
       ctx.log(`scoring candidates with retriever ${encoderName} for ${name}`);
       const enc = await ctx.encoders.load(await encoderFiles(ctx, encoderName));
       try {
@@ -140,7 +140,7 @@ export async function runExperiment(ctx: LoopContext, llm: LlmSide | null): Prom
       }
     });
     preferences[name] = prefs.records;
-    const dpo = await stages.once(`dpo:${name}`, async () => {
+    const dpo = await stages.once({ kind: 'dpo', name }, async () => {
       if (prefs.pairs.length === 0) throw new ExpandrError(`No preference pairs for ${name}: every train query was skipped (see preferences). Use more train queries or candidates, or lower rewards.filter.`);
       ctx.log(`DPO ${name} on ${prefs.pairs.length} pairs (from LLM ${fromAdapter ?? 'base'})`);
       const from = fromAdapter ? ((await ctx.store.getFiles(`adapters/${fromAdapter}`)) ?? null) : null;

@@ -1,10 +1,11 @@
 // Persisted state of an experiment run, so that a killed run resumes where it stopped: which stages
 // finished and their (JSON) outputs, plus file sets (encoder folders, PEFT adapters, run files) and the
 // trainers' own checkpoints. Written against `RunStore`, with two implementations: a folder in the
-// runner's --out (run-state-node.ts) and the dataset's artifacts in the app's Store (below).
+// runner's --out (src/cli/run-folder.ts) and the dataset's artifacts in the app's Store (below).
 import { ExpandrError } from '../errors.ts';
 import { storeCheckpointSink, type ArtifactStore, type CheckpointSink } from '../train/checkpoint.ts';
 import { storeDpoCheckpointSink, type DpoCheckpointSink } from '../llm/dpo-checkpoint.ts';
+import { stageName, type StageId, type StageKind, type StageRecord as StageOutput } from './stages.ts';
 
 export const RUN_STATE_FORMAT = 'expandr-run-state';
 export const RUN_STATE_VERSION = 1;
@@ -68,12 +69,12 @@ export class RunStages {
     return new RunStages(store, state);
   }
 
-  done(name: string): boolean {
-    return name in this.state.stages;
+  done(stage: StageId): boolean {
+    return stageName(stage as StageId) in this.state.stages;
   }
 
-  output<T>(name: string): T | undefined {
-    return this.state.stages[name]?.output as T | undefined;
+  output<K extends StageKind>(stage: StageId<K>): StageOutput<K> | undefined {
+    return this.state.stages[stageName(stage as StageId)]?.output as StageOutput<K> | undefined;
   }
 
   get finished(): string[] {
@@ -81,11 +82,12 @@ export class RunStages {
   }
 
   /** `fn`'s output, run now or taken from the state; the state is saved right after the stage ends. */
-  async once<T>(name: string, fn: () => Promise<T>): Promise<T> {
+  async once<K extends StageKind>(stage: StageId<K>, fn: () => Promise<StageOutput<K>>): Promise<StageOutput<K>> {
+    const name = stageName(stage as StageId);
     const rec = this.state.stages[name];
     if (rec) {
       if (this.earlier.has(name) && !this.reused.includes(name)) this.reused.push(name);
-      return rec.output as T;
+      return rec.output as StageOutput<K>;
     }
     const t0 = performance.now();
     const output = await fn();

@@ -21,6 +21,9 @@ import type { ExperimentConfig } from './config.ts';
 import type { PairVectors, TrainingCurve } from './figures-data.ts';
 import type { SettingEval } from './results.ts';
 import type { RunStages, RunStore } from './run-state.ts';
+import type { EvalOut, RetrieverStageOut } from './stages.ts';
+
+export type { EvalOut, RetrieverStageOut };
 import type { SettingName } from './types.ts';
 import { TSNE_PAIRS } from './figures-data.ts';
 
@@ -61,15 +64,9 @@ export function retrieverSettings(config: ExperimentConfig): RetrieverTrainSetti
   return trainSettings({ checkpointEvery: DEFAULT_CHECKPOINT_EVERY, ...config.retriever, seed: config.seed });
 }
 
-export interface RetrieverStageOut {
-  finalLoss: number;
-  steps: number;
-  curve: TrainingCurve;
-}
-
 /** Trains encoder `from` on `train` into encoders/NAME (stage `retriever:NAME`), resuming from its checkpoint. */
 export async function trainRetrieverStage(ctx: LoopContext, name: string, from: string, train: TrainData): Promise<RetrieverStageOut> {
-  return ctx.stages.once(`retriever:${name}`, async () => {
+  return ctx.stages.once({ kind: 'retriever', name }, async () => {
     ctx.log(`training retriever ${name} (from ${from}, ${train.examples.length} queries${train.examples[0]?.expansion !== undefined ? ', expanded' : ''})`);
     const settings = retrieverSettings(ctx.config);
     if (settings.hardNegatives) await mineBm25Negatives(train, ctx.data.docs, { depth: settings.negativeDepth, ...ctx.work });
@@ -93,10 +90,8 @@ function toEval(setting: SettingName, metrics: Record<string, number>, perQuery:
   return { setting, metrics, perQuery: Object.fromEntries(perQuery.map((q) => [q.qid, q.metrics])) };
 }
 
-export type EvalOut = SettingEval & { pairs?: PairVectors };
-
 export async function bm25Stage(ctx: LoopContext, queries: BeirQuery[], qrels: Qrels): Promise<EvalOut> {
-  return ctx.stages.once('eval:BM25', async () => {
+  return ctx.stages.once({ kind: 'eval', setting: 'BM25' }, async () => {
     ctx.log('evaluating BM25');
     const { index } = await buildIndex(ctx.data.docs, ctx.data.docs.length, BM25_DEFAULTS, ctx.work);
     const r = await searchAndEvaluate(index, queries, qrels, BM25_DEFAULTS, ctx.work);
@@ -114,7 +109,7 @@ export async function denseStage(
   qrels: Qrels,
   expansions?: Map<string, string>,
 ): Promise<EvalOut> {
-  return ctx.stages.once(`eval:${setting}`, async () => {
+  return ctx.stages.once({ kind: 'eval', setting }, async () => {
     ctx.log(`evaluating ${setting} (encoder ${encoderName}${expansions ? ', expanded' : ''})`);
     const encoder = await ctx.encoders.load(await encoderFiles(ctx, encoderName));
     try {

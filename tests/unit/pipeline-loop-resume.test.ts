@@ -60,11 +60,6 @@ function fakeGenerator(id: string): TextGenerator {
   };
 }
 
-interface FakeCandidates {
-  answers: string[];
-  texts: string[][];
-}
-
 const cosine = (a: Float32Array, i: number, b: Float32Array, j: number, dim: number) => {
   let d = 0, na = 0, nb = 0;
   for (let k = 0; k < dim; k++) {
@@ -91,10 +86,11 @@ function fakeLlmSide(config: ExperimentConfig, stories: Awaited<ReturnType<typeo
         queries.map(async (q) => (await Promise.all(c.temperatures.map((t) => gen.generate(Array(c.perTemperature).fill(prompt(q.query)), { temperature: t, topP: c.topP, maxTokens: c.maxTokens, seed: config.seed })))).flat()),
       );
       const answers = await gen.generate(queries.map((q) => `Query: ${q.query} Related Document: ${q.goldDoc} Answer:`), config.answer);
-      return { answers, texts } satisfies FakeCandidates;
+      return queries.map((q, i) => ({ qid: q.qid, answer: answers[i], candidates: texts[i].map((text, j) => ({ text, temperature: c.temperatures[Math.floor(j / c.perTemperature)], sample: j % c.perTemperature })) }));
     },
     async preferences(encoder: Encoder, cands, queries, rewards) {
-      const { answers, texts } = cands as FakeCandidates;
+      const answers = cands.map((c) => c.answer);
+      const texts = cands.map((c) => c.candidates.map((x) => x.text));
       const records = [];
       const pairs = [];
       for (let i = 0; i < queries.length; i++) {

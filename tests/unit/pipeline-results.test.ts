@@ -62,15 +62,16 @@ describe('run state', () => {
   it('runs a stage once, reuses its output after reopening, and refuses another config', async () => {
     const store = memoryRunStore();
     let calls = 0;
+    const s = { kind: 'expansions', llm: 'base', queries: 'test' } as const;
     const a = await RunStages.open(store, { x: 1 });
-    expect(await a.once('s', async () => ++calls)).toBe(1);
+    expect(await a.once(s, async () => ({ q1: String(++calls) }))).toEqual({ q1: '1' });
     const b = await RunStages.open(store, { x: 1 });
-    expect(await b.once('s', async () => ++calls)).toBe(1);
-    expect(b.reused).toEqual(['s']);
+    expect(await b.once(s, async () => ({ q1: String(++calls) }))).toEqual({ q1: '1' });
+    expect(b.reused).toEqual(['expansions:base:test']);
     await expect(RunStages.open(store, { x: 2 })).rejects.toThrow(/another config/);
     expect(configKey({ x: 1 })).not.toBe(configKey({ x: 2 }));
     const c = await RunStages.open(store, { x: 2 }, { fresh: true });
-    expect(c.done('s')).toBe(false);
+    expect(c.done(s)).toBe(false);
   });
 
   it('keeps state and file sets as dataset artifacts in the app (structured clone)', async () => {
@@ -80,9 +81,10 @@ describe('run state', () => {
       getArtifact: async <T,>(ds: string, key: string) => structuredClone(artifacts.get(`${ds}/${key}`)) as T | undefined,
     };
     const store = artifactRunStore(fake, 'ds1');
-    await (await RunStages.open(store, { a: 1 })).once('s', async () => ({ n: 3 }));
+    const s = { kind: 'candidates', llm: 'base' } as const;
+    await (await RunStages.open(store, { a: 1 })).once(s, async () => [{ qid: 'q', answer: 'a', candidates: [] }]);
     await store.putFiles('encoders/FT', new Map([['config.json', new Uint8Array([1, 2])]]));
-    expect((await RunStages.open(store, { a: 1 })).output('s')).toEqual({ n: 3 });
+    expect((await RunStages.open(store, { a: 1 })).output(s)).toEqual([{ qid: 'q', answer: 'a', candidates: [] }]);
     expect(await store.getFiles('encoders/FT')).toEqual(new Map([['config.json', new Uint8Array([1, 2])]]));
     expect(await store.getFiles('encoders/none')).toBeUndefined();
     expect([...artifacts.keys()].sort()).toEqual(['ds1/experiment/files/encoders/FT', 'ds1/experiment/state']);
@@ -90,8 +92,9 @@ describe('run state', () => {
 
   it('does not record a stage that failed', async () => {
     const s = await RunStages.open(memoryRunStore(), {});
-    await expect(s.once('bad', async () => { throw new Error('boom'); })).rejects.toThrow('boom');
-    expect(s.done('bad')).toBe(false);
+    const bad = { kind: 'dpo', name: 'bad' } as const;
+    await expect(s.once(bad, async () => { throw new Error('boom'); })).rejects.toThrow('boom');
+    expect(s.done(bad)).toBe(false);
   });
 });
 
