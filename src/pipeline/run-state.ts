@@ -3,6 +3,7 @@
 // trainers' own checkpoints. Written against `RunStore`, with two implementations: a folder in the
 // runner's --out (src/cli/run-folder.ts) and the dataset's artifacts in the app's Store (below).
 import { ExpandrError } from '../errors.ts';
+import { fnv1aHex } from '../util/fnv1a.ts';
 import { storeCheckpointSink, type ArtifactStore, type CheckpointSink } from '../train/checkpoint.ts';
 import { storeDpoCheckpointSink, type DpoCheckpointSink } from '../llm/dpo-checkpoint.ts';
 import { stageName, type StageId, type StageKind, type StageRecord as StageOutput } from './stages.ts';
@@ -38,10 +39,7 @@ export interface RunStore {
 
 /** FNV-1a over the config's JSON (keys in insertion order: the config comes from experimentConfig()). */
 export function configKey(config: unknown): string {
-  let h = 0x811c9dc5;
-  const s = JSON.stringify(config);
-  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193);
-  return (h >>> 0).toString(16).padStart(8, '0');
+  return fnv1aHex(JSON.stringify(config)).padStart(8, '0');
 }
 
 /** Runs each named stage once: a finished stage returns its stored output instead of running again. */
