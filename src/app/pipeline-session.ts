@@ -89,9 +89,7 @@ export class PipelineSession {
     if (args.fresh) await this.reset(args.datasetId);
     const full = this.config(args, info.name);
     const runStore = artifactRunStore(store, args.datasetId, PREFIX);
-    const stages = await RunStages.open(runStore, full).catch((e: Error) => {
-      throw new ExpandrError(`${e.message.split(':')[0]}. This dataset holds a run of another configuration: press "Start afresh" to discard it.`);
-    });
+    const stages = await RunStages.open(runStore, full);
     const old = await store.getArtifact<StoredSnapshot>(args.datasetId, SNAPSHOT);
     const log = old?.configKey === configKey(full) ? [...old.log] : [];
     const say = (text: string) => {

@@ -26,6 +26,7 @@ function readTree(dir: string, root = dir, out = new Map<string, Uint8Array>()):
 
 export function folderRunStore(dir: string): RunStore {
   return {
+    startAfresh: `use a new --out folder, or delete ${join(dir, RUN_STATE_FILE)} to start afresh`,
     async loadState() {
       const p = join(dir, RUN_STATE_FILE);
       return existsSync(p) ? (JSON.parse(readFileSync(p, 'utf8')) as RunState) : undefined;

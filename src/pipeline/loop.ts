@@ -106,7 +106,7 @@ export async function runExperiment(ctx: LoopContext, llm: LlmSide | null): Prom
     current?.gen.dispose?.();
     current = null;
     const files = adapter ? await ctx.store.getFiles(`adapters/${adapter}`) : null;
-    if (adapter && !files) throw new ExpandrError(`The run store lacks adapters/${adapter} although its stage finished: remove run-state.json to retrain.`);
+    if (adapter && !files) throw new ExpandrError(`The run store lacks adapters/${adapter} although its stage finished: ${ctx.store.startAfresh}, and run again to retrain.`);
     current = { name, gen: await llm!.generator(files ?? null, name) };
     return current.gen;
   };

@@ -35,6 +35,8 @@ export interface RunStore {
   getFiles(name: string): Promise<Map<string, Uint8Array> | undefined>;
   retrieverCheckpoints(name: string): CheckpointSink;
   dpoCheckpoints(name: string): DpoCheckpointSink;
+  /** How the user discards this store's run, in the words of where it lives (a folder, the page). */
+  readonly startAfresh: string;
 }
 
 /** FNV-1a over the config's JSON (keys in insertion order: the config comes from experimentConfig()). */
@@ -57,10 +59,10 @@ export class RunStages {
     const key = configKey(config);
     const old = opts.fresh ? undefined : await store.loadState();
     if (old && (old.format !== RUN_STATE_FORMAT || old.version !== RUN_STATE_VERSION)) {
-      throw new ExpandrError(`The run state in this output is ${String(old.format)} v${String(old.version)}, not ${RUN_STATE_FORMAT} v${RUN_STATE_VERSION}: use a new output folder.`);
+      throw new ExpandrError(`The run state in this store is ${String(old.format)} v${String(old.version)}, not ${RUN_STATE_FORMAT} v${RUN_STATE_VERSION}: ${store.startAfresh}.`);
     }
     if (old && old.configKey !== key) {
-      throw new ExpandrError(`The output already holds a run of another config (${old.configKey}, this one ${key}): use a new output folder, or remove its run-state.json to start afresh.`);
+      throw new ExpandrError(`This run store already holds a run of another config (${old.configKey}, this one ${key}): ${store.startAfresh}.`);
     }
     const state: RunState = old ?? { format: RUN_STATE_FORMAT, version: RUN_STATE_VERSION, configKey: key, stages: {} };
     if (!old) await store.saveState(state);
@@ -112,6 +114,7 @@ export function memoryRunStore(): RunStore & { files: Map<string, Map<string, Ui
   };
   return {
     files,
+    startAfresh: 'make a new memory run store',
     loadState: async () => (state ? structuredClone(state) : undefined),
     saveState: async (s) => void (state = structuredClone(s)),
     putFiles: async (name, f) => void files.set(name, new Map(f)),
@@ -124,6 +127,7 @@ export function memoryRunStore(): RunStore & { files: Map<string, Map<string, Ui
 /** The app's run store: everything as artifacts of the dataset under `prefix` (IndexedDB, structured clone). */
 export function artifactRunStore(store: ArtifactStore, datasetId: string, prefix = 'experiment'): RunStore {
   return {
+    startAfresh: 'press "Start afresh" to discard the stored run of this dataset',
     loadState: () => store.getArtifact<RunState>(datasetId, `${prefix}/state`),
     saveState: (s) => store.putArtifact(datasetId, `${prefix}/state`, s),
     putFiles: (name, files) => store.putArtifact(datasetId, `${prefix}/files/${name}`, Object.fromEntries(files)),

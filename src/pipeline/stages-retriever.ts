@@ -2,6 +2,7 @@
 // export it as a sentence-transformers folder into the run store; evaluate a setting (BM25 or dense,
 // plain or expanded by Eq. 8) into a SettingEval plus its TREC run file and its t-SNE sample.
 import { goldDocOf } from '../data/qrels.ts';
+import { ExpandrError } from '../errors.ts';
 import type { BeirDataset } from '../data/load.ts';
 import type { BeirQuery, Qrels } from '../data/types.ts';
 import type { BertEncoder } from '../encoder/encoder.ts';
@@ -56,7 +57,7 @@ export const encoderSet = (name: string) => `encoders/${name}`;
 export async function encoderFiles(ctx: LoopContext, name: string): Promise<ModelFiles> {
   if (name === 'base') return ctx.encoders.baseFiles;
   const f = await ctx.store.getFiles(encoderSet(name));
-  if (!f) throw new Error(`The run store lacks ${encoderSet(name)} although its stage finished: remove run-state.json to retrain.`);
+  if (!f) throw new ExpandrError(`The run store lacks ${encoderSet(name)} although its stage finished: ${ctx.store.startAfresh}, and run again to retrain.`);
   return f;
 }
 
