@@ -5,6 +5,7 @@
 import { appendFileSync, existsSync, mkdirSync, readFileSync, truncateSync } from 'node:fs';
 import { join } from 'node:path';
 import { FileFormatError } from '../errors.ts';
+import { forEachJsonLine } from '../util/json-lines.ts';
 import type { GenerationCache } from '../pipeline/types.ts';
 
 export const GENERATION_CACHE_FILE = 'generations.jsonl';
@@ -14,20 +15,10 @@ const FIX = 'Each line must be {"key": "<64 hex digits>", "text": "…"}; delete
 /** Parses cache lines into key → text (the last line of a key wins). */
 export function parseGenerationLines(text: string, file: string): Map<string, string> {
   const map = new Map<string, string>();
-  const lines = text.split('\n');
-  for (let i = 0; i < lines.length; i++) {
-    const line = lines[i].trim();
-    if (!line) continue;
-    let row: unknown;
-    try {
-      row = JSON.parse(line);
-    } catch (e) {
-      throw new FileFormatError(file, i + 1, `not valid JSON (${(e as Error).message})`, FIX);
-    }
-    const r = row as { key?: unknown; text?: unknown } | null;
-    if (!r || typeof r !== 'object' || typeof r.key !== 'string' || typeof r.text !== 'string') throw new FileFormatError(file, i + 1, 'no "key" and "text" strings', FIX);
+  forEachJsonLine(text, file, FIX, (r, line) => {
+    if (typeof r.key !== 'string' || typeof r.text !== 'string') throw new FileFormatError(file, line, 'no "key" and "text" strings', FIX);
     map.set(r.key, r.text);
-  }
+  });
   return map;
 }
 
