@@ -24,11 +24,11 @@ export type LlmName = string;
 
 /** Every stage kind: the key that names one instance, and the resume record it stores. */
 export interface StageKinds {
-  /** Q2D expansions (Eq. 7) of the test or train queries by one LLM; record: qid → expansion. */
+  /** Q2D expansions (Eq. 3) of the test or train queries by one LLM; record: qid → expansion. */
   expansions: { key: { llm: LlmName; queries: 'test' | 'train' }; record: Record<string, string> };
-  /** Candidates at each temperature and the Q2A answer (Eq. 10) for every train query, by one LLM. */
+  /** Candidates sampled at each temperature (Eq. 15) and the Q2A answer y (Eq. 12) of every train query, by one LLM. */
   candidates: { key: { llm: LlmName }; record: QueryCandidates[] };
-  /** Rewards (Eqs. 11-14) of the candidates, the 0.6 filter, and the chosen/rejected pairs (Eq. 15). */
+  /** Rewards (Eqs. 11, 13, 14) of the candidates, the 0.6 filter, and the chosen/rejected pairs (Eq. 16). */
   preferences: { key: { name: string }; record: { records: PreferenceRecord[]; pairs: PreferencePair[] } };
   /** DPO (Eq. 17) into adapters/NAME; record: pair count and the curve. */
   dpo: { key: { name: string }; record: { pairs: number; curve: TrainingCurve } };

@@ -19,7 +19,7 @@ export type SettingName = (typeof SETTING_NAMES)[number];
 /** Sampling of one generation call; `seed` makes a call reproducible on engines that honour it. */
 /**
  * A training query q with its gold document d* (the highest-graded relevant one, pickGoldDoc): what the
- * Q2A prompt, the candidates (Eq. 10) and the rewards (Eqs. 11-14) are computed from.
+ * Q2A answer (Eq. 12) and the retriever reward (Eq. 14) are computed from.
  */
 export interface QueryWithGold {
   qid: string;
