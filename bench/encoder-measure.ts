@@ -94,9 +94,9 @@ export interface TrainOptions {
  * clip_grad_norm to 1, AdamW. Mutates the weights: use a model loaded for the benchmark.
  */
 export async function measureTrainStep(enc: BertEncoder, queries: string[], docs: string[], opts: TrainOptions): Promise<TrainFigures> {
-  const s = trainSettings({ batchSize: queries.length, gradCacheChunk: opts.chunk, variant: 'contriever', dropout: true });
+  const s = trainSettings({ batchSize: queries.length, gradCacheChunk: opts.chunk, expansionNorm: 'contriever', dropout: true });
   const tau = temperatureOf(s);
-  const loss: RepLoss = ([q, d]) => tf.tidy(() => infoNceLoss(expandQueries(q, undefined, s.variant), prepareDocs(d, s.variant), tau));
+  const loss: RepLoss = ([q, d]) => tf.tidy(() => infoNceLoss(expandQueries(q, undefined, s.expansionNorm), prepareDocs(d, s.expansionNorm), tau));
   const optimizer = new AdamW(enc.variables, { weightDecay: s.weightDecay });
   const last = enc.variables[enc.variables.length - 1];
   let call = 0;

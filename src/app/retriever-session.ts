@@ -140,10 +140,10 @@ export class RetrieverSession {
     const qrels = await store.getQrels(datasetId, split);
     const { data } = buildTrainData(docs, await store.getQueries(datasetId), qrels);
     if (settings.hardNegatives) await mineBm25Negatives(data, docs, work);
-    // The trained encoder scores as it was trained: the 'contriever' variant normalises q and d (a
-    // no-op inside training, where the variant normalises anyway), so the copy carries that setting.
-    const variant = trainSettings(settings).variant;
-    const copy = await loadBertEncoder(base.files, { settings: trainedSettings(base.encoder.settings, variant) });
+    // The trained encoder scores as it was trained: the 'contriever' normalisation normalises q and d (a
+    // no-op inside training, where it normalises anyway), so the copy carries that setting.
+    const { expansionNorm } = trainSettings(settings);
+    const copy = await loadBertEncoder(base.files, { settings: trainedSettings(base.encoder.settings, expansionNorm) });
     try {
       const checkpoints = storeCheckpointSink(store, datasetId, `retriever-train/${base.summary.modelHash}`);
       const r = await trainRetriever(copy, data, { ...work, settings, checkpoints, resume: true });

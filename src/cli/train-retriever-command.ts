@@ -13,7 +13,7 @@ import { parseExpansions } from '../retrieval/dense/expansions.ts';
 import { checkpointFromFiles, checkpointToFiles, STATE_JSON, type CheckpointSink } from '../train/checkpoint.ts';
 import { exportBertEncoder, trainedSettings, zipFolder } from '../train/checkpoint-export.ts';
 import { buildTrainData, mineBm25Negatives } from '../train/examples.ts';
-import { QUERY_VARIANTS, type QueryVariant } from '../train/expansion.ts';
+import { EXPANSION_NORMS, EXPANSION_NORM_SPECS, type ExpansionNorm } from '../retrieval/dense/expanded-query.ts';
 import { TRAIN_DEFAULTS, type RetrieverTrainSettings } from '../train/settings.ts';
 import { trainRetriever } from '../train/trainer.ts';
 import { formatDuration } from '../util/format.ts';
@@ -33,14 +33,15 @@ Options:
   --preset ID            settings preset when the folder has no sentence-transformers files
   --out PATH             output folder, or a .zip                                            (required)
   --expansions FILE      JSONL {"id", "expansion"}: train on q_exp = (E(q) + E(e)) / 2 (Eq. 8)
-  --variant NAME         contriever: normalise q, e, d, τ ${QUERY_VARIANTS.contriever.temperature} (exported with Normalize) | raw: dot product, τ ${QUERY_VARIANTS.raw.temperature} (default ${D.variant})
+  --expansion-norm NAME  Eq. 8 normalisation, as eval's: contriever: normalise q, e, d, τ ${EXPANSION_NORM_SPECS.contriever.temperature} (exported with
+                         Normalize) | raw: dot product, τ ${EXPANSION_NORM_SPECS.raw.temperature} (default ${D.expansionNorm}; --variant is the old name)
   --steps N              optimizer steps (default: --epochs passes over the queries)
   --epochs X             passes when --steps is not given (default ${D.epochs})
   --batch N              queries per batch = in-batch negatives pool (default ${D.batchSize})
   --accumulation N       batches per optimizer step (default ${D.accumulation})
   --grad-cache-chunk N   GradCache: rows per forward pass, bounds memory (default off)
   --lr X                 peak learning rate (default ${D.lr}); warmup --warmup X (ratio, default ${D.warmupRatio}) then linear decay
-  --temperature X        InfoNCE τ (default: the variant's)
+  --temperature X        InfoNCE τ (default: the normalisation's)
   --weight-decay X       AdamW decoupled weight decay (default ${D.weightDecay})
   --max-grad-norm X      gradient-norm clip, 0 = off (default ${D.maxGradNorm})
   --hard-negatives KIND  bm25: one hard negative per query from BM25's top --negative-depth N (default ${D.negativeDepth}) | none (default)
@@ -96,6 +97,7 @@ export async function trainRetrieverCommand(argv: string[], signal: AbortSignal)
     preset: { type: 'string' },
     out: { type: 'string' },
     expansions: { type: 'string' },
+    'expansion-norm': { type: 'string' },
     variant: { type: 'string' },
     steps: { type: 'string' },
     epochs: { type: 'string' },
@@ -125,8 +127,9 @@ export async function trainRetrieverCommand(argv: string[], signal: AbortSignal)
   const encoderPath = a.need('encoder');
   const out = a.need('out');
   const split = a.need('split');
-  const variant = (a.str('variant') ?? D.variant) as QueryVariant;
-  if (!(variant in QUERY_VARIANTS)) throw new UsageError(`train-retriever: --variant must be ${Object.keys(QUERY_VARIANTS).join(' or ')}, got "${variant}".`);
+  const normName = a.str('expansion-norm') ?? a.str('variant') ?? D.expansionNorm;
+  if (!EXPANSION_NORMS.includes(normName as ExpansionNorm)) throw new UsageError(`train-retriever: --expansion-norm must be ${EXPANSION_NORMS.join(' or ')}, got "${normName}".`);
+  const expansionNorm = normName as ExpansionNorm;
   const hard = a.str('hard-negatives') ?? 'none';
   if (hard !== 'bm25' && hard !== 'none') throw new UsageError(`train-retriever: --hard-negatives must be bm25 or none, got "${hard}".`);
   const settings: RetrieverTrainSettings = {
@@ -141,7 +144,7 @@ export async function trainRetrieverCommand(argv: string[], signal: AbortSignal)
     warmupRatio: a.num('warmup', D.warmupRatio),
     weightDecay: a.num('weight-decay', D.weightDecay),
     maxGradNorm: a.num('max-grad-norm', D.maxGradNorm),
-    variant,
+    expansionNorm,
     temperature: a.str('temperature') === undefined ? null : a.num('temperature', 1),
     hardNegatives: hard === 'bm25',
     negativeDepth: a.int('negative-depth', D.negativeDepth, 1, 1000),
@@ -189,7 +192,7 @@ export async function trainRetrieverCommand(argv: string[], signal: AbortSignal)
     const r = await trainRetriever(encoder, train, { settings, checkpoints, resume: a.flag('resume'), ...work });
     const trainMs = performance.now() - t2;
 
-    const exported = trainedSettings(loaded.settings, variant);
+    const exported = trainedSettings(loaded.settings, expansionNorm);
     const trainingInfo = {
       format: 'expandr-retriever',
       dataset: data.name,
@@ -214,7 +217,7 @@ export async function trainRetrieverCommand(argv: string[], signal: AbortSignal)
       return;
     }
     const first = r.lossCurve[0];
-    console.log(`${data.name} · ${split} · ${train.examples.length} queries · ${model.name} · ${variant}${expansions ? ' + expansions' : ''} · ${backend}`);
+    console.log(`${data.name} · ${split} · ${train.examples.length} queries · ${model.name} · ${expansionNorm}${expansions ? ' + expansions' : ''} · ${backend}`);
     console.log(`${r.totalSteps} steps in ${formatDuration(trainMs / 1000)}: loss ${first ? first.loss.toFixed(4) : '—'} → ${r.finalLoss.toFixed(4)}`);
     if (r.timing.steps > 0) {
       const sec = (ms: number | null) => `${((ms ?? 0) / 1000).toFixed(1)} s`;

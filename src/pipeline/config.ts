@@ -46,7 +46,10 @@ export interface ExperimentConfig {
   encoder: {
     /** Folder, zip or preset/Hub id. */
     model: string;
-    /** Eq. 8 normalisation variant of the expanded query. */
+    /**
+     * Eq. 8 normalisation of the expanded query: the one setting that drives training (and its τ),
+     * evaluation, rewards and the exported model's Normalize.
+     */
     expansionNorm: ExpansionNorm;
     batchSize: number;
     /**
@@ -89,7 +92,7 @@ export const EXPERIMENT_DEFAULTS: Readonly<ExperimentConfig> = Object.freeze({
   candidates: { temperatures: [0.8, 0.9, 1.0, 1.1], perTemperature: 8, topP: 0.9, maxTokens: 256 },
   answer: { temperature: 0.8, topP: 0.9, maxTokens: 256, seed: 42 },
   rewards: { retrieverReward: true, selfReward: true, filter: 0.6 },
-  retriever: { lr: 1e-5, variant: 'contriever', epochs: 3, batchSize: 64 },
+  retriever: { lr: 1e-5, epochs: 3, batchSize: 64 },
   dpo: { beta: 0.1, lr: 2e-5 },
   lora: { r: 8, alpha: 32, dropout: 0.1, targetModules: ['q_proj', 'v_proj'] },
   settings: [...SETTING_NAMES],
@@ -112,6 +115,10 @@ export function experimentConfig(over: Record<string, unknown> = {}, file = 'con
     } else if (nested) {
       out[k] = { ...(d as object), ...(v as object) };
     } else out[k] = v;
+  }
+  const retriever = out.retriever as Record<string, unknown>;
+  if ('expansionNorm' in retriever || 'variant' in retriever) {
+    throw new ExpandrError(`${file}: set the Eq. 8 normalisation as encoder.expansionNorm, not under retriever: one setting drives training, evaluation, rewards and export.`);
   }
   return out as unknown as ExperimentConfig;
 }

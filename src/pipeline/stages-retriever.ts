@@ -62,7 +62,7 @@ export async function encoderFiles(ctx: LoopContext, name: string): Promise<Mode
 }
 
 export function retrieverSettings(config: ExperimentConfig): RetrieverTrainSettings {
-  return trainSettings({ checkpointEvery: DEFAULT_CHECKPOINT_EVERY, ...config.retriever, seed: config.seed });
+  return trainSettings({ checkpointEvery: DEFAULT_CHECKPOINT_EVERY, ...config.retriever, expansionNorm: config.encoder.expansionNorm, seed: config.seed });
 }
 
 /** Trains encoder `from` on `train` into encoders/NAME (stage `retriever:NAME`), resuming from its checkpoint. */
@@ -75,7 +75,7 @@ export async function trainRetrieverStage(ctx: LoopContext, name: string, from: 
     try {
       const r = await trainRetriever(encoder, train, { settings, checkpoints: ctx.store.retrieverCheckpoints(`retriever-${name}`), resume: true, ...ctx.work });
       const trainingInfo = { format: 'expandr-retriever', dataset: ctx.data.name, stage: name, from, examples: train.examples.length, settings: r.settings, lossCurve: r.lossCurve };
-      const files = await exportBertEncoder(encoder, ctx.encoders.baseFiles, { settings: trainedSettings(encoder.settings, settings.variant), trainingInfo });
+      const files = await exportBertEncoder(encoder, ctx.encoders.baseFiles, { settings: trainedSettings(encoder.settings, settings.expansionNorm), trainingInfo });
       await ctx.store.putFiles(encoderSet(name), files);
       const points = r.lossCurve.map((p) => ({ step: p.step, loss: p.loss }));
       return { finalLoss: r.finalLoss, steps: r.totalSteps, curve: { stage: `retriever:${name}`, kind: 'retriever' as const, points } };

@@ -20,7 +20,7 @@ import type { EncoderSettings } from '../encoder/types.ts';
 import { ModelFormatError } from '../errors.ts';
 import { readSafetensors, writeSafetensors } from '../model/safetensors.ts';
 import { findModelRoot } from '../model/sources.ts';
-import { QUERY_VARIANTS, type QueryVariant } from './expansion.ts';
+import { EXPANSION_NORM_SPECS, type ExpansionNorm } from '../retrieval/dense/expanded-query.ts';
 
 /** Tokenizer files copied from the source model when present (at least tokenizer.json or vocab.txt). */
 export const TOKENIZER_FILE_NAMES = ['tokenizer.json', 'vocab.txt', 'tokenizer_config.json', 'special_tokens_map.json', 'added_tokens.json'] as const;
@@ -139,8 +139,8 @@ export function importSentenceTransformers(source: Uint8Array | ReadonlyMap<stri
  * The settings a model trained with `variant` should be used with: the 'contriever' variant trains
  * cosine scores (q, e and d normalised), so the export gets a Normalize module; 'raw' keeps the encoder's.
  */
-export function trainedSettings(settings: EncoderSettings, variant: QueryVariant): EncoderSettings {
-  if (!QUERY_VARIANTS[variant].normalize) return { ...settings };
+export function trainedSettings(settings: EncoderSettings, expansionNorm: ExpansionNorm): EncoderSettings {
+  if (!EXPANSION_NORM_SPECS[expansionNorm].normalize) return { ...settings };
   return { ...settings, normalize: true, similarity: 'cosine' };
 }
 

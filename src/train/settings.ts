@@ -2,7 +2,7 @@
 // beside each value, overrides merged from a Partial that throws on unknown keys (STYLE.md).
 import { ExpandrError } from '../errors.ts';
 import { CROP_DEFAULTS } from './cropping.ts';
-import { QUERY_VARIANTS, type QueryVariant } from './expansion.ts';
+import { EXPANSION_NORMS, EXPANSION_NORM_SPECS, type ExpansionNorm } from '../retrieval/dense/expanded-query.ts';
 
 export interface RetrieverTrainSettings {
   seed: number;
@@ -22,9 +22,9 @@ export interface RetrieverTrainSettings {
   weightDecay: number;
   /** Global gradient-norm clip; 0: off. */
   maxGradNorm: number;
-  /** Eq. 8 normalisation variant, which also fixes the default temperature and document normalisation. */
-  variant: QueryVariant;
-  /** InfoNCE τ; null: the variant's (0.02 contriever, 1 raw). */
+  /** Eq. 8 normalisation, which also fixes the default temperature and document normalisation. */
+  expansionNorm: ExpansionNorm;
+  /** InfoNCE τ; null: the normalisation's (0.02 contriever, 1 raw). */
   temperature: number | null;
   /** One BM25 hard negative per query besides the in-batch negatives. */
   hardNegatives: boolean;
@@ -55,8 +55,8 @@ export const TRAIN_DEFAULTS: Readonly<RetrieverTrainSettings> = Object.freeze({
   warmupRatio: 0.1, // warmup + linear decay (DESIGN.md §1); HF's usual 10 %
   weightDecay: 0, // HF TrainingArguments default
   maxGradNorm: 1, // HF TrainingArguments default
-  variant: 'contriever', // the paper's backbone: normalise q, e and d
-  temperature: null, // the variant's: 0.02 (contriever) / 1 (raw)
+  expansionNorm: 'contriever', // the paper's backbone: normalise q, e and d
+  temperature: null, // the normalisation's: 0.02 (contriever) / 1 (raw)
   hardNegatives: false, // paper Eq. 9: in-batch negatives; the reference code adds 1 BM25-style hard negative (group size 2)
   negativeDepth: 30, // draw the hard negative from BM25's top 30 (minus positives)
   dropout: true, // as the HF Trainer trains (model.train())
@@ -84,7 +84,7 @@ export function trainSettings(over: Partial<RetrieverTrainSettings> = {}): Retri
   if (!(s.lr >= 0) || !(s.pretrainLr >= 0)) throw bad('lr', '≥ 0');
   if (!(s.warmupRatio >= 0 && s.warmupRatio <= 1)) throw bad('warmupRatio', 'in [0, 1]');
   if (!(s.weightDecay >= 0) || !(s.maxGradNorm >= 0)) throw bad('weightDecay/maxGradNorm', '≥ 0');
-  if (!(s.variant in QUERY_VARIANTS)) throw bad('variant', `one of ${Object.keys(QUERY_VARIANTS).join(', ')}`);
+  if (!EXPANSION_NORMS.includes(s.expansionNorm)) throw bad('expansionNorm', `one of ${EXPANSION_NORMS.join(', ')}`);
   if (s.temperature !== null && !(s.temperature > 0)) throw bad('temperature', '> 0 or null');
   if (!(s.pretrainTemperature > 0)) throw bad('pretrainTemperature', '> 0');
   if (!(s.cropRatioMin > 0 && s.cropRatioMin <= s.cropRatioMax && s.cropRatioMax <= 1)) throw bad('cropRatioMin/Max', '0 < min ≤ max ≤ 1');
@@ -94,7 +94,7 @@ export function trainSettings(over: Partial<RetrieverTrainSettings> = {}): Retri
 
 /** The InfoNCE temperature in effect. */
 export function temperatureOf(s: RetrieverTrainSettings): number {
-  return s.temperature ?? QUERY_VARIANTS[s.variant].temperature;
+  return s.temperature ?? EXPANSION_NORM_SPECS[s.expansionNorm].temperature;
 }
 
 /** Supervised optimizer steps: `steps`, or enough micro-batches for `epochs` passes over `examples`. */

@@ -82,10 +82,10 @@ export async function trainRetriever(encoder: Encoder, data: TrainData, opts: Tr
       })
     : null;
 
-  // Eq. 8–9: groups [queries, expansions?, docs] → InfoNCE on the variant's vectors.
+  // Eq. 8–9: groups [queries, expansions?, docs] → InfoNCE on the vectors of the Eq. 8 normalisation.
   const supervisedLoss = (withExpansions: boolean): RepLoss => (reps) => {
     const [q, e, d] = withExpansions ? reps : [reps[0], undefined, reps[1]];
-    return tf.tidy(() => infoNceLoss(expandQueries(q, e, s.variant), prepareDocs(d!, s.variant), tau));
+    return tf.tidy(() => infoNceLoss(expandQueries(q, e, s.expansionNorm), prepareDocs(d!, s.expansionNorm), tau));
   };
   // Contriever pretraining: crop i vs crop i of the same document, normalised.
   const cropLoss: RepLoss = ([a, b]) => tf.tidy(() => infoNceLoss(l2Normalize(a), l2Normalize(b), s.pretrainTemperature));

@@ -4,7 +4,8 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
 import { useCpuBackend } from './helpers/tiny-encoder.ts';
 import { infoNceLoss, inBatchAccuracy } from '../../src/train/infonce.ts';
-import { expandQueries, expandQueryVectors, l2Normalize, prepareDocs, QUERY_VARIANTS } from '../../src/train/expansion.ts';
+import { expandQueries, l2Normalize, prepareDocs } from '../../src/train/expansion.ts';
+import { combineExpanded, EXPANSION_NORM_SPECS } from '../../src/retrieval/dense/expanded-query.ts';
 import { createRng } from '../../src/util/random.ts';
 
 /** float32 arithmetic against float64 hand values. */
@@ -111,8 +112,8 @@ describe('expanded queries (Eq. 8)', () => {
     expectClose(c, [[0.3, 0.9]]); // (0.6, 0.8) and (0, 1) → mean, norm 0.949
     const r = expandQueries(tf.tensor2d(q), tf.tensor2d(e), 'raw').arraySync();
     expectClose(r, [[1.5, 3]]);
-    expect(QUERY_VARIANTS.contriever.temperature).toBe(0.02);
-    expect(QUERY_VARIANTS.raw.temperature).toBe(1);
+    expect(EXPANSION_NORM_SPECS.contriever.temperature).toBe(0.02);
+    expect(EXPANSION_NORM_SPECS.raw.temperature).toBe(1);
   });
 
   it('without an expansion: the query itself (normalised under contriever); documents normalised only under contriever', () => {
@@ -122,7 +123,7 @@ describe('expanded queries (Eq. 8)', () => {
     expectClose(prepareDocs(tf.tensor2d(q), 'raw').arraySync(), q);
   });
 
-  it('the array version (query time) equals the tensor version (training)', () => {
+  it('the array version (query time, src/retrieval/dense/expanded-query.ts) equals the tensor version (training)', () => {
     const rng = createRng(3);
     const n = 5;
     const dim = 6;
@@ -130,9 +131,9 @@ describe('expanded queries (Eq. 8)', () => {
     const ea = Float32Array.from({ length: n * dim }, () => rng.normal());
     for (const v of ['contriever', 'raw'] as const) {
       const t = expandQueries(tf.tensor2d(qa, [n, dim]), tf.tensor2d(ea, [n, dim]), v).dataSync();
-      const a = expandQueryVectors(qa, ea, dim, v);
+      const a = combineExpanded(qa, ea, dim, v);
       a.forEach((x, i) => expect(Math.abs(x - t[i])).toBeLessThanOrEqual(TOL));
-      const plain = expandQueryVectors(qa, undefined, dim, v);
+      const plain = combineExpanded(qa, ea, dim, v, Array(n).fill(false));
       const tp = expandQueries(tf.tensor2d(qa, [n, dim]), undefined, v).dataSync();
       plain.forEach((x, i) => expect(Math.abs(x - tp[i])).toBeLessThanOrEqual(TOL));
     }

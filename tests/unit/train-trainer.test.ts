@@ -159,6 +159,6 @@ describe('trainRetriever', () => {
   it('settings: unknown keys and bad values are refused with the key named', () => {
     expect(() => trainSettings({ batchsize: 3 } as never)).toThrow(/Unknown training setting "batchsize"/);
     expect(() => trainSettings({ batchSize: 0 })).toThrow(/batchSize/);
-    expect(() => trainSettings({ variant: 'cosine' as never })).toThrow(/variant/);
+    expect(() => trainSettings({ expansionNorm: 'cosine' as never })).toThrow(/expansionNorm/);
   });
 });

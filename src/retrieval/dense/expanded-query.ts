@@ -1,13 +1,27 @@
-// Query-time expansion, ExpandR Eq. 8: q_exp = (E(q) + E(d_exp)) / 2. Array-based on purpose (the runner
-// and the page combine a few hundred vectors once); training has its own tensor version in src/train.
+// ExpandR Eq. 8, q_exp = (E(q) + E(d_exp)) / 2, and the one setting that says how it is normalised
+// (`ExpansionNorm`), used alike by training, evaluation, rewards and export. This file is the array
+// version, the only one outside training (the runner and the page combine a few hundred vectors once);
+// training differentiates the same arithmetic on tensors in src/train/expansion.ts.
 //
-// Variants (FACTS.md, reference evaluation code):
+// Normalisations (FACTS.md, reference code):
 //  - 'contriever': L2-normalise E(q) and E(e) first, then average; the mean is NOT renormalised, and the
-//    documents it is scored against are normalised too (searchDense's normalizeDocs).
-//  - 'raw' (AnchorDR): plain (E(q) + E(e)) / 2 of the encoder's own outputs.
+//    documents it is scored against are normalised too (searchDense's normalizeDocs); training τ 0.02.
+//  - 'raw' (AnchorDR): plain (E(q) + E(e)) / 2 of the encoder's own outputs, raw dot product; τ 1.
 
 export type ExpansionNorm = 'contriever' | 'raw';
 export const EXPANSION_NORMS: readonly ExpansionNorm[] = ['contriever', 'raw'];
+
+export interface ExpansionNormSpec {
+  /** L2-normalise query, expansion and document vectors before scoring. */
+  normalize: boolean;
+  /** InfoNCE temperature τ this normalisation trains with (scores = q·d / τ). */
+  temperature: number;
+}
+
+export const EXPANSION_NORM_SPECS: Readonly<Record<ExpansionNorm, Readonly<ExpansionNormSpec>>> = Object.freeze({
+  contriever: Object.freeze({ normalize: true, temperature: 0.02 }), // reference code, Contriever backbone
+  raw: Object.freeze({ normalize: false, temperature: 1 }), // reference code, AnchorDR: "no temperature"
+});
 
 /** Below this norm a vector is left as is rather than blown up (an all-zero embedding stays zero). */
 const NORM_EPS = 1e-12;
@@ -20,6 +34,11 @@ export function defaultExpansionNorm(settings: { normalize: boolean; similarity:
 export function parseExpansionNorm(name: string): ExpansionNorm {
   if ((EXPANSION_NORMS as readonly string[]).includes(name)) return name as ExpansionNorm;
   throw new RangeError(`Unknown expansion normalisation "${name}": use ${EXPANSION_NORMS.join(' or ')}.`);
+}
+
+/** The spec of a normalisation by name (throws RangeError on an unknown one). */
+export function expansionNormSpec(name: string): Readonly<ExpansionNormSpec> {
+  return EXPANSION_NORM_SPECS[parseExpansionNorm(name)];
 }
 
 /** L2-normalises `v[off, off + dim)` into `out[outOff, …)` (in float64, rounded once to float32). */
