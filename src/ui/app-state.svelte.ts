@@ -4,16 +4,9 @@ import { CoreClient, type CallHandle } from './core-client.ts';
 import type { DroppedFile } from '../app/protocol.ts';
 import type { DatasetInfo } from '../store/types.ts';
 import type { Bm25EvalResult } from '../retrieval/bm25/evaluate.ts';
-import type { Progress } from '../util/progress.ts';
+import type { Task } from './task.ts';
 import { RetrieverState } from './retriever-state.svelte.ts';
 import { PipelineState } from './pipeline-state.svelte.ts';
-
-export interface Task {
-  label: string;
-  progress: Progress | null;
-  startedAt: number;
-  cancel: () => void;
-}
 
 export class AppState {
   datasets = $state<DatasetInfo[]>([]);

@@ -3,9 +3,10 @@
 // progress and cancel, the log, and downloads of what the run made.
 import type { CallHandle, CoreClient } from './core-client.ts';
 import type { DroppedFile } from '../app/protocol.ts';
-import type { LlmSummary } from '../app/session-types.ts';
-import { stepOfStage, type PipelineDownload, type PipelineSnapshot, type PipelineStep } from '../app/pipeline-session.ts';
-import type { Task } from './app-state.svelte.ts';
+import type { LlmSummary, PipelineDownload, PipelineSnapshot, PipelineStep } from '../app/session-types.ts';
+// From the stage table itself, not pipeline-session.ts: that one would pull the core (tfjs) into the page's bundle.
+import { stepOfStage } from '../pipeline/stages.ts';
+import type { Task } from './task.ts';
 import { downloadBytes } from './download.ts';
 
 export type StepName = 'data' | 'models' | 'expand' | 'train' | 'evaluate' | 'export';

@@ -6,7 +6,7 @@ import type { EncoderSummary } from '../app/session-types.ts';
 import type { DatasetInfo } from '../store/types.ts';
 import type { LossPoint } from '../train/checkpoint.ts';
 import type { RetrieverTrainSettings } from '../train/settings.ts';
-import type { Task } from './app-state.svelte.ts';
+import type { Task } from './task.ts';
 
 /** One row of the results table: a setting evaluated on a dataset split. */
 export interface ResultRow {
