@@ -14,7 +14,9 @@ import { loadBertEncoder } from '../encoder/encoder.ts';
 import { initEncoder } from '../encoder/init-encoder.ts';
 import { modelFilesFromSources } from '../llm/files.ts';
 import { modelFilesFromPath } from '../model/sources-node.ts';
-import { FileChunkStore } from '../retrieval/dense/file-chunks-node.ts';
+import { DEFAULT_EMBEDDING_CACHE, FileChunkStore } from '../retrieval/dense/file-chunks-node.ts';
+import { DEFAULT_CHUNK_SIZE, embeddingCacheKey } from '../retrieval/dense/chunk-store.ts';
+import { modelHash } from '../model/sources.ts';
 import { experimentConfig, type ExperimentConfig } from '../pipeline/config.ts';
 import { caseViews, expansionLengths, tsneOf, type FiguresData } from '../pipeline/figures-data.ts';
 import { FileGenerationCache } from './generation-cache-file.ts';
@@ -122,6 +124,13 @@ export async function experimentCommand(argv: string[], signal: AbortSignal): Pr
   }
   const encModel = await modelFilesFromPath(encoderPath, work);
   const preset = guessPreset(encModel.files, encModel.name);
+  const baseHash = await modelHash(encModel.files);
+  const baseSettings = await (async () => {
+    const probe = await loadBertEncoder(encModel.files, { preset, seed: config.seed });
+    const s = probe.settings;
+    probe.dispose();
+    return s;
+  })();
   const llmFiles = modelFilesFromSources(await sourcesFromPath(fromRoot(config.llm.model)));
 
   mkdirSync(out, { recursive: true });
@@ -137,8 +146,13 @@ export async function experimentCommand(argv: string[], signal: AbortSignal): Pr
     work,
     log,
     corpus: new Map(),
-    // An encoder is fixed by its name and the config (training is seeded), so that pair keys its embeddings.
-    corpusSink: (name) => new FileChunkStore(join(out, 'embeddings'), `${configKey(config)}-${name}`),
+    // The base encoder's corpus embeddings are those of `eval` (keyed by the model's content, the corpus
+    // and the settings), so a corpus `eval` encoded is not encoded again; a trained one is fixed by its
+    // name and the config (training is seeded), so that pair keys its embeddings.
+    corpusSink: (name) =>
+      name === 'base'
+        ? new FileChunkStore(fromRoot(DEFAULT_EMBEDDING_CACHE), embeddingCacheKey({ modelHash: baseHash, corpusChecksum: data.checksum, settings: baseSettings, chunkSize: DEFAULT_CHUNK_SIZE }))
+        : new FileChunkStore(join(out, 'embeddings'), `${configKey(config)}-${name}`),
   };
   const llmName = config.llm.model.replace(/\/+$/, '').split('/').pop()!;
   const maxDocChars = llmFiles.has('config.json') ? undefined : LLAMA2C_DOC_CHARS;
