@@ -157,50 +157,50 @@ function parseRopeScaling(v: unknown, fail: (p: string, f: string) => ModelForma
 }
 
 /** The config.json transformers would read back as this model (for exporting merged checkpoints). */
-export function toHfConfig(c: DecoderConfig): Record<string, unknown> {
-  if (c.ropeLayout !== 'half') {
+export function toHfConfig(config: DecoderConfig): Record<string, unknown> {
+  if (config.ropeLayout !== 'half') {
     throw new ModelFormatError('config.json', 'interleaved RoPE (llama2.c) has no HF config field', 'Permute q/k rows to the half layout before exporting');
   }
   const out: Record<string, unknown> = {
-    architectures: [c.arch === 'qwen2' ? 'Qwen2ForCausalLM' : 'LlamaForCausalLM'],
-    model_type: c.arch,
-    hidden_size: c.dim,
-    num_hidden_layers: c.layers,
-    num_attention_heads: c.heads,
-    num_key_value_heads: c.kvHeads,
-    head_dim: c.headDim,
-    intermediate_size: c.hidden,
-    vocab_size: c.vocab,
-    rms_norm_eps: c.normEps,
-    rope_theta: c.ropeTheta,
+    architectures: [config.arch === 'qwen2' ? 'Qwen2ForCausalLM' : 'LlamaForCausalLM'],
+    model_type: config.arch,
+    hidden_size: config.dim,
+    num_hidden_layers: config.layers,
+    num_attention_heads: config.heads,
+    num_key_value_heads: config.kvHeads,
+    head_dim: config.headDim,
+    intermediate_size: config.hidden,
+    vocab_size: config.vocab,
+    rms_norm_eps: config.normEps,
+    rope_theta: config.ropeTheta,
     rope_scaling:
-      c.ropeScaling.type === 'llama3'
+      config.ropeScaling.type === 'llama3'
         ? {
             rope_type: 'llama3',
-            factor: c.ropeScaling.factor,
-            low_freq_factor: c.ropeScaling.lowFreqFactor,
-            high_freq_factor: c.ropeScaling.highFreqFactor,
-            original_max_position_embeddings: c.ropeScaling.originalMaxPositionEmbeddings,
+            factor: config.ropeScaling.factor,
+            low_freq_factor: config.ropeScaling.lowFreqFactor,
+            high_freq_factor: config.ropeScaling.highFreqFactor,
+            original_max_position_embeddings: config.ropeScaling.originalMaxPositionEmbeddings,
           }
         : null,
     hidden_act: 'silu',
-    tie_word_embeddings: c.tiedEmbeddings,
-    max_position_embeddings: c.maxSeqLen,
-    bos_token_id: c.bosId,
-    eos_token_id: c.eosIds.length === 1 ? c.eosIds[0] : c.eosIds,
+    tie_word_embeddings: config.tiedEmbeddings,
+    max_position_embeddings: config.maxSeqLen,
+    bos_token_id: config.bosId,
+    eos_token_id: config.eosIds.length === 1 ? config.eosIds[0] : config.eosIds,
     torch_dtype: 'float32',
   };
-  if (c.arch === 'llama') Object.assign(out, { attention_bias: false, mlp_bias: false });
+  if (config.arch === 'llama') Object.assign(out, { attention_bias: false, mlp_bias: false });
   else out.use_sliding_window = false;
   return out;
 }
 
 /** Throws unless the shapes hang together (used by every loader after building a config). */
-export function checkConfig(c: DecoderConfig, file: string): void {
+export function checkConfig(config: DecoderConfig, file: string): void {
   const fail = (problem: string) => new ModelFormatError(file, problem, 'The file does not describe a Llama-family model we can run');
   for (const k of ['dim', 'layers', 'heads', 'kvHeads', 'headDim', 'hidden', 'vocab', 'maxSeqLen'] as const) {
-    if (!Number.isInteger(c[k]) || c[k] <= 0) throw fail(`${k} must be a positive integer, got ${c[k]}`);
+    if (!Number.isInteger(config[k]) || config[k] <= 0) throw fail(`${k} must be a positive integer, got ${config[k]}`);
   }
-  if (c.heads % c.kvHeads !== 0) throw fail(`heads ${c.heads} is not a multiple of kvHeads ${c.kvHeads}`);
-  if (c.headDim % 2 !== 0) throw fail(`headDim ${c.headDim} is odd`);
+  if (config.heads % config.kvHeads !== 0) throw fail(`heads ${config.heads} is not a multiple of kvHeads ${config.kvHeads}`);
+  if (config.headDim % 2 !== 0) throw fail(`headDim ${config.headDim} is odd`);
 }

@@ -59,15 +59,15 @@ function scoredPositions(batch: ScoredBatch): { rows: number[]; targets: number[
 }
 
 /**
- * logsumexp_v (h·W[v]) over vocabulary slices: h (N, D), W (V, D) frozen → (N,). Differentiable in h
- * (recomputing each slice in the backward pass); no gradient flows to W.
+ * logsumexp_v (h·W[v]) over vocabulary slices: `hidden` h (N, D), the lm_head `weight` W (V, D) frozen → (N,).
+ * Differentiable in h (recomputing each slice in the backward pass); no gradient flows to W.
  */
-export function chunkedLogSumExp(h: tf.Tensor2D, w: tf.Tensor2D, chunk = DEFAULT_VOCAB_CHUNK): tf.Tensor1D {
-  const [V, D] = w.shape;
+export function chunkedLogSumExp(hidden: tf.Tensor2D, weight: tf.Tensor2D, chunk = DEFAULT_VOCAB_CHUNK): tf.Tensor1D {
+  const [V, D] = weight.shape;
   const size = Math.max(1, Math.min(chunk, V));
   const slices: [number, number][] = [];
   for (let v0 = 0; v0 < V; v0 += size) slices.push([v0, Math.min(size, V - v0)]);
-  const logitsOf = (x: tf.Tensor2D, [v0, n]: [number, number]) => matMulBT(x, tf.slice(w, [v0, 0], [n, D])); // (N, n)
+  const logitsOf = (x: tf.Tensor2D, [v0, n]: [number, number]) => matMulBT(x, tf.slice(weight, [v0, 0], [n, D])); // (N, n)
   const f = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
     const [xh, save] = args as [tf.Tensor2D, tf.GradSaveFunc];
     const parts = slices.map((s) => tf.tidy(() => tf.logSumExp(logitsOf(xh, s), 1))); // each (N,)
@@ -84,7 +84,7 @@ export function chunkedLogSumExp(h: tf.Tensor2D, w: tf.Tensor2D, chunk = DEFAULT
         for (const s of slices) {
           const next = tf.tidy(() => {
             const p = tf.mul(tf.exp(tf.sub(logitsOf(hs, s), l2)), dy2); // (N, n)
-            return tf.add(dh, tf.matMul(p, tf.slice(w, [s[0], 0], [s[1], D]))); // (N, D)
+            return tf.add(dh, tf.matMul(p, tf.slice(weight, [s[0], 0], [s[1], D]))); // (N, D)
           });
           dh.dispose();
           dh = next;
@@ -93,20 +93,20 @@ export function chunkedLogSumExp(h: tf.Tensor2D, w: tf.Tensor2D, chunk = DEFAULT
       },
     };
   });
-  return f(h) as tf.Tensor1D;
+  return f(hidden) as tf.Tensor1D;
 }
 
-/** log softmax(h·Wᵀ)[y] for rows h (N, D) and targets y (N), through the model's lm_head. (N,) */
-export function tokenLogProbs(model: LlamaModel, h: tf.Tensor2D, targets: number[], chunk = DEFAULT_VOCAB_CHUNK): tf.Tensor1D {
+/** log softmax(h·Wᵀ)[y] for `hidden` rows h (N, D) and targets y (N), through the model's lm_head. (N,) */
+export function tokenLogProbs(model: LlamaModel, hidden: tf.Tensor2D, targets: number[], chunk = DEFAULT_VOCAB_CHUNK): tf.Tensor1D {
   return tf.tidy(() => {
     const y = tf.tensor1d(targets, 'int32');
     if (model.adaptersEnabled && model.adapters.has('lm_head')) {
-      const logits = model.lmHead(h) as tf.Tensor2D; // (N, V): an adapter on lm_head needs the full product
+      const logits = model.lmHead(hidden) as tf.Tensor2D; // (N, V): an adapter on lm_head needs the full product
       return tf.sum(tf.mul(tf.logSoftmax(logits), tf.oneHot(y, model.config.vocab)), 1) as tf.Tensor1D;
     }
     const w = model.param('lm_head.weight') as tf.Tensor2D; // (V, D), the embedding when tied
-    const target = tf.sum(tf.mul(h, tf.gather(w, y)), 1); // (N,) = h·W[y]
-    return tf.sub(target, chunkedLogSumExp(h, w, chunk)) as tf.Tensor1D;
+    const target = tf.sum(tf.mul(hidden, tf.gather(w, y)), 1); // (N,) = h·W[y]
+    return tf.sub(target, chunkedLogSumExp(hidden, w, chunk)) as tf.Tensor1D;
   });
 }
 

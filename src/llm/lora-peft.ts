@@ -25,7 +25,7 @@ export const PEFT_KEY_PREFIX = 'base_model.model.';
 const ZIP_MTIME = new Date('1980-01-01T00:00:00Z');
 
 /** adapter_config.json as peft 0.13's LoraConfig.to_dict() + save_pretrained writes it (set → sorted list). */
-export function peftAdapterConfig(s: LoraSettings, baseModel: string): Record<string, unknown> {
+export function peftAdapterConfig(settings: LoraSettings, baseModel: string): Record<string, unknown> {
   return {
     alpha_pattern: {},
     auto_mapping: null,
@@ -38,19 +38,19 @@ export function peftAdapterConfig(s: LoraSettings, baseModel: string): Record<st
     layers_pattern: null,
     layers_to_transform: null,
     loftq_config: {},
-    lora_alpha: s.alpha,
-    lora_dropout: s.dropout,
+    lora_alpha: settings.alpha,
+    lora_dropout: settings.dropout,
     megatron_config: null,
     megatron_core: 'megatron.core',
     modules_to_save: null,
     peft_type: 'LORA',
-    r: s.r,
+    r: settings.r,
     rank_pattern: {},
     revision: null,
-    target_modules: typeof s.targetModules === 'string' ? s.targetModules : [...s.targetModules].sort(),
+    target_modules: typeof settings.targetModules === 'string' ? settings.targetModules : [...settings.targetModules].sort(),
     task_type: 'CAUSAL_LM',
     use_dora: false,
-    use_rslora: s.useRslora,
+    use_rslora: settings.useRslora,
   };
 }
 

@@ -6,10 +6,10 @@
  */
 export const MASKED_SCORE = -1e9;
 
-/** Causal bias (S, past + S): query i, at absolute index past + i, sees keys j ≤ past + i. */
-export function causalBias(S: number, past: number): Float32Array {
-  const T = past + S;
-  const out = new Float32Array(S * T);
-  for (let i = 0; i < S; i++) for (let j = past + i + 1; j < T; j++) out[i * T + j] = MASKED_SCORE;
+/** Causal bias (queryLength, past + queryLength): query i, at absolute index past + i, sees keys j ≤ past + i. */
+export function causalBias(queryLength: number, past: number): Float32Array {
+  const keyLength = past + queryLength;
+  const out = new Float32Array(queryLength * keyLength);
+  for (let i = 0; i < queryLength; i++) for (let j = past + i + 1; j < keyLength; j++) out[i * keyLength + j] = MASKED_SCORE;
   return out;
 }

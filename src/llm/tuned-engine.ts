@@ -20,9 +20,9 @@ export interface ChooseEngineOptions extends Omit<InstallOptions, 'model'> {
 }
 
 /** Measures the export's KL and, when it is small enough, installs the merged model into WebLLM's cache. */
-export async function chooseTunedEngine(model: LlamaModel, o: ChooseEngineOptions & WorkOptions): Promise<TunedEngine> {
-  const kl = await measureQuantisationKl(model, o.klPrompts, o.quantization ?? 'q4f16_1');
-  const threshold = o.threshold ?? KL_FALLBACK_THRESHOLD;
+export async function chooseTunedEngine(model: LlamaModel, options: ChooseEngineOptions & WorkOptions): Promise<TunedEngine> {
+  const kl = await measureQuantisationKl(model, options.klPrompts, options.quantization ?? 'q4f16_1');
+  const threshold = options.threshold ?? KL_FALLBACK_THRESHOLD;
   const fmt = (x: number) => x.toPrecision(3);
   // NaN (nothing measured) falls back too, as shouldFallBack does for the default threshold.
   if (!(kl.kl.mean <= threshold)) {
@@ -34,7 +34,7 @@ export async function chooseTunedEngine(model: LlamaModel, o: ChooseEngineOption
         `the adapter itself moves the model by ${fmt(kl.adapterKl.mean)}): generating with the tfjs decoder and the adapter`,
     };
   }
-  const { klPrompts: _p, quantization: _q, threshold: _t, ...install } = o;
+  const { klPrompts: _p, quantization: _q, threshold: _t, ...install } = options;
   const record = await installWebLlmModel({ ...install, model });
   return { engine: 'webllm', record, kl, reason: `quantised export within KL ${fmt(kl.kl.mean)} nats/token of the tuned model: generating with WebLLM` };
 }

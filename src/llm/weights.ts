@@ -24,30 +24,30 @@ export const LAYER_LINEARS = [
 ] as const;
 
 /** Every weight the config needs, HF name → shape. `lm_head.weight` only when not tied. */
-export function expectedWeightShapes(c: DecoderConfig): Map<string, number[]> {
-  const q = c.heads * c.headDim;
-  const kv = c.kvHeads * c.headDim;
+export function expectedWeightShapes(config: DecoderConfig): Map<string, number[]> {
+  const q = config.heads * config.headDim;
+  const kv = config.kvHeads * config.headDim;
   const m = new Map<string, number[]>();
-  m.set('model.embed_tokens.weight', [c.vocab, c.dim]);
-  for (let l = 0; l < c.layers; l++) {
+  m.set('model.embed_tokens.weight', [config.vocab, config.dim]);
+  for (let l = 0; l < config.layers; l++) {
     const p = `model.layers.${l}.`;
-    m.set(p + 'input_layernorm.weight', [c.dim]);
-    m.set(p + 'self_attn.q_proj.weight', [q, c.dim]);
-    m.set(p + 'self_attn.k_proj.weight', [kv, c.dim]);
-    m.set(p + 'self_attn.v_proj.weight', [kv, c.dim]);
-    if (c.attentionBias) {
+    m.set(p + 'input_layernorm.weight', [config.dim]);
+    m.set(p + 'self_attn.q_proj.weight', [q, config.dim]);
+    m.set(p + 'self_attn.k_proj.weight', [kv, config.dim]);
+    m.set(p + 'self_attn.v_proj.weight', [kv, config.dim]);
+    if (config.attentionBias) {
       m.set(p + 'self_attn.q_proj.bias', [q]);
       m.set(p + 'self_attn.k_proj.bias', [kv]);
       m.set(p + 'self_attn.v_proj.bias', [kv]);
     }
-    m.set(p + 'self_attn.o_proj.weight', [c.dim, q]);
-    m.set(p + 'post_attention_layernorm.weight', [c.dim]);
-    m.set(p + 'mlp.gate_proj.weight', [c.hidden, c.dim]);
-    m.set(p + 'mlp.up_proj.weight', [c.hidden, c.dim]);
-    m.set(p + 'mlp.down_proj.weight', [c.dim, c.hidden]);
+    m.set(p + 'self_attn.o_proj.weight', [config.dim, q]);
+    m.set(p + 'post_attention_layernorm.weight', [config.dim]);
+    m.set(p + 'mlp.gate_proj.weight', [config.hidden, config.dim]);
+    m.set(p + 'mlp.up_proj.weight', [config.hidden, config.dim]);
+    m.set(p + 'mlp.down_proj.weight', [config.dim, config.hidden]);
   }
-  m.set('model.norm.weight', [c.dim]);
-  if (!c.tiedEmbeddings) m.set('lm_head.weight', [c.vocab, c.dim]);
+  m.set('model.norm.weight', [config.dim]);
+  if (!config.tiedEmbeddings) m.set('lm_head.weight', [config.vocab, config.dim]);
   return m;
 }
 
@@ -55,10 +55,10 @@ export function expectedWeightShapes(c: DecoderConfig): Map<string, number[]> {
  * Keeps exactly the weights the config needs, checking presence and shapes. Extra tensors (a stored
  * lm_head of a tied model, rotary inv_freq buffers of old exports) are dropped.
  */
-export function selectWeights(c: DecoderConfig, all: Weights, file: string): Weights {
+export function selectWeights(config: DecoderConfig, all: Weights, file: string): Weights {
   const out: Weights = new Map();
   const missing: string[] = [];
-  for (const [name, shape] of expectedWeightShapes(c)) {
+  for (const [name, shape] of expectedWeightShapes(config)) {
     const w = all.get(name);
     if (!w) {
       missing.push(name);
@@ -80,10 +80,10 @@ export function selectWeights(c: DecoderConfig, all: Weights, file: string): Wei
  * Random weights for tests and benchmarks: N(0, std²) matrices, norms at 1, biases N(0, std²).
  * Deterministic in the seed (same values in Node and the browser).
  */
-export function randomWeights(c: DecoderConfig, seed: number, std = 0.02): Weights {
+export function randomWeights(config: DecoderConfig, seed: number, std = 0.02): Weights {
   const rng = createRng(seed);
   const out: Weights = new Map();
-  for (const [name, shape] of expectedWeightShapes(c)) {
+  for (const [name, shape] of expectedWeightShapes(config)) {
     const n = shape.reduce((a, d) => a * d, 1);
     const data = new Float32Array(n);
     if (name.endsWith('layernorm.weight') || name === 'model.norm.weight') data.fill(1);

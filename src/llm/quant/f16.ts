@@ -37,10 +37,10 @@ export function f16Bits(x: number): number {
 }
 
 /** The number a float16 bit pattern stands for (computed; `f16Value` reads it from a table). */
-export function f16Decode(h: number): number {
-  const sign = h & 0x8000 ? -1 : 1;
-  const exp = (h >>> 10) & 0x1f;
-  const mant = h & 0x3ff;
+export function f16Decode(bits: number): number {
+  const sign = bits & 0x8000 ? -1 : 1;
+  const exp = (bits >>> 10) & 0x1f;
+  const mant = bits & 0x3ff;
   if (exp === 0) return sign * mant * 2 ** -24; // zero and subnormals
   if (exp === 31) return mant ? NaN : sign * Infinity;
   return sign * (1 + mant / 1024) * 2 ** (exp - 15);
@@ -50,12 +50,12 @@ export function f16Decode(h: number): number {
 let table: Float32Array | null = null;
 
 /** The number a float16 bit pattern (0..0xffff) stands for. */
-export function f16Value(h: number): number {
+export function f16Value(bits: number): number {
   if (!table) {
     table = new Float32Array(65536);
     for (let i = 0; i < 65536; i++) table[i] = f16Decode(i);
   }
-  return table[h];
+  return table[bits];
 }
 
 /** x rounded to the nearest float16 value (the result of one float16 operation whose exact value is x). */

@@ -48,8 +48,8 @@ function nearbyint(x: number): number {
 }
 
 /** Quantises a row-major [rows, cols] float weight (cols = the input dimension). */
-export function quantizeQ4f16(w: Float32Array, rows: number, cols: number): Q4Tensor {
-  if (w.length !== rows * cols) throw new Error(`quantizeQ4f16: ${w.length} values for [${rows}, ${cols}]`);
+export function quantizeQ4f16(weight: Float32Array, rows: number, cols: number): Q4Tensor {
+  if (weight.length !== rows * cols) throw new Error(`quantizeQ4f16: ${weight.length} values for [${rows}, ${cols}]`);
   const { groupSize, perWord, maxInt } = Q4F16;
   const groups = q4Groups(cols);
   const words = q4Words(cols);
@@ -63,7 +63,7 @@ export function quantizeQ4f16(w: Float32Array, rows: number, cols: number): Q4Te
       const n = Math.min(groupSize, cols - start);
       let maxAbs = 0;
       for (let i = 0; i < n; i++) {
-        const v = f16Round(w[row + start + i]);
+        const v = f16Round(weight[row + start + i]);
         w16[i] = v;
         const a = Math.abs(v);
         if (a > maxAbs) maxAbs = a;
@@ -83,20 +83,20 @@ export function quantizeQ4f16(w: Float32Array, rows: number, cols: number): Q4Te
   return { qWeight, qScale, rows, cols };
 }
 
-/** The 4-bit value of element (r, c). */
-export function q4At(t: Q4Tensor, r: number, c: number): number {
-  return (t.qWeight[r * q4Words(t.cols) + (c >> 3)] >>> (4 * (c & 7))) & 0xf;
+/** The 4-bit value of element (row, col). */
+export function q4At(tensor: Q4Tensor, row: number, col: number): number {
+  return (tensor.qWeight[row * q4Words(tensor.cols) + (col >> 3)] >>> (4 * (col & 7))) & 0xf;
 }
 
 /** w' = (q − 7) · scale, one float16 multiply (MLC `_dequantize`), as float32 [rows, cols]. */
-export function dequantizeQ4f16(t: Q4Tensor): Float32Array {
-  const { rows, cols } = t;
+export function dequantizeQ4f16(tensor: Q4Tensor): Float32Array {
+  const { rows, cols } = tensor;
   const groups = q4Groups(cols);
   const out = new Float32Array(rows * cols);
   for (let r = 0; r < rows; r++) {
     for (let c = 0; c < cols; c++) {
-      const scale = f16Value(t.qScale[r * groups + Math.floor(c / Q4F16.groupSize)]);
-      out[r * cols + c] = f16Round((q4At(t, r, c) - Q4F16.maxInt) * scale);
+      const scale = f16Value(tensor.qScale[r * groups + Math.floor(c / Q4F16.groupSize)]);
+      out[r * cols + c] = f16Round((q4At(tensor, r, c) - Q4F16.maxInt) * scale);
     }
   }
   return out;

@@ -24,14 +24,14 @@ const text = (e: unknown): string => {
 };
 
 /** True for a failure that concerns one prompt only (the queue records it and goes on). */
-export function isPerPromptFailure(e: unknown): boolean {
-  return /ContextWindowSizeExceededError|Prompt tokens exceed context window/i.test(text(e));
+export function isPerPromptFailure(error: unknown): boolean {
+  return /ContextWindowSizeExceededError|Prompt tokens exceed context window/i.test(text(error));
 }
 
 /** Maps anything WebLLM threw to an ExpandrError; ours pass through unchanged. */
-export function classifyWebLlmError(e: unknown, ctx: FailureContext): ExpandrError {
-  if (e instanceof ExpandrError) return e;
-  const t = text(e);
+export function classifyWebLlmError(error: unknown, ctx: FailureContext): ExpandrError {
+  if (error instanceof ExpandrError) return error;
+  const t = text(error);
   const m = ctx.modelId;
   if (/AbortError/.test(t)) return new CancelledError(ctx.phase === 'load' ? `Loading ${m}` : 'Generation');
   if (/WebGPUNotAvailableError|WebGPUNotFoundError|Unable to find a compatible GPU/.test(t)) {
@@ -56,6 +56,6 @@ export function classifyWebLlmError(e: unknown, ctx: FailureContext): ExpandrErr
   if (/ModelNotFoundError|Cannot find model record/.test(t)) {
     return new WebLlmError(`${m} is not in WebLLM's model list (${t}). Pick a preset, or re-install the tuned model.`);
   }
-  if (isPerPromptFailure(e)) return new WebLlmError(`The prompt is longer than ${m}'s context window: shorten it or lower max tokens. (${t})`);
+  if (isPerPromptFailure(error)) return new WebLlmError(`The prompt is longer than ${m}'s context window: shorten it or lower max tokens. (${t})`);
   return new WebLlmError(`WebLLM failed while ${ctx.phase === 'load' ? 'loading' : 'generating with'} ${m}: ${t}`);
 }

@@ -59,14 +59,14 @@ export interface LoadOptions extends WorkOptions {
 const defaultGpu = (): GpuLike | null => (globalThis as { navigator?: { gpu?: GpuLike } }).navigator?.gpu ?? null;
 
 /** Builds the exact request WebLLM receives for one prompt. */
-export function chatRequest(r: GenerationRequest, defaults: Sampling): ChatCompletionRequest {
-  const s = { ...defaults, ...Object.fromEntries(Object.entries(r).filter(([, v]) => v !== undefined)) } as Sampling & GenerationRequest;
+export function chatRequest(request: GenerationRequest, defaults: Sampling): ChatCompletionRequest {
+  const s = { ...defaults, ...Object.fromEntries(Object.entries(request).filter(([, v]) => v !== undefined)) } as Sampling & GenerationRequest;
   if (s.seed !== undefined && !Number.isInteger(s.seed)) throw new WebLlmError(`seed must be an integer, got ${s.seed}`);
   if (!(s.temperature >= 0)) throw new WebLlmError(`temperature must be ≥ 0, got ${s.temperature}`);
   if (!(s.topP > 0 && s.topP <= 1)) throw new WebLlmError(`top_p must be in (0, 1], got ${s.topP}`);
   if (!(Number.isInteger(s.maxTokens) && s.maxTokens > 0)) throw new WebLlmError(`max tokens must be a positive integer, got ${s.maxTokens}`);
   const req: ChatCompletionRequest = {
-    messages: [...(r.system !== undefined ? [{ role: 'system' as const, content: r.system }] : []), { role: 'user', content: r.prompt }],
+    messages: [...(request.system !== undefined ? [{ role: 'system' as const, content: request.system }] : []), { role: 'user', content: request.prompt }],
     stream: false,
     temperature: s.temperature,
     top_p: s.topP,
@@ -87,36 +87,36 @@ export class WebLlmGenerator {
   ) {}
 
   /** Checks WebGPU and the adapter, creates the engine and loads the model. */
-  static async load(o: LoadOptions): Promise<WebLlmGenerator> {
-    const preset = o.preset ?? WEBLLM_PRESETS.find((p) => p.id === o.modelId);
-    const ctx = { modelId: o.modelId, phase: 'load' as const, vramMB: preset?.vramMB };
-    if (o.signal?.aborted) throw new CancelledError(`Loading ${o.modelId}`);
-    const gpu = o.gpu === undefined ? defaultGpu() : o.gpu;
+  static async load(options: LoadOptions): Promise<WebLlmGenerator> {
+    const preset = options.preset ?? WEBLLM_PRESETS.find((p) => p.id === options.modelId);
+    const ctx = { modelId: options.modelId, phase: 'load' as const, vramMB: preset?.vramMB };
+    if (options.signal?.aborted) throw new CancelledError(`Loading ${options.modelId}`);
+    const gpu = options.gpu === undefined ? defaultGpu() : options.gpu;
     if (!gpu) throw new WebGpuUnavailableError(`WebGPU is not available in this browser: ${WEBGPU_FIX}.`);
     const adapter = await gpu.requestAdapter({ powerPreference: 'high-performance' });
     if (!adapter) throw new WebGpuUnavailableError(`This browser has WebGPU but found no usable GPU adapter (blocklisted driver or no GPU): ${WEBGPU_FIX}.`);
     if (preset) assertAdapterFits(preset, adapter);
 
-    const config: EngineConfig = { initProgressCallback: loadProgressAdapter(o.onProgress) };
-    if (o.appConfig) config.appConfig = o.appConfig;
+    const config: EngineConfig = { initProgressCallback: loadProgressAdapter(options.onProgress) };
+    if (options.appConfig) config.appConfig = options.appConfig;
     let engine: EngineLike;
     try {
-      engine = await o.factory(config);
+      engine = await options.factory(config);
     } catch (e) {
       throw classifyWebLlmError(e, ctx);
     }
     const onAbort = () => void engine.unload().catch(() => {}); // aborts WebLLM's reload controller
-    o.signal?.addEventListener('abort', onAbort, { once: true });
+    options.signal?.addEventListener('abort', onAbort, { once: true });
     try {
-      await engine.reload(o.modelId);
+      await engine.reload(options.modelId);
     } catch (e) {
-      throw classifyWebLlmError(o.signal?.aborted ? new DOMException('aborted', 'AbortError') : e, ctx);
+      throw classifyWebLlmError(options.signal?.aborted ? new DOMException('aborted', 'AbortError') : e, ctx);
     } finally {
-      o.signal?.removeEventListener('abort', onAbort);
+      options.signal?.removeEventListener('abort', onAbort);
     }
     // reload() returns quietly when aborted; onAbort has already called unload(), freeing what it got to.
-    if (o.signal?.aborted) throw new CancelledError(`Loading ${o.modelId}`);
-    return new WebLlmGenerator(engine, o.modelId, preset?.vramMB);
+    if (options.signal?.aborted) throw new CancelledError(`Loading ${options.modelId}`);
+    return new WebLlmGenerator(engine, options.modelId, preset?.vramMB);
   }
 
   /**

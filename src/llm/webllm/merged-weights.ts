@@ -14,12 +14,12 @@ import type { WeightSource } from './mlc-params.ts';
 /** Identity rows per adapter call: bounds the [block, in] and [block, out] temporaries. */
 const IDENTITY_BLOCK = 256;
 
-/** ΔW = scaling · B · A for A [r, in], B [out, r] (row-major), as [out, in]. */
-export function loraDelta(a: Float32Array, b: Float32Array, r: number, inDim: number, outDim: number, scaling: number): Float32Array {
+/** ΔW = scaling · B · A for A [rank, in], B [out, rank] (row-major), as [out, in]. */
+export function loraDelta(a: Float32Array, b: Float32Array, rank: number, inDim: number, outDim: number, scaling: number): Float32Array {
   const out = new Float32Array(outDim * inDim);
   for (let o = 0; o < outDim; o++) {
-    for (let k = 0; k < r; k++) {
-      const s = scaling * b[o * r + k];
+    for (let k = 0; k < rank; k++) {
+      const s = scaling * b[o * rank + k];
       if (s === 0) continue;
       for (let i = 0; i < inDim; i++) out[o * inDim + i] += s * a[k * inDim + i];
     }

@@ -35,22 +35,22 @@ export interface MlcModule {
 export type WeightSource = (hfName: string) => Promise<WeightData>;
 
 /** The MLC modules of a config, in MLC's parameter order. */
-export function mlcModules(c: DecoderConfig): MlcModule[] {
-  if (c.arch === 'llama' && c.attentionBias) throw new ModelFormatError('config', 'Llama with attention bias has no MLC mapping here', 'Use a standard Llama checkpoint');
-  const qkv = c.arch === 'qwen2' ? 'c_attn' : 'qkv_proj';
+export function mlcModules(config: DecoderConfig): MlcModule[] {
+  if (config.arch === 'llama' && config.attentionBias) throw new ModelFormatError('config', 'Llama with attention bias has no MLC mapping here', 'Use a standard Llama checkpoint');
+  const qkv = config.arch === 'qwen2' ? 'c_attn' : 'qkv_proj';
   const mods: MlcModule[] = [{ name: 'model.embed_tokens', kind: 'matrix', sources: ['model.embed_tokens.weight'] }];
-  for (let l = 0; l < c.layers; l++) {
+  for (let l = 0; l < config.layers; l++) {
     const p = `model.layers.${l}.`;
     const a = `${p}self_attn.`;
     mods.push({ name: a + qkv, kind: 'matrix', sources: ['q_proj', 'k_proj', 'v_proj'].map((m) => `${a}${m}.weight`) });
-    if (c.attentionBias) mods.push({ name: a + qkv, kind: 'vector', param: `${a}${qkv}.bias`, sources: ['q_proj', 'k_proj', 'v_proj'].map((m) => `${a}${m}.bias`) });
+    if (config.attentionBias) mods.push({ name: a + qkv, kind: 'vector', param: `${a}${qkv}.bias`, sources: ['q_proj', 'k_proj', 'v_proj'].map((m) => `${a}${m}.bias`) });
     mods.push({ name: a + 'o_proj', kind: 'matrix', sources: [`${a}o_proj.weight`] });
     mods.push({ name: `${p}mlp.gate_up_proj`, kind: 'matrix', sources: [`${p}mlp.gate_proj.weight`, `${p}mlp.up_proj.weight`] });
     mods.push({ name: `${p}mlp.down_proj`, kind: 'matrix', sources: [`${p}mlp.down_proj.weight`] });
     for (const n of ['input_layernorm', 'post_attention_layernorm']) mods.push({ name: p + n, kind: 'vector', param: `${p}${n}.weight`, sources: [`${p}${n}.weight`] });
   }
   mods.push({ name: 'model.norm', kind: 'vector', param: 'model.norm.weight', sources: ['model.norm.weight'] });
-  if (!c.tiedEmbeddings) mods.push({ name: 'lm_head', kind: 'matrix', sources: ['lm_head.weight'] });
+  if (!config.tiedEmbeddings) mods.push({ name: 'lm_head', kind: 'matrix', sources: ['lm_head.weight'] });
   return mods;
 }
 
@@ -62,12 +62,12 @@ function matrixShape(c: DecoderConfig, m: MlcModule): [number, number] {
 }
 
 /** Name, shape and dtype of every MLC parameter, in order (what the model library's metadata lists). */
-export function mlcParamSpecs(c: DecoderConfig, q: MlcQuantization): { name: string; shape: number[]; dtype: NamedTensor['dtype'] }[] {
-  const shapes = expectedWeightShapes(c);
-  return mlcModules(c).flatMap((m) => {
+export function mlcParamSpecs(config: DecoderConfig, quantization: MlcQuantization): { name: string; shape: number[]; dtype: NamedTensor['dtype'] }[] {
+  const shapes = expectedWeightShapes(config);
+  return mlcModules(config).flatMap((m) => {
     if (m.kind === 'vector') return [{ name: m.param!, shape: [m.sources.reduce((a, s) => a + shapes.get(s)![0], 0)], dtype: 'float16' as const }];
-    const [rows, cols] = matrixShape(c, m);
-    if (q === 'q0f16') return [{ name: `${m.name}.weight`, shape: [rows, cols], dtype: 'float16' as const }];
+    const [rows, cols] = matrixShape(config, m);
+    if (quantization === 'q0f16') return [{ name: `${m.name}.weight`, shape: [rows, cols], dtype: 'float16' as const }];
     return [
       { name: `${m.name}.q_weight`, shape: [rows, q4Words(cols)], dtype: 'uint32' as const },
       { name: `${m.name}.q_scale`, shape: [rows, q4Groups(cols)], dtype: 'float16' as const },
@@ -93,17 +93,17 @@ async function stack(source: WeightSource, names: string[]): Promise<Float32Arra
  * The MLC parameters of a model, one tensor at a time (so a large model never needs two copies in memory).
  * `source` reads HF-named float32 weights; quantisation is MLC's (q4f16.ts) or a float16 cast.
  */
-export async function* mlcTensors(c: DecoderConfig, source: WeightSource, q: MlcQuantization): AsyncGenerator<NamedTensor> {
-  const specs = mlcParamSpecs(c, q);
+export async function* mlcTensors(config: DecoderConfig, source: WeightSource, quantization: MlcQuantization): AsyncGenerator<NamedTensor> {
+  const specs = mlcParamSpecs(config, quantization);
   let i = 0;
-  for (const m of mlcModules(c)) {
+  for (const m of mlcModules(config)) {
     const data = await stack(source, m.sources);
-    if (m.kind === 'vector' || q === 'q0f16') {
+    if (m.kind === 'vector' || quantization === 'q0f16') {
       const s = specs[i++];
       yield { ...s, bytes: bytesOf(toF16Array(data)) };
       continue;
     }
-    const [rows, cols] = matrixShape(c, m);
+    const [rows, cols] = matrixShape(config, m);
     const t = quantizeQ4f16(data, rows, cols);
     yield { ...specs[i++], bytes: bytesOf(t.qWeight) };
     yield { ...specs[i++], bytes: bytesOf(t.qScale) };
@@ -121,8 +121,8 @@ function view<T extends Uint16Array | Uint32Array>(bytes: Uint8Array, Ctor: { ne
  * The inverse: MLC parameters → HF-named float32 weights (dequantised, fused tensors split), ready for
  * `new LlamaModel(config, weights)`. Used to read an export back and to measure what quantisation did.
  */
-export function weightsFromMlc(c: DecoderConfig, params: Map<string, NamedTensor>, q: MlcQuantization, file = 'tensor-cache.json'): Weights {
-  const shapes = expectedWeightShapes(c);
+export function weightsFromMlc(config: DecoderConfig, params: Map<string, NamedTensor>, quantization: MlcQuantization, file = 'tensor-cache.json'): Weights {
+  const shapes = expectedWeightShapes(config);
   const get = (name: string, shape: number[], dtype: NamedTensor['dtype']) => {
     const t = params.get(name);
     if (!t) throw new ModelFormatError(file, `no parameter "${name}"`, 'The export does not match this architecture; re-export it');
@@ -132,14 +132,14 @@ export function weightsFromMlc(c: DecoderConfig, params: Map<string, NamedTensor
     return t.bytes;
   };
   const out: Weights = new Map();
-  for (const m of mlcModules(c)) {
+  for (const m of mlcModules(config)) {
     let data: Float32Array;
     if (m.kind === 'vector') {
       const n = m.sources.reduce((a, s) => a + shapes.get(s)![0], 0);
       data = fromF16Array(view(get(m.param!, [n], 'float16'), Uint16Array));
     } else {
-      const [rows, cols] = matrixShape(c, m);
-      if (q === 'q0f16') data = fromF16Array(view(get(`${m.name}.weight`, [rows, cols], 'float16'), Uint16Array));
+      const [rows, cols] = matrixShape(config, m);
+      if (quantization === 'q0f16') data = fromF16Array(view(get(`${m.name}.weight`, [rows, cols], 'float16'), Uint16Array));
       else {
         const qWeight = view(get(`${m.name}.q_weight`, [rows, q4Words(cols)], 'uint32'), Uint32Array);
         const qScale = view(get(`${m.name}.q_scale`, [rows, q4Groups(cols)], 'float16'), Uint16Array);
@@ -158,8 +158,8 @@ export function weightsFromMlc(c: DecoderConfig, params: Map<string, NamedTensor
 }
 
 /** Parameters of the unquantised HF model (convert_weight.py's total_param_num, for BitsPerParam). */
-export function sourceParamCount(c: DecoderConfig): number {
+export function sourceParamCount(config: DecoderConfig): number {
   let n = 0;
-  for (const shape of expectedWeightShapes(c).values()) n += shape.reduce((a, d) => a * d, 1);
+  for (const shape of expectedWeightShapes(config).values()) n += shape.reduce((a, d) => a * d, 1);
   return n;
 }

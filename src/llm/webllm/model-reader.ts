@@ -31,6 +31,6 @@ export async function readWebLlmModel(store: WebLlmCacheStore, modelUrl: string)
 }
 
 /** The stored model's weights, dequantised, under HF names. */
-export function storedWeights(m: StoredWebLlmModel, config: DecoderConfig): Weights {
-  return weightsFromMlc(config, m.tensors, m.chatConfig.quantization as MlcQuantization);
+export function storedWeights(model: StoredWebLlmModel, config: DecoderConfig): Weights {
+  return weightsFromMlc(config, model.tensors, model.chatConfig.quantization as MlcQuantization);
 }

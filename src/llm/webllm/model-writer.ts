@@ -48,18 +48,18 @@ interface ChatConfigJson {
 const MLC_MODEL_TYPES: Record<DecoderConfig['arch'], string> = { qwen2: 'qwen2', llama: 'llama' };
 
 /** Throws unless the base's mlc-chat-config.json describes this decoder with a quantisation we write. */
-export function checkChatConfig(cfg: ChatConfigJson, c: DecoderConfig, file = CHAT_CONFIG_FILE): MlcQuantization {
+export function checkChatConfig(cfg: ChatConfigJson, config: DecoderConfig, file = CHAT_CONFIG_FILE): MlcQuantization {
   const fail = (problem: string) => new ModelFormatError(file, problem, 'Export onto the WebLLM model that matches the tuned checkpoint (same preset)');
   if (cfg.quantization !== 'q4f16_1' && cfg.quantization !== 'q0f16') throw fail(`quantization ${JSON.stringify(cfg.quantization)} is not one we can write (q4f16_1, q0f16)`);
-  if (cfg.model_type !== MLC_MODEL_TYPES[c.arch]) throw fail(`model_type ${JSON.stringify(cfg.model_type)} but the tuned model is ${c.arch}`);
+  if (cfg.model_type !== MLC_MODEL_TYPES[config.arch]) throw fail(`model_type ${JSON.stringify(cfg.model_type)} but the tuned model is ${config.arch}`);
   const want: Record<string, unknown> = {
-    hidden_size: c.dim,
-    intermediate_size: c.hidden,
-    num_hidden_layers: c.layers,
-    num_attention_heads: c.heads,
-    num_key_value_heads: c.kvHeads,
-    vocab_size: c.vocab,
-    tie_word_embeddings: c.tiedEmbeddings,
+    hidden_size: config.dim,
+    intermediate_size: config.hidden,
+    num_hidden_layers: config.layers,
+    num_attention_heads: config.heads,
+    num_key_value_heads: config.kvHeads,
+    vocab_size: config.vocab,
+    tie_word_embeddings: config.tiedEmbeddings,
   };
   for (const [k, v] of Object.entries(want)) {
     const have = cfg.model_config?.[k];
@@ -91,49 +91,49 @@ async function readBase(store: WebLlmCacheStore, base: ModelRecord, scope: 'webl
  * Writes the merged, quantised model and its config/tokenizer into the store and returns its ModelRecord
  * (add it to the app config: appConfigWith). Progress: stage 'llm:export', unit 'tensors'.
  */
-export async function installWebLlmModel(o: InstallOptions): Promise<ModelRecord> {
-  const c = o.model.config;
+export async function installWebLlmModel(options: InstallOptions): Promise<ModelRecord> {
+  const c = options.model.config;
   if (c.ropeLayout !== 'half') {
-    throw new ModelFormatError(o.modelId, 'interleaved RoPE (llama2.c) is not what MLC libraries compute', 'Convert with interleavedToHalf first');
+    throw new ModelFormatError(options.modelId, 'interleaved RoPE (llama2.c) is not what MLC libraries compute', 'Convert with interleavedToHalf first');
   }
   const missingBase = (file: string) =>
-    new ModelFetchError(`${file} of the base model ${o.base.model_id} is not in this browser's WebLLM cache: load the base model in WebLLM once (online), then export again.`);
-  const chatBytes = o.baseChatConfig ?? (await readBase(o.store, o.base, 'webllm/config', CHAT_CONFIG_FILE));
+    new ModelFetchError(`${file} of the base model ${options.base.model_id} is not in this browser's WebLLM cache: load the base model in WebLLM once (online), then export again.`);
+  const chatBytes = options.baseChatConfig ?? (await readBase(options.store, options.base, 'webllm/config', CHAT_CONFIG_FILE));
   if (!chatBytes) throw missingBase(CHAT_CONFIG_FILE);
   const chat = JSON.parse(new TextDecoder().decode(chatBytes)) as ChatConfigJson;
   const quant = checkChatConfig(chat, c);
 
   const tokenizer: Record<string, Uint8Array> = {};
   for (const f of chat.tokenizer_files ?? ['tokenizer.json']) {
-    const bytes = o.baseTokenizerFiles?.[f] ?? (await readBase(o.store, o.base, 'webllm/model', f));
+    const bytes = options.baseTokenizerFiles?.[f] ?? (await readBase(options.store, options.base, 'webllm/model', f));
     if (bytes) tokenizer[f] = bytes;
   }
   if (!tokenizer['tokenizer.json'] && !tokenizer['tokenizer.model']) throw missingBase('tokenizer.json');
 
-  const record = tunedModelRecord(o.modelId, o.base);
+  const record = tunedModelRecord(options.modelId, options.base);
   const url = (file: string) => modelFileUrl(record.model, file);
   // A re-export first hides the old manifest, so a half-written model is never taken as complete.
-  for (const f of [TENSOR_CACHE_FILE, LEGACY_MANIFEST_FILE]) await o.store.delete('webllm/model', url(f));
+  for (const f of [TENSOR_CACHE_FILE, LEGACY_MANIFEST_FILE]) await options.store.delete('webllm/model', url(f));
 
   const total = mlcParamSpecs(c, quant).length;
-  const writer = new TensorCacheWriter(o.shardBytes ?? SHARD_CAP_BYTES);
-  const putShard = (s: { record: { dataPath: string }; bytes: Uint8Array }) => o.store.put('webllm/model', url(s.record.dataPath), s.bytes, 'application/octet-stream');
+  const writer = new TensorCacheWriter(options.shardBytes ?? SHARD_CAP_BYTES);
+  const putShard = (s: { record: { dataPath: string }; bytes: Uint8Array }) => options.store.put('webllm/model', url(s.record.dataPath), s.bytes, 'application/octet-stream');
   let done = 0;
-  o.onProgress?.({ stage: 'llm:export', done, total, unit: 'tensors' });
-  for await (const t of mlcTensors(c, o.weights ?? mergedWeightSource(o.model), quant)) {
-    throwIfAborted(o.signal, 'Exporting to WebLLM');
+  options.onProgress?.({ stage: 'llm:export', done, total, unit: 'tensors' });
+  for await (const t of mlcTensors(c, options.weights ?? mergedWeightSource(options.model), quant)) {
+    throwIfAborted(options.signal, 'Exporting to WebLLM');
     for (const s of writer.add(t)) await putShard(s);
-    o.onProgress?.({ stage: 'llm:export', done: ++done, total, unit: 'tensors', text: t.name });
+    options.onProgress?.({ stage: 'llm:export', done: ++done, total, unit: 'tensors', text: t.name });
   }
   const { last, manifest } = writer.finish(sourceParamCount(c));
   if (last) await putShard(last);
-  if (o.signal?.aborted) throw new CancelledError('Exporting to WebLLM');
+  if (options.signal?.aborted) throw new CancelledError('Exporting to WebLLM');
 
   const enc = (s: string) => new TextEncoder().encode(s);
-  for (const [f, bytes] of Object.entries(tokenizer)) await o.store.put('webllm/model', url(f), bytes, f.endsWith('.json') ? 'application/json' : 'application/octet-stream');
-  await o.store.put('webllm/config', url(CHAT_CONFIG_FILE), chatBytes, 'application/json');
+  for (const [f, bytes] of Object.entries(tokenizer)) await options.store.put('webllm/model', url(f), bytes, f.endsWith('.json') ? 'application/json' : 'application/octet-stream');
+  await options.store.put('webllm/config', url(CHAT_CONFIG_FILE), chatBytes, 'application/json');
   const manifestBytes = enc(JSON.stringify(manifest satisfies TensorCacheJson, null, 4));
-  await o.store.put('webllm/model', url(LEGACY_MANIFEST_FILE), manifestBytes, 'application/json');
-  await o.store.put('webllm/model', url(TENSOR_CACHE_FILE), manifestBytes, 'application/json'); // last: marks it complete
+  await options.store.put('webllm/model', url(LEGACY_MANIFEST_FILE), manifestBytes, 'application/json');
+  await options.store.put('webllm/model', url(TENSOR_CACHE_FILE), manifestBytes, 'application/json'); // last: marks it complete
   return record;
 }

@@ -110,22 +110,22 @@ export function webLlmPreset(id: string): WebLlmPreset {
 }
 
 /** The ModelRecord WebLLM loads: the installed WebLLM's own when its prebuilt list has the id, else ours. */
-export function webLlmModelRecord(p: WebLlmPreset, prebuilt?: { model_list: ModelRecord[] }): ModelRecord {
-  const own = prebuilt?.model_list.find((r) => r.model_id === p.id);
+export function webLlmModelRecord(preset: WebLlmPreset, prebuilt?: { model_list: ModelRecord[] }): ModelRecord {
+  const own = prebuilt?.model_list.find((r) => r.model_id === preset.id);
   if (own) return own;
   return {
-    model: p.modelUrl,
-    model_id: p.id,
-    model_lib: `${MODEL_LIB_URL_PREFIX}${MODEL_LIB_VERSION}/${p.modelLibFile}`,
-    vram_required_MB: p.vramMB,
-    low_resource_required: p.lowResource,
-    overrides: { context_window_size: p.contextWindow },
+    model: preset.modelUrl,
+    model_id: preset.id,
+    model_lib: `${MODEL_LIB_URL_PREFIX}${MODEL_LIB_VERSION}/${preset.modelLibFile}`,
+    vram_required_MB: preset.vramMB,
+    low_resource_required: preset.lowResource,
+    overrides: { context_window_size: preset.contextWindow },
   };
 }
 
 /** Bytes of the largest q4f16_1 weight (one GPU buffer each): the embedding's, the head's or gate_up's. */
-export function largestTensorBytes(p: WebLlmPreset): number {
-  const { vocab, dim, hidden } = p.dims;
+export function largestTensorBytes(preset: WebLlmPreset): number {
+  const { vocab, dim, hidden } = preset.dims;
   return 4 * Math.max(vocab * q4Words(dim), 2 * hidden * q4Words(dim), dim * q4Words(hidden));
 }
 
@@ -149,16 +149,16 @@ const mb = (bytes: number) => `${Math.ceil(bytes / MiB)} MB`;
  * WebGPU; it is only shown). tvmjs requests 1 GiB buffer/binding limits when the adapter offers them and
  * otherwise falls back to 256 MiB / 128 MiB, so a tensor between those needs the 1 GiB limits.
  */
-export function missingForPreset(p: WebLlmPreset, a: AdapterLike): string[] {
+export function missingForPreset(preset: WebLlmPreset, adapter: AdapterLike): string[] {
   const missing: string[] = [];
   // q4f16_1 kernels compute in float16; WebLLM lists the feature for only some records but needs it for all.
-  if (!a.features.has('shader-f16')) missing.push('the WebGPU feature "shader-f16" (float16 shaders)');
-  const l = a.limits;
+  if (!adapter.features.has('shader-f16')) missing.push('the WebGPU feature "shader-f16" (float16 shaders)');
+  const l = adapter.limits;
   const buffer = l.maxBufferSize >= GiB ? GiB : 256 * MiB;
   const binding = l.maxStorageBufferBindingSize >= GiB ? GiB : 128 * MiB;
   if (l.maxBufferSize < 256 * MiB) missing.push(`maxBufferSize ≥ 256 MB (adapter: ${mb(l.maxBufferSize)})`);
   if (l.maxStorageBufferBindingSize < 128 * MiB) missing.push(`maxStorageBufferBindingSize ≥ 128 MB (adapter: ${mb(l.maxStorageBufferBindingSize)})`);
-  const need = largestTensorBytes(p);
+  const need = largestTensorBytes(preset);
   if (need > binding || need > buffer) {
     missing.push(`storage buffers of ${mb(need)} (its largest weight) — WebLLM gets that only with adapter limits ≥ 1 GB (adapter: maxBufferSize ${mb(l.maxBufferSize)}, maxStorageBufferBindingSize ${mb(l.maxStorageBufferBindingSize)})`);
   }
@@ -168,14 +168,14 @@ export function missingForPreset(p: WebLlmPreset, a: AdapterLike): string[] {
 }
 
 /** Throws GpuCapabilityError naming everything missing, with what to do. */
-export function assertAdapterFits(p: WebLlmPreset, a: AdapterLike): void {
-  const missing = missingForPreset(p, a);
+export function assertAdapterFits(preset: WebLlmPreset, adapter: AdapterLike): void {
+  const missing = missingForPreset(preset, adapter);
   if (missing.length === 0) return;
-  const smaller = WEBLLM_PRESETS.filter((x) => x.id !== p.id && missingForPreset(x, a).length === 0).map((x) => x.id);
+  const smaller = WEBLLM_PRESETS.filter((x) => x.id !== preset.id && missingForPreset(x, adapter).length === 0).map((x) => x.id);
   const fix = smaller.length
     ? `Pick a model this GPU can run (${smaller.join(', ')}), or use the tfjs decoder.`
     : missing.some((m) => m.includes('shader-f16'))
       ? 'Use Chrome 121+ on a GPU with float16 support (or chrome://flags/#enable-unsafe-webgpu), or the tfjs decoder.'
       : 'Use another browser or GPU, or the tfjs decoder.';
-  throw new GpuCapabilityError(`${p.id} needs ${missing.join('; ')}. ${fix}`);
+  throw new GpuCapabilityError(`${preset.id} needs ${missing.join('; ')}. ${fix}`);
 }

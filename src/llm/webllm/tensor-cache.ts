@@ -67,25 +67,25 @@ export class TensorCacheWriter {
 
   constructor(private readonly capBytes = SHARD_CAP_BYTES) {}
 
-  add(t: NamedTensor): ShardFile[] {
-    if (this.names.has(t.name)) throw new Error(`TensorCacheWriter: duplicate tensor "${t.name}"`);
-    const want = t.shape.reduce((a, d) => a * d, 1) * DTYPE_BYTES[t.dtype];
-    if (want !== t.bytes.length) throw new Error(`TensorCacheWriter: "${t.name}" has ${t.bytes.length} bytes, [${t.shape}] ${t.dtype} needs ${want}`);
-    this.names.add(t.name);
-    this.paramBytes += t.bytes.length;
-    const record: TensorRecord = { name: t.name, shape: [...t.shape], dtype: t.dtype, format: 'raw', nbytes: t.bytes.length, byteOffset: 0 };
+  add(tensor: NamedTensor): ShardFile[] {
+    if (this.names.has(tensor.name)) throw new Error(`TensorCacheWriter: duplicate tensor "${tensor.name}"`);
+    const want = tensor.shape.reduce((a, d) => a * d, 1) * DTYPE_BYTES[tensor.dtype];
+    if (want !== tensor.bytes.length) throw new Error(`TensorCacheWriter: "${tensor.name}" has ${tensor.bytes.length} bytes, [${tensor.shape}] ${tensor.dtype} needs ${want}`);
+    this.names.add(tensor.name);
+    this.paramBytes += tensor.bytes.length;
+    const record: TensorRecord = { name: tensor.name, shape: [...tensor.shape], dtype: tensor.dtype, format: 'raw', nbytes: tensor.bytes.length, byteOffset: 0 };
     const done: ShardFile[] = [];
-    if (this.pendingBytes + t.bytes.length >= this.capBytes) {
-      if (t.bytes.length * 2 >= this.capBytes) {
-        done.push(this.commit([{ record, bytes: t.bytes }])); // out of band: its own shard, the open one stays open
+    if (this.pendingBytes + tensor.bytes.length >= this.capBytes) {
+      if (tensor.bytes.length * 2 >= this.capBytes) {
+        done.push(this.commit([{ record, bytes: tensor.bytes }])); // out of band: its own shard, the open one stays open
         return done;
       }
       const open = this.flush();
       if (open) done.push(open);
     }
     record.byteOffset = this.pendingBytes;
-    this.pending.push({ record, bytes: t.bytes });
-    this.pendingBytes += t.bytes.length;
+    this.pending.push({ record, bytes: tensor.bytes });
+    this.pendingBytes += tensor.bytes.length;
     return done;
   }
 
