@@ -27,8 +27,8 @@ export function isLinearWeight(key: string): boolean {
 }
 
 /** Every trainable BertModel tensor, in state-dict order (the order of `BertModel.variables`). */
-export function bertParamSpecs(c: BertConfig): ParamSpec[] {
-  const d = c.hiddenSize;
+export function bertParamSpecs(config: BertConfig): ParamSpec[] {
+  const d = config.hiddenSize;
   const specs: ParamSpec[] = [];
   const add = (key: string, shape: number[], init: Init) => specs.push({ key, shape, init });
   const linear = (p: string, out: number, inp: number) => {
@@ -39,19 +39,19 @@ export function bertParamSpecs(c: BertConfig): ParamSpec[] {
     add(`${p}.weight`, [d], 'ones');
     add(`${p}.bias`, [d], 'zeros');
   };
-  add('embeddings.word_embeddings.weight', [c.vocabSize, d], 'normal');
-  add('embeddings.position_embeddings.weight', [c.maxPositions, d], 'normal');
-  add('embeddings.token_type_embeddings.weight', [c.typeVocabSize, d], 'normal');
+  add('embeddings.word_embeddings.weight', [config.vocabSize, d], 'normal');
+  add('embeddings.position_embeddings.weight', [config.maxPositions, d], 'normal');
+  add('embeddings.token_type_embeddings.weight', [config.typeVocabSize, d], 'normal');
   layerNorm('embeddings.LayerNorm');
-  for (let i = 0; i < c.numLayers; i++) {
+  for (let i = 0; i < config.numLayers; i++) {
     const p = `encoder.layer.${i}`;
     linear(`${p}.attention.self.query`, d, d);
     linear(`${p}.attention.self.key`, d, d);
     linear(`${p}.attention.self.value`, d, d);
     linear(`${p}.attention.output.dense`, d, d);
     layerNorm(`${p}.attention.output.LayerNorm`);
-    linear(`${p}.intermediate.dense`, c.intermediateSize, d);
-    linear(`${p}.output.dense`, d, c.intermediateSize);
+    linear(`${p}.intermediate.dense`, config.intermediateSize, d);
+    linear(`${p}.output.dense`, d, config.intermediateSize);
     layerNorm(`${p}.output.LayerNorm`);
   }
   return specs;

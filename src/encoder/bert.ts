@@ -197,8 +197,8 @@ export function embeddingLookup(table: tf.Tensor2D | tf.Variable, ids: tf.Tensor
  * A variable (or its gradient) in PyTorch's layout: Linear weights transposed back to [out, in], everything
  * else as is. Returns a new tensor; the caller disposes it.
  */
-export function toHfLayout(key: string, t: tf.Tensor): tf.Tensor {
-  return isLinearWeight(key) ? tf.transpose(t) : tf.clone(t);
+export function toHfLayout(key: string, tensor: tf.Tensor): tf.Tensor {
+  return isLinearWeight(key) ? tf.transpose(tensor) : tf.clone(tensor);
 }
 
 /** The weights as Hugging Face tensors (state-dict names, PyTorch shapes), pooler included when loaded. */
