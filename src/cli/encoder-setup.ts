@@ -75,21 +75,21 @@ export function guessPreset(files: ModelFiles, folderName: string): string | und
   return undefined;
 }
 
-export async function setupEncoder(command: string, a: ParsedArgs, deps: DenseDeps, work: WorkOptions): Promise<LoadedEncoder> {
-  const path = a.str('encoder');
+export async function setupEncoder(command: string, args: ParsedArgs, deps: DenseDeps, work: WorkOptions): Promise<LoadedEncoder> {
+  const path = args.str('encoder');
   if (!path) throw new UsageError(`${command}: --encoder PATH is required (a model folder or zip).`);
-  const backend = await useBackend(parseBackend(a.str('backend')));
-  const batchSize = a.str('batch') === undefined ? undefined : a.int('batch', 32, 1, 4096);
+  const backend = await useBackend(parseBackend(args.str('backend')));
+  const batchSize = args.str('batch') === undefined ? undefined : args.int('batch', 32, 1, 4096);
   const t0 = performance.now();
   const model = await modelFilesFromPath(path, work);
-  const preset = a.str('preset') ?? guessPreset(model.files, model.name);
-  if (a.str('preset') && !ENCODER_PRESETS.some((p) => p.id === preset)) {
+  const preset = args.str('preset') ?? guessPreset(model.files, model.name);
+  if (args.str('preset') && !ENCODER_PRESETS.some((p) => p.id === preset)) {
     throw new UsageError(`${command}: unknown --preset "${preset}"; known: ${ENCODER_PRESETS.map((p) => p.id).join(', ')}.`);
   }
   const encoder = await (deps.loadEncoder ?? defaultEncoderFactory)(model.files, { preset });
   const hash = await modelHash(model.files);
-  const cacheDir = a.str('cache-dir') ?? DEFAULT_EMBEDDING_CACHE;
-  const noCache = a.flag('no-cache');
+  const cacheDir = args.str('cache-dir') ?? DEFAULT_EMBEDDING_CACHE;
+  const noCache = args.flag('no-cache');
   return {
     encoder,
     modelHash: hash,

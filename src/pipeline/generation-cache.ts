@@ -31,9 +31,9 @@ export interface GenerationKeyParts {
 }
 
 /** The cache key of one generation: 64 hex digits. */
-export function generationKey(p: GenerationKeyParts): string {
-  const s = p.sampling;
-  return sha256Hex(JSON.stringify([GENERATION_KEY_VERSION, p.generator, p.kind, p.prompt, s.temperature, s.topP, s.maxTokens, s.seed, p.sample, p.qid]));
+export function generationKey(parts: GenerationKeyParts): string {
+  const s = parts.sampling;
+  return sha256Hex(JSON.stringify([GENERATION_KEY_VERSION, parts.generator, parts.kind, parts.prompt, s.temperature, s.topP, s.maxTokens, s.seed, parts.sample, parts.qid]));
 }
 
 /** The seed of one (query, sample)'s sampling stream: a uint32 from (base seed, sample index, query id). */
@@ -158,9 +158,9 @@ export const DEFAULT_GENERATION_CHUNK = 8;
  * before the next starts. Jobs with equal keys are generated once. Cancel: CancelledError between chunks
  * (and inside the generator where it honours the signal).
  */
-export async function generateCached(gen: TextGenerator, jobs: readonly GenerationJob[], cache: GenerationCache, o: GenerateCachedOptions = {}): Promise<string[]> {
-  const stage = o.stage ?? 'pipeline:generate';
-  const chunk = Math.max(1, o.chunk ?? DEFAULT_GENERATION_CHUNK);
+export async function generateCached(gen: TextGenerator, jobs: readonly GenerationJob[], cache: GenerationCache, options: GenerateCachedOptions = {}): Promise<string[]> {
+  const stage = options.stage ?? 'pipeline:generate';
+  const chunk = Math.max(1, options.chunk ?? DEFAULT_GENERATION_CHUNK);
   const keys = jobs.map((j) => generationKey({ generator: gen.id, ...j }));
   const out = new Array<string | undefined>(jobs.length);
   const firstOf = new Map<string, number>(); // key → first job index with it
@@ -175,7 +175,7 @@ export async function generateCached(gen: TextGenerator, jobs: readonly Generati
   }
   const total = jobs.length;
   let done = total - todo.length;
-  o.onProgress?.({ stage, done, total, unit: 'prompts', text: `${done} cached` });
+  options.onProgress?.({ stage, done, total, unit: 'prompts', text: `${done} cached` });
 
   // Group by sampling settings (one generator call has one sampling), keeping job order within a group.
   const groups = new Map<string, number[]>();
@@ -186,7 +186,7 @@ export async function generateCached(gen: TextGenerator, jobs: readonly Generati
   }
   for (const idx of groups.values()) {
     for (let c = 0; c < idx.length; c += chunk) {
-      throwIfAborted(o.signal, 'Generation');
+      throwIfAborted(options.signal, 'Generation');
       const part = idx.slice(c, c + chunk);
       const sampling = jobs[part[0]].sampling;
       const seeds = part.map((i) => sampleSeed(sampling.seed, jobs[i].sample, jobs[i].qid));
@@ -195,24 +195,24 @@ export async function generateCached(gen: TextGenerator, jobs: readonly Generati
         part.map((i) => jobs[i].prompt),
         sampling,
         {
-          signal: o.signal,
+          signal: options.signal,
           seeds,
           // The generator's own progress (tokens of this chunk) becomes the text of ours: `done` stays monotone.
-          onProgress: (p) => o.onProgress?.({ stage, done: base, total, unit: 'prompts', text: `${p.stage}: ${p.done}/${p.total} ${p.unit}` }),
+          onProgress: (p) => options.onProgress?.({ stage, done: base, total, unit: 'prompts', text: `${p.stage}: ${p.done}/${p.total} ${p.unit}` }),
         },
       );
       if (texts.length !== part.length) throw new Error(`${gen.id} returned ${texts.length} texts for ${part.length} prompts`);
       await cache.putMany(part.map((i, k) => [keys[i], texts[k]] as const));
       part.forEach((i, k) => (out[i] = texts[k]));
       done += part.length;
-      o.onProgress?.({ stage, done, total, unit: 'prompts' });
+      options.onProgress?.({ stage, done, total, unit: 'prompts' });
     }
   }
   // Duplicates of a generated key.
   for (let i = 0; i < jobs.length; i++) if (out[i] === undefined) out[i] = out[firstOf.get(keys[i])!];
   if (done < total) {
     done = total;
-    o.onProgress?.({ stage, done, total, unit: 'prompts' });
+    options.onProgress?.({ stage, done, total, unit: 'prompts' });
   }
   return out as string[];
 }

@@ -42,8 +42,8 @@ export function generatorId(name: string, adapter?: ReadonlyMap<string, Uint8Arr
   return adapter ? `${name}+lora:${adapterHash(adapter)}` : name;
 }
 
-/** The seed of prompt i's stream in one generate call. */
-export const promptSeed = (sampling: SamplingSettings, work: GenerateWork | undefined, i: number): number => work?.seeds?.[i] ?? deriveSeed(sampling.seed, i);
+/** The seed of prompt `promptIndex`'s stream in one generate call. */
+export const promptSeed = (sampling: SamplingSettings, work: GenerateWork | undefined, promptIndex: number): number => work?.seeds?.[promptIndex] ?? deriveSeed(sampling.seed, promptIndex);
 
 export interface TfjsGeneratorOptions {
   model: LlamaModel;
@@ -67,24 +67,24 @@ export class TfjsGenerator implements TextGenerator {
 
   private constructor(
     readonly id: string,
-    private readonly o: TfjsGeneratorOptions,
+    private readonly options: TfjsGeneratorOptions,
     private readonly lora: LoraAdapters | null,
   ) {}
 
-  /** Attaches the adapter (if any) to `o.model`; dispose() detaches it again. */
-  static async create(o: TfjsGeneratorOptions): Promise<TfjsGenerator> {
-    if (o.chat && !o.tokenizer.hasChatTemplate) {
-      throw new ExpandrError(`${o.name} has no chat template, so prompts cannot be sent as chat messages: set llm.chat to false for this model.`);
+  /** Attaches the adapter (if any) to `options.model`; dispose() detaches it again. */
+  static async create(options: TfjsGeneratorOptions): Promise<TfjsGenerator> {
+    if (options.chat && !options.tokenizer.hasChatTemplate) {
+      throw new ExpandrError(`${options.name} has no chat template, so prompts cannot be sent as chat messages: set llm.chat to false for this model.`);
     }
-    const lora = o.adapter ? (await readPeftAdapter(o.model, o.adapter, `${o.name} adapter`)).lora : null;
-    return new TfjsGenerator(generatorId(o.name, o.adapter), o, lora);
+    const lora = options.adapter ? (await readPeftAdapter(options.model, options.adapter, `${options.name} adapter`)).lora : null;
+    return new TfjsGenerator(generatorId(options.name, options.adapter), options, lora);
   }
 
   async generate(prompts: readonly string[], sampling: SamplingSettings, work: GenerateWork = {}): Promise<string[]> {
     if (this.disposed) throw new ExpandrError(`${this.id} was disposed: create the generator again.`);
-    const { model, tokenizer } = this.o;
-    const batch = Math.max(1, this.o.batchSize ?? DEFAULT_TFJS_BATCH);
-    const ids = prompts.map((p) => encodePrompt(tokenizer, p, { chat: this.o.chat, system: this.o.system }));
+    const { model, tokenizer } = this.options;
+    const batch = Math.max(1, this.options.batchSize ?? DEFAULT_TFJS_BATCH);
+    const ids = prompts.map((p) => encodePrompt(tokenizer, p, { chat: this.options.chat, system: this.options.system }));
     // Similar lengths together: less padding per batch; each row keeps its own seed, so order is free.
     const order = ids.map((_, i) => i).sort((a, b) => ids[a].length - ids[b].length || a - b);
     const out = new Array<string>(prompts.length);
@@ -130,19 +130,19 @@ export class TfjsGenerator implements TextGenerator {
     if (this.disposed) return;
     this.disposed = true;
     if (this.lora) {
-      this.lora.detach(this.o.model);
+      this.lora.detach(this.options.model);
       this.lora.dispose();
     }
-    if (this.o.ownsModel) this.o.model.dispose();
+    if (this.options.ownsModel) this.options.model.dispose();
   }
 }
 
-export const createTfjsGenerator = (o: TfjsGeneratorOptions): Promise<TfjsGenerator> => TfjsGenerator.create(o);
+export const createTfjsGenerator = (options: TfjsGeneratorOptions): Promise<TfjsGenerator> => TfjsGenerator.create(options);
 
 /** Loads a decoder folder (HF or llama2.c) and wraps it; the generator owns the model. */
 export async function loadTfjsGenerator(
   files: ModelFiles,
-  o: Omit<TfjsGeneratorOptions, 'model' | 'tokenizer' | 'name' | 'ownsModel'> & { name?: string },
+  options: Omit<TfjsGeneratorOptions, 'model' | 'tokenizer' | 'name' | 'ownsModel'> & { name?: string },
   work: WorkOptions = {},
 ): Promise<TfjsGenerator> {
   const { model, tokenizer } = await loadDecoder(files, work);
@@ -151,7 +151,7 @@ export async function loadTfjsGenerator(
     throw new ExpandrError(`${files.label} has no tokenizer files (tokenizer.json): generating text needs them.`);
   }
   try {
-    return await TfjsGenerator.create({ ...o, model, tokenizer, name: o.name ?? files.label, ownsModel: true });
+    return await TfjsGenerator.create({ ...options, model, tokenizer, name: options.name ?? files.label, ownsModel: true });
   } catch (e) {
     model.dispose();
     throw e;
@@ -176,15 +176,15 @@ export interface WebLlmTextGeneratorOptions {
 }
 
 /** WebLLM (in-thread or over a worker) as a TextGenerator; per-prompt seeds go into each request. */
-export function webLlmTextGenerator(engine: WebLlmLike, o: WebLlmTextGeneratorOptions = {}): TextGenerator {
+export function webLlmTextGenerator(engine: WebLlmLike, options: WebLlmTextGeneratorOptions = {}): TextGenerator {
   return {
-    id: o.id ?? `webllm:${engine.modelId}`,
+    id: options.id ?? `webllm:${engine.modelId}`,
     async generate(prompts, sampling, work = {}) {
-      const requests: GenerationRequest[] = prompts.map((prompt, i) => ({ prompt, system: o.system, seed: promptSeed(sampling, work, i) }));
+      const requests: GenerationRequest[] = prompts.map((prompt, i) => ({ prompt, system: options.system, seed: promptSeed(sampling, work, i) }));
       const results = await engine.generate(requests, { temperature: sampling.temperature, topP: sampling.topP, maxTokens: sampling.maxTokens }, { signal: work.signal, onProgress: work.onProgress });
       return results.map((r, i) => {
         if (r.ok) return r.text;
-        o.onFailure?.(i, r.error);
+        options.onFailure?.(i, r.error);
         return '';
       });
     },

@@ -31,10 +31,10 @@ export const REWARD_TEXT_KINDS: Readonly<Record<'gold' | 'answer' | 'candidate',
 export const DEFAULT_REWARD_QUERIES_PER_BATCH = 32;
 
 /** EmbedFn over an Encoder: encode() returns [n × dim] row-major, split here into rows. */
-export function encoderEmbed(encoder: Pick<Encoder, 'encode' | 'dim'>, o: WorkOptions & { batchSize?: number } = {}): EmbedFn {
+export function encoderEmbed(encoder: Pick<Encoder, 'encode' | 'dim'>, options: WorkOptions & { batchSize?: number } = {}): EmbedFn {
   return async (texts, kind) => {
     if (texts.length === 0) return [];
-    const flat = await encoder.encode(texts, kind, { batchSize: o.batchSize, signal: o.signal });
+    const flat = await encoder.encode(texts, kind, { batchSize: options.batchSize, signal: options.signal });
     const d = encoder.dim;
     return texts.map((_, i) => flat.subarray(i * d, (i + 1) * d));
   };
@@ -60,7 +60,7 @@ export async function buildPreferences(
   sets: readonly QueryCandidates[],
   queries: readonly QueryWithGold[],
   embed: EmbedFn,
-  o: PreferenceOptions,
+  options: PreferenceOptions,
 ): Promise<{ records: PreferenceRecord[]; pairs: PreferencePair[] }> {
   const byQid = new Map(sets.map((s) => [s.qid, s]));
   const records: PreferenceRecord[] = [];
@@ -75,11 +75,11 @@ export async function buildPreferences(
     else toScore.push({ record, set, gold: q.goldDoc });
   }
 
-  const per = Math.max(1, o.queriesPerBatch ?? DEFAULT_REWARD_QUERIES_PER_BATCH);
+  const per = Math.max(1, options.queriesPerBatch ?? DEFAULT_REWARD_QUERIES_PER_BATCH);
   const stage = 'pipeline:rewards';
-  o.onProgress?.({ stage, done: 0, total: toScore.length, unit: 'queries' });
+  options.onProgress?.({ stage, done: 0, total: toScore.length, unit: 'queries' });
   for (let b = 0; b < toScore.length; b += per) {
-    throwIfAborted(o.signal, 'Scoring candidates');
+    throwIfAborted(options.signal, 'Scoring candidates');
     const group = toScore.slice(b, b + per);
     const aVecs = await embed(group.map((g) => g.set.answer), REWARD_TEXT_KINDS.answer);
     const cVecs = await embed(group.flatMap((g) => g.set.candidates.map((c) => c.text)), REWARD_TEXT_KINDS.candidate);
@@ -90,7 +90,7 @@ export async function buildPreferences(
       const candidates = cVecs.slice(off, off + n);
       off += n;
       const answer = aVecs[k];
-      const s = scoreCandidates({ gold: gVecs[k], answer, candidates }, o.rewards, o.similarity);
+      const s = scoreCandidates({ gold: gVecs[k], answer, candidates }, options.rewards, options.similarity);
       g.record.candidates = g.set.candidates.map((c, i) => ({
         text: c.text,
         temperature: c.temperature,
@@ -100,7 +100,7 @@ export async function buildPreferences(
         cosSum: s.cosSum[i],
         words: words(c.text),
       }));
-      if (!passesFilter(s.cosSum, o.rewards.filter)) {
+      if (!passesFilter(s.cosSum, options.rewards.filter)) {
         g.record.skipped = 'below filter';
         return;
       }
@@ -108,7 +108,7 @@ export async function buildPreferences(
       if (!pair) g.record.skipped = 'all rewards equal';
       else Object.assign(g.record, pair);
     });
-    o.onProgress?.({ stage, done: Math.min(b + per, toScore.length), total: toScore.length, unit: 'queries' });
+    options.onProgress?.({ stage, done: Math.min(b + per, toScore.length), total: toScore.length, unit: 'queries' });
   }
   return { records, pairs: preferencePairs(records) };
 }

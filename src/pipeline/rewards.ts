@@ -36,7 +36,7 @@ export function cosine(a: ArrayLike<number>, b: ArrayLike<number>): number {
   return na === 0 || nb === 0 ? 0 : dot(a, b) / (na * nb);
 }
 
-export const similarityFn = (s: Similarity): ((a: ArrayLike<number>, b: ArrayLike<number>) => number) => (s === 'cosine' ? cosine : dot);
+export const similarityFn = (similarity: Similarity): ((a: ArrayLike<number>, b: ArrayLike<number>) => number) => (similarity === 'cosine' ? cosine : dot);
 
 /** The similarity ranks use, from the encoder's settings and the Eq. 8 variant (see the header). */
 export function rankSimilarity(settings: { normalize: boolean; similarity: 'dot' | 'cosine' }, norm: ExpansionNorm): Similarity {
@@ -51,9 +51,9 @@ export function competitionRanks(scores: readonly number[]): number[] {
 }
 
 /** Eq. 11 with the ablations; throws when both terms are off (no reward at all). */
-export function combineReward(retrieverReward: number, selfReward: number, s: Pick<RewardSettings, 'retrieverReward' | 'selfReward'>): number {
-  if (!s.retrieverReward && !s.selfReward) throw new RangeError('rewards.retrieverReward and rewards.selfReward are both off: turn at least one on.');
-  return (s.retrieverReward ? retrieverReward : 0) + (s.selfReward ? selfReward : 0);
+export function combineReward(retrieverReward: number, selfReward: number, settings: Pick<RewardSettings, 'retrieverReward' | 'selfReward'>): number {
+  if (!settings.retrieverReward && !settings.selfReward) throw new RangeError('rewards.retrieverReward and rewards.selfReward are both off: turn at least one on.');
+  return (settings.retrieverReward ? retrieverReward : 0) + (settings.selfReward ? selfReward : 0);
 }
 
 export interface CandidateScores {
@@ -69,20 +69,20 @@ export interface CandidateScores {
 
 /** Rewards of one query's candidates from the embeddings of d*, y and each candidate. */
 export function scoreCandidates(
-  v: { gold: ArrayLike<number>; answer: ArrayLike<number>; candidates: readonly ArrayLike<number>[] },
+  embeddings: { gold: ArrayLike<number>; answer: ArrayLike<number>; candidates: readonly ArrayLike<number>[] },
   settings: Pick<RewardSettings, 'retrieverReward' | 'selfReward'>,
   similarity: Similarity,
 ): CandidateScores {
   const sim = similarityFn(similarity);
-  const byGold = competitionRanks(v.candidates.map((e) => sim(v.gold, e)));
-  const byAnswer = competitionRanks(v.candidates.map((e) => sim(v.answer, e)));
+  const byGold = competitionRanks(embeddings.candidates.map((e) => sim(embeddings.gold, e)));
+  const byAnswer = competitionRanks(embeddings.candidates.map((e) => sim(embeddings.answer, e)));
   const retrieverReward = byGold.map((r) => 1 / r);
   const selfReward = byAnswer.map((r) => 1 / r);
   return {
     retrieverReward,
     selfReward,
     reward: retrieverReward.map((r, i) => combineReward(r, selfReward[i], settings)),
-    cosSum: v.candidates.map((e) => cosine(v.gold, e) + cosine(v.answer, e)),
+    cosSum: embeddings.candidates.map((e) => cosine(embeddings.gold, e) + cosine(embeddings.answer, e)),
   };
 }
 
