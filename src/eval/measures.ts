@@ -91,11 +91,11 @@ function dcg(gains: ArrayLike<number>, k: number): number {
  * One metric for one query. `rels[i]` is the qrel value of the doc at rank i + 1 (0 when unjudged);
  * it may be cut at the largest k in use, since no metric looks further (except uncut 'mrr').
  */
-export function computeMetric(spec: MetricSpec, rels: ArrayLike<number>, j: Judgements): number {
+export function computeMetric(spec: MetricSpec, rels: ArrayLike<number>, judgements: Judgements): number {
   const n = Math.min(spec.k, rels.length);
   switch (spec.name) {
     case 'ndcg': {
-      const ideal = dcg(j.idealGains, spec.k);
+      const ideal = dcg(judgements.idealGains, spec.k);
       return ideal > 0 ? dcg(rels, spec.k) / ideal : 0;
     }
     case 'recall':
@@ -103,10 +103,10 @@ export function computeMetric(spec: MetricSpec, rels: ArrayLike<number>, j: Judg
       let hits = 0;
       for (let i = 0; i < n; i++) if (rels[i] >= 1) hits++;
       if (spec.name === 'p') return hits / spec.k;
-      return j.numRel > 0 ? hits / j.numRel : 0;
+      return judgements.numRel > 0 ? hits / judgements.numRel : 0;
     }
     case 'map': {
-      if (j.numRel === 0) return 0;
+      if (judgements.numRel === 0) return 0;
       let found = 0;
       let sum = 0;
       for (let i = 0; i < n; i++) {
@@ -115,7 +115,7 @@ export function computeMetric(spec: MetricSpec, rels: ArrayLike<number>, j: Judg
           sum += found / (i + 1);
         }
       }
-      return sum / j.numRel;
+      return sum / judgements.numRel;
     }
     case 'mrr': {
       for (let i = 0; i < n; i++) if (rels[i] >= 1) return 1 / (i + 1);

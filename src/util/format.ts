@@ -1,10 +1,10 @@
 // Small formatting helpers shared by the runner and the UI.
 
 /** 1234567 → '1.18 MiB'. */
-export function formatBytes(n: number): string {
+export function formatBytes(bytes: number): string {
   const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
   let i = 0;
-  let v = n;
+  let v = bytes;
   while (v >= 1024 && i < units.length - 1) {
     v /= 1024;
     i++;
@@ -13,8 +13,8 @@ export function formatBytes(n: number): string {
 }
 
 /** 12345 → '12,345' (fixed locale so output is the same everywhere). */
-export function formatCount(n: number): string {
-  return Math.round(n).toLocaleString('en-US');
+export function formatCount(count: number): string {
+  return Math.round(count).toLocaleString('en-US');
 }
 
 /** Seconds → '1m 05s' / '4.2s'. */

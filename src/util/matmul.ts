@@ -109,13 +109,13 @@ export function batchMatMul(a: tf.Tensor3D, b: tf.Tensor3D): tf.Tensor3D {
 }
 
 /**
- * nn.Linear with the weight held as [in, out]: x (M, K) @ w (K, N) + bias (N) → (M, N), differentiable.
+ * nn.Linear with the weight held as [in, out]: input (M, K) @ weight (K, N) + bias (N) → (M, N), differentiable.
  * On wasm the bias rides in the XNNPACK product (tf.fused.matMul, no transposes: the fast path, where the
  * bias is applied per output channel correctly — unlike the slow path's transposeB + bias bug noted in
  * bert.ts); gradients are plain 2D products as in matMul2d, plus the bias gradient Σ_rows dy.
  */
-export function linear2d(x: tf.Tensor2D, w: tf.Tensor2D, bias: tf.Tensor1D): tf.Tensor2D {
-  if (!onWasm()) return tf.add(tf.matMul(x, w), bias);
+export function linear2d(input: tf.Tensor2D, weight: tf.Tensor2D, bias: tf.Tensor1D): tf.Tensor2D {
+  if (!onWasm()) return tf.add(tf.matMul(input, weight), bias);
   const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
     const [xi, wi, bi, save] = args as [tf.Tensor2D, tf.Tensor2D, tf.Tensor1D, tf.GradSaveFunc];
     save([xi, wi]);
@@ -127,5 +127,5 @@ export function linear2d(x: tf.Tensor2D, w: tf.Tensor2D, bias: tf.Tensor1D): tf.
       },
     };
   });
-  return op(x, w, bias) as tf.Tensor2D;
+  return op(input, weight, bias) as tf.Tensor2D;
 }

@@ -103,24 +103,24 @@ export class Bm25Index implements Bm25IndexData {
   }
 
   /** Checks a stored index and rebuilds the term lookup; NotFoundError when it is unusable. */
-  static fromStored(s: StoredBm25Index): Bm25Index {
+  static fromStored(stored: StoredBm25Index): Bm25Index {
     const stale = (why: string) =>
       new NotFoundError(`Stored BM25 index is unusable: ${why}. Delete it and build the BM25 index again.`);
-    if (s?.format !== FORMAT) throw stale('not a BM25 index');
-    if (s.version !== FORMAT_VERSION) throw stale(`format version ${s.version}, this app reads ${FORMAT_VERSION}`);
-    if (s.analyzer !== ANALYZER_ID) throw stale(`built with analyzer "${s.analyzer}", this app uses "${ANALYZER_ID}"`);
-    const numTerms = s.terms.length;
+    if (stored?.format !== FORMAT) throw stale('not a BM25 index');
+    if (stored.version !== FORMAT_VERSION) throw stale(`format version ${stored.version}, this app reads ${FORMAT_VERSION}`);
+    if (stored.analyzer !== ANALYZER_ID) throw stale(`built with analyzer "${stored.analyzer}", this app uses "${ANALYZER_ID}"`);
+    const numTerms = stored.terms.length;
     if (
-      !(s.postingStart instanceof Uint32Array) ||
-      !(s.postingDocs instanceof Uint32Array) ||
-      !(s.docLengths instanceof Uint32Array) ||
-      s.postingStart.length !== numTerms + 1 ||
-      s.postingDocs.length !== s.postingStart[numTerms] ||
-      s.postingTfs.length !== s.postingDocs.length ||
-      s.docLengths.length !== s.docIds.length
+      !(stored.postingStart instanceof Uint32Array) ||
+      !(stored.postingDocs instanceof Uint32Array) ||
+      !(stored.docLengths instanceof Uint32Array) ||
+      stored.postingStart.length !== numTerms + 1 ||
+      stored.postingDocs.length !== stored.postingStart[numTerms] ||
+      stored.postingTfs.length !== stored.postingDocs.length ||
+      stored.docLengths.length !== stored.docIds.length
     ) {
       throw stale('its arrays do not fit together (truncated or corrupted)');
     }
-    return new Bm25Index(s);
+    return new Bm25Index(stored);
   }
 }

@@ -28,7 +28,7 @@ export function intToByte4(length: number): number {
 }
 
 /** Decodes a norm byte (0..255) to the length Lucene's BM25 uses (its LENGTH_TABLE entry). */
-export function byte4ToInt(b: number): number {
-  const i = b & 0xff;
+export function byte4ToInt(byte: number): number {
+  const i = byte & 0xff;
   return i < NUM_FREE_VALUES ? i : NUM_FREE_VALUES + int4ToLong(i - NUM_FREE_VALUES);
 }

@@ -39,7 +39,7 @@ export interface EmbeddingChunk {
 /** Storage for one set of embeddings (one cache key). Writes of a chunk must be atomic: all or nothing. */
 export interface ChunkStore {
   readManifest(): Promise<EmbeddingManifest | undefined>;
-  writeManifest(m: EmbeddingManifest): Promise<void>;
+  writeManifest(manifest: EmbeddingManifest): Promise<void>;
   writeChunk(index: number, chunk: EmbeddingChunk): Promise<void>;
   readIds(index: number): Promise<string[]>;
   readVectors(index: number): Promise<Float32Array>;
@@ -58,19 +58,19 @@ function canonical(v: unknown): string {
 }
 
 /** A short stable name for a set of embeddings: 'emb-' + 24 hex digits of SHA-256 over the identity. */
-export function embeddingCacheKey(id: EmbeddingIdentity): string {
-  const { modelHash, corpusChecksum, settings, chunkSize } = id;
+export function embeddingCacheKey(identity: EmbeddingIdentity): string {
+  const { modelHash, corpusChecksum, settings, chunkSize } = identity;
   return 'emb-' + sha256Hex(canonical({ format: EMBEDDINGS_FORMAT, modelHash, corpusChecksum, settings, chunkSize })).slice(0, 24);
 }
 
 /** True when the manifest was written for this identity (same model, corpus, settings, chunking, format). */
-export function sameIdentity(m: EmbeddingManifest, id: EmbeddingIdentity): boolean {
+export function sameIdentity(manifest: EmbeddingManifest, identity: EmbeddingIdentity): boolean {
   return (
-    m.format === EMBEDDINGS_FORMAT &&
-    m.modelHash === id.modelHash &&
-    m.corpusChecksum === id.corpusChecksum &&
-    m.chunkSize === id.chunkSize &&
-    canonical(m.settings) === canonical(id.settings)
+    manifest.format === EMBEDDINGS_FORMAT &&
+    manifest.modelHash === identity.modelHash &&
+    manifest.corpusChecksum === identity.corpusChecksum &&
+    manifest.chunkSize === identity.chunkSize &&
+    canonical(manifest.settings) === canonical(identity.settings)
   );
 }
 
@@ -84,8 +84,8 @@ export class MemoryChunkStore implements ChunkStore {
   async readManifest() {
     return this.manifest && structuredClone(this.manifest);
   }
-  async writeManifest(m: EmbeddingManifest) {
-    this.manifest = structuredClone(m);
+  async writeManifest(manifest: EmbeddingManifest) {
+    this.manifest = structuredClone(manifest);
   }
   async writeChunk(index: number, chunk: EmbeddingChunk) {
     this.writes++;

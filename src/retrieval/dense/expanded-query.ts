@@ -88,8 +88,8 @@ export function combineExpanded(
 }
 
 /** L2-normalises every row of a [n × dim] batch (cosine similarity, or 'contriever' without expansions). */
-export function normalizeRows(v: Float32Array, dim: number): Float32Array {
-  const out = new Float32Array(v.length);
-  for (let off = 0; off < v.length; off += dim) normalizeInto(v, off, dim, out, off);
+export function normalizeRows(vectors: Float32Array, dim: number): Float32Array {
+  const out = new Float32Array(vectors.length);
+  for (let off = 0; off < vectors.length; off += dim) normalizeInto(vectors, off, dim, out, off);
   return out;
 }

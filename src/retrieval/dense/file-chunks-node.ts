@@ -40,8 +40,8 @@ export class FileChunkStore implements ChunkStore {
       return undefined; // damaged: treated as absent, so the embeddings are computed again
     }
   }
-  writeManifest(m: EmbeddingManifest) {
-    return this.put('manifest.json', JSON.stringify(m, null, 1));
+  writeManifest(manifest: EmbeddingManifest) {
+    return this.put('manifest.json', JSON.stringify(manifest, null, 1));
   }
   async writeChunk(index: number, chunk: EmbeddingChunk) {
     await this.put(`${name(index)}.ids.json`, JSON.stringify(chunk.ids));

@@ -150,21 +150,21 @@ function mergeScores(scores: Float32Array, nq: number, nd: number, heaps: TopK[]
 }
 
 /**
- * Rows [r0, r0 + nd) of a row-major [rows × dim] array as Dᵀ [dim × nd], optionally L2-normalised (in
+ * Rows [firstRow, firstRow + rowCount) of the row-major [· × dim] `vectors` as Dᵀ [dim × rowCount], optionally L2-normalised (in
  * float64). Done in JS on the way in: wasm's matMul with transposeB is ~15× slower than without, and
  * its Transpose kernel costs more than this loop.
  */
-export function transposedBlock(v: Float32Array, r0: number, nd: number, dim: number, normalize: boolean): Float32Array {
-  const out = new Float32Array(dim * nd);
-  for (let r = 0; r < nd; r++) {
-    const off = (r0 + r) * dim;
+export function transposedBlock(vectors: Float32Array, firstRow: number, rowCount: number, dim: number, normalize: boolean): Float32Array {
+  const out = new Float32Array(dim * rowCount);
+  for (let r = 0; r < rowCount; r++) {
+    const off = (firstRow + r) * dim;
     let scale = 1;
     if (normalize) {
       let ss = 0;
-      for (let j = 0; j < dim; j++) ss += v[off + j] * v[off + j];
+      for (let j = 0; j < dim; j++) ss += vectors[off + j] * vectors[off + j];
       scale = 1 / Math.max(Math.sqrt(ss), NORM_EPS);
     }
-    for (let j = 0; j < dim; j++) out[j * nd + r] = v[off + j] * scale;
+    for (let j = 0; j < dim; j++) out[j * rowCount + r] = vectors[off + j] * scale;
   }
   return out;
 }

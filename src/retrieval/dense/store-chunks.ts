@@ -16,8 +16,8 @@ export class StoreChunkStore implements ChunkStore {
   readManifest() {
     return this.store.getArtifact<EmbeddingManifest>(this.datasetId, `${this.key}:manifest`);
   }
-  writeManifest(m: EmbeddingManifest) {
-    return this.store.putArtifact(this.datasetId, `${this.key}:manifest`, m);
+  writeManifest(manifest: EmbeddingManifest) {
+    return this.store.putArtifact(this.datasetId, `${this.key}:manifest`, manifest);
   }
   async writeChunk(index: number, chunk: EmbeddingChunk) {
     // Two rows, two transactions: a chunk only counts once the manifest says so, which is written after both.
