@@ -18,7 +18,7 @@ import type { Store } from '../store/store.ts';
 import { zipFolder } from '../train/checkpoint-export.ts';
 import type { WorkOptions } from '../util/progress.ts';
 import type { LoadedLlm, LlmSession } from './llm-session.ts';
-import { figuresOf } from './pipeline-figures.ts';
+import { figuresOf } from '../pipeline/figures.ts';
 import type { RetrieverSession } from './retriever-session.ts';
 import { parseStageName, stepOfStage } from '../pipeline/stages.ts';
 

@@ -4,7 +4,7 @@
 import type { DatasetInfo } from '../store/types.ts';
 import type { Bm25EvalResult } from '../retrieval/bm25/evaluate.ts';
 import type { DenseEvalResult } from '../retrieval/dense/evaluate.ts';
-import { DEFAULT_PERMUTATION_ROUNDS } from '../eval/significance.ts';
+import type { MarkedTest } from '../eval/significance-marks.ts';
 import type { LossPoint } from '../train/checkpoint.ts';
 import type { RetrieverTrainSettings } from '../train/settings.ts';
 import type { DroppedFile, EncoderSource, EncoderSummary, LlmSource, LlmSummary, PipelineDownload, PipelineEvent, PipelineRunArgs, PipelineSnapshot, TrainResult } from './session-types.ts';
@@ -12,30 +12,18 @@ import type { DroppedFile, EncoderSource, EncoderSummary, LlmSource, LlmSummary,
 export type { DroppedFile } from './session-types.ts';
 
 
-/** The metrics the significance marks of dense results test (the paper's Tables 2–3), the level, and the test's settings (those of `eval --compare`). Here (not in retriever-session.ts) so that the page reads them without loading the encoder code. */
-export const SIGNIFICANCE_METRICS = ['ndcg@10', 'recall@100'] as const;
-export const SIGNIFICANCE_ALPHA = 0.05;
-export const SIGNIFICANCE_TEST = { rounds: DEFAULT_PERMUTATION_ROUNDS, seed: 42 } as const;
-
-/** One paired permutation test of this evaluation against another setting on one metric. */
-export interface SignificanceTest {
+/** One paired permutation test of this evaluation against another setting on one metric, with its reading (direction, mark). */
+export interface SignificanceTest extends MarkedTest {
   /** What it was tested against (the Raw encoder's name, or 'BM25'). */
   against: string;
-  /** Two-sided p-value in (0, 1]. */
-  pValue: number;
-  /** mean(this) − mean(other) over the paired queries. */
-  meanDiff: number;
-  /** Queries paired. */
-  n: number;
-  /** pValue < SIGNIFICANCE_ALPHA. */
-  significant: boolean;
 }
 
-/** Significance of a dense evaluation, per metric: FT vs its Raw encoder (†) and vs BM25 (‡), when those were evaluated on the same split. */
-export interface DenseSignificance {
-  vsRaw?: Record<string, SignificanceTest>;
-  vsBm25?: Record<string, SignificanceTest>;
-}
+/**
+ * Significance of a dense evaluation per baseline, then per metric: FT vs the encoder it was trained from
+ * (Raw: † better, ▼Raw worse) and vs the split's last BM25 run (BM25: § better, ▼BM25 worse), when those
+ * were evaluated on the same split. Marks: cellMarks in src/eval/significance-marks.ts.
+ */
+export type DenseSignificance = Partial<Record<'Raw' | 'BM25', Record<string, SignificanceTest>>>;
 
 /** Request payloads and the result each one resolves to. */
 export interface Calls {
@@ -49,7 +37,7 @@ export interface Calls {
   'encoder:restore': { args: Record<string, never>; result: EncoderSummary | null };
   'encoder:cached': { args: Record<string, never>; result: { source: string; revision: string; name: string }[] };
   'encoder:export': { args: { handle: string }; result: { name: string; zip: Uint8Array } };
-  /** significance: paired permutation tests (nDCG@10, Recall@100) of FT vs its Raw encoder and vs the split's last BM25 run. */
+  /** significance: paired permutation tests (nDCG@10, Recall@100) of FT vs its Raw encoder and of Raw and FT vs the split's last BM25 run. */
   dense: { args: { datasetId: string; split: string; handle: string }; result: DenseEvalResult & { encoder: EncoderSummary; significance: DenseSignificance } };
   train: {
     args: { datasetId: string; split: string; handle: string; settings: Partial<RetrieverTrainSettings> };

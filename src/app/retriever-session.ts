@@ -11,7 +11,7 @@ import { keepLocalModel, listCachedModels, loadModelFiles } from './model-source
 import { fromFile } from '../data/source.ts';
 import type { Store } from '../store/store.ts';
 import type { WorkOptions } from '../util/progress.ts';
-import { SIGNIFICANCE_ALPHA, SIGNIFICANCE_METRICS, SIGNIFICANCE_TEST, type DenseSignificance, type SignificanceTest } from './protocol.ts';
+import type { DenseSignificance, SignificanceTest } from './protocol.ts';
 import type { DroppedFile, EncoderSource, EncoderSummary, TrainResult } from './session-types.ts';
 import { runDenseEval, type DenseEvalResult } from '../retrieval/dense/evaluate.ts';
 import { buildTrainData, mineBm25Negatives } from '../train/examples.ts';
@@ -23,7 +23,7 @@ import type { BeirDoc } from '../data/types.ts';
 import { lastLoadedModel, rememberLoadedModel, storeModelCache } from '../model/sources-cache.ts';
 import { MODEL_KIND_FILE } from './llm-session.ts';
 import { storedBm25PerQuery } from '../retrieval/bm25/evaluate.ts';
-import { compareByQuery } from '../eval/significance.ts';
+import { testAgainst, type Baseline } from '../eval/significance-marks.ts';
 
 const ROLE = 'encoder';
 
@@ -33,14 +33,9 @@ export type { DenseSignificance, SignificanceTest, EncoderSource, EncoderSummary
 
 type PerQuery = ReadonlyMap<string, Readonly<Record<string, number>>>;
 
-/** Paired permutation tests of `a` against `b` on SIGNIFICANCE_METRICS (what `eval --compare` runs). */
-export function significanceTests(a: PerQuery, b: PerQuery, against: string): Record<string, SignificanceTest> {
-  const out: Record<string, SignificanceTest> = {};
-  for (const m of SIGNIFICANCE_METRICS) {
-    const t = compareByQuery(a, b, m, SIGNIFICANCE_TEST);
-    out[m] = { against, pValue: t.pValue, meanDiff: t.meanDiff, n: t.n, significant: t.pValue < SIGNIFICANCE_ALPHA };
-  }
-  return out;
+/** Paired permutation tests of `a` against `b` on SIGNIFICANCE_METRICS, read as marks against `baseline`, named `against`. */
+export function significanceTests(a: PerQuery, b: PerQuery, baseline: Baseline, against: string): Record<string, SignificanceTest> {
+  return Object.fromEntries(Object.entries(testAgainst(a, b, baseline)).map(([m, t]) => [m, { ...t, against }]));
 }
 
 interface Loaded {
@@ -53,7 +48,7 @@ interface Loaded {
 export class RetrieverSession {
   #loaded = new Map<string, Loaded>();
   #next = 1;
-  /** Per-query metrics of the last evaluation of each encoder on a dataset split (for the † marks). */
+  /** Per-query metrics of the last evaluation of each encoder on a dataset split (FT's tests against Raw). */
   #perQuery = new Map<string, PerQuery>();
 
   constructor(private readonly store: () => Promise<Store>) {}
@@ -115,13 +110,13 @@ export class RetrieverSession {
     const key = (h: string) => `${datasetId}\u0000${split}\u0000${h}`;
     this.#perQuery.set(key(handle), mine);
     const significance: DenseSignificance = {};
-    // † FT against the encoder it was trained from, when that one was evaluated on this split in this session.
+    // FT against the encoder it was trained from (the Raw baseline), when that one was evaluated on this split in this session.
     const from = l.summary.trainedFrom;
     const raw = from ? this.#perQuery.get(key(from)) : undefined;
-    if (from && raw) significance.vsRaw = significanceTests(mine, raw, this.#loaded.get(from)?.summary.name ?? 'Raw');
-    // ‡ against the last BM25 evaluation of this split (its stored run).
+    if (from && raw) significance.Raw = significanceTests(mine, raw, 'Raw', this.#loaded.get(from)?.summary.name ?? 'Raw');
+    // Against the last BM25 evaluation of this split (its stored run).
     const bm25 = await storedBm25PerQuery(store, datasetId, split);
-    if (bm25) significance.vsBm25 = significanceTests(mine, bm25, 'BM25');
+    if (bm25) significance.BM25 = significanceTests(mine, bm25, 'BM25', 'BM25');
     return { ...r, encoder: l.summary, significance };
   }
 

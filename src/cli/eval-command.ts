@@ -7,7 +7,7 @@ import { splitQueries } from '../data/qrels.ts';
 import { BM25_DEFAULTS, buildIndex, searchAndEvaluate, type QueryResult } from '../retrieval/bm25/evaluate.ts';
 import { readTrecRun, writeTrecRun } from '../eval/trec-run.ts';
 import { evaluate } from '../eval/metrics.ts';
-import { compareByQuery } from '../eval/significance.ts';
+import { significanceLegend, SIGNIFICANCE_TEST, testAgainst } from '../eval/significance-marks.ts';
 import { parseCommandArgs } from './args.ts';
 import { stderrProgress } from './progress.ts';
 import { formatDuration, textTable } from '../util/format.ts';
@@ -33,8 +33,9 @@ Dense (exact inner-product search; corpus embeddings cached per model, corpus an
 ${ENCODER_HELP}
   --expansions FILE    JSONL {"id"|"query_id", "expansion"|"text"}: queries become (E(q) + E(e)) / 2 (Eq. 8)
   --expansion-norm V   contriever (normalise q, e and documents; default for normalising encoders) or raw
-  --compare RUN        a TREC run file to compare with: its metrics on the same qrels and the paired
-                       permutation test's two-sided p-value per metric (the paper marks p < 0.05)
+  --compare RUN        a TREC run file to compare with: its metrics on the same qrels, the paired
+                       permutation test's two-sided p-value, the mean difference and a mark per metric
+                       (▲ significantly better than RUN, ▼ significantly worse; p < 0.05)
   --rounds N           permutation rounds (default 10000; exact enumeration for ≤ 16 queries)
   --json               print one JSON object as the last line
   --quiet              no progress on stderr`;
@@ -100,7 +101,7 @@ interface EvalOutcome {
 
 /** Prints the metrics (table or JSON), with `--compare`'s baseline and p-values when asked. */
 function report(a: ParsedArgs, qrels: Qrels, o: EvalOutcome, text: { header: string; footer: string }): void {
-  const compare = a.str('compare') ? compareWith(a.str('compare')!, qrels, o, a.int('rounds', 10_000, 1)) : undefined;
+  const compare = a.str('compare') ? compareWith(a.str('compare')!, qrels, o, a.int('rounds', SIGNIFICANCE_TEST.rounds, 1)) : undefined;
   if (a.flag('json')) {
     const { perQuery, metrics, params, timings, ...names } = o;
     console.log(JSON.stringify({ ...names, queries: perQuery.length, ...metrics, params, timings, ...(compare ? { compare } : {}) }));
@@ -111,10 +112,10 @@ function report(a: ParsedArgs, qrels: Qrels, o: EvalOutcome, text: { header: str
   if (compare) {
     const rows = names.map((m) => {
       const c = compare.metrics[m];
-      return [m, o.metrics[m].toFixed(4), c.baseline.toFixed(4), c.pValue.toFixed(4) + (c.pValue < 0.05 ? ' *' : '')];
+      return [m, o.metrics[m].toFixed(4), c.baseline.toFixed(4), c.pValue.toFixed(4), `${c.meanDiff >= 0 ? '+' : ''}${c.meanDiff.toFixed(4)}`, c.mark];
     });
-    console.log(textTable(['metric', 'value', 'baseline', 'p'], rows));
-    console.log(`baseline: ${compare.file} (${compare.queries} paired queries; * p < 0.05, paired permutation test, ${compare.rounds} rounds)`);
+    console.log(textTable(['metric', 'value', 'baseline', 'p', 'diff', 'mark'], rows));
+    console.log(`baseline: ${compare.file} (${compare.queries} paired queries). ${significanceLegend(['run'], compare.rounds)}`);
   } else {
     console.log(textTable(['metric', 'value'], names.map((m) => [m, o.metrics[m].toFixed(4)])));
   }
@@ -130,11 +131,10 @@ function compareWith(file: string, qrels: Qrels, o: EvalOutcome, rounds: number)
   }
   const baseline = evaluate(qrels, readTrecRun(text, file), { metrics: Object.keys(o.metrics) });
   const ours = new Map(o.perQuery.map((q) => [q.qid, q.metrics]));
-  const metrics: Record<string, { baseline: number; pValue: number; meanDiff: number }> = {};
+  const metrics: Record<string, { baseline: number; pValue: number; meanDiff: number; direction: string; mark: string }> = {};
   let queries = 0;
-  for (const m of Object.keys(o.metrics)) {
-    const t = compareByQuery(ours, baseline.perQuery, m, { rounds });
-    metrics[m] = { baseline: baseline.mean[m], pValue: t.pValue, meanDiff: t.meanDiff };
+  for (const [m, t] of Object.entries(testAgainst(ours, baseline.perQuery, 'run', Object.keys(o.metrics), { rounds, seed: SIGNIFICANCE_TEST.seed }))) {
+    metrics[m] = { baseline: baseline.mean[m], pValue: t.pValue, meanDiff: t.meanDiff, direction: t.direction, mark: t.mark };
     queries = t.n;
   }
   return { file, rounds, queries, metrics };

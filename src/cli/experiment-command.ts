@@ -18,7 +18,7 @@ import { DEFAULT_EMBEDDING_CACHE, FileChunkStore } from '../retrieval/dense/file
 import { DEFAULT_CHUNK_SIZE, embeddingCacheKey } from '../retrieval/dense/chunk-store.ts';
 import { modelHash } from '../model/sources.ts';
 import { experimentConfig, type ExperimentConfig } from '../pipeline/config.ts';
-import { caseViews, expansionLengths, tsneOf, type FiguresData } from '../pipeline/figures-data.ts';
+import { figuresOf } from '../pipeline/figures.ts';
 import { FileGenerationCache } from './generation-cache-file.ts';
 import { runExperiment, type ExperimentOutcome } from '../pipeline/loop.ts';
 import { perQueryJson, resultsCsv, resultsJson, resultsMarkdown } from '../pipeline/results.ts';
@@ -180,18 +180,5 @@ function writeOutputs(out: string, o: ExperimentOutcome, data: BeirDataset, conf
   put('per-query.json', perQueryJson(r));
   put('preferences.json', o.preferences);
   put('timings.json', { totalMs: info.totalMs, stages: info.stageMs });
-  const docs = new Map(data.docs.map((d) => [d.id, flatText(d)]));
-  const qrels = data.qrels.get(config.split)!;
-  const gold = new Map<string, string>();
-  for (const q of o.testQueries) {
-    const g = [...(qrels.get(q.id) ?? [])].find(([id, rel]) => rel > 0 && docs.has(id));
-    if (g) gold.set(q.id, g[0]);
-  }
-  const figures: FiguresData = {
-    curves: o.curves,
-    expansionLength: expansionLengths(o.expansions),
-    tsne: o.evals.flatMap((e) => (e.pairs ? [tsneOf(e.pairs, config.seed)] : [])),
-    cases: caseViews({ queries: new Map(o.testQueries.map((q) => [q.id, q.text])), gold, docs, expansions: o.expansions, evals: o.evals }),
-  };
-  put('figures.json', figures);
+  put('figures.json', figuresOf(o, data, config.split, config.seed));
 }

@@ -93,7 +93,7 @@ export function sharedTerms(text: string, passage: string): string[] {
 
 export interface CaseInput {
   queries: ReadonlyMap<string, string>;
-  /** qid → gold doc id (first judged relevant). */
+  /** qid → gold doc id (the highest-graded relevant one, goldDocOf in src/data/qrels.ts). */
   gold: ReadonlyMap<string, string>;
   docs: ReadonlyMap<string, string>;
   expansions: ReadonlyMap<SettingName, ReadonlyMap<string, string>>;

@@ -1,8 +1,9 @@
 // The results table (paper Tables 2–3): one row per setting with the four standard metrics, paired
-// permutation p-values of nDCG@10 and Recall@100 against Raw and FT (src/eval/significance.ts; the
-// paper marks p < 0.05 with † against Raw and ‡ against FT), and exports as JSON, CSV and markdown.
+// permutation tests of nDCG@10 and Recall@100 against Raw and FT read as marks (src/eval/significance-marks.ts:
+// † / ‡ a significant improvement over Raw / FT, ▼Raw / ▼FT a significant loss), and exports as JSON, CSV
+// and markdown.
 import { STANDARD_METRICS } from '../eval/metrics.ts';
-import { compareByQuery, DEFAULT_PERMUTATION_ROUNDS } from '../eval/significance.ts';
+import { marksText, significanceLegend, SIGNIFICANCE_METRICS, SIGNIFICANCE_TEST, testAgainst, type MarkedTest } from '../eval/significance-marks.ts';
 import { SETTING_NAMES, type ExperimentResults, type ResultRow, type SettingName } from './types.ts';
 
 /** What the loop keeps per evaluated setting (JSON: stored in the run state). */
@@ -14,11 +15,11 @@ export interface SettingEval {
   perQuery: Record<string, Record<string, number>>;
 }
 
-export const TESTED_METRICS = ['ndcg@10', 'recall@100'] as const;
+export const TESTED_METRICS = SIGNIFICANCE_METRICS;
+/** The rows every other row is tested against (the paper's marks). */
 export const BASELINES = ['Raw', 'FT'] as const;
-/** The paper's marks: † significantly different from Raw, ‡ from FT (p < SIGNIFICANCE). */
-export const MARKS: Record<(typeof BASELINES)[number], string> = { Raw: '†', FT: '‡' };
-export const SIGNIFICANCE = 0.05;
+/** The legend under every results table (markdown, page). */
+export const RESULTS_LEGEND = significanceLegend(BASELINES);
 
 export interface ResultsOptions {
   rounds?: number;
@@ -44,11 +45,15 @@ export function buildResults(dataset: string, split: string, evals: readonly Set
     for (const base of BASELINES) {
       const b = by.get(base);
       if (!b || base === name) continue;
-      const p = Object.fromEntries(
-        TESTED_METRICS.map((m) => [m, compareByQuery(asMap(e), asMap(b), m, { rounds: opts.rounds ?? DEFAULT_PERMUTATION_ROUNDS, seed: opts.seed ?? 42 }).pValue]),
-      ) as { 'ndcg@10': number; 'recall@100': number };
-      row.pValues = { ...row.pValues, [base]: p };
+      const tests = testAgainst(asMap(e), asMap(b), base, TESTED_METRICS, { rounds: opts.rounds ?? SIGNIFICANCE_TEST.rounds, seed: opts.seed ?? SIGNIFICANCE_TEST.seed }) as Record<
+        (typeof TESTED_METRICS)[number],
+        MarkedTest
+      >;
+      // pValues stays as it was (older readers of results.json); significance adds direction and mark.
+      row.pValues = { ...row.pValues, [base]: { 'ndcg@10': tests['ndcg@10'].pValue, 'recall@100': tests['recall@100'].pValue } };
+      row.significance = { ...row.significance, [base]: tests };
     }
+    if (row.significance) row.marks = { 'ndcg@10': marksOf(row, 'ndcg@10'), 'recall@100': marksOf(row, 'recall@100') };
     rows.push(row);
   }
   return { dataset, split, rows };
@@ -64,20 +69,22 @@ export function perQueryJson(r: ExperimentResults): Record<string, Record<string
   return Object.fromEntries(r.rows.map((row) => [row.setting, row.perQuery ?? {}]));
 }
 
-/** The marks of one metric of a row: † and/or ‡ where p < 0.05. */
+/** The marks of one metric of a row (src/eval/significance-marks.ts); '' for rows stored without directions. */
 export function marksOf(row: ResultRow, metric: (typeof TESTED_METRICS)[number]): string {
-  return BASELINES.map((b) => ((row.pValues?.[b]?.[metric] ?? 1) < SIGNIFICANCE ? MARKS[b] : '')).join('');
+  return marksText(row.significance ?? {}, metric);
 }
 
 const fmt = (x: number | undefined) => (x === undefined || Number.isNaN(x) ? '' : x.toFixed(4));
 const csvCell = (s: string) => (/[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s);
 
 export function resultsCsv(r: ExperimentResults): string {
-  const pCols = BASELINES.flatMap((b) => TESTED_METRICS.map((m) => `p_${b}_${m}`));
-  const head = ['setting', ...STANDARD_METRICS, ...pCols, 'marks_ndcg@10', 'marks_recall@100'];
+  const pairs = BASELINES.flatMap((b) => TESTED_METRICS.map((m) => [b, m] as const));
+  // The mean-difference columns come last, so that readers of the older columns by position still work.
+  const head = ['setting', ...STANDARD_METRICS, ...pairs.map(([b, m]) => `p_${b}_${m}`), 'marks_ndcg@10', 'marks_recall@100', ...pairs.map(([b, m]) => `diff_${b}_${m}`)];
   const lines = r.rows.map((row) => {
-    const ps = BASELINES.flatMap((b) => TESTED_METRICS.map((m) => (row.pValues?.[b] ? String(row.pValues[b]![m]) : '')));
-    return [row.setting, ...STANDARD_METRICS.map((m) => String(row[m])), ...ps, marksOf(row, 'ndcg@10'), marksOf(row, 'recall@100')].map(csvCell).join(',');
+    const ps = pairs.map(([b, m]) => (row.pValues?.[b] ? String(row.pValues[b]![m]) : ''));
+    const diffs = pairs.map(([b, m]) => (row.significance?.[b] ? String(row.significance[b]![m].meanDiff) : ''));
+    return [row.setting, ...STANDARD_METRICS.map((m) => String(row[m])), ...ps, marksOf(row, 'ndcg@10'), marksOf(row, 'recall@100'), ...diffs].map(csvCell).join(',');
   });
   return [head.join(','), ...lines].join('\n') + '\n';
 }
@@ -95,7 +102,7 @@ export function resultsMarkdown(r: ExperimentResults, opts: { queries?: number; 
       `| ${row.setting} | ${fmt(row['ndcg@10'])}${marksOf(row, 'ndcg@10')} | ${fmt(row['recall@100'])}${marksOf(row, 'recall@100')} | ${fmt(row['mrr@10'])} | ${fmt(row['map@100'])} | ${p} |`,
     );
   }
-  out.push('', `${MARKS.Raw} / ${MARKS.FT}: p < ${SIGNIFICANCE} against Raw / FT (two-sided paired permutation test over queries).`);
+  out.push('', RESULTS_LEGEND);
   if (opts.note) out.push('', opts.note);
   return out.join('\n') + '\n';
 }

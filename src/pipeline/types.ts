@@ -1,6 +1,7 @@
 // Shared types of the ExpandR pipeline: the generator and cache seams the stages are written against,
 // the preference records the user browses, and the results table (paper Tables 2–3; DESIGN.md §5).
 import type { WorkOptions } from '../util/progress.ts';
+import type { MarkedTest, SignificanceMetric } from '../eval/significance-marks.ts';
 
 /** Setting names exactly as DESIGN.md §5 fixes them for results.json, in table order. */
 export const SETTING_NAMES = [
@@ -101,6 +102,10 @@ export interface ResultRow {
   'map@100': number;
   /** Paired permutation p-values of nDCG@10 and Recall@100 against Raw and FT (absent for those rows themselves). */
   pValues?: Partial<Record<'Raw' | 'FT', { 'ndcg@10': number; 'recall@100': number }>>;
+  /** The same tests with their mean difference, direction and mark (src/eval/significance-marks.ts). */
+  significance?: Partial<Record<'Raw' | 'FT', Record<SignificanceMetric, MarkedTest>>>;
+  /** The marks the tables print per tested metric, e.g. '†‡' or '▼Raw'. */
+  marks?: Record<SignificanceMetric, string>;
   /** Per-query nDCG@10, for significance, the case view and re-analysis. */
   perQuery?: Record<string, number>;
 }

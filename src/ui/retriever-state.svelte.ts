@@ -15,7 +15,7 @@ export interface ResultRow {
   dataset: string;
   split: string;
   metrics: Record<string, number>;
-  /** Dense rows: paired permutation tests vs Raw (†) and vs BM25 (‡), computed in the worker. */
+  /** Dense rows: paired permutation tests vs Raw and vs BM25, computed in the worker (marks: src/eval/significance-marks.ts). */
   significance?: DenseSignificance;
 }
 

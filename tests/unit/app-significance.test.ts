@@ -1,6 +1,7 @@
 // Significance marks of the encoder panel, in Node: the worker's dense evaluation returns paired
-// permutation tests (nDCG@10, Recall@100) of FT vs its Raw encoder (†) and of Raw and FT vs the split's
-// last BM25 run (‡), equal to pairedPermutationTest on the same per-query values (what `eval --compare` runs).
+// permutation tests (nDCG@10, Recall@100) of FT vs its Raw encoder and of Raw and FT vs the split's last
+// BM25 run, equal to pairedPermutationTest on the same per-query values; and the marks the panel's table
+// (ResultsTable.svelte) shows for them: † / § better than Raw / BM25, ▼Raw / ▼BM25 worse, never ‡.
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
@@ -11,8 +12,9 @@ import { importBeir } from '../../src/store/import-beir.ts';
 import { fromBytes } from '../../src/data/source.ts';
 import { RetrieverSession } from '../../src/app/retriever-session.ts';
 import { runBm25Eval } from '../../src/retrieval/bm25/evaluate.ts';
-import { SIGNIFICANCE_ALPHA, SIGNIFICANCE_METRICS, type SignificanceTest } from '../../src/app/protocol.ts';
+import type { DenseSignificance, SignificanceTest } from '../../src/app/protocol.ts';
 import { pairedPermutationTest } from '../../src/eval/significance.ts';
+import { cellMarks, directionOf, significanceLegend, SIGNIFICANCE_ALPHA, SIGNIFICANCE_METRICS } from '../../src/eval/significance-marks.ts';
 import { jsonl } from './helpers/beir-files.ts';
 import { folderFiles } from './helpers/folder-files.ts';
 
@@ -39,7 +41,8 @@ function expectSameTest(t: SignificanceTest | undefined, a: Map<string, Record<s
   expect(t!.n).toBe(TOPICS.length);
   expect(t!.pValue).toBe(direct.pValue);
   expect(t!.meanDiff).toBe(direct.meanDiff);
-  expect(t!.significant).toBe(direct.pValue < SIGNIFICANCE_ALPHA);
+  expect(t!.direction).toBe(direct.pValue >= SIGNIFICANCE_ALPHA ? 'none' : direct.meanDiff > 0 ? 'improvement' : 'loss');
+  expect(t!.direction).toBe(directionOf(direct));
 }
 
 beforeAll(async () => {
@@ -63,16 +66,46 @@ describe('dense significance marks', () => {
 
     const bm25 = await runBm25Eval(store, dataset.id, 'test');
     const rawEval = await session.evaluate(dataset.id, 'test', raw.handle);
-    expect(rawEval.significance.vsRaw).toBeUndefined();
-    for (const m of SIGNIFICANCE_METRICS) expectSameTest(rawEval.significance.vsBm25?.[m], perQuery(rawEval), perQuery(bm25), m);
-    expect(rawEval.significance.vsBm25!['ndcg@10'].against).toBe('BM25');
+    expect(rawEval.significance.Raw).toBeUndefined();
+    for (const m of SIGNIFICANCE_METRICS) expectSameTest(rawEval.significance.BM25?.[m], perQuery(rawEval), perQuery(bm25), m);
+    expect(rawEval.significance.BM25!['ndcg@10'].against).toBe('BM25');
 
     const trained = await session.train(dataset.id, 'test', raw.handle, { steps: 2, batchSize: 4, dropout: false, lr: 1e-3, hardNegatives: false });
     const ftEval = await session.evaluate(dataset.id, 'test', trained.encoder.handle);
     for (const m of SIGNIFICANCE_METRICS) {
-      expectSameTest(ftEval.significance.vsRaw?.[m], perQuery(ftEval), perQuery(rawEval), m);
-      expectSameTest(ftEval.significance.vsBm25?.[m], perQuery(ftEval), perQuery(bm25), m);
+      expectSameTest(ftEval.significance.Raw?.[m], perQuery(ftEval), perQuery(rawEval), m);
+      expectSameTest(ftEval.significance.BM25?.[m], perQuery(ftEval), perQuery(bm25), m);
     }
-    expect(ftEval.significance.vsRaw!['ndcg@10'].against).toBe('tiny-bert');
+    expect(ftEval.significance.Raw!['ndcg@10'].against).toBe('tiny-bert');
   }, 120_000);
+});
+
+describe('the encoder panel\'s marks (cellMarks, as ResultsTable.svelte picks them)', () => {
+  const test = (pValue: number, meanDiff: number, against: string): SignificanceTest => ({ against, pValue, meanDiff, n: 20, direction: 'none', mark: '' });
+
+  it('shows FT significantly worse than Raw as a loss, never as †', () => {
+    // The stored direction and mark are deliberately stale ('none', ''): the panel reads p and the mean difference.
+    const sig: DenseSignificance = { Raw: { 'ndcg@10': test(0.001, -0.2, 'tiny-bert') }, BM25: { 'ndcg@10': test(0.002, 0.1, 'BM25') } };
+    const marks = cellMarks(sig, 'ndcg@10');
+    expect(marks.map((c) => [c.baseline, c.direction, c.mark])).toEqual([
+      ['BM25', 'improvement', '§'],
+      ['Raw', 'loss', '▼Raw'],
+    ]);
+    expect(marks.map((c) => c.mark).join('')).not.toMatch(/[†‡]/);
+    expect(marks[1].test.against).toBe('tiny-bert');
+  });
+
+  it('marks an improvement with † (Raw) and § (BM25), nothing when p ≥ 0.05 or on untested metrics', () => {
+    const sig: DenseSignificance = { Raw: { 'ndcg@10': test(0.01, 0.05, 'r'), 'recall@100': test(0.2, 0.3, 'r') }, BM25: { 'ndcg@10': test(0.04, 0.01, 'BM25') } };
+    expect(cellMarks(sig, 'ndcg@10').map((c) => c.mark)).toEqual(['†', '§']);
+    expect(cellMarks(sig, 'recall@100')).toEqual([]);
+    expect(cellMarks(sig, 'mrr@10')).toEqual([]);
+    expect(cellMarks({}, 'ndcg@10')).toEqual([]);
+  });
+
+  it('has a legend naming each mark of the panel and not ‡', () => {
+    const legend = significanceLegend(['Raw', 'BM25']);
+    expect(legend).toMatch(/^† \/ §: significantly better than Raw \/ BM25; ▼Raw \/ ▼BM25: significantly worse \(p < 0\.05,/);
+    expect(legend).not.toContain('‡');
+  });
 });

@@ -1,9 +1,11 @@
-// Paired permutation test: hand-enumerated cases, edge cases, Monte Carlo vs exact, pairing by query id.
+// Paired permutation test: hand-enumerated cases, edge cases, Monte Carlo vs exact, pairing by query id;
+// and what the marks mean: an improvement mark only for p < 0.05 and a higher mean, a loss mark otherwise.
 // (Agreement with scipy.stats.permutation_test: tests/reference/eval-pytrec.test.ts.)
 
 import { describe, expect, it } from 'vitest';
 import { MetricError } from '../../src/errors.ts';
 import { compareByQuery, pairByQuery, pairedPermutationTest } from '../../src/eval/significance.ts';
+import { directionOf, IMPROVEMENT_MARKS, LOSS_MARKS, markOf, marksText, significanceLegend, testAgainst } from '../../src/eval/significance-marks.ts';
 import { createRng } from '../../src/util/random.ts';
 
 describe('exact enumeration', () => {
@@ -110,5 +112,50 @@ describe('pairing by query id', () => {
 
   it('refuses a metric one side does not have', () => {
     expect(() => pairByQuery(a, b, 'recall@100')).toThrow(/Metric "recall@100" is missing for query "q1"/);
+  });
+});
+
+describe('marks', () => {
+  // 8 queries, the row below the baseline on every one: exact p = 2/2^8 < 0.05.
+  const base = new Map(Array.from({ length: 8 }, (_, i) => [`q${i}`, { 'ndcg@10': 0.5 + 0.01 * i, 'recall@100': 0.9 }] as const));
+  const worse = new Map([...base].map(([q, m]) => [q, { 'ndcg@10': m['ndcg@10'] - 0.2, 'recall@100': 0.9 }] as const));
+
+  it('a significantly worse row gets the loss mark, the reverse comparison the improvement mark', () => {
+    const down = testAgainst(worse, base, 'Raw');
+    expect(down['ndcg@10']).toMatchObject({ pValue: 2 / 256, direction: 'loss', mark: '▼Raw', n: 8 });
+    expect(down['ndcg@10'].meanDiff).toBeCloseTo(-0.2, 12);
+    expect(down['recall@100']).toMatchObject({ pValue: 1, direction: 'none', mark: '' });
+    const up = testAgainst(base, worse, 'FT');
+    expect(up['ndcg@10']).toMatchObject({ pValue: 2 / 256, direction: 'improvement', mark: '‡' });
+  });
+
+  it('reads direction from p and the sign of the mean difference', () => {
+    expect(directionOf({ pValue: 0.049, meanDiff: 0.01, n: 9 })).toBe('improvement');
+    expect(directionOf({ pValue: 0.049, meanDiff: -0.01, n: 9 })).toBe('loss');
+    expect(directionOf({ pValue: 0.05, meanDiff: 0.3, n: 9 })).toBe('none'); // p < 0.05, strictly
+    expect(directionOf({ pValue: 0.01, meanDiff: 0, n: 9 })).toBe('none');
+    expect(markOf('run', { pValue: 0.01, meanDiff: 1, n: 9 })).toBe('▲');
+    expect(markOf('run', { pValue: 0.01, meanDiff: -1, n: 9 })).toBe('▼');
+  });
+
+  it('never shares a character between an improvement mark and a loss mark', () => {
+    const up = Object.values(IMPROVEMENT_MARKS).join('');
+    for (const loss of Object.values(LOSS_MARKS)) for (const ch of loss) expect(up).not.toContain(ch);
+    expect(new Set(Object.values(IMPROVEMENT_MARKS)).size).toBe(4);
+  });
+
+  it('writes a cell improvements first, in baseline order, then losses', () => {
+    const t = (pValue: number, meanDiff: number) => ({ 'ndcg@10': { pValue, meanDiff, n: 9 } });
+    expect(marksText({ Raw: t(0.01, 0.1), FT: t(0.01, 0.1) }, 'ndcg@10')).toBe('†‡');
+    expect(marksText({ Raw: t(0.01, -0.1), FT: t(0.01, 0.1) }, 'ndcg@10')).toBe('‡▼Raw');
+    expect(marksText({ Raw: t(0.01, -0.1), FT: t(0.3, 0.1) }, 'ndcg@10')).toBe('▼Raw');
+    expect(marksText({ Raw: t(0.01, -0.1) }, 'recall@100')).toBe('');
+  });
+
+  it('has one legend that names both kinds of mark for the baselines it is given', () => {
+    expect(significanceLegend(['FT', 'Raw'])).toBe(
+      '† / ‡: significantly better than Raw / FT; ▼Raw / ▼FT: significantly worse ' +
+        '(p < 0.05, two-sided paired permutation test over queries, 10,000 rounds; better or worse by the mean difference).',
+    );
   });
 });

@@ -1,9 +1,10 @@
 // The results table: rows in the paper's order, p-values against Raw and FT from the paired permutation
-// test with the paper's marks, results.json exactly as DESIGN.md §5 fixes it, CSV and markdown; the run
-// state's stage bookkeeping; the figure data (t-SNE shape, shared terms, case choice).
+// test with the paper's marks (only for improvements; a significant loss shows as ▼Raw / ▼FT, in results
+// json, csv, markdown and the page's marksOf), results.json as DESIGN.md §5 fixes it, CSV and markdown; the
+// run state's stage bookkeeping; the figure data (t-SNE shape, shared terms, case choice).
 import { describe, expect, it } from 'vitest';
 import { pairedPermutationTest } from '../../src/eval/significance.ts';
-import { buildResults, marksOf, perQueryJson, resultsCsv, resultsJson, resultsMarkdown, type SettingEval } from '../../src/pipeline/results.ts';
+import { buildResults, marksOf, perQueryJson, RESULTS_LEGEND, resultsCsv, resultsJson, resultsMarkdown, type SettingEval } from '../../src/pipeline/results.ts';
 import { artifactRunStore, configKey, memoryRunStore, RunStages } from '../../src/pipeline/run-state.ts';
 import { caseViews, expansionLengths, sharedTerms, tsneOf } from '../../src/pipeline/figures-data.ts';
 import type { SettingName } from '../../src/pipeline/types.ts';
@@ -21,37 +22,74 @@ const EVALS = [
   evalOf('Raw', (i) => 0.1 + 0.02 * (i % 3)),
   evalOf('FT', (i) => 0.6 + 0.01 * i - (i % 2 ? 0.02 : -0.02)),
   evalOf('BM25', (i) => 0.5),
+  // Below Raw on every query (exact p = 2/2^12): the bug this table had was a † here.
+  evalOf('Raw+expansion', (i) => 0.05 + 0.02 * (i % 3)),
 ];
 
 describe('results', () => {
   const r = buildResults('toy', 'test', EVALS, { rounds: 2000 });
 
   it('orders rows as SETTING_NAMES and tests against Raw and FT (not against themselves)', () => {
-    expect(r.rows.map((x) => x.setting)).toEqual(['BM25', 'Raw', 'FT', 'ExpandR']);
+    expect(r.rows.map((x) => x.setting)).toEqual(['BM25', 'Raw', 'Raw+expansion', 'FT', 'ExpandR']);
     expect(r.rows[1].pValues).toEqual({ FT: expect.any(Object) });
-    expect(r.rows[2].pValues).toEqual({ Raw: expect.any(Object) });
-    const e = r.rows[3];
+    expect(r.rows[3].pValues).toEqual({ Raw: expect.any(Object) });
+    const e = r.rows[4];
     const exact = pairedPermutationTest(QIDS.map((_, i) => 0.6 + 0.01 * i), QIDS.map((_, i) => 0.1 + 0.02 * (i % 3))).pValue;
     expect(e.pValues!.Raw!['ndcg@10']).toBe(exact); // 12 queries: exact enumeration
     expect(e.pValues!.Raw!['ndcg@10']).toBeLessThan(0.05);
     expect(e.pValues!.FT!['ndcg@10']).toBeGreaterThan(0.05);
     expect(marksOf(e, 'ndcg@10')).toBe('†');
+    expect(e.significance!.Raw!['ndcg@10']).toMatchObject({ pValue: exact, direction: 'improvement', mark: '†', n: 12 });
+    expect(e.significance!.FT!['ndcg@10']).toMatchObject({ direction: 'none', mark: '' });
+  });
+
+  it('shows a setting significantly worse than Raw as a loss, not †, in every output', () => {
+    const worse = r.rows.find((x) => x.setting === 'Raw+expansion')!;
+    expect(worse.pValues!.Raw!['ndcg@10']).toBe(2 / 2 ** 12);
+    expect(marksOf(worse, 'ndcg@10')).toBe('▼Raw▼FT');
+    expect(marksOf(r.rows[0], 'ndcg@10')).toBe('†▼FT'); // BM25: above Raw, below FT
+    // results.json
+    const j = resultsJson(r).rows.find((x) => x.setting === 'Raw+expansion')!;
+    expect(j.marks).toEqual({ 'ndcg@10': '▼Raw▼FT', 'recall@100': '▼Raw▼FT' });
+    expect(j.significance!.Raw!['ndcg@10']).toMatchObject({ direction: 'loss', mark: '▼Raw' });
+    expect(j.significance!.Raw!['ndcg@10'].meanDiff).toBeCloseTo(-0.05, 12);
+    // results.csv: marks and the mean difference
+    const csv = resultsCsv(r).trim().split('\n');
+    const head = csv[0].split(',');
+    const cells = csv.find((l) => l.startsWith('Raw+expansion,'))!.split(',');
+    expect(cells[head.indexOf('marks_ndcg@10')]).toBe('▼Raw▼FT');
+    expect(Number(cells[head.indexOf('diff_Raw_ndcg@10')])).toBeCloseTo(-0.05, 12);
+    // results.md (what the runner prints and the page downloads)
+    const md = resultsMarkdown(r);
+    expect(md).toMatch(/\| Raw\+expansion \| 0\.0700▼Raw▼FT \|/);
+    expect(md).not.toMatch(/\| Raw\+expansion \| [\d.]+†/);
+    expect(md).toContain(RESULTS_LEGEND);
+    expect(RESULTS_LEGEND).toMatch(/^† \/ ‡: significantly better than Raw \/ FT; ▼Raw \/ ▼FT: significantly worse/);
+  });
+
+  it('reads rows stored before marks had a direction (pValues only) without marks', () => {
+    const { significance: _s, marks: _m, ...old } = r.rows.find((x) => x.setting === 'Raw+expansion')!;
+    expect(marksOf(old, 'ndcg@10')).toBe('');
   });
 
   it('writes results.json exactly {dataset, rows: [{setting, metrics…, pValues}]}', () => {
     const j = resultsJson(r);
     expect(Object.keys(j)).toEqual(['dataset', 'rows']);
-    expect(Object.keys(j.rows[0])).toEqual(['setting', 'ndcg@10', 'recall@100', 'mrr@10', 'map@100', 'pValues']);
+    expect(Object.keys(j.rows[0])).toEqual(['setting', 'ndcg@10', 'recall@100', 'mrr@10', 'map@100', 'pValues', 'significance', 'marks']);
+    expect(Object.keys(j.rows[0].significance!.Raw!['ndcg@10'])).toEqual(['pValue', 'meanDiff', 'n', 'direction', 'mark']);
     expect(j.rows[0]).not.toHaveProperty('perQuery');
     expect(perQueryJson(r).ExpandR.q3).toBeCloseTo(0.63, 12);
   });
 
   it('exports CSV and markdown with the marks', () => {
     const csv = resultsCsv(r).trim().split('\n');
-    expect(csv[0]).toBe('setting,ndcg@10,recall@100,mrr@10,map@100,p_Raw_ndcg@10,p_Raw_recall@100,p_FT_ndcg@10,p_FT_recall@100,marks_ndcg@10,marks_recall@100');
-    expect(csv).toHaveLength(5);
-    expect(csv[4].startsWith('ExpandR,')).toBe(true);
-    expect(csv[4].endsWith(',†,†')).toBe(true);
+    expect(csv[0]).toBe(
+      'setting,ndcg@10,recall@100,mrr@10,map@100,p_Raw_ndcg@10,p_Raw_recall@100,p_FT_ndcg@10,p_FT_recall@100,marks_ndcg@10,marks_recall@100,' +
+        'diff_Raw_ndcg@10,diff_Raw_recall@100,diff_FT_ndcg@10,diff_FT_recall@100',
+    );
+    expect(csv).toHaveLength(6);
+    expect(csv[5].startsWith('ExpandR,')).toBe(true);
+    expect(csv[5].split(',').slice(9, 11)).toEqual(['†', '†']);
     const md = resultsMarkdown(r);
     expect(md).toMatch(/\| ExpandR \| 0\.6550† \|/);
     expect(md).toContain('| Raw |');

@@ -1,0 +1,111 @@
+// What a significance mark means, defined once for the runner's and the page's tables. The paper marks a
+// significant improvement over Raw with † and over FT with ‡ (p < 0.05, paired permutation test). The
+// test (src/eval/significance.ts) is two-sided, so p < 0.05 alone also holds for a significant loss:
+// the direction comes from the sign of the paired mean difference, and a loss gets its own mark that
+// names the baseline (▼Raw), so that a row worse than Raw never carries †.
+import { compareByQuery, DEFAULT_PERMUTATION_ROUNDS, type PermutationOptions } from './significance.ts';
+
+/** Significance level of every mark. */
+export const SIGNIFICANCE_ALPHA = 0.05;
+/** The metrics the marks test (the paper's Tables 2–3). */
+export const SIGNIFICANCE_METRICS = ['ndcg@10', 'recall@100'] as const;
+export type SignificanceMetric = (typeof SIGNIFICANCE_METRICS)[number];
+/** The test's settings everywhere (runner, page, `eval --compare` unless --rounds says otherwise). */
+export const SIGNIFICANCE_TEST = { rounds: DEFAULT_PERMUTATION_ROUNDS, seed: 42 } as const;
+
+/**
+ * What a row is compared with: the paper's Raw and FT rows, BM25 (the encoder panel; not in the paper's
+ * marks, so it gets its own), and `run`, the baseline run file of `eval --compare`.
+ */
+export type Baseline = 'Raw' | 'FT' | 'BM25' | 'run';
+/** Marks are written in this order. */
+export const BASELINE_ORDER: readonly Baseline[] = ['Raw', 'FT', 'BM25', 'run'];
+/** Significantly better than the baseline (higher mean). † and ‡ as in the paper. */
+export const IMPROVEMENT_MARKS: Readonly<Record<Baseline, string>> = { Raw: '†', FT: '‡', BM25: '§', run: '▲' };
+/** Significantly worse than the baseline (lower mean): a down triangle and the baseline's name. */
+export const LOSS_MARKS: Readonly<Record<Baseline, string>> = { Raw: '▼Raw', FT: '▼FT', BM25: '▼BM25', run: '▼' };
+const NAMES: Readonly<Record<Baseline, string>> = { Raw: 'Raw', FT: 'FT', BM25: 'BM25', run: 'the baseline run' };
+
+/** One paired test of a row against a baseline on one metric: what the marks are read from. */
+export interface PairedOutcome {
+  /** Two-sided p-value in (0, 1]. */
+  pValue: number;
+  /** mean(row) − mean(baseline) over the paired queries. */
+  meanDiff: number;
+  /** Queries paired. */
+  n: number;
+}
+
+export type Direction = 'improvement' | 'loss' | 'none';
+
+/** A paired outcome with its reading: the direction and the mark ('' when not significant). */
+export interface MarkedTest extends PairedOutcome {
+  direction: Direction;
+  mark: string;
+}
+
+/** 'improvement' / 'loss' when p < alpha and the row's mean is higher / lower; else 'none'. */
+export function directionOf(t: PairedOutcome): Direction {
+  if (!(t.pValue < SIGNIFICANCE_ALPHA) || t.meanDiff === 0) return 'none';
+  return t.meanDiff > 0 ? 'improvement' : 'loss';
+}
+
+/** The mark of one test against `baseline`: its improvement mark, its loss mark, or ''. */
+export function markOf(baseline: Baseline, t: PairedOutcome): string {
+  const d = directionOf(t);
+  return d === 'improvement' ? IMPROVEMENT_MARKS[baseline] : d === 'loss' ? LOSS_MARKS[baseline] : '';
+}
+
+export function markedTest(baseline: Baseline, t: PairedOutcome): MarkedTest {
+  return { pValue: t.pValue, meanDiff: t.meanDiff, n: t.n, direction: directionOf(t), mark: markOf(baseline, t) };
+}
+
+/** Tests of one row per baseline, then per metric (how results rows and the encoder panel keep them). */
+export type TestsByBaseline<T extends PairedOutcome = PairedOutcome> = Partial<Record<Baseline, Readonly<Record<string, T>> | undefined>>;
+
+export interface CellMark<T extends PairedOutcome> {
+  baseline: Baseline;
+  mark: string;
+  direction: Direction;
+  test: T;
+}
+
+/** The marks of one table cell (a row's `metric`), each with the test it reads: improvements first, then losses, each in BASELINE_ORDER. */
+export function cellMarks<T extends PairedOutcome>(tests: TestsByBaseline<T>, metric: string): CellMark<T>[] {
+  const all = BASELINE_ORDER.flatMap((baseline) => {
+    const test = tests[baseline]?.[metric];
+    if (!test) return [];
+    const direction = directionOf(test);
+    return direction === 'none' ? [] : [{ baseline, mark: markOf(baseline, test), direction, test }];
+  });
+  return [...all.filter((x) => x.direction === 'improvement'), ...all.filter((x) => x.direction === 'loss')];
+}
+
+/** The marks of one table cell as text: '†‡', '▼Raw', '‡▼Raw', ''. */
+export function marksText(tests: TestsByBaseline, metric: string): string {
+  return cellMarks(tests, metric).map((x) => x.mark).join('');
+}
+
+/** The legend of a table whose rows are compared with `baselines`. */
+export function significanceLegend(baselines: readonly Baseline[], rounds: number = SIGNIFICANCE_TEST.rounds): string {
+  const bs = BASELINE_ORDER.filter((b) => baselines.includes(b));
+  const list = (f: (b: Baseline) => string) => bs.map(f).join(' / ');
+  return (
+    `${list((b) => IMPROVEMENT_MARKS[b])}: significantly better than ${list((b) => NAMES[b])}; ` +
+    `${list((b) => LOSS_MARKS[b])}: significantly worse ` +
+    `(p < ${SIGNIFICANCE_ALPHA}, two-sided paired permutation test over queries, ${rounds.toLocaleString('en')} rounds; better or worse by the mean difference).`
+  );
+}
+
+type PerQuery = ReadonlyMap<string, Readonly<Record<string, number>>>;
+
+/** Paired tests of `a` against `b` (per-query metrics, paired by query id) on each metric, read as marks against `baseline`. */
+export function testAgainst(
+  a: PerQuery,
+  b: PerQuery,
+  baseline: Baseline,
+  metrics: readonly string[] = SIGNIFICANCE_METRICS,
+  options: PermutationOptions = SIGNIFICANCE_TEST,
+): Record<string, MarkedTest> {
+  return Object.fromEntries(metrics.map((m) => [m, markedTest(baseline, compareByQuery(a, b, m, options))]));
+}
