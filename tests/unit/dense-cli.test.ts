@@ -105,7 +105,7 @@ describe('expandr eval --retriever dense', () => {
     const same = lastJson(await run(evalCommand, ['--data', data, '--quiet', '--json', '--compare', own]));
     expect(same.compare.queries).toBe(2);
     for (const m of ['ndcg@10', 'recall@100', 'mrr@10', 'map@100']) {
-      expect(same.compare.metrics[m]).toEqual({ baseline: same[m], pValue: 1, meanDiff: 0 }); // identical runs
+      expect(same.compare.metrics[m]).toEqual({ baseline: same[m], pValue: 1, meanDiff: 0, direction: 'none', mark: '' }); // identical runs
     }
     const table = await run(evalCommand, ['--data', data, '--quiet', '--compare', own]);
     expect(table.join('\n')).toMatch(/metric\s+value\s+baseline\s+p/);
