@@ -1,8 +1,10 @@
 // The model file cache: files by (source, revision, file), so a model downloaded once loads offline.
 // A model counts as cached only once its manifest (the list of its files) is written, after every
 // file: an interrupted download is never mistaken for a complete model, while the files it did finish
-// are reused by the next attempt.
+// are reused by the next attempt. Files too large for one value (a .gguf) are kept in chunks (chunked-file.ts)
+// and named in the manifest's `chunked`; they are read back by range.
 import type { Store } from '../store/store.ts';
+import { openChunkedFile, type ChunkedFile } from './chunked-file.ts';
 
 export interface ModelFileCache {
   get(source: string, revision: string, file: string): Promise<Uint8Array | undefined>;
@@ -15,7 +17,10 @@ export interface ModelFileCache {
 export const MODEL_MANIFEST = '.expandr-model.json';
 
 interface ModelManifest {
+  /** Files stored whole, one value each. */
   files: string[];
+  /** Files stored in chunks (chunked-file.ts); absent in manifests written before chunking. */
+  chunked?: string[];
   savedAt: number;
 }
 
@@ -46,8 +51,14 @@ export class MemoryModelCache implements ModelFileCache {
   }
 }
 
-/** A complete cached model, or undefined when it is not (fully) cached. */
-export async function readCachedModel(cache: ModelFileCache, source: string, revision: string): Promise<Map<string, Uint8Array> | undefined> {
+/** A complete cached model: its whole files, and its chunked ones opened for ranged reads. */
+export interface CachedModelParts {
+  whole: Map<string, Uint8Array>;
+  chunked: Map<string, ChunkedFile>;
+}
+
+/** A complete cached model as parts, or undefined when it is not (fully) cached. */
+export async function readCachedModelParts(cache: ModelFileCache, source: string, revision: string): Promise<CachedModelParts | undefined> {
   const raw = await cache.get(source, revision, MODEL_MANIFEST);
   if (!raw) return undefined;
   let manifest: ModelManifest;
@@ -56,13 +67,27 @@ export async function readCachedModel(cache: ModelFileCache, source: string, rev
   } catch {
     return undefined;
   }
-  const files = new Map<string, Uint8Array>();
+  const whole = new Map<string, Uint8Array>();
   for (const name of manifest.files) {
     const bytes = await cache.get(source, revision, name);
     if (!bytes) return undefined; // evicted or deleted in part: load again
-    files.set(name, bytes);
+    whole.set(name, bytes);
   }
-  return files;
+  const chunked = new Map<string, ChunkedFile>();
+  for (const name of manifest.chunked ?? []) {
+    const file = await openChunkedFile(cache, source, revision, name);
+    if (!file) return undefined;
+    chunked.set(name, file);
+  }
+  return { whole, chunked };
+}
+
+/** A complete cached model with every file whole (chunked ones joined), or undefined when it is not (fully) cached. */
+export async function readCachedModel(cache: ModelFileCache, source: string, revision: string): Promise<Map<string, Uint8Array> | undefined> {
+  const parts = await readCachedModelParts(cache, source, revision);
+  if (!parts) return undefined;
+  for (const [name, file] of parts.chunked) parts.whole.set(name, await file.readAll());
+  return parts.whole;
 }
 
 /** Stores a complete model: its files, then the manifest that makes it count. */
@@ -71,8 +96,9 @@ export async function writeCachedModel(cache: ModelFileCache, source: string, re
   await writeModelManifest(cache, source, revision, [...files.keys()]);
 }
 
-export async function writeModelManifest(cache: ModelFileCache, source: string, revision: string, names: string[]): Promise<void> {
-  const manifest: ModelManifest = { files: names, savedAt: Date.now() };
+/** Writes the entry that makes a model count as cached: call it after every file (and chunked file) is stored. */
+export async function writeModelManifest(cache: ModelFileCache, source: string, revision: string, names: string[], chunked: string[] = []): Promise<void> {
+  const manifest: ModelManifest = { files: names, ...(chunked.length ? { chunked } : {}), savedAt: Date.now() };
   await cache.put(source, revision, MODEL_MANIFEST, new TextEncoder().encode(JSON.stringify(manifest)));
 }
 
