@@ -3,7 +3,7 @@
 // test (src/eval/significance.ts) is two-sided, so p < 0.05 alone also holds for a significant loss:
 // the direction comes from the sign of the paired mean difference, and a loss gets its own mark that
 // names the baseline (▼Raw), so that a row worse than Raw never carries †.
-import { compareByQuery, DEFAULT_PERMUTATION_ROUNDS, type PermutationOptions } from './significance.ts';
+import { compareByQuery, DEFAULT_EXACT_MAX_N, DEFAULT_PERMUTATION_ROUNDS, type PermutationOptions } from './significance.ts';
 
 /** Significance level of every mark. */
 export const SIGNIFICANCE_ALPHA = 0.05;
@@ -93,7 +93,7 @@ export function significanceLegend(baselines: readonly Baseline[], rounds: numbe
   return (
     `${list((b) => IMPROVEMENT_MARKS[b])}: significantly better than ${list((b) => NAMES[b])}; ` +
     `${list((b) => LOSS_MARKS[b])}: significantly worse ` +
-    `(p < ${SIGNIFICANCE_ALPHA}, two-sided paired permutation test over queries, ${rounds.toLocaleString('en')} rounds; better or worse by the mean difference).`
+    `(p < ${SIGNIFICANCE_ALPHA}, two-sided paired permutation test over queries: exact up to ${DEFAULT_EXACT_MAX_N} queries, else ${rounds.toLocaleString('en')} rounds; better or worse by the mean difference).`
   );
 }
 

@@ -1,5 +1,5 @@
-// Paired randomisation (permutation) test on per-query metric values, two-sided — the test the paper
-// uses to mark significant differences (p < 0.05) against Raw and FT.
+// Paired randomisation (permutation) test on per-query metric values, two-sided — the test behind the
+// paper's marks against Raw and FT (what a mark means, with its direction: src/eval/significance-marks.ts).
 //
 // H0: the two systems are exchangeable on every query, so each difference d_i = a_i − b_i is as likely
 // to have the opposite sign. Statistic T = Σ d_i (equivalently the mean difference). The p-value is the
@@ -41,6 +41,8 @@ export interface PermutationResult {
 const REL_TOLERANCE = 100 * Number.EPSILON;
 
 export const DEFAULT_PERMUTATION_ROUNDS = 10_000;
+/** Up to this many pairs all 2^n sign assignments are enumerated (2^16 = 65,536 sums: a few ms). */
+export const DEFAULT_EXACT_MAX_N = 16;
 
 /** Two-sided paired permutation test of a against b (same length, same query order). */
 export function pairedPermutationTest(a: readonly number[], b: readonly number[], options: PermutationOptions = {}): PermutationResult {
@@ -48,7 +50,7 @@ export function pairedPermutationTest(a: readonly number[], b: readonly number[]
     throw new MetricError(`Paired test needs one value per query on both sides: got ${a.length} and ${b.length}. Pair them by query id with pairByQuery().`);
   }
   const rounds = options.rounds ?? DEFAULT_PERMUTATION_ROUNDS;
-  const exactMaxN = options.exactMaxN ?? 16;
+  const exactMaxN = options.exactMaxN ?? DEFAULT_EXACT_MAX_N;
   if (!Number.isInteger(rounds) || rounds < 1) throw new MetricError(`rounds must be a positive integer, got ${rounds}.`);
   if (exactMaxN > 24) throw new MetricError(`exactMaxN ${exactMaxN} is too large: 2^n sums would take minutes; use ≤ 24.`);
 

@@ -155,7 +155,7 @@ describe('marks', () => {
   it('has one legend that names both kinds of mark for the baselines it is given', () => {
     expect(significanceLegend(['FT', 'Raw'])).toBe(
       '† / ‡: significantly better than Raw / FT; ▼Raw / ▼FT: significantly worse ' +
-        '(p < 0.05, two-sided paired permutation test over queries, 10,000 rounds; better or worse by the mean difference).',
+        '(p < 0.05, two-sided paired permutation test over queries: exact up to 16 queries, else 10,000 rounds; better or worse by the mean difference).',
     );
   });
 });
