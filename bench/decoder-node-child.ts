@@ -24,7 +24,7 @@ const { sequenceLogProbsValues, sequenceLogProbs } = await import('../src/llm/lo
 const { LoraAdapters } = await import('../src/llm/lora.ts');
 const { collatePairs } = await import('../src/llm/dpo-data.ts');
 const { dpoLoss, DPO_DEFAULTS } = await import('../src/llm/dpo.ts');
-const { referenceLogProbs } = await import('../src/llm/dpo-trainer.ts');
+const { referenceLogProbs } = await import('../src/llm/dpo-eval.ts');
 const { AdamW, clipGradNorm, GradAccumulator } = await import('../src/train/optimizer.ts');
 type Model = InstanceType<typeof LlamaModel>;
 

@@ -15,7 +15,7 @@ import { buildResults, resultsCsv, resultsJson, resultsMarkdown, type SettingEva
 import { artifactRunStore, configKey, RunStages, type RunState } from '../pipeline/run-state.ts';
 import { SETTING_NAMES, type ExperimentResults, type PreferenceRecord, type SettingName } from '../pipeline/types.ts';
 import type { Store } from '../store/store.ts';
-import { zipFolder } from '../train/checkpoint-export.ts';
+import { zipFolder } from '../encoder/st-folder.ts';
 import type { WorkOptions } from '../util/progress.ts';
 import type { LoadedLlm, LlmSession } from './llm-session.ts';
 import { figuresOf } from '../pipeline/figures.ts';

@@ -3,7 +3,7 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { NotFoundError } from '../errors.ts';
-import { DPO_STATE_JSON, DPO_STATE_TENSORS, dpoCheckpointFromFiles, dpoCheckpointToFiles, type DpoCheckpointSink } from '../llm/dpo-checkpoint.ts';
+import { DPO_STATE_JSON, DPO_STATE_TENSORS, dpoCheckpointFromFiles, dpoCheckpointToFiles, type DpoCheckpointSink } from '../train/dpo-checkpoint.ts';
 import { unzipAdapter, zipAdapter } from '../llm/lora-peft.ts';
 
 /** The files of a PEFT adapter folder (top level only) or zip, by name. */

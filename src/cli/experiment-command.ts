@@ -28,7 +28,7 @@ import { tfjsLlmSide } from '../pipeline/stages-llm.ts';
 import type { LoopContext } from '../pipeline/stages-retriever.ts';
 import { buildTrainData } from '../train/examples.ts';
 import { trainRetriever } from '../train/trainer.ts';
-import { exportBertEncoder } from '../train/checkpoint-export.ts';
+import { exportBertEncoder } from '../encoder/st-folder.ts';
 import { formatDuration } from '../util/format.ts';
 import type { WorkOptions } from '../util/progress.ts';
 import { parseCommandArgs } from './args.ts';

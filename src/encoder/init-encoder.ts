@@ -1,12 +1,12 @@
 // A small BERT encoder made from nothing but a corpus: a WordPiece vocabulary built from its texts
 // (vocab-builder.ts), a BertModel config, and seeded random weights as transformers initialises them —
-// written as a sentence-transformers folder (checkpoint-export.ts) that loadBertEncoder, train-retriever
+// written as a sentence-transformers folder (st-folder.ts) that loadBertEncoder, train-retriever
 // and Python's SentenceTransformer(DIR) all read. The starting point when no pretrained encoder can be
 // downloaded: train it with corpus pretraining and the train split, and compare against itself untrained.
 // The weights are plain Float32Arrays (randomBertWeights, as BertModel.random uses): no tfjs tensors, no backend.
-import { exportSentenceTransformers } from '../train/checkpoint-export.ts';
 import { randomBertWeights } from './bert-weights.ts';
 import { bertConfigToHf, parseBertConfig, type BertConfig } from './config.ts';
+import { exportSentenceTransformers } from './st-folder.ts';
 import { tokenizerJsonFromVocab } from './tokenizer.ts';
 import type { EncoderSettings, Pooling } from './types.ts';
 import { buildWordPieceVocab, VOCAB_DEFAULTS, VOCAB_SPECIAL_TOKENS, type VocabOptions, type VocabResult } from './vocab-builder.ts';

@@ -17,7 +17,7 @@ import type { BeirQuery } from '../data/types.ts';
 import { flatText } from '../data/types.ts';
 import { ExpandrError } from '../errors.ts';
 import type { Encoder } from '../encoder/types.ts';
-import type { DpoCheckpointSink, DpoStepMetrics } from '../llm/dpo-checkpoint.ts';
+import type { DpoCheckpointSink, DpoStepMetrics } from '../train/dpo-checkpoint.ts';
 import type { PreferencePair } from '../llm/dpo-data.ts';
 import { buildTrainData, type TrainData } from '../train/examples.ts';
 import type { WorkOptions } from '../util/progress.ts';

@@ -4,8 +4,9 @@
 // runner's --out (src/cli/run-folder.ts) and the dataset's artifacts in the app's Store (below).
 import { ExpandrError } from '../errors.ts';
 import { fnv1aHex } from '../util/fnv1a.ts';
-import { storeCheckpointSink, type ArtifactStore, type CheckpointSink } from '../train/checkpoint.ts';
-import { storeDpoCheckpointSink, type DpoCheckpointSink } from '../llm/dpo-checkpoint.ts';
+import type { ArtifactStore } from '../train/checkpoint-sink.ts';
+import { storeCheckpointSink, type CheckpointSink } from '../train/checkpoint.ts';
+import { storeDpoCheckpointSink, type DpoCheckpointSink } from '../train/dpo-checkpoint.ts';
 import { stageName, type StageId, type StageKind, type StageRecord as StageOutput } from './stages.ts';
 
 export const RUN_STATE_FORMAT = 'expandr-run-state';

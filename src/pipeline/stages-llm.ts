@@ -1,10 +1,11 @@
 // The LLM side of the loop on the tfjs decoder (LlmSide in loop.ts): generation through the generators,
 // expansions, candidates and preferences modules (all cached by generator id and prompt), and DPO of a
 // LoRA adapter on preference pairs (Eq. 17), resumable from its checkpoints, exported in PEFT layout.
-import type { DpoCheckpointSink, DpoStepMetrics } from '../llm/dpo-checkpoint.ts';
+import type { DpoCheckpointSink, DpoStepMetrics } from '../train/dpo-checkpoint.ts';
 import { tokenizePair, type PreferencePair } from '../llm/dpo-data.ts';
 import { dpoSettings, type DpoSettings } from '../llm/dpo.ts';
-import { referenceLogProbs, trainDpo } from '../llm/dpo-trainer.ts';
+import { referenceLogProbs } from '../llm/dpo-eval.ts';
+import { trainDpo } from '../train/dpo-trainer.ts';
 import type { ModelFiles as DecoderFiles } from '../llm/files.ts';
 import { loadDecoder } from '../llm/load.ts';
 import { exportPeftAdapter, readPeftAdapter } from '../llm/lora-peft.ts';

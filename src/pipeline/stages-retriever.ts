@@ -11,7 +11,8 @@ import { buildIndex, searchAndEvaluate, BM25_DEFAULTS, type QueryResult } from '
 import { denseEvaluate, encodeQueryVectors, scoring } from '../retrieval/dense/evaluate.ts';
 import { MemoryChunkStore, type ChunkStore } from '../retrieval/dense/chunk-store.ts';
 import { normalizeRows } from '../retrieval/dense/expanded-query.ts';
-import { exportBertEncoder, trainedSettings } from '../train/checkpoint-export.ts';
+import { exportBertEncoder } from '../encoder/st-folder.ts';
+import { trainedSettings } from '../train/settings.ts';
 import { mineBm25Negatives, type TrainData } from '../train/examples.ts';
 import { trainSettings, type RetrieverTrainSettings } from '../train/settings.ts';
 import { trainRetriever } from '../train/trainer.ts';

@@ -1,9 +1,10 @@
 // Training checkpoints (resumable state, not the exported model): weights, optimizer state, step, RNG
 // state, settings and the loss curve, like nanoGPT's checkpoint dict. Written to an injectable sink:
 // IndexedDB artifacts in the app (storeCheckpointSink), a folder in the runner (src/cli, through
-// checkpointToFiles), memory in tests.
+// checkpointToFiles), memory in tests (checkpoint-sink.ts). The loop that writes them: training-loop.ts.
 import { ModelFormatError } from '../errors.ts';
 import { readSafetensors, writeSafetensors } from '../model/safetensors.ts';
+import { artifactSink, checkCheckpointFormat, memorySink, type ArtifactStore, type CheckpointSinkOf } from './checkpoint-sink.ts';
 import type { AdamWState } from './optimizer.ts';
 import type { RetrieverTrainSettings } from './settings.ts';
 import { packStateTensors, unpackStateTensors } from './state-tensors.ts';
@@ -40,36 +41,18 @@ export interface TrainCheckpoint {
   lossCurve: LossPoint[];
 }
 
-export interface CheckpointSink {
-  save(c: TrainCheckpoint): Promise<void>;
-  /** The most recent checkpoint, if any. */
-  latest(): Promise<TrainCheckpoint | undefined>;
-}
+export type CheckpointSink = CheckpointSinkOf<TrainCheckpoint>;
+
+const FORMAT = { format: CHECKPOINT_FORMAT, version: CHECKPOINT_VERSION };
 
 /** Keeps every checkpoint in memory (tests; short runs in the page). */
 export function memoryCheckpointSink(): CheckpointSink & { readonly saved: TrainCheckpoint[] } {
-  const saved: TrainCheckpoint[] = [];
-  return { saved, save: async (c) => void saved.push(c), latest: async () => saved[saved.length - 1] };
+  return memorySink<TrainCheckpoint>();
 }
 
-/** The store's artifact API, all this sink needs (src/store/store.ts). */
-export interface ArtifactStore {
-  putArtifact(datasetId: string, key: string, value: unknown): Promise<void>;
-  getArtifact<T = unknown>(datasetId: string, key: string): Promise<T | undefined>;
-}
-
-/** One IndexedDB artifact per run (`key`), overwritten at each save: typed arrays clone structurally. */
+/** One IndexedDB artifact per run (`key`), overwritten at each save. */
 export function storeCheckpointSink(store: ArtifactStore, datasetId: string, key = 'retriever-train/latest'): CheckpointSink {
-  return {
-    save: (c) => store.putArtifact(datasetId, key, c),
-    latest: async () => {
-      const c = await store.getArtifact<TrainCheckpoint>(datasetId, key);
-      if (c && (c.format !== CHECKPOINT_FORMAT || c.version !== CHECKPOINT_VERSION)) {
-        throw new ModelFormatError(key, `stored checkpoint is ${c.format} v${c.version}, not ${CHECKPOINT_FORMAT} v${CHECKPOINT_VERSION}`, 'Start the training afresh.');
-      }
-      return c;
-    },
-  };
+  return artifactSink<TrainCheckpoint>(store, datasetId, key, FORMAT);
 }
 
 export const STATE_TENSORS = 'training_state.safetensors';
@@ -91,9 +74,7 @@ export function checkpointFromFiles(files: ReadonlyMap<string, Uint8Array>): Tra
   const tensorBytes = files.get(STATE_TENSORS);
   if (!jsonBytes || !tensorBytes) throw new ModelFormatError(jsonBytes ? STATE_TENSORS : STATE_JSON, 'missing from the checkpoint folder', 'Point --resume at a folder the trainer wrote, or start afresh.');
   const j = JSON.parse(new TextDecoder().decode(jsonBytes));
-  if (j.format !== CHECKPOINT_FORMAT || j.version !== CHECKPOINT_VERSION) {
-    throw new ModelFormatError(STATE_JSON, `format ${j.format} v${j.version} is not ${CHECKPOINT_FORMAT} v${CHECKPOINT_VERSION}`, 'Start the training afresh.');
-  }
+  checkCheckpointFormat(j, FORMAT, STATE_JSON);
   const st = readSafetensors(tensorBytes, STATE_TENSORS);
   const shapes: number[][] = j.shapes;
   const { shapes: _s, optimizer, ...rest } = j;

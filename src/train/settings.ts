@@ -1,5 +1,6 @@
 // Settings of a retriever training run: one typed interface, one frozen defaults object with the reason
 // beside each value, overrides merged from a Partial that throws on unknown keys (STYLE.md).
+import type { EncoderSettings } from '../encoder/types.ts';
 import { ExpandrError } from '../errors.ts';
 import { CROP_DEFAULTS } from './cropping.ts';
 import { EXPANSION_NORMS, EXPANSION_NORM_SPECS, type ExpansionNorm } from '../retrieval/dense/expanded-query.ts';
@@ -109,4 +110,14 @@ export function resumeMismatch(saved: RetrieverTrainSettings, now: RetrieverTrai
     if (saved[k] !== now[k]) return `${k} was ${JSON.stringify(saved[k])}, now ${JSON.stringify(now[k])}`;
   }
   return null;
+}
+
+/**
+ * The settings a model trained with `expansionNorm` is used with (and exported with): the 'contriever'
+ * norm trains cosine scores (q, e and d normalised), so the export gets a Normalize module; 'raw' keeps
+ * the encoder's.
+ */
+export function trainedSettings(settings: EncoderSettings, expansionNorm: ExpansionNorm): EncoderSettings {
+  if (!EXPANSION_NORM_SPECS[expansionNorm].normalize) return { ...settings };
+  return { ...settings, normalize: true, similarity: 'cosine' };
 }

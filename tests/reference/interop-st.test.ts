@@ -1,4 +1,4 @@
-// Interop: a fine-tuned encoder exported as a sentence-transformers folder (src/train/checkpoint-export.ts)
+// Interop: a fine-tuned encoder exported as a sentence-transformers folder (src/encoder/st-folder.ts)
 // embeds like ours in Python. The tiny BERT fixture is trained a few steps (trainRetriever), exported, read
 // back by our loader (the runner's path for --encoder DIR), and SentenceTransformer(DIR).encode
 // (tests/reference/gen/check_st_embeddings.py) must give our embeddings within EMBEDDING_TOLERANCE: documents as
@@ -13,7 +13,7 @@ import { useCpuBackend } from '../unit/helpers/tiny-encoder.ts';
 import { syntheticTask } from '../unit/helpers/train-corpus.ts';
 import { loadBertEncoder } from '../../src/encoder/encoder.ts';
 import { readModelDir } from '../../src/encoder/node-files.ts';
-import { exportBertEncoder } from '../../src/train/checkpoint-export.ts';
+import { exportBertEncoder } from '../../src/encoder/st-folder.ts';
 import { buildTrainData } from '../../src/train/examples.ts';
 import { trainRetriever } from '../../src/train/trainer.ts';
 import { findPython, runPythonJson } from './helpers/python.ts';

@@ -12,7 +12,7 @@ import { useCpuBackend } from '../unit/helpers/tiny-encoder.ts';
 import { syntheticTask } from '../unit/helpers/train-corpus.ts';
 import { loadBertEncoder } from '../../src/encoder/encoder.ts';
 import { readModelDir } from '../../src/encoder/node-files.ts';
-import { exportBertEncoder } from '../../src/train/checkpoint-export.ts';
+import { exportBertEncoder } from '../../src/encoder/st-folder.ts';
 import { buildTrainData } from '../../src/train/examples.ts';
 import { trainRetriever } from '../../src/train/trainer.ts';
 import { writeSafetensors, readSafetensors } from '../../src/model/safetensors.ts';

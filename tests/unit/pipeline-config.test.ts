@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { experimentConfig } from '../../src/pipeline/config.ts';
 import { retrieverSettings } from '../../src/pipeline/stages-retriever.ts';
 import { temperatureOf } from '../../src/train/settings.ts';
-import { trainedSettings } from '../../src/train/checkpoint-export.ts';
+import { trainedSettings } from '../../src/train/settings.ts';
 
 const ENCODER = { pooling: 'mean', normalize: false, similarity: 'dot', maxLength: 128, queryPrefix: '', docPrefix: '' } as const;
 

@@ -6,7 +6,7 @@ import { useCpuBackend } from './helpers/tiny-encoder.ts';
 import { loadBertEncoder } from '../../src/encoder/encoder.ts';
 import { readModelDir } from '../../src/encoder/node-files.ts';
 import { bertWeightsToHf } from '../../src/encoder/bert.ts';
-import { exportBertEncoder, exportSentenceTransformers, importSentenceTransformers, zipFolder } from '../../src/train/checkpoint-export.ts';
+import { exportBertEncoder, exportSentenceTransformers, importSentenceTransformers, zipFolder } from '../../src/encoder/st-folder.ts';
 import { ModelFormatError } from '../../src/errors.ts';
 
 const TINY_BERT = new URL('../reference/fixtures/tiny-bert', import.meta.url).pathname;

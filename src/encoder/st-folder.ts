@@ -1,5 +1,6 @@
-// A trained encoder as a sentence-transformers folder that Python loads as is
-// (SentenceTransformer(DIR), or transformers' BertModel.from_pretrained(DIR)), and back.
+// An encoder as a sentence-transformers folder that Python loads as is (SentenceTransformer(DIR), or
+// transformers' BertModel.from_pretrained(DIR)), and back: what train-retriever exports after training
+// and init-encoder writes before it (the settings a trained model is used with: src/train/settings.ts).
 //
 // Layout written (what sentence-transformers 2.x/3.x saves for Transformer → Pooling [→ Normalize]):
 //   config.json                          the source model's config (architectures BertModel, float32)
@@ -13,14 +14,13 @@
 // 2_Normalize has no files (as on the Hub: the module has no state), so only modules.json names it.
 // Deterministic: the same inputs give the same bytes, for the folder and for the zip.
 import { unzipSync, zipSync, type Zippable } from 'fflate';
-import type { HfTensor } from '../encoder/bert-weights.ts';
-import { bertWeightsToHf } from '../encoder/bert.ts';
-import type { BertEncoder } from '../encoder/encoder.ts';
-import type { EncoderSettings } from '../encoder/types.ts';
 import { ModelFormatError } from '../errors.ts';
 import { readSafetensors, writeSafetensors } from '../model/safetensors.ts';
 import { findModelRoot } from '../model/sources.ts';
-import { EXPANSION_NORM_SPECS, type ExpansionNorm } from '../retrieval/dense/expanded-query.ts';
+import type { HfTensor } from './bert-weights.ts';
+import { bertWeightsToHf } from './bert.ts';
+import type { BertEncoder } from './encoder.ts';
+import type { EncoderSettings } from './types.ts';
 
 /** Tokenizer files copied from the source model when present (at least tokenizer.json or vocab.txt). */
 export const TOKENIZER_FILE_NAMES = ['tokenizer.json', 'vocab.txt', 'tokenizer_config.json', 'special_tokens_map.json', 'added_tokens.json'] as const;
@@ -133,15 +133,6 @@ export function importSentenceTransformers(source: Uint8Array | ReadonlyMap<stri
   for (const [name, info] of st.tensors) weights.set(name, { shape: [...info.shape], data: st.getFloat32(name) });
   const info = files.has(TRAINING_INFO) ? JSON.parse(text(TRAINING_INFO)) : undefined;
   return { files, config, weights, ...(info !== undefined ? { trainingInfo: info } : {}) };
-}
-
-/**
- * The settings a model trained with `variant` should be used with: the 'contriever' variant trains
- * cosine scores (q, e and d normalised), so the export gets a Normalize module; 'raw' keeps the encoder's.
- */
-export function trainedSettings(settings: EncoderSettings, expansionNorm: ExpansionNorm): EncoderSettings {
-  if (!EXPANSION_NORM_SPECS[expansionNorm].normalize) return { ...settings };
-  return { ...settings, normalize: true, similarity: 'cosine' };
 }
 
 /** The BERT encoder's current weights and config as a sentence-transformers folder (settings: the encoder's unless given). */

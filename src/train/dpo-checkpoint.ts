@@ -1,14 +1,15 @@
 // DPO training checkpoints (resumable state, not the exported adapter), mirroring the retriever's
-// (src/train/checkpoint.ts): adapter weights, AdamW state, step, settings, the cached reference log-probs
-// and the metric curve. Written to an injectable sink: memory (tests), IndexedDB artifacts (the app,
-// storeDpoCheckpointSink), a folder (the runner, through dpoCheckpointToFiles).
+// (checkpoint.ts): adapter weights, AdamW state, step, settings, the cached reference log-probs and the
+// metric curve. Written to an injectable sink (checkpoint-sink.ts): memory (tests), IndexedDB artifacts
+// (the app, storeDpoCheckpointSink), a folder (the runner, through dpoCheckpointToFiles).
 import { ModelFormatError } from '../errors.ts';
+import type { DpoPairMetrics, DpoSettings } from '../llm/dpo.ts';
+import type { ReferenceLogProbs } from '../llm/dpo-eval.ts';
+import type { LoraSettings } from '../llm/lora.ts';
 import { readSafetensors, writeSafetensors } from '../model/safetensors.ts';
-import type { ArtifactStore } from '../train/checkpoint.ts';
-import type { AdamWState } from '../train/optimizer.ts';
-import type { DpoPairMetrics, DpoSettings } from './dpo.ts';
-import type { LoraSettings } from './lora.ts';
-import { packStateTensors, unpackStateTensors } from '../train/state-tensors.ts';
+import { artifactSink, checkCheckpointFormat, memorySink, type ArtifactStore, type CheckpointSinkOf } from './checkpoint-sink.ts';
+import type { AdamWState } from './optimizer.ts';
+import { packStateTensors, unpackStateTensors } from './state-tensors.ts';
 
 export const DPO_CHECKPOINT_FORMAT = 'expandr-dpo-train';
 export const DPO_CHECKPOINT_VERSION = 1;
@@ -35,36 +36,21 @@ export interface DpoCheckpoint {
   weights: { shape: number[]; data: Float32Array }[];
   optimizer: AdamWState;
   /** Reference log-probs per pair (computed once, adapters off). */
-  reference: { chosen: Float64Array; rejected: Float64Array };
+  reference: ReferenceLogProbs;
   curve: DpoStepMetrics[];
 }
 
-export interface DpoCheckpointSink {
-  save(c: DpoCheckpoint): Promise<void>;
-  latest(): Promise<DpoCheckpoint | undefined>;
-}
+export type DpoCheckpointSink = CheckpointSinkOf<DpoCheckpoint>;
+
+const FORMAT = { format: DPO_CHECKPOINT_FORMAT, version: DPO_CHECKPOINT_VERSION };
 
 export function memoryDpoCheckpointSink(initial: DpoCheckpoint[] = []): DpoCheckpointSink & { readonly saved: DpoCheckpoint[] } {
-  const saved = [...initial];
-  return { saved, save: async (c) => void saved.push(c), latest: async () => saved[saved.length - 1] };
+  return memorySink(initial);
 }
 
-const checkFormat = (c: { format?: unknown; version?: unknown }, where: string) => {
-  if (c.format !== DPO_CHECKPOINT_FORMAT || c.version !== DPO_CHECKPOINT_VERSION) {
-    throw new ModelFormatError(where, `checkpoint is ${String(c.format)} v${String(c.version)}, not ${DPO_CHECKPOINT_FORMAT} v${DPO_CHECKPOINT_VERSION}`, 'Start the training afresh.');
-  }
-};
-
-/** One IndexedDB artifact per run (`key`), overwritten at each save (typed arrays clone structurally). */
+/** One IndexedDB artifact per run (`key`), overwritten at each save. */
 export function storeDpoCheckpointSink(store: ArtifactStore, datasetId: string, key = 'dpo-train/latest'): DpoCheckpointSink {
-  return {
-    save: (c) => store.putArtifact(datasetId, key, c),
-    latest: async () => {
-      const c = await store.getArtifact<DpoCheckpoint>(datasetId, key);
-      if (c) checkFormat(c, key);
-      return c;
-    },
-  };
+  return artifactSink<DpoCheckpoint>(store, datasetId, key, FORMAT);
 }
 
 export const DPO_STATE_TENSORS = 'dpo_state.safetensors';
@@ -87,7 +73,7 @@ export function dpoCheckpointFromFiles(files: ReadonlyMap<string, Uint8Array>): 
   const tensorBytes = files.get(DPO_STATE_TENSORS);
   if (!jsonBytes || !tensorBytes) throw new ModelFormatError(jsonBytes ? DPO_STATE_TENSORS : DPO_STATE_JSON, 'missing from the checkpoint folder', 'Point --resume at a folder train-llm wrote, or start afresh.');
   const j = JSON.parse(new TextDecoder().decode(jsonBytes));
-  checkFormat(j, DPO_STATE_JSON);
+  checkCheckpointFormat(j, FORMAT, DPO_STATE_JSON);
   const st = readSafetensors(tensorBytes, DPO_STATE_TENSORS);
   const { shapes, optimizerSteps, reference, ...rest } = j as { shapes: number[][]; optimizerSteps: number[]; reference: { chosen: number[]; rejected: number[] } };
   const state = unpackStateTensors(st, shapes);
