@@ -2,7 +2,8 @@
 // float32 rows (tests/reference/gen/gguf_quantize.py → fixtures/gguf-quantize.json) must come out bit for bit.
 import { readFileSync } from 'node:fs';
 import { describe, expect, test } from 'vitest';
-import { GGML_TYPE, quantizeTensor } from '../../src/llm/gguf/quantize.ts';
+import { GgmlType } from '../../src/llm/gguf/ggml-types.ts';
+import { quantizeTensor } from '../../src/llm/gguf/quantize.ts';
 import { ModelFormatError } from '../../src/errors.ts';
 
 interface Case {
@@ -30,7 +31,7 @@ const rows = fixture.cases.flatMap((c) => Object.keys(c.bytes).map((type) => ({ 
 
 describe(`quantizers equal gguf ${fixture.gguf_version}`, () => {
   test.each(rows.map(({ c, type }) => [c.name, type, c] as const))('%s as %s', (_name, type, c) => {
-    const got = quantizeTensor(floats(c.input), c.row, GGML_TYPE[type as keyof typeof GGML_TYPE], c.name);
+    const got = quantizeTensor(floats(c.input), c.row, GgmlType[type as keyof typeof GgmlType], c.name);
     expect(firstDiff(got, b64(c.bytes[type]))).toBeNull();
   });
 
@@ -41,11 +42,11 @@ describe(`quantizers equal gguf ${fixture.gguf_version}`, () => {
 
   test('K-quants and rows that do not split into blocks are refused with the fix', () => {
     expect(() => quantizeTensor(new Float32Array(256), 256, 12 /* Q4_K */, 'blk.0.attn_q.weight')).toThrow(ModelFormatError);
-    expect(() => quantizeTensor(new Float32Array(48), 48, GGML_TYPE.Q8_0, 'x')).toThrow(/--type f16/);
+    expect(() => quantizeTensor(new Float32Array(48), 48, GgmlType.Q8_0, 'x')).toThrow(/--type f16/);
   });
 
   test('F32 is the little-endian float32 bytes', () => {
     const x = new Float32Array([1, -2.5, 3e-39]);
-    expect([...quantizeTensor(x, 3, GGML_TYPE.F32, 'x')]).toEqual([...new Uint8Array(x.buffer)]);
+    expect([...quantizeTensor(x, 3, GgmlType.F32, 'x')]).toEqual([...new Uint8Array(x.buffer)]);
   });
 });

@@ -9,35 +9,18 @@
 // here: a source tensor of such a type is copied as it is, or written as F16 when it changed.
 import { ModelFormatError } from '../../errors.ts';
 import { f16Bits } from '../quant/f16.ts';
+import { GGML_BLOCK, GgmlType, ggmlTypeName } from './ggml-types.ts';
 
-/** ggml_type ids (ggml.h) of the types we write. */
-export const GGML_TYPE = { F32: 0, F16: 1, Q4_0: 2, Q4_1: 3, Q5_0: 6, Q5_1: 7, Q8_0: 8, BF16: 30 } as const;
-export type WritableGgmlType = (typeof GGML_TYPE)[keyof typeof GGML_TYPE];
-
-/** Weights per block and bytes per block (ggml's GGML_QUANT_SIZES) for the types above. */
-export const BLOCK_LAYOUT: Record<WritableGgmlType, { weights: number; bytes: number }> = {
-  [GGML_TYPE.F32]: { weights: 1, bytes: 4 },
-  [GGML_TYPE.F16]: { weights: 1, bytes: 2 },
-  [GGML_TYPE.BF16]: { weights: 1, bytes: 2 },
-  [GGML_TYPE.Q4_0]: { weights: 32, bytes: 18 }, // d f16, 16 bytes of nibbles
-  [GGML_TYPE.Q4_1]: { weights: 32, bytes: 20 }, // d f16, m f16, 16 bytes of nibbles
-  [GGML_TYPE.Q5_0]: { weights: 32, bytes: 22 }, // d f16, qh u32 (5th bits), 16 bytes of nibbles
-  [GGML_TYPE.Q5_1]: { weights: 32, bytes: 24 }, // d f16, m f16, qh u32, 16 bytes of nibbles
-  [GGML_TYPE.Q8_0]: { weights: 32, bytes: 34 }, // d f16, 32 int8
-};
+/** The types we can write from float32 values (the `gguf` package's quantizers, less the IQ/ternary ones). */
+export const QUANTIZABLE_TYPES = [GgmlType.F32, GgmlType.F16, GgmlType.BF16, GgmlType.Q4_0, GgmlType.Q4_1, GgmlType.Q5_0, GgmlType.Q5_1, GgmlType.Q8_0] as const;
+export type QuantizableType = (typeof QUANTIZABLE_TYPES)[number];
 
 const QK = 32;
 const fr = Math.fround;
 
 /** Whether we can write `type` from float32 values. */
-export function canQuantize(type: number): type is WritableGgmlType {
-  return Object.prototype.hasOwnProperty.call(BLOCK_LAYOUT, type);
-}
-
-/** Bytes of `count` weights (a multiple of the block size) in `type`. */
-export function quantizedBytes(type: WritableGgmlType, count: number): number {
-  const { weights, bytes } = BLOCK_LAYOUT[type];
-  return (count / weights) * bytes;
+export function canQuantize(type: number): type is QuantizableType {
+  return (QUANTIZABLE_TYPES as readonly number[]).includes(type);
 }
 
 /** 1/d as numpy's np.where(d == 0, 0, 1 / d) in float32. */
@@ -122,12 +105,12 @@ const q8_0: BlockQuantizer = (x, at, view, _bytes, o) => {
   for (let j = 0; j < QK; j++) view.setInt8(o + 2 + j, roundf(fr(x[at + j] * id)));
 };
 
-const BLOCK_QUANTIZERS: Partial<Record<WritableGgmlType, BlockQuantizer>> = {
-  [GGML_TYPE.Q4_0]: symmetric(16),
-  [GGML_TYPE.Q5_0]: symmetric(32),
-  [GGML_TYPE.Q4_1]: affine(16),
-  [GGML_TYPE.Q5_1]: affine(32),
-  [GGML_TYPE.Q8_0]: q8_0,
+const BLOCK_QUANTIZERS: Partial<Record<QuantizableType, BlockQuantizer>> = {
+  [GgmlType.Q4_0]: symmetric(16),
+  [GgmlType.Q5_0]: symmetric(32),
+  [GgmlType.Q4_1]: affine(16),
+  [GgmlType.Q5_1]: affine(32),
+  [GgmlType.Q8_0]: q8_0,
 };
 
 /** bfloat16 as gguf's BF16.quantize_blocks (ggml_compute_fp32_to_bf16): NaN made quiet, round to nearest even. */
@@ -142,25 +125,24 @@ function bf16Bits(u: number): number {
  */
 export function quantizeTensor(values: Float32Array, rowLength: number, type: number, name: string): Uint8Array {
   if (!canQuantize(type)) {
-    throw new ModelFormatError(name, `cannot write ggml type ${type} (only F32, F16, BF16, Q4_0, Q4_1, Q5_0, Q5_1, Q8_0 have quantizers)`, 'Export with --type f16');
+    throw new ModelFormatError(name, `cannot write ${ggmlTypeName(type)} (quantizers: ${QUANTIZABLE_TYPES.map(ggmlTypeName).join(', ')})`, 'Export with --type f16');
   }
-  const { weights } = BLOCK_LAYOUT[type];
+  const { weights, bytes: size } = GGML_BLOCK[type];
   if (rowLength % weights !== 0 || values.length % rowLength !== 0) {
     throw new ModelFormatError(name, `rows of ${rowLength} values do not split into blocks of ${weights}`, 'Export with --type f16');
   }
-  const out = new Uint8Array(quantizedBytes(type, values.length));
+  const out = new Uint8Array((values.length / weights) * size);
   const view = new DataView(out.buffer);
-  if (type === GGML_TYPE.F32) {
+  if (type === GgmlType.F32) {
     for (let i = 0; i < values.length; i++) view.setFloat32(4 * i, values[i], true);
-  } else if (type === GGML_TYPE.F16) {
+  } else if (type === GgmlType.F16) {
     for (let i = 0; i < values.length; i++) view.setUint16(2 * i, f16Bits(values[i]), true);
-  } else if (type === GGML_TYPE.BF16) {
+  } else if (type === GgmlType.BF16) {
     const bits = new Uint32Array(values.buffer, values.byteOffset, values.length);
     for (let i = 0; i < values.length; i++) view.setUint16(2 * i, bf16Bits(bits[i]), true);
   } else {
     const block = BLOCK_QUANTIZERS[type]!;
     const q = new Uint8Array(QK);
-    const size = BLOCK_LAYOUT[type].bytes;
     for (let b = 0, o = 0; b < values.length; b += QK, o += size) block(values, b, view, out, o, q);
   }
   return out;
