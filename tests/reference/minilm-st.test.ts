@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadBertEncoder, type BertEncoder } from '../../src/encoder/encoder.ts';
 import { readModelDir } from '../../src/encoder/node-files.ts';
 import type { ModelFiles } from '../../src/encoder/files.ts';
-import { findKnownModel } from '../../src/encoder/known-models.ts';
+import { findKnownModel } from '../../src/model/known-models.ts';
 
 /** Largest |ours − sentence-transformers| over all embedding components (unit vectors, float32 both sides). */
 const EMBEDDING_ATOL = 1e-4;

