@@ -84,6 +84,12 @@ export function createHost(post: (msg: Response) => void, openStore: () => Promi
       await backend();
       return llms.restore(ctx);
     },
+    // On the pipeline's backend: generation is many small steps, faster on wasm than on a software adapter.
+    'llm:try': async ({ handle, query, maxTokens }, ctx) => {
+      await backend();
+      await opts.initPipelineBackend?.();
+      return llms.tryQ2d(handle, query, maxTokens, ctx);
+    },
     'pipeline:state': ({ datasetId }) => pipeline.state(datasetId),
     'pipeline:run': async (args, ctx) => {
       await backend();

@@ -1,30 +1,37 @@
-// The LLM side of the app, as the core worker runs it: a decoder the user dropped (a Hugging Face folder
-// or a llama2.c pair such as stories260K's model.bin + tok512.bin) read and checked here and run by the
-// tfjs decoder (generation, LoRA, DPO), or a WebLLM preset (generation on WebGPU; its VRAM need shown
+// The LLM side of the app, as the core worker runs it: a decoder the user dropped (a Hugging Face folder,
+// a .gguf, or a llama2.c pair such as stories260K's model.bin + tok512.bin) read and checked here, kept in
+// this browser (llm-store.ts) and run by the tfjs decoder (generation, LoRA, DPO), or a WebLLM preset (generation on WebGPU; its VRAM need shown
 // before loading). Plain core code: no DOM, no Worker.
-import { NotFoundError } from '../errors.ts';
+import { ExpandrError, NotFoundError } from '../errors.ts';
 import { fromFile } from '../data/source.ts';
-import { modelFilesFromBytes, modelFilesFromSources, type ModelFiles } from '../llm/files.ts';
-import { detectFormat, loadDecoderFiles, type DecoderFormat } from '../llm/load.ts';
+import { modelFilesFromSources, type ModelFiles } from '../llm/files.ts';
+import { detectFormat, loadDecoderFiles } from '../llm/load.ts';
 import type { DecoderConfig } from '../llm/config.ts';
-import { q2aPrompt, Q2A_DOC_MAX_CHARS } from '../pipeline/prompts.ts';
+import { loadTfjsGenerator } from '../pipeline/generators.ts';
+import { q2aPrompt, q2dPrompt, stripIntro, Q2A_DOC_MAX_CHARS } from '../pipeline/prompts.ts';
 import { webLlmPreset } from '../llm/webllm/presets.ts';
 import type { WorkOptions } from '../util/progress.ts';
-import type { DroppedFile, LlmSource, LlmSummary } from './session-types.ts';
+import type { LlmSource, LlmSummary } from './session-types.ts';
 import type { Store } from '../store/store.ts';
-import { sha256Bytes } from '../model/sources.ts';
-import { lastLoadedModel, readCachedModel, rememberLoadedModel, storeModelCache, writeCachedModel, MODEL_MANIFEST } from '../model/sources-cache.ts';
+import { lastLoadedModel, rememberLoadedModel, storeModelCache } from '../model/sources-cache.ts';
+import { keepLlmFiles, storedLlmFiles } from './llm-store.ts';
 
-
-/** Beside a kept model's files: its name (as model-source.ts keeps it) and that it is a decoder, not an encoder. */
-export const MODEL_NAME_FILE = '.expandr-name';
-export const MODEL_KIND_FILE = '.expandr-kind';
+export { keepLlmFiles, MODEL_KIND_FILE, MODEL_NAME_FILE } from './llm-store.ts';
 const ROLE = 'llm';
 
 
 /** A passage for measuring characters per token (SciFact-like prose). */
 const SAMPLE_PASSAGE =
   'Alterations of the architecture of cerebral white matter in the developing human brain can affect cortical development and result in functional disabilities. A line scan diffusion-weighted magnetic resonance imaging sequence was used to assess water diffusion in the brain.';
+
+/** What tryQ2d generated: the Q2D prompt (before the chat template), the text, the text without an intro phrase (what the pipeline keeps), and times. */
+export interface LlmTry {
+  prompt: string;
+  text: string;
+  expansion: string;
+  loadMs: number;
+  generateMs: number;
+}
 
 export interface LoadedLlm {
   summary: LlmSummary;
@@ -62,10 +69,9 @@ export class LlmSession {
       if (!this.store) throw new NotFoundError(`The LLM ${source.source} is not kept here: drop its folder again.`);
       const store = await this.store();
       work.onProgress?.({ stage: 'llm:restore', done: 0, total: 1, unit: 'models', text: 'reading the stored LLM' });
-      const cached = await readCachedModel(storeModelCache(store), source.source, source.revision);
-      if (!cached) throw new NotFoundError(`The LLM ${source.source} is no longer in this browser's storage: drop its folder again.`);
-      const name = await store.getModelFile(source.source, source.revision, MODEL_NAME_FILE);
-      files = modelFilesFromBytes(Object.fromEntries(cached), (name && new TextDecoder().decode(name)) || 'llm');
+      const stored = await storedLlmFiles(store, source.source, source.revision);
+      if (!stored) throw new NotFoundError(`The LLM ${source.source} is no longer in this browser's storage: drop its folder again.`);
+      files = stored;
       cacheKey = source.source;
     } else {
       files = modelFilesFromSources(source.files.map((f) => fromFile(f.file, f.path)));
@@ -107,6 +113,25 @@ export class LlmSession {
     }
   }
 
+  /**
+   * A greedy Q2D expansion of one query on a loaded tfjs decoder (the page's "Try the Q2D prompt"): the quick
+   * check that a dropped model follows the prompt. Loads the decoder for this call only and frees it after.
+   */
+  async tryQ2d(handle: string, query: string, maxTokens: number, work: WorkOptions = {}): Promise<LlmTry> {
+    const l = this.get(handle);
+    if (!l.files) throw new ExpandrError(`${l.summary.name} runs on WebLLM, which generates only in the pipeline's Expand step: drop the model's folder or .gguf to try it here.`);
+    const t0 = performance.now();
+    const generator = await loadTfjsGenerator(l.files, { chat: l.summary.chat, name: l.summary.name }, work);
+    try {
+      const prompt = q2dPrompt(query);
+      const t1 = performance.now();
+      const [text] = await generator.generate([prompt], { temperature: 0, topP: 1, maxTokens, seed: 0 }, work);
+      return { prompt, text, expansion: stripIntro(text), loadMs: t1 - t0, generateMs: performance.now() - t1 };
+    } finally {
+      generator.dispose();
+    }
+  }
+
   list(): LlmSummary[] {
     return [...this.#loaded.values()].map((l) => l.summary);
   }
@@ -131,31 +156,6 @@ export class LlmSession {
     this.#loaded.set(handle, l);
     return l.summary;
   }
-}
-
-/**
- * Keeps a decoder's files under 'local:<hash>' (hash over every file: llama2.c folders have none of the
- * encoder hash's files) with its name and a marker that it is a decoder; a folder kept before is not written again.
- */
-export async function keepLlmFiles(store: Store, files: ModelFiles, work: WorkOptions = {}): Promise<string> {
-  const names = files.names().filter((n) => n !== MODEL_MANIFEST).sort();
-  const bytes = new Map<string, Uint8Array>();
-  let lines = '';
-  for (const n of names) {
-    const b = await files.read(n);
-    bytes.set(n, b);
-    lines += `${n}:${await sha256Bytes(b)}\n`;
-  }
-  const source = `local:sha256:${await sha256Bytes(new TextEncoder().encode(lines))}`;
-  const cache = storeModelCache(store);
-  if (!(await cache.get(source, '', MODEL_MANIFEST))) {
-    work.onProgress?.({ stage: 'llm:keep', done: 0, total: 1, unit: 'models', text: `keeping ${files.label} in this browser` });
-    await writeCachedModel(cache, source, '', bytes);
-    work.onProgress?.({ stage: 'llm:keep', done: 1, total: 1, unit: 'models', text: `keeping ${files.label} in this browser` });
-  }
-  await cache.put(source, '', MODEL_NAME_FILE, new TextEncoder().encode(files.label));
-  await cache.put(source, '', MODEL_KIND_FILE, new TextEncoder().encode('llm'));
-  return source;
 }
 
 /**

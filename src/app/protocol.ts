@@ -7,6 +7,7 @@ import type { DenseEvalResult } from '../retrieval/dense/evaluate.ts';
 import type { MarkedTest } from '../eval/significance-marks.ts';
 import type { LossPoint } from '../train/checkpoint.ts';
 import type { RetrieverTrainSettings } from '../train/settings.ts';
+import type { LlmTry } from './llm-session.ts';
 import type { DroppedFile, EncoderSource, EncoderSummary, LlmSource, LlmSummary, PipelineDownload, PipelineEvent, PipelineRunArgs, PipelineSnapshot, TrainResult } from './session-types.ts';
 
 export type { DroppedFile } from './session-types.ts';
@@ -44,10 +45,12 @@ export interface Calls {
     result: TrainResult;
   };
   backend: { args: Record<string, never>; result: { backend: string; webgpu: boolean } };
-  /** A decoder for the pipeline: a dropped folder (HF or llama2.c) for tfjs, or a WebLLM preset. */
+  /** A decoder for the pipeline: a dropped folder (HF or llama2.c) or .gguf for tfjs, or a WebLLM preset. */
   'llm:load': { args: { source: LlmSource }; result: LlmSummary };
   /** The LLM loaded last (on this or an earlier page), loaded again from IndexedDB; null when none is kept. */
   'llm:restore': { args: Record<string, never>; result: LlmSummary | null };
+  /** A greedy Q2D expansion of one query on a loaded tfjs decoder (the LLM panel's quick check). */
+  'llm:try': { args: { handle: string; query: string; maxTokens: number }; result: LlmTry };
   /** What an earlier (or this) page stored of the ExpandR run on a dataset: it survives a closed tab. */
   'pipeline:state': { args: { datasetId: string }; result: PipelineSnapshot | null };
   /** Runs the loop up to a step (stages already finished are reused); streams progress and events. */

@@ -3,6 +3,7 @@
 // progress and cancel, the log, and downloads of what the run made.
 import type { CallHandle, CoreClient } from './core-client.ts';
 import type { DroppedFile } from '../app/protocol.ts';
+import type { LlmTry } from '../app/llm-session.ts';
 import type { LlmSummary, PipelineDownload, PipelineSnapshot, PipelineStep } from '../app/session-types.ts';
 // From the stage table itself, not pipeline-session.ts: that one would pull the core (tfjs) into the page's bundle.
 import { stepOfStage } from '../pipeline/stages.ts';
@@ -42,6 +43,10 @@ export class PipelineState {
   liveLog = $state<string[]>([]);
   liveFinished = $state<string[]>([]);
   error = $state<string | null>(null);
+  /** The last LLM load or try that failed, shown in the LLM panel. */
+  llmError = $state<string | null>(null);
+  /** The LLM panel's last "Try the Q2D prompt" result. */
+  llmTry = $state<(LlmTry & { query: string; llm: string }) | null>(null);
 
   constructor(private readonly client: CoreClient) {}
 
@@ -53,7 +58,20 @@ export class PipelineState {
 
   async loadLlmFiles(files: DroppedFile[]) {
     if (files.length === 0) return;
-    await this.#run('llm', 'Loading the dropped LLM', this.client.call('llm:load', { source: { kind: 'files', files } }, this.#progress), (s) => this.#addLlm(s));
+    // A .gguf is checksummed and stored in chunks after loading (bytes in the progress bar).
+    const gguf = files.find((f) => f.path.toLowerCase().endsWith('.gguf'));
+    const label = gguf ? `Loading ${gguf.path.split('/').pop()} and keeping it in this browser` : 'Loading the dropped LLM';
+    await this.#run('llm', label, this.client.call('llm:load', { source: { kind: 'files', files } }, this.#progress), (s) => this.#addLlm(s));
+    this.llmError = this.error;
+  }
+
+  /** A greedy Q2D expansion of `query` on the selected LLM (tfjs decoders), shown in the LLM panel. */
+  async tryLlm(query: string, maxTokens: number) {
+    const handle = this.llm;
+    if (!handle || !query.trim()) return;
+    const call = this.client.call('llm:try', { handle, query: query.trim(), maxTokens }, this.#progress);
+    await this.#run('llm', 'Trying the Q2D prompt', call, (r) => (this.llmTry = { ...r, query: query.trim(), llm: handle }));
+    this.llmError = this.error;
   }
 
   async loadWebLlm(preset: string) {
@@ -78,7 +96,7 @@ export class PipelineState {
         if (s && !this.llms.some((l) => l.handle === s.handle)) this.#addLlm(s);
       } catch (e) {
         const err = e as Error;
-        if (err.name !== 'CancelledError') this.error = `The LLM of the last session could not be loaded again: ${err.message}`;
+        if (err.name !== 'CancelledError') this.error = this.llmError = `The LLM of the last session could not be loaded again: ${err.message}`;
       } finally {
         if (mine && this.task === mine) this.task = null;
       }
