@@ -270,6 +270,19 @@ class Cursor {
     return Number(v);
   }
 
+  /** The next string when its bytes are already in the window (no await: arrays of 100k tokens), else null. */
+  stringInWindow(): string | null {
+    const end = this.start + this.buf.length;
+    if (this.pos + 8 > end) return null;
+    const len = this.view.getBigUint64(this.at(), true);
+    if (BigInt(this.pos + 8) + len > BigInt(end)) return null;
+    this.pos += 8;
+    const n = Number(len);
+    const s = this.utf8.decode(this.buf.subarray(this.at(), this.at() + n));
+    this.pos += n;
+    return s;
+  }
+
   async string(fail: (p: string) => ModelFormatError, what: string): Promise<string> {
     await this.need(8, `the length of ${what}`);
     const len = this.count(1, `string length of ${what}`, fail);
@@ -328,7 +341,10 @@ class Cursor {
       return out;
     }
     const out: GgufValue[] = new Array(n);
-    for (let i = 0; i < n; i++) out[i] = itemType === GgufValueType.STRING ? await this.string(fail, `${key}[${i}]`) : await this.array(`${key}[${i}]`, fail);
+    for (let i = 0; i < n; i++) {
+      if (itemType === GgufValueType.STRING) out[i] = this.stringInWindow() ?? (await this.string(fail, `${key}[${i}]`));
+      else out[i] = await this.array(`${key}[${i}]`, fail);
+    }
     return out as GgufValue;
   }
 }
