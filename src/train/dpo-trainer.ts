@@ -16,24 +16,20 @@ import { dpoLoss, dpoMetrics, dpoSettings, dpoTotalSteps, type DpoSettings } fro
 import type { LlamaModel } from '../llm/llama.ts';
 import { sequenceLogProbs } from '../llm/logprobs.ts';
 import type { LoraAdapters } from '../llm/lora.ts';
-import type { WorkOptions } from '../util/progress.ts';
 import { createRng, deriveSeed, shuffleInPlace } from '../util/random.ts';
-import { DPO_CHECKPOINT_FORMAT, DPO_CHECKPOINT_VERSION, type DpoCheckpoint, type DpoCheckpointSink, type DpoStepMetrics } from './dpo-checkpoint.ts';
-import { runTrainingLoop, type LoopState, type MicroBatch } from './training-loop.ts';
+import { DPO_CHECKPOINT_FORMAT, DPO_CHECKPOINT_VERSION, type DpoCheckpoint, type DpoStepMetrics } from './dpo-checkpoint.ts';
+import { runTrainingLoop, type LoopState, type MicroBatch, type TrainingRunOptions } from './training-loop.ts';
 
 /** Sub-stream of the seed for LoRA dropout masks (the pair order uses the epoch streams). */
 const DROPOUT_STREAM = 7;
 
-export interface TrainDpoOptions extends WorkOptions {
+/** Checkpoints (every settings.checkpointEvery steps and at the end), resume, onStep, progress, cancel. */
+export interface TrainDpoOptions extends TrainingRunOptions<DpoStepMetrics, DpoCheckpoint> {
   settings?: Partial<DpoSettings>;
-  checkpoints?: DpoCheckpointSink;
-  /** Continue from checkpoints.latest() when there is one. */
-  resume?: boolean;
   /** Reference log-probs already computed for these pairs (else computed here, adapters off). */
   reference?: ReferenceLogProbs;
   /** Id at padded positions (masked; default 0). */
   padId?: number;
-  onStep?: (m: DpoStepMetrics) => void;
 }
 
 export interface TrainDpoResult {
@@ -147,8 +143,7 @@ export async function trainDpo(model: LlamaModel, lora: LoraAdapters, pairs: rea
     maxGradNorm: s.maxGradNorm,
     measureGradNorm: true, // the curve reports it (TRL's grad_norm)
     checkpointEvery: s.checkpointEvery,
-    checkpoints: opts.checkpoints,
-    resume: opts.resume,
+    run: opts,
     readCheckpoint: stateOf,
     writeCheckpoint: checkpointOf,
     refuseResume: refuse,
@@ -165,9 +160,6 @@ export async function trainDpo(model: LlamaModel, lora: LoraAdapters, pairs: rea
       };
     },
     progressText: (p) => `loss ${p.loss.toFixed(4)} · margin ${p.margin.toFixed(4)} · acc ${p.accuracy.toFixed(2)} · lr ${p.lr.toExponential(2)}`,
-    onStep: opts.onStep,
-    onProgress: opts.onProgress,
-    signal: opts.signal,
   });
   const curve = loop.curve;
   return { settings: s, totalSteps: total, curve, finalLoss: curve.length ? curve[curve.length - 1].loss : NaN, resumedFrom: loop.resumedFrom, reference: reference! };

@@ -8,25 +8,19 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { Encoder, TextKind } from '../encoder/types.ts';
 import { ExpandrError } from '../errors.ts';
-import type { WorkOptions } from '../util/progress.ts';
 import { deriveSeed } from '../util/random.ts';
-import { CHECKPOINT_FORMAT, CHECKPOINT_VERSION, type CheckpointSink, type LossPoint, type TrainCheckpoint } from './checkpoint.ts';
+import { CHECKPOINT_FORMAT, CHECKPOINT_VERSION, type LossPoint, type TrainCheckpoint } from './checkpoint.ts';
 import { CropBatches } from './cropping.ts';
 import { SupervisedBatches, type TrainData } from './examples.ts';
 import { expandQueries, l2Normalize, prepareDocs } from './expansion.ts';
 import { batchGrads, textGroup, type GradTiming, type RepGroup, type RepLoss } from './gradcache.ts';
 import { infoNceLoss } from './infonce.ts';
 import { resumeMismatch, supervisedSteps, temperatureOf, trainSettings, type RetrieverTrainSettings } from './settings.ts';
-import { runTrainingLoop, type LoopState } from './training-loop.ts';
+import { runTrainingLoop, type LoopState, type TrainingRunOptions } from './training-loop.ts';
 
-export interface TrainRetrieverOptions extends WorkOptions {
+/** Checkpoints (every settings.checkpointEvery steps and at the end), resume, onStep, progress, cancel. */
+export interface TrainRetrieverOptions extends TrainingRunOptions<LossPoint, TrainCheckpoint> {
   settings?: Partial<RetrieverTrainSettings>;
-  /** Where checkpoints go (every settings.checkpointEvery steps and at the end). */
-  checkpoints?: CheckpointSink;
-  /** Continue from checkpoints.latest() when there is one. */
-  resume?: boolean;
-  /** Called after each optimizer step. */
-  onStep?: (p: LossPoint) => void;
 }
 
 export interface TrainRetrieverResult {
@@ -135,12 +129,11 @@ export async function trainRetriever(encoder: Encoder, data: TrainData, opts: Tr
     weightDecay: s.weightDecay,
     maxGradNorm: s.maxGradNorm,
     checkpointEvery: s.checkpointEvery,
-    checkpoints: opts.checkpoints,
-    resume: opts.resume,
+    run: opts,
     readCheckpoint: stateOf,
     writeCheckpoint: checkpointOf,
     refuseResume: refuse,
-    step: (step, lr, phase) => ({
+    step: (step, _lr, phase) => ({
       microBatches: phase === 'pretrain' ? 1 : s.accumulation, // one micro-batch per pretraining step
       microBatch: async (m) => {
         const { groups, loss } = lossGroups(step, m);
@@ -155,9 +148,6 @@ export async function trainRetriever(encoder: Encoder, data: TrainData, opts: Tr
       point: (n) => ({ step: n.step, loss: n.loss, lr: n.lr, phase: n.phase }),
     }),
     progressText: (p) => `loss ${p.loss.toFixed(4)} · lr ${p.lr.toExponential(2)}`,
-    onStep: opts.onStep,
-    onProgress: opts.onProgress,
-    signal: opts.signal,
   });
   timing.optimizerMs = loop.optimizerMs;
   timing.steps = loop.steps;

@@ -62,7 +62,17 @@ export interface TrainingStep<Point, Name extends string> {
   point(numbers: StepNumbers<Name>): Point;
 }
 
-export interface TrainingLoopSpec<Point extends { loss: number }, Checkpoint, Name extends string> extends WorkOptions {
+/** What a trainer's caller decides (both trainers' options extend it). */
+export interface TrainingRunOptions<Point, Checkpoint> extends WorkOptions {
+  /** Where checkpoints go (every checkpointEvery steps and at the end). */
+  checkpoints?: CheckpointSinkOf<Checkpoint>;
+  /** Continue from checkpoints.latest() when there is one. */
+  resume?: boolean;
+  /** Called after each optimizer step. */
+  onStep?: (point: Point) => void;
+}
+
+export interface TrainingLoopSpec<Point extends { loss: number }, Checkpoint, Name extends string> {
   /** Names the run in cancellation and divergence messages, e.g. 'DPO training'. */
   what: string;
   /** What to try when the loss is not finite. */
@@ -77,9 +87,8 @@ export interface TrainingLoopSpec<Point extends { loss: number }, Checkpoint, Na
   measureGradNorm?: boolean;
   /** Save every N steps (and always at the end); 0 = only at the end. */
   checkpointEvery: number;
-  checkpoints?: CheckpointSinkOf<Checkpoint>;
-  /** Continue from checkpoints.latest() when there is one. */
-  resume?: boolean;
+  /** The caller's choices: checkpoint sink, resume, callbacks, cancel. */
+  run: TrainingRunOptions<Point, Checkpoint>;
   /** The trainer's checkpoint to the loop's state (throwing when it belongs to another run), and back. */
   readCheckpoint(c: Checkpoint): LoopState<Point, Name>;
   writeCheckpoint(state: LoopState<Point, Name>): Checkpoint;
@@ -90,7 +99,6 @@ export interface TrainingLoopSpec<Point extends { loss: number }, Checkpoint, Na
   /** Optimizer step `step` (0-based, over all phases) at rate `lr`. */
   step(step: number, lr: number, phase: Name): TrainingStep<Point, Name>;
   progressText(point: Point): string;
-  onStep?(point: Point): void;
 }
 
 export interface TrainingLoopResult<Point> {
@@ -143,16 +151,17 @@ export async function runTrainingLoop<Point extends { loss: number }, Checkpoint
   let steps = 0;
   let optimizerMs = 0;
 
+  const { run } = spec;
   const save = async (step: number) => {
-    if (!spec.checkpoints) return;
+    if (!run.checkpoints) return;
     const weights = await Promise.all(variables.map(async (v) => ({ shape: [...v.shape], data: new Float32Array(await v.data()) })));
     const state = { step, weights, optimizer: await optimizer.getState(), phase: optimizerPhase, curve: [...curve] };
-    await spec.checkpoints.save(spec.writeCheckpoint(state));
+    await run.checkpoints.save(spec.writeCheckpoint(state));
   };
 
   try {
-    if (spec.resume && spec.checkpoints) {
-      const c = await spec.checkpoints.latest();
+    if (run.resume && run.checkpoints) {
+      const c = await run.checkpoints.latest();
       if (c) {
         const state = spec.readCheckpoint(c);
         loadWeights(variables, state.weights, spec.refuseResume);
@@ -165,7 +174,7 @@ export async function runTrainingLoop<Point extends { loss: number }, Checkpoint
     await spec.beforeFirstStep?.();
 
     for (let step = first; step < total; step++) {
-      throwIfAborted(spec.signal, spec.what);
+      throwIfAborted(run.signal, spec.what);
       const phase = phaseAt(phases, step);
       if (phase.name !== optimizerPhase) {
         optimizer.dispose();
@@ -198,8 +207,8 @@ export async function runTrainingLoop<Point extends { loss: number }, Checkpoint
       const point = plan.point({ step: step + 1, loss: lossSum / plan.microBatches, lr, gradNorm, phase: phase.name });
       if (!Number.isFinite(point.loss)) throw new ExpandrError(`${spec.what} diverged at step ${step + 1} (loss ${point.loss}). ${spec.divergenceHint}`);
       curve.push(point);
-      spec.onStep?.(point);
-      spec.onProgress?.({ stage: phase.stage, done: step + 1 - phase.start, total: phase.steps, unit: 'steps', text: spec.progressText(point) });
+      run.onStep?.(point);
+      run.onProgress?.({ stage: phase.stage, done: step + 1 - phase.start, total: phase.steps, unit: 'steps', text: spec.progressText(point) });
       if (step + 1 === total || (spec.checkpointEvery > 0 && (step + 1) % spec.checkpointEvery === 0)) await save(step + 1);
       // Let an abort message (worker) or SIGINT (runner) arrive between steps.
       await new Promise((r) => setTimeout(r, 0));

@@ -39,6 +39,7 @@ function toy(w: tf.Variable, over: Partial<TrainingLoopSpec<Point, State, Phase>
     weightDecay: 0.01,
     maxGradNorm: 0,
     checkpointEvery: 0,
+    run: {},
     readCheckpoint: (c) => c,
     writeCheckpoint: (s) => s,
     refuseResume: (why) => new ExpandrError(`Cannot resume the toy: ${why}.`),
@@ -109,7 +110,7 @@ describe('runTrainingLoop', () => {
     const sink = memorySink<State>();
     const progress: Progress[] = [];
     const tensors = tf.memory().numTensors;
-    const r = await runTrainingLoop(toy(w, { phases, checkpoints: sink, checkpointEvery: 2, onProgress: (p) => progress.push(p) }));
+    const r = await runTrainingLoop(toy(w, { phases, checkpointEvery: 2, run: { checkpoints: sink, onProgress: (p) => progress.push(p) } }));
     expect(tf.memory().numTensors).toBe(tensors); // both optimizers, every gradient and clip scale disposed
     // warm: no warmup, decay over 2 steps; main: warmup ceil(4·0.25) = 1 step (rate 0 first, as HF), then decay over 3.
     const want = [0.1, 0.05, 0, 0.2, (0.2 * 2) / 3, 0.2 / 3];
@@ -124,18 +125,18 @@ describe('runTrainingLoop', () => {
   it('resume at the phase boundary and inside a phase ends bit-identical to an uninterrupted run', async () => {
     const whole = tf.variable(tf.tensor1d(START));
     const saved = memorySink<State>();
-    const full = await runTrainingLoop(toy(whole, { phases, checkpoints: saved, checkpointEvery: 2 }));
+    const full = await runTrainingLoop(toy(whole, { phases, checkpointEvery: 2, run: { checkpoints: saved } }));
 
     const first = tf.variable(tf.tensor1d(START));
     const sink = memorySink<State>();
     const stop = new AbortController();
-    const cut = runTrainingLoop(toy(first, { phases, checkpoints: sink, checkpointEvery: 2, signal: stop.signal, onStep: (p) => p.step === 2 && stop.abort() }));
+    const cut = runTrainingLoop(toy(first, { phases, checkpointEvery: 2, run: { checkpoints: sink, signal: stop.signal, onStep: (p) => p.step === 2 && stop.abort() } }));
     await expect(cut).rejects.toBeInstanceOf(CancelledError);
     expect(sink.saved.map((c) => c.step)).toEqual([2]); // saved after step 2, before the cancel took effect
 
     for (const start of [sink.saved[0], saved.saved[1]]) {
       const other = tf.variable(tf.tensor1d([9, 9])); // other weights: all must come from the checkpoint
-      const resumed = await runTrainingLoop(toy(other, { phases, checkpoints: memorySink([start]), resume: true }));
+      const resumed = await runTrainingLoop(toy(other, { phases, run: { checkpoints: memorySink([start]), resume: true } }));
       expect(resumed.resumedFrom).toBe(start.step);
       expect(resumed.steps).toBe(6 - start.step);
       expect(resumed.curve).toEqual(full.curve);
@@ -148,7 +149,7 @@ describe('runTrainingLoop', () => {
   it('refuses a checkpoint whose tensors do not fit, in the trainer’s words; stops on a non-finite loss', async () => {
     const w = tf.variable(tf.tensor1d(START));
     const wrong: State = { step: 1, weights: [{ shape: [3], data: new Float32Array(3) }], optimizer: { steps: [1], m: [null], v: [null] }, phase: 'main', curve: [] };
-    const resume = runTrainingLoop(toy(w, { checkpoints: memorySink([wrong]), resume: true }));
+    const resume = runTrainingLoop(toy(w, { run: { checkpoints: memorySink([wrong]), resume: true } }));
     await expect(resume).rejects.toThrow('Cannot resume the toy: tensor 0 is [3] in the checkpoint, [2] here.');
     expect(Array.from(w.dataSync())).toEqual(START); // nothing loaded
 
