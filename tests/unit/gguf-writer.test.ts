@@ -84,6 +84,23 @@ describe(`GGUF writer equals gguf ${fixture.gguf_version}'s GGUFWriter`, () => {
     expect(firstDiff(new Uint8Array(await sink.blob().arrayBuffer()), expected)).toBeNull();
   });
 
+  test('a header larger than the first buffer (a 30k-token vocabulary, 500 KB) reads back equal', async () => {
+    const tokens = Array.from({ length: 30_000 }, (_, i) => `token ${i} · ü`);
+    const metadata: GgufMetadataEntry[] = [
+      { key: 'general.architecture', type: GgufValueType.STRING, value: 'llama' },
+      { key: 'tokenizer.ggml.tokens', type: GgufValueType.ARRAY, itemType: GgufValueType.STRING, value: tokens },
+      { key: 'tokenizer.ggml.token_type', type: GgufValueType.ARRAY, itemType: GgufValueType.INT32, value: Int32Array.from(tokens, (_, i) => i % 7) },
+      { key: 'test.after', type: GgufValueType.UINT64, value: 2n ** 60n },
+    ];
+    const sink = collect();
+    await writeGguf(sink, { metadata, tensors: tensorsOut() });
+    const bytes = sink.bytes();
+    expect(bytes.length).toBeGreaterThan(1 << 19);
+    const file = await readGgufHeader(ggufSourceFromBytes(bytes, 'big.gguf'));
+    expect(file.metadataEntries).toEqual(metadata);
+    expect(file.tensors.map((t) => t.name)).toEqual(fixture.tensors.map((t) => t.name));
+  });
+
   test('progress is monotone and ends at the data size; a cancelled write stops', async () => {
     const seen: number[] = [];
     await writeGguf(collect(), { metadata: fixture.metadata.map(entry), tensors: tensorsOut() }, { onProgress: (p) => seen.push(p.done / p.total) });
