@@ -49,7 +49,7 @@ if ! "$VENV/bin/python" -m pip install --disable-pip-version-check --timeout 20 
 fi
 # The venv must still use Debian's torch and numpy (a pulled CUDA torch or numpy 2 would break torch 1.13).
 "$VENV/bin/python" - <<'PY' || skip "the import check failed (see above); $VENV left as is"
-import torch, numpy, transformers, sentence_transformers, peft, safetensors, pytrec_eval
+import torch, numpy, transformers, sentence_transformers, peft, safetensors, pytrec_eval, gguf
 assert torch.__file__.startswith('/usr/'), f'torch comes from {torch.__file__}, not Debian'
 assert numpy.__version__.startswith('1.'), f'numpy {numpy.__version__}: torch 1.13 needs numpy 1.x'
 print(f'[python] torch {torch.__version__}, numpy {numpy.__version__}, transformers {transformers.__version__}, '
