@@ -1,10 +1,9 @@
 // `expandr generate`: text from the tfjs decoder (DESIGN.md §5). A Hugging Face folder (config.json,
-// model.safetensors, tokenizer.json) or a llama2.c folder (model .bin + tok*.bin). Instruct models get
+// model.safetensors, tokenizer.json), a GGUF file (llama.cpp's format) or a llama2.c folder (model .bin +
+// tok*.bin). Instruct models get
 // the prompt through their chat template unless --raw. The text goes to stdout followed by a newline, as
 // llama2.c's `run` prints it; speed goes to stderr; with --json the last line is {"text", ...}.
 import { UsageError } from '../errors.ts';
-import { sourcesFromPath } from '../data/node-sources.ts';
-import { modelFilesFromSources } from '../llm/files.ts';
 import { generateText } from '../llm/generate.ts';
 import { loadDecoder } from '../llm/load.ts';
 import type { LoraAdapters } from '../llm/lora.ts';
@@ -12,13 +11,14 @@ import { readPeftAdapter } from '../llm/lora-peft.ts';
 import { readAdapterPath } from './adapter-files.ts';
 import { parseCommandArgs } from './args.ts';
 import { BACKEND_HELP, parseBackend, useBackend } from './backend.ts';
+import { decoderFilesFromPath } from './model-path.ts';
 import { stderrProgress } from './progress.ts';
 
-export const GENERATE_HELP = `generate   Generate text with the tfjs decoder (Llama/Qwen2 safetensors or llama2.c .bin).
+export const GENERATE_HELP = `generate   Generate text with the tfjs decoder (Llama/Qwen2 safetensors or GGUF, llama2.c .bin).
 
 Options:
-  --model DIR          model folder: config.json + model.safetensors + tokenizer.json, or llama2.c
-                       model .bin + tok*.bin                                                  (required)
+  --model PATH         model folder: config.json + model.safetensors + tokenizer.json, or llama2.c
+                       model .bin + tok*.bin; or a .gguf file (llama/qwen2)                   (required)
   --prompt TEXT        the prompt ("" = start from BOS, as llama2.c does)                    (required)
   --greedy             argmax decoding (same as --temperature 0)
   --temperature T      sampling temperature (default 1)
@@ -63,7 +63,7 @@ export async function generateCommand(argv: string[], signal: AbortSignal): Prom
   const onProgress = quiet ? undefined : stderrProgress();
 
   const t0 = performance.now();
-  const files = modelFilesFromSources(await sourcesFromPath(modelDir));
+  const files = await decoderFilesFromPath(modelDir);
   const { model, tokenizer, format } = await loadDecoder(files, { onProgress, signal });
   if (!tokenizer) throw new UsageError(`generate: ${files.label} has no tokenizer files (tokenizer.json); text generation needs them.`);
   const adapterPath = a.str('adapter');

@@ -1,12 +1,15 @@
 // Loading a decoder from a model folder: a Hugging Face checkpoint (config.json + model.safetensors or
-// sharded model-*.safetensors with model.safetensors.index.json + tokenizer files) or a llama2.c pair
+// sharded model-*.safetensors with model.safetensors.index.json + tokenizer files), a GGUF file (llama.cpp's
+// format: one .gguf carrying config, tokenizer and quantized weights; gguf/decoder.ts) or a llama2.c pair
 // (model .bin + tokenizer .bin, e.g. stories260K.bin + tok512.bin). The result is config + weights +
 // tokenizer; `new LlamaModel(config, weights)` makes tensors of them on the current tfjs backend.
 import { ModelFormatError, throwIfAborted } from '../errors.ts';
 import { readSafetensors } from '../model/safetensors.ts';
 import type { WorkOptions } from '../util/progress.ts';
 import { parseHfConfig, type DecoderConfig } from './config.ts';
-import { readJson, type ModelFiles } from './files.ts';
+import { modelFilesFromBytes, readJson, type ModelFiles } from './files.ts';
+import { readGgufDecoder } from './gguf/decoder.ts';
+import type { GgufSource } from './gguf/source.ts';
 import { HfTokenizer } from './hf-tokenizer.ts';
 import { LlamaModel } from './llama.ts';
 import { readLlama2c } from './llama2c.ts';
@@ -14,7 +17,7 @@ import { Llama2cTokenizer } from './llama2c-tokenizer.ts';
 import type { DecoderTokenizer } from './tokenizer.ts';
 import { expectedWeightShapes, selectWeights, type Weights } from './weights.ts';
 
-export type DecoderFormat = 'hf' | 'llama2c';
+export type DecoderFormat = 'hf' | 'gguf' | 'llama2c';
 
 export interface LoadedDecoder {
   format: DecoderFormat;
@@ -22,17 +25,28 @@ export interface LoadedDecoder {
   weights: Weights;
   /** Null for an HF folder without tokenizer files (logits on ids still work). */
   tokenizer: DecoderTokenizer | null;
+  /** GGUF: the HF tokenizer files built from its metadata (tokenizer.json, tokenizer_config.json), for exports. */
+  tokenizerFiles?: ModelFiles;
 }
 
-/** Which loader a folder needs: config.json → HF; otherwise a llama2.c model .bin beside a tokenizer .bin. */
+/**
+ * Which loader a folder needs: config.json → HF; one .gguf → GGUF; otherwise a llama2.c model .bin beside
+ * a tokenizer .bin.
+ */
 export function detectFormat(files: ModelFiles): DecoderFormat {
   if (files.has('config.json')) return 'hf';
+  if (ggufNames(files).length) return 'gguf';
   if (files.names().some((n) => n.endsWith('.bin'))) return 'llama2c';
-  throw new ModelFormatError(files.label, 'neither config.json (Hugging Face) nor a llama2.c .bin found', 'Give a folder with config.json + model.safetensors + tokenizer.json, or a llama2.c model.bin + tokenizer .bin');
+  throw new ModelFormatError(
+    files.label,
+    'neither config.json (Hugging Face), a .gguf nor a llama2.c .bin found',
+    'Give a folder with config.json + model.safetensors + tokenizer.json, a .gguf file, or a llama2.c model.bin + tokenizer .bin',
+  );
 }
 
 export async function loadDecoderFiles(files: ModelFiles, work: WorkOptions = {}): Promise<LoadedDecoder> {
-  return detectFormat(files) === 'hf' ? loadHf(files, work) : loadLlama2c(files);
+  const format = detectFormat(files);
+  return format === 'hf' ? loadHf(files, work) : format === 'gguf' ? loadGguf(files, work) : loadLlama2c(files);
 }
 
 /** Loads and builds the model on the current backend. */
@@ -87,6 +101,42 @@ async function readHfWeights(files: ModelFiles, config: DecoderConfig, work: Wor
   }
   work.onProgress?.({ stage: 'llm:load', done: shards.length, total: shards.length, unit: 'shards' });
   return selectWeights(config, all, `${files.label}/${shards.length === 1 ? shards[0] : 'model-*.safetensors'}`);
+}
+
+const ggufNames = (files: ModelFiles) => files.names().filter((n) => n.toLowerCase().endsWith('.gguf') && !n.includes('/'));
+
+/** The folder's one .gguf as a ranged source (whole-file bytes only where the folder cannot seek). */
+async function ggufSource(files: ModelFiles): Promise<GgufSource> {
+  const names = ggufNames(files);
+  if (names.length !== 1) {
+    const split = names.some((n) => /-\d{5}-of-\d{5}\.gguf$/i.test(n));
+    throw new ModelFormatError(
+      files.label,
+      `expected one .gguf, found ${names.length}: ${names.join(', ')}`,
+      split ? 'Split GGUFs are not supported: merge them first (llama-gguf-split --merge)' : 'Keep exactly one .gguf in the folder, or give the file itself',
+    );
+  }
+  const name = names[0];
+  const label = files.label === name ? name : `${files.label}/${name}`;
+  const size = files.size?.(name);
+  if (files.readRange && size !== undefined) {
+    const readRange = files.readRange.bind(files);
+    return { label, size, read: (offset, length) => readRange(name, offset, length) };
+  }
+  const bytes = await files.read(name);
+  return { label, size: bytes.length, read: async (offset, length) => bytes.subarray(offset, offset + length) };
+}
+
+async function loadGguf(files: ModelFiles, work: WorkOptions): Promise<LoadedDecoder> {
+  const src = await ggufSource(files);
+  const { config, weights, tokenizer: tok } = await readGgufDecoder(src, work);
+  const tokenizerFiles = modelFilesFromBytes(
+    { 'tokenizer.json': JSON.stringify(tok.tokenizerJson), 'tokenizer_config.json': JSON.stringify(tok.tokenizerConfig) },
+    src.label,
+  );
+  const tokenizer = await HfTokenizer.load(tokenizerFiles, tok.stopIds);
+  config.eosIds = [...tokenizer.eosIds];
+  return { format: 'gguf', config, weights, tokenizer, tokenizerFiles };
 }
 
 async function loadLlama2c(files: ModelFiles): Promise<LoadedDecoder> {
