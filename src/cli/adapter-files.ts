@@ -1,9 +1,8 @@
-// Node file IO for LoRA adapters and DPO checkpoints (the core in src/llm stays free of fs): read a PEFT
-// adapter folder or zip, write one, and keep DPO checkpoints in a folder.
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+// Node file IO for LoRA adapters (the core in src/llm stays free of fs): read a PEFT adapter folder or zip,
+// write one. Trainer checkpoints on disk are in checkpoint-folders.ts.
+import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { NotFoundError } from '../errors.ts';
-import { DPO_STATE_JSON, DPO_STATE_TENSORS, dpoCheckpointFromFiles, dpoCheckpointToFiles, type DpoCheckpointSink } from '../train/dpo-checkpoint.ts';
 import { unzipAdapter, zipAdapter } from '../llm/lora-peft.ts';
 
 /** The files of a PEFT adapter folder (top level only) or zip, by name. */
@@ -31,20 +30,3 @@ export function writeAdapterPath(out: string, files: ReadonlyMap<string, Uint8Ar
   for (const [name, bytes] of files) writeFileSync(join(out, name), bytes);
 }
 
-/** DPO checkpoints in a folder (dpo_state.json + dpo_state.safetensors), replaced atomically at each save. */
-export function folderDpoCheckpointSink(dir: string): DpoCheckpointSink {
-  return {
-    async save(c) {
-      const tmp = `${dir}.tmp`;
-      rmSync(tmp, { recursive: true, force: true });
-      mkdirSync(tmp, { recursive: true });
-      for (const [name, bytes] of dpoCheckpointToFiles(c)) writeFileSync(join(tmp, name), bytes);
-      rmSync(dir, { recursive: true, force: true });
-      renameSync(tmp, dir);
-    },
-    async latest() {
-      if (!existsSync(join(dir, DPO_STATE_JSON))) return undefined;
-      return dpoCheckpointFromFiles(new Map([DPO_STATE_JSON, DPO_STATE_TENSORS].map((n) => [n, new Uint8Array(readFileSync(join(dir, n)))])));
-    },
-  };
-}

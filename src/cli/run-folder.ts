@@ -3,8 +3,7 @@
 // checkpoints live under checkpoints/NAME/ in the trainers' own file formats.
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
-import { folderDpoCheckpointSink } from './adapter-files.ts';
-import { folderCheckpointSink } from './train-retriever-command.ts';
+import { folderCheckpointSink, folderDpoCheckpointSink } from './checkpoint-folders.ts';
 import type { RunState, RunStore } from '../pipeline/run-state.ts';
 
 export const RUN_STATE_FILE = 'run-state.json';

@@ -1,7 +1,7 @@
 // `expandr train-retriever`: contrastive training of a BERT-family encoder on a BEIR split (paper §3.2,
 // DESIGN.md §5), optionally on expanded queries and after corpus pretraining; writes a
 // sentence-transformers folder (or zip) that loads in Python. Checkpoints go to OUT/checkpoint/.
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { UsageError } from '../errors.ts';
 import { sourcesFromPath } from '../data/node-sources.ts';
@@ -10,7 +10,7 @@ import { BertEncoder, loadBertEncoder } from '../encoder/encoder.ts';
 import { ENCODER_PRESETS } from '../encoder/presets.ts';
 import { modelFilesFromPath } from '../model/sources-node.ts';
 import { parseExpansions } from '../retrieval/dense/expansions.ts';
-import { checkpointFromFiles, checkpointToFiles, STATE_JSON, type CheckpointSink } from '../train/checkpoint.ts';
+import { folderCheckpointSink } from './checkpoint-folders.ts';
 import { exportBertEncoder, zipFolder } from '../encoder/st-folder.ts';
 import { trainedSettings } from '../train/settings.ts';
 import { buildTrainData, mineBm25Negatives } from '../train/examples.ts';
@@ -56,26 +56,6 @@ Options:
 ${BACKEND_HELP}
   --json                 print one JSON object as the last line ({"loss": final loss, ...})
   --quiet                no progress on stderr`;
-
-/** Training checkpoints in a folder: training_state.{json,safetensors}, replaced atomically at each save. */
-export function folderCheckpointSink(dir: string): CheckpointSink {
-  return {
-    async save(c) {
-      const tmp = `${dir}.tmp`;
-      rmSync(tmp, { recursive: true, force: true });
-      mkdirSync(tmp, { recursive: true });
-      for (const [name, bytes] of checkpointToFiles(c)) writeFileSync(join(tmp, name), bytes);
-      rmSync(dir, { recursive: true, force: true });
-      renameSync(tmp, dir);
-    },
-    async latest() {
-      if (!existsSync(join(dir, STATE_JSON))) return undefined;
-      const files = new Map<string, Uint8Array>();
-      for (const name of ['training_state.json', 'training_state.safetensors']) files.set(name, new Uint8Array(readFileSync(join(dir, name))));
-      return checkpointFromFiles(files);
-    },
-  };
-}
 
 /** Writes a folder map under `dir` (or a zip when `out` ends in .zip). */
 function writeOut(out: string, files: Map<string, Uint8Array>): void {

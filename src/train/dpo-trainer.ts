@@ -8,6 +8,7 @@
 //
 // Pair order: epoch e visits the pairs in a seeded shuffle; micro-batches take consecutive positions of
 // that endless sequence (a batch may straddle two epochs, unlike HF's smaller last batch).
+import { Fnv1a } from '../util/fnv1a.ts';
 import * as tf from '@tensorflow/tfjs-core';
 import { ExpandrError } from '../errors.ts';
 import { collatePairs, type TokenizedPair } from '../llm/dpo-data.ts';
@@ -44,13 +45,13 @@ export interface TrainDpoResult {
 
 /** FNV-1a over the token ids: a short fingerprint of the training pairs. */
 export function dpoDataKey(pairs: readonly TokenizedPair[]): string {
-  let h = 0x811c9dc5;
-  const mix = (x: number) => (h = Math.imul(h ^ (x + 1), 0x01000193));
-  for (const p of pairs) for (const part of [p.prompt, p.chosen, p.rejected]) {
-    mix(-1);
-    part.forEach(mix);
+  const hash = new Fnv1a();
+  // Ids shifted by one so that the 0 before each part separates it (the key format of earlier checkpoints).
+  for (const pair of pairs) for (const part of [pair.prompt, pair.chosen, pair.rejected]) {
+    hash.add(0);
+    for (const id of part) hash.add(id + 1);
   }
-  return `${pairs.length}:${(h >>> 0).toString(16)}`;
+  return `${pairs.length}:${hash.hex()}`;
 }
 
 /** Pair indices of micro-batch k: positions k·B … k·B + B − 1 of the epoch-shuffled sequence. */

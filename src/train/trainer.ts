@@ -5,6 +5,7 @@
 // this file holds what is the retriever's: batches, losses, dropout streams and the checkpoint record.
 // Seeded and resumable: a run cut at step k and resumed from its checkpoint ends with the same weights
 // as an uninterrupted one.
+import { fnv1aHex } from '../util/fnv1a.ts';
 import * as tf from '@tensorflow/tfjs-core';
 import type { Encoder, TextKind } from '../encoder/types.ts';
 import { ExpandrError } from '../errors.ts';
@@ -50,10 +51,7 @@ const DROPOUT_STREAM = 5;
 
 /** A short fingerprint of the examples (ids, positives, expansions, negatives): FNV-1a over their JSON. */
 export function dataKey(data: TrainData): string {
-  let h = 0x811c9dc5;
-  const s = JSON.stringify(data.examples);
-  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193);
-  return `${data.examples.length}:${(h >>> 0).toString(16)}`;
+  return `${data.examples.length}:${fnv1aHex(JSON.stringify(data.examples))}`;
 }
 
 export async function trainRetriever(encoder: Encoder, data: TrainData, opts: TrainRetrieverOptions = {}): Promise<TrainRetrieverResult> {

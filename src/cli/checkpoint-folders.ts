@@ -1,0 +1,41 @@
+// Trainer checkpoints as a folder on disk (the runner's --out/checkpoint, an experiment's
+// checkpoints/NAME): the trainer's own files, replaced atomically at each save so that a kill leaves
+// either the previous checkpoint or the new one, never half of one.
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { checkpointFromFiles, checkpointToFiles, STATE_JSON, STATE_TENSORS, type CheckpointSink } from '../train/checkpoint.ts';
+import { DPO_STATE_JSON, DPO_STATE_TENSORS, dpoCheckpointFromFiles, dpoCheckpointToFiles, type DpoCheckpointSink } from '../train/dpo-checkpoint.ts';
+
+interface CheckpointFormat<C> {
+  /** The files of a checkpoint; a folder holding the first is a checkpoint (folders are swapped in whole). */
+  names: readonly [string, ...string[]];
+  toFiles(checkpoint: C): Map<string, Uint8Array>;
+  fromFiles(files: Map<string, Uint8Array>): C;
+}
+
+function folderSink<C>(dir: string, format: CheckpointFormat<C>): { save(checkpoint: C): Promise<void>; latest(): Promise<C | undefined> } {
+  return {
+    async save(checkpoint) {
+      const tmp = `${dir}.tmp`;
+      rmSync(tmp, { recursive: true, force: true });
+      mkdirSync(tmp, { recursive: true });
+      for (const [name, bytes] of format.toFiles(checkpoint)) writeFileSync(join(tmp, name), bytes);
+      rmSync(dir, { recursive: true, force: true });
+      renameSync(tmp, dir);
+    },
+    async latest() {
+      if (!existsSync(join(dir, format.names[0]))) return undefined;
+      return format.fromFiles(new Map(format.names.map((name) => [name, new Uint8Array(readFileSync(join(dir, name)))])));
+    },
+  };
+}
+
+/** Retriever training checkpoints: training_state.{json,safetensors}. */
+export function folderCheckpointSink(dir: string): CheckpointSink {
+  return folderSink(dir, { names: [STATE_JSON, STATE_TENSORS], toFiles: checkpointToFiles, fromFiles: checkpointFromFiles });
+}
+
+/** DPO checkpoints: dpo_state.{json,safetensors}. */
+export function folderDpoCheckpointSink(dir: string): DpoCheckpointSink {
+  return folderSink(dir, { names: [DPO_STATE_JSON, DPO_STATE_TENSORS], toFiles: dpoCheckpointToFiles, fromFiles: dpoCheckpointFromFiles });
+}
