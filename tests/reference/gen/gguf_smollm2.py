@@ -13,7 +13,9 @@ Writes tests/reference/fixtures/gguf-smollm2.json:
                   prepends; the tokenizer's bos/eos/pad as transformers reports them
   chat            the Q2D chat prompt of three SciFact test queries: rendered string (apply_chat_template,
                   add_generation_prompt=True, the template's default system message) and ids
-  last_logits     the full last-position logit vector of chat[0] (rounded to 1e-5)
+  last_logits     the full last-position logit vector of chat[0], float32 little-endian in base64 (the
+                  float64 answer rounded to float32: ~1e-6 at these magnitudes, 100x under the tolerance)
+  prefix          the same for the first PREFIX tokens of chat[0]
   greedy          per chat prompt: 48 argmax tokens (no stop at EOS), their decoded text, and teacher-forced
                   over prompt + those tokens: the top-1 id and the top-1/top-2 gap at each step
   logprob         per chat prompt: log π(token | prefix) of the 48 greedy tokens and their sum; and of one
@@ -32,6 +34,7 @@ Needs the interop venv with the `gguf` package (tests/reference/requirements-llm
 Deterministic: re-running rewrites the same file. Takes a few minutes on 2 cores (float64 decoding).
 """
 
+import base64
 import hashlib
 import json
 import sys
@@ -55,7 +58,9 @@ QUERIES = [
     "A deficiency of vitamin B12 increases blood levels of homocysteine.",
 ]
 NEW_TOKENS = 48
-LOGIT_DECIMALS = 5
+# Logits of the first PREFIX tokens of chat[0] too: the plain-JS cpu backend checks those (a 56-token
+# forward there takes most of a minute on a shared core).
+PREFIX = 16
 # A continuation of chat[0] that is not the model's own argmax (scored token by token).
 GIVEN_CONTINUATION = (
     "Zero-dimensional biomaterials, such as nanoparticles and quantum dots, can induce bone formation "
@@ -80,6 +85,10 @@ TEXTS = [
     "<|im_start|>user\nHello<|im_end|>\n<|im_start|>assistant\n",
     "<|endoftext|><repo_name>x<file_sep>",
 ]
+
+
+def f32_base64(t: torch.Tensor) -> str:
+    return base64.b64encode(t.to(torch.float32).numpy().astype("<f4").tobytes()).decode()
 
 
 def sha256(path: Path) -> str:
@@ -180,8 +189,8 @@ def main() -> None:
             "texts": texts,
         },
         "chat": chats,
-        "last_logits": [round(float(x), LOGIT_DECIMALS) for x in last],
-        "last_logits_decimals": LOGIT_DECIMALS,
+        "last_logits": f32_base64(last),
+        "prefix": {"length": PREFIX, "logits": f32_base64(logits_of(chats[0]["ids"][:PREFIX])[-1])},
         "greedy": greedy_out,
         "logprob": {
             "greedy": logprob_out,
