@@ -34,7 +34,8 @@ export async function exportHfCommand(argv: string[], _signal: AbortSignal): Pro
   if (a.str('adapter-out') && !a.str('adapter')) throw new UsageError('export-hf: --adapter-out needs --adapter.');
   const files = modelFilesFromSources(await sourcesFromPath(modelDir));
   const loaded = await loadDecoderFiles(files);
-  const hf = await exportHfDecoder(loaded.config, loaded.weights, files, loaded.tokenizer);
+  // A GGUF carries its tokenizer in the metadata: the loader built tokenizer.json / tokenizer_config.json from it.
+  const hf = await exportHfDecoder(loaded.config, loaded.weights, loaded.tokenizerFiles ?? files, loaded.tokenizer);
   mkdirSync(out, { recursive: true });
   for (const [name, bytes] of hf.files) writeFileSync(join(out, name), bytes);
   let adapterOut: string | null = null;

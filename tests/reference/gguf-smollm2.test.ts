@@ -5,6 +5,7 @@
 //                                        (gen/gguf_smollm2.py): config, chat prompt, logits, greedy, log-probs
 //   fixtures/gguf-smollm2-llamacpp.json  llama.cpp via node-llama-cpp (gen/gguf_smollm2_llamacpp.mjs): the ids
 //                                        of the GGUF's own tokenizer, detokenized text, end-of-generation ids
+// and, when the interop venv is there, our tokenizer files loaded by Python's `tokenizers` (gen/check_gguf_tokenizer.py).
 // Where transformers' GGUF tokenizer departs from the file's own we follow llama.cpp (FACTS.md), and check
 // that the departures are exactly the known ones: (1) it ignores `tokenizer.ggml.pre = smollm` (digits are
 // split off before the GPT-2 regex), so ids differ where two or more whitespace characters precede a digit;
@@ -14,8 +15,9 @@
 // elsewhere); skipped with a message when it is missing.
 import * as tf from '@tensorflow/tfjs-core';
 import { createHash } from 'node:crypto';
-import { createReadStream, existsSync, readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { createReadStream, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { useBackend } from '../../src/cli/backend.ts';
 import { decoderFilesFromPath } from '../../src/cli/model-path.ts';
@@ -24,6 +26,7 @@ import { LlamaModel } from '../../src/llm/llama.ts';
 import { loadDecoderFiles, type LoadedDecoder } from '../../src/llm/load.ts';
 import { sequenceLogProbsValues, type ScoredBatch } from '../../src/llm/logprobs.ts';
 import { q2dPrompt } from '../../src/pipeline/prompts.ts';
+import { findPython, runPythonJson } from './helpers/python.ts';
 
 /** Issue 13's bar for float32 tfjs logits against transformers' float64 answer. */
 const LOGIT_TOLERANCE = 1e-4;
@@ -34,6 +37,8 @@ const LOGPROB_TOLERANCE = 1e-3;
  * errors together; closer steps may flip under float32 (FACTS.md: 0.017 at one step of a Q2D prompt).
  */
 const DECIDED_GAP = 2 * LOGIT_TOLERANCE;
+/** Python (transformers import + tokenizer build) for the tokenizer.json check. */
+const PYTHON_TIMEOUT_MS = 180_000;
 /** wasm runs everything; the plain-JS cpu backend (~20× slower) the logits of a 16-token prefix only. */
 const SLOW_TEST_MS = 600_000;
 
@@ -187,6 +192,29 @@ describe.skipIf(!present)('SmolLM2-135M-Instruct GGUF vs transformers and llama.
     }
     expect(hf.chat[0].ids.length).toBe(56); // FACTS.md
   });
+
+  test("Python's tokenizers (Rust, via AutoTokenizer) on our tokenizer files: llama.cpp's ids, transformers' chat prompt", async (ctx) => {
+    const { python } = findPython(['transformers'], 'the GGUF tokenizer.json check in Python');
+    if (!python) return ctx.skip();
+    const dir = mkdtempSync(join(tmpdir(), 'gguf-tokenizer-'));
+    try {
+      const files = loaded.tokenizerFiles!;
+      for (const n of files.names()) writeFileSync(join(dir, n), await files.read(n));
+      const script = resolve(import.meta.dirname, 'gen/check_gguf_tokenizer.py');
+      const { out } = runPythonJson<{ texts: number[][]; chat: { rendered: string; ids: number[] }[]; decoded: string[] }>(
+        python,
+        script,
+        [dir, resolve(import.meta.dirname, 'fixtures/gguf-smollm2.json')],
+        PYTHON_TIMEOUT_MS,
+      );
+      expect(out.texts).toEqual(cpp.texts.map((t) => t.ids));
+      expect(out.chat.map((c) => c.rendered)).toEqual(hf.chat.map((c) => c.rendered));
+      expect(out.chat.map((c) => c.ids)).toEqual(cpp.chat.map((c) => c.ids));
+      expect(out.decoded).toEqual(hf.greedy.map((g) => g.text));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, PYTHON_TIMEOUT_MS);
 
   test('decoding the greedy tokens gives transformers\' and llama.cpp\'s text', () => {
     for (const [k, g] of hf.greedy.entries()) {
