@@ -4,7 +4,8 @@
 // the fix. The real SmolLM2 file against transformers and llama.cpp: tests/reference/gguf-smollm2.test.ts.
 import { describe, expect, test } from 'vitest';
 import { ModelFormatError } from '../../src/errors.ts';
-import { modelFilesFromBytes } from '../../src/llm/files.ts';
+import { fromBytes } from '../../src/data/source.ts';
+import { modelFilesFromBytes, modelFilesFromSources } from '../../src/llm/files.ts';
 import { ggufDecoderConfig, hfWeightName, llama3ScalingFromFreqs, unpermuteRows } from '../../src/llm/gguf/decoder.ts';
 import type { GgufFile, GgufTensorInfo } from '../../src/llm/gguf/reader.ts';
 import { ggufTokenizerFiles, SUPPORTED_PRE_TOKENIZERS } from '../../src/llm/gguf/tokenizer-json.ts';
@@ -188,5 +189,15 @@ describe('a folder with a .gguf', () => {
       loadDecoderFiles(modelFilesFromBytes({ 'm-00001-of-00002.gguf': new Uint8Array(8), 'm-00002-of-00002.gguf': new Uint8Array(8) }, 'dir')),
     ).rejects.toThrow(/llama-gguf-split --merge/);
     await expect(loadDecoderFiles(one)).rejects.toThrow(/dir\/m\.Q4_K_M\.gguf/); // the reader names the file
+  });
+
+  test('a single file is a folder of one, named after it, read by range with or without seeking', async () => {
+    const bytes = Uint8Array.from({ length: 100 }, (_, i) => i);
+    for (const noSlice of [false, true]) {
+      const files = modelFilesFromSources([fromBytes('m.gguf', bytes, { noSlice, chunkSize: 7 })]);
+      expect([files.label, files.names(), files.size?.('m.gguf')]).toEqual(['m.gguf', ['m.gguf'], 100]);
+      expect(Array.from(await files.readRange!('m.gguf', 10, 5))).toEqual([10, 11, 12, 13, 14]);
+      expect(Array.from(await files.readRange!('m.gguf', 98, 5))).toEqual([98, 99]);
+    }
   });
 });
