@@ -18,6 +18,7 @@ import type { BeirDataset } from '../data/load.ts';
 import type { Qrels } from '../data/types.ts';
 import type { WorkOptions } from '../util/progress.ts';
 import { ENCODER_HELP, ENCODER_OPTIONS, setupEncoder, type DenseDeps } from './encoder-setup.ts';
+import { DATA_LIMIT_HELP, DATA_LIMIT_OPTIONS, dataLimits } from './data-limits.ts';
 import type { ParsedArgs } from './args.ts';
 
 export const EVAL_HELP = `eval       Evaluate a retriever on a BEIR split: metrics table (or JSON) and a TREC run file.
@@ -38,7 +39,8 @@ ${ENCODER_HELP}
                        (▲ significantly better than RUN, ▼ significantly worse; p < 0.05)
   --rounds N           permutation rounds (default 10000; exact enumeration for ≤ 16 queries)
   --json               print one JSON object as the last line
-  --quiet              no progress on stderr`;
+  --quiet              no progress on stderr
+${DATA_LIMIT_HELP}`;
 
 export async function evalCommand(argv: string[], signal: AbortSignal, deps: DenseDeps = {}): Promise<void> {
   const a = parseCommandArgs('eval', argv, {
@@ -57,6 +59,7 @@ export async function evalCommand(argv: string[], signal: AbortSignal, deps: Den
     rounds: { type: 'string' },
     'expansion-norm': { type: 'string' },
     ...ENCODER_OPTIONS,
+    ...DATA_LIMIT_OPTIONS,
   });
   const retriever = a.need('retriever');
   if (retriever !== 'bm25' && retriever !== 'dense') {
@@ -68,7 +71,8 @@ export async function evalCommand(argv: string[], signal: AbortSignal, deps: Den
   const work = { onProgress, signal };
 
   const t0 = performance.now();
-  const data = await loadBeir(await sourcesFromPath(a.need('data')), work);
+  const limits = dataLimits(a);
+  const data = await loadBeir(await sourcesFromPath(a.need('data'), limits), { ...work, limits });
   const qrels = data.qrels.get(split);
   if (!qrels) {
     throw new UsageError(`eval: ${data.name} has no split "${split}"; it has ${[...data.qrels.keys()].join(', ')}.`);

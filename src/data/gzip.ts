@@ -1,8 +1,10 @@
 // Streaming gunzip through fflate, with the end-of-data checks fflate leaves out: fflate's Gunzip
 // accepts a stream cut inside its 8-byte trailer and does not verify the CRC, so both are checked here.
+// Input is fed in small pieces so that one step never inflates more than a few MiB (limits.ts).
 import { Gunzip } from 'fflate';
 import { BeirFormatError } from '../errors.ts';
 import { Crc32 } from './hash.ts';
+import { feedPieces, InflateGuard } from './limits.ts';
 
 /** The shortest valid gzip member: 10-byte header, 2-byte empty deflate block, 8-byte trailer. */
 const MIN_GZIP_BYTES = 20;
@@ -19,12 +21,14 @@ function damaged(label: string, detail: string): BeirFormatError {
 /**
  * Decompresses a gzip byte stream. Concatenated members (as `cat a.gz b.gz` or bgzip make) are read
  * through; the CRC-32 and length of the last member are verified against its trailer, which catches
- * a truncated download whichever byte it stops at.
+ * a truncated download whichever byte it stops at. With `maxInflateRatio`, a stream that inflates more
+ * than that many times its compressed size (past INFLATE_RATIO_AFTER_BYTES) ends in a DataLimitError.
  */
-export async function* gunzipChunks(raw: AsyncIterable<Uint8Array>, label: string): AsyncGenerator<Uint8Array> {
+export async function* gunzipChunks(raw: AsyncIterable<Uint8Array>, label: string, maxInflateRatio?: number): AsyncGenerator<Uint8Array> {
   const out: Uint8Array[] = [];
   let crc = new Crc32();
   let outLen = 0;
+  const guard = new InflateGuard(label, maxInflateRatio);
   const g = new Gunzip();
   g.ondata = (chunk) => {
     if (chunk.length === 0) return;
@@ -53,12 +57,15 @@ export async function* gunzipChunks(raw: AsyncIterable<Uint8Array>, label: strin
       tail.copyWithin(0, chunk.length);
       tail.set(chunk, 8 - chunk.length);
     }
-    push(chunk, false);
-    yield* out.splice(0);
+    for (const piece of feedPieces(chunk)) {
+      push(piece, false);
+      guard.consumed(piece.length);
+      yield* guard.pass(out.splice(0));
+    }
   }
   if (rawLen < MIN_GZIP_BYTES) throw damaged(label, rawLen === 0 ? 'empty' : 'truncated (shorter than a gzip header)');
   push(new Uint8Array(0), true);
-  yield* out.splice(0);
+  yield* guard.pass(out.splice(0));
   const view = new DataView(tail.buffer);
   if (view.getUint32(0, true) !== crc.value() || view.getUint32(4, true) !== outLen % 2 ** 32) {
     throw damaged(label, 'truncated or corrupt (its CRC-32 or length does not match the data)');

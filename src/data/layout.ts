@@ -3,7 +3,9 @@
 // is skipped, other unknown files are skipped with a warning, and anything missing or ambiguous is a
 // BeirFormatError that says what the layout should be.
 import { BeirFormatError } from '../errors.ts';
+import { formatCount } from '../util/format.ts';
 import { gunzipChunks } from './gzip.ts';
+import { DATA_LIMITS, pathDepth, tooDeep, tooManyMembers, type DataLimits } from './limits.ts';
 import { baseName, normalizePath, readChunks, type SourceFile } from './source.ts';
 import type { WarningLog } from './warnings.ts';
 import { listZip } from './zip.ts';
@@ -69,10 +71,18 @@ async function* counted(src: SourceFile, onRaw: (n: number) => void): AsyncGener
   }
 }
 
-async function candidates(sources: SourceFile[]): Promise<Candidate[]> {
+/** What was dropped, for messages about the drop as a whole: its top folder, or 'the dropped files'. */
+function dropName(sources: SourceFile[]): string {
+  const tops = new Set(sources.map((s) => normalizePath(s.path).split('/')[0]));
+  return tops.size === 1 && sources.length > 1 ? `${[...tops][0]}/` : 'the dropped files';
+}
+
+async function candidates(sources: SourceFile[], limits: DataLimits): Promise<Candidate[]> {
+  if (sources.length > limits.maxMembers) throw tooManyMembers(dropName(sources), limits.maxMembers, formatCount(sources.length));
   const out: Candidate[] = [];
   for (const src of sources) {
     const path = normalizePath(src.path);
+    if (pathDepth(path) > limits.maxDepth) throw tooDeep(dropName(sources), path, limits.maxDepth);
     if (isJunk(path)) continue;
     if (!path.toLowerCase().endsWith('.zip')) {
       out.push({ path, label: path, zipName: '', gz: false, storedSize: src.size, size: src.size, open: (onRaw) => counted(src, onRaw) });
@@ -81,7 +91,7 @@ async function candidates(sources: SourceFile[]): Promise<Candidate[]> {
     const zipName = baseName(path).replace(/\.zip$/i, '');
     const zip: SourceFile = { path, size: src.size, stream: () => src.stream() };
     if (src.slice) zip.slice = (start, end) => src.slice!(start, end);
-    for (const e of await listZip(zip)) {
+    for (const e of await listZip(zip, limits)) {
       if (isJunk(e.name)) continue;
       out.push({ path: e.name, label: `${e.name} (in ${path})`, zipName, gz: false, storedSize: e.storedSize, size: e.size, open: e.open });
     }
@@ -89,7 +99,13 @@ async function candidates(sources: SourceFile[]): Promise<Candidate[]> {
   // .gz: same file, decompressed on the fly; its role comes from the name without .gz.
   return out.map((c) =>
     c.path.endsWith('.gz')
-      ? { ...c, path: c.path.slice(0, -3), gz: true, size: c.size * GZIP_RATIO_ESTIMATE, open: (onRaw) => gunzipChunks(c.open(onRaw), c.label) }
+      ? {
+          ...c,
+          path: c.path.slice(0, -3),
+          gz: true,
+          size: c.size * GZIP_RATIO_ESTIMATE,
+          open: (onRaw) => gunzipChunks(c.open(onRaw), c.label, limits.maxInflateRatio),
+        }
       : c,
   );
 }
@@ -131,8 +147,12 @@ function nameOf(corpus: Candidate): string {
   return parts.length > 1 ? parts[parts.length - 2] : corpus.zipName || 'dataset';
 }
 
-export async function detectLayout(sources: SourceFile[], warn: WarningLog): Promise<BeirLayout> {
-  const all = await candidates(sources);
+/**
+ * Finds the BEIR files in `sources`. `limits` (default DATA_LIMITS) bound the drop and each zip (members,
+ * depth) and what each compressed file may inflate to; the line limit is readBeir's.
+ */
+export async function detectLayout(sources: SourceFile[], warn: WarningLog, limits: DataLimits = DATA_LIMITS): Promise<BeirLayout> {
+  const all = await candidates(sources, limits);
   const byRole = { corpus: [] as Candidate[], queries: [] as Candidate[], qrels: new Map<string, Candidate[]>() };
   for (const c of all) {
     const r = roleOf(c.path);

@@ -1,6 +1,6 @@
 // The in-memory loader for the Node runner and tests: the whole dataset as plain maps and arrays.
 import { detectLayout } from './layout.ts';
-import { readBeir, type ReadOptions, type SplitCounts } from './read-beir.ts';
+import { readBeir, readLimits, type ReadOptions, type SplitCounts } from './read-beir.ts';
 import type { SourceFile } from './source.ts';
 import type { BeirDoc, BeirQuery, Qrels } from './types.ts';
 import { WarningLog, type ImportWarning } from './warnings.ts';
@@ -29,7 +29,7 @@ export interface LoadOptions extends ReadOptions {
 /** Reads a BEIR dataset (zip, folder or loose files; plain or .gz) into memory. */
 export async function loadBeir(sources: SourceFile[], opts: LoadOptions = {}): Promise<BeirDataset> {
   const warn = new WarningLog();
-  const layout = await detectLayout(sources, warn);
+  const layout = await detectLayout(sources, warn, readLimits(opts));
   const docs: BeirDoc[] = [];
   const queries = new Map<string, BeirQuery>();
   const qrels = new Map<string, Qrels>();

@@ -7,7 +7,8 @@ import { throttledProgress, type WorkOptions, type Progress } from '../util/prog
 import { parseDocLine, parseQrelsLine, parseQueryLine } from './beir-parse.ts';
 import { Sha256, sha256Hex } from './hash.ts';
 import type { BeirLayout, DataFile } from './layout.ts';
-import { LineSplitter, MAX_LINE_BYTES } from './lines.ts';
+import { DataLimitError, resolveLimits, type DataLimits } from './limits.ts';
+import { LineSplitter } from './lines.ts';
 import type { BeirDoc, BeirQuery, Qrels } from './types.ts';
 import type { WarningLog } from './warnings.ts';
 
@@ -15,7 +16,9 @@ import type { WarningLog } from './warnings.ts';
 export const DOC_BATCH = 2000;
 
 export interface ReadOptions extends WorkOptions {
-  /** Longest accepted line in bytes (tests lower it). */
+  /** Overrides of DATA_LIMITS (limits.ts); detectLayout takes the same object for the archive limits. */
+  limits?: Partial<DataLimits>;
+  /** Longest accepted line in bytes: the same as limits.maxLineBytes, which it overrides. */
   maxLineBytes?: number;
   /** Documents per sink call. */
   batchSize?: number;
@@ -49,6 +52,11 @@ export interface ReadSummary {
   checksum: string;
 }
 
+/** The limits a read holds to: opts.limits over DATA_LIMITS, and opts.maxLineBytes over both. */
+export function readLimits(opts: ReadOptions): DataLimits {
+  return resolveLimits({ ...opts.limits, ...(opts.maxLineBytes !== undefined && { maxLineBytes: opts.maxLineBytes }) });
+}
+
 /** Streams one file line by line; `perChunk` runs after each chunk (flush batches, report progress). */
 async function scan(
   file: DataFile,
@@ -59,15 +67,22 @@ async function scan(
   warn: WarningLog,
 ): Promise<string> {
   const sha = new Sha256();
-  const lines = new LineSplitter(file.label, opts.maxLineBytes ?? MAX_LINE_BYTES);
+  // Blank lines are counted (line numbers stay an editor's) but never handed on or kept.
+  const lines = new LineSplitter(file.label, readLimits(opts).maxLineBytes, { skipEmpty: true });
   const nonBlank = (text: string, line: number) => {
     if (text.trim() !== '') onLine(text, line);
   };
-  for await (const chunk of file.open(onRaw)) {
-    throwIfAborted(opts.signal, 'Import');
-    sha.update(chunk);
-    lines.push(chunk, nonBlank);
-    await perChunk();
+  try {
+    for await (const chunk of file.open(onRaw)) {
+      throwIfAborted(opts.signal, 'Import');
+      sha.update(chunk);
+      lines.push(chunk, nonBlank);
+      await perChunk();
+    }
+  } catch (e) {
+    // A limit met by the inflater below: say which line it had reached.
+    if (e instanceof DataLimitError && e.line === null) throw e.atLine(lines.line + 1);
+    throw e;
   }
   throwIfAborted(opts.signal, 'Import');
   lines.finish(nonBlank);

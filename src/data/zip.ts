@@ -2,10 +2,15 @@
 // read from the end of the file (zip64 included) and each entry is inflated on demand through fflate's
 // streaming Inflate, so only the entries the importer needs are read, a slice at a time. Without
 // random access, fflate's streaming Unzip reads the archive front to back (once to list, once per entry).
+// Memory stays bounded whatever an entry inflates to: compressed bytes go to the inflater a small piece
+// at a time (limits.ts), an entry that inflates past its recorded size is stopped at once, and the
+// member count, folder depth and (when asked) inflate ratio are limited.
 // Spec: PKWARE APPNOTE.TXT 6.3 (§4.3.12 central directory, §4.3.16 end record, §4.5.3 zip64 extra).
 import { Inflate, Unzip, UnzipInflate } from 'fflate';
 import { BeirFormatError } from '../errors.ts';
+import { formatCount } from '../util/format.ts';
 import { Crc32 } from './hash.ts';
+import { DATA_LIMITS, DIRECTORY_BYTES_PER_MEMBER, feedPieces, InflateGuard, pathDepth, tooDeep, tooManyMembers, type DataLimits } from './limits.ts';
 import { readChunks, type SourceFile } from './source.ts';
 
 /** One file inside a zip. */
@@ -41,9 +46,25 @@ const u32 = (b: Uint8Array, i: number) => (b[i] | (b[i + 1] << 8) | (b[i + 2] <<
 const u64 = (b: Uint8Array, i: number) => u32(b, i) + u32(b, i + 4) * 2 ** 32;
 const utf8 = new TextDecoder();
 
-/** Lists the files of a zip (directories left out). Throws BeirFormatError for a truncated or damaged zip. */
-export async function listZip(zip: SourceFile): Promise<ZipEntry[]> {
-  return zip.slice ? listCentral(zip, zip.slice.bind(zip)) : listSequential(zip);
+/**
+ * What listZip enforces: members and depth default to DATA_LIMITS; the inflate ratio is checked only
+ * when given (the BEIR reader gives it; model files may be mostly zeros and are left alone).
+ */
+export type ZipLimits = Partial<Pick<DataLimits, 'maxMembers' | 'maxDepth' | 'maxInflateRatio'>>;
+
+/**
+ * Lists the files of a zip (directories left out). Throws BeirFormatError for a truncated or damaged
+ * zip, DataLimitError for one with too many members or too deep a path (and, reading, too high a ratio).
+ */
+export async function listZip(zip: SourceFile, limits: ZipLimits = {}): Promise<ZipEntry[]> {
+  const lim = { maxMembers: limits.maxMembers ?? DATA_LIMITS.maxMembers, maxDepth: limits.maxDepth ?? DATA_LIMITS.maxDepth, maxInflateRatio: limits.maxInflateRatio };
+  return zip.slice ? listCentral(zip, zip.slice.bind(zip), lim) : listSequential(zip, lim);
+}
+
+type Limits = Pick<DataLimits, 'maxMembers' | 'maxDepth'> & { maxInflateRatio?: number };
+
+function checkName(zip: SourceFile, name: string, lim: Limits): void {
+  if (pathDepth(name) > lim.maxDepth) throw tooDeep(zip.path, name, lim.maxDepth);
 }
 
 type Slice = (start: number, end: number) => Promise<Uint8Array>;
@@ -66,7 +87,7 @@ function findEnd(tail: Uint8Array): number {
   return -1;
 }
 
-async function listCentral(zip: SourceFile, slice: Slice): Promise<ZipEntry[]> {
+async function listCentral(zip: SourceFile, slice: Slice, lim: Limits): Promise<ZipEntry[]> {
   const tailLen = Math.min(zip.size, END_MIN + MAX_COMMENT + 20);
   const tailStart = zip.size - tailLen;
   const tail = await slice(tailStart, zip.size);
@@ -85,6 +106,11 @@ async function listCentral(zip: SourceFile, slice: Slice): Promise<ZipEntry[]> {
     cdOffset = u64(rec, 48);
   }
   if (cdOffset + cdSize > tailStart + end) throw zipError(zip.path, 'the central directory runs past the end of the file');
+  if (count > lim.maxMembers) throw tooManyMembers(zip.path, lim.maxMembers, formatCount(count));
+  // The directory is read whole: its size must fit the member count, however the record lies.
+  if (cdSize > Math.max(count, 1) * DIRECTORY_BYTES_PER_MEMBER) {
+    throw zipError(zip.path, `the central directory (${formatCount(cdSize)} bytes) is too large for ${formatCount(count)} entries`);
+  }
   const cd = await slice(cdOffset, cdOffset + cdSize);
   const entries: ZipEntry[] = [];
   let p = 0;
@@ -102,7 +128,8 @@ async function listCentral(zip: SourceFile, slice: Slice): Promise<ZipEntry[]> {
     };
     readZip64Extra(cd.subarray(p + 46 + nameLen, p + 46 + nameLen + extraLen), c);
     p += 46 + nameLen + extraLen + commentLen;
-    if (!c.name.endsWith('/')) entries.push(centralEntry(zip, slice, c));
+    checkName(zip, c.name, lim);
+    if (!c.name.endsWith('/')) entries.push(centralEntry(zip, slice, c, lim.maxInflateRatio));
   }
   return entries;
 }
@@ -122,16 +149,22 @@ function readZip64Extra(extra: Uint8Array, c: Central): void {
   }
 }
 
-function centralEntry(zip: SourceFile, slice: Slice, c: Central): ZipEntry {
+function centralEntry(zip: SourceFile, slice: Slice, c: Central, maxInflateRatio: number | undefined): ZipEntry {
   return {
     name: c.name,
     storedSize: c.compressed,
     size: c.size,
-    open: (onRaw) => openCentral(zip, slice, c, onRaw),
+    open: (onRaw) => openCentral(zip, slice, c, onRaw, maxInflateRatio),
   };
 }
 
-async function* openCentral(zip: SourceFile, slice: Slice, c: Central, onRaw: (n: number) => void): AsyncGenerator<Uint8Array> {
+async function* openCentral(
+  zip: SourceFile,
+  slice: Slice,
+  c: Central,
+  onRaw: (n: number) => void,
+  maxInflateRatio: number | undefined,
+): AsyncGenerator<Uint8Array> {
   const label = `${c.name} (in ${zip.path})`;
   if (c.flags & 1) throw new BeirFormatError(label, null, 'the entry is encrypted', 'Zip it again without a password');
   if (c.method !== 0 && c.method !== 8) {
@@ -148,12 +181,16 @@ async function* openCentral(zip: SourceFile, slice: Slice, c: Central, onRaw: (n
     if (chunk.length > 0) out.push(chunk);
   };
   const inflater = c.method === 8 ? new Inflate(keep) : null;
+  const guard = new InflateGuard(label, maxInflateRatio);
   const crc = new Crc32();
   let outLen = 0;
   const emit = function* () {
     for (const chunk of out.splice(0)) {
-      crc.update(chunk);
       outLen += chunk.length;
+      // Stopped as soon as it passes its recorded size: a lying header cannot make us inflate on.
+      if (outLen > c.size) throw zipError(zip.path, `${c.name} inflates past its recorded size (${formatCount(c.size)} bytes)`);
+      guard.produced(chunk.length);
+      crc.update(chunk);
       yield chunk;
     }
   };
@@ -166,10 +203,16 @@ async function* openCentral(zip: SourceFile, slice: Slice, c: Central, onRaw: (n
     onRaw(raw.length);
     if (!inflater) keep(raw);
     else {
-      try {
-        inflater.push(raw, pos >= end);
-      } catch (e) {
-        throw zipError(zip.path, `${c.name} cannot be inflated (${(e as Error).message})`);
+      // One small piece at a time, each one's output handed on before the next is inflated.
+      const pieces = raw.length > 0 ? [...feedPieces(raw)] : [raw];
+      for (let i = 0; i < pieces.length; i++) {
+        try {
+          inflater.push(pieces[i], pos >= end && i === pieces.length - 1);
+        } catch (e) {
+          throw zipError(zip.path, `${c.name} cannot be inflated (${(e as Error).message})`);
+        }
+        guard.consumed(pieces[i].length);
+        yield* emit();
       }
     }
     yield* emit();
@@ -181,24 +224,44 @@ async function* openCentral(zip: SourceFile, slice: Slice, c: Central, onRaw: (n
 
 // ---- Without random access: fflate's streaming Unzip, front to back. ----
 
-/** Pushes the whole archive through Unzip and yields the bytes of entry `want` (others are inflated and dropped; null lists only). */
-async function* unzipPass(
-  zip: SourceFile,
-  want: string | null,
-  onFile: (info: { name: string; size?: number; originalSize?: number }) => void,
-  onRaw: (n: number) => void,
-): AsyncGenerator<Uint8Array> {
+type FileInfo = { name: string; size?: number; originalSize?: number };
+
+/**
+ * Pushes the whole archive through Unzip and yields the bytes of entry `want` (others are inflated and
+ * dropped; null lists only). Every entry is held to the limits, so a bomb among the skipped ones stops too.
+ */
+async function* unzipPass(zip: SourceFile, want: string | null, onFile: (info: FileInfo) => void, onRaw: (n: number) => void, lim: Limits): AsyncGenerator<Uint8Array> {
   const out: Uint8Array[] = [];
   const pending = new Set<string>(); // entries started but not finished: the archive stopped inside them
+  // Errors raised inside Unzip's callbacks are kept here and thrown after the push (a throw there would be fflate's).
   let failure: Error | null = null;
   let wantDone = false;
+  let members = 0;
+  let current: InflateGuard | null = null; // Unzip inflates one entry at a time: the one the input is in
   const unzip = new Unzip((file) => {
+    if (failure) return file.terminate();
+    const name = file.name.replace(/\\/g, '/');
+    if (++members > lim.maxMembers) failure = tooManyMembers(zip.path, lim.maxMembers, `more than ${formatCount(lim.maxMembers)}`);
+    else if (pathDepth(name) > lim.maxDepth) failure = tooDeep(zip.path, name, lim.maxDepth);
+    if (failure) return file.terminate();
     onFile(file);
     if (file.name.endsWith('/')) return file.terminate();
     pending.add(file.name);
+    const guard = (current = new InflateGuard(`${name} (in ${zip.path})`, lim.maxInflateRatio));
+    let inflated = 0;
     file.ondata = (err, chunk, final) => {
-      if (err) failure ??= err;
-      else if (file.name === want && chunk.length) out.push(chunk);
+      if (failure) return;
+      if (err) return void (failure = err);
+      inflated += chunk.length;
+      if (file.originalSize !== undefined && inflated > file.originalSize) {
+        return void (failure = zipError(zip.path, `${name} inflates past its recorded size (${formatCount(file.originalSize)} bytes)`));
+      }
+      try {
+        guard.produced(chunk.length);
+      } catch (e) {
+        return void (failure = e as Error);
+      }
+      if (file.name === want && chunk.length) out.push(chunk);
       if (final) {
         pending.delete(file.name);
         if (file.name === want) wantDone = true;
@@ -208,26 +271,27 @@ async function* unzipPass(
     file.start();
   });
   unzip.register(UnzipInflate);
-  const fail = (e: unknown) => zipError(zip.path, `cannot be read (${(e as Error).message})`);
+  const push = (piece: Uint8Array, final: boolean) => {
+    current?.consumed(piece.length);
+    try {
+      unzip.push(piece, final);
+    } catch (e) {
+      failure ??= zipError(zip.path, `cannot be read (${(e as Error).message})`);
+    }
+    if (failure instanceof BeirFormatError) throw failure;
+    if (failure) throw zipError(zip.path, `cannot be read (${failure.message})`);
+  };
   let tail: Uint8Array = new Uint8Array(0); // the end of the archive, where the end-of-central-directory record must be
   for await (const chunk of readChunks(zip.stream())) {
     onRaw(chunk.length);
     if (want === null) tail = keepTail(tail, chunk, END_MIN + MAX_COMMENT);
-    try {
-      unzip.push(chunk, false);
-    } catch (e) {
-      throw fail(e);
+    for (const piece of feedPieces(chunk)) {
+      push(piece, false);
+      yield* out.splice(0);
+      if (wantDone) return;
     }
-    if (failure) throw fail(failure);
-    yield* out.splice(0);
-    if (wantDone) return;
   }
-  try {
-    unzip.push(new Uint8Array(0), true);
-  } catch (e) {
-    throw fail(e);
-  }
-  if (failure) throw fail(failure);
+  push(new Uint8Array(0), true);
   yield* out.splice(0);
   if (pending.size > 0 || (want !== null && !wantDone)) throw zipError(zip.path, 'the archive ends in the middle of an entry');
   if (want === null && findEnd(tail) < 0) throw zipError(zip.path, 'no end-of-central-directory record: the zip is truncated or not a zip file');
@@ -242,16 +306,16 @@ function keepTail(tail: Uint8Array, chunk: Uint8Array, max: number): Uint8Array 
   return out;
 }
 
-async function listSequential(zip: SourceFile): Promise<ZipEntry[]> {
-  const infos: { name: string; size?: number; originalSize?: number }[] = [];
-  const onFile = (f: { name: string; size?: number; originalSize?: number }) => infos.push({ name: f.name, size: f.size, originalSize: f.originalSize });
-  for await (const _ of unzipPass(zip, null, onFile, () => {})) void _; // listing only: nothing is yielded
+async function listSequential(zip: SourceFile, lim: Limits): Promise<ZipEntry[]> {
+  const infos: FileInfo[] = [];
+  const onFile = (f: FileInfo) => infos.push({ name: f.name, size: f.size, originalSize: f.originalSize });
+  for await (const _ of unzipPass(zip, null, onFile, () => {}, lim)) void _; // listing only: nothing is yielded
   return infos
     .filter((f) => !f.name.endsWith('/'))
     .map((f) => ({
       name: f.name.replace(/\\/g, '/'),
       storedSize: zip.size, // each open reads the archive from the start
       size: f.originalSize ?? (f.size ?? zip.size) * ASSUMED_DEFLATE_RATIO,
-      open: (onRaw: (n: number) => void) => unzipPass(zip, f.name, () => {}, onRaw),
+      open: (onRaw: (n: number) => void) => unzipPass(zip, f.name, () => {}, onRaw, lim),
     }));
 }
