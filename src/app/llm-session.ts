@@ -163,13 +163,13 @@ export class LlmSession {
  * QUERY_TOKENS), the answer's tokens and the chat template's (CHAT_TOKENS), at the measured
  * characters per token with a margin; at most Q2A_DOC_MAX_CHARS (the paper's cut).
  */
-export function q2aDocChars(s: LlmSummary, answerTokens: number): number {
+export function q2aDocChars(llm: LlmSummary, answerTokens: number): number {
   const QUERY_TOKENS = 64;
-  const CHAT_TOKENS = s.chat ? 64 : 0;
+  const CHAT_TOKENS = llm.chat ? 64 : 0;
   const MARGIN = 0.8;
-  if (!s.q2aTokens || !s.charsPerToken) return Q2A_DOC_MAX_CHARS;
-  const tokens = s.maxSeqLen - answerTokens - s.q2aTokens - QUERY_TOKENS - CHAT_TOKENS;
-  return Math.max(0, Math.min(Q2A_DOC_MAX_CHARS, Math.floor(tokens * s.charsPerToken * MARGIN)));
+  if (!llm.q2aTokens || !llm.charsPerToken) return Q2A_DOC_MAX_CHARS;
+  const tokens = llm.maxSeqLen - answerTokens - llm.q2aTokens - QUERY_TOKENS - CHAT_TOKENS;
+  return Math.max(0, Math.min(Q2A_DOC_MAX_CHARS, Math.floor(tokens * llm.charsPerToken * MARGIN)));
 }
 
 const dims = (c: DecoderConfig) => ({ arch: c.arch, layers: c.layers, dim: c.dim, vocab: c.vocab });

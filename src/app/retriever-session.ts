@@ -127,7 +127,7 @@ export class RetrieverSession {
     split: string,
     handle: string,
     settings: Partial<RetrieverTrainSettings>,
-    work: WorkOptions & { onStep?: (p: LossPoint) => void } = {},
+    work: WorkOptions & { onStep?: (point: LossPoint) => void } = {},
   ): Promise<TrainResult> {
     const base = this.#get(handle);
     const store = await this.store();

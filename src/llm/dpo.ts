@@ -67,9 +67,9 @@ export function dpoSettings(over: Partial<DpoSettings> = {}): DpoSettings {
 }
 
 /** Optimizer steps of a run: `steps`, or ⌈epochs · pairs / (batch · accumulation)⌉. */
-export function dpoTotalSteps(s: DpoSettings, pairs: number): number {
-  if (s.steps > 0) return s.steps;
-  return Math.max(1, Math.ceil((s.epochs * pairs) / (s.batchSize * s.accumulation)));
+export function dpoTotalSteps(settings: DpoSettings, pairs: number): number {
+  if (settings.steps > 0) return settings.steps;
+  return Math.max(1, Math.ceil((settings.epochs * pairs) / (settings.batchSize * settings.accumulation)));
 }
 
 export interface DpoLossParts {

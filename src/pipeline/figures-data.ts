@@ -74,15 +74,15 @@ export function expansionLengths(bySetting: ReadonlyMap<SettingName, ReadonlyMap
 }
 
 /** 2-D t-SNE of one setting's pairs (queries then docs), seeded; plus the mean query–doc distance in the plot. */
-export function tsneOf(p: PairVectors, seed = 42): FiguresData['tsne'][number] {
-  const n = p.qids.length;
-  if (n < 2) return { setting: p.setting, points: [], meanPairDistance: NaN };
-  const X = [...p.queries, ...p.docs];
+export function tsneOf(pairs: PairVectors, seed = 42): FiguresData['tsne'][number] {
+  const n = pairs.qids.length;
+  if (n < 2) return { setting: pairs.setting, points: [], meanPairDistance: NaN };
+  const X = [...pairs.queries, ...pairs.docs];
   const Y = TSNE.transform(X, { d: 2, perplexity: Math.min(TSNE_PERPLEXITY, Math.floor((2 * n - 1) / 3)), seed }) as unknown as number[][];
-  const points: TsnePoint[] = Y.map((v, i) => ({ qid: p.qids[i % n], kind: i < n ? 'query' : 'doc', x: v[0], y: v[1] }));
+  const points: TsnePoint[] = Y.map((v, i) => ({ qid: pairs.qids[i % n], kind: i < n ? 'query' : 'doc', x: v[0], y: v[1] }));
   let dist = 0;
   for (let i = 0; i < n; i++) dist += Math.hypot(Y[i][0] - Y[i + n][0], Y[i][1] - Y[i + n][1]);
-  return { setting: p.setting, points, meanPairDistance: dist / n };
+  return { setting: pairs.setting, points, meanPairDistance: dist / n };
 }
 
 /** Terms of `text` that also occur in `passage`, after the BM25 analyzer (stemmed, stop words out), in text order. */
@@ -104,21 +104,21 @@ export interface CaseInput {
  * Case views of `count` queries: those where ExpandR gains most over Raw+expansion (else over Raw),
  * ties broken by query id, so the view shows what the training changed.
  */
-export function caseViews(x: CaseInput, count = 5): CaseView[] {
-  const ev = new Map(x.evals.map((e) => [e.setting, e]));
+export function caseViews(input: CaseInput, count = 5): CaseView[] {
+  const ev = new Map(input.evals.map((e) => [e.setting, e]));
   const a = ev.get('ExpandR');
   const b = ev.get('Raw+expansion') ?? ev.get('Raw');
-  const qids = [...x.gold.keys()].filter((q) => x.queries.has(q));
+  const qids = [...input.gold.keys()].filter((q) => input.queries.has(q));
   const gain = (q: string) => (a && b ? (a.perQuery[q]?.['ndcg@10'] ?? 0) - (b.perQuery[q]?.['ndcg@10'] ?? 0) : 0);
   qids.sort((p, q) => gain(q) - gain(p) || (p < q ? -1 : p > q ? 1 : 0));
   return qids.slice(0, count).map((qid) => {
-    const goldDocId = x.gold.get(qid)!;
-    const goldPassage = x.docs.get(goldDocId) ?? '';
-    const expansions = [...x.expansions]
+    const goldDocId = input.gold.get(qid)!;
+    const goldPassage = input.docs.get(goldDocId) ?? '';
+    const expansions = [...input.expansions]
       .filter(([, m]) => m.has(qid))
       .map(([setting, m]) => ({ setting, text: m.get(qid)!, sharedTerms: sharedTerms(m.get(qid)!, goldPassage) }));
     const ndcg: CaseView['ndcg'] = {};
-    for (const e of x.evals) if (e.perQuery[qid]) ndcg[e.setting] = e.perQuery[qid]['ndcg@10'];
-    return { qid, query: x.queries.get(qid)!, goldDocId, goldPassage, expansions, ndcg };
+    for (const e of input.evals) if (e.perQuery[qid]) ndcg[e.setting] = e.perQuery[qid]['ndcg@10'];
+    return { qid, query: input.queries.get(qid)!, goldDocId, goldPassage, expansions, ndcg };
   });
 }

@@ -60,13 +60,13 @@ export function buildResults(dataset: string, split: string, evals: readonly Set
 }
 
 /** results.json as DESIGN.md §5 fixes it: {"dataset", "rows": [{"setting", "ndcg@10", …}]}; per-query values go elsewhere. */
-export function resultsJson(r: ExperimentResults): { dataset: string; rows: Omit<ResultRow, 'perQuery'>[] } {
-  return { dataset: r.dataset, rows: r.rows.map(({ perQuery: _pq, ...rest }) => rest) };
+export function resultsJson(results: ExperimentResults): { dataset: string; rows: Omit<ResultRow, 'perQuery'>[] } {
+  return { dataset: results.dataset, rows: results.rows.map(({ perQuery: _pq, ...rest }) => rest) };
 }
 
 /** Per-query nDCG@10 by setting: {setting: {qid: value}}. */
-export function perQueryJson(r: ExperimentResults): Record<string, Record<string, number>> {
-  return Object.fromEntries(r.rows.map((row) => [row.setting, row.perQuery ?? {}]));
+export function perQueryJson(results: ExperimentResults): Record<string, Record<string, number>> {
+  return Object.fromEntries(results.rows.map((row) => [row.setting, row.perQuery ?? {}]));
 }
 
 /** The marks of one metric of a row (src/eval/significance-marks.ts); '' for rows stored without directions. */
@@ -77,11 +77,11 @@ export function marksOf(row: ResultRow, metric: (typeof TESTED_METRICS)[number])
 const fmt = (x: number | undefined) => (x === undefined || Number.isNaN(x) ? '' : x.toFixed(4));
 const csvCell = (s: string) => (/[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s);
 
-export function resultsCsv(r: ExperimentResults): string {
+export function resultsCsv(results: ExperimentResults): string {
   const pairs = BASELINES.flatMap((b) => TESTED_METRICS.map((m) => [b, m] as const));
   // The mean-difference columns come last, so that readers of the older columns by position still work.
   const head = ['setting', ...STANDARD_METRICS, ...pairs.map(([b, m]) => `p_${b}_${m}`), 'marks_ndcg@10', 'marks_recall@100', ...pairs.map(([b, m]) => `diff_${b}_${m}`)];
-  const lines = r.rows.map((row) => {
+  const lines = results.rows.map((row) => {
     const ps = pairs.map(([b, m]) => (row.pValues?.[b] ? String(row.pValues[b]![m]) : ''));
     const diffs = pairs.map(([b, m]) => (row.significance?.[b] ? String(row.significance[b]![m].meanDiff) : ''));
     return [row.setting, ...STANDARD_METRICS.map((m) => String(row[m])), ...ps, marksOf(row, 'ndcg@10'), marksOf(row, 'recall@100'), ...diffs].map(csvCell).join(',');
@@ -89,14 +89,14 @@ export function resultsCsv(r: ExperimentResults): string {
   return [head.join(','), ...lines].join('\n') + '\n';
 }
 
-export function resultsMarkdown(r: ExperimentResults, opts: { queries?: number; note?: string } = {}): string {
+export function resultsMarkdown(results: ExperimentResults, opts: { queries?: number; note?: string } = {}): string {
   const out = [
-    `# ${r.dataset} · ${r.split}${opts.queries ? ` · ${opts.queries} queries` : ''}`,
+    `# ${results.dataset} · ${results.split}${opts.queries ? ` · ${opts.queries} queries` : ''}`,
     '',
     '| setting | nDCG@10 | Recall@100 | MRR@10 | MAP@100 | p nDCG@10 vs Raw / FT |',
     '|---|---:|---:|---:|---:|---|',
   ];
-  for (const row of r.rows) {
+  for (const row of results.rows) {
     const p = BASELINES.map((b) => (row.pValues?.[b] ? row.pValues[b]!['ndcg@10'].toPrecision(2) : '—')).join(' / ');
     out.push(
       `| ${row.setting} | ${fmt(row['ndcg@10'])}${marksOf(row, 'ndcg@10')} | ${fmt(row['recall@100'])}${marksOf(row, 'recall@100')} | ${fmt(row['mrr@10'])} | ${fmt(row['map@100'])} | ${p} |`,

@@ -36,24 +36,24 @@ export interface DpoStageOptions {
 
 /** DPO on `pairs` from `from` (a fresh adapter when null); π_ref is the base model (adapters off). */
 export async function trainDpoAdapter(
-  o: DpoStageOptions,
+  options: DpoStageOptions,
   pairs: readonly PreferencePair[],
   from: AdapterFiles,
   checkpoints: DpoCheckpointSink,
   work: WorkOptions,
 ): Promise<{ adapter: Map<string, Uint8Array>; curve: DpoStepMetrics[] }> {
-  const settings = dpoSettings({ checkpointEvery: DEFAULT_DPO_CHECKPOINT_EVERY, ...o.dpo, seed: o.seed });
-  const { model, tokenizer } = await loadDecoder(o.files, work);
+  const settings = dpoSettings({ checkpointEvery: DEFAULT_DPO_CHECKPOINT_EVERY, ...options.dpo, seed: options.seed });
+  const { model, tokenizer } = await loadDecoder(options.files, work);
   let lora: LoraAdapters | null = null;
   try {
-    if (!tokenizer) throw new ExpandrError(`${o.files.label} has no tokenizer files: DPO on text needs them.`);
-    const tokenized = pairs.map((p) => tokenizePair(tokenizer, p, settings, { chat: o.chat }));
-    lora = from ? (await readPeftAdapter(model, from)).lora : LoraAdapters.attachNew(model, { ...o.lora, seed: o.seed });
+    if (!tokenizer) throw new ExpandrError(`${options.files.label} has no tokenizer files: DPO on text needs them.`);
+    const tokenized = pairs.map((p) => tokenizePair(tokenizer, p, settings, { chat: options.chat }));
+    lora = from ? (await readPeftAdapter(model, from)).lora : LoraAdapters.attachNew(model, { ...options.lora, seed: options.seed });
     const stored = await checkpoints.latest();
     const reference = stored?.reference ?? (await referenceLogProbs(model, tokenized, settings, { ...work, padId: tokenizer.padId }));
     const r = await trainDpo(model, lora, tokenized, { settings, checkpoints, resume: true, reference, padId: tokenizer.padId, ...work });
-    const info = { format: 'expandr-dpo', baseModel: o.baseModel, pairCount: pairs.length, chatTemplate: o.chat, settings: r.settings, lora: lora.settings, curve: r.curve };
-    const adapter = await exportPeftAdapter(lora, o.baseModel, { 'training_info.json': info });
+    const info = { format: 'expandr-dpo', baseModel: options.baseModel, pairCount: pairs.length, chatTemplate: options.chat, settings: r.settings, lora: lora.settings, curve: r.curve };
+    const adapter = await exportPeftAdapter(lora, options.baseModel, { 'training_info.json': info });
     return { adapter, curve: r.curve };
   } finally {
     lora?.dispose();
@@ -74,12 +74,12 @@ export interface TfjsLlmSideOptions {
 }
 
 /** LlmSide over the tfjs decoder: one generator at a time (the loop disposes the previous one). */
-export function tfjsLlmSide(o: TfjsLlmSideOptions): LlmSide {
-  const c = o.config;
+export function tfjsLlmSide(options: TfjsLlmSideOptions): LlmSide {
+  const c = options.config;
   return {
-    generator: (adapter) => loadTfjsGenerator(o.files, { name: o.name, chat: c.llm.chat, adapter, batchSize: o.batchSize }),
-    expand: (gen, queries, work) => generateExpansions(gen, queries, c.expansion, o.cache, work),
-    candidates: (gen, queries: readonly QueryWithGold[], work) => sampleCandidateSets(gen, queries, { candidates: c.candidates, answer: c.answer, seed: c.seed }, o.cache, work, { maxDocChars: o.maxDocChars }),
+    generator: (adapter) => loadTfjsGenerator(options.files, { name: options.name, chat: c.llm.chat, adapter, batchSize: options.batchSize }),
+    expand: (gen, queries, work) => generateExpansions(gen, queries, c.expansion, options.cache, work),
+    candidates: (gen, queries: readonly QueryWithGold[], work) => sampleCandidateSets(gen, queries, { candidates: c.candidates, answer: c.answer, seed: c.seed }, options.cache, work, { maxDocChars: options.maxDocChars }),
     preferences: (encoder, sets, queries, rewards, work) =>
       buildPreferences(sets as QueryCandidates[], queries, encoderEmbed(encoder, { ...work, batchSize: c.encoder.batchSize }), {
         ...work,
@@ -87,6 +87,6 @@ export function tfjsLlmSide(o: TfjsLlmSideOptions): LlmSide {
         similarity: rankSimilarity(encoder.settings, c.encoder.expansionNorm),
       }),
     trainDpo: (pairs, from, checkpoints, work) =>
-      trainDpoAdapter({ files: o.files, baseModel: o.name, chat: c.llm.chat, dpo: c.dpo, lora: c.lora, seed: c.seed }, pairs, from, checkpoints, work),
+      trainDpoAdapter({ files: options.files, baseModel: options.name, chat: c.llm.chat, dpo: c.dpo, lora: c.lora, seed: c.seed }, pairs, from, checkpoints, work),
   };
 }

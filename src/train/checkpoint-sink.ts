@@ -4,7 +4,7 @@
 import { ModelFormatError } from '../errors.ts';
 
 export interface CheckpointSinkOf<C> {
-  save(c: C): Promise<void>;
+  save(checkpoint: C): Promise<void>;
   /** The most recent checkpoint, if any. */
   latest(): Promise<C | undefined>;
 }
@@ -28,9 +28,9 @@ export interface CheckpointFormat {
 }
 
 /** Refuses a record of another format or version, naming `where` (an artifact key or a file). */
-export function checkCheckpointFormat(c: { format?: unknown; version?: unknown }, expected: CheckpointFormat, where: string): void {
-  if (c.format !== expected.format || c.version !== expected.version) {
-    throw new ModelFormatError(where, `checkpoint is ${String(c.format)} v${String(c.version)}, not ${expected.format} v${expected.version}`, 'Start the training afresh.');
+export function checkCheckpointFormat(record: { format?: unknown; version?: unknown }, expected: CheckpointFormat, where: string): void {
+  if (record.format !== expected.format || record.version !== expected.version) {
+    throw new ModelFormatError(where, `checkpoint is ${String(record.format)} v${String(record.version)}, not ${expected.format} v${expected.version}`, 'Start the training afresh.');
   }
 }
 

@@ -59,9 +59,9 @@ export const STATE_TENSORS = 'training_state.safetensors';
 export const STATE_JSON = 'training_state.json';
 
 /** A checkpoint as two files: tensors (w.i, m.i, v.i) in safetensors, everything else in JSON. */
-export function checkpointToFiles(c: TrainCheckpoint): Map<string, Uint8Array> {
-  const tensors = packStateTensors({ weights: c.weights, m: c.optimizer.m, v: c.optimizer.v });
-  const { weights, optimizer, ...rest } = c;
+export function checkpointToFiles(checkpoint: TrainCheckpoint): Map<string, Uint8Array> {
+  const tensors = packStateTensors({ weights: checkpoint.weights, m: checkpoint.optimizer.m, v: checkpoint.optimizer.v });
+  const { weights, optimizer, ...rest } = checkpoint;
   const json = { ...rest, shapes: weights.map((w) => w.shape), optimizer: { phase: optimizer.phase, steps: optimizer.steps } };
   return new Map([
     [STATE_TENSORS, writeSafetensors(tensors, { format: CHECKPOINT_FORMAT })],

@@ -28,12 +28,12 @@ export const CROP_DEFAULTS: Readonly<Omit<CropOptions, 'seed' | 'batchSize'>> = 
 });
 
 /** One random crop of `words`: a contiguous span of length ⌊n·ratio⌋ (at least 1), then word deletion. */
-export function randomCrop(words: readonly string[], rng: Rng, o: Pick<CropOptions, 'ratioMin' | 'ratioMax' | 'deleteProb'>): string {
+export function randomCrop(words: readonly string[], rng: Rng, options: Pick<CropOptions, 'ratioMin' | 'ratioMax' | 'deleteProb'>): string {
   const n = words.length;
-  const ratio = o.ratioMin + (o.ratioMax - o.ratioMin) * rng.float();
+  const ratio = options.ratioMin + (options.ratioMax - options.ratioMin) * rng.float();
   const len = Math.max(1, Math.floor(n * ratio));
   const start = rng.int(n - len + 1);
-  const kept = words.slice(start, start + len).filter(() => !(o.deleteProb > 0 && rng.float() < o.deleteProb));
+  const kept = words.slice(start, start + len).filter(() => !(options.deleteProb > 0 && rng.float() < options.deleteProb));
   return (kept.length ? kept : [words[start]]).join(' ');
 }
 

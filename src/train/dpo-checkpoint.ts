@@ -57,9 +57,9 @@ export const DPO_STATE_TENSORS = 'dpo_state.safetensors';
 export const DPO_STATE_JSON = 'dpo_state.json';
 
 /** Tensors (w.i, m.i, v.i, reference) in safetensors; the rest in JSON. */
-export function dpoCheckpointToFiles(c: DpoCheckpoint): Map<string, Uint8Array> {
-  const tensors = packStateTensors({ weights: c.weights, m: c.optimizer.m, v: c.optimizer.v });
-  const { weights, optimizer, reference, ...rest } = c;
+export function dpoCheckpointToFiles(checkpoint: DpoCheckpoint): Map<string, Uint8Array> {
+  const tensors = packStateTensors({ weights: checkpoint.weights, m: checkpoint.optimizer.m, v: checkpoint.optimizer.v });
+  const { weights, optimizer, reference, ...rest } = checkpoint;
   // Reference log-probs stay float64 exact in JSON (they are few: two per pair).
   const json = { ...rest, shapes: weights.map((w) => w.shape), optimizerSteps: optimizer.steps, reference: { chosen: [...reference.chosen], rejected: [...reference.rejected] } };
   return new Map([

@@ -131,24 +131,24 @@ export class AdamW {
     return { steps: [...this.steps], m: await Promise.all(this.m.map(read)), v: await Promise.all(this.v.map(read)) };
   }
 
-  setState(s: AdamWState): void {
-    if (s.steps.length !== this.variables.length) throw new RangeError(`AdamW state holds ${s.steps.length} variables, the model has ${this.variables.length}`);
+  setState(state: AdamWState): void {
+    if (state.steps.length !== this.variables.length) throw new RangeError(`AdamW state holds ${state.steps.length} variables, the model has ${this.variables.length}`);
     this.disposeMoments();
-    this.steps = [...s.steps];
+    this.steps = [...state.steps];
     const check = (data: Float32Array | null, i: number) => {
       const p = this.variables[i];
       if (data && data.length !== p.size) throw new RangeError(`AdamW state: variable ${i} has ${p.size} values, the state ${data.length}`);
       return data;
     };
-    [...s.m, ...s.v].forEach((d, j) => check(d, j % this.variables.length));
+    [...state.m, ...state.v].forEach((d, j) => check(d, j % this.variables.length));
     if (this.onHost) {
-      this.hostM = s.m.map((d) => (d ? d.slice() : null));
-      this.hostV = s.v.map((d) => (d ? d.slice() : null));
+      this.hostM = state.m.map((d) => (d ? d.slice() : null));
+      this.hostV = state.v.map((d) => (d ? d.slice() : null));
       return;
     }
     const load = (data: Float32Array | null, i: number) => (data ? tf.tidy(() => tf.variable(tf.tensor(data, this.variables[i].shape), false)) : null);
-    this.m = s.m.map(load);
-    this.v = s.v.map(load);
+    this.m = state.m.map(load);
+    this.v = state.v.map(load);
   }
 
   private disposeMoments(): void {

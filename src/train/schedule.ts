@@ -13,9 +13,9 @@ export interface LinearSchedule {
 }
 
 /** Learning rate of the update made after `step` updates. Pure. */
-export function lrAt(step: number, s: LinearSchedule): number {
-  if (step < s.warmupSteps) return (s.lr * step) / Math.max(1, s.warmupSteps);
-  return s.lr * Math.max(0, (s.totalSteps - step) / Math.max(1, s.totalSteps - s.warmupSteps));
+export function lrAt(step: number, schedule: LinearSchedule): number {
+  if (step < schedule.warmupSteps) return (schedule.lr * step) / Math.max(1, schedule.warmupSteps);
+  return schedule.lr * Math.max(0, (schedule.totalSteps - step) / Math.max(1, schedule.totalSteps - schedule.warmupSteps));
 }
 
 /** Warmup steps from a ratio of the total, rounded up as HF TrainingArguments.get_warmup_steps does. */

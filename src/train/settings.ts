@@ -94,13 +94,13 @@ export function trainSettings(over: Partial<RetrieverTrainSettings> = {}): Retri
 }
 
 /** The InfoNCE temperature in effect. */
-export function temperatureOf(s: RetrieverTrainSettings): number {
-  return s.temperature ?? EXPANSION_NORM_SPECS[s.expansionNorm].temperature;
+export function temperatureOf(settings: RetrieverTrainSettings): number {
+  return settings.temperature ?? EXPANSION_NORM_SPECS[settings.expansionNorm].temperature;
 }
 
 /** Supervised optimizer steps: `steps`, or enough micro-batches for `epochs` passes over `examples`. */
-export function supervisedSteps(s: RetrieverTrainSettings, examples: number): number {
-  return s.steps > 0 ? s.steps : Math.max(1, Math.ceil((examples * s.epochs) / (s.batchSize * s.accumulation)));
+export function supervisedSteps(settings: RetrieverTrainSettings, examples: number): number {
+  return settings.steps > 0 ? settings.steps : Math.max(1, Math.ceil((examples * settings.epochs) / (settings.batchSize * settings.accumulation)));
 }
 
 /** Settings that must not change between a checkpoint and its resumption (all but checkpointEvery). */

@@ -8,12 +8,12 @@ export interface WeightsAndMoments {
   v: (Float32Array | null)[];
 }
 
-export function packStateTensors(s: WeightsAndMoments): Map<string, TensorToWrite> {
+export function packStateTensors(state: WeightsAndMoments): Map<string, TensorToWrite> {
   const tensors = new Map<string, TensorToWrite>();
-  s.weights.forEach((w, i) => {
+  state.weights.forEach((w, i) => {
     tensors.set(`w.${i}`, w);
-    const m = s.m[i];
-    const v = s.v[i];
+    const m = state.m[i];
+    const v = state.v[i];
     if (m) tensors.set(`m.${i}`, { shape: w.shape, data: m });
     if (v) tensors.set(`v.${i}`, { shape: w.shape, data: v });
   });

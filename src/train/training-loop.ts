@@ -90,7 +90,7 @@ export interface TrainingLoopSpec<Point extends { loss: number }, Checkpoint, Na
   /** The caller's choices: checkpoint sink, resume, callbacks, cancel. */
   run: TrainingRunOptions<Point, Checkpoint>;
   /** The trainer's checkpoint to the loop's state (throwing when it belongs to another run), and back. */
-  readCheckpoint(c: Checkpoint): LoopState<Point, Name>;
+  readCheckpoint(checkpoint: Checkpoint): LoopState<Point, Name>;
   writeCheckpoint(state: LoopState<Point, Name>): Checkpoint;
   /** Wording of a refused resume, e.g. (why) => new ExpandrError(`Cannot resume DPO: ${why}. …`). */
   refuseResume(why: string): Error;

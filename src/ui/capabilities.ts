@@ -41,7 +41,7 @@ interface GpuAdapterLike {
 
 export async function detectCapabilities(): Promise<Capabilities> {
   const caps: Capabilities = { webgpu: 'missing' };
-  const gpu = (navigator as Navigator & { gpu?: { requestAdapter(o?: unknown): Promise<unknown> } }).gpu;
+  const gpu = (navigator as Navigator & { gpu?: { requestAdapter(options?: unknown): Promise<unknown> } }).gpu;
   if (gpu) {
     try {
       const adapter = (await gpu.requestAdapter({ powerPreference: 'high-performance' })) as GpuAdapterLike | null;
@@ -82,16 +82,16 @@ export async function requestPersistence(): Promise<boolean> {
 }
 
 /** What to tell the user about these capabilities, most serious first. Pure: unit-testable. */
-export function guidance(c: Capabilities): Guidance[] {
+export function guidance(capabilities: Capabilities): Guidance[] {
   const out: Guidance[] = [];
-  if (c.webgpu === 'missing') out.push({ level: 'error', text: 'WebGPU is not available in this browser: use Chrome 113+ or enable chrome://flags/#enable-unsafe-webgpu. Encoding and training fall back to WebAssembly on the CPU (slow); WebLLM needs WebGPU.' });
-  if (c.webgpu === 'no-adapter') out.push({ level: 'error', text: 'WebGPU is present but no GPU adapter was granted: check that hardware acceleration is on in the browser settings (chrome://settings/system) and that the GPU is not blocklisted (chrome://gpu).' });
-  const a = c.adapter;
+  if (capabilities.webgpu === 'missing') out.push({ level: 'error', text: 'WebGPU is not available in this browser: use Chrome 113+ or enable chrome://flags/#enable-unsafe-webgpu. Encoding and training fall back to WebAssembly on the CPU (slow); WebLLM needs WebGPU.' });
+  if (capabilities.webgpu === 'no-adapter') out.push({ level: 'error', text: 'WebGPU is present but no GPU adapter was granted: check that hardware acceleration is on in the browser settings (chrome://settings/system) and that the GPU is not blocklisted (chrome://gpu).' });
+  const a = capabilities.adapter;
   if (a?.fallback) out.push({ level: 'warn', text: 'The adapter is a software renderer (SwiftShader): everything runs, but only tiny models are practical. Use a machine with a GPU for real runs.' });
   if (a && !a.features.includes('shader-f16')) out.push({ level: 'warn', text: 'No shader-f16: WebLLM\'s q4f16 models cannot run here; the tfjs decoder (f32) still works.' });
   const bind = a?.limits.maxStorageBufferBindingSize;
   if (bind !== undefined && bind < LARGE_MODEL_BINDING) out.push({ level: 'warn', text: `maxStorageBufferBindingSize is ${(bind / 2 ** 20).toFixed(0)} MB: models with a large embedding matrix (Qwen2.5-0.5B needs ~545 MB in f32) will not fit one buffer; use a smaller model or WebLLM's quantised presets.` });
-  const st = c.storage;
+  const st = capabilities.storage;
   if (st) {
     if (st.quota - st.usage < MIN_FREE_STORAGE) out.push({ level: 'warn', text: 'Less than 2 GB of storage is free for this site: free disk space or remove stored datasets and models.' });
     if (!st.persisted) out.push({ level: 'warn', text: 'Storage is not persistent: the browser may evict stored models and checkpoints under pressure. Press "Keep storage" (Chrome grants it to bookmarked or installed sites).' });

@@ -92,12 +92,12 @@ export function barsSvg(bars: readonly Bar[], opts: { unit?: string; width?: num
 }
 
 /** Line chart (training curves): one polyline per series over shared x, axes with min/max ticks, a legend. */
-export function linesSvg(x: readonly number[], series: readonly { label: string; values: readonly number[] }[], opts: { xLabel?: string; width?: number; height?: number } = {}): { svg: string; width: number; height: number } {
+export function linesSvg(xValues: readonly number[], series: readonly { label: string; values: readonly number[] }[], opts: { xLabel?: string; width?: number; height?: number } = {}): { svg: string; width: number; height: number } {
   const width = opts.width ?? 480;
   const height = opts.height ?? 220;
   const [l, r, t, b] = [52, 12, 10, 42];
   const ys = series.flatMap((s) => s.values.filter(Number.isFinite));
-  const [x0, x1] = [Math.min(...x), Math.max(...x)];
+  const [x0, x1] = [Math.min(...xValues), Math.max(...xValues)];
   const [y0, y1] = ys.length ? [Math.min(...ys), Math.max(...ys)] : [0, 1];
   const sx = (v: number) => r2(l + ((v - x0) / (x1 - x0 || 1)) * (width - l - r));
   const sy = (v: number) => r2(t + (1 - (v - y0) / (y1 - y0 || 1)) * (height - t - b));
@@ -110,7 +110,7 @@ export function linesSvg(x: readonly number[], series: readonly { label: string;
   ];
   series.forEach((s, i) => {
     const c = PALETTE[i % PALETTE.length];
-    const pts = x.map((xv, j) => (Number.isFinite(s.values[j]) ? `${sx(xv)},${sy(s.values[j])}` : '')).filter(Boolean).join(' ');
+    const pts = xValues.map((xv, j) => (Number.isFinite(s.values[j]) ? `${sx(xv)},${sy(s.values[j])}` : '')).filter(Boolean).join(' ');
     parts.push(`<polyline points="${pts}" fill="none" stroke="${c}" stroke-width="1.5"/>`);
     parts.push(`<rect x="${l + i * 110}" y="${height - 16}" width="10" height="3" fill="${c}"/><text x="${l + i * 110 + 14}" y="${height - 12}" font-size="11">${esc(s.label)}</text>`);
   });
