@@ -20,12 +20,13 @@ import {
 } from '../../src/data/limits.ts';
 import { loadBeir, type LoadOptions } from '../../src/data/load.ts';
 import { sourcesFromPath } from '../../src/data/node-sources.ts';
-import { fromBytes, type SourceFile } from '../../src/data/source.ts';
+import { fromBytes, fromFile, type SourceFile } from '../../src/data/source.ts';
 import { WarningLog } from '../../src/data/warnings.ts';
 import { listZip } from '../../src/data/zip.ts';
 import { parseCommandArgs } from '../../src/cli/args.ts';
 import { DATA_LIMIT_OPTIONS, dataLimits } from '../../src/cli/data-limits.ts';
-import { enc, errorOf, TINY } from './helpers/beir-files.ts';
+import { importBeir } from '../../src/store/import-beir.ts';
+import { enc, errorOf, freshStore, sources, TINY, tinyFiles } from './helpers/beir-files.ts';
 import { beirZipMembers, deflateBomb, deflated, gzipOf, manyMembersZip, zipBytes } from './helpers/hostile-archives.ts';
 
 const GiB = 2 ** 30;
@@ -96,6 +97,21 @@ describe('zip bombs', () => {
     expect(err.message).toBe(
       'bomb/corpus.jsonl (in b.zip) line 50000002: document id "d1" already appeared on line 1. Ids must be unique: remove or rename one of the two',
     );
+  });
+});
+
+describe('the page path (importBeir into IndexedDB from a dropped File, as the core worker runs it)', () => {
+  it('stops the zip bomb with the same error and leaves the earlier dataset as it was', async () => {
+    const { store } = await freshStore();
+    const noQuota = { estimate: undefined, persist: undefined };
+    await importBeir(store, sources(tinyFiles('earlier')), noQuota);
+    const before = await store.countRows();
+    const dropped = fromFile(new Blob([zipBytes(beirZipMembers(deflateBomb(GiB)))]), 'bomb.zip');
+    const err = await errorOf(() => importBeir(store, [dropped], noQuota));
+    expect(err).toBeInstanceOf(DataLimitError);
+    expect(err.message).toMatch(/^bomb\/corpus\.jsonl \(in bomb\.zip\) line \d+: inflates more than 200×/);
+    expect(await store.countRows()).toEqual(before);
+    expect((await store.listDatasets()).map((d) => d.name)).toEqual(['earlier']);
   });
 });
 
