@@ -44,22 +44,22 @@ const enc = new TextEncoder();
 const jsonFile = (v: unknown) => enc.encode(JSON.stringify(v, null, 2) + '\n');
 
 /** The sentence-transformers folder as relative path → bytes. */
-export function exportSentenceTransformers(x: StExportInput): Map<string, Uint8Array> {
-  const hidden = x.config.hidden_size;
+export function exportSentenceTransformers(input: StExportInput): Map<string, Uint8Array> {
+  const hidden = input.config.hidden_size;
   if (typeof hidden !== 'number') throw new ModelFormatError('config.json', 'has no numeric hidden_size', 'Export needs the BertModel config the encoder was loaded with');
   const files = new Map<string, Uint8Array>();
-  files.set('config.json', jsonFile({ ...x.config, architectures: ['BertModel'], torch_dtype: 'float32' }));
+  files.set('config.json', jsonFile({ ...input.config, architectures: ['BertModel'], torch_dtype: 'float32' }));
   // transformers refuses safetensors without format metadata ("does not contain the valid metadata").
-  files.set('model.safetensors', writeSafetensors(new Map(x.weights), { format: 'pt' }));
+  files.set('model.safetensors', writeSafetensors(new Map(input.weights), { format: 'pt' }));
   let tokenizer = false;
   for (const name of TOKENIZER_FILE_NAMES) {
-    const b = x.sourceFiles.get(name);
+    const b = input.sourceFiles.get(name);
     if (b) files.set(name, b);
     if (b && (name === 'tokenizer.json' || name === 'vocab.txt')) tokenizer = true;
   }
   if (!tokenizer) throw new ModelFormatError('tokenizer.json', 'not among the source model files', 'Export needs the files the encoder was loaded from (tokenizer.json or vocab.txt)');
 
-  const s = x.settings;
+  const s = input.settings;
   const modules = [
     { idx: 0, name: '0', path: '', type: 'sentence_transformers.models.Transformer' },
     { idx: 1, name: '1', path: '1_Pooling', type: 'sentence_transformers.models.Pooling' },
@@ -87,7 +87,7 @@ export function exportSentenceTransformers(x: StExportInput): Map<string, Uint8A
     'config_sentence_transformers.json',
     jsonFile({ prompts, default_prompt_name: null, similarity_fn_name: s.normalize || s.similarity === 'cosine' ? 'cosine' : 'dot' }),
   );
-  if (x.trainingInfo !== undefined) files.set(TRAINING_INFO, jsonFile(x.trainingInfo));
+  if (input.trainingInfo !== undefined) files.set(TRAINING_INFO, jsonFile(input.trainingInfo));
   return files;
 }
 

@@ -45,19 +45,19 @@ export interface MarkedTest extends PairedOutcome {
 }
 
 /** 'improvement' / 'loss' when p < alpha and the row's mean is higher / lower; else 'none'. */
-export function directionOf(t: PairedOutcome): Direction {
-  if (!(t.pValue < SIGNIFICANCE_ALPHA) || t.meanDiff === 0) return 'none';
-  return t.meanDiff > 0 ? 'improvement' : 'loss';
+export function directionOf(outcome: PairedOutcome): Direction {
+  if (!(outcome.pValue < SIGNIFICANCE_ALPHA) || outcome.meanDiff === 0) return 'none';
+  return outcome.meanDiff > 0 ? 'improvement' : 'loss';
 }
 
 /** The mark of one test against `baseline`: its improvement mark, its loss mark, or ''. */
-export function markOf(baseline: Baseline, t: PairedOutcome): string {
-  const d = directionOf(t);
+export function markOf(baseline: Baseline, outcome: PairedOutcome): string {
+  const d = directionOf(outcome);
   return d === 'improvement' ? IMPROVEMENT_MARKS[baseline] : d === 'loss' ? LOSS_MARKS[baseline] : '';
 }
 
-export function markedTest(baseline: Baseline, t: PairedOutcome): MarkedTest {
-  return { pValue: t.pValue, meanDiff: t.meanDiff, n: t.n, direction: directionOf(t), mark: markOf(baseline, t) };
+export function markedTest(baseline: Baseline, outcome: PairedOutcome): MarkedTest {
+  return { pValue: outcome.pValue, meanDiff: outcome.meanDiff, n: outcome.n, direction: directionOf(outcome), mark: markOf(baseline, outcome) };
 }
 
 /** Tests of one row per baseline, then per metric (how results rows and the encoder panel keep them). */

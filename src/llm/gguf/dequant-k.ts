@@ -11,18 +11,18 @@ const half = (t: Float32Array, b: Uint8Array, at: number): number => t[b[at] | (
 
 // Q2_K (84 bytes): scales[16] (low nibble scale, high nibble min, per 16 weights), qs[64] (2-bit), d, dmin.
 // Weight h·128 + s·32 + l (half h, shift s) is (qs[h·32 + l] >> 2s) & 3.
-export function dequantQ2K(b: Uint8Array, out: Float32Array, blocks: number): void {
+export function dequantQ2K(bytes: Uint8Array, out: Float32Array, blocks: number): void {
   const t = f16ToF32Table();
   for (let k = 0; k < blocks; k++) {
     const at = k * 84;
-    const d = half(t, b, at + 80);
-    const dmin = half(t, b, at + 82);
+    const d = half(t, bytes, at + 80);
+    const dmin = half(t, bytes, at + 82);
     const o = k * QK_K;
     for (let e = 0; e < QK_K; e++) {
-      const sc = b[at + (e >> 4)];
+      const sc = bytes[at + (e >> 4)];
       const dl = fr(d * (sc & 0x0f));
       const ml = fr(dmin * (sc >> 4));
-      const q = (b[at + 16 + (e >> 7) * 32 + (e & 31)] >> (2 * ((e >> 5) & 3))) & 3;
+      const q = (bytes[at + 16 + (e >> 7) * 32 + (e & 31)] >> (2 * ((e >> 5) & 3))) & 3;
       out[o + e] = fr(fr(dl * q) - ml);
     }
   }
@@ -30,22 +30,22 @@ export function dequantQ2K(b: Uint8Array, out: Float32Array, blocks: number): vo
 
 // Q3_K (110 bytes): hmask[32], qs[64] (low 2 bits), scales[12] (16 × 6 bits, signed − 32), d.
 // q = low2 − (hmask bit clear ? 4 : 0); weight e's hmask bit is bit e/32 of hmask[e % 32].
-export function dequantQ3K(b: Uint8Array, out: Float32Array, blocks: number): void {
+export function dequantQ3K(bytes: Uint8Array, out: Float32Array, blocks: number): void {
   const t = f16ToF32Table();
   const dl = new Float32Array(16);
   for (let k = 0; k < blocks; k++) {
     const at = k * 110;
     const sat = at + 96;
-    const d = half(t, b, at + 108);
+    const d = half(t, bytes, at + 108);
     for (let i = 0; i < 16; i++) {
-      const lo = (b[sat + (i & 7)] >> (4 * (i >> 3))) & 0x0f;
-      const hi = (b[sat + 8 + (i & 3)] >> (2 * (i >> 2))) & 0x03;
+      const lo = (bytes[sat + (i & 7)] >> (4 * (i >> 3))) & 0x0f;
+      const hi = (bytes[sat + 8 + (i & 3)] >> (2 * (i >> 2))) & 0x03;
       dl[i] = fr(d * ((lo | (hi << 4)) - 32));
     }
     const o = k * QK_K;
     for (let e = 0; e < QK_K; e++) {
-      const low = (b[at + 32 + (e >> 7) * 32 + (e & 31)] >> (2 * ((e >> 5) & 3))) & 3;
-      const high = (b[at + (e & 31)] >> (e >> 5)) & 1;
+      const low = (bytes[at + 32 + (e >> 7) * 32 + (e & 31)] >> (2 * ((e >> 5) & 3))) & 3;
+      const high = (bytes[at + (e & 31)] >> (e >> 5)) & 1;
       out[o + e] = fr(dl[e >> 4] * (low - (high ? 0 : 4)));
     }
   }
@@ -66,37 +66,37 @@ function scaleMin(b: Uint8Array, at: number, sc: Uint8Array, mn: Uint8Array): vo
 
 // Q4_K (144 bytes): d, dmin, scales[12], qs[128]. Weight c·64 + n·32 + l is nibble n of qs[c·32 + l];
 // sub-block j = e/32 has scale d·sc[j] and min dmin·m[j]; w = scale·q − min.
-export function dequantQ4K(b: Uint8Array, out: Float32Array, blocks: number): void {
+export function dequantQ4K(bytes: Uint8Array, out: Float32Array, blocks: number): void {
   const t = f16ToF32Table();
   const sc = new Uint8Array(8);
   const mn = new Uint8Array(8);
   for (let k = 0; k < blocks; k++) {
     const at = k * 144;
-    const d = half(t, b, at);
-    const dmin = half(t, b, at + 2);
-    scaleMin(b, at + 4, sc, mn);
+    const d = half(t, bytes, at);
+    const dmin = half(t, bytes, at + 2);
+    scaleMin(bytes, at + 4, sc, mn);
     const o = k * QK_K;
     for (let j = 0; j < 8; j++) {
       const ds = fr(d * sc[j]);
       const dm = fr(dmin * mn[j]);
       const qat = at + 16 + (j >> 1) * 32;
       const shift = 4 * (j & 1);
-      for (let l = 0; l < 32; l++) out[o + j * 32 + l] = fr(fr(ds * ((b[qat + l] >> shift) & 0x0f)) - dm);
+      for (let l = 0; l < 32; l++) out[o + j * 32 + l] = fr(fr(ds * ((bytes[qat + l] >> shift) & 0x0f)) - dm);
     }
   }
 }
 
 // Q5_K (176 bytes): d, dmin, scales[12], qh[32], qs[128]. As Q4_K plus a 5th bit: bit j of qh[l] for
 // weight j·32 + l.
-export function dequantQ5K(b: Uint8Array, out: Float32Array, blocks: number): void {
+export function dequantQ5K(bytes: Uint8Array, out: Float32Array, blocks: number): void {
   const t = f16ToF32Table();
   const sc = new Uint8Array(8);
   const mn = new Uint8Array(8);
   for (let k = 0; k < blocks; k++) {
     const at = k * 176;
-    const d = half(t, b, at);
-    const dmin = half(t, b, at + 2);
-    scaleMin(b, at + 4, sc, mn);
+    const d = half(t, bytes, at);
+    const dmin = half(t, bytes, at + 2);
+    scaleMin(bytes, at + 4, sc, mn);
     const o = k * QK_K;
     for (let j = 0; j < 8; j++) {
       const ds = fr(d * sc[j]);
@@ -104,7 +104,7 @@ export function dequantQ5K(b: Uint8Array, out: Float32Array, blocks: number): vo
       const qat = at + 48 + (j >> 1) * 32;
       const shift = 4 * (j & 1);
       for (let l = 0; l < 32; l++) {
-        const q = ((b[qat + l] >> shift) & 0x0f) | (((b[at + 16 + l] >> j) & 1) << 4);
+        const q = ((bytes[qat + l] >> shift) & 0x0f) | (((bytes[at + 16 + l] >> j) & 1) << 4);
         out[o + j * 32 + l] = fr(fr(ds * q) - dm);
       }
     }
@@ -114,19 +114,19 @@ export function dequantQ5K(b: Uint8Array, out: Float32Array, blocks: number): vo
 // Q6_K (210 bytes): ql[128] (low 4 bits), qh[64] (high 2 bits), scales[16] int8, d. Weight h·128 + n·64 + l
 // (l < 64) takes nibble n of ql[h·64 + l]; weight h·128 + s·32 + l (l < 32) takes bits 2s of qh[h·32 + l];
 // q = (low | high << 4) − 32, w = (d·scale[e/16])·q.
-export function dequantQ6K(b: Uint8Array, out: Float32Array, blocks: number): void {
+export function dequantQ6K(bytes: Uint8Array, out: Float32Array, blocks: number): void {
   const t = f16ToF32Table();
   const ds = new Float32Array(16);
   for (let k = 0; k < blocks; k++) {
     const at = k * 210;
-    const d = half(t, b, at + 208);
-    for (let i = 0; i < 16; i++) ds[i] = fr(d * ((b[at + 192 + i] << 24) >> 24));
+    const d = half(t, bytes, at + 208);
+    for (let i = 0; i < 16; i++) ds[i] = fr(d * ((bytes[at + 192 + i] << 24) >> 24));
     const o = k * QK_K;
     for (let e = 0; e < QK_K; e++) {
       const h = e >> 7;
       const r = e & 127;
-      const low = (b[at + h * 64 + (r & 63)] >> (4 * (r >> 6))) & 0x0f;
-      const high = (b[at + 128 + h * 32 + (r & 31)] >> (2 * (r >> 5))) & 0x03;
+      const low = (bytes[at + h * 64 + (r & 63)] >> (4 * (r >> 6))) & 0x0f;
+      const high = (bytes[at + 128 + h * 32 + (r & 31)] >> (2 * (r >> 5))) & 0x03;
       out[o + e] = fr(ds[e >> 4] * ((low | (high << 4)) - 32));
     }
   }
