@@ -67,33 +67,22 @@ function scaleMin(b: Uint8Array, at: number, sc: Uint8Array, mn: Uint8Array): vo
 // Q4_K (144 bytes): d, dmin, scales[12], qs[128]. Weight c·64 + n·32 + l is nibble n of qs[c·32 + l];
 // sub-block j = e/32 has scale d·sc[j] and min dmin·m[j]; w = scale·q − min.
 export function dequantQ4K(bytes: Uint8Array, out: Float32Array, blocks: number): void {
-  const t = f16ToF32Table();
-  const sc = new Uint8Array(8);
-  const mn = new Uint8Array(8);
-  for (let k = 0; k < blocks; k++) {
-    const at = k * 144;
-    const d = half(t, bytes, at);
-    const dmin = half(t, bytes, at + 2);
-    scaleMin(bytes, at + 4, sc, mn);
-    const o = k * QK_K;
-    for (let j = 0; j < 8; j++) {
-      const ds = fr(d * sc[j]);
-      const dm = fr(dmin * mn[j]);
-      const qat = at + 16 + (j >> 1) * 32;
-      const shift = 4 * (j & 1);
-      for (let l = 0; l < 32; l++) out[o + j * 32 + l] = fr(fr(ds * ((bytes[qat + l] >> shift) & 0x0f)) - dm);
-    }
-  }
+  dequantScaleMinK(bytes, out, blocks, 144, 16, null);
 }
 
 // Q5_K (176 bytes): d, dmin, scales[12], qh[32], qs[128]. As Q4_K plus a 5th bit: bit j of qh[l] for
 // weight j·32 + l.
 export function dequantQ5K(bytes: Uint8Array, out: Float32Array, blocks: number): void {
+  dequantScaleMinK(bytes, out, blocks, 176, 48, 16);
+}
+
+/** Q4_K and Q5_K: 4-bit quants at `qsAt` of each block, plus a 5th bit from qh at `qhAt` (Q5_K). */
+function dequantScaleMinK(bytes: Uint8Array, out: Float32Array, blocks: number, blockBytes: number, qsAt: number, qhAt: number | null): void {
   const t = f16ToF32Table();
   const sc = new Uint8Array(8);
   const mn = new Uint8Array(8);
   for (let k = 0; k < blocks; k++) {
-    const at = k * 176;
+    const at = k * blockBytes;
     const d = half(t, bytes, at);
     const dmin = half(t, bytes, at + 2);
     scaleMin(bytes, at + 4, sc, mn);
@@ -101,11 +90,11 @@ export function dequantQ5K(bytes: Uint8Array, out: Float32Array, blocks: number)
     for (let j = 0; j < 8; j++) {
       const ds = fr(d * sc[j]);
       const dm = fr(dmin * mn[j]);
-      const qat = at + 48 + (j >> 1) * 32;
+      const qat = at + qsAt + (j >> 1) * 32;
       const shift = 4 * (j & 1);
       for (let l = 0; l < 32; l++) {
-        const q = ((bytes[qat + l] >> shift) & 0x0f) | (((bytes[at + 16 + l] >> j) & 1) << 4);
-        out[o + j * 32 + l] = fr(fr(ds * q) - dm);
+        const high = qhAt === null ? 0 : ((bytes[at + qhAt + l] >> j) & 1) << 4;
+        out[o + j * 32 + l] = fr(fr(ds * (((bytes[qat + l] >> shift) & 0x0f) | high)) - dm);
       }
     }
   }

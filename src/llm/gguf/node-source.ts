@@ -3,6 +3,7 @@
 import { open, type FileHandle } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { NotFoundError } from '../../errors.ts';
+import { readFileRange } from '../../util/file-range-node.ts';
 import type { GgufSource } from './source.ts';
 
 export interface NodeGgufSource extends GgufSource {
@@ -23,18 +24,7 @@ export async function ggufSourceFromFile(path: string, label: string = path): Pr
   return {
     label,
     size,
-    read: async (offset, length) => {
-      const from = Math.max(0, Math.min(offset, size));
-      const len = Math.max(0, Math.min(offset + length, size) - from);
-      const buf = new Uint8Array(len);
-      let got = 0;
-      while (got < len) {
-        const { bytesRead } = await fh.read(buf, got, len - got, from + got);
-        if (bytesRead === 0) break; // the file shrank while we read it
-        got += bytesRead;
-      }
-      return got === len ? buf : buf.subarray(0, got);
-    },
+    read: (offset, length) => readFileRange(fh, size, offset, length),
     close: () => fh.close(),
   };
 }
