@@ -16,6 +16,7 @@ const { trainLlmCommand, TRAIN_LLM_HELP } = await import('./train-llm-command.ts
 const { experimentCommand, EXPERIMENT_HELP } = await import('./experiment-command.ts');
 const { fetchModelCommand, FETCH_MODEL_HELP } = await import('./fetch-model-command.ts');
 const { exportHfCommand, EXPORT_HF_HELP } = await import('./export-hf-command.ts');
+const { exportGgufCommand, EXPORT_GGUF_HELP } = await import('./export-gguf-command.ts');
 
 const COMMANDS: Record<string, { run: (argv: string[], signal: AbortSignal) => Promise<void>; help: string }> = {
   eval: { run: evalCommand, help: EVAL_HELP },
@@ -27,6 +28,7 @@ const COMMANDS: Record<string, { run: (argv: string[], signal: AbortSignal) => P
   experiment: { run: experimentCommand, help: EXPERIMENT_HELP },
   'fetch-model': { run: fetchModelCommand, help: FETCH_MODEL_HELP },
   'export-hf': { run: exportHfCommand, help: EXPORT_HF_HELP },
+  'export-gguf': { run: exportGgufCommand, help: EXPORT_GGUF_HELP },
 };
 
 const USAGE = `Usage: npm run -s expandr -- <command> [options]
