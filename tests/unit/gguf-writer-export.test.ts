@@ -3,9 +3,14 @@
 // Checked against independent computations: the tfjs adapter's own ΔW (LoraLinear.deltaWeight) for the merged
 // values after the q/k permutation round trip, the adapter-on tfjs model for the logits, the source file for
 // every untouched tensor and metadata key. The real SmolLM2 check in Python is tests/reference/gguf-export.test.ts.
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { writeAdapterPath } from '../../src/cli/adapter-files.ts';
 import { useBackend } from '../../src/cli/backend.ts';
+import { exportGgufCommand } from '../../src/cli/export-gguf-command.ts';
 import { ModelFormatError } from '../../src/errors.ts';
 import type { DecoderConfig } from '../../src/llm/config.ts';
 import { ggufDecoderConfig, hfWeightName, unpermuteRows } from '../../src/llm/gguf/decoder.ts';
@@ -224,6 +229,32 @@ describe('export-gguf on a tiny Llama GGUF', () => {
     const tuned: MergedWeights = { read: ggufWeightSource(src, file, config), changed: new Set(['lm_head.weight']), description: '' };
     await expect(exportAs('source', tuned)).rejects.toThrow(ModelFormatError);
     await expect(exportAs('source', tuned)).rejects.toThrow(/tiny\.gguf.*lm_head/);
+  });
+
+  test('the runner writes the same file (streamed to OUT.partial, renamed) and leaves nothing behind on failure', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'expandr-export-gguf-'));
+    try {
+      const model = join(dir, 'tiny.gguf');
+      writeFileSync(model, await src.read(0, src.size));
+      writeAdapterPath(join(dir, 'adapter'), adapterFiles);
+      const out = join(dir, 'tuned.gguf');
+      const log = console.log;
+      console.log = () => {};
+      try {
+        await exportGgufCommand(['--model', model, '--adapter', join(dir, 'adapter'), '--out', out, '--json'], new AbortController().signal);
+      } finally {
+        console.log = log;
+      }
+      const want = exports.get('source')!.src;
+      expect(Buffer.from(readFileSync(out)).equals(Buffer.from(await want.read(0, want.size)))).toBe(true);
+      expect(existsSync(`${out}.partial`)).toBe(false);
+      writeFileSync(join(dir, 'adapter', 'adapter_config.json'), '{"peft_type": "LORA", "r": 8, "lora_alpha": 32, "target_modules": ["lm_head"]}');
+      const bad = join(dir, 'bad.gguf');
+      await expect(exportGgufCommand(['--model', model, '--adapter', join(dir, 'adapter'), '--out', bad], new AbortController().signal)).rejects.toThrow(ModelFormatError);
+      expect(existsSync(bad) || existsSync(`${bad}.partial`)).toBe(false);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   test('permuteRows undoes unpermuteRows (the reader) exactly', () => {

@@ -6,7 +6,7 @@
 // exporter HF-named weights in HF's row layout.
 import { ModelFormatError } from '../../errors.ts';
 import { readSafetensors } from '../../model/safetensors.ts';
-import { loraScaling } from '../lora.ts';
+import { loraScaling, matchesTarget } from '../lora.ts';
 import { ADAPTER_CONFIG, ADAPTER_WEIGHTS, PEFT_KEY_PREFIX, parsePeftConfig } from '../lora-peft.ts';
 import type { WeightSource } from '../webllm/mlc-params.ts';
 import { loraDelta } from '../webllm/merged-weights.ts';
@@ -66,6 +66,9 @@ export function peftMergedWeights(base: WeightSource, adapterFiles: ReadonlyMap<
   const scaling = loraScaling(settings);
   const adapters = new Map<string, ModuleAdapter>();
   for (const [module, { a, b }] of adapterModules(adapterFiles, label)) {
+    if (!matchesTarget(module, settings.targetModules)) {
+      throw new ModelFormatError(`${label}/${ADAPTER_WEIGHTS}`, `tensors for ${module}, which target_modules (${JSON.stringify(settings.targetModules)}) does not select`, 'The adapter files do not belong together; re-export the adapter');
+    }
     if (!a || !b) throw new ModelFormatError(`${label}/${ADAPTER_WEIGHTS}`, `${module} has lora_${a ? 'B' : 'A'} but not lora_${a ? 'A' : 'B'}`, 'Re-export the adapter');
     const ok = a.shape.length === 2 && b.shape.length === 2 && a.shape[0] === settings.r && b.shape[1] === settings.r;
     if (!ok) throw new ModelFormatError(`${label}/${ADAPTER_WEIGHTS}`, `${module}: lora_A [${a.shape}] and lora_B [${b.shape}] do not have rank r = ${settings.r}`, 'Fix r in adapter_config.json or re-export the adapter');
