@@ -204,6 +204,10 @@ def main() -> None:
         merge_err = max(merge_err, err.max().item())
         # The exact merge rounded to float16, for the logits below: the export should be this model.
         reference.get_submodule(module).weight.data = reference.get_submodule(module).weight.data.half().float()
+    if spec["mode"] == "f16":  # there every matrix is float16, the merged ones and all others
+        for module in reference.modules():
+            if isinstance(module, (torch.nn.Linear, torch.nn.Embedding)):
+                module.weight.data = module.weight.data.half().float()
     rounded_logits = last_logits(reference, ids) if spec["mode"] != "requantize" else None
 
     result.update({
