@@ -11,7 +11,8 @@
 // EXPANDR_GGUF_EXPORT_DRIFT=1 also writes the 'requantize' and 'f16' variants and prints each one's drift
 // against the adapter-on model as our decoder reads them back (the figures in merge-export.ts's header).
 // EXPANDR_GGUF_EXPORT_ADAPTER=DIR runs the same on a trained adapter (e.g. train-llm --steps 2 on the .gguf),
-// reporting rather than requiring that its effect on the logits clears the tolerance.
+// reporting rather than requiring that its effect on the logits clears the tolerance. EXPANDR_KEEP_TMP=1 keeps
+// the temporary folder (adapter, export, spec.json for check_gguf_export.py) and prints its path.
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
