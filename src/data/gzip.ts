@@ -3,8 +3,9 @@
 // Input is fed in small pieces so that one step never inflates more than a few MiB (limits.ts).
 import { Gunzip } from 'fflate';
 import { BeirFormatError } from '../errors.ts';
+import { formatBytes } from '../util/format.ts';
 import { Crc32 } from './hash.ts';
-import { feedPieces, InflateGuard } from './limits.ts';
+import { feedPieces, InflateGuard, MAX_SILENT_INPUT_BYTES } from './limits.ts';
 
 /** The shortest valid gzip member: 10-byte header, 2-byte empty deflate block, 8-byte trailer. */
 const MIN_GZIP_BYTES = 20;
@@ -43,6 +44,7 @@ export async function* gunzipChunks(raw: AsyncIterable<Uint8Array>, label: strin
   };
   const tail = new Uint8Array(8); // the last 8 input bytes, i.e. the last member's trailer
   let rawLen = 0;
+  let silent = 0; // input bytes since the last output
   const push = (chunk: Uint8Array, final: boolean) => {
     try {
       g.push(chunk, final);
@@ -60,6 +62,10 @@ export async function* gunzipChunks(raw: AsyncIterable<Uint8Array>, label: strin
     for (const piece of feedPieces(chunk)) {
       push(piece, false);
       guard.consumed(piece.length);
+      silent = out.length > 0 ? 0 : silent + piece.length;
+      if (silent > MAX_SILENT_INPUT_BYTES) {
+        throw damaged(label, `corrupt: ${formatBytes(silent)} of it gave no data (a header that never ends, or not gzip at all)`);
+      }
       yield* guard.pass(out.splice(0));
     }
   }

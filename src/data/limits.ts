@@ -43,6 +43,13 @@ export const INFLATE_RATIO_AFTER_BYTES = 16 * 1024 * 1024;
  */
 export const INFLATE_FEED_BYTES = 16 * 1024;
 
+/**
+ * Compressed input a gzip stream may take without giving one byte out. A header (file name, comment,
+ * extra field) and a stored block are under 64 KiB in real files; fflate holds an unfinished header
+ * whole and copies it again on every push, so one that never ends would cost memory and quadratic time.
+ */
+export const MAX_SILENT_INPUT_BYTES = 1024 * 1024;
+
 /** Deflate's largest ratio: a 258-byte match coded in 2 bits (RFC 1951 §3.2.5). */
 export const DEFLATE_MAX_RATIO = 1032;
 

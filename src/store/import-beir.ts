@@ -6,7 +6,7 @@ import type { Store } from './store.ts';
 import type { DatasetInfo } from './types.ts';
 import { formatBytes } from '../util/format.ts';
 import { detectLayout, type BeirLayout } from '../data/layout.ts';
-import { readBeir, type ReadOptions } from '../data/read-beir.ts';
+import { readBeir, readLimits, type ReadOptions } from '../data/read-beir.ts';
 import type { SourceFile } from '../data/source.ts';
 import { WarningLog, type ImportWarning } from '../data/warnings.ts';
 
@@ -66,7 +66,7 @@ export async function checkQuota(layout: BeirLayout, estimate: (() => Promise<St
 
 export async function importBeir(store: Store, sources: SourceFile[], opts: ImportOptions = {}): Promise<ImportOutcome> {
   const warn = new WarningLog();
-  const layout = await detectLayout(sources, warn);
+  const layout = await detectLayout(sources, warn, readLimits(opts)); // the archive limits, raised as the line limit is
   const sm = storageManager();
   await checkQuota(layout, opts.estimate ?? (sm?.estimate ? () => sm.estimate!() : undefined));
   const persist = opts.persist ?? (sm?.persist ? () => sm.persist!() : undefined);

@@ -31,6 +31,8 @@ import { beirZipMembers, deflateBomb, deflated, gzipOf, manyMembersZip, zipBytes
 
 const GiB = 2 ** 30;
 const MiB = 2 ** 20;
+/** Refusing an endless gzip header reads ~1 MiB: well under a second, where holding it was quadratic. */
+const MAX_HEADER_MS = 5_000;
 /** A ratio no test data reaches: the limit raised "because the data is real". */
 const RAISED = { maxInflateRatio: 1e9 };
 
@@ -113,6 +115,15 @@ describe('the page path (importBeir into IndexedDB from a dropped File, as the c
     expect(await store.countRows()).toEqual(before);
     expect((await store.listDatasets()).map((d) => d.name)).toEqual(['earlier']);
   });
+
+  it('takes raised limits from its options (limits.maxInflateRatio)', async () => {
+    const { store } = await freshStore();
+    const dropped = () => [fromFile(new Blob([zipBytes(beirZipMembers(deflateBomb(32 * MiB)))]), 'bomb.zip')];
+    const opts = { estimate: undefined, persist: undefined };
+    await expect(importBeir(store, dropped(), opts)).rejects.toThrow(DataLimitError);
+    // Raised: read through, 32 MiB of blank lines and no document.
+    await expect(importBeir(store, dropped(), { ...opts, limits: RAISED })).rejects.toThrow(/the file is empty \(no documents\)/);
+  });
 });
 
 describe('gzip bombs', () => {
@@ -136,6 +147,17 @@ describe('gzip bombs', () => {
     ]);
     const err = await limitError(zipped('g.zip', z), 'maxInflateRatio');
     expect(err.file).toBe('g/corpus.jsonl.gz (in g.zip)');
+  });
+
+  it('refuses a header that never ends after MAX_SILENT_INPUT_BYTES instead of holding it (and re-copying it per push)', async () => {
+    // FNAME set and no terminating NUL: fflate waits for the header's end. 32 MiB took ~4 minutes before.
+    const gz = new Uint8Array(32 * MiB).fill(0x41);
+    gz.set([0x1f, 0x8b, 8, 8, 0, 0, 0, 0, 0, 0xff]);
+    const t0 = performance.now();
+    const err = await errorOf(() => loadBeir(files(gz)));
+    expect(err).toBeInstanceOf(BeirFormatError);
+    expect(err.message).toMatch(/^g\/corpus\.jsonl\.gz: the gzip data is corrupt: 1\.\d+ MiB of it gave no data \(a header that never ends/);
+    expect(performance.now() - t0).toBeLessThan(MAX_HEADER_MS);
   });
 
   it('hands on at most one small step at a time however the input is chunked', async () => {
