@@ -3,6 +3,7 @@
 // preference records, figure data, encoder checkpoints (sentence-transformers) and LoRA adapters (PEFT).
 // Every stage is recorded in OUT/run-state.json: re-running the same command after a kill resumes
 // (trainers from their checkpoints under OUT/checkpoints/); another config in the same folder is refused.
+import { decoderFilesFromPath } from './model-path.ts';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -12,7 +13,6 @@ import { loadBeir, type BeirDataset } from '../data/load.ts';
 import { flatText } from '../data/types.ts';
 import { loadBertEncoder } from '../encoder/encoder.ts';
 import { initEncoder } from '../encoder/init-encoder.ts';
-import { modelFilesFromSources } from '../llm/files.ts';
 import { modelFilesFromPath } from '../model/sources-node.ts';
 import { DEFAULT_EMBEDDING_CACHE, FileChunkStore } from '../retrieval/dense/file-chunks-node.ts';
 import { DEFAULT_CHUNK_SIZE, embeddingCacheKey } from '../retrieval/dense/chunk-store.ts';
@@ -131,7 +131,7 @@ export async function experimentCommand(argv: string[], signal: AbortSignal): Pr
     probe.dispose();
     return s;
   })();
-  const llmFiles = modelFilesFromSources(await sourcesFromPath(fromRoot(config.llm.model)));
+  const llmFiles = await decoderFilesFromPath(fromRoot(config.llm.model));
 
   mkdirSync(out, { recursive: true });
   const store = folderRunStore(out);

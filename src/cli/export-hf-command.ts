@@ -1,11 +1,10 @@
 // `expandr export-hf`: a decoder folder (HF or llama2.c) as a Hugging Face LlamaForCausalLM / Qwen2ForCausalLM
 // folder that transformers loads, tokenizer included (src/llm/hf-export.ts); with --adapter, a PEFT adapter trained on that model
 // rewritten to fit the export (llama2.c q/k row order → HF's) into --adapter-out.
+import { decoderFilesFromPath } from './model-path.ts';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { UsageError } from '../errors.ts';
-import { sourcesFromPath } from '../data/node-sources.ts';
-import { modelFilesFromSources } from '../llm/files.ts';
 import { exportHfDecoder, peftAdapterForHfExport } from '../llm/hf-export.ts';
 import { loadDecoderFiles } from '../llm/load.ts';
 import { readAdapterPath, writeAdapterPath } from './adapter-files.ts';
@@ -14,7 +13,8 @@ import { parseCommandArgs } from './args.ts';
 export const EXPORT_HF_HELP = `export-hf  Write a decoder (HF or llama2.c folder) as a Hugging Face LlamaForCausalLM folder.
 
 Options:
-  --model DIR          model folder: HF (config.json + model.safetensors) or llama2.c (.bin + tok*.bin)   (required)
+  --model PATH         model folder: HF (config.json + model.safetensors) or llama2.c (.bin + tok*.bin),
+                       or a .gguf file (llama/qwen2)                                               (required)
   --out DIR            the HF folder to write: config.json, generation_config.json, model.safetensors,
                        tokenizer files (copied from an HF source; a llama2.c tok*.bin is converted)  (required)
   --adapter PATH       a PEFT adapter trained on --model (e.g. from train-llm) to convert alongside
@@ -32,7 +32,7 @@ export async function exportHfCommand(argv: string[], _signal: AbortSignal): Pro
   const modelDir = a.need('model');
   const out = a.need('out');
   if (a.str('adapter-out') && !a.str('adapter')) throw new UsageError('export-hf: --adapter-out needs --adapter.');
-  const files = modelFilesFromSources(await sourcesFromPath(modelDir));
+  const files = await decoderFilesFromPath(modelDir);
   const loaded = await loadDecoderFiles(files);
   // A GGUF carries its tokenizer in the metadata: the loader built tokenizer.json / tokenizer_config.json from it.
   const hf = await exportHfDecoder(loaded.config, loaded.weights, loaded.tokenizerFiles ?? files, loaded.tokenizer);

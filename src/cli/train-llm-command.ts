@@ -3,15 +3,14 @@
 // loss, margin_before and margin_after: the mean implicit-reward margin β·[(log π(c) − log π_ref(c)) −
 // (log π(r) − log π_ref(r))] over the pairs, in eval mode, before and after training (TRL's
 // rewards/margins; 0 before training since a fresh adapter is the reference). Checkpoints: OUT/checkpoint/.
+import { decoderFilesFromPath } from './model-path.ts';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { NotFoundError, UsageError } from '../errors.ts';
-import { sourcesFromPath } from '../data/node-sources.ts';
 import { DPO_DEFAULTS, type DpoSettings } from '../llm/dpo.ts';
 import { parsePreferencePairs, tokenizePair } from '../llm/dpo-data.ts';
 import { evaluateDpo, referenceLogProbs } from '../llm/dpo-eval.ts';
 import { trainDpo } from '../train/dpo-trainer.ts';
-import { modelFilesFromSources } from '../llm/files.ts';
 import { loadDecoder } from '../llm/load.ts';
 import { LORA_DEFAULTS, LoraAdapters } from '../llm/lora.ts';
 import { exportPeftAdapter } from '../llm/lora-peft.ts';
@@ -28,7 +27,8 @@ const L = LORA_DEFAULTS;
 export const TRAIN_LLM_HELP = `train-llm  DPO-train a LoRA adapter on the tfjs decoder from preference pairs; writes a PEFT adapter folder.
 
 Options:
-  --model DIR            model folder: HF (config.json + model.safetensors + tokenizer.json) or llama2.c  (required)
+  --model PATH           model folder: HF (config.json + model.safetensors + tokenizer.json) or llama2.c,
+                         or a .gguf file (llama/qwen2)                                        (required)
   --pairs FILE           JSONL, one {"prompt", "chosen", "rejected"} per line                          (required)
   --out PATH             adapter folder, or a .zip                                                      (required)
   --steps N              optimizer steps (default: --epochs passes over the pairs)
@@ -126,7 +126,7 @@ export async function trainLlmCommand(argv: string[], signal: AbortSignal): Prom
     throw new NotFoundError(`${pairsPath}: cannot be read. Give a JSONL file with one {"prompt", "chosen", "rejected"} per line.`);
   }
   const raw = parsePreferencePairs(text, pairsPath);
-  const files = modelFilesFromSources(await sourcesFromPath(modelDir));
+  const files = await decoderFilesFromPath(modelDir);
   const { model, tokenizer, format } = await loadDecoder(files, work);
   if (!tokenizer) throw new UsageError(`train-llm: ${files.label} has no tokenizer files (tokenizer.json); DPO on text needs them.`);
   const chat = a.flag('raw') ? false : tokenizer.hasChatTemplate;
