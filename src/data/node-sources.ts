@@ -3,6 +3,7 @@
 // `data/scifact` gives 'scifact/corpus.jsonl.gz' as a dropped folder would; a zip or a single file
 // becomes one SourceFile (zips are opened by the layout detection, as in the browser). The walk stops
 // at the member and depth limits (limits.ts), which also ends a symlink loop.
+import { readFileRange } from '../util/file-range-node.ts';
 import { createReadStream } from 'node:fs';
 import { open, readdir, stat } from 'node:fs/promises';
 import { basename, dirname, join, relative, resolve, sep } from 'node:path';
@@ -19,18 +20,9 @@ export function nodeSource(file: string, relPath: string, size: number): SourceF
     stream: () => Readable.toWeb(createReadStream(file)) as unknown as ReadableStream<Uint8Array>,
     // Positioned reads: the zip reader seeks to the central directory and reads entries by range.
     slice: async (start, end) => {
-      const from = Math.max(0, Math.min(start, size));
-      const len = Math.max(0, Math.min(end, size) - from);
       const fh = await open(file, 'r');
       try {
-        const buf = new Uint8Array(len);
-        let got = 0;
-        while (got < len) {
-          const { bytesRead } = await fh.read(buf, got, len - got, from + got);
-          if (bytesRead === 0) break; // the file shrank while we read it
-          got += bytesRead;
-        }
-        return got === len ? buf : buf.subarray(0, got);
+        return await readFileRange(fh, size, start, end - start);
       } finally {
         await fh.close();
       }
