@@ -110,8 +110,22 @@ function emptyFile(file: DataFile, what: string): BeirFormatError {
   return new BeirFormatError(file.label, null, `the file is empty (no ${what})`, `Check that this is the right ${file.canonical}`);
 }
 
-function duplicate(file: DataFile, what: string, id: string, first: number, line: number): BeirFormatError {
-  return new BeirFormatError(file.label, line, `${what} id "${id}" already appeared on line ${first}`, 'Ids must be unique: remove or rename one of the two');
+/** The line each id of a file first appeared on; a second appearance is an error naming both lines. */
+class IdLines extends Map<string, number> {
+  constructor(
+    private readonly file: DataFile,
+    private readonly what: string,
+  ) {
+    super();
+  }
+
+  add(id: string, line: number): void {
+    const first = this.get(id);
+    if (first !== undefined) {
+      throw new BeirFormatError(this.file.label, line, `${this.what} id "${id}" already appeared on line ${first}`, 'Ids must be unique: remove or rename one of the two');
+    }
+    this.set(id, line);
+  }
 }
 
 export async function readBeir(layout: BeirLayout, sink: BeirSink, warn: WarningLog, opts: ReadOptions = {}): Promise<ReadSummary> {
@@ -119,16 +133,14 @@ export async function readBeir(layout: BeirLayout, sink: BeirSink, warn: Warning
   const batchSize = opts.batchSize ?? DOC_BATCH;
 
   // Queries: small, kept in memory to validate qrels.
-  const queryLine = new Map<string, number>();
   const queries: BeirQuery[] = [];
   const qf = layout.queries;
+  const queryLine = new IdLines(qf, 'query');
   let prog = stageProgress('import:queries', [qf], opts);
   const qText = () => `${qf.label}: ${formatCount(queries.length)} queries`;
   fileSha256[qf.canonical] = await scan(qf, opts, prog.onRaw, (text, line) => {
     const q = parseQueryLine(text, qf.label, line, warn);
-    const first = queryLine.get(q.id);
-    if (first !== undefined) throw duplicate(qf, 'query', q.id, first, line);
-    queryLine.set(q.id, line);
+    queryLine.add(q.id, line);
     queries.push(q);
   }, () => prog.tick(qText()), warn);
   if (queries.length === 0) throw emptyFile(qf, 'queries');
@@ -136,16 +148,14 @@ export async function readBeir(layout: BeirLayout, sink: BeirSink, warn: Warning
   prog.end(qText());
 
   // Corpus: streamed to the sink in batches; only the ids (and their lines, for duplicates) are kept.
-  const docLine = new Map<string, number>();
   let batch: BeirDoc[] = [];
   const cf = layout.corpus;
+  const docLine = new IdLines(cf, 'document');
   prog = stageProgress('import:corpus', [cf], opts);
   const cText = () => `${cf.label}: ${formatCount(docLine.size)} docs`;
   fileSha256[cf.canonical] = await scan(cf, opts, prog.onRaw, (text, line) => {
     const d = parseDocLine(text, cf.label, line, warn);
-    const first = docLine.get(d.id);
-    if (first !== undefined) throw duplicate(cf, 'document', d.id, first, line);
-    docLine.set(d.id, line);
+    docLine.add(d.id, line);
     batch.push(d);
   }, async () => {
     if (batch.length >= batchSize) {
