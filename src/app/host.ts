@@ -101,7 +101,8 @@ export function createHost(post: (msg: Response) => void, openStore: () => Promi
       await pipeline.reset(datasetId);
       return null;
     },
-    'pipeline:download': ({ datasetId, what }) => pipeline.download(datasetId, what),
+    // A GGUF export streams the base model tensor by tensor: progress in bytes, cancellable.
+    'pipeline:download': ({ datasetId, what }, ctx) => pipeline.download(datasetId, what, ctx),
   };
 
   async function handle(msg: Request): Promise<void> {

@@ -23,9 +23,10 @@ import type { RetrieverSession } from './retriever-session.ts';
 import { parseStageName, stepOfStage } from '../pipeline/stages.ts';
 
 export { stepOfStage };
-import type { PipelineDownload, PipelineEvent, PipelineRunArgs, PipelineSnapshot, PipelineStep } from './session-types.ts';
+import type { PipelineDownload, PipelineEvent, PipelineFile, PipelineRunArgs, PipelineSnapshot, PipelineStep } from './session-types.ts';
+import { exportAdapterAsGguf, ggufExportName, GGUF_MIME } from './export-gguf.ts';
 
-export type { PipelineDownload, PipelineEvent, PipelineRunArgs, PipelineSnapshot, PipelineStep };
+export type { PipelineDownload, PipelineEvent, PipelineFile, PipelineRunArgs, PipelineSnapshot, PipelineStep };
 
 
 /** The rows each step needs (cumulative): Expand = baselines + the LLM's vanilla expansions; Train = FT and the joint rounds. */
@@ -146,8 +147,19 @@ export class PipelineSession {
     for (const key of await store.listArtifacts(datasetId)) if (key.startsWith(`${PREFIX}/`)) await store.deleteArtifact(datasetId, key);
   }
 
-  async download(datasetId: string, what: PipelineDownload): Promise<{ name: string; type: string; bytes: Uint8Array }> {
+  /** A file set or the results as bytes; `{ kind: 'gguf' }` as a Blob (export-gguf.ts), with progress and cancel from `work`. */
+  download(datasetId: string, what: Exclude<PipelineDownload, { kind: 'gguf' }>): Promise<PipelineFile & { bytes: Uint8Array }>;
+  download(datasetId: string, what: PipelineDownload, work?: WorkOptions): Promise<PipelineFile>;
+  async download(datasetId: string, what: PipelineDownload, work: WorkOptions = {}): Promise<PipelineFile> {
     const store = await this.store();
+    if (what.kind === 'gguf') {
+      if (!what.name.startsWith('adapters/')) throw new ExpandrError(`"${what.name}" is not a LoRA adapter of the run: only adapters/NAME can be merged into the GGUF.`);
+      const files = await artifactRunStore(store, datasetId, PREFIX).getFiles(what.name);
+      if (!files) throw new ExpandrError(`The run has no "${what.name}" (yet): run the Train step first.`);
+      const llm = this.llms.get(what.llm);
+      const blob = await exportAdapterAsGguf(llm, files, { ...work, label: what.name });
+      return { name: ggufExportName(llm.summary.name, what.name), type: GGUF_MIME, blob };
+    }
     const info = await store.getDataset(datasetId);
     const stem = `expandr-${(info?.name ?? 'run').replace(/[^\w.-]+/g, '-')}`;
     if (what.kind === 'results') {

@@ -8,7 +8,7 @@ import type { MarkedTest } from '../eval/significance-marks.ts';
 import type { LossPoint } from '../train/checkpoint.ts';
 import type { RetrieverTrainSettings } from '../train/settings.ts';
 import type { LlmTry } from './llm-session.ts';
-import type { DroppedFile, EncoderSource, EncoderSummary, LlmSource, LlmSummary, PipelineDownload, PipelineEvent, PipelineRunArgs, PipelineSnapshot, TrainResult } from './session-types.ts';
+import type { DroppedFile, EncoderSource, EncoderSummary, LlmSource, LlmSummary, PipelineDownload, PipelineEvent, PipelineFile, PipelineRunArgs, PipelineSnapshot, TrainResult } from './session-types.ts';
 
 export type { DroppedFile } from './session-types.ts';
 
@@ -57,8 +57,8 @@ export interface Calls {
   'pipeline:run': { args: PipelineRunArgs; result: PipelineSnapshot };
   /** Forgets the stored run of a dataset (the next run starts afresh). */
   'pipeline:reset': { args: { datasetId: string }; result: null };
-  /** A file of the stored run as a download: an encoder or adapter zip, expansions JSONL, run files, results. */
-  'pipeline:download': { args: { datasetId: string; what: PipelineDownload }; result: { name: string; type: string; bytes: Uint8Array } };
+  /** A file of the stored run as a download: an encoder or adapter zip, expansions JSONL, run files, results, an adapter merged into the GGUF LLM (with progress). */
+  'pipeline:download': { args: { datasetId: string; what: PipelineDownload }; result: PipelineFile };
 }
 export type CallType = keyof Calls;
 

@@ -100,4 +100,14 @@ export interface PipelineSnapshot {
   complete: boolean;
 }
 
-export type PipelineDownload = { kind: 'files'; name: string } | { kind: 'results'; format: 'json' | 'csv' | 'md' };
+/**
+ * What the Export step downloads: a file set of the run, the results table, or an adapter of the run
+ * ('adapters/NAME') merged into the loaded GGUF LLM `llm` (a handle) as a GGUF file.
+ */
+export type PipelineDownload =
+  | { kind: 'files'; name: string }
+  | { kind: 'results'; format: 'json' | 'csv' | 'md' }
+  | { kind: 'gguf'; name: string; llm: string };
+
+/** A download as the worker hands it over: small files as bytes; a model (GGUF) as a Blob, whose bytes stay out of the JS heap. */
+export type PipelineFile = { name: string; type: string; bytes: Uint8Array } | { name: string; type: string; blob: Blob };

@@ -106,7 +106,7 @@ async function readHfWeights(files: ModelFiles, config: DecoderConfig, work: Wor
 const ggufNames = (files: ModelFiles) => files.names().filter((n) => n.toLowerCase().endsWith('.gguf') && !n.includes('/'));
 
 /** The folder's one .gguf as a ranged source (whole-file bytes only where the folder cannot seek). */
-async function ggufSource(files: ModelFiles): Promise<GgufSource> {
+export async function ggufSource(files: ModelFiles): Promise<GgufSource> {
   const names = ggufNames(files);
   if (names.length !== 1) {
     const split = names.some((n) => /-\d{5}-of-\d{5}\.gguf$/i.test(n));

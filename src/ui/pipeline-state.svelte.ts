@@ -4,11 +4,11 @@
 import type { CallHandle, CoreClient } from './core-client.ts';
 import type { DroppedFile } from '../app/protocol.ts';
 import type { LlmTry } from '../app/llm-session.ts';
-import type { LlmSummary, PipelineDownload, PipelineSnapshot, PipelineStep } from '../app/session-types.ts';
+import type { LlmSummary, PipelineDownload, PipelineFile, PipelineSnapshot, PipelineStep } from '../app/session-types.ts';
 // From the stage table itself, not pipeline-session.ts: that one would pull the core (tfjs) into the page's bundle.
 import { stepOfStage } from '../pipeline/stages.ts';
 import type { Task } from './task.ts';
-import { downloadBytes } from './download.ts';
+import { downloadBlob, downloadBytes } from './download.ts';
 
 export type StepName = 'data' | 'models' | 'expand' | 'train' | 'evaluate' | 'export';
 export const STEPS: readonly { id: StepName; title: string }[] = [
@@ -39,12 +39,14 @@ export class PipelineState {
   datasetId = $state<string | null>(null);
   configText = $state(JSON.stringify(QUICK_CONFIG, null, 2));
   snapshot = $state<PipelineSnapshot | null>(null);
-  task = $state<(Task & { step: PipelineStep | 'llm' }) | null>(null);
+  task = $state<(Task & { step: PipelineStep | 'llm' | 'export' }) | null>(null);
   liveLog = $state<string[]>([]);
   liveFinished = $state<string[]>([]);
   error = $state<string | null>(null);
   /** The last LLM load or try that failed, shown in the LLM panel. */
   llmError = $state<string | null>(null);
+  /** The last tuned-model GGUF export that failed, shown in the Export step. */
+  exportError = $state<string | null>(null);
   /** The LLM panel's last "Try the Q2D prompt" result. */
   llmTry = $state<(LlmTry & { query: string; llm: string }) | null>(null);
 
@@ -147,9 +149,17 @@ export class PipelineState {
 
   async download(what: PipelineDownload) {
     if (!this.datasetId) return;
+    const save = (f: PipelineFile) => ('blob' in f ? downloadBlob(f.blob, f.name) : downloadBytes(f.bytes, f.name, f.type));
+    if (what.kind === 'gguf') {
+      // Writing a model takes a while (the whole base file is read): a task with progress and cancel.
+      const call = this.client.call('pipeline:download', { datasetId: this.datasetId, what }, this.#progress);
+      await this.#run('export', `Writing ${what.name.replace(/^adapters\//, '')} merged into the model as GGUF`, call, save);
+      if (this.error?.startsWith('Cancelled')) this.error = 'Export cancelled: nothing was downloaded.'; // #run's text is about run steps
+      this.exportError = this.error;
+      return;
+    }
     try {
-      const f = await this.client.call('pipeline:download', { datasetId: this.datasetId, what }).promise;
-      downloadBytes(f.bytes, f.name, f.type);
+      save(await this.client.call('pipeline:download', { datasetId: this.datasetId, what }).promise);
     } catch (e) {
       this.error = (e as Error).message;
     }
@@ -164,7 +174,7 @@ export class PipelineState {
     if (this.task) this.task.progress = p;
   };
 
-  async #run<T>(step: PipelineStep | 'llm', label: string, handle: CallHandle<T>, done: (r: T) => void) {
+  async #run<T>(step: PipelineStep | 'llm' | 'export', label: string, handle: CallHandle<T>, done: (r: T) => void) {
     this.error = null;
     this.task = { step, label, progress: null, startedAt: performance.now(), cancel: handle.cancel };
     try {
