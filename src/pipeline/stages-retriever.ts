@@ -1,6 +1,7 @@
 // The retriever side of the loop: train an encoder (resumable through the trainer's checkpoints) and
 // export it as a sentence-transformers folder into the run store; evaluate a setting (BM25 or dense,
 // plain or expanded by Eq. 8) into a SettingEval plus its TREC run file and its t-SNE sample.
+import { modelHash } from '../model/sources.ts';
 import { goldDocOf } from '../data/qrels.ts';
 import { ExpandrError } from '../errors.ts';
 import type { BeirDataset } from '../data/load.ts';
@@ -113,13 +114,15 @@ export async function denseStage(
 ): Promise<EvalOut> {
   return ctx.stages.once({ kind: 'eval', setting }, async () => {
     ctx.log(`evaluating ${setting} (encoder ${encoderName}${expansions ? ', expanded' : ''})`);
-    const encoder = await ctx.encoders.load(await encoderFiles(ctx, encoderName));
+    const files = await encoderFiles(ctx, encoderName);
+    const encoder = await ctx.encoders.load(files);
     try {
       let sink = ctx.corpus.get(encoderName);
       if (!sink) ctx.corpus.set(encoderName, (sink = ctx.corpusSink?.(encoderName) ?? new MemoryChunkStore()));
       const norm = ctx.config.encoder.expansionNorm;
       const r = await denseEvaluate(encoder, ctx.data.docs, sink, queries, qrels, {
-        modelHash: encoderName,
+        // The content, not the name: stored embeddings (possibly shared with `eval`) are checked against it.
+        modelHash: await modelHash(files),
         corpusChecksum: ctx.data.checksum,
         totalDocs: ctx.data.docs.length,
         expansions,
