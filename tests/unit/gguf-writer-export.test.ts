@@ -1,4 +1,4 @@
-// The tuned model back out as GGUF, on a tiny Llama GGUF made here (Q4_1 matrices, Q8_0 embedding, F32 norms,
+// The tuned model back out as GGUF, on a tiny Llama GGUF (tests/unit/helpers/tiny-gguf.ts: Q4_1 matrices, Q8_0 embedding, F32 norms,
 // q/k rows in llama.cpp's permuted order): a LoRA on q/k/v merged and written in each of the three type modes.
 // Checked against independent computations: the tfjs adapter's own ΔW (LoraLinear.deltaWeight) for the merged
 // values after the q/k permutation round trip, the adapter-on tfjs model for the logits, the source file for
@@ -17,21 +17,17 @@ import { ggufDecoderConfig, hfWeightName, unpermuteRows } from '../../src/llm/gg
 import { GgmlType } from '../../src/llm/gguf/ggml-types.ts';
 import { peftMergedWeights, type MergedWeights } from '../../src/llm/gguf/merge.ts';
 import { exportTunedGguf, ggufWeightSource, permuteRows, type GgufExportTypes } from '../../src/llm/gguf/merge-export.ts';
-import { quantizeTensor } from '../../src/llm/gguf/quantize.ts';
-import { GgufValueType, readGgufHeader, readTensorBytes, type GgufFile, type GgufMetadataEntry } from '../../src/llm/gguf/reader.ts';
+import { readGgufHeader, readTensorBytes, type GgufFile } from '../../src/llm/gguf/reader.ts';
 import { ggufSourceFromBytes, type GgufSource } from '../../src/llm/gguf/source.ts';
-import { writeGguf, type GgufTensorOut } from '../../src/llm/gguf/writer.ts';
 import { LlamaModel } from '../../src/llm/llama.ts';
 import { LoraAdapters } from '../../src/llm/lora.ts';
 import { exportPeftAdapter } from '../../src/llm/lora-peft.ts';
 import { f16Round } from '../../src/llm/quant/f16.ts';
 import { mergedWeightSource } from '../../src/llm/webllm/merged-weights.ts';
 import { expectedWeightShapes, randomWeights, type Weights } from '../../src/llm/weights.ts';
+import { collectBytes, TINY_GGUF_CONFIG, tinyGguf } from './helpers/tiny-gguf.ts';
 
-const CONFIG: DecoderConfig = {
-  arch: 'llama', dim: 64, layers: 2, heads: 4, kvHeads: 2, headDim: 16, hidden: 96, vocab: 128, normEps: 1e-5, ropeTheta: 10000,
-  ropeScaling: { type: 'none' }, ropeLayout: 'half', attentionBias: false, tiedEmbeddings: true, maxSeqLen: 64, bosId: null, eosIds: [],
-};
+const CONFIG: DecoderConfig = TINY_GGUF_CONFIG;
 const TARGETS = ['q_proj', 'k_proj', 'v_proj']; // k too: both permuted projections go through the round trip
 const IDS = [[5, 17, 42, 99, 3, 120, 7, 61], [100, 1, 33, 33, 80, 9, 12, 44]];
 /**
@@ -43,51 +39,6 @@ const SOURCE_LOGIT_TOLERANCE = 2e-3;
 const F16_LOGIT_TOLERANCE = 5e-3;
 /** A float32 ulp of slack on top of half a float16 ulp: ΔW from tfjs and from A/B differ in float32 rounding. */
 const F32_SLACK = 2 ** -23;
-
-const LAYER_NAMES: [string, string][] = [
-  ['attn_norm', 'input_layernorm'], ['attn_q', 'self_attn.q_proj'], ['attn_k', 'self_attn.k_proj'], ['attn_v', 'self_attn.v_proj'],
-  ['attn_output', 'self_attn.o_proj'], ['ffn_gate', 'mlp.gate_proj'], ['ffn_up', 'mlp.up_proj'], ['ffn_down', 'mlp.down_proj'], ['ffn_norm', 'post_attention_layernorm'],
-];
-
-/** A llama.cpp-style GGUF of `weights`: q/k rows permuted, matrices Q4_1, embedding Q8_0, norms F32, tokenizer metadata. */
-async function tinyGguf(weights: Weights): Promise<Uint8Array> {
-  const u32 = (key: string, value: number): GgufMetadataEntry => ({ key, type: GgufValueType.UINT32, value });
-  const f32 = (key: string, value: number): GgufMetadataEntry => ({ key, type: GgufValueType.FLOAT32, value });
-  const str = (key: string, value: string): GgufMetadataEntry => ({ key, type: GgufValueType.STRING, value });
-  const tokens = Array.from({ length: CONFIG.vocab }, (_, i) => (i < 2 ? ['<|im_start|>', '<|im_end|>'][i] : `t${i}`));
-  const metadata: GgufMetadataEntry[] = [
-    str('general.architecture', 'llama'), str('general.name', 'Tiny Llama'), u32('llama.block_count', CONFIG.layers), u32('llama.context_length', CONFIG.maxSeqLen),
-    u32('llama.embedding_length', CONFIG.dim), u32('llama.feed_forward_length', CONFIG.hidden), u32('llama.attention.head_count', CONFIG.heads),
-    u32('llama.attention.head_count_kv', CONFIG.kvHeads), f32('llama.rope.freq_base', CONFIG.ropeTheta), f32('llama.attention.layer_norm_rms_epsilon', CONFIG.normEps),
-    u32('general.file_type', 3), u32('llama.vocab_size', CONFIG.vocab), u32('llama.rope.dimension_count', CONFIG.headDim), str('tokenizer.ggml.model', 'gpt2'),
-    { key: 'tokenizer.ggml.tokens', type: GgufValueType.ARRAY, itemType: GgufValueType.STRING, value: tokens },
-    { key: 'tokenizer.ggml.token_type', type: GgufValueType.ARRAY, itemType: GgufValueType.INT32, value: Int32Array.from(tokens, (_, i) => (i < 2 ? 3 : 1)) },
-    { key: 'tokenizer.ggml.merges', type: GgufValueType.ARRAY, itemType: GgufValueType.STRING, value: ['t 1'] },
-    str('tokenizer.chat_template', "{% for m in messages %}<|im_start|>{{ m['role'] }}\n{{ m['content'] }}<|im_end|>\n{% endfor %}"),
-    u32('general.quantization_version', 2),
-  ];
-  const names: [string, string][] = [['token_embd.weight', 'model.embed_tokens.weight']];
-  for (let l = 0; l < CONFIG.layers; l++) for (const [g, h] of LAYER_NAMES) names.push([`blk.${l}.${g}.weight`, `model.layers.${l}.${h}.weight`]);
-  names.push(['output_norm.weight', 'model.norm.weight']);
-  const tensors: GgufTensorOut[] = names.map(([name, hf]) => {
-    const w = weights.get(hf)!;
-    const qk = /attn_([qk])/.exec(name);
-    const values = qk ? permuteRows(w.data, qk[1] === 'q' ? CONFIG.heads : CONFIG.kvHeads, CONFIG.headDim, w.shape[1]) : w.data;
-    const type = w.shape.length === 1 ? GgmlType.F32 : name === 'token_embd.weight' ? GgmlType.Q8_0 : GgmlType.Q4_1;
-    const bytes = quantizeTensor(values, w.shape[w.shape.length - 1], type, name);
-    return { name, dims: [...w.shape].reverse(), type, byteLength: bytes.length, data: async () => bytes };
-  });
-  return collect(async (sink) => void (await writeGguf(sink, { metadata, tensors })));
-}
-
-async function collect(write: (sink: { write(c: Uint8Array): void }) => Promise<void>): Promise<Uint8Array> {
-  const chunks: Uint8Array[] = [];
-  await write({ write: (c) => void chunks.push(c.slice()) });
-  const out = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
-  let at = 0;
-  for (const c of chunks) (out.set(c, at), (at += c.length));
-  return out;
-}
 
 /** Every weight of a GGUF as the decoder reads it. */
 async function readWeights(src: GgufSource, file: GgufFile, config: DecoderConfig): Promise<Weights> {
@@ -123,7 +74,7 @@ describe('export-gguf on a tiny Llama GGUF', () => {
 
   const exportAs = async (types: GgufExportTypes, tuned: MergedWeights) => {
     let summary!: Awaited<ReturnType<typeof exportTunedGguf>>;
-    const bytes = await collect(async (sink) => void (summary = await exportTunedGguf(src, file, config, tuned, sink, { types })));
+    const bytes = await collectBytes(async (sink) => void (summary = await exportTunedGguf(src, file, config, tuned, sink, { types })));
     const out = ggufSourceFromBytes(bytes, `tiny-${types}.gguf`);
     return { src: out, file: await readGgufHeader(out), summary };
   };

@@ -1,6 +1,5 @@
 // A tiny llama.cpp-style Llama GGUF (q/k rows permuted, matrices Q4_1, embedding Q8_0, norms F32, a byte-level
 // tokenizer and chat template in the metadata) and a seeded PEFT LoRA adapter for it, built without tfjs.
-// The same file as tests/unit/gguf-writer-export.test.ts builds (that test keeps its own copy).
 import type { DecoderConfig } from '../../../src/llm/config.ts';
 import { GgmlType } from '../../../src/llm/gguf/ggml-types.ts';
 import { permuteRows } from '../../../src/llm/gguf/merge-export.ts';
