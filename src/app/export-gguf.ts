@@ -9,7 +9,7 @@ import { ggufDecoderConfig, hfWeightName } from '../llm/gguf/decoder.ts';
 import { peftMergedWeights } from '../llm/gguf/merge.ts';
 import { DEFAULT_GGUF_EXPORT_TYPES, exportTunedGguf, ggufWeightSource, type GgufExportTypes } from '../llm/gguf/merge-export.ts';
 import { readGgufHeader, type GgufFile } from '../llm/gguf/reader.ts';
-import type { GgufSink } from '../llm/gguf/writer.ts';
+import { blobSink } from '../llm/gguf/writer.ts';
 import { ggufSource } from '../llm/load.ts';
 import { ADAPTER_CONFIG, ADAPTER_WEIGHTS, PEFT_KEY_PREFIX, parsePeftConfig } from '../llm/lora-peft.ts';
 import { readSafetensors } from '../model/safetensors.ts';
@@ -28,19 +28,6 @@ export interface AdapterExportOptions extends WorkOptions {
 export function ggufExportName(modelName: string, adapterName: string): string {
   const safe = (s: string) => s.replace(/[^\w.+-]+/g, '-').replace(/^-+|-+$/g, '') || 'model';
   return `${safe(modelName.split('/').pop()!.replace(/\.gguf$/i, ''))}-${safe(adapterName.replace(/^adapters\//, ''))}.gguf`;
-}
-
-/**
- * A sink that turns every piece it is given into a Blob part at once. The Blob constructor copies the bytes,
- * so a producer may reuse its buffer, and no output stays in the JS heap (writer.ts's blobSink keeps copies
- * until the end: the whole output in the heap).
- */
-export function blobPartsSink(): GgufSink & { blob(): Blob } {
-  const parts: Blob[] = [];
-  return {
-    write: (chunk) => void parts.push(new Blob([chunk as Uint8Array<ArrayBuffer>])),
-    blob: () => new Blob(parts, { type: GGUF_MIME }),
-  };
 }
 
 /** What kind of model a loaded LLM is, in words, for the "not a GGUF" error. */
@@ -105,7 +92,7 @@ export async function exportAdapterAsGguf(llm: LoadedLlm, adapterFiles: Readonly
   checkAdapterFits(file, name, adapterFiles, label);
   const config = ggufDecoderConfig(file, src.label);
   const tuned = peftMergedWeights(ggufWeightSource(src, file, config), adapterFiles, label);
-  const sink = blobPartsSink();
+  const sink = blobSink();
   await exportTunedGguf(src, file, config, tuned, sink, { types: work.types ?? DEFAULT_GGUF_EXPORT_TYPES, onProgress: work.onProgress, signal: work.signal });
   return sink.blob();
 }

@@ -46,13 +46,22 @@ export function hfWeightName(name: string): string | null {
  * Works for weights [rows, cols] and biases (cols = 1).
  */
 export function unpermuteRows(data: Float32Array, heads: number, headDim: number, cols: number): Float32Array {
+  return moveQkRows(data, heads, headDim, cols, 'to-hf');
+}
+
+/**
+ * The q/k row order of llama.cpp against HF's, either way: within each head, HF row a·headDim/2 + i is GGUF
+ * row 2i + a. 'to-hf' reads GGUF rows into HF order (the loader), 'to-gguf' the reverse (the GGUF export).
+ */
+export function moveQkRows(data: Float32Array, heads: number, headDim: number, cols: number, direction: 'to-hf' | 'to-gguf'): Float32Array {
   const half = headDim / 2;
   const out = new Float32Array(data.length);
   for (let h = 0; h < heads; h++) {
     for (let a = 0; a < 2; a++) {
       for (let i = 0; i < half; i++) {
-        const to = (h * headDim + a * half + i) * cols;
-        const from = (h * headDim + 2 * i + a) * cols;
+        const hf = (h * headDim + a * half + i) * cols;
+        const gguf = (h * headDim + 2 * i + a) * cols;
+        const [from, to] = direction === 'to-hf' ? [gguf, hf] : [hf, gguf];
         out.set(data.subarray(from, from + cols), to);
       }
     }

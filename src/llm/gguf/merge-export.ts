@@ -23,7 +23,7 @@ import { ModelFormatError, throwIfAborted } from '../../errors.ts';
 import type { WorkOptions } from '../../util/progress.ts';
 import type { DecoderConfig } from '../config.ts';
 import type { WeightSource } from '../webllm/mlc-params.ts';
-import { hfWeightName, unpermuteRows } from './decoder.ts';
+import { hfWeightName, moveQkRows, unpermuteRows } from './decoder.ts';
 import type { MergedWeights } from './merge.ts';
 import { GGML_BLOCK, GgmlType, ggmlTypeName } from './ggml-types.ts';
 import { canQuantize, quantizeTensor } from './quantize.ts';
@@ -59,18 +59,7 @@ export interface GgufExportSummary {
  * decoder.ts's unpermuteRows: within each head of `headDim` rows, GGUF row 2i + a is HF row a·headDim/2 + i.
  */
 export function permuteRows(data: Float32Array, heads: number, headDim: number, cols: number): Float32Array {
-  const half = headDim / 2;
-  const out = new Float32Array(data.length);
-  for (let h = 0; h < heads; h++) {
-    for (let a = 0; a < 2; a++) {
-      for (let i = 0; i < half; i++) {
-        const from = (h * headDim + a * half + i) * cols;
-        const to = (h * headDim + 2 * i + a) * cols;
-        out.set(data.subarray(from, from + cols), to);
-      }
-    }
-  }
-  return out;
+  return moveQkRows(data, heads, headDim, cols, 'to-gguf');
 }
 
 /** Heads of a q/k matrix that llama.cpp permuted (Llama only; Qwen2 keeps HF's order), else null. */

@@ -189,14 +189,15 @@ export async function writeGguf(
   return header.byteLength + dataBytes;
 }
 
-/** A sink that keeps the parts for a Blob (the page's download): the Blob references them, no concatenation. */
+/**
+ * A sink for the page's download: every piece becomes a Blob part at once. The Blob constructor copies the
+ * bytes (a producer may reuse its buffer) and the browser may keep parts outside the JS heap; the final Blob
+ * references the parts, no concatenation.
+ */
 export function blobSink(): GgufSink & { blob(): Blob } {
-  const parts: Uint8Array<ArrayBuffer>[] = [];
+  const parts: Blob[] = [];
   return {
-    write(chunk) {
-      // Copy: a producer may reuse its buffer for the next tensor.
-      parts.push(new Uint8Array(chunk));
-    },
+    write: (chunk) => void parts.push(new Blob([chunk as Uint8Array<ArrayBuffer>])),
     blob: () => new Blob(parts, { type: 'application/octet-stream' }),
   };
 }
