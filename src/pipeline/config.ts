@@ -31,12 +31,27 @@ export interface LoraSettingsConfig {
   targetModules: string[];
 }
 
+/** The dev split every setting is also evaluated on (src/data/dev-split.ts): the numbers choices may read. */
+export interface DevSettings {
+  /** Share of each train dataset's train split held out as dev; null: the dataset's own dev split when it has one, else 0.2. */
+  fraction: number | null;
+  seed: number;
+  /** First N dev queries evaluated (0 = all); the cut itself does not depend on it. */
+  queries: number;
+}
+
 export interface ExperimentConfig {
-  /** Folder or zip of a BEIR dataset; a relative path resolves from the project root. */
+  /** Folder or zip of the BEIR dataset evaluated on (and trained on unless trainData is set); relative paths resolve from the project root. */
   data: string;
-  /** Evaluation split (Tables 2–3: test) and training split. */
+  /**
+   * Datasets to train on (paper: train on one collection, test zero-shot on BEIR): [] = `data`. Several are
+   * merged with ids namespaced "NAME/ID"; the test split's corpus is `data`'s. A string means [string].
+   */
+  trainData: string[];
+  /** Evaluation split (Tables 2–3: test) and training split (of every train dataset; dev is cut from it). */
   split: string;
   trainSplit: string;
+  dev: DevSettings;
   /** Limits for small runs: first N train queries (0 = all) and test queries (0 = all). */
   trainQueries: number;
   testQueries: number;
@@ -80,8 +95,10 @@ export interface ExperimentConfig {
 
 export const EXPERIMENT_DEFAULTS: Readonly<ExperimentConfig> = Object.freeze({
   data: '',
+  trainData: [],
   split: 'test',
   trainSplit: 'train',
+  dev: { fraction: null, seed: 42, queries: 0 }, // DEFAULT_DEV_FRACTION / DEFAULT_DEV_SEED of src/data/dev-split.ts
   trainQueries: 0,
   testQueries: 0,
   seed: 42,
@@ -115,6 +132,10 @@ export function experimentConfig(over: Record<string, unknown> = {}, file = 'con
     } else if (nested) {
       out[k] = { ...(d as object), ...(v as object) };
     } else out[k] = v;
+  }
+  if (typeof out.trainData === 'string') out.trainData = out.trainData ? [out.trainData] : [];
+  if (!Array.isArray(out.trainData) || !out.trainData.every((d) => typeof d === 'string' && d)) {
+    throw new ExpandrError(`${file}: "trainData" must be a dataset path or a list of them (e.g. ["../shared/data/beir/scifact"]); [] trains on "data".`);
   }
   const retriever = out.retriever as Record<string, unknown>;
   if ('expansionNorm' in retriever || 'variant' in retriever) {
