@@ -1,8 +1,9 @@
 // Trainer checkpoints as a folder on disk (the runner's --out/checkpoint, an experiment's
-// checkpoints/NAME): the trainer's own files, replaced atomically at each save so that a kill leaves
-// either the previous checkpoint or the new one, never half of one.
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+// checkpoints/NAME): the trainer's own files, replaced atomically at each save (atomic-files.ts) so that a
+// kill leaves either the previous checkpoint or the new one, never half of one.
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { recoverFolder, replaceFolder } from './atomic-files.ts';
 import { checkpointFromFiles, checkpointToFiles, STATE_JSON, STATE_TENSORS, type CheckpointSink } from '../train/checkpoint.ts';
 import { DPO_STATE_JSON, DPO_STATE_TENSORS, dpoCheckpointFromFiles, dpoCheckpointToFiles, type DpoCheckpointSink } from '../train/dpo-checkpoint.ts';
 
@@ -16,14 +17,10 @@ interface CheckpointFormat<C> {
 function folderSink<C>(dir: string, format: CheckpointFormat<C>): { save(checkpoint: C): Promise<void>; latest(): Promise<C | undefined> } {
   return {
     async save(checkpoint) {
-      const tmp = `${dir}.tmp`;
-      rmSync(tmp, { recursive: true, force: true });
-      mkdirSync(tmp, { recursive: true });
-      for (const [name, bytes] of format.toFiles(checkpoint)) writeFileSync(join(tmp, name), bytes);
-      rmSync(dir, { recursive: true, force: true });
-      renameSync(tmp, dir);
+      replaceFolder(dir, format.toFiles(checkpoint));
     },
     async latest() {
+      recoverFolder(dir);
       if (!existsSync(join(dir, format.names[0]))) return undefined;
       return format.fromFiles(new Map(format.names.map((name) => [name, new Uint8Array(readFileSync(join(dir, name)))])));
     },

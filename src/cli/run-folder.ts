@@ -1,18 +1,13 @@
 // The runner's run store: a folder (the experiment's --out). run-state.json is replaced atomically;
 // file sets are sub-folders (encoders/…, adapters/…, runs/…) a user can open directly; trainer
 // checkpoints live under checkpoints/NAME/ in the trainers' own file formats.
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { dirname, join, relative } from 'node:path';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { recoverFolder, replaceFolder, writeFileAtomic } from './atomic-files.ts';
 import { folderCheckpointSink, folderDpoCheckpointSink } from './checkpoint-folders.ts';
 import type { RunState, RunStore } from '../pipeline/run-state.ts';
 
 export const RUN_STATE_FILE = 'run-state.json';
-
-function writeAtomic(path: string, bytes: Uint8Array | string): void {
-  mkdirSync(dirname(path), { recursive: true });
-  writeFileSync(`${path}.tmp`, bytes);
-  renameSync(`${path}.tmp`, path);
-}
 
 function readTree(dir: string, root = dir, out = new Map<string, Uint8Array>()): Map<string, Uint8Array> {
   for (const name of readdirSync(dir)) {
@@ -31,24 +26,15 @@ export function folderRunStore(dir: string): RunStore {
       return existsSync(p) ? (JSON.parse(readFileSync(p, 'utf8')) as RunState) : undefined;
     },
     async saveState(s) {
-      writeAtomic(join(dir, RUN_STATE_FILE), JSON.stringify(s));
+      writeFileAtomic(join(dir, RUN_STATE_FILE), JSON.stringify(s));
     },
     async putFiles(name, files) {
       // One folder per set, written beside and swapped in, so a kill never leaves half a set behind.
-      const target = join(dir, name);
-      const tmp = `${target}.tmp`;
-      rmSync(tmp, { recursive: true, force: true });
-      for (const [rel, bytes] of files) {
-        mkdirSync(dirname(join(tmp, rel)), { recursive: true });
-        writeFileSync(join(tmp, rel), bytes);
-      }
-      mkdirSync(tmp, { recursive: true });
-      rmSync(target, { recursive: true, force: true });
-      mkdirSync(dirname(target), { recursive: true });
-      renameSync(tmp, target);
+      replaceFolder(join(dir, name), files);
     },
     async getFiles(name) {
       const target = join(dir, name);
+      recoverFolder(target);
       return existsSync(target) ? readTree(target) : undefined;
     },
     retrieverCheckpoints: (name) => folderCheckpointSink(join(dir, 'checkpoints', name)),
