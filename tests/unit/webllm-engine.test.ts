@@ -1,12 +1,12 @@
 // The WebLLM wrapper with a fake engine: what reaches WebLLM (exact request objects), loading with
 // monotone progress, the sequential queue, cancellation during a load and mid-queue, and every error
-// path's type and message.
-import { existsSync } from 'node:fs';
-import { describe, expect, test } from 'vitest';
+// path's type and message; then the real package: its exports and preset records, its engine's failure
+// through our factory, and the message when it cannot be imported.
+import { describe, expect, test, vi } from 'vitest';
 import { CancelledError, GpuCapabilityError, ModelFetchError, WebGpuUnavailableError, WebLlmError } from '../../src/errors.ts';
 import { createWebLlmEngine, importWebLlm, webLlmEngineFactory } from '../../src/llm/webllm/create.ts';
 import { chatRequest, DEFAULT_SAMPLING, WebLlmGenerator, type GenerationResult } from '../../src/llm/webllm/engine.ts';
-import { webLlmPreset } from '../../src/llm/webllm/presets.ts';
+import { WEBLLM_PRESETS, webLlmModelRecord, webLlmPreset } from '../../src/llm/webllm/presets.ts';
 import type { EngineConfig, WebLlmModule } from '../../src/llm/webllm/types.ts';
 import type { Progress } from '../../src/util/progress.ts';
 import { fakeAdapter, FakeEngine, fakeGpu, type FakeScript } from './helpers/fake-webllm.ts';
@@ -269,13 +269,44 @@ describe('real-package factory', () => {
     expect((await gen.generate([{ prompt: 'x' }]))[0].ok).toBe(true);
   });
 
-  test('without the package installed, a clear install hint', async (ctx) => {
-    if (existsSync(new URL('../../node_modules/@mlc-ai/web-llm/package.json', import.meta.url))) ctx.skip();
-    const e = await importWebLlm().then(
-      () => null,
-      (x) => x,
-    );
+  test('the installed package: the engine classes we construct, and a record for every preset as our table has it', async () => {
+    const webllm = await importWebLlm();
+    expect(typeof webllm.MLCEngine).toBe('function');
+    expect(typeof webllm.WebWorkerMLCEngine).toBe('function');
+    for (const p of WEBLLM_PRESETS) {
+      const own = webllm.prebuiltAppConfig.model_list.find((r) => r.model_id === p.id);
+      expect(own, `${p.id} in the installed prebuiltAppConfig`).toBeDefined();
+      // webLlmModelRecord hands WebLLM the installed record, so these are what the app shows and sizes by.
+      expect(webLlmModelRecord(p, webllm.prebuiltAppConfig)).toBe(own);
+      expect([own!.model, own!.model_lib.split('/').pop(), own!.vram_required_MB, own!.overrides?.context_window_size]).toEqual([p.modelUrl, p.modelLibFile, p.vramMB, p.contextWindow]);
+    }
+  });
+
+  test("the real MLCEngine through our factory: reload() of an id missing from the app config fails as WebLLM's list says", async () => {
+    // No GPU is touched: WebLLM looks the id up before it fetches anything (engine.ts reloadInternal).
+    const e = await WebLlmGenerator.load({ modelId: MODEL, appConfig: { model_list: [] }, gpu: fakeGpu(), factory: webLlmEngineFactory() }).catch((x) => x);
     expect(e).toBeInstanceOf(WebLlmError);
-    expect(e.message).toContain('npm install @mlc-ai/web-llm@0.2.86');
+    expect(e.message).toMatch(new RegExp(`^${MODEL} is not in WebLLM's model list \\(ModelNotFoundError: Cannot find model record in appConfig for ${MODEL}`));
+  });
+
+  test('when the package cannot be imported: WebLlmError with the cause and the fix', async () => {
+    vi.resetModules();
+    vi.doMock('@mlc-ai/web-llm', () => {
+      throw new Error('Cannot find package @mlc-ai/web-llm');
+    });
+    try {
+      const fresh = await import('../../src/llm/webllm/create.ts');
+      const errors = await import('../../src/errors.ts');
+      const e = await fresh.importWebLlm().then(
+        () => null,
+        (x) => x,
+      );
+      expect(e).toBeInstanceOf(errors.WebLlmError);
+      // (vitest wraps a throwing mock factory's error in its own message; the cause is in parentheses.)
+      expect(e.message).toMatch(/^The WebLLM package could not be loaded \(.+\): reload the page; if it persists, reinstall with `npm ci`\.$/);
+    } finally {
+      vi.doUnmock('@mlc-ai/web-llm');
+      vi.resetModules();
+    }
   });
 });
