@@ -97,6 +97,10 @@ export interface TextBatch {
   expansions?: string[];
   /** [B positives, then B hard negatives when enabled]: the InfoNCE layout of infonce.ts. */
   docs: string[];
+  /** The ids of `docs`, column by column: two queries that drew one document must know (falseNegativeMask). */
+  docIds: string[];
+  /** Each query's positives (all judged relevant), so that none of them counts as its negative. */
+  positives: string[][];
 }
 
 export interface BatchStreamOptions {
@@ -141,7 +145,7 @@ export class SupervisedBatches {
   batch(index: number): TextBatch {
     const { batchSize: B, hardNegatives } = this.opts;
     const n = this.data.examples.length;
-    const out: TextBatch = { qids: [], queries: [], docs: [], ...(this.withExpansions ? { expansions: [] } : {}) };
+    const out: TextBatch = { qids: [], queries: [], docs: [], docIds: [], positives: [], ...(this.withExpansions ? { expansions: [] } : {}) };
     const negatives: string[] = [];
     for (let r = 0; r < B; r++) {
       const p = index * B + r; // position in the stream
@@ -150,16 +154,20 @@ export class SupervisedBatches {
       out.qids.push(ex.qid);
       out.queries.push(ex.query);
       out.expansions?.push(ex.expansion ?? ex.query);
-      out.docs.push(this.text(ex.positives[rng.int(ex.positives.length)]));
+      const positive = ex.positives[rng.int(ex.positives.length)];
+      out.docs.push(this.text(positive));
+      out.docIds.push(positive);
+      out.positives.push(ex.positives);
       if (hardNegatives) {
         const pool = ex.negatives ?? [];
         // Without mined candidates: any document that is not a positive (a random negative).
         let id = pool.length ? pool[rng.int(pool.length)] : this.ids[rng.int(this.ids.length)];
         for (let tries = 0; !pool.length && ex.positives.includes(id) && tries < 8; tries++) id = this.ids[rng.int(this.ids.length)];
-        negatives.push(this.text(id));
+        negatives.push(id);
       }
     }
-    out.docs.push(...negatives);
+    out.docs.push(...negatives.map((id) => this.text(id)));
+    out.docIds.push(...negatives);
     return out;
   }
 

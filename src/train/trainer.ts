@@ -15,7 +15,7 @@ import { CropBatches } from './cropping.ts';
 import { SupervisedBatches, type TrainData } from './examples.ts';
 import { expandQueries, l2Normalize, prepareDocs } from './expansion.ts';
 import { batchGrads, textGroup, type GradTiming, type RepGroup, type RepLoss } from './gradcache.ts';
-import { infoNceLoss } from './infonce.ts';
+import { falseNegativeMask, infoNceLoss } from './infonce.ts';
 import { resumeMismatch, supervisedSteps, temperatureOf, trainSettings, type RetrieverTrainSettings } from './settings.ts';
 import { runTrainingLoop, type LoopState, type TrainingRunOptions } from './training-loop.ts';
 
@@ -75,10 +75,11 @@ export async function trainRetriever(encoder: Encoder, data: TrainData, opts: Tr
       })
     : null;
 
-  // Eq. 8–9: groups [queries, expansions?, docs] → InfoNCE on the vectors of the Eq. 8 normalisation.
-  const supervisedLoss = (withExpansions: boolean): RepLoss => (reps) => {
+  // Eq. 8–9: groups [queries, expansions?, docs] → InfoNCE on the vectors of the Eq. 8 normalisation,
+  // a document relevant to a query never counted as its negative.
+  const supervisedLoss = (withExpansions: boolean, mask: Uint8Array | null): RepLoss => (reps) => {
     const [q, e, d] = withExpansions ? reps : [reps[0], undefined, reps[1]];
-    return tf.tidy(() => infoNceLoss(expandQueries(q, e, s.expansionNorm), prepareDocs(d!, s.expansionNorm), tau));
+    return tf.tidy(() => infoNceLoss(expandQueries(q, e, s.expansionNorm), prepareDocs(d!, s.expansionNorm), tau, mask));
   };
   // Contriever pretraining: crop i vs crop i of the same document, normalised.
   const cropLoss: RepLoss = ([a, b]) => tf.tidy(() => infoNceLoss(l2Normalize(a), l2Normalize(b), s.pretrainTemperature));
@@ -93,7 +94,7 @@ export async function trainRetriever(encoder: Encoder, data: TrainData, opts: Tr
     }
     const b = supervised.batch((step - s.pretrainSteps) * s.accumulation + micro);
     const groups = [group(b.queries, 'query', 0), ...(b.expansions ? [group(b.expansions, 'query', 1)] : []), group(b.docs, 'doc', 2)];
-    return { groups, loss: supervisedLoss(b.expansions !== undefined) };
+    return { groups, loss: supervisedLoss(b.expansions !== undefined, falseNegativeMask(b.docIds, b.positives)) };
   };
 
   const checkpointOf = (state: LoopState<LossPoint, Phase>): TrainCheckpoint => ({
