@@ -4,6 +4,7 @@ import { UsageError } from '../errors.ts';
 import { sourcesFromPath } from '../data/node-sources.ts';
 import { loadBeir } from '../data/load.ts';
 import { splitQueries } from '../data/qrels.ts';
+import { cutDevSplit, DEFAULT_DEV_FRACTION, DEFAULT_DEV_SEED } from '../data/dev-split.ts';
 import { BM25_DEFAULTS, buildIndex, searchAndEvaluate, type QueryResult } from '../retrieval/bm25/evaluate.ts';
 import { readTrecRun, writeTrecRun } from '../eval/trec-run.ts';
 import { evaluate } from '../eval/metrics.ts';
@@ -26,6 +27,9 @@ export const EVAL_HELP = `eval       Evaluate a retriever on a BEIR split: metri
 Options:
   --data PATH          BEIR folder or zip (corpus.jsonl[.gz], queries.jsonl, qrels/<split>.tsv)   (required)
   --split NAME         qrels split to evaluate (default test)
+  --dev-fraction X     with --split dev (or dev-rest): the dev part cut from --dev-from SPLIT (default train) as
+                       train-retriever --dev-fraction X --dev-seed N cut it (dev-rest: the part it trained on)
+  --dev-seed N         the seed of that cut (default 42)
   --retriever NAME     bm25 or dense                                                               (default bm25)
   --run FILE           write the TREC run file (qid Q0 docid rank score tag) here
   --k N                hits per query, at most 1000 (default 1000)
@@ -46,6 +50,9 @@ export async function evalCommand(argv: string[], signal: AbortSignal, deps: Den
   const a = parseCommandArgs('eval', argv, {
     data: { type: 'string' },
     split: { type: 'string', default: 'test' },
+    'dev-fraction': { type: 'string' },
+    'dev-seed': { type: 'string' },
+    'dev-from': { type: 'string' },
     retriever: { type: 'string', default: 'bm25' },
     encoder: { type: 'string' },
     expansions: { type: 'string' },
@@ -73,10 +80,7 @@ export async function evalCommand(argv: string[], signal: AbortSignal, deps: Den
   const t0 = performance.now();
   const limits = dataLimits(a);
   const data = await loadBeir(await sourcesFromPath(a.need('data'), limits), { ...work, limits });
-  const qrels = data.qrels.get(split);
-  if (!qrels) {
-    throw new UsageError(`eval: ${data.name} has no split "${split}"; it has ${[...data.qrels.keys()].join(', ')}.`);
-  }
+  const qrels = evalQrels(a, data, split);
   for (const w of data.warnings) console.error(`warning: ${w.message}`);
   const loadMs = performance.now() - t0;
   if (retriever === 'dense') return evalDense(a, data, qrels, split, params.k, loadMs, deps, work);
@@ -101,6 +105,25 @@ interface EvalOutcome {
   metrics: Record<string, number>;
   params: object;
   timings: object;
+}
+
+/** The qrels of --split, or of the dev part (or the rest) cut from a train split by --dev-fraction. */
+function evalQrels(a: ParsedArgs, data: BeirDataset, split: string): Qrels {
+  if (a.str('dev-fraction') !== undefined) {
+    if (split !== 'dev' && split !== 'dev-rest') throw new UsageError(`eval: --dev-fraction cuts a dev split; use it with --split dev (or dev-rest), not "${split}".`);
+    const from = a.str('dev-from') ?? 'train';
+    const whole = data.qrels.get(from);
+    if (!whole) throw new UsageError(`eval: ${data.name} has no split "${from}" to cut dev from; it has ${[...data.qrels.keys()].join(', ')}.`);
+    const cut = cutDevSplit(whole, from, a.num('dev-fraction', DEFAULT_DEV_FRACTION), a.int('dev-seed', DEFAULT_DEV_SEED));
+    console.error(`dev: ${cut.record.devQueries} of ${whole.size} "${from}" queries (seed ${cut.record.seed}, key ${cut.record.devKey}); evaluating ${split === 'dev' ? 'them' : `the other ${cut.record.trainQueries}`}.`);
+    return split === 'dev' ? cut.dev : cut.train;
+  }
+  const qrels = data.qrels.get(split);
+  if (!qrels) {
+    const hint = split === 'dev' ? ' To evaluate a dev part cut from the train split, add --dev-fraction X (and --dev-seed N) as given to train-retriever.' : '';
+    throw new UsageError(`eval: ${data.name} has no split "${split}"; it has ${[...data.qrels.keys()].join(', ')}.${hint}`);
+  }
+  return qrels;
 }
 
 /** Prints the metrics (table or JSON), with `--compare`'s baseline and p-values when asked. */

@@ -15,7 +15,9 @@ import { exportBertEncoder, zipFolder } from '../encoder/st-folder.ts';
 import { trainedSettings } from '../train/settings.ts';
 import { buildTrainData, mineBm25Negatives } from '../train/examples.ts';
 import { EXPANSION_NORMS, EXPANSION_NORM_SPECS, type ExpansionNorm } from '../retrieval/dense/expanded-query.ts';
-import { TRAIN_DEFAULTS, type RetrieverTrainSettings } from '../train/settings.ts';
+import { supervisedSteps, TRAIN_DEFAULTS, type RetrieverTrainSettings } from '../train/settings.ts';
+import type { TrainCheckpoint } from '../train/checkpoint.ts';
+import { cutDevSplit, DEFAULT_DEV_FRACTION, DEFAULT_DEV_SEED } from '../data/dev-split.ts';
 import { trainRetriever } from '../train/trainer.ts';
 import { formatDuration } from '../util/format.ts';
 import { parseCommandArgs } from './args.ts';
@@ -30,6 +32,8 @@ export const TRAIN_RETRIEVER_HELP = `train-retriever  Train a dense retriever (I
 Options:
   --data PATH            BEIR folder or zip                                                  (required)
   --split NAME           qrels split to train on (default train)
+  --dev-fraction X       hold out X of the split's queries as dev (seeded by --dev-seed N, default 42) and train
+                         on the rest; eval --split dev --dev-fraction X --dev-seed N evaluates the held-out part
   --encoder PATH         model folder or zip to start from                                   (required)
   --preset ID            settings preset when the folder has no sentence-transformers files
   --out PATH             output folder, or a .zip                                            (required)
@@ -52,6 +56,8 @@ Options:
   --max-length N         truncate training texts to N tokens (default: the encoder's); the output keeps the encoder's
   --seed N               (default ${D.seed})
   --checkpoint-every N   save OUT/checkpoint/ every N steps (and at the end)
+  --snapshot-every N     also export the model as it is every N steps (and at the end) to OUT/snapshots/step-N,
+                         to choose the checkpoint on dev afterwards (implies --checkpoint-every N when not given)
   --resume               continue from OUT/checkpoint/ when it exists
 ${BACKEND_HELP}
   --json                 print one JSON object as the last line ({"loss": final loss, ...})
@@ -74,6 +80,9 @@ export async function trainRetrieverCommand(argv: string[], signal: AbortSignal)
   const a = parseCommandArgs('train-retriever', argv, {
     data: { type: 'string' },
     split: { type: 'string', default: 'train' },
+    'dev-fraction': { type: 'string' },
+    'dev-seed': { type: 'string' },
+    'snapshot-every': { type: 'string' },
     encoder: { type: 'string' },
     preset: { type: 'string' },
     out: { type: 'string' },
@@ -130,7 +139,7 @@ export async function trainRetrieverCommand(argv: string[], signal: AbortSignal)
     hardNegatives: hard === 'bm25',
     negativeDepth: a.int('negative-depth', D.negativeDepth, 1, 1000),
     dropout: !a.flag('no-dropout'),
-    checkpointEvery: a.int('checkpoint-every', 0, 0),
+    checkpointEvery: a.int('checkpoint-every', a.int('snapshot-every', 0, 0), 0),
     pretrainSteps: a.int('pretrain-steps', 0, 0),
     pretrainLr: a.num('pretrain-lr', D.pretrainLr),
     pretrainBatchSize: a.int('pretrain-batch', D.pretrainBatchSize, 1),
@@ -143,8 +152,16 @@ export async function trainRetrieverCommand(argv: string[], signal: AbortSignal)
   const backend = await useBackend(parseBackend(a.str('backend')));
   const data = await loadBeir(await sourcesFromPath(dataPath), work);
   for (const w of data.warnings) console.error(`warning: ${w.message}`);
-  const qrels = data.qrels.get(split);
-  if (!qrels) throw new UsageError(`train-retriever: ${data.name} has no split "${split}"; it has ${[...data.qrels.keys()].join(', ')}.`);
+  const splitQrels = data.qrels.get(split);
+  if (!splitQrels) throw new UsageError(`train-retriever: ${data.name} has no split "${split}"; it has ${[...data.qrels.keys()].join(', ')}.`);
+  const devFraction = a.str('dev-fraction') === undefined ? null : a.num('dev-fraction', DEFAULT_DEV_FRACTION);
+  const dev = devFraction === null ? null : cutDevSplit(splitQrels, split, devFraction, a.int('dev-seed', DEFAULT_DEV_SEED));
+  const qrels = dev ? dev.train : splitQrels;
+  if (dev) console.error(`dev: held out ${dev.record.devQueries} of ${splitQrels.size} "${split}" queries (fraction ${devFraction}, seed ${dev.record.seed}); training on ${dev.record.trainQueries}.`);
+  const snapshotEvery = a.int('snapshot-every', 0, 0);
+  if (snapshotEvery && settings.checkpointEvery && snapshotEvery % settings.checkpointEvery !== 0) {
+    throw new UsageError(`train-retriever: --snapshot-every ${snapshotEvery} must be a multiple of --checkpoint-every ${settings.checkpointEvery} (snapshots are taken when a checkpoint is saved).`);
+  }
   const expansionsPath = a.str('expansions');
   const expansions = expansionsPath ? parseExpansions(readFileSync(expansionsPath, 'utf8'), expansionsPath) : undefined;
   const model = await modelFilesFromPath(encoderPath, work);
@@ -167,26 +184,41 @@ export async function trainRetrieverCommand(argv: string[], signal: AbortSignal)
     const mineMs = performance.now() - t1;
 
     const useCheckpoints = settings.checkpointEvery > 0 || a.flag('resume');
-    const checkpoints = useCheckpoints && !out.toLowerCase().endsWith('.zip') ? folderCheckpointSink(join(out, 'checkpoint')) : undefined;
-    if (useCheckpoints && !checkpoints) throw new UsageError('train-retriever: --checkpoint-every / --resume need --out to be a folder, not a .zip.');
-    const t2 = performance.now();
-    const r = await trainRetriever(encoder, train, { settings, checkpoints, resume: a.flag('resume'), ...work });
-    const trainMs = performance.now() - t2;
-
+    const folder = useCheckpoints && !out.toLowerCase().endsWith('.zip') ? folderCheckpointSink(join(out, 'checkpoint')) : undefined;
+    if (useCheckpoints && !folder) throw new UsageError('train-retriever: --checkpoint-every / --resume / --snapshot-every need --out to be a folder, not a .zip.');
     const exported = trainedSettings(loaded.settings, expansionNorm);
-    const trainingInfo = {
+    const trainingInfo = (lossCurve: unknown, step: number | null) => ({
       format: 'expandr-retriever',
       dataset: data.name,
       split,
+      dev: dev?.record ?? null,
       examples: train.examples.length,
       expansions: expansions ? expansionsPath : null,
       baseModel: model.name,
       preset: preset ?? null,
-      settings: r.settings,
+      settings,
       trainMaxLength: encoder.settings.maxLength,
-      lossCurve: r.lossCurve,
-    };
-    writeOut(out, await exportBertEncoder(encoder, model.files, { settings: exported, trainingInfo }));
+      step,
+      lossCurve,
+    });
+    const totalSteps = settings.pretrainSteps + supervisedSteps(settings, train.examples.length);
+    // A snapshot is the model at a saved checkpoint: the encoder's variables are the checkpoint's weights then.
+    const checkpoints = folder && snapshotEvery
+      ? {
+          latest: () => folder.latest(),
+          async save(c: TrainCheckpoint) {
+            await folder.save(c);
+            if (c.step % snapshotEvery === 0 || c.step === totalSteps) {
+              writeOut(join(out, 'snapshots', `step-${c.step}`), await exportBertEncoder(encoder, model.files, { settings: exported, trainingInfo: trainingInfo(c.lossCurve, c.step) }));
+            }
+          },
+        }
+      : folder;
+    const t2 = performance.now();
+    const r = await trainRetriever(encoder, train, { settings, checkpoints, resume: a.flag('resume'), ...work });
+    const trainMs = performance.now() - t2;
+
+    writeOut(out, await exportBertEncoder(encoder, model.files, { settings: exported, trainingInfo: trainingInfo(r.lossCurve, r.totalSteps) }));
 
     const ran = r.totalSteps - (r.resumedFrom ?? 0);
     const per = (ms: number) => (r.timing.steps > 0 ? ms / r.timing.steps : null);
@@ -194,7 +226,7 @@ export async function trainRetrieverCommand(argv: string[], signal: AbortSignal)
     const timings = { loadMs, mineMs, trainMs, msPerStep: ran > 0 ? trainMs / ran : null, perStep: stepParts };
     if (a.flag('json')) {
       const curve = r.lossCurve.map((p) => [p.step, p.loss, p.lr]);
-      console.log(JSON.stringify({ loss: r.finalLoss, steps: r.totalSteps, examples: train.examples.length, out, dataset: data.name, split, model: model.name, backend, resumedFrom: r.resumedFrom, missingExpansions, settings: r.settings, lossCurve: curve, timings }));
+      console.log(JSON.stringify({ loss: r.finalLoss, steps: r.totalSteps, examples: train.examples.length, out, dataset: data.name, split, dev: dev?.record ?? null, snapshots: snapshotEvery ? join(out, 'snapshots') : null, model: model.name, backend, resumedFrom: r.resumedFrom, missingExpansions, settings: r.settings, lossCurve: curve, timings }));
       return;
     }
     const first = r.lossCurve[0];

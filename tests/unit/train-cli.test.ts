@@ -10,6 +10,7 @@ import { trainRetrieverCommand } from '../../src/cli/train-retriever-command.ts'
 import { loadBertEncoder } from '../../src/encoder/encoder.ts';
 import { readModelDir } from '../../src/encoder/node-files.ts';
 import { UsageError } from '../../src/errors.ts';
+import { cutDevSplit } from '../../src/data/dev-split.ts';
 
 const TINY_BERT = new URL('../reference/fixtures/tiny-bert', import.meta.url).pathname;
 const tmp = mkdtempSync(join(tmpdir(), 'expandr-train-cli-'));
@@ -66,6 +67,21 @@ describe('train-retriever command', () => {
   it('--resume continues from OUT/checkpoint', async () => {
     const { json } = await run([...base, '--steps', '3', '--hard-negatives', 'bm25', '--expansions', join(tmp, 'exp.jsonl'), '--grad-cache-chunk', '3', '--checkpoint-every', '2', '--resume']);
     expect(json.resumedFrom).toBe(3);
+  });
+
+  it('--dev-fraction trains on the rest of the split; --snapshot-every exports the model at checkpoints', async () => {
+    const snapOut = join(tmp, 'snap');
+    const { json } = await run(['--data', data, '--encoder', TINY_BERT, '--out', snapOut, '--batch', '4', '--lr', '1e-3', '--backend', 'cpu', '--max-length', '8', '--quiet', '--json', '--steps', '4', '--dev-fraction', '0.25', '--dev-seed', '3', '--snapshot-every', '2']);
+    const cut = cutDevSplit(syntheticTask(12).qrels, 'train', 0.25, 3);
+    expect(json).toMatchObject({ examples: 9, dev: cut.record });
+    const info = JSON.parse(readFileSync(join(snapOut, 'training_info.json'), 'utf8'));
+    expect(info.dev).toEqual(cut.record);
+    const weights = (dir: string) => readFileSync(join(dir, 'model.safetensors'));
+    // The last snapshot is the exported model; the first is the model two steps earlier.
+    expect(weights(join(snapOut, 'snapshots', 'step-4')).equals(weights(snapOut))).toBe(true);
+    expect(weights(join(snapOut, 'snapshots', 'step-2')).equals(weights(snapOut))).toBe(false);
+    expect(JSON.parse(readFileSync(join(snapOut, 'snapshots', 'step-2', 'training_info.json'), 'utf8')).step).toBe(2);
+    await expect(run([...base, '--snapshot-every', '3', '--checkpoint-every', '2'])).rejects.toThrow(/multiple of --checkpoint-every/);
   });
 
   it('usage errors name the option', async () => {
