@@ -1,7 +1,8 @@
 // Shared types of the ExpandR pipeline: the generator and cache seams the stages are written against,
 // the preference records the user browses, and the results table (paper Tables 2–3; DESIGN.md §5).
 import type { WorkOptions } from '../util/progress.ts';
-import type { MarkedTest, SignificanceMetric } from '../eval/significance-marks.ts';
+import type { Comparison, MarkedTest, RowScoring, SignificanceMetric } from '../eval/significance-marks.ts';
+import type { GenerationProvenance } from './generation-provenance.ts';
 
 /** Setting names exactly as DESIGN.md §5 fixes them for results.json, in table order. */
 export const SETTING_NAMES = [
@@ -44,7 +45,15 @@ export interface SamplingSettings {
  */
 export interface TextGenerator {
   readonly id: string;
-  generate(prompts: readonly string[], sampling: SamplingSettings, work?: GenerateWork): Promise<string[]>;
+  /** Engine and weights' precision (generation-provenance.ts); part of every cache key. Absent: unknown (test fakes). */
+  readonly provenance?: GenerationProvenance;
+  /** One text per prompt, or a GenerationFailure for a prompt the engine could not run (never cached; retried, then counted). */
+  generate(prompts: readonly string[], sampling: SamplingSettings, work?: GenerateWork): Promise<(string | GenerationFailure)[]>;
+}
+
+/** A prompt a generator could not run (WebLLM: longer than the context; an engine error for that prompt). */
+export interface GenerationFailure {
+  failed: string;
 }
 
 /**
@@ -108,6 +117,18 @@ export interface ResultRow {
   marks?: Record<SignificanceMetric, string>;
   /** Per-query nDCG@10, for significance, the case view and re-analysis. */
   perQuery?: Record<string, number>;
+  /** How the row's vectors were scored: 'dot' or 'cosine' for dense rows, 'bm25' for BM25; absent in rows stored before it was recorded. */
+  scoring?: RowScoring;
+  /** Encoding length (tokens, special tokens included) of queries, expansions and documents; dense rows. */
+  maxLength?: number;
+  /** Expanded rows: what generated the test queries' expansions. */
+  generation?: GenerationProvenance;
+  /** Expanded rows: test queries whose expansion failed after retries (scored without one). */
+  failedExpansions?: number;
+  /** Raw only, when the encoder's own similarity differs from the table's: Raw's metrics scored that way (for published numbers). */
+  encoderScoring?: { scoring: RowScoring; 'ndcg@10': number; 'recall@100': number; 'mrr@10': number; 'map@100': number };
+  /** Comparability with the rows it is read against (Raw, FT, and for expanded rows the other expanded rows). */
+  comparisons?: Record<string, Comparison>;
 }
 
 export interface ExperimentResults {
