@@ -1,13 +1,60 @@
 // The runner's run store: a folder (the experiment's --out). run-state.json is replaced atomically;
 // file sets are sub-folders (encoders/…, adapters/…, runs/…) a user can open directly; trainer
-// checkpoints live under checkpoints/NAME/ in the trainers' own file formats.
+// checkpoints live under checkpoints/NAME/ in the trainers' own file formats. run.json is the run's
+// manifest (src/pipeline/run-record.ts): its content key, models, dataset, config, status and dates,
+// kept current on every state save; `expandr runs` lists folders by it (run-folders.ts reads them).
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { join, relative } from 'node:path';
 import { recoverFolder, replaceFolder, writeFileAtomic } from './atomic-files.ts';
 import { folderCheckpointSink, folderDpoCheckpointSink } from './checkpoint-folders.ts';
 import type { RunState, RunStore } from '../pipeline/run-state.ts';
+import { updateManifest, type RunManifest } from '../pipeline/run-record.ts';
 
 export const RUN_STATE_FILE = 'run-state.json';
+export const RUN_MANIFEST_FILE = 'run.json';
+
+/** run.json: the manifest plus who is running it (a dead pid on this host reads as 'stopped'). */
+export interface FolderManifest extends RunManifest {
+  pid?: number;
+  host?: string;
+  /** Keys the folder had before its content changed (another code version on resume, say). */
+  earlierKeys?: string[];
+}
+
+export function readManifest(dir: string): FolderManifest | undefined {
+  const p = join(dir, RUN_MANIFEST_FILE);
+  return existsSync(p) ? (JSON.parse(readFileSync(p, 'utf8')) as FolderManifest) : undefined;
+}
+
+export function writeManifest(dir: string, m: FolderManifest): void {
+  writeFileAtomic(join(dir, RUN_MANIFEST_FILE), JSON.stringify(m, null, 1) + '\n');
+}
+
+/**
+ * Records the start (or resume) of a run in `dir`: a new run.json, or the old one with this invocation's
+ * key, pid and status. A resume whose key differs (other code, other model bytes at the same path) keeps
+ * the earlier key in earlierKeys; the name and creation date stay. Returns the earlier key when it changed.
+ */
+export function recordRunStart(dir: string, fresh: RunManifest, state?: RunState): string | undefined {
+  const old = readManifest(dir);
+  const m: FolderManifest = old ? { ...fresh, name: old.name, createdAt: old.createdAt, earlierKeys: old.earlierKeys } : { ...fresh };
+  if (old && old.key !== fresh.key) m.earlierKeys = [...(old.earlierKeys ?? []), old.key];
+  const now = updateManifest(m, state);
+  writeManifest(dir, { ...now, status: now.status === 'complete' ? 'complete' : 'running', pid: process.pid, host: hostname() });
+  return old && old.key !== fresh.key ? old.key : undefined;
+}
+
+/** The status a reader should see: 'running' only while its process is alive (on this host). */
+export function liveStatus(m: FolderManifest): RunManifest['status'] {
+  if (m.status !== 'running' || m.pid === undefined || m.host !== hostname()) return m.status;
+  try {
+    process.kill(m.pid, 0);
+    return 'running';
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM' ? 'running' : 'stopped';
+  }
+}
 
 function readTree(dir: string, root = dir, out = new Map<string, Uint8Array>()): Map<string, Uint8Array> {
   for (const name of readdirSync(dir)) {
@@ -27,6 +74,8 @@ export function folderRunStore(dir: string): RunStore {
     },
     async saveState(s) {
       writeFileAtomic(join(dir, RUN_STATE_FILE), JSON.stringify(s));
+      const m = readManifest(dir);
+      if (m) writeManifest(dir, { ...m, ...updateManifest(m, s) });
     },
     async putFiles(name, files) {
       // One folder per set, written beside and swapped in, so a kill never leaves half a set behind.

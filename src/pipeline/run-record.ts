@@ -1,0 +1,137 @@
+// What a run says about itself, for listing and comparing runs: the manifest (run.json in a runner
+// folder, an artifact in the page) and the per-setting values read back from its run state. The
+// runner (src/cli/run-folder.ts, runs-command.ts) and the page (src/app/run-list.ts) both use these.
+import type { ExperimentConfig } from './config.ts';
+import type { RunState } from './run-state.ts';
+import { runKey, type ModelIdentity, type RunKeyParts } from './run-key.ts';
+import { parseStageName, stageName } from './stages.ts';
+import type { SettingEval } from './results.ts';
+import type { SettingName } from './types.ts';
+
+export const RUN_MANIFEST_FORMAT = 'expandr-run';
+export const RUN_MANIFEST_VERSION = 1;
+
+export type RunStatus = 'running' | 'stopped' | 'complete';
+
+export interface RunManifest {
+  format: typeof RUN_MANIFEST_FORMAT;
+  version: number;
+  /** runKey() of the parts below ('run-<hex>'). */
+  key: string;
+  /** What the user calls the run (renaming changes nothing else). */
+  name: string;
+  datasets: RunKeyParts['datasets'];
+  models: ModelIdentity[];
+  adapters?: Record<string, string>;
+  code: string;
+  /** The full resolved config (names and paths included, for a reader; the key leaves those out). */
+  config: ExperimentConfig;
+  /** configSummary(config). */
+  configSummary: string;
+  /** Settings evaluated so far, in table order. */
+  done: string[];
+  status: RunStatus;
+  /** ISO dates. */
+  createdAt: string;
+  updatedAt: string;
+}
+
+/** A new manifest (status 'running', nothing done) for a run about to start. */
+export function newManifest(parts: RunKeyParts & { config: ExperimentConfig; name?: string }, now = new Date()): RunManifest {
+  const { key } = runKey(parts);
+  const data = parts.datasets.map((d) => d.name).join(' + ');
+  const models = parts.models.map((m) => m.name).join(' + ');
+  return {
+    format: RUN_MANIFEST_FORMAT,
+    version: RUN_MANIFEST_VERSION,
+    key,
+    name: parts.name ?? `${data} · ${models}`,
+    datasets: parts.datasets,
+    models: [...parts.models],
+    ...(parts.adapters ? { adapters: { ...parts.adapters } } : {}),
+    code: parts.code,
+    config: parts.config,
+    configSummary: configSummary(parts.config),
+    done: [],
+    status: 'running',
+    createdAt: now.toISOString(),
+    updatedAt: now.toISOString(),
+  };
+}
+
+/** The manifest brought up to date with the run state: settings done, complete when every configured one is. */
+export function updateManifest(m: RunManifest, state: RunState | undefined, now = new Date()): RunManifest {
+  const done = settingsDone(state);
+  const complete = m.config.settings.every((s) => done.includes(s));
+  return { ...m, done, status: complete ? 'complete' : m.status === 'complete' ? 'running' : m.status, updatedAt: now.toISOString() };
+}
+
+/** One line of what sets this config apart (the fields a reader compares runs by). */
+export function configSummary(c: ExperimentConfig): string {
+  const q = (n: number) => (n === 0 ? 'all' : String(n));
+  return [
+    `${c.split} (${q(c.testQueries)} q)`,
+    `train ${c.trainSplit} (${q(c.trainQueries)} q)`,
+    `rounds ${c.rounds}`,
+    `seed ${c.seed}`,
+    `Eq.8 ${c.encoder.expansionNorm}`,
+    `expansion T${c.expansion.temperature} ${c.expansion.maxTokens} tok`,
+    `rows ${c.settings.length === 9 ? 'all 9' : c.settings.join(', ')}`,
+  ].join(' · ');
+}
+
+/** Settings whose evaluation finished, in the order they finished. */
+export function settingsDone(state: RunState | undefined): string[] {
+  return Object.keys(state?.stages ?? {}).flatMap((k) => {
+    const id = parseStageName(k);
+    return id?.kind === 'eval' ? [id.setting] : [];
+  });
+}
+
+/**
+ * The LLM whose test expansions a setting was evaluated with (the stage `expansions:LLM:test`), as the
+ * loop (loop.ts) wires them: base for Raw+expansion and w/o LLM training, the last round's adapter for
+ * ExpandR, the ablation's own adapter otherwise. null for settings without expansions.
+ */
+export function expansionLlmOf(setting: string, rounds: number): string | null {
+  switch (setting as SettingName) {
+    case 'Raw+expansion':
+    case 'w/o LLM training':
+      return 'base';
+    case 'ExpandR':
+      return rounds > 0 ? `round-${rounds}` : 'base';
+    case 'w/o retriever training':
+      return 'wo-retriever-training';
+    case 'w/o self-reward':
+      return 'wo-self-reward';
+    case 'w/o retriever reward':
+      return 'wo-retriever-reward';
+    default:
+      return null;
+  }
+}
+
+export interface SettingValues {
+  setting: string;
+  /** Means over the judged queries. */
+  metrics: Record<string, number>;
+  /** qid → metric → value. */
+  perQuery: Map<string, Record<string, number>>;
+  /** qid → the expansion the setting's query vectors were built from, when it has one. */
+  expansions?: Map<string, string>;
+}
+
+/** A setting's stored evaluation (and expansions) from the run state; undefined when it was not evaluated. */
+export function settingValues(state: RunState | undefined, setting: string, rounds: number): SettingValues | undefined {
+  const rec = state?.stages[stageName({ kind: 'eval', setting: setting as SettingName })];
+  if (!rec) return undefined;
+  const e = rec.output as SettingEval;
+  const llm = expansionLlmOf(setting, rounds);
+  const exp = llm ? state?.stages[stageName({ kind: 'expansions', llm, queries: 'test' })] : undefined;
+  return {
+    setting,
+    metrics: e.metrics,
+    perQuery: new Map(Object.entries(e.perQuery)),
+    ...(exp ? { expansions: new Map(Object.entries(exp.output as Record<string, string>)) } : {}),
+  };
+}
