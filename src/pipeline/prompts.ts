@@ -42,11 +42,33 @@ export function q2aPrompt(query: string, doc: string, maxDocChars = Q2A_DOC_MAX_
 }
 
 /**
- * Introductions models put before the text they were asked for (paper A.2: "Here is a passage to answer the
- * question:", "This is the answer to the query:"). Each pattern matches at the very start of the text,
- * case-insensitively; `example` is a text it removes completely (the tests check every one).
- * The "Here is …:" forms need a noun such as passage/answer before the colon within the first line, so a
- * passage that merely starts "Here is why …:" keeps its words.
+ * The reference code's intro phrases (ExpandR's generation scripts; FACTS.md), in its order. Its rule, which
+ * stripIntro follows exactly: the first phrase of this list that occurs anywhere in the text (case-sensitive)
+ * wins, the text after it is kept — up to a second occurrence of the same phrase, as Python's
+ * `text.split(phrase)[1]` does — and stripped of whitespace.
+ */
+export const REFERENCE_INTRO_PHRASES: readonly string[] = Object.freeze([
+  'Here is a passage to answer the question:',
+  'Here is a passage that answers the question:',
+  'Here is a passage answering the question:',
+  "Here's a passage that attempts to answer the question:",
+  "Here's a passage that answers the question:",
+  "Here's a passage that answers your question:",
+  "Here's a possible passage:",
+  'Here is a possible passage:',
+  'Here is a potential passage:',
+  "Here's a potential passage:",
+  "Here's a passage:",
+  'Here is the passage:',
+  "Here's the passage:",
+]);
+
+/**
+ * Beyond the reference list, for texts it does not match: introductions small models put before the text
+ * they were asked for (paper A.2: "This is the answer to the query:"; SmolLM2: "Sure! …"). Each pattern
+ * matches at the very start of the text, case-insensitively; `example` is a text it removes completely
+ * (the tests check every one). The "Here is …:" forms need a noun such as passage/answer before the colon
+ * within the first line, so a passage that merely starts "Here is why …:" keeps its words.
  */
 export const INTRO_PATTERNS: readonly { pattern: RegExp; example: string }[] = Object.freeze([
   { pattern: /^(?:sure|certainly|of course|absolutely|okay|ok)(?: thing)?\s*[!,.:]\s*/i, example: 'Sure! ' },
@@ -60,19 +82,29 @@ export const INTRO_PATTERNS: readonly { pattern: RegExp; example: string }[] = O
   { pattern: /^(?:\*\*|__)(?:passage|answer|response)\s*:?(?:\*\*|__)\s*:?\s*/i, example: '**Passage**' },
 ]);
 
-/** Most intro layers removed from one text ("Sure! Here is a passage:\nPassage: …" has three). */
+/** Most intro layers removed from one text ("Sure! Here is a short passage:\nPassage: …" has three). */
 const MAX_INTRO_LAYERS = 4;
 
 /**
- * Removes leading introductions (INTRO_PATTERNS), repeatedly, and trims. Only the start of the text is
- * touched; a text that is nothing but an introduction becomes ''.
+ * Python's str.strip(): the characters str.isspace() accepts. JS trim() differs (it keeps \x1c–\x1f and
+ * \x85, and removes \ufeff), and the reference rule is Python's.
+ */
+const PY_EDGE_SPACE = /^[\t\n\v\f\r\x1c-\x20\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]+|[\t\n\v\f\r\x1c-\x20\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]+$/g;
+export const pyStrip = (text: string): string => text.replace(PY_EDGE_SPACE, '');
+
+/**
+ * Removes the introduction a model wrote before its passage. A text with a REFERENCE_INTRO_PHRASES phrase
+ * anywhere gets exactly the reference code's result; any other text loses leading INTRO_PATTERNS matches,
+ * repeatedly, and is stripped. A text that is nothing but an introduction becomes ''.
  */
 export function stripIntro(text: string): string {
-  let t = text.trim();
+  const phrase = REFERENCE_INTRO_PHRASES.find((p) => text.includes(p));
+  if (phrase !== undefined) return pyStrip(text.split(phrase)[1]);
+  let t = pyStrip(text);
   for (let layer = 0; layer < MAX_INTRO_LAYERS; layer++) {
     const hit = INTRO_PATTERNS.find(({ pattern }) => pattern.test(t));
     if (!hit) break;
-    t = t.replace(hit.pattern, '').trim();
+    t = pyStrip(t.replace(hit.pattern, ''));
   }
   return t;
 }
