@@ -3,6 +3,7 @@
 import type { WorkOptions } from '../util/progress.ts';
 import type { Comparison, MarkedTest, RowScoring, SignificanceMetric } from '../eval/significance-marks.ts';
 import type { GenerationProvenance } from './generation-provenance.ts';
+import type { DevMetrics, ExperimentSources } from './train-sources.ts';
 
 /** Setting names exactly as DESIGN.md §5 fixes them for results.json, in table order. */
 export const SETTING_NAMES = [
@@ -69,8 +70,11 @@ export interface GenerateWork extends WorkOptions {
 export interface GenerationCache {
   get(key: string): Promise<string | undefined>;
   /** Stores many at once (one transaction / one append). */
-  putMany(entries: readonly (readonly [string, string])[]): Promise<void>;
+  putMany(entries: readonly GenerationCacheEntry[]): Promise<void>;
 }
+
+/** key, text, and the engine and precision that made it (recorded beside the text; the key already depends on both). */
+export type GenerationCacheEntry = readonly [key: string, text: string, made?: { engine: string; precision: string }];
 
 /** One candidate expansion of a train query and its rewards (Eqs. 11–14). */
 export interface ScoredCandidate {
@@ -129,10 +133,14 @@ export interface ResultRow {
   encoderScoring?: { scoring: RowScoring; 'ndcg@10': number; 'recall@100': number; 'mrr@10': number; 'map@100': number };
   /** Comparability with the rows it is read against (Raw, FT, and for expanded rows the other expanded rows). */
   comparisons?: Record<string, Comparison>;
+  /** The same setting on the dev split (train-sources.ts): the numbers choices may read. */
+  dev?: DevMetrics;
 }
 
 export interface ExperimentResults {
   dataset: string;
   split: string;
   rows: ResultRow[];
+  /** Train and test sources and the dev split (absent in runs made before the dev split). */
+  sources?: ExperimentSources;
 }
