@@ -17,6 +17,7 @@ const { experimentCommand, EXPERIMENT_HELP } = await import('./experiment-comman
 const { fetchModelCommand, FETCH_MODEL_HELP } = await import('./fetch-model-command.ts');
 const { exportHfCommand, EXPORT_HF_HELP } = await import('./export-hf-command.ts');
 const { exportGgufCommand, EXPORT_GGUF_HELP } = await import('./export-gguf-command.ts');
+const { runsCommand, RUNS_HELP } = await import('./runs-command.ts');
 
 const COMMANDS: Record<string, { run: (argv: string[], signal: AbortSignal) => Promise<void>; help: string }> = {
   eval: { run: evalCommand, help: EVAL_HELP },
@@ -29,6 +30,7 @@ const COMMANDS: Record<string, { run: (argv: string[], signal: AbortSignal) => P
   'fetch-model': { run: fetchModelCommand, help: FETCH_MODEL_HELP },
   'export-hf': { run: exportHfCommand, help: EXPORT_HF_HELP },
   'export-gguf': { run: exportGgufCommand, help: EXPORT_GGUF_HELP },
+  runs: { run: runsCommand, help: RUNS_HELP },
 };
 
 const USAGE = `Usage: npm run -s expandr -- <command> [options]
