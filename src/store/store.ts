@@ -3,14 +3,42 @@
 // anything that is not IndexedDB), so every method here keeps each transaction purely IndexedDB and
 // long reads are split into one transaction per batch.
 import { wrap, type IDBPDatabase } from 'idb';
-import { NotFoundError } from '../errors.ts';
+import { ExpandrError, NotFoundError } from '../errors.ts';
+import { lockManager, lockNames, tryLock, type HeldLock, type LockManagerLike } from '../util/web-locks.ts';
 import type { BeirDoc, BeirQuery, Qrels } from '../data/types.ts';
 import { DATASET_ROW_STORES, DB_NAME, DB_VERSION, upgrade, type ExpandrDB, type ModelFileRow } from './schema.ts';
 import type { DatasetInfo } from './types.ts';
 import { ImportWriter, type ImportInit } from './writer.ts';
 
-/** An 'importing' dataset untouched this long was left by a closed tab (a live import writes every batch). */
+/**
+ * Without Web Locks (Node): an 'importing' dataset untouched this long was left by a closed tab (a live
+ * import writes every batch). With them, an import holds importLockName(id) and one without it is dead.
+ */
 export const STALE_IMPORT_MS = 5 * 60_000;
+/** An import's lock request and its first row travel separately: a row this fresh is never taken for dead. */
+export const IMPORT_LOCK_GRACE_MS = 1000;
+
+export const importLockName = (datasetId: string) => `expandr-import:${datasetId}`;
+
+/** Something the page should tell the user about this tab's storage connection. */
+export interface StoreNotice {
+  /**
+   * blocked: a newer schema waits for other tabs of this app to close theirs; ready: it got through;
+   * closed: another tab upgraded the schema, so this connection closed and every call now fails until a reload.
+   */
+  kind: 'blocked' | 'ready' | 'closed';
+  text: string;
+}
+
+/** The connection was closed because another tab upgraded the schema: this page must reload. */
+export class StoreClosedError extends ExpandrError {
+  override name = 'StoreClosedError';
+}
+
+const CLOSED_TEXT =
+  'The app was updated in another tab (its storage moved to a newer version), so this tab stopped using it. Reload this page to go on; nothing stored was lost.';
+const BLOCKED_TEXT =
+  'Waiting for other tabs of this app to close their storage (an update needs it): close or reload them. This tab goes on by itself then.';
 
 export interface OpenStoreOptions {
   dbName?: string;
@@ -18,6 +46,12 @@ export interface OpenStoreOptions {
   idbFactory?: IDBFactory;
   /** Remove stale 'importing' datasets on open (default true). */
   cleanup?: boolean;
+  /** Schema version to open (default DB_VERSION); tests open a higher one to act as a newer app in another tab. */
+  version?: number;
+  /** Told when an upgrade waits on other tabs, gets through, or when another tab's upgrade closes this connection. */
+  onNotice?: (notice: StoreNotice) => void;
+  /** Web Locks (default navigator.locks where it exists; tests pass a fake). */
+  locks?: LockManagerLike;
 }
 
 export async function openStore(opts: OpenStoreOptions = {}): Promise<Store> {
@@ -30,14 +64,44 @@ export async function openStore(opts: OpenStoreOptions = {}): Promise<Store> {
     );
   }
   // idb's openDB always uses the global indexedDB, so open through the given factory and wrap the request.
-  const request = factory.open(opts.dbName ?? DB_NAME, DB_VERSION);
+  const request = factory.open(opts.dbName ?? DB_NAME, opts.version ?? DB_VERSION);
   request.addEventListener('upgradeneeded', (event) => {
-    upgrade(wrap(request.result) as IDBPDatabase<ExpandrDB>, event.oldVersion, event.newVersion ?? DB_VERSION, wrap(request.transaction!) as never);
+    // Above DB_VERSION (a test acting as a newer app) there is nothing this build could migrate.
+    const to = Math.min(event.newVersion ?? DB_VERSION, DB_VERSION);
+    upgrade(wrap(request.result) as IDBPDatabase<ExpandrDB>, event.oldVersion, to, wrap(request.transaction!) as never);
   });
-  const db = (await wrap(request)) as IDBPDatabase<ExpandrDB>;
-  // Another tab wants a newer schema: step aside rather than block it.
-  db.addEventListener('versionchange', () => db.close());
-  const store = new Store(db, globalThis.IDBKeyRange);
+  // Another tab (an older page that does not step aside) keeps the old schema open: the open waits, and says so.
+  let blocked = false;
+  request.addEventListener('blocked', () => {
+    blocked = true;
+    opts.onNotice?.({ kind: 'blocked', text: BLOCKED_TEXT });
+  });
+  let raw: IDBPDatabase<ExpandrDB>;
+  try {
+    raw = (await wrap(request)) as IDBPDatabase<ExpandrDB>;
+  } catch (e) {
+    if ((e as { name?: string })?.name !== 'VersionError') throw e;
+    throw new StoreClosedError(
+      `This browser's storage was written by a newer version of the app (another tab updated it). Reload this page to get the new version; nothing stored was lost.`,
+    );
+  }
+  if (blocked) opts.onNotice?.({ kind: 'ready', text: 'The storage update went through.' });
+  let closed: StoreClosedError | null = null;
+  // Another tab wants a newer schema: step aside rather than block it, and refuse every later call
+  // (this page's code knows only the old schema), so no write of this tab lands in the new one.
+  raw.addEventListener('versionchange', () => {
+    raw.close();
+    closed = new StoreClosedError(CLOSED_TEXT);
+    opts.onNotice?.({ kind: 'closed', text: CLOSED_TEXT });
+  });
+  const db = new Proxy(raw, {
+    get(target, prop) {
+      if (closed && prop !== 'close') throw closed;
+      const v = Reflect.get(target, prop, target);
+      return typeof v === 'function' ? v.bind(target) : v;
+    },
+  });
+  const store = new Store(db, globalThis.IDBKeyRange, opts.locks ?? lockManager());
   if (opts.cleanup ?? true) await store.cleanupIncomplete();
   return store;
 }
@@ -45,10 +109,13 @@ export async function openStore(opts: OpenStoreOptions = {}): Promise<Store> {
 export class Store {
   /** Imports running through this Store: never cleaned up as stale. */
   private readonly active = new Set<string>();
+  /** Their Web Locks (importLockName), which tell other tabs they are alive. */
+  private readonly importLocks = new Map<string, Promise<HeldLock | null>>();
 
   constructor(
     private readonly db: IDBPDatabase<ExpandrDB>,
     private readonly range: typeof IDBKeyRange,
+    private readonly locks: LockManagerLike | undefined = undefined,
   ) {}
 
   /** Every key of a dataset's rows starts with its id: [id] ≤ key < [id, []] (arrays sort after strings and numbers). */
@@ -196,19 +263,33 @@ export class Store {
 
   /** Starts an import: a dataset row with status 'importing' that the returned writer fills. */
   async beginImport(init: ImportInit): Promise<ImportWriter> {
-    const writer = await ImportWriter.begin(this.db, init, (id) => this.deleteDataset(id), (id, on) => (on ? this.active.add(id) : this.active.delete(id)));
+    const writer = await ImportWriter.begin(this.db, init, (id) => this.deleteDataset(id), (id, on) => this.track(id, on));
     return writer;
   }
 
+  /** Called before an import's first row is written (on) and after it finished or was removed (off). */
+  private track(id: string, on: boolean): void {
+    if (on) {
+      this.active.add(id);
+      this.importLocks.set(id, tryLock(importLockName(id), this.locks).catch(() => null));
+      return;
+    }
+    this.active.delete(id);
+    void this.importLocks.get(id)?.then((lock) => lock?.release());
+    this.importLocks.delete(id);
+  }
+
   /**
-   * Deletes 'importing' datasets left behind by a closed tab or a crash: those not written for
-   * `olderThanMs` and not being imported through this Store. Returns how many were removed.
+   * Deletes 'importing' datasets left behind by a killed tab or a crash: not being imported through this
+   * Store and, with Web Locks, whose import lock no tab holds (a killed tab's locks go with it); without
+   * them, not written for `olderThanMs`. Returns how many were removed.
    */
   async cleanupIncomplete(olderThanMs = STALE_IMPORT_MS): Promise<number> {
+    const held = await lockNames(this.locks);
     const now = Date.now();
-    const stale = (await this.db.getAll('datasets')).filter(
-      (d) => d.status === 'importing' && now - d.updatedAt >= olderThanMs && !this.active.has(d.id),
-    );
+    const dead = (d: DatasetInfo) =>
+      held ? !held.has(importLockName(d.id)) && now - d.updatedAt >= Math.min(olderThanMs, IMPORT_LOCK_GRACE_MS) : now - d.updatedAt >= olderThanMs;
+    const stale = (await this.db.getAll('datasets')).filter((d) => d.status === 'importing' && !this.active.has(d.id) && dead(d));
     for (const d of stale) await this.deleteDataset(d.id);
     return stale.length;
   }
