@@ -3,6 +3,7 @@
 // tok*.bin). Instruct models get
 // the prompt through their chat template unless --raw. The text goes to stdout followed by a newline, as
 // llama2.c's `run` prints it; speed goes to stderr; with --json the last line is {"text", ...}.
+import { decoderPrecision } from '../pipeline/generation-provenance.ts';
 import { UsageError } from '../errors.ts';
 import { generateText } from '../llm/generate.ts';
 import { loadDecoder } from '../llm/load.ts';
@@ -89,11 +90,14 @@ export async function generateCommand(argv: string[], signal: AbortSignal): Prom
       signal,
     });
     const n = result.tokens[0].length;
-    const tokensPerS = result.decodeMs > 0 ? result.steps / (result.decodeMs / 1000) : 0;
+    // Generated tokens over the time from the start of the prompt pass to the last token (prefill included,
+    // loading excluded): the figure llama.cpp's and transformers' peers are compared on.
+    const genMs = result.prefillMs + result.decodeMs;
+    const tokensPerS = genMs > 0 ? n / (genMs / 1000) : 0;
     if (!quiet) {
       console.error(
         `${format} ${model.config.arch}${lora ? ` + LoRA r ${lora.settings.r} (${lora.layers.length} modules)` : ''} · ${backend} · ${n} tokens (${result.finish[0]}) · load ${(loadMs / 1000).toFixed(2)} s · ` +
-          `prompt ${result.prefillMs.toFixed(0)} ms · ${tokensPerS.toFixed(1)} tokens/s`,
+          `prompt ${result.prefillMs.toFixed(0)} ms · ${tokensPerS.toFixed(1)} tokens/s (prompt pass included)`,
       );
     }
     if (a.flag('json')) {
@@ -105,9 +109,13 @@ export async function generateCommand(argv: string[], signal: AbortSignal): Prom
           model: files.label,
           format,
           backend,
+          engine: 'tfjs',
+          precision: await decoderPrecision(files),
           chat,
           adapter: adapterPath ?? null,
           tokens_per_s: Number(tokensPerS.toFixed(2)),
+          prefill_ms: Math.round(result.prefillMs),
+          decode_ms: Math.round(result.decodeMs),
         }),
       );
     } else console.log(texts[0]);

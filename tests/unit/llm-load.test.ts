@@ -85,8 +85,10 @@ describe('`expandr generate` command', () => {
 
   test('--json: chat-templated by default, --raw plain; the last line is one object', async () => {
     const chat = JSON.parse((await run(['--model', dir, '--prompt', 'what is vitamin D?', '--max-tokens', '4', '--greedy', '--json'])).pop()!);
-    expect(chat).toMatchObject({ chat: true, format: 'hf', backend: 'cpu' });
+    expect(chat).toMatchObject({ chat: true, format: 'hf', backend: 'cpu', engine: 'tfjs', precision: 'float32' });
     expect(chat.tokens).toBeLessThanOrEqual(4);
+    // tokens_per_s counts the prompt pass: generated tokens over prefill + decoding time.
+    expect(chat.tokens_per_s).toBeCloseTo(chat.tokens / ((chat.prefill_ms + chat.decode_ms) / 1000), 0);
     expect(typeof chat.text).toBe('string');
     const raw = JSON.parse((await run(['--model', dir, '--prompt', 'Question:', '--max-tokens', '3', '--seed', '5', '--json', '--raw'])).pop()!);
     expect(raw.chat).toBe(false);
