@@ -24,8 +24,8 @@ export type LlmName = string;
 
 /** Every stage kind: the key that names one instance, and the resume record it stores. */
 export interface StageKinds {
-  /** Q2D expansions (Eq. 3) of the test or train queries by one LLM; record: qid → expansion. */
-  expansions: { key: { llm: LlmName; queries: 'test' | 'train' }; record: Record<string, string> };
+  /** Q2D expansions (Eq. 3) of the test, train or dev queries by one LLM; record: qid → expansion. */
+  expansions: { key: { llm: LlmName; queries: QuerySet }; record: Record<string, string> };
   /** Candidates sampled at each temperature (Eq. 15) and the Q2A answer y (Eq. 12) of every train query, by one LLM. */
   candidates: { key: { llm: LlmName }; record: QueryCandidates[] };
   /** Rewards (Eqs. 11, 13, 14) of the candidates, the 0.6 filter, and the chosen/rejected pairs (Eq. 16). */
@@ -36,7 +36,12 @@ export interface StageKinds {
   retriever: { key: { name: string }; record: RetrieverStageOut };
   /** Evaluation of one setting of Tables 2-3 on the test queries (metrics, per-query values, run file). */
   eval: { key: { setting: SettingName }; record: EvalOut };
+  /** The same setting on the dev queries (train-sources.ts), on the train corpus; run file runs/SETTING-dev. */
+  devEval: { key: { setting: SettingName }; record: EvalOut };
 }
+
+/** Which queries a stage reads: the test split's, the train part's, or the dev part's. */
+export type QuerySet = 'test' | 'train' | 'dev';
 
 export type StageKind = keyof StageKinds;
 export type StageId<K extends StageKind = StageKind> = { [P in K]: { kind: P } & StageKinds[P]['key'] }[K];
@@ -61,6 +66,7 @@ export const STAGES: Readonly<Record<StageKind, StageInfo>> = Object.freeze({
   dpo: { inputs: 'preferences:NAME, the adapter it starts from', outputs: 'adapters/NAME, checkpoints/dpo-NAME', step: 'train' },
   retriever: { inputs: 'an encoder (base or encoders/NAME), train queries with or without expansions', outputs: 'encoders/NAME, checkpoints/retriever-NAME', step: 'train' },
   eval: { inputs: 'an encoder or BM25, test queries, expansions for expanded settings', outputs: 'runs/SETTING/run.trec', step: 'evaluate' },
+  devEval: { inputs: 'an encoder or BM25, dev queries and the train corpus, dev expansions for expanded settings', outputs: 'runs/SETTING-dev/run.trec', step: 'evaluate' },
 });
 
 /** The stage's name in the run state, e.g. 'expansions:base:test', 'dpo:round-1', 'eval:FT'. */
@@ -72,6 +78,8 @@ export function stageName(id: StageId): string {
       return `candidates:${id.llm}`;
     case 'eval':
       return `eval:${id.setting}`;
+    case 'devEval':
+      return `devEval:${id.setting}`;
     default:
       return `${id.kind}:${id.name}`;
   }
@@ -87,11 +95,12 @@ export function parseStageName(name: string): StageId | null {
     case 'expansions': {
       const cut = rest.lastIndexOf(':');
       const queries = rest.slice(cut + 1);
-      return cut > 0 && (queries === 'test' || queries === 'train') ? { kind, llm: rest.slice(0, cut), queries } : null;
+      return cut > 0 && (queries === 'test' || queries === 'train' || queries === 'dev') ? { kind, llm: rest.slice(0, cut), queries } : null;
     }
     case 'candidates':
       return { kind, llm: rest };
     case 'eval':
+    case 'devEval':
       return { kind, setting: rest as SettingName };
     default:
       return { kind, name: rest };
