@@ -36,6 +36,44 @@ export class QuotaError extends ExpandrError {
   override name = 'QuotaError';
 }
 
+/**
+ * Storage ran out in the middle of a write (IndexedDB's QuotaExceededError): says what was being written,
+ * about how many bytes it still needs, what became of the part already written, and what to do.
+ * A QuotaError, so code that handles a full disk handles this one too.
+ */
+export class StorageFullError extends QuotaError {
+  override name = 'StorageFullError';
+  constructor(
+    /** What was being written ('importing scifact', 'embedding chunk 3 of emb-…'). */
+    readonly what: string,
+    /** Bytes still to write (an estimate; the whole import when its part was rolled back). */
+    readonly neededBytes: number,
+    /** The browser's usage and quota when the error was made (navigator.storage.estimate), where known. */
+    readonly usage: number | undefined,
+    readonly quota: number | undefined,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/**
+ * Stored data that is not what was written: an IndexedDB record (an embedding chunk, a checkpoint, a cached
+ * model file) or a file on disk (a run or checkpoint folder, a model folder) whose checksum or size differs
+ * from the one recorded with it. `where` names the record or file, `fix` what to do (re-encode, re-fetch,
+ * start the training afresh); the caller never uses the data.
+ */
+export class DamagedDataError extends ExpandrError {
+  override name = 'DamagedDataError';
+  constructor(
+    readonly where: string,
+    problem: string,
+    readonly fix: string,
+  ) {
+    super(`${where}: ${problem}. ${fix}`);
+  }
+}
+
 /** A stored object (dataset, index, run) that is missing or from an incompatible version. */
 export class NotFoundError extends ExpandrError {
   override name = 'NotFoundError';

@@ -8,8 +8,14 @@ import { hostname } from 'node:os';
 import { join, relative } from 'node:path';
 import { recoverFolder, replaceFolder, writeFileAtomic } from './atomic-files.ts';
 import { folderCheckpointSink, folderDpoCheckpointSink } from './checkpoint-folders.ts';
+import { DamagedDataError } from '../errors.ts';
+import { FILE_MANIFEST, verifyFiles, withFileManifest } from '../util/file-manifest-node.ts';
 import type { RunState, RunStore } from '../pipeline/run-state.ts';
-import { updateManifest, type RunManifest } from '../pipeline/run-record.ts';
+import { newManifest, updateManifest, type RunManifest } from '../pipeline/run-record.ts';
+import { decoderHash } from '../pipeline/run-key.ts';
+import type { ExperimentConfig } from '../pipeline/config.ts';
+import type { ModelFiles as DecoderFiles } from '../llm/files.ts';
+import { nodeCodeVersion } from './code-version.ts';
 
 export const RUN_STATE_FILE = 'run-state.json';
 export const RUN_MANIFEST_FILE = 'run.json';
@@ -45,6 +51,24 @@ export function recordRunStart(dir: string, fresh: RunManifest, state?: RunState
   return old && old.key !== fresh.key ? old.key : undefined;
 }
 
+/** The manifest of an `experiment` run: encoder by modelHash, LLM by decoderHash (every file), the dataset's checksum. */
+export async function experimentManifest(
+  config: ExperimentConfig,
+  data: { name: string; checksum: string },
+  encoder: { name: string; hash: string },
+  llm: { name: string; files: DecoderFiles },
+): Promise<RunManifest> {
+  return newManifest({
+    models: [
+      { role: 'encoder', name: encoder.name, hash: encoder.hash },
+      { role: 'llm', name: llm.name, hash: await decoderHash(llm.files) },
+    ],
+    datasets: [{ role: 'data', name: data.name, checksum: data.checksum }],
+    config,
+    code: nodeCodeVersion(),
+  });
+}
+
 /** The status a reader should see: 'running' only while its process is alive (on this host). */
 export function liveStatus(m: FolderManifest): RunManifest['status'] {
   if (m.status !== 'running' || m.pid === undefined || m.host !== hostname()) return m.status;
@@ -65,12 +89,19 @@ function readTree(dir: string, root = dir, out = new Map<string, Uint8Array>()):
   return out;
 }
 
+const startAfresh = (dir: string) => `use a new --out folder, or delete ${join(dir, RUN_STATE_FILE)} to start afresh`;
+
 export function folderRunStore(dir: string): RunStore {
   return {
-    startAfresh: `use a new --out folder, or delete ${join(dir, RUN_STATE_FILE)} to start afresh`,
+    startAfresh: startAfresh(dir),
     async loadState() {
       const p = join(dir, RUN_STATE_FILE);
-      return existsSync(p) ? (JSON.parse(readFileSync(p, 'utf8')) as RunState) : undefined;
+      if (!existsSync(p)) return undefined;
+      try {
+        return JSON.parse(readFileSync(p, 'utf8')) as RunState;
+      } catch (e) {
+        throw new DamagedDataError(p, `not readable as JSON (${(e as Error).message})`, `It cannot be resumed: ${startAfresh(dir)}`);
+      }
     },
     async saveState(s) {
       writeFileAtomic(join(dir, RUN_STATE_FILE), JSON.stringify(s));
@@ -79,12 +110,17 @@ export function folderRunStore(dir: string): RunStore {
     },
     async putFiles(name, files) {
       // One folder per set, written beside and swapped in, so a kill never leaves half a set behind.
-      replaceFolder(join(dir, name), files);
+      // The set's file manifest (sizes, SHA-256) goes in with it; getFiles checks it.
+      replaceFolder(join(dir, name), withFileManifest(new Map(files)));
     },
     async getFiles(name) {
       const target = join(dir, name);
       recoverFolder(target);
-      return existsSync(target) ? readTree(target) : undefined;
+      if (!existsSync(target)) return undefined;
+      const files = readTree(target);
+      files.delete(FILE_MANIFEST);
+      verifyFiles(target, files, `Do not use it: ${startAfresh(dir)}`);
+      return files;
     },
     retrieverCheckpoints: (name) => folderCheckpointSink(join(dir, 'checkpoints', name)),
     dpoCheckpoints: (name) => folderDpoCheckpointSink(join(dir, 'checkpoints', name)),

@@ -1,10 +1,12 @@
 // Import into the browser's storage: check the quota, then stream queries → corpus → qrels into a fresh
 // dataset (status 'importing'), and flip it to 'ready' at the end. Any failure or cancel removes
-// everything written under the new id; other stored datasets are never touched.
+// everything written under the new id; other stored datasets are never touched. A disk that fills up
+// mid-import (the up-front check is an estimate) ends in StorageFullError after that removal.
 import { QuotaError, throwIfAborted } from '../errors.ts';
 import type { Store } from './store.ts';
 import type { DatasetInfo } from './types.ts';
 import { formatBytes } from '../util/format.ts';
+import { isQuotaExceeded, storageFullError, writeOrFull, type StorageFullContext } from './quota.ts';
 import { detectLayout, type BeirLayout } from '../data/layout.ts';
 import { readBeir, readLimits, type ReadOptions } from '../data/read-beir.ts';
 import type { SourceFile } from '../data/source.ts';
@@ -68,12 +70,22 @@ export async function importBeir(store: Store, sources: SourceFile[], opts: Impo
   const warn = new WarningLog();
   const layout = await detectLayout(sources, warn, readLimits(opts)); // the archive limits, raised as the line limit is
   const sm = storageManager();
-  await checkQuota(layout, opts.estimate ?? (sm?.estimate ? () => sm.estimate!() : undefined));
+  const estimate = opts.estimate ?? (sm?.estimate ? () => sm.estimate!() : undefined);
+  await checkQuota(layout, estimate);
   const persist = opts.persist ?? (sm?.persist ? () => sm.persist!() : undefined);
   await persist?.().catch(() => false); // a refusal only means the browser may evict the data later
   throwIfAborted(opts.signal, 'Import');
 
-  const writer = await store.beginImport({ name: opts.name ?? layout.name, source: layout.sources });
+  const name = opts.name ?? layout.name;
+  // A full disk mid-import: what was written is removed (below), so the whole import is what it needs.
+  const full = (): StorageFullContext => ({
+    what: `importing ${name}`,
+    neededBytes: neededBytes(layout),
+    kept: 'What it had written was removed; your other datasets, models and runs are untouched.',
+    retry: 'import it again',
+    estimate,
+  });
+  const writer = await writeOrFull(() => store.beginImport({ name, source: layout.sources }), full);
   try {
     const summary = await readBeir(
       layout,
@@ -92,6 +104,7 @@ export async function importBeir(store: Store, sources: SourceFile[], opts: Impo
   } catch (e) {
     // If even the clean-up fails (storage gone), the rows stay 'importing' and cleanupIncomplete() removes them later.
     await writer.abort().catch(() => {});
+    if (isQuotaExceeded(e)) throw await storageFullError(full());
     throw e;
   }
 }

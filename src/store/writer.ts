@@ -75,7 +75,12 @@ export class ImportWriter {
       warnings: [],
     };
     track(info.id, true);
-    await db.put('datasets', info);
+    try {
+      await db.put('datasets', info);
+    } catch (e) {
+      track(info.id, false); // nothing was written (a put is atomic): no import to protect from cleanup
+      throw quotaOr(e, info.name);
+    }
     return new ImportWriter(db, info, remove, track);
   }
 
