@@ -23,7 +23,7 @@ import { FileGenerationCache } from './generation-cache-file.ts';
 import { runExperiment, type ExperimentOutcome } from '../pipeline/loop.ts';
 import { perQueryJson, resultsCsv, resultsJson, resultsMarkdown } from '../pipeline/results.ts';
 import { configKey, RunStages } from '../pipeline/run-state.ts';
-import { folderRunStore } from './run-folder.ts';
+import { experimentManifest, folderRunStore, recordRunStart } from './run-folder.ts';
 import { tfjsLlmSide } from '../pipeline/stages-llm.ts';
 import type { LoopContext } from '../pipeline/stages-retriever.ts';
 import { buildTrainData } from '../train/examples.ts';
@@ -157,6 +157,9 @@ export async function experimentCommand(argv: string[], signal: AbortSignal): Pr
   const llmName = config.llm.model.replace(/\/+$/, '').split('/').pop()!;
   const maxDocChars = llmFiles.has('config.json') ? undefined : LLAMA2C_DOC_CHARS;
   const llm = tfjsLlmSide({ files: llmFiles, name: llmName, config, cache: new FileGenerationCache(out), maxDocChars });
+  // run.json: the run's content key and manifest, for `expandr runs` (kept current by the store).
+  const earlier = recordRunStart(out, await experimentManifest(config, data, { name: encModel.name, hash: baseHash }, { name: llmName, files: llmFiles }), await store.loadState());
+  if (earlier) log(`the run's content key changed since ${earlier.slice(0, 14)} (code, model bytes or data): the stages done before are reused`);
   const outcome = await runExperiment(ctx, llm);
   const totalMs = performance.now() - t0;
   writeOutputs(out, outcome, data, config, { backend, totalMs, stageMs: stages.timings() });

@@ -29,7 +29,7 @@ Options:
   --metric M     per-query metric to compare (default ndcg@10; folders without run-state.json have only ndcg@10)
   --top N        rows of the per-query difference table, most moved first (default 10; 0: all)
   --cases N      queries in the case view (default 3): query, gold passage, both expansions, both values
-  --data DIR     the BEIR dataset for query texts and gold passages (default: the one run A's config names, if present)
+  --data DIR     the BEIR dataset for query texts and gold passages (default: the one run A's or else B's config names, if present)
   --json         print one JSON object as the last line`;
 
 const DEFAULT_TOP = 10;
@@ -122,8 +122,8 @@ async function compareRuns([specA, specB]: [string, string], roots: readonly str
   const a = runSide(runA, sa);
   const b = runSide(runB, sb);
   const c = compareSides(a, b, o.metric);
-  const data = o.cases > 0 ? await datasetFor(runA, o.data) : undefined;
-  const cases = caseRows(c, a, b, o.cases, data ? lookupIn(data, runA.config?.split ?? 'test') : {});
+  const data = o.cases > 0 ? ((await datasetFor(runA, o.data)) ?? (await datasetFor(runB, undefined))) : undefined;
+  const cases = caseRows(c, a, b, o.cases, data ? lookupIn(data, runA.config?.split ?? runB.config?.split ?? 'test') : {});
   const notes = datasetNotes(runA, runB);
   if (o.json) {
     const { diffs, test, ...rest } = c;
