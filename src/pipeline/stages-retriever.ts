@@ -38,17 +38,30 @@ export interface EncoderSide {
 
 export interface LoopContext {
   config: ExperimentConfig;
+  /** The dataset tested on (its split config.split, its corpus). */
   data: BeirDataset;
+  /** The datasets trained on (config.trainData as loaded); absent: `data` (train-sources.ts). */
+  trainData?: BeirDataset[];
   store: RunStore;
   stages: RunStages;
   encoders: EncoderSide;
   work: WorkOptions;
   log(message: string): void;
-  /** Corpus embeddings of each encoder, kept while the process lives (encoders/NAME or 'base'). */
+  /** Corpus embeddings of each encoder and corpus, kept while the process lives (corpusKey). */
   corpus: Map<string, ChunkStore>;
-  /** Where an encoder's corpus embeddings persist across invocations (the runner: files in --out); memory when absent. */
-  corpusSink?: (encoderName: string) => ChunkStore;
+  /** Where an encoder's embeddings of `corpus` persist across invocations (the runner: files in --out); memory when absent. */
+  corpusSink?: (encoderName: string, corpus: BeirDataset) => ChunkStore;
 }
+
+/** Which queries a setting is evaluated on and the corpus they search: the test split, or dev on the train corpus. */
+export interface EvalOn {
+  queries: 'test' | 'dev';
+  data: BeirDataset;
+}
+
+/** Key of an encoder's embeddings of `corpus` in LoopContext.corpus: the encoder's name for the test corpus (as before dev). */
+export const corpusKey = (ctx: LoopContext, encoderName: string, corpus: BeirDataset) =>
+  corpus.checksum === ctx.data.checksum ? encoderName : `${encoderName}@${corpus.checksum}`;
 
 /** Checkpoint every this many steps unless the config says otherwise: a kill loses at most this much. */
 export const DEFAULT_CHECKPOINT_EVERY = 5;
@@ -67,16 +80,16 @@ export function retrieverSettings(config: ExperimentConfig): RetrieverTrainSetti
   return trainSettings({ checkpointEvery: DEFAULT_CHECKPOINT_EVERY, ...config.retriever, expansionNorm: config.encoder.expansionNorm, seed: config.seed });
 }
 
-/** Trains encoder `from` on `train` into encoders/NAME (stage `retriever:NAME`), resuming from its checkpoint. */
-export async function trainRetrieverStage(ctx: LoopContext, name: string, from: string, train: TrainData): Promise<RetrieverStageOut> {
+/** Trains encoder `from` on `train` (documents of `corpus`) into encoders/NAME (stage `retriever:NAME`), resuming from its checkpoint. */
+export async function trainRetrieverStage(ctx: LoopContext, name: string, from: string, train: TrainData, corpus: BeirDataset = ctx.data): Promise<RetrieverStageOut> {
   return ctx.stages.once({ kind: 'retriever', name }, async () => {
     ctx.log(`training retriever ${name} (from ${from}, ${train.examples.length} queries${train.examples[0]?.expansion !== undefined ? ', expanded' : ''})`);
     const settings = retrieverSettings(ctx.config);
-    if (settings.hardNegatives) await mineBm25Negatives(train, ctx.data.docs, { depth: settings.negativeDepth, ...ctx.work });
+    if (settings.hardNegatives) await mineBm25Negatives(train, corpus.docs, { depth: settings.negativeDepth, ...ctx.work });
     const encoder = await ctx.encoders.load(await encoderFiles(ctx, from));
     try {
       const r = await trainRetriever(encoder, train, { settings, checkpoints: ctx.store.retrieverCheckpoints(`retriever-${name}`), resume: true, ...ctx.work });
-      const trainingInfo = { format: 'expandr-retriever', dataset: ctx.data.name, stage: name, from, examples: train.examples.length, settings: r.settings, lossCurve: r.lossCurve };
+      const trainingInfo = { format: 'expandr-retriever', dataset: corpus.name, stage: name, from, examples: train.examples.length, settings: r.settings, lossCurve: r.lossCurve };
       const files = await exportBertEncoder(encoder, ctx.encoders.baseFiles, { settings: trainedSettings(encoder.settings, settings.expansionNorm), trainingInfo });
       await ctx.store.putFiles(encoderSet(name), files);
       const points = r.lossCurve.map((p) => ({ step: p.step, loss: p.loss }));
@@ -93,12 +106,17 @@ function toEval(setting: SettingName, metrics: Record<string, number>, perQuery:
   return { setting, metrics, perQuery: Object.fromEntries(perQuery.map((q) => [q.qid, q.metrics])) };
 }
 
-export async function bm25Stage(ctx: LoopContext, queries: BeirQuery[], qrels: Qrels): Promise<EvalOut> {
-  return ctx.stages.once({ kind: 'eval', setting: 'BM25' }, async () => {
-    ctx.log('evaluating BM25');
-    const { index } = await buildIndex(ctx.data.docs, ctx.data.docs.length, BM25_DEFAULTS, ctx.work);
+const testOn = (ctx: LoopContext): EvalOn => ({ queries: 'test', data: ctx.data });
+const evalStage = (setting: SettingName, on: EvalOn) => ({ kind: on.queries === 'test' ? ('eval' as const) : ('devEval' as const), setting });
+/** runs/SETTING (test) or runs/SETTING-dev. */
+const runSet = (setting: SettingName, on: EvalOn) => `runs/${settingSlug(setting)}${on.queries === 'dev' ? '-dev' : ''}`;
+
+export async function bm25Stage(ctx: LoopContext, queries: BeirQuery[], qrels: Qrels, on: EvalOn = testOn(ctx)): Promise<EvalOut> {
+  return ctx.stages.once(evalStage('BM25', on), async () => {
+    ctx.log(`evaluating BM25${on.queries === 'dev' ? ' on dev' : ''}`);
+    const { index } = await buildIndex(on.data.docs, on.data.docs.length, BM25_DEFAULTS, ctx.work);
     const r = await searchAndEvaluate(index, queries, qrels, BM25_DEFAULTS, ctx.work);
-    await ctx.store.putFiles(`runs/${settingSlug('BM25')}`, new Map([['run.trec', new TextEncoder().encode(writeTrecRun(r.run, 'expandr-bm25'))]]));
+    await ctx.store.putFiles(runSet('BM25', on), new Map([['run.trec', new TextEncoder().encode(writeTrecRun(r.run, 'expandr-bm25'))]]));
     return toEval('BM25', r.metrics, r.perQuery);
   });
 }
@@ -111,26 +129,30 @@ export async function denseStage(
   queries: BeirQuery[],
   qrels: Qrels,
   expansions?: Map<string, string>,
+  on: EvalOn = testOn(ctx),
 ): Promise<EvalOut> {
-  return ctx.stages.once({ kind: 'eval', setting }, async () => {
-    ctx.log(`evaluating ${setting} (encoder ${encoderName}${expansions ? ', expanded' : ''})`);
+  return ctx.stages.once(evalStage(setting, on), async () => {
+    ctx.log(`evaluating ${setting}${on.queries === 'dev' ? ' on dev' : ''} (encoder ${encoderName}${expansions ? ', expanded' : ''})`);
     const files = await encoderFiles(ctx, encoderName);
     const encoder = await ctx.encoders.load(files);
     try {
-      let sink = ctx.corpus.get(encoderName);
-      if (!sink) ctx.corpus.set(encoderName, (sink = ctx.corpusSink?.(encoderName) ?? new MemoryChunkStore()));
+      const key = corpusKey(ctx, encoderName, on.data);
+      let sink = ctx.corpus.get(key);
+      if (!sink) ctx.corpus.set(key, (sink = ctx.corpusSink?.(encoderName, on.data) ?? new MemoryChunkStore()));
       const norm = ctx.config.encoder.expansionNorm;
-      const r = await denseEvaluate(encoder, ctx.data.docs, sink, queries, qrels, {
+      const r = await denseEvaluate(encoder, on.data.docs, sink, queries, qrels, {
         // The content, not the name: stored embeddings (possibly shared with `eval`) are checked against it.
         modelHash: await modelHash(files),
-        corpusChecksum: ctx.data.checksum,
-        totalDocs: ctx.data.docs.length,
+        corpusChecksum: on.data.checksum,
+        totalDocs: on.data.docs.length,
         expansions,
         expansionNorm: norm,
         batchSize: ctx.config.encoder.batchSize,
         ...ctx.work,
       });
-      await ctx.store.putFiles(`runs/${settingSlug(setting)}`, new Map([['run.trec', new TextEncoder().encode(writeTrecRun(r.run, `expandr-${settingSlug(setting)}`))]]));
+      await ctx.store.putFiles(runSet(setting, on), new Map([['run.trec', new TextEncoder().encode(writeTrecRun(r.run, `expandr-${settingSlug(setting)}`))]]));
+      // The t-SNE figure is of test pairs only.
+      if (on.queries === 'dev') return toEval(setting, r.metrics, r.perQuery);
       const pairs = await pairVectors(ctx, encoder, setting, queries, qrels, expansions);
       return { ...toEval(setting, r.metrics, r.perQuery), pairs };
     } finally {
