@@ -25,6 +25,8 @@ import { parseStageName, stepOfStage } from '../pipeline/stages.ts';
 export { stepOfStage };
 import type { PipelineDownload, PipelineEvent, PipelineFile, PipelineRunArgs, PipelineSnapshot, PipelineStep } from './session-types.ts';
 import { exportAdapterAsGguf, ggufExportName, GGUF_MIME } from './export-gguf.ts';
+import { lockManager, type LockManagerLike } from '../util/web-locks.ts';
+import { pipelineRunKey, runLockHeld, withRunLock } from './run-lock.ts';
 
 export type { PipelineDownload, PipelineEvent, PipelineFile, PipelineRunArgs, PipelineSnapshot, PipelineStep };
 
@@ -61,11 +63,16 @@ interface StoredSnapshot {
 }
 
 export class PipelineSession {
+  /** Datasets this session is running the loop on now (their run lock is this tab's). */
+  #running = new Set<string>();
+
   constructor(
     private readonly store: () => Promise<Store>,
     private readonly retrievers: RetrieverSession,
     private readonly llms: LlmSession,
     private readonly llmSide: LlmSideFactory,
+    /** Web Locks: one run per dataset across tabs (run-lock.ts); tests pass a fake. */
+    private readonly locks: LockManagerLike | undefined = lockManager(),
   ) {}
 
   /** The config a run with these arguments uses (the key of its stored state). */
@@ -83,11 +90,23 @@ export class PipelineSession {
     return c;
   }
 
+  /** Runs the loop holding the dataset's run lock: a run going on in another tab is refused, never restarted. */
   async run(args: PipelineRunArgs, work: WorkOptions & { onEvent?: (e: PipelineEvent) => void }): Promise<PipelineSnapshot> {
+    return withRunLock(pipelineRunKey(args.datasetId), 'The ExpandR run on this dataset', this.locks, async () => {
+      this.#running.add(args.datasetId);
+      try {
+        return await this.#run(args, work);
+      } finally {
+        this.#running.delete(args.datasetId);
+      }
+    });
+  }
+
+  async #run(args: PipelineRunArgs, work: WorkOptions & { onEvent?: (e: PipelineEvent) => void }): Promise<PipelineSnapshot> {
     const store = await this.store();
     const info = await store.getDataset(args.datasetId);
     if (!info) throw new ExpandrError('The dataset is no longer stored: import it again.');
-    if (args.fresh) await this.reset(args.datasetId);
+    if (args.fresh) await this.#reset(args.datasetId);
     const full = this.config(args, info.name);
     const runStore = artifactRunStore(store, args.datasetId, PREFIX);
     const stages = await RunStages.open(runStore, full);
@@ -138,11 +157,17 @@ export class PipelineSession {
     const store = await this.store();
     const snap = await store.getArtifact<StoredSnapshot>(datasetId, SNAPSHOT);
     const state = await store.getArtifact<RunState>(datasetId, `${PREFIX}/state`);
-    if (!snap && !state) return null;
-    return this.#snapshot(store, datasetId, snap ?? null);
+    const elsewhere = !this.#running.has(datasetId) && (await runLockHeld(pipelineRunKey(datasetId), this.locks));
+    if (!snap && !state && !elsewhere) return null;
+    return { ...(await this.#snapshot(store, datasetId, snap ?? null)), runningElsewhere: elsewhere };
   }
 
+  /** Forgets the dataset's run; refused while a run on it goes on (here or in another tab). */
   async reset(datasetId: string): Promise<void> {
+    await withRunLock(pipelineRunKey(datasetId), 'The ExpandR run on this dataset', this.locks, () => this.#reset(datasetId));
+  }
+
+  async #reset(datasetId: string): Promise<void> {
     const store = await this.store();
     for (const key of await store.listArtifacts(datasetId)) if (key.startsWith(`${PREFIX}/`)) await store.deleteArtifact(datasetId, key);
   }
@@ -203,6 +228,7 @@ export class PipelineSession {
       log: snap?.log ?? [],
       files,
       complete: (snap?.complete ?? false) && snap?.configKey === state?.configKey,
+      runningElsewhere: false,
     };
   }
 }

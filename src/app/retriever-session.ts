@@ -25,6 +25,8 @@ import { lastLoadedModel, rememberLoadedModel, storeModelCache } from '../model/
 import { MODEL_KIND_FILE } from './llm-session.ts';
 import { storedBm25PerQuery } from '../retrieval/bm25/evaluate.ts';
 import { testAgainst, type Baseline } from '../eval/significance-marks.ts';
+import { lockManager, type LockManagerLike } from '../util/web-locks.ts';
+import { retrieverTrainKey, withRunLock } from './run-lock.ts';
 
 const ROLE = 'encoder';
 
@@ -52,7 +54,11 @@ export class RetrieverSession {
   /** Per-query metrics of the last evaluation of each encoder on a dataset split (FT's tests against Raw). */
   #perQuery = new Map<string, PerQuery>();
 
-  constructor(private readonly store: () => Promise<Store>) {}
+  constructor(
+    private readonly store: () => Promise<Store>,
+    /** Web Locks: one training of an encoder on a dataset across tabs (its checkpoints share one key). */
+    private readonly locks: LockManagerLike | undefined = lockManager(),
+  ) {}
 
   list(): EncoderSummary[] {
     return [...this.#loaded.values()].map((l) => l.summary);
@@ -130,6 +136,17 @@ export class RetrieverSession {
     work: WorkOptions & { onStep?: (point: LossPoint) => void } = {},
   ): Promise<TrainResult> {
     const base = this.#get(handle);
+    const what = `Training ${base.summary.name} on this dataset`;
+    return withRunLock(retrieverTrainKey(datasetId, base.summary.modelHash), what, this.locks, () => this.#train(datasetId, split, base, settings, work));
+  }
+
+  async #train(
+    datasetId: string,
+    split: string,
+    base: Loaded,
+    settings: Partial<RetrieverTrainSettings>,
+    work: WorkOptions & { onStep?: (point: LossPoint) => void },
+  ): Promise<TrainResult> {
     const store = await this.store();
     const docs: BeirDoc[] = [];
     for await (const batch of store.iterateDocs(datasetId, 2000)) docs.push(...batch);

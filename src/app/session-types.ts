@@ -98,6 +98,8 @@ export interface PipelineSnapshot {
   files: string[];
   /** True when every row of the config is in `results`. */
   complete: boolean;
+  /** A run on this dataset is going on in another tab of this app now (it cannot be started or reset here). */
+  runningElsewhere: boolean;
 }
 
 /**
