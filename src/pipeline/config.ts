@@ -5,6 +5,7 @@ import type { RetrieverTrainSettings } from '../train/settings.ts';
 import type { DpoSettings } from '../llm/dpo.ts';
 import type { ExpansionNorm } from '../retrieval/dense/expanded-query.ts';
 import { SETTING_NAMES, type SamplingSettings, type SettingName } from './types.ts';
+import { validateExperimentConfig } from './config-validate.ts';
 
 export interface CandidateSettings {
   /** Paper: {0.8, 0.9, 1.0, 1.1}. */
@@ -56,6 +57,11 @@ export interface ExperimentConfig {
   trainQueries: number;
   testQueries: number;
   seed: number;
+  /**
+   * Seeds of the trained settings (FT, ExpandR and the ablations that train): each runs once per seed and
+   * its row reports the mean ± sd over them (src/pipeline/seeds.ts). Default [seed]: one run.
+   */
+  seeds: number[];
   /** Alternation rounds: retriever on LLM_t's expansions, then DPO with rewards from retriever_t+1 (1 = the paper). */
   rounds: number;
   encoder: {
@@ -102,11 +108,16 @@ export const EXPERIMENT_DEFAULTS: Readonly<ExperimentConfig> = Object.freeze({
   trainQueries: 0,
   testQueries: 0,
   seed: 42,
+  seeds: [42], // [seed] unless the config lists seeds (experimentConfig)
   rounds: 1,
   encoder: { model: 'facebook/contriever', expansionNorm: 'contriever', batchSize: 32, initSteps: null },
+  // Paper: Llama-3-8B-Instruct; a 0.5B model is what a browser tab's GPU holds (config-notes.ts has every such difference).
   llm: { model: 'Qwen2.5-0.5B-Instruct-q4f16_1-MLC', chat: true },
+  // Reference: T 1.0, 512 tokens. 256: generation time on CPU / in the tab; T 0.8: unmeasured choice (config-notes.ts).
   expansion: { temperature: 0.8, topP: 0.9, maxTokens: 256, seed: 42 },
+  // Reference: 512 tokens; 32 candidates per query make this the largest generation, halved for time.
   candidates: { temperatures: [0.8, 0.9, 1.0, 1.1], perTemperature: 8, topP: 0.9, maxTokens: 256 },
+  // Reference: T 1.0, 512 tokens; as expansion (config-notes.ts).
   answer: { temperature: 0.8, topP: 0.9, maxTokens: 256, seed: 42 },
   rewards: { retrieverReward: true, selfReward: true, filter: 0.6 },
   retriever: { lr: 1e-5, epochs: 3, batchSize: 64 },
@@ -115,7 +126,10 @@ export const EXPERIMENT_DEFAULTS: Readonly<ExperimentConfig> = Object.freeze({
   settings: [...SETTING_NAMES],
 } satisfies ExperimentConfig);
 
-/** Defaults deep-merged with `over` (one level of nesting); unknown keys are errors that name them. */
+/**
+ * Defaults deep-merged with `over` (one level of nesting), then the whole config validated
+ * (config-validate.ts): unknown keys at any depth, types and ranges are errors that name the file and key.
+ */
 export function experimentConfig(over: Record<string, unknown> = {}, file = 'config'): ExperimentConfig {
   const base = EXPERIMENT_DEFAULTS as unknown as Record<string, unknown>;
   const out: Record<string, unknown> = structuredClone(base);
@@ -141,5 +155,7 @@ export function experimentConfig(over: Record<string, unknown> = {}, file = 'con
   if ('expansionNorm' in retriever || 'variant' in retriever) {
     throw new ExpandrError(`${file}: set the Eq. 8 normalisation as encoder.expansionNorm, not under retriever: one setting drives training, evaluation, rewards and export.`);
   }
+  if (!('seeds' in over)) out.seeds = [out.seed];
+  validateExperimentConfig(out, base, file);
   return out as unknown as ExperimentConfig;
 }

@@ -53,12 +53,12 @@ export const TRAIN_DEFAULTS: Readonly<RetrieverTrainSettings> = Object.freeze({
   accumulation: 1, // reference code: 8 × 2 GPUs; raise it (or use GradCache) for the paper's 1024
   gradCacheChunk: 0, // off: plain backprop; set e.g. 32 to bound activation memory
   lr: 1e-5, // paper / reference code
-  warmupRatio: 0.1, // warmup + linear decay (DESIGN.md §1); HF's usual 10 %
+  warmupRatio: 0.1, // warmup + linear decay (DESIGN.md §1); the reference code's HF Trainer warms up 0 % (pipeline/config-notes.ts)
   weightDecay: 0, // HF TrainingArguments default
   maxGradNorm: 1, // HF TrainingArguments default
   expansionNorm: 'contriever', // the paper's backbone: normalise q, e and d
   temperature: null, // the normalisation's: 0.02 (contriever) / 1 (raw)
-  hardNegatives: false, // paper Eq. 9: in-batch negatives; the reference code adds 1 BM25-style hard negative (group size 2)
+  hardNegatives: false, // paper Eq. 9: in-batch negatives; the reference code adds 1 hard negative (group size 2), twice the documents per step
   negativeDepth: 30, // draw the hard negative from BM25's top 30 (minus positives)
   dropout: true, // as the HF Trainer trains (model.train())
   checkpointEvery: 0,
