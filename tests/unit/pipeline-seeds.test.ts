@@ -1,0 +1,55 @@
+// Several seeds (src/pipeline/seeds.ts): mean and sample sd as Python's statistics.stdev computes them,
+// per-query means for the paired test, stage names that carry the seed.
+import { describe, expect, it } from 'vitest';
+import { combineSeeds, meanSd, meanSdText, seededName, seedsLegend } from '../../src/pipeline/seeds.ts';
+
+/** float64 sums of three numbers against Python's exact-rational statistics module. */
+const TOL = 1e-15;
+
+describe('seeds', () => {
+  it('mean and sample sd equal Python statistics.mean / statistics.stdev', () => {
+    // python3 -c "import statistics as s; print(s.mean([0.7,0.72,0.69]), s.stdev([0.7,0.72,0.69]), s.stdev([1,2,3,4]))"
+    const a = meanSd([0.7, 0.72, 0.69]);
+    expect(Math.abs(a.mean - 0.7033333333333333)).toBeLessThanOrEqual(TOL);
+    expect(Math.abs(a.sd - 0.01527525231651948)).toBeLessThanOrEqual(TOL);
+    expect(Math.abs(meanSd([1, 2, 3, 4]).sd - 1.2909944487358056)).toBeLessThanOrEqual(TOL);
+    expect(meanSd([0.5])).toEqual({ mean: 0.5, sd: 0 });
+  });
+
+  it('combines one evaluation per seed: metric means, per-query means, per-seed values', () => {
+    const ev = (ndcg: number, q1: number, q2: number) => ({ setting: 'FT', metrics: { 'ndcg@10': ndcg, 'recall@100': 1 }, perQuery: { q1: { 'ndcg@10': q1 }, q2: { 'ndcg@10': q2 } }, extra: ndcg });
+    const c = combineSeeds([
+      { seed: 1, eval: ev(0.7, 0.6, 0.8) },
+      { seed: 2, eval: ev(0.72, 0.64, 0.8) },
+      { seed: 3, eval: ev(0.69, 0.5, 0.88) },
+    ]);
+    expect(c.seedStats!.seeds).toEqual([1, 2, 3]);
+    expect(c.metrics['ndcg@10']).toBeCloseTo(0.7033333333333333, 15);
+    expect(c.seedStats!.sd['ndcg@10']).toBeCloseTo(0.01527525231651948, 15);
+    expect(c.seedStats!.sd['recall@100']).toBe(0);
+    expect(c.seedStats!.perSeed['ndcg@10']).toEqual([0.7, 0.72, 0.69]);
+    expect(c.perQuery.q1['ndcg@10']).toBeCloseTo(0.58, 15);
+    expect(c.perQuery.q2['ndcg@10']).toBeCloseTo(0.8266666666666667, 15);
+    expect(c.extra).toBe(0.7); // the first seed's other fields
+    const one = ev(0.7, 0.6, 0.8);
+    expect(combineSeeds([{ seed: 1, eval: one }])).toBe(one);
+  });
+
+  it('refuses seeds evaluated on different queries', () => {
+    const a = { metrics: { m: 1 }, perQuery: { q1: { m: 1 } } };
+    const b = { metrics: { m: 1 }, perQuery: { q2: { m: 1 } } };
+    expect(() => combineSeeds([{ seed: 1, eval: a }, { seed: 2, eval: b }])).toThrow(/seed 2 was evaluated on other queries/);
+  });
+
+  it('names: the config seed keeps the old name, others carry @seedS', () => {
+    expect(seededName('FT', 42, 42)).toBe('FT');
+    expect(seededName('round-1', 7, 42)).toBe('round-1@seed7');
+  });
+
+  it('formats mean ± sd and a legend only for seeded rows', () => {
+    expect(meanSdText(0.70333, 0.01528)).toBe('0.7033 ± 0.0153');
+    expect(meanSdText(0.5, undefined)).toBe('0.5000');
+    expect(seedsLegend([{ setting: 'Raw' }])).toBe('');
+    expect(seedsLegend([{ setting: 'Raw' }, { setting: 'FT', seeds: [1, 2] }])).toMatch(/^± : mean ± sample standard deviation \(n − 1\) over seeds 1, 2 for FT;/);
+  });
+});
