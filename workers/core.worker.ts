@@ -11,5 +11,5 @@ import type { WorkOptions } from '../src/util/progress.ts';
 const webLlm = (modelId: string, work: WorkOptions) =>
   createWebLlmEngine(new Worker(new URL('./webllm.worker.ts', import.meta.url), { type: 'module' }), { modelId, ...work });
 
-const host = createHost((msg) => self.postMessage(msg), () => openStore(), { initBackend, initPipelineBackend, webLlm });
+const host = createHost((msg) => self.postMessage(msg), (onNotice) => openStore({ onNotice }), { initBackend, initPipelineBackend, webLlm });
 self.onmessage = (e: MessageEvent<Request>) => void host.handle(e.data);

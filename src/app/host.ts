@@ -4,7 +4,7 @@
 import { CancelledError } from '../errors.ts';
 import type { Calls, CallType, Request, Response } from './protocol.ts';
 import type { Progress } from '../util/progress.ts';
-import type { Store } from '../store/store.ts';
+import type { Store, StoreNotice } from '../store/store.ts';
 import { fromFile } from '../data/source.ts';
 import { importBeir } from '../store/import-beir.ts';
 import { runBm25Eval, storedRunFile } from '../retrieval/bm25/evaluate.ts';
@@ -33,9 +33,10 @@ export interface HostOptions {
 
 
 
-export function createHost(post: (msg: Response) => void, openStore: () => Promise<Store>, opts: HostOptions = {}) {
+/** `openStore` gets a callback for the connection's notices (store.ts StoreNotice), which go to the page as `notice` messages. */
+export function createHost(post: (msg: Response) => void, openStore: (onNotice: (n: StoreNotice) => void) => Promise<Store>, opts: HostOptions = {}) {
   let storePromise: Promise<Store> | undefined;
-  const store = () => (storePromise ??= openStore());
+  const store = () => (storePromise ??= openStore((notice) => post({ type: 'notice', id: 0, notice })));
   const running = new Map<number, AbortController>();
   const retrievers = new RetrieverSession(store);
   const llms = new LlmSession(store);

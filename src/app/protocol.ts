@@ -2,6 +2,7 @@
 // Every request carries an `id`; the worker answers with any number of `progress` messages and then
 // exactly one `result` or `error` for that id. `cancel` aborts the request whose id it names.
 import type { DatasetInfo } from '../store/types.ts';
+import type { StoreNotice } from '../store/store.ts';
 import type { Bm25EvalResult } from '../retrieval/bm25/evaluate.ts';
 import type { DenseEvalResult } from '../retrieval/dense/evaluate.ts';
 import type { MarkedTest } from '../eval/significance-marks.ts';
@@ -71,4 +72,6 @@ export type Response =
   | { type: 'step'; id: number; point: LossPoint }
   | { type: 'event'; id: number; event: PipelineEvent }
   | { type: 'result'; id: number; result: unknown }
-  | { type: 'error'; id: number; name: string; message: string };
+  | { type: 'error'; id: number; name: string; message: string }
+  /** Not an answer to a request (id 0): the storage connection's state (another tab's upgrade, a blocked one). */
+  | { type: 'notice'; id: 0; notice: StoreNotice };

@@ -3,6 +3,7 @@
 import { CoreClient, type CallHandle } from './core-client.ts';
 import type { DroppedFile } from '../app/protocol.ts';
 import type { DatasetInfo } from '../store/types.ts';
+import type { StoreNotice } from '../store/store.ts';
 import type { Bm25EvalResult } from '../retrieval/bm25/evaluate.ts';
 import type { Task } from './task.ts';
 import { RetrieverState } from './retriever-state.svelte.ts';
@@ -14,12 +15,15 @@ export class AppState {
   bm25Task = $state<Task | null>(null);
   results = $state<Bm25EvalResult | null>(null);
   message = $state<{ kind: 'error' | 'info' | 'warning'; text: string; details?: string[] } | null>(null);
+  /** The storage connection's state when it is not plain: closed by another tab's upgrade, or an upgrade waiting. */
+  storageNotice = $state<StoreNotice | null>(null);
   readonly #client: CoreClient;
   readonly retriever: RetrieverState;
   readonly pipeline: PipelineState;
 
   constructor(worker: Worker) {
     this.#client = new CoreClient(worker);
+    this.#client.onNotice = (n) => (this.storageNotice = n.kind === 'ready' ? null : n);
     this.retriever = new RetrieverState(this.#client);
     this.pipeline = new PipelineState(this.#client);
   }

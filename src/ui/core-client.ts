@@ -4,6 +4,7 @@ import type { Calls, CallType, Request, Response } from '../app/protocol.ts';
 import type { Progress } from '../util/progress.ts';
 import type { LossPoint } from '../train/checkpoint.ts';
 import type { PipelineEvent } from '../app/session-types.ts';
+import type { StoreNotice } from '../store/store.ts';
 
 export class CallError extends Error {
   constructor(name: string, message: string) {
@@ -29,6 +30,8 @@ export class CoreClient {
   #worker: Worker;
   #nextId = 1;
   #pending = new Map<number, Pending>();
+  /** Told of the worker's storage notices (another tab's upgrade closed the connection, an upgrade waits). */
+  onNotice: ((n: StoreNotice) => void) | null = null;
 
   constructor(worker: Worker) {
     this.#worker = worker;
@@ -55,6 +58,10 @@ export class CoreClient {
   }
 
   #receive(msg: Response) {
+    if (msg.type === 'notice') {
+      this.onNotice?.(msg.notice);
+      return;
+    }
     const p = this.#pending.get(msg.id);
     if (!p) return; // stale: its caller is gone
     if (msg.type === 'step') {

@@ -32,6 +32,9 @@ export const QUICK_CONFIG = {
   dpo: { steps: 2, batchSize: 2 },
 };
 
+/** How often the page re-reads the stored state of a run going on in another tab. */
+const FOLLOW_MS = 2000;
+
 export class PipelineState {
   llms = $state<LlmSummary[]>([]);
   llm = $state<string | null>(null);
@@ -108,12 +111,16 @@ export class PipelineState {
 
   async restore(datasetId: string) {
     this.datasetId = datasetId;
+    clearTimeout(this.#follow);
     try {
       this.snapshot = await this.client.call('pipeline:state', { datasetId }).promise;
     } catch (e) {
       this.error = (e as Error).message;
     }
+    // A run in another tab: follow what it stores until it ends (its lock goes when it ends or the tab closes).
+    if (this.snapshot?.runningElsewhere && !this.task) this.#follow = setTimeout(() => this.datasetId === datasetId && void this.restore(datasetId), FOLLOW_MS);
   }
+  #follow: ReturnType<typeof setTimeout> | undefined;
 
   async run(step: PipelineStep, opts: { fresh?: boolean } = {}) {
     if (this.#llmRestore && !this.llm) await this.#llmRestore;

@@ -9,6 +9,8 @@ import { DB_VERSION } from '../../src/store/schema.ts';
 import { importLockName, openStore, StoreClosedError, type StoreNotice, type Store } from '../../src/store/store.ts';
 import type { ImportResult } from '../../src/store/writer.ts';
 import { tryLock } from '../../src/util/web-locks.ts';
+import { createHost } from '../../src/app/host.ts';
+import type { Response } from '../../src/app/protocol.ts';
 import { FakeLockRegistry } from './helpers/fake-locks.ts';
 
 const result = (docs: number): ImportResult => ({
@@ -60,6 +62,18 @@ describe('another tab upgrades the schema', () => {
     expect(await count('docs')).toBe(3); // kept's a, b and half's x
     expect(await count('artifacts')).toBe(0);
     newer.close();
+  });
+
+  it('the worker host passes the notice to the page and answers later calls with the reload error', async () => {
+    const factory = new IDBFactory();
+    const inbox: Response[] = [];
+    const host = createHost((m) => inbox.push(m), (onNotice) => openStore({ dbName: 'h', idbFactory: factory, onNotice }));
+    await host.handle({ type: 'list', id: 1, args: {} });
+    expect(inbox.at(-1)).toMatchObject({ type: 'result', id: 1, result: [] });
+    (await rawOpen(factory, 'h', DB_VERSION + 1)).close();
+    expect(inbox.at(-1)).toMatchObject({ type: 'notice', id: 0, notice: { kind: 'closed' } });
+    await host.handle({ type: 'delete', id: 2, args: { datasetId: 'x' } });
+    expect(inbox.at(-1)).toMatchObject({ type: 'error', id: 2, name: 'StoreClosedError', message: expect.stringMatching(/Reload this page/) });
   });
 
   it('an older page opening a newer schema gets a "reload" error, not a bare VersionError', async () => {
