@@ -57,6 +57,8 @@ export interface LoopContext {
 export interface EvalOn {
   queries: 'test' | 'dev';
   data: BeirDataset;
+  /** A trained setting's run with a seed other than the config's: stage eval:SETTING@seedS, runs/SETTING@seedS. */
+  seed?: number;
 }
 
 /** Key of an encoder's embeddings of `corpus` in LoopContext.corpus: the encoder's name for the test corpus (as before dev). */
@@ -107,9 +109,9 @@ function toEval(setting: SettingName, metrics: Record<string, number>, perQuery:
 }
 
 const testOn = (ctx: LoopContext): EvalOn => ({ queries: 'test', data: ctx.data });
-const evalStage = (setting: SettingName, on: EvalOn) => ({ kind: on.queries === 'test' ? ('eval' as const) : ('devEval' as const), setting });
-/** runs/SETTING (test) or runs/SETTING-dev. */
-const runSet = (setting: SettingName, on: EvalOn) => `runs/${settingSlug(setting)}${on.queries === 'dev' ? '-dev' : ''}`;
+const evalStage = (setting: SettingName, on: EvalOn) => ({ kind: on.queries === 'test' ? ('eval' as const) : ('devEval' as const), setting, ...(on.seed === undefined ? {} : { seed: on.seed }) });
+/** runs/SETTING (test) or runs/SETTING-dev, with @seedS for a seeded run. */
+const runSet = (setting: SettingName, on: EvalOn) => `runs/${settingSlug(setting)}${on.seed === undefined ? '' : `@seed${on.seed}`}${on.queries === 'dev' ? '-dev' : ''}`;
 
 export async function bm25Stage(ctx: LoopContext, queries: BeirQuery[], qrels: Qrels, on: EvalOn = testOn(ctx)): Promise<EvalOut> {
   return ctx.stages.once(evalStage('BM25', on), async () => {

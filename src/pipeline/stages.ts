@@ -35,9 +35,24 @@ export interface StageKinds {
   /** Contrastive training (Eq. 9) into encoders/NAME; record: final loss, steps and the curve. */
   retriever: { key: { name: string }; record: RetrieverStageOut };
   /** Evaluation of one setting of Tables 2-3 on the test queries (metrics, per-query values, run file). */
-  eval: { key: { setting: SettingName }; record: EvalOut };
+  eval: { key: EvalKey; record: EvalOut };
   /** The same setting on the dev queries (train-sources.ts), on the train corpus; run file runs/SETTING-dev. */
-  devEval: { key: { setting: SettingName }; record: EvalOut };
+  devEval: { key: EvalKey; record: EvalOut };
+}
+
+/** One setting's evaluation; `seed` for a trained setting's run with a seed other than the config's (seeds.ts). */
+export interface EvalKey {
+  setting: SettingName;
+  seed?: number;
+}
+
+/** '@seedS' after a seeded evaluation's setting in its stage name; '' for the config's own seed. */
+const seedTag = (id: EvalKey) => (id.seed === undefined ? '' : `@seed${id.seed}`);
+
+/** The EvalKey of the part of a stage name after 'eval:' / 'devEval:'. */
+function evalKeyOf(rest: string): EvalKey {
+  const m = /^(.*)@seed(\d+)$/.exec(rest);
+  return m ? { setting: m[1] as SettingName, seed: Number(m[2]) } : { setting: rest as SettingName };
 }
 
 /** Which queries a stage reads: the test split's, the train part's, or the dev part's. */
@@ -77,9 +92,9 @@ export function stageName(id: StageId): string {
     case 'candidates':
       return `candidates:${id.llm}`;
     case 'eval':
-      return `eval:${id.setting}`;
+      return `eval:${id.setting}${seedTag(id)}`;
     case 'devEval':
-      return `devEval:${id.setting}`;
+      return `devEval:${id.setting}${seedTag(id)}`;
     default:
       return `${id.kind}:${id.name}`;
   }
@@ -101,7 +116,7 @@ export function parseStageName(name: string): StageId | null {
       return { kind, llm: rest };
     case 'eval':
     case 'devEval':
-      return { kind, setting: rest as SettingName };
+      return { kind, ...evalKeyOf(rest) };
     default:
       return { kind, name: rest };
   }

@@ -53,3 +53,15 @@ describe('seeds', () => {
     expect(seedsLegend([{ setting: 'Raw' }, { setting: 'FT', seeds: [1, 2] }])).toMatch(/^± : mean ± sample standard deviation \(n − 1\) over seeds 1, 2 for FT;/);
   });
 });
+
+describe('seeded evaluation stages', () => {
+  it('carry the seed in their name and read it back; the config seed keeps the old name', async () => {
+    const { parseStageName, stageName } = await import('../../src/pipeline/stages.ts');
+    expect(stageName({ kind: 'eval', setting: 'FT' })).toBe('eval:FT');
+    const id = { kind: 'eval', setting: 'w/o self-reward', seed: 7 } as const;
+    expect(stageName(id)).toBe('eval:w/o self-reward@seed7');
+    expect(parseStageName('eval:w/o self-reward@seed7')).toEqual(id);
+    expect(parseStageName('devEval:FT@seed3')).toEqual({ kind: 'devEval', setting: 'FT', seed: 3 });
+    expect(parseStageName('eval:FT')).toEqual({ kind: 'eval', setting: 'FT' });
+  });
+});
