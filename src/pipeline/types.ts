@@ -135,6 +135,11 @@ export interface ResultRow {
   comparisons?: Record<string, Comparison>;
   /** The same setting on the dev split (train-sources.ts): the numbers choices may read. */
   dev?: DevMetrics;
+  /** Trained rows of a config with several seeds (seeds.ts): the seeds, and per metric the mean (the row's values), sample sd and each seed's value. */
+  seeds?: number[];
+  mean?: Record<string, number>;
+  sd?: Record<string, number>;
+  perSeed?: Record<string, number[]>;
 }
 
 export interface ExperimentResults {
