@@ -25,6 +25,8 @@ import { parseStageName, stepOfStage } from '../pipeline/stages.ts';
 export { stepOfStage };
 import type { PipelineDownload, PipelineEvent, PipelineFile, PipelineRunArgs, PipelineSnapshot, PipelineStep } from './session-types.ts';
 import { exportAdapterAsGguf, ggufExportName, GGUF_MIME } from './export-gguf.ts';
+import { openRunFor, pageRunManifest, touchRun } from './run-list.ts';
+import { currentRunId, deleteRunArtifacts, LEGACY_RUN_ID, runPrefix } from '../store/run-artifacts.ts';
 import { lockManager, type LockManagerLike } from '../util/web-locks.ts';
 import { pipelineRunKey, runLockHeld, withRunLock } from './run-lock.ts';
 
@@ -47,10 +49,12 @@ export const STEP_ROWS: Record<PipelineStep, readonly SettingName[]> = {
 /** Builds the LLM side of the loop for a loaded LLM (tfjs decoder, or WebLLM generation + tfjs training). */
 export type LlmSideFactory = (llm: LoadedLlm, config: ExperimentConfig, at: { store: Store; datasetId: string; work: WorkOptions }) => LlmSide;
 
-const PREFIX = 'experiment';
-const SNAPSHOT = `${PREFIX}/snapshot`;
-const FILES = `${PREFIX}/files/`;
 const LOG_LIMIT = 500;
+
+/** The artifact prefix of the dataset's open run (runs are kept side by side by content key: run-list.ts). */
+async function openPrefix(store: Store, datasetId: string): Promise<string> {
+  return runPrefix((await currentRunId(store, datasetId)) ?? LEGACY_RUN_ID);
+}
 
 interface StoredSnapshot {
   configKey: string;
@@ -106,11 +110,15 @@ export class PipelineSession {
     const store = await this.store();
     const info = await store.getDataset(args.datasetId);
     if (!info) throw new ExpandrError('The dataset is no longer stored: import it again.');
-    if (args.fresh) await this.#reset(args.datasetId);
     const full = this.config(args, info.name);
-    const runStore = artifactRunStore(store, args.datasetId, PREFIX);
+    // The run these inputs make (same content: the same run, resumed; else a new one beside the others).
+    const manifest = pageRunManifest(info, this.retrievers.source(args.encoder).summary, args.llm ? this.llms.get(args.llm).summary : null, full);
+    const runId = await openRunFor(store, args.datasetId, manifest);
+    if (args.fresh) await deleteRunArtifacts(store, args.datasetId, runId, { keepManifest: true });
+    const prefix = runPrefix(runId);
+    const runStore = artifactRunStore(store, args.datasetId, prefix);
     const stages = await RunStages.open(runStore, full);
-    const old = await store.getArtifact<StoredSnapshot>(args.datasetId, SNAPSHOT);
+    const old = await store.getArtifact<StoredSnapshot>(args.datasetId, `${prefix}/snapshot`);
     const log = old?.configKey === configKey(full) ? [...old.log] : [];
     const say = (text: string) => {
       log.push(`${new Date().toISOString().slice(11, 19)} ${text}`);
@@ -148,28 +156,31 @@ export class PipelineSession {
       log,
       complete,
     };
-    await store.putArtifact(args.datasetId, SNAPSHOT, snap);
-    return this.#snapshot(store, args.datasetId, snap);
+    await store.putArtifact(args.datasetId, `${prefix}/snapshot`, snap);
+    await touchRun(store, args.datasetId, runId);
+    return this.#snapshot(store, args.datasetId, snap, prefix);
   }
 
   /** What is stored of the dataset's run (after a reload or a closed tab): the last snapshot, or the rows evaluated so far. */
   async state(datasetId: string): Promise<PipelineSnapshot | null> {
     const store = await this.store();
-    const snap = await store.getArtifact<StoredSnapshot>(datasetId, SNAPSHOT);
-    const state = await store.getArtifact<RunState>(datasetId, `${PREFIX}/state`);
+    const prefix = await openPrefix(store, datasetId);
+    const snap = await store.getArtifact<StoredSnapshot>(datasetId, `${prefix}/snapshot`);
+    const state = await store.getArtifact<RunState>(datasetId, `${prefix}/state`);
     const elsewhere = !this.#running.has(datasetId) && (await runLockHeld(pipelineRunKey(datasetId), this.locks));
     if (!snap && !state && !elsewhere) return null;
-    return { ...(await this.#snapshot(store, datasetId, snap ?? null)), runningElsewhere: elsewhere };
+    return { ...(await this.#snapshot(store, datasetId, snap ?? null, prefix)), runningElsewhere: elsewhere };
   }
 
-  /** Forgets the dataset's run; refused while a run on it goes on (here or in another tab). */
+  /** Forgets what the dataset's open run made (it starts afresh; other runs stay); refused while a run on it goes on (here or in another tab). */
   async reset(datasetId: string): Promise<void> {
     await withRunLock(pipelineRunKey(datasetId), 'The ExpandR run on this dataset', this.locks, () => this.#reset(datasetId));
   }
 
   async #reset(datasetId: string): Promise<void> {
     const store = await this.store();
-    for (const key of await store.listArtifacts(datasetId)) if (key.startsWith(`${PREFIX}/`)) await store.deleteArtifact(datasetId, key);
+    const id = await currentRunId(store, datasetId);
+    if (id) await deleteRunArtifacts(store, datasetId, id, { keepManifest: true });
   }
 
   /** A file set or the results as bytes; `{ kind: 'gguf' }` as a Blob (export-gguf.ts), with progress and cancel from `work`. */
@@ -177,9 +188,10 @@ export class PipelineSession {
   download(datasetId: string, what: PipelineDownload, work?: WorkOptions): Promise<PipelineFile>;
   async download(datasetId: string, what: PipelineDownload, work: WorkOptions = {}): Promise<PipelineFile> {
     const store = await this.store();
+    const prefix = await openPrefix(store, datasetId);
     if (what.kind === 'gguf') {
       if (!what.name.startsWith('adapters/')) throw new ExpandrError(`"${what.name}" is not a LoRA adapter of the run: only adapters/NAME can be merged into the GGUF.`);
-      const files = await artifactRunStore(store, datasetId, PREFIX).getFiles(what.name);
+      const files = await artifactRunStore(store, datasetId, prefix).getFiles(what.name);
       if (!files) throw new ExpandrError(`The run has no "${what.name}" (yet): run the Train step first.`);
       const llm = this.llms.get(what.llm);
       const blob = await exportAdapterAsGguf(llm, files, { ...work, label: what.name });
@@ -194,7 +206,7 @@ export class PipelineSession {
       const type = { json: 'application/json', csv: 'text/csv', md: 'text/markdown' }[what.format];
       return { name: `${stem}-results.${what.format}`, type, bytes: new TextEncoder().encode(text) };
     }
-    const files = await artifactRunStore(store, datasetId, PREFIX).getFiles(what.name);
+    const files = await artifactRunStore(store, datasetId, prefix).getFiles(what.name);
     if (!files) throw new ExpandrError(`The run has no "${what.name}" (yet).`);
     const root = `${stem}-${what.name.replace(/[^\w.+-]+/g, '-')}`;
     // A single text file (expansions JSONL, a TREC run) goes out as itself; folders as zips.
@@ -205,8 +217,9 @@ export class PipelineSession {
     return { name: `${root}.zip`, type: 'application/zip', bytes: zipFolder(files, root) };
   }
 
-  async #snapshot(store: Store, datasetId: string, snap: StoredSnapshot | null): Promise<PipelineSnapshot> {
-    const state = await store.getArtifact<RunState>(datasetId, `${PREFIX}/state`);
+  async #snapshot(store: Store, datasetId: string, snap: StoredSnapshot | null, prefix: string): Promise<PipelineSnapshot> {
+    const FILES = `${prefix}/files/`;
+    const state = await store.getArtifact<RunState>(datasetId, `${prefix}/state`);
     const finished = Object.keys(state?.stages ?? {});
     const timings = Object.fromEntries(Object.entries(state?.stages ?? {}).map(([k, v]) => [k, v.ms]));
     const files = (await store.listArtifacts(datasetId)).filter((k) => k.startsWith(FILES)).map((k) => k.slice(FILES.length)).sort();

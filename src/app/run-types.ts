@@ -1,0 +1,40 @@
+// What the page and the worker exchange about the runs kept side by side (src/app/run-list.ts): plain
+// types only, so protocol.ts and the page import them without the code behind them.
+import type { CaseRow, RunComparison } from '../eval/compare-runs.ts';
+
+export interface RunListEntry {
+  datasetId: string;
+  datasetName: string;
+  /** The run's id in this dataset: its content key ('run-<hex>'), or 'experiment' for a run stored before keys. */
+  id: string;
+  /** The key's first hex digits, or '' for the legacy run. */
+  short: string;
+  name: string;
+  /** 'encoder all-MiniLM-L6-v2, llm SmolLM2 (unpinned: main)'. */
+  models: string;
+  configSummary: string;
+  /** Settings evaluated so far, and those the run's config asks for. */
+  done: string[];
+  settings: string[];
+  /** 'complete' when every configured setting is evaluated, else 'stopped' (the page marks the one it is running). */
+  status: 'complete' | 'stopped';
+  createdAt: string;
+  updatedAt: string;
+  /** The run the pipeline shows for this dataset. */
+  current: boolean;
+}
+
+/** One side of a comparison: a setting of a run of a dataset. */
+export interface RunSettingRef {
+  datasetId: string;
+  run: string;
+  setting: string;
+}
+
+export interface RunCompareResult {
+  /** The comparison with `diffs` cut to the `top` most moved (all when top is 0); `shared` still counts every pair. */
+  comparison: RunComparison;
+  cases: CaseRow[];
+  /** Things a reader should know about the pairing (other datasets, other dataset content). */
+  notes: string[];
+}
