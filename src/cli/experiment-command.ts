@@ -178,7 +178,7 @@ function writeOutputs(out: string, o: ExperimentOutcome, data: BeirDataset, conf
   const r = o.results;
   const note = `${o.trainQueries.length} train queries, ${config.rounds} round(s), seed ${config.seed}; wall ${formatDuration(info.totalMs / 1000)} (this invocation), backend ${info.backend}.`;
   put('results.json', JSON.stringify(resultsJson(r), null, 1) + '\n');
-  put('results.md', resultsMarkdown(r, { queries: o.testQueries.length, note }));
+  put('results.md', resultsMarkdown(r, { queries: o.testQueries.length, note, config }));
   put('results.csv', resultsCsv(r));
   put('per-query.json', perQueryJson(r));
   put('preferences.json', o.preferences);

@@ -5,6 +5,9 @@
 import { STANDARD_METRICS } from '../eval/metrics.ts';
 import { marksText, significanceLegend, SIGNIFICANCE_METRICS, SIGNIFICANCE_TEST, testAgainst, type MarkedTest } from '../eval/significance-marks.ts';
 import { SETTING_NAMES, type ExperimentResults, type ResultRow, type SettingName } from './types.ts';
+import type { ExperimentConfig } from './config.ts';
+import { defaultNotesMarkdown } from './config-notes.ts';
+import { meanSdText, seedsLegend, type SeedStats } from './seeds.ts';
 
 /** What the loop keeps per evaluated setting (JSON: stored in the run state). */
 export interface SettingEval {
@@ -13,6 +16,8 @@ export interface SettingEval {
   metrics: Record<string, number>;
   /** qid → metric → value. */
   perQuery: Record<string, Record<string, number>>;
+  /** Several seeds (seeds.ts combineSeeds): metrics and perQuery are then means over them. */
+  seedStats?: SeedStats;
 }
 
 export const TESTED_METRICS = SIGNIFICANCE_METRICS;
@@ -41,6 +46,7 @@ export function buildResults(dataset: string, split: string, evals: readonly Set
       'mrr@10': e.metrics['mrr@10'],
       'map@100': e.metrics['map@100'],
       perQuery: Object.fromEntries(Object.entries(e.perQuery).map(([q, m]) => [q, m['ndcg@10']])),
+      ...(e.seedStats ? { seeds: e.seedStats.seeds, mean: e.seedStats.mean, sd: e.seedStats.sd, perSeed: e.seedStats.perSeed } : {}),
     };
     for (const base of BASELINES) {
       const b = by.get(base);
@@ -75,6 +81,8 @@ export function marksOf(row: ResultRow, metric: (typeof TESTED_METRICS)[number])
 }
 
 const fmt = (x: number | undefined) => (x === undefined || Number.isNaN(x) ? '' : x.toFixed(4));
+/** A metric cell of the markdown table: mean ± sd for a row with several seeds. */
+const cell = (row: ResultRow, m: (typeof STANDARD_METRICS)[number]) => meanSdText(row[m], row.sd?.[m]);
 const csvCell = (s: string) => (/[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s);
 
 export function resultsCsv(results: ExperimentResults): string {
@@ -89,7 +97,7 @@ export function resultsCsv(results: ExperimentResults): string {
   return [head.join(','), ...lines].join('\n') + '\n';
 }
 
-export function resultsMarkdown(results: ExperimentResults, opts: { queries?: number; note?: string } = {}): string {
+export function resultsMarkdown(results: ExperimentResults, opts: { queries?: number; note?: string; config?: ExperimentConfig } = {}): string {
   const out = [
     `# ${results.dataset} · ${results.split}${opts.queries ? ` · ${opts.queries} queries` : ''}`,
     '',
@@ -99,10 +107,14 @@ export function resultsMarkdown(results: ExperimentResults, opts: { queries?: nu
   for (const row of results.rows) {
     const p = BASELINES.map((b) => (row.pValues?.[b] ? row.pValues[b]!['ndcg@10'].toPrecision(2) : '—')).join(' / ');
     out.push(
-      `| ${row.setting} | ${fmt(row['ndcg@10'])}${marksOf(row, 'ndcg@10')} | ${fmt(row['recall@100'])}${marksOf(row, 'recall@100')} | ${fmt(row['mrr@10'])} | ${fmt(row['map@100'])} | ${p} |`,
+      `| ${row.setting} | ${cell(row, 'ndcg@10')}${marksOf(row, 'ndcg@10')} | ${cell(row, 'recall@100')}${marksOf(row, 'recall@100')} | ${cell(row, 'mrr@10')} | ${cell(row, 'map@100')} | ${p} |`,
     );
   }
   out.push('', RESULTS_LEGEND);
+  const seeded = seedsLegend(results.rows);
+  if (seeded) out.push('', seeded);
   if (opts.note) out.push('', opts.note);
+  // Under the results: every default of this run that differs from the paper or the reference code, and why.
+  if (opts.config) out.push('', defaultNotesMarkdown(opts.config));
   return out.join('\n') + '\n';
 }
