@@ -13,6 +13,11 @@
 //
 // Every stage runs through RunStages.once, so a killed run resumes at the stage it was in, and the
 // trainers resume from their own checkpoints inside it.
+//
+// Train and test may come from different datasets (train-sources.ts): training (queries, gold documents,
+// hard negatives, candidates, rewards) reads the train part of the train datasets, every setting is
+// evaluated on the test split (the test corpus) and on the dev part (the train corpus). Dev is what
+// choices may read; test is reported.
 import type { BeirQuery } from '../data/types.ts';
 import { flatText } from '../data/types.ts';
 import { ExpandrError } from '../errors.ts';
@@ -24,7 +29,9 @@ import type { WorkOptions } from '../util/progress.ts';
 import type { RewardSettings } from './config.ts';
 import type { TrainingCurve } from './figures-data.ts';
 import { buildResults, type SettingEval } from './results.ts';
-import { bm25Stage, denseStage, encoderFiles, trainRetrieverStage, type EvalOut, type LoopContext } from './stages-retriever.ts';
+import { bm25Stage, denseStage, encoderFiles, trainRetrieverStage, type EvalOn, type EvalOut, type LoopContext } from './stages-retriever.ts';
+import type { QuerySet } from './stages.ts';
+import { checkNoOverlap, resolveTrainSource, type ExperimentSources } from './train-sources.ts';
 import type { ExperimentResults, PreferenceRecord, QueryWithGold, SettingName, TextGenerator } from './types.ts';
 import { goldDocOf, splitQueries } from '../data/qrels.ts';
 import type { QueryCandidates } from './candidates.ts';
@@ -48,6 +55,9 @@ export interface LlmSide {
 export interface ExperimentOutcome {
   results: ExperimentResults;
   evals: EvalOut[];
+  /** The same settings on the dev queries (empty when the train datasets have no train split and nothing trains). */
+  devEvals: EvalOut[];
+  devQueries: BeirQuery[];
   /** Test-query expansions per expanded setting. */
   expansions: Map<SettingName, Map<string, string>>;
   preferences: Record<string, PreferenceRecord[]>;
@@ -70,30 +80,39 @@ export async function runExperiment(ctx: LoopContext, llm: LlmSide | null): Prom
     throw new ExpandrError(`The settings ${config.settings.join(', ')} need an LLM, and none was given.`);
   }
   const testQrels = data.qrels.get(config.split);
-  const trainQrels = data.qrels.get(config.trainSplit);
   if (!testQrels) throw new ExpandrError(`${data.name} has no split "${config.split}"; it has ${[...data.qrels.keys()].join(', ')}.`);
   let testQueries = splitQueries(data.queries.values(), testQrels);
   if (config.testQueries > 0) testQueries = testQueries.slice(0, config.testQueries);
   const testIds = new Set(testQueries.map((q) => q.id));
   const qrels = new Map([...testQrels].filter(([q]) => testIds.has(q)));
 
-  // Train queries with a gold document in the corpus, in file order, the first N.
+  // The train datasets' train split cut into train and dev (a test-only dataset with nothing to train has neither).
   const needsTrain = [...want].some((s) => s === 'FT' || ROUND_ROWS.includes(s) || LLM_ROWS.includes(s));
-  if (needsTrain && !trainQrels) throw new ExpandrError(`${data.name} has no train split "${config.trainSplit}"; it has ${[...data.qrels.keys()].join(', ')}.`);
-  const docText = new Map(data.docs.map((d) => [d.id, flatText(d)]));
+  const trainSets = ctx.trainData?.length ? ctx.trainData : [data];
+  const source = needsTrain || trainSets.every((d) => d.qrels.has(config.trainSplit)) ? resolveTrainSource(trainSets, config.trainSplit, config.dev) : null;
+  if (source) checkNoOverlap(data, config.split, source);
+  const trainCorpus = source?.data ?? data;
+  // Train queries of the train part with a gold document in the train corpus, in file order, the first N.
+  const docText = new Map(trainCorpus.docs.map((d) => [d.id, flatText(d)]));
   const trainQueries: QueryWithGold[] = [];
   if (needsTrain) {
-    for (const q of data.queries.values()) {
-      const gold = goldDocOf(trainQrels!, q.id, (id) => docText.has(id));
+    for (const q of trainCorpus.queries.values()) {
+      const gold = goldDocOf(source!.train, q.id, (id) => docText.has(id));
       if (gold) trainQueries.push({ qid: q.id, query: q.text, goldDocId: gold, goldDoc: docText.get(gold)! });
       if (config.trainQueries > 0 && trainQueries.length === config.trainQueries) break;
     }
   }
   const trainIds = new Set(trainQueries.map((q) => q.qid));
-  const trainBeir = [...data.queries.values()].filter((q) => trainIds.has(q.id));
-  const trainData = (expansions?: Map<string, string>): TrainData => buildTrainData(data.docs, trainBeir, trainQrels!, { expansions }).data;
+  const trainBeir = [...trainCorpus.queries.values()].filter((q) => trainIds.has(q.id));
+  const trainData = (expansions?: Map<string, string>): TrainData => buildTrainData(trainCorpus.docs, trainBeir, source!.train, { expansions }).data;
+  let devQueries = source ? splitQueries(trainCorpus.queries.values(), source.dev) : [];
+  if (config.dev.queries > 0) devQueries = devQueries.slice(0, config.dev.queries);
+  const devIds = new Set(devQueries.map((q) => q.id));
+  const devQrels = new Map([...(source?.dev ?? [])].filter(([q]) => devIds.has(q)));
+  const devOn: EvalOn | null = devQueries.length ? { queries: 'dev', data: trainCorpus } : null;
 
   const evals: EvalOut[] = [];
+  const devEvals: EvalOut[] = [];
   const expansionsOut = new Map<SettingName, Map<string, string>>();
   const preferences: Record<string, PreferenceRecord[]> = {};
   const curves: TrainingCurve[] = [];
@@ -111,8 +130,8 @@ export async function runExperiment(ctx: LoopContext, llm: LlmSide | null): Prom
     return current.gen;
   };
   /** Expansions of `queries` by the LLM with `adapter` (stage expansions:ADAPTER:WHICH). */
-  const expansionsOf = async (adapter: string | null, which: 'test' | 'train'): Promise<Map<string, string>> => {
-    const qs = which === 'test' ? testQueries : trainBeir;
+  const expansionsOf = async (adapter: string | null, which: QuerySet): Promise<Map<string, string>> => {
+    const qs = which === 'test' ? testQueries : which === 'dev' ? devQueries : trainBeir;
     const out = await stages.once({ kind: 'expansions', llm: adapter ?? 'base', queries: which }, async () => {
       ctx.log(`expanding ${qs.length} ${which} queries with LLM ${adapter ?? 'base'}`);
       const m = await llm!.expand(await generator(adapter), qs, ctx.work);
@@ -151,18 +170,25 @@ export async function runExperiment(ctx: LoopContext, llm: LlmSide | null): Prom
     });
     curves.push(dpo.curve);
   };
-  const evalExpanded = async (setting: SettingName, encoderName: string, adapter: string | null) => {
-    const m = await expansionsOf(adapter, 'test');
-    expansionsOut.set(setting, m);
+  /** A dense setting on test, then on dev; `adapter` undefined: plain queries, else that LLM's expansions (Eq. 8). */
+  const evalDense = async (setting: SettingName, encoderName: string, adapter?: string | null) => {
+    const m = adapter !== undefined ? await expansionsOf(adapter, 'test') : undefined;
+    if (m) expansionsOut.set(setting, m);
     evals.push(await denseStage(ctx, setting, encoderName, testQueries, qrels, m));
+    if (!devOn) return;
+    const d = adapter !== undefined ? await expansionsOf(adapter, 'dev') : undefined;
+    devEvals.push(await denseStage(ctx, setting, encoderName, devQueries, devQrels, d, devOn));
   };
 
-  if (want.has('BM25')) evals.push(await bm25Stage(ctx, testQueries, qrels));
-  if (want.has('Raw')) evals.push(await denseStage(ctx, 'Raw', 'base', testQueries, qrels));
-  if (want.has('Raw+expansion')) await evalExpanded('Raw+expansion', 'base', null);
+  if (want.has('BM25')) {
+    evals.push(await bm25Stage(ctx, testQueries, qrels));
+    if (devOn) devEvals.push(await bm25Stage(ctx, devQueries, devQrels, devOn));
+  }
+  if (want.has('Raw')) await evalDense('Raw', 'base');
+  if (want.has('Raw+expansion')) await evalDense('Raw+expansion', 'base', null);
   if (want.has('FT')) {
-    curves.push((await trainRetrieverStage(ctx, 'FT', 'base', trainData())).curve);
-    evals.push(await denseStage(ctx, 'FT', 'FT', testQueries, qrels));
+    curves.push((await trainRetrieverStage(ctx, 'FT', 'base', trainData(), trainCorpus)).curve);
+    await evalDense('FT', 'FT');
   }
 
   // The joint rounds: E_t from LLM_{t-1}'s expansions, then LLM_t from E_t's rewards.
@@ -171,29 +197,38 @@ export async function runExperiment(ctx: LoopContext, llm: LlmSide | null): Prom
   let encoderName = 'base';
   for (let t = 1; t <= rounds; t++) {
     const train = await expansionsOf(adapter, 'train');
-    curves.push((await trainRetrieverStage(ctx, `round-${t}`, encoderName, trainData(train))).curve);
+    curves.push((await trainRetrieverStage(ctx, `round-${t}`, encoderName, trainData(train), trainCorpus)).curve);
     encoderName = `round-${t}`;
     if (want.has('ExpandR')) {
       await trainLlm(`round-${t}`, adapter, encoderName, config.rewards);
       adapter = `round-${t}`;
     }
   }
-  if (want.has('ExpandR')) await evalExpanded('ExpandR', encoderName, adapter);
-  if (want.has('w/o LLM training')) await evalExpanded('w/o LLM training', 'round-1', null);
+  if (want.has('ExpandR')) await evalDense('ExpandR', encoderName, adapter);
+  if (want.has('w/o LLM training')) await evalDense('w/o LLM training', 'round-1', null);
   if (want.has('w/o retriever training')) {
     await trainLlm('wo-retriever-training', null, 'base', config.rewards);
-    await evalExpanded('w/o retriever training', 'base', 'wo-retriever-training');
+    await evalDense('w/o retriever training', 'base', 'wo-retriever-training');
   }
   if (want.has('w/o self-reward')) {
     await trainLlm('wo-self-reward', null, 'round-1', { ...config.rewards, selfReward: false });
-    await evalExpanded('w/o self-reward', 'round-1', 'wo-self-reward');
+    await evalDense('w/o self-reward', 'round-1', 'wo-self-reward');
   }
   if (want.has('w/o retriever reward')) {
     await trainLlm('wo-retriever-reward', null, 'round-1', { ...config.rewards, retrieverReward: false });
-    await evalExpanded('w/o retriever reward', 'round-1', 'wo-retriever-reward');
+    await evalDense('w/o retriever reward', 'round-1', 'wo-retriever-reward');
   }
   (current as { gen: { dispose?(): void } } | null)?.gen.dispose?.();
 
   const results = buildResults(data.name, config.split, evals as SettingEval[], { seed: config.seed });
-  return { results, evals, expansions: expansionsOut, preferences, curves, testQueries, trainQueries, reusedStages: stages.reused };
+  const devBy = new Map(devEvals.map((e) => [e.setting, e.metrics]));
+  for (const row of results.rows) {
+    const m = devBy.get(row.setting);
+    if (m) row.dev = { 'ndcg@10': m['ndcg@10'], 'recall@100': m['recall@100'], 'mrr@10': m['mrr@10'], 'map@100': m['map@100'], queries: devQueries.length };
+  }
+  if (source) {
+    const sources: ExperimentSources = { test: { dataset: data.name, checksum: data.checksum, split: config.split, queries: testQueries.length }, train: source.records, devQueries: devQueries.length };
+    results.sources = sources;
+  }
+  return { results, evals, devEvals, devQueries, expansions: expansionsOut, preferences, curves, testQueries, trainQueries, reusedStages: stages.reused };
 }
