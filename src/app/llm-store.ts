@@ -1,11 +1,14 @@
 // A dropped decoder kept in this browser (the model file cache in IndexedDB, 'local:sha256:<hash>') and read
 // back as ModelFiles. Files larger than a chunk (a .gguf of 1-5 GB) are checksummed in one pass and stored
 // in chunks in a second (src/model/chunked-file.ts), never held whole; they come back as ranged reads over
-// the stored chunks, so the GGUF reader fetches its header and each tensor by range.
+// the stored chunks, so the GGUF reader fetches its header and each tensor by range. Whole files are
+// checked against the SHA-256 in the model's manifest and chunks against theirs when read back; a full disk
+// while keeping a model removes what was stored and says how much the model needs (StorageFullError).
 import { modelFilesFromBytes, type ModelFiles } from '../llm/files.ts';
 import { CHUNK_BYTES, digestChunks, isChunkEntry, writeChunkedFile, type ChunkDigest, type RangedBytes } from '../model/chunked-file.ts';
 import { sha256Bytes } from '../model/sources.ts';
 import { readCachedModelParts, storeModelCache, writeModelManifest, MODEL_MANIFEST } from '../model/sources-cache.ts';
+import { isQuotaExceeded, storageFullError } from '../store/quota.ts';
 import type { Store } from '../store/store.ts';
 import type { WorkOptions } from '../util/progress.ts';
 
@@ -53,11 +56,20 @@ export async function keepLlmFiles(store: Store, files: ModelFiles, work: WorkOp
       work.onProgress?.({ stage: 'llm:keep', done: 0, total: 1, unit: 'models', text: `keeping ${files.label} in this browser` });
       for (const [n, b] of whole) await cache.put(source, '', n, b);
       for (const [n, digest] of chunked) await writeChunkedFile(cache, source, '', n, rangedFile(files, n, digest.size), work, { digest });
-      await writeModelManifest(cache, source, '', [...whole.keys()], [...chunked.keys()]);
+      await writeModelManifest(cache, source, '', [...whole.keys()], [...chunked.keys()], whole);
       work.onProgress?.({ stage: 'llm:keep', done: 1, total: 1, unit: 'models', text: `keeping ${files.label} in this browser` });
     } catch (e) {
       // Nothing half-written stays: without the manifest it would never be read, only take space.
       await cache.delete(source, '').catch(() => undefined);
+      if (isQuotaExceeded(e)) {
+        const total = [...whole.values()].reduce((a, b) => a + b.length, 0) + [...chunked.values()].reduce((a, d) => a + d.size, 0);
+        throw await storageFullError({
+          what: `keeping ${files.label}`,
+          neededBytes: total,
+          kept: 'What it had stored was removed; your other models, datasets and runs are untouched.',
+          retry: 'drop it again',
+        });
+      }
       throw e;
     }
   }

