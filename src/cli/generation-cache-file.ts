@@ -1,16 +1,17 @@
 // The runner's generation cache: one JSONL file, `generations.jsonl` in a folder (the run's output folder
-// or a shared cache folder), one {"key", "text"} per line, appended per putMany. Read once, on first use.
+// or a shared cache folder), one {"key", "text", "engine", "precision"} per line (engine and precision of what
+// generated it; lines written before they were recorded have none), appended per putMany. Read once, on first use.
 // A line cut short by a killed process (the file then lacks its final newline) is dropped and the file
 // truncated back to the last whole line; any other bad line is an error naming the file and line.
 import { appendFileSync, existsSync, mkdirSync, readFileSync, truncateSync } from 'node:fs';
 import { join } from 'node:path';
 import { FileFormatError } from '../errors.ts';
 import { forEachJsonLine } from '../util/json-lines.ts';
-import type { GenerationCache } from '../pipeline/types.ts';
+import type { GenerationCache, GenerationCacheEntry } from '../pipeline/types.ts';
 
 export const GENERATION_CACHE_FILE = 'generations.jsonl';
 
-const FIX = 'Each line must be {"key": "<64 hex digits>", "text": "…"}; delete the file to generate everything again';
+const FIX = 'Each line must be {"key": "<64 hex digits>", "text": "…", "engine"?: "…", "precision"?: "…"}; delete the file to generate everything again';
 
 /** Parses cache lines into key → text (the last line of a key wins). */
 export function parseGenerationLines(text: string, file: string): Map<string, string> {
@@ -46,12 +47,12 @@ export class FileGenerationCache implements GenerationCache {
     return this.load().get(key);
   }
 
-  async putMany(entries: readonly (readonly [string, string])[]): Promise<void> {
+  async putMany(entries: readonly GenerationCacheEntry[]): Promise<void> {
     const map = this.load();
     const fresh = entries.filter(([k, v]) => map.get(k) !== v);
     if (fresh.length === 0) return;
     mkdirSync(this.folder, { recursive: true });
-    appendFileSync(this.file, fresh.map(([key, text]) => JSON.stringify({ key, text }) + '\n').join(''));
+    appendFileSync(this.file, fresh.map(([key, text, made]) => JSON.stringify(made ? { key, text, engine: made.engine, precision: made.precision } : { key, text }) + '\n').join(''));
     for (const [k, v] of fresh) map.set(k, v);
   }
 

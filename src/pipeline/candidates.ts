@@ -8,7 +8,7 @@
 // the same cache entry and is not generated twice.
 import type { WorkOptions } from '../util/progress.ts';
 import type { CandidateSettings } from './config.ts';
-import { generateCached, type GenerationJob } from './generation-cache.ts';
+import { generateCached, type FailedGeneration, type GenerationJob } from './generation-cache.ts';
 import { q2aPrompt, q2dPrompt, Q2A_DOC_MAX_CHARS, stripIntro } from './prompts.ts';
 import type { GenerationCache, QueryWithGold, SamplingSettings, TextGenerator } from './types.ts';
 
@@ -23,14 +23,20 @@ export interface Candidate {
 /** One train query's candidates and answer, JSON-serialisable (the loop keeps it in the run state). */
 export interface QueryCandidates {
   qid: string;
-  /** Intro-stripped Q2A answer y; '' when the model wrote nothing (the query is then skipped). */
+  /** Intro-stripped Q2A answer y; '' when the model wrote nothing or its generation failed (the query is then skipped). */
   answer: string;
+  /** Candidates that were generated; a failed one (after retries) is left out, not kept as ''. */
   candidates: Candidate[];
+  /** Generations of this query that failed after retries: candidates left out, and the answer (answerFailed). */
+  failed?: number;
+  answerFailed?: boolean;
 }
 
 export interface CandidateOptions {
   /** Prompts per generator call / cache write. */
   chunk?: number;
+  /** Told the generations that failed after retries (not cached; a later run tries them again). */
+  onFailures?: (failures: FailedGeneration[]) => void;
   /** Characters of d* in the Q2A prompt (default Q2A_DOC_MAX_CHARS). */
   maxDocChars?: number;
 }
@@ -62,13 +68,14 @@ export async function generateCandidates(
   o: CandidateOptions = {},
 ): Promise<Map<string, Candidate[]>> {
   const jobs = candidateJobs(queries, settings, seed);
-  const texts = await generateCached(gen, jobs, cache, { ...work, chunk: o.chunk, stage: 'pipeline:candidates' });
+  const { texts, failures } = await generateCached(gen, jobs, cache, { ...work, chunk: o.chunk, stage: 'pipeline:candidates' });
+  if (failures.length) o.onFailures?.(failures);
   const out = new Map<string, Candidate[]>(queries.map((q) => [q.qid, []]));
-  jobs.forEach((j, i) => out.get(j.qid)!.push({ text: stripIntro(texts[i]), temperature: j.sampling.temperature, sample: j.sample }));
+  jobs.forEach((j, i) => texts[i] !== null && out.get(j.qid)!.push({ text: stripIntro(texts[i]!), temperature: j.sampling.temperature, sample: j.sample }));
   return out;
 }
 
-/** The Q2A answer y of each query. Progress stage 'pipeline:answers', unit 'prompts'. */
+/** The Q2A answer y of each query (absent where its generation failed). Progress stage 'pipeline:answers', unit 'prompts'. */
 export async function generateAnswers(
   gen: TextGenerator,
   queries: readonly QueryWithGold[],
@@ -77,8 +84,11 @@ export async function generateAnswers(
   work: WorkOptions = {},
   o: CandidateOptions = {},
 ): Promise<Map<string, string>> {
-  const texts = await generateCached(gen, answerJobs(queries, sampling, o.maxDocChars), cache, { ...work, chunk: o.chunk, stage: 'pipeline:answers' });
-  return new Map(queries.map((q, i) => [q.qid, stripIntro(texts[i])]));
+  const { texts, failures } = await generateCached(gen, answerJobs(queries, sampling, o.maxDocChars), cache, { ...work, chunk: o.chunk, stage: 'pipeline:answers' });
+  if (failures.length) o.onFailures?.(failures);
+  const out = new Map<string, string>();
+  queries.forEach((q, i) => texts[i] !== null && out.set(q.qid, stripIntro(texts[i]!)));
+  return out;
 }
 
 /** Candidates then answers for every query: what the reward stage needs, in query order. */
@@ -90,7 +100,15 @@ export async function sampleCandidateSets(
   work: WorkOptions = {},
   o: CandidateOptions = {},
 ): Promise<QueryCandidates[]> {
-  const cands = await generateCandidates(gen, queries, s.candidates, s.seed, cache, work, o);
-  const answers = await generateAnswers(gen, queries, s.answer, cache, work, o);
-  return queries.map((q) => ({ qid: q.qid, answer: answers.get(q.qid) ?? '', candidates: cands.get(q.qid) ?? [] }));
+  const failedOf = new Map<string, number>();
+  const count = (fs: FailedGeneration[]) => fs.forEach((f) => failedOf.set(f.qid, (failedOf.get(f.qid) ?? 0) + 1));
+  const oo: CandidateOptions = { ...o, onFailures: (fs) => (count(fs), o.onFailures?.(fs)) };
+  const cands = await generateCandidates(gen, queries, s.candidates, s.seed, cache, work, oo);
+  const answers = await generateAnswers(gen, queries, s.answer, cache, work, oo);
+  return queries.map((q) => {
+    const set: QueryCandidates = { qid: q.qid, answer: answers.get(q.qid) ?? '', candidates: cands.get(q.qid) ?? [] };
+    if (failedOf.has(q.qid)) set.failed = failedOf.get(q.qid);
+    if (!answers.has(q.qid)) set.answerFailed = true;
+    return set;
+  });
 }

@@ -3,7 +3,7 @@
 // src/retrieval/dense/expansions.ts parseExpansions reads for `expandr eval --expansions`.
 import { parseExpansions } from '../retrieval/dense/expansions.ts';
 import type { WorkOptions } from '../util/progress.ts';
-import { generateCached, type GenerationJob } from './generation-cache.ts';
+import { generateCached, type FailedGeneration, type GenerationJob } from './generation-cache.ts';
 import { q2dPrompt, stripIntro } from './prompts.ts';
 import type { GenerationCache, SamplingSettings, TextGenerator } from './types.ts';
 
@@ -15,6 +15,8 @@ export interface ExpansionQuery {
 export interface ExpansionOptions {
   /** Prompts per generator call / cache write (generation-cache.ts DEFAULT_GENERATION_CHUNK). */
   chunk?: number;
+  /** Told the expansions that failed after retries (absent from the result; not cached). */
+  onFailures?: (failures: FailedGeneration[]) => void;
 }
 
 /** The generation jobs of the expansions (sample 0 of each query's Q2D prompt). */
@@ -24,7 +26,9 @@ export function expansionJobs(queries: readonly ExpansionQuery[], sampling: Samp
 
 /**
  * One expansion per query, intro phrases stripped, in query order. Only prompts missing from `cache` reach
- * the generator. Progress: stage 'pipeline:expand', unit 'prompts'; cancel with work.signal.
+ * the generator. A query whose expansion failed (after retries) is absent from the map, so it is scored
+ * without one rather than with an empty text; o.onFailures hears which. Progress: stage 'pipeline:expand',
+ * unit 'prompts'; cancel with work.signal.
  */
 export async function generateExpansions(
   gen: TextGenerator,
@@ -34,8 +38,11 @@ export async function generateExpansions(
   work: WorkOptions = {},
   o: ExpansionOptions = {},
 ): Promise<Map<string, string>> {
-  const texts = await generateCached(gen, expansionJobs(queries, sampling), cache, { ...work, chunk: o.chunk, stage: 'pipeline:expand' });
-  return new Map(queries.map((q, i) => [q.id, stripIntro(texts[i])]));
+  const { texts, failures } = await generateCached(gen, expansionJobs(queries, sampling), cache, { ...work, chunk: o.chunk, stage: 'pipeline:expand' });
+  if (failures.length) o.onFailures?.(failures);
+  const out = new Map<string, string>();
+  queries.forEach((q, i) => texts[i] !== null && out.set(q.id, stripIntro(texts[i]!)));
+  return out;
 }
 
 /** The JSONL file: one {"id", "expansion"} per line, in map order, newline-terminated. */

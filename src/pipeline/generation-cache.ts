@@ -1,10 +1,16 @@
 // "Nothing is generated twice": cache keys for generated texts, the caches (memory; IndexedDB through the
-// Store's artifacts; a JSONL file in Node, generation-cache-node.ts) and generateCached, which sends only
-// the uncached prompts to a generator, in chunks, storing each chunk before the next one starts.
+// Store's artifacts; a JSONL file in Node, src/cli/generation-cache-file.ts) and generateCached, which sends
+// only the uncached prompts to a generator, in chunks, storing each chunk before the next one starts.
 //
-// A key is the SHA-256 of (generator id, prompt kind, prompt text, temperature, top_p, max tokens, seed,
-// sample index, query id). The text stored is what the generator returned, before stripIntro, so a change
-// of the intro table applies without generating again.
+// A key is the SHA-256 of (generator id, engine, weights' precision, prompt kind, prompt text, temperature,
+// top_p, max tokens, seed, sample index, query id): a text WebLLM sampled at q4f16_1 is never served to a run
+// on the tfjs decoder at float32 (generation-provenance.ts). The text stored is what the generator returned,
+// before stripIntro, so a change of the intro table applies without generating again.
+//
+// Failures (issue 14.4). A prompt the generator could not run (a GenerationFailure) is tried again, up to
+// GENERATION_RETRIES times; one that still fails is reported (GenerationOutcome.failures) and never cached,
+// so the next run tries it again. A generate() call that throws is retried the same way, then the error
+// propagates (a systematic error stops the run; nothing of that chunk is cached). Cancels are not retried.
 //
 // Seeds. Prompt i of a job list is sampled from its own stream, sampleSeed(seed, sample, qid): it depends on
 // neither the batch the prompt lands in nor which other prompts were cached, so a resumed run (or a run on a
@@ -12,16 +18,22 @@
 // batch composition can still move logits in the last float bits (padding lengths differ), which very rarely
 // flips a sampled token; the cache makes that moot for everything once generated.
 import { sha256Hex } from '../data/hash.ts';
-import { throwIfAborted } from '../errors.ts';
+import { CancelledError, throwIfAborted } from '../errors.ts';
 import type { WorkOptions } from '../util/progress.ts';
+import type { GenerationProvenance } from './generation-provenance.ts';
 import type { PromptKind } from './prompts.ts';
-import type { GenerationCache, SamplingSettings, TextGenerator } from './types.ts';
+import type { GenerationCache, GenerationCacheEntry, SamplingSettings, TextGenerator } from './types.ts';
 
-/** Bump when the meaning of a key changes (old entries are then never hit). */
-export const GENERATION_KEY_VERSION = 1;
+/** Bump when the meaning of a key changes (old entries are then never hit). 2: engine and precision in the key. */
+export const GENERATION_KEY_VERSION = 2;
+
+/** Extra tries of a prompt that failed (or of a call that threw) before it is counted as failed. */
+export const GENERATION_RETRIES = 2;
 
 export interface GenerationKeyParts {
   generator: string;
+  /** Engine and precision of the generator (absent for test fakes: keyed as unknown). */
+  provenance?: Pick<GenerationProvenance, 'engine' | 'precision'>;
   kind: PromptKind;
   prompt: string;
   sampling: SamplingSettings;
@@ -33,7 +45,8 @@ export interface GenerationKeyParts {
 /** The cache key of one generation: 64 hex digits. */
 export function generationKey(parts: GenerationKeyParts): string {
   const s = parts.sampling;
-  return sha256Hex(JSON.stringify([GENERATION_KEY_VERSION, parts.generator, parts.kind, parts.prompt, s.temperature, s.topP, s.maxTokens, s.seed, parts.sample, parts.qid]));
+  const made = [parts.provenance?.engine ?? null, parts.provenance?.precision ?? null];
+  return sha256Hex(JSON.stringify([GENERATION_KEY_VERSION, parts.generator, ...made, parts.kind, parts.prompt, s.temperature, s.topP, s.maxTokens, s.seed, parts.sample, parts.qid]));
 }
 
 /** The seed of one (query, sample)'s sampling stream: a uint32 from (base seed, sample index, query id). */
@@ -47,7 +60,7 @@ export class MemoryGenerationCache implements GenerationCache {
   async get(key: string): Promise<string | undefined> {
     return this.entries.get(key);
   }
-  async putMany(entries: readonly (readonly [string, string])[]): Promise<void> {
+  async putMany(entries: readonly GenerationCacheEntry[]): Promise<void> {
     for (const [k, v] of entries) this.entries.set(k, v);
   }
   get size(): number {
@@ -96,7 +109,7 @@ export class StoreGenerationCache implements GenerationCache {
       const mine = (await this.store.listArtifacts(this.datasetId)).filter((k) => k.startsWith(this.prefix + '/seg-')).sort();
       const map = new Map<string, string>();
       for (const k of mine) {
-        const seg = await this.store.getArtifact<[string, string][]>(this.datasetId, k);
+        const seg = await this.store.getArtifact<GenerationCacheEntry[]>(this.datasetId, k);
         for (const [key, text] of seg ?? []) map.set(key, text);
       }
       this.segments = mine;
@@ -116,12 +129,13 @@ export class StoreGenerationCache implements GenerationCache {
     return (await this.load()).get(key);
   }
 
-  async putMany(entries: readonly (readonly [string, string])[]): Promise<void> {
+  async putMany(entries: readonly GenerationCacheEntry[]): Promise<void> {
     const map = await this.load();
     const fresh = entries.filter(([k, v]) => map.get(k) !== v);
     if (fresh.length === 0) return;
     const key = this.segmentKey(this.next++);
-    await this.store.putArtifact(this.datasetId, key, fresh.map(([k, v]) => [k, v]));
+    // [key, text, {engine, precision}] per entry (a merged segment keeps [key, text] only).
+    await this.store.putArtifact(this.datasetId, key, fresh.map((e) => (e[2] ? [e[0], e[1], { ...e[2] }] : [e[0], e[1]])));
     this.segments.push(key);
     for (const [k, v] of fresh) map.set(k, v);
   }
@@ -152,17 +166,37 @@ export interface GenerateCachedOptions extends WorkOptions {
 /** Prompts per generator call: a killed run loses at most this many generations. */
 export const DEFAULT_GENERATION_CHUNK = 8;
 
+/** A job that still failed after GENERATION_RETRIES more tries: not cached, so a later run tries it again. */
+export interface FailedGeneration {
+  qid: string;
+  kind: PromptKind;
+  sample: number;
+  /** The last error the generator gave. */
+  error: string;
+  attempts: number;
+}
+
+/** Texts in job order (null where the job failed) and the failures. */
+export interface GenerationOutcome {
+  texts: (string | null)[];
+  failures: FailedGeneration[];
+}
+
+const isCancel = (e: unknown, signal?: AbortSignal) => e instanceof CancelledError || signal?.aborted === true;
+
 /**
  * The raw text of every job, from the cache where present, else from `gen` — uncached jobs grouped by
  * sampling settings and sent in chunks, each prompt with its own seed (sampleSeed), each chunk stored
- * before the next starts. Jobs with equal keys are generated once. Cancel: CancelledError between chunks
- * (and inside the generator where it honours the signal).
+ * before the next starts. Jobs with equal keys are generated once. Failed prompts are retried, then
+ * reported and left uncached (see the top of this file). Cancel: CancelledError between chunks (and inside
+ * the generator where it honours the signal).
  */
-export async function generateCached(gen: TextGenerator, jobs: readonly GenerationJob[], cache: GenerationCache, options: GenerateCachedOptions = {}): Promise<string[]> {
+export async function generateCached(gen: TextGenerator, jobs: readonly GenerationJob[], cache: GenerationCache, options: GenerateCachedOptions = {}): Promise<GenerationOutcome> {
   const stage = options.stage ?? 'pipeline:generate';
   const chunk = Math.max(1, options.chunk ?? DEFAULT_GENERATION_CHUNK);
-  const keys = jobs.map((j) => generationKey({ generator: gen.id, ...j }));
-  const out = new Array<string | undefined>(jobs.length);
+  const made = gen.provenance ? { engine: gen.provenance.engine, precision: gen.provenance.precision } : undefined;
+  const keys = jobs.map((j) => generationKey({ generator: gen.id, provenance: made, ...j }));
+  const out = new Array<string | null | undefined>(jobs.length);
   const firstOf = new Map<string, number>(); // key → first job index with it
   const todo: number[] = [];
   for (let i = 0; i < jobs.length; i++) {
@@ -175,6 +209,8 @@ export async function generateCached(gen: TextGenerator, jobs: readonly Generati
   }
   const total = jobs.length;
   let done = total - todo.length;
+  const failed = new Map<number, FailedGeneration>();
+  const failText = () => (failed.size ? `, ${failed.size} failed` : '');
   options.onProgress?.({ stage, done, total, unit: 'prompts', text: `${done} cached` });
 
   // Group by sampling settings (one generator call has one sampling), keeping job order within a group.
@@ -186,33 +222,67 @@ export async function generateCached(gen: TextGenerator, jobs: readonly Generati
   }
   for (const idx of groups.values()) {
     for (let c = 0; c < idx.length; c += chunk) {
-      throwIfAborted(options.signal, 'Generation');
       const part = idx.slice(c, c + chunk);
       const sampling = jobs[part[0]].sampling;
-      const seeds = part.map((i) => sampleSeed(sampling.seed, jobs[i].sample, jobs[i].qid));
       const base = done;
-      const texts = await gen.generate(
-        part.map((i) => jobs[i].prompt),
-        sampling,
-        {
-          signal: options.signal,
-          seeds,
-          // The generator's own progress (tokens of this chunk) becomes the text of ours: `done` stays monotone.
-          onProgress: (p) => options.onProgress?.({ stage, done: base, total, unit: 'prompts', text: `${p.stage}: ${p.done}/${p.total} ${p.unit}` }),
-        },
-      );
-      if (texts.length !== part.length) throw new Error(`${gen.id} returned ${texts.length} texts for ${part.length} prompts`);
-      await cache.putMany(part.map((i, k) => [keys[i], texts[k]] as const));
-      part.forEach((i, k) => (out[i] = texts[k]));
+      let pending = part;
+      const lastError = new Map<number, string>();
+      let attempt = 0;
+      while (pending.length && attempt <= GENERATION_RETRIES) {
+        throwIfAborted(options.signal, 'Generation');
+        attempt++;
+        const now = pending;
+        let texts: Awaited<ReturnType<TextGenerator['generate']>>;
+        try {
+          texts = await gen.generate(
+            now.map((i) => jobs[i].prompt),
+            sampling,
+            {
+              signal: options.signal,
+              seeds: now.map((i) => sampleSeed(sampling.seed, jobs[i].sample, jobs[i].qid)),
+              // The generator's own progress (tokens of this chunk) becomes the text of ours: `done` stays monotone.
+              onProgress: (p) => options.onProgress?.({ stage, done: base, total, unit: 'prompts', text: `${p.stage}: ${p.done}/${p.total} ${p.unit}${attempt > 1 ? ` (try ${attempt})` : ''}${failText()}` }),
+            },
+          );
+        } catch (e) {
+          if (isCancel(e, options.signal) || attempt > GENERATION_RETRIES) throw e;
+          continue;
+        }
+        if (texts.length !== now.length) throw new Error(`${gen.id} returned ${texts.length} texts for ${now.length} prompts`);
+        const ok: GenerationCacheEntry[] = [];
+        pending = [];
+        now.forEach((i, k) => {
+          const t = texts[k];
+          if (typeof t === 'string') {
+            out[i] = t;
+            ok.push(made ? [keys[i], t, made] : [keys[i], t]);
+          } else {
+            lastError.set(i, t.failed);
+            pending.push(i);
+          }
+        });
+        if (ok.length) await cache.putMany(ok);
+      }
+      for (const i of pending) {
+        out[i] = null;
+        failed.set(i, { qid: jobs[i].qid, kind: jobs[i].kind, sample: jobs[i].sample, error: lastError.get(i) ?? 'unknown error', attempts: attempt });
+      }
       done += part.length;
-      options.onProgress?.({ stage, done, total, unit: 'prompts' });
+      options.onProgress?.({ stage, done, total, unit: 'prompts', text: failed.size ? `${failed.size} failed` : undefined });
     }
   }
-  // Duplicates of a generated key.
-  for (let i = 0; i < jobs.length; i++) if (out[i] === undefined) out[i] = out[firstOf.get(keys[i])!];
+  // Duplicates of a generated (or failed) key.
+  const failures = [...failed.values()];
+  for (let i = 0; i < jobs.length; i++) {
+    if (out[i] !== undefined) continue;
+    const first = firstOf.get(keys[i])!;
+    out[i] = out[first];
+    const f = failed.get(first);
+    if (f) failures.push({ ...f, qid: jobs[i].qid, sample: jobs[i].sample });
+  }
   if (done < total) {
     done = total;
     options.onProgress?.({ stage, done, total, unit: 'prompts' });
   }
-  return out as string[];
+  return { texts: out as (string | null)[], failures };
 }

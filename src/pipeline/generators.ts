@@ -5,7 +5,10 @@
 //
 // Ids name what produced a text and so key the generation cache: 'NAME' for a base model,
 // 'NAME+lora:HASH' with an adapter (HASH = first 16 hex digits of the SHA-256 of its files), and
-// 'webllm:MODEL_ID' for WebLLM (a quantised model samples other texts than the fp32 tfjs decoder).
+// 'webllm:MODEL_ID' for WebLLM (a quantised model samples other texts than the fp32 tfjs decoder). Each
+// generator also states its provenance (engine, weights' precision, model; generation-provenance.ts), which
+// the cache keys on and every expanded row records. A prompt an engine cannot run comes back as a
+// GenerationFailure, never as '' (generation-cache.ts retries it, then counts it; it is never cached).
 import { Sha256 } from '../data/hash.ts';
 import { ExpandrError } from '../errors.ts';
 import { encodePrompt, generate } from '../llm/generate.ts';
@@ -18,7 +21,8 @@ import type { DecoderTokenizer } from '../llm/tokenizer.ts';
 import type { GenerationRequest, GenerationResult, Sampling } from '../llm/webllm/engine.ts';
 import type { WorkOptions } from '../util/progress.ts';
 import { createRng, deriveSeed } from '../util/random.ts';
-import type { GenerateWork, SamplingSettings, TextGenerator } from './types.ts';
+import { decoderPrecision, webLlmPrecision, type GenerationProvenance } from './generation-provenance.ts';
+import type { GenerateWork, GenerationFailure, SamplingSettings, TextGenerator } from './types.ts';
 
 /** Prompts per forward batch on the tfjs decoder (all rows share one KV cache). */
 export const DEFAULT_TFJS_BATCH = 8;
@@ -59,17 +63,23 @@ export interface TfjsGeneratorOptions {
   batchSize?: number;
   /** dispose() also disposes the model (default false: the caller owns it). */
   ownsModel?: boolean;
+  /** Precision of the weights as stored (decoderPrecision of the files); default 'float32'. */
+  precision?: string;
 }
 
 /** The tfjs decoder as a TextGenerator. Create with createTfjsGenerator / loadTfjsGenerator. */
 export class TfjsGenerator implements TextGenerator {
   private disposed = false;
 
+  readonly provenance: GenerationProvenance;
+
   private constructor(
     readonly id: string,
     private readonly options: TfjsGeneratorOptions,
     private readonly lora: LoraAdapters | null,
-  ) {}
+  ) {
+    this.provenance = { engine: 'tfjs', precision: options.precision ?? 'float32', model: id };
+  }
 
   /** Attaches the adapter (if any) to `options.model`; dispose() detaches it again. */
   static async create(options: TfjsGeneratorOptions): Promise<TfjsGenerator> {
@@ -145,13 +155,14 @@ export async function loadTfjsGenerator(
   options: Omit<TfjsGeneratorOptions, 'model' | 'tokenizer' | 'name' | 'ownsModel'> & { name?: string },
   work: WorkOptions = {},
 ): Promise<TfjsGenerator> {
+  const precision = await decoderPrecision(files);
   const { model, tokenizer } = await loadDecoder(files, work);
   if (!tokenizer) {
     model.dispose();
     throw new ExpandrError(`${files.label} has no tokenizer files (tokenizer.json): generating text needs them.`);
   }
   try {
-    return await TfjsGenerator.create({ ...options, model, tokenizer, name: options.name ?? files.label, ownsModel: true });
+    return await TfjsGenerator.create({ ...options, model, tokenizer, name: options.name ?? files.label, ownsModel: true, precision });
   } catch (e) {
     model.dispose();
     throw e;
@@ -168,24 +179,28 @@ export interface WebLlmTextGeneratorOptions {
   /** Cache id (default 'webllm:' + modelId); a merged tuned model passes its own id. */
   id?: string;
   system?: string;
+  /** Weights' precision (default: the quantisation in the model id, e.g. 'q4f16_1'). */
+  precision?: string;
   /**
-   * A prompt WebLLM cannot run alone (longer than the context window) yields '' (an empty expansion, or an
-   * empty answer that skips the query) and is reported here.
+   * A prompt WebLLM cannot run alone (longer than the context window) comes back as a GenerationFailure
+   * (retried, then counted by the caller, never cached) and is reported here.
    */
   onFailure?: (prompt: number, error: string) => void;
 }
 
 /** WebLLM (in-thread or over a worker) as a TextGenerator; per-prompt seeds go into each request. */
 export function webLlmTextGenerator(engine: WebLlmLike, options: WebLlmTextGeneratorOptions = {}): TextGenerator {
+  const id = options.id ?? `webllm:${engine.modelId}`;
   return {
-    id: options.id ?? `webllm:${engine.modelId}`,
+    id,
+    provenance: { engine: 'webllm', precision: options.precision ?? webLlmPrecision(engine.modelId), model: id },
     async generate(prompts, sampling, work = {}) {
       const requests: GenerationRequest[] = prompts.map((prompt, i) => ({ prompt, system: options.system, seed: promptSeed(sampling, work, i) }));
       const results = await engine.generate(requests, { temperature: sampling.temperature, topP: sampling.topP, maxTokens: sampling.maxTokens }, { signal: work.signal, onProgress: work.onProgress });
-      return results.map((r, i) => {
+      return results.map((r, i): string | GenerationFailure => {
         if (r.ok) return r.text;
         options.onFailure?.(i, r.error);
-        return '';
+        return { failed: r.error };
       });
     },
   };

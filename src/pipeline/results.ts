@@ -1,9 +1,23 @@
 // The results table (paper Tables 2–3): one row per setting with the four standard metrics, paired
 // permutation tests of nDCG@10 and Recall@100 against Raw and FT read as marks (src/eval/significance-marks.ts:
 // † / ‡ a significant improvement over Raw / FT, ▼Raw / ▼FT a significant loss), and exports as JSON, CSV
-// and markdown.
+// and markdown. Each row also says how it was made (scoring function, encoding length, the engine and
+// precision of its expansions, failed expansions) and which of the rows it is read against it cannot be
+// compared with (comparability in src/eval/significance-marks.ts): flagged ≠NAME, with the reason in the legend.
 import { STANDARD_METRICS } from '../eval/metrics.ts';
-import { marksText, significanceLegend, SIGNIFICANCE_METRICS, SIGNIFICANCE_TEST, testAgainst, type MarkedTest } from '../eval/significance-marks.ts';
+import {
+  comparability,
+  marksText,
+  NOT_COMPARABLE_MARK,
+  significanceLegend,
+  SIGNIFICANCE_METRICS,
+  SIGNIFICANCE_TEST,
+  testAgainst,
+  type Comparison,
+  type MarkedTest,
+  type RowScoring,
+} from '../eval/significance-marks.ts';
+import { provenanceText, type GenerationProvenance } from './generation-provenance.ts';
 import { SETTING_NAMES, type ExperimentResults, type ResultRow, type SettingName } from './types.ts';
 import type { ExperimentConfig } from './config.ts';
 import { defaultNotesMarkdown } from './config-notes.ts';
@@ -18,6 +32,12 @@ export interface SettingEval {
   perQuery: Record<string, Record<string, number>>;
   /** Several seeds (seeds.ts combineSeeds): metrics and perQuery are then means over them. */
   seedStats?: SeedStats;
+  /** How it was scored and encoded, and for expanded rows what generated the expansions (ResultRow's fields of the same names). */
+  scoring?: RowScoring;
+  maxLength?: number;
+  generation?: GenerationProvenance;
+  failedExpansions?: number;
+  encoderScoring?: ResultRow['encoderScoring'];
 }
 
 export const TESTED_METRICS = SIGNIFICANCE_METRICS;
@@ -47,6 +67,7 @@ export function buildResults(dataset: string, split: string, evals: readonly Set
       'map@100': e.metrics['map@100'],
       perQuery: Object.fromEntries(Object.entries(e.perQuery).map(([q, m]) => [q, m['ndcg@10']])),
       ...(e.seedStats ? { seeds: e.seedStats.seeds, mean: e.seedStats.mean, sd: e.seedStats.sd, perSeed: e.seedStats.perSeed } : {}),
+      ...making(e),
     };
     for (const base of BASELINES) {
       const b = by.get(base);
@@ -62,7 +83,75 @@ export function buildResults(dataset: string, split: string, evals: readonly Set
     if (row.significance) row.marks = { 'ndcg@10': marksOf(row, 'ndcg@10'), 'recall@100': marksOf(row, 'recall@100') };
     rows.push(row);
   }
+  for (const row of rows) {
+    const others = rows.filter((o) => o !== row && ((BASELINES as readonly string[]).includes(o.setting) || (row.generation && o.generation)));
+    if (row.setting !== 'BM25' && others.length) row.comparisons = Object.fromEntries(others.map((o) => [o.setting, comparability(row, o)]));
+  }
   return { dataset, split, rows };
+}
+
+/** The fields of a SettingEval that say how it was made, without undefined ones (results.json stays lean). */
+function making(e: SettingEval): Partial<ResultRow> {
+  const out: Partial<ResultRow> = {};
+  if (e.scoring) out.scoring = e.scoring;
+  if (e.maxLength !== undefined) out.maxLength = e.maxLength;
+  if (e.generation) out.generation = e.generation;
+  if (e.failedExpansions) out.failedExpansions = e.failedExpansions;
+  if (e.encoderScoring) out.encoderScoring = e.encoderScoring;
+  return out;
+}
+
+/** The rows `row` cannot be compared with, in table order. */
+export function notComparableWith(row: ResultRow): string[] {
+  return Object.entries(row.comparisons ?? {}).filter(([, c]) => !c.comparable).map(([name]) => name);
+}
+
+/** '≠Raw≠FT' for a row not comparable with Raw and FT; '' when it is comparable with every row it is read against. */
+export function comparabilityMarks(row: ResultRow): string {
+  return notComparableWith(row).map((n) => NOT_COMPARABLE_MARK + n).join('');
+}
+
+/** One line per pair of rows that is not comparable ('FT vs Raw: scored by cosine vs dot'), each pair once. */
+export function comparabilityNotes(results: ExperimentResults): string[] {
+  const seen = new Set<string>();
+  const out: string[] = [];
+  for (const row of results.rows) {
+    for (const [other, c] of Object.entries(row.comparisons ?? {}) as [string, Comparison][]) {
+      const key = [row.setting, other].sort().join('\u0000');
+      if (c.comparable || seen.has(key)) continue;
+      seen.add(key);
+      out.push(`${row.setting} vs ${other}: ${(c.reasons ?? []).join('; ')}`);
+    }
+  }
+  return out;
+}
+
+/** The legend line of the ≠ marks, or '' when every compared pair is comparable. */
+export function comparabilityLegend(results: ExperimentResults): string {
+  const notes = comparabilityNotes(results);
+  if (!notes.length) return '';
+  return `${NOT_COMPARABLE_MARK}NAME: not comparable with row NAME, so a difference (and its marks) measures this too: ${notes.join('; ')}.`;
+}
+
+/** How a row was made, in a few words: 'cosine · 512 tokens · tfjs Q4_1 · 3 failed'. */
+export function makingText(row: ResultRow): string {
+  const parts: string[] = [];
+  if (row.scoring) parts.push(row.scoring);
+  if (row.maxLength !== undefined) parts.push(`${row.maxLength} tokens`);
+  if (row.generation) parts.push(provenanceText(row.generation));
+  if (row.failedExpansions) parts.push(`${row.failedExpansions} expansion${row.failedExpansions === 1 ? '' : 's'} failed`);
+  return parts.join(' · ');
+}
+
+/** The note under a table whose Raw row was also scored by the encoder's own similarity ('' otherwise). */
+export function encoderScoringNote(results: ExperimentResults): string {
+  const raw = results.rows.find((r) => r.setting === 'Raw');
+  const own = raw?.encoderScoring;
+  if (!raw || !own) return '';
+  return (
+    `Raw is scored by ${raw.scoring}, as every dense row of this table (the Eq. 8 normalisation's); ` +
+    `by the encoder's own ${own.scoring} it scores nDCG@10 ${fmt(own['ndcg@10'])}, Recall@100 ${fmt(own['recall@100'])} (encoderScoring in results.json).`
+  );
 }
 
 /** results.json as DESIGN.md §5 fixes it: {"dataset", "rows": [{"setting", "ndcg@10", …}]}; per-query values go elsewhere. */
@@ -88,11 +177,15 @@ const csvCell = (s: string) => (/[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` 
 export function resultsCsv(results: ExperimentResults): string {
   const pairs = BASELINES.flatMap((b) => TESTED_METRICS.map((m) => [b, m] as const));
   // The mean-difference columns come last, so that readers of the older columns by position still work.
-  const head = ['setting', ...STANDARD_METRICS, ...pairs.map(([b, m]) => `p_${b}_${m}`), 'marks_ndcg@10', 'marks_recall@100', ...pairs.map(([b, m]) => `diff_${b}_${m}`)];
+  const making = ['scoring', 'max_length', 'gen_engine', 'gen_precision', 'gen_model', 'failed_expansions', 'not_comparable'];
+  const head = ['setting', ...STANDARD_METRICS, ...pairs.map(([b, m]) => `p_${b}_${m}`), 'marks_ndcg@10', 'marks_recall@100', ...pairs.map(([b, m]) => `diff_${b}_${m}`), ...making];
   const lines = results.rows.map((row) => {
     const ps = pairs.map(([b, m]) => (row.pValues?.[b] ? String(row.pValues[b]![m]) : ''));
     const diffs = pairs.map(([b, m]) => (row.significance?.[b] ? String(row.significance[b]![m].meanDiff) : ''));
-    return [row.setting, ...STANDARD_METRICS.map((m) => String(row[m])), ...ps, marksOf(row, 'ndcg@10'), marksOf(row, 'recall@100'), ...diffs].map(csvCell).join(',');
+    const g = row.generation;
+    const not = Object.entries(row.comparisons ?? {}).filter(([, c]) => !c.comparable).map(([n, c]) => `${n}: ${(c.reasons ?? []).join('; ')}`).join(' | ');
+    const made = [row.scoring ?? '', row.maxLength === undefined ? '' : String(row.maxLength), g?.engine ?? '', g?.precision ?? '', g?.model ?? '', row.failedExpansions ? String(row.failedExpansions) : '', not];
+    return [row.setting, ...STANDARD_METRICS.map((m) => String(row[m])), ...ps, marksOf(row, 'ndcg@10'), marksOf(row, 'recall@100'), ...diffs, ...made].map(csvCell).join(',');
   });
   return [head.join(','), ...lines].join('\n') + '\n';
 }
@@ -101,18 +194,20 @@ export function resultsMarkdown(results: ExperimentResults, opts: { queries?: nu
   const out = [
     `# ${results.dataset} · ${results.split}${opts.queries ? ` · ${opts.queries} queries` : ''}`,
     '',
-    '| setting | nDCG@10 | Recall@100 | MRR@10 | MAP@100 | p nDCG@10 vs Raw / FT |',
-    '|---|---:|---:|---:|---:|---|',
+    '| setting | nDCG@10 | Recall@100 | MRR@10 | MAP@100 | p nDCG@10 vs Raw / FT | made by |',
+    '|---|---:|---:|---:|---:|---|---|',
   ];
   for (const row of results.rows) {
     const p = BASELINES.map((b) => (row.pValues?.[b] ? row.pValues[b]!['ndcg@10'].toPrecision(2) : '—')).join(' / ');
+    const name = `${row.setting}${comparabilityMarks(row) ? ` ${comparabilityMarks(row)}` : ''}`;
     out.push(
-      `| ${row.setting} | ${cell(row, 'ndcg@10')}${marksOf(row, 'ndcg@10')} | ${cell(row, 'recall@100')}${marksOf(row, 'recall@100')} | ${cell(row, 'mrr@10')} | ${cell(row, 'map@100')} | ${p} |`,
+      `| ${name} | ${cell(row, 'ndcg@10')}${marksOf(row, 'ndcg@10')} | ${cell(row, 'recall@100')}${marksOf(row, 'recall@100')} | ${cell(row, 'mrr@10')} | ${cell(row, 'map@100')} | ${p} | ${makingText(row)} |`,
     );
   }
   out.push('', RESULTS_LEGEND);
   const seeded = seedsLegend(results.rows);
   if (seeded) out.push('', seeded);
+  for (const line of [comparabilityLegend(results), encoderScoringNote(results)]) if (line) out.push('', line);
   if (opts.note) out.push('', opts.note);
   // Under the results: every default of this run that differs from the paper or the reference code, and why.
   if (opts.config) out.push('', defaultNotesMarkdown(opts.config));

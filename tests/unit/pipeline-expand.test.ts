@@ -113,7 +113,8 @@ describe('generateExpansions', () => {
     const job = { qid: 'q1', kind: 'q2d' as const, prompt: 'x\ny', sampling: S, sample: 0 };
     const out = await generateCached(gen, [job, job], new MemoryGenerationCache());
     expect(gen.generated).toBe(1);
-    expect(out[0]).toBe(out[1]);
+    expect(out.texts[0]).toBe(out.texts[1]);
+    expect(out.failures).toEqual([]);
   });
 });
 
@@ -265,7 +266,7 @@ describe('caches', () => {
 });
 
 describe('WebLLM as a TextGenerator', () => {
-  it('sends each prompt with its own seed and the sampling settings; failures become empty texts', async () => {
+  it('sends each prompt with its own seed and the sampling settings; a failed prompt is a GenerationFailure, not an empty text', async () => {
     let engine!: FakeEngine;
     const failures: number[] = [];
     const web = await WebLlmGenerator.load({
@@ -282,7 +283,8 @@ describe('WebLLM as a TextGenerator', () => {
     const gen = webLlmTextGenerator(web, { onFailure: (i) => failures.push(i) });
     expect(gen.id).toBe('webllm:Qwen2.5-0.5B-Instruct-q4f16_1-MLC');
     const out = await gen.generate(['a', 'toolong', 'c'], S, { seeds: [5, 6, 7] });
-    expect(out).toEqual(['Sure! Here is a passage: seed 5', '', 'Sure! Here is a passage: seed 7']);
+    expect(out).toEqual(['Sure! Here is a passage: seed 5', { failed: expect.stringMatching(/context window/) }, 'Sure! Here is a passage: seed 7']);
+    expect(gen.provenance).toEqual({ engine: 'webllm', precision: 'q4f16_1', model: 'webllm:Qwen2.5-0.5B-Instruct-q4f16_1-MLC' });
     expect(failures).toEqual([1]);
     expect(engine.requests[0]).toMatchObject({ temperature: 0.8, top_p: 0.9, max_tokens: 16, seed: 5, messages: [{ role: 'user', content: 'a' }] });
     const exp = await generateExpansions(gen, [QUERIES[0]], S, new MemoryGenerationCache());

@@ -1,7 +1,9 @@
 // The joint loop end to end on tiny real models (tiny-bert encoder, stories260K decoder with LoRA DPO)
-// and a synthetic BEIR-shaped task, with a stand-in LLM side for generation and rewards (deterministic
-// texts, cosine rewards): every requested row appears, and a run aborted mid retriever training and
-// again mid DPO, then resumed on the same store, ends with exactly the numbers of an uninterrupted run.
+// and a synthetic BEIR-shaped task. Generation is a stand-in (deterministic texts, fast); rewards,
+// preference pairs and DPO are the runner's own (tfjsLlmSide: rewards.ts through buildPreferences, at the
+// default filter). Every requested row appears, the rewards follow Eqs. 11–14 with each ablation, and a
+// run aborted mid retriever training and again mid DPO, then resumed on the same store, ends with exactly
+// the numbers and preference records of an uninterrupted run.
 import { beforeAll, describe, expect, it } from 'vitest';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -12,15 +14,15 @@ import type { BeirDataset } from '../../src/data/load.ts';
 import { sourcesFromPath } from '../../src/data/node-sources.ts';
 import { loadBertEncoder } from '../../src/encoder/encoder.ts';
 import { readModelDir } from '../../src/encoder/node-files.ts';
-import type { Encoder } from '../../src/encoder/types.ts';
 import { modelFilesFromSources } from '../../src/llm/files.ts';
 import { CancelledError } from '../../src/errors.ts';
 import { experimentConfig, type ExperimentConfig } from '../../src/pipeline/config.ts';
 import { runExperiment, type LlmSide } from '../../src/pipeline/loop.ts';
-import type { QueryWithGold } from '../../src/pipeline/types.ts';
+import type { PreferenceRecord, QueryWithGold } from '../../src/pipeline/types.ts';
 import { memoryRunStore, RunStages, type RunStore } from '../../src/pipeline/run-state.ts';
 import { folderRunStore } from '../../src/cli/run-folder.ts';
-import { trainDpoAdapter } from '../../src/pipeline/stages-llm.ts';
+import { tfjsLlmSide } from '../../src/pipeline/stages-llm.ts';
+import { MemoryGenerationCache } from '../../src/pipeline/generation-cache.ts';
 import type { LoopContext } from '../../src/pipeline/stages-retriever.ts';
 import { SETTING_NAMES, type SamplingSettings, type TextGenerator } from '../../src/pipeline/types.ts';
 import { createRng, deriveSeed } from '../../src/util/random.ts';
@@ -60,16 +62,8 @@ function fakeGenerator(id: string): TextGenerator {
   };
 }
 
-const cosine = (a: Float32Array, i: number, b: Float32Array, j: number, dim: number) => {
-  let d = 0, na = 0, nb = 0;
-  for (let k = 0; k < dim; k++) {
-    const x = a[i * dim + k], y = b[j * dim + k];
-    d += x * y; na += x * x; nb += y * y;
-  }
-  return d / Math.sqrt(na * nb || 1);
-};
-
 function fakeLlmSide(config: ExperimentConfig, stories: Awaited<ReturnType<typeof modelFilesFromSources>>): LlmSide {
+  const real = tfjsLlmSide({ files: stories, name: 'stories260K', config, cache: new MemoryGenerationCache() });
   const prompt = (q: string) => `Please write a passage to answer the question. Question: ${q} Passage:`;
   return {
     async generator(adapter, name) {
@@ -78,7 +72,7 @@ function fakeLlmSide(config: ExperimentConfig, stories: Awaited<ReturnType<typeo
     },
     async expand(gen, queries) {
       const texts = await gen.generate(queries.map((q) => prompt(q.text)), config.expansion);
-      return new Map(queries.map((q, i) => [q.id, texts[i]]));
+      return new Map(queries.map((q, i) => [q.id, texts[i] as string]));
     },
     async candidates(gen, queries: readonly QueryWithGold[]) {
       const c = config.candidates;
@@ -86,27 +80,11 @@ function fakeLlmSide(config: ExperimentConfig, stories: Awaited<ReturnType<typeo
         queries.map(async (q) => (await Promise.all(c.temperatures.map((t) => gen.generate(Array(c.perTemperature).fill(prompt(q.query)), { temperature: t, topP: c.topP, maxTokens: c.maxTokens, seed: config.seed })))).flat()),
       );
       const answers = await gen.generate(queries.map((q) => `Query: ${q.query} Related Document: ${q.goldDoc} Answer:`), config.answer);
-      return queries.map((q, i) => ({ qid: q.qid, answer: answers[i], candidates: texts[i].map((text, j) => ({ text, temperature: c.temperatures[Math.floor(j / c.perTemperature)], sample: j % c.perTemperature })) }));
+      return queries.map((q, i) => ({ qid: q.qid, answer: answers[i] as string, candidates: texts[i].map((text, j) => ({ text: text as string, temperature: c.temperatures[Math.floor(j / c.perTemperature)], sample: j % c.perTemperature })) }));
     },
-    async preferences(encoder: Encoder, cands, queries, rewards) {
-      const answers = cands.map((c) => c.answer);
-      const texts = cands.map((c) => c.candidates.map((x) => x.text));
-      const records = [];
-      const pairs = [];
-      for (let i = 0; i < queries.length; i++) {
-        const q = queries[i];
-        const e = await encoder.encode(texts[i], 'doc');
-        const g = await encoder.encode([q.goldDoc, answers[i]], 'doc');
-        const r = texts[i].map((_, j) => (rewards.retrieverReward ? cosine(e, j, g, 0, encoder.dim) : 0) + (rewards.selfReward ? cosine(e, j, g, 1, encoder.dim) : 0));
-        const chosen = r.indexOf(Math.max(...r));
-        const rejected = r.indexOf(Math.min(...r));
-        records.push({ qid: q.qid, query: q.query, goldDocId: q.goldDocId, answer: answers[i], candidates: [], chosen, rejected });
-        if (chosen !== rejected) pairs.push({ prompt: prompt(q.query), chosen: texts[i][chosen], rejected: texts[i][rejected] });
-      }
-      return { records, pairs };
-    },
-    trainDpo: (pairs, from, checkpoints, work) =>
-      trainDpoAdapter({ files: stories, baseModel: 'stories260K', chat: false, dpo: config.dpo, lora: config.lora, seed: config.seed }, pairs, from, checkpoints, work),
+    // The runner's rewards and DPO, unchanged (its generation methods are not used here).
+    preferences: real.preferences,
+    trainDpo: real.trainDpo,
   };
 }
 
@@ -150,6 +128,44 @@ function abortAfterSaves(store: RunStore, name: string, n: number, controller: A
   };
 }
 
+/** Which reward terms each LLM training of the loop uses (loop.ts: the ablations of Table 3). */
+const REWARD_TERMS: Record<string, { retriever: boolean; self: boolean }> = {
+  'round-1': { retriever: true, self: true },
+  'wo-retriever-training': { retriever: true, self: true },
+  'wo-self-reward': { retriever: true, self: false },
+  'wo-retriever-reward': { retriever: false, self: true },
+};
+
+/**
+ * Eqs. 11–14 as the records show them: each term is 1/rank with competition ranks (best rank 1), the
+ * reward keeps only the terms its ablation uses, chosen/rejected are its argmax/argmin, and a query kept
+ * passes the default filter. At least one pair per training (else DPO would have nothing to learn from).
+ */
+function expectRealRewards(preferences: Record<string, PreferenceRecord[]>): void {
+  expect(Object.keys(preferences).sort()).toEqual(Object.keys(REWARD_TERMS).sort());
+  expect(CONFIG.rewards.filter).toBe(0.6);
+  for (const [name, records] of Object.entries(preferences)) {
+    const terms = REWARD_TERMS[name];
+    const kept = records.filter((r) => !r.skipped);
+    expect(kept.length, `${name}: pairs`).toBeGreaterThan(0);
+    for (const r of records.filter((x) => x.skipped !== 'too few candidates' && x.skipped !== 'empty answer')) {
+      const c = r.candidates;
+      for (const key of ['retrieverReward', 'selfReward'] as const) {
+        const ranks = c.map((x) => Math.round(1 / x[key]));
+        expect(c.map((x) => x[key]), `${name} ${r.qid} ${key}`).toEqual(ranks.map((k) => 1 / k));
+        expect(Math.min(...ranks)).toBe(1);
+        // Competition ranks: a rank k is shared by the candidates tied there, and the next rank skips them.
+        for (const k of new Set(ranks)) expect(ranks.filter((x) => x < k).length + 1).toBe(k);
+      }
+      expect(c.map((x) => x.reward)).toEqual(c.map((x) => (terms.retriever ? x.retrieverReward : 0) + (terms.self ? x.selfReward : 0)));
+      if (r.skipped) continue;
+      const rewards = c.map((x) => x.reward);
+      expect([r.chosen, r.rejected]).toEqual([rewards.indexOf(Math.max(...rewards)), rewards.indexOf(Math.min(...rewards))]);
+      expect(Math.max(...c.map((x) => x.cosSum))).toBeGreaterThanOrEqual(CONFIG.rewards.filter);
+    }
+  }
+}
+
 beforeAll(useCpuBackend);
 
 describe('the ExpandR loop', () => {
@@ -159,6 +175,7 @@ describe('the ExpandR loop', () => {
     for (const r of whole.results.rows) for (const m of ['ndcg@10', 'recall@100', 'mrr@10', 'map@100'] as const) expect(r[m]).toBeGreaterThanOrEqual(0);
     expect(whole.results.rows.find((r) => r.setting === 'ExpandR')!.pValues).toHaveProperty('Raw');
     expect(whole.curves.filter((c) => c.kind === 'dpo')).toHaveLength(4);
+    expectRealRewards(whole.preferences);
 
     const dir = mkdtempSync(join(tmpdir(), 'expandr-loop-'));
     try {
@@ -173,6 +190,7 @@ describe('the ExpandR loop', () => {
       expect(log.some((l) => l.startsWith('training retriever FT'))).toBe(false);
       expect(JSON.stringify(resumed.results)).toBe(JSON.stringify(whole.results));
       expect(JSON.stringify(resumed.curves)).toBe(JSON.stringify(whole.curves));
+      expect(JSON.stringify(resumed.preferences)).toBe(JSON.stringify(whole.preferences));
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

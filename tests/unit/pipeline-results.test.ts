@@ -4,17 +4,32 @@
 // run state's stage bookkeeping; the figure data (t-SNE shape, shared terms, case choice).
 import { describe, expect, it } from 'vitest';
 import { pairedPermutationTest } from '../../src/eval/significance.ts';
-import { buildResults, marksOf, perQueryJson, RESULTS_LEGEND, resultsCsv, resultsJson, resultsMarkdown, type SettingEval } from '../../src/pipeline/results.ts';
+import {
+  buildResults,
+  comparabilityLegend,
+  comparabilityMarks,
+  marksOf,
+  perQueryJson,
+  RESULTS_LEGEND,
+  resultsCsv,
+  resultsJson,
+  resultsMarkdown,
+  type SettingEval,
+} from '../../src/pipeline/results.ts';
 import { artifactRunStore, configKey, memoryRunStore, RunStages } from '../../src/pipeline/run-state.ts';
 import { caseViews, expansionLengths, sharedTerms, tsneOf } from '../../src/pipeline/figures-data.ts';
 import type { SettingName } from '../../src/pipeline/types.ts';
 
 const QIDS = Array.from({ length: 12 }, (_, i) => `q${i}`);
 
-function evalOf(setting: SettingName, f: (i: number) => number): SettingEval {
+const TFJS = { engine: 'tfjs' as const, precision: 'float32', model: 'stories260K' };
+
+function evalOf(setting: SettingName, f: (i: number) => number, made: Partial<SettingEval> = {}): SettingEval {
   const perQuery = Object.fromEntries(QIDS.map((q, i) => [q, { 'ndcg@10': f(i), 'recall@100': Math.min(1, f(i) + 0.1), 'mrr@10': f(i), 'map@100': f(i) }]));
   const mean = (m: string) => QIDS.reduce((s, q) => s + perQuery[q][m as 'ndcg@10'], 0) / QIDS.length;
-  return { setting, perQuery, metrics: Object.fromEntries(['ndcg@10', 'recall@100', 'mrr@10', 'map@100'].map((m) => [m, mean(m)])) };
+  const dense = setting === 'BM25' ? { scoring: 'bm25' as const } : { scoring: 'cosine' as const, maxLength: 512 };
+  const generation = setting.includes('xpan') || setting.startsWith('w/o') ? { generation: TFJS } : {};
+  return { setting, perQuery, metrics: Object.fromEntries(['ndcg@10', 'recall@100', 'mrr@10', 'map@100'].map((m) => [m, mean(m)])), ...dense, ...generation, ...made };
 }
 
 const EVALS = [
@@ -75,7 +90,10 @@ describe('results', () => {
   it('writes results.json exactly {dataset, rows: [{setting, metrics…, pValues}]}', () => {
     const j = resultsJson(r);
     expect(Object.keys(j)).toEqual(['dataset', 'rows']);
-    expect(Object.keys(j.rows[0])).toEqual(['setting', 'ndcg@10', 'recall@100', 'mrr@10', 'map@100', 'pValues', 'significance', 'marks']);
+    expect(Object.keys(j.rows[0])).toEqual(['setting', 'ndcg@10', 'recall@100', 'mrr@10', 'map@100', 'scoring', 'pValues', 'significance', 'marks']);
+    const e = j.rows.find((x) => x.setting === 'ExpandR')!;
+    expect(e).toMatchObject({ scoring: 'cosine', maxLength: 512, generation: TFJS });
+    expect(e.comparisons).toEqual({ Raw: { comparable: true }, FT: { comparable: true }, 'Raw+expansion': { comparable: true } });
     expect(Object.keys(j.rows[0].significance!.Raw!['ndcg@10'])).toEqual(['pValue', 'meanDiff', 'n', 'direction', 'mark']);
     expect(j.rows[0]).not.toHaveProperty('perQuery');
     expect(perQueryJson(r).ExpandR.q3).toBeCloseTo(0.63, 12);
@@ -85,14 +103,74 @@ describe('results', () => {
     const csv = resultsCsv(r).trim().split('\n');
     expect(csv[0]).toBe(
       'setting,ndcg@10,recall@100,mrr@10,map@100,p_Raw_ndcg@10,p_Raw_recall@100,p_FT_ndcg@10,p_FT_recall@100,marks_ndcg@10,marks_recall@100,' +
-        'diff_Raw_ndcg@10,diff_Raw_recall@100,diff_FT_ndcg@10,diff_FT_recall@100',
+        'diff_Raw_ndcg@10,diff_Raw_recall@100,diff_FT_ndcg@10,diff_FT_recall@100,scoring,max_length,gen_engine,gen_precision,gen_model,failed_expansions,not_comparable',
     );
     expect(csv).toHaveLength(6);
     expect(csv[5].startsWith('ExpandR,')).toBe(true);
     expect(csv[5].split(',').slice(9, 11)).toEqual(['†', '†']);
     const md = resultsMarkdown(r);
-    expect(md).toMatch(/\| ExpandR \| 0\.6550† \|/);
+    expect(md).toMatch(/\| ExpandR \| 0\.6550† \|.*\| cosine · 512 tokens · tfjs float32 \|$/m);
     expect(md).toContain('| Raw |');
+    expect(md).not.toContain('≠');
+  });
+});
+
+describe('comparable rows', () => {
+  it('flags a table whose Raw is scored by dot and FT by cosine, in json, csv, markdown and legend', () => {
+    const evals = [evalOf('Raw', (i) => 0.1 + 0.02 * (i % 3), { scoring: 'dot' }), ...EVALS.filter((e) => e.setting !== 'Raw')];
+    const r = buildResults('toy', 'test', evals, { rounds: 2000 });
+    const ft = r.rows.find((x) => x.setting === 'FT')!;
+    expect(ft.comparisons!.Raw).toEqual({ comparable: false, reasons: ['scored by cosine vs dot'] });
+    expect(comparabilityMarks(ft)).toBe('≠Raw');
+    expect(comparabilityMarks(r.rows.find((x) => x.setting === 'ExpandR')!)).toBe('≠Raw');
+    expect(comparabilityMarks(r.rows.find((x) => x.setting === 'BM25')!)).toBe(''); // another retriever by design
+    expect(resultsJson(r).rows.find((x) => x.setting === 'Raw')!.comparisons!.FT).toEqual({ comparable: false, reasons: ['scored by dot vs cosine'] });
+    const md = resultsMarkdown(r);
+    expect(md).toMatch(/^\| FT ≠Raw \| /m);
+    expect(md).toContain(comparabilityLegend(r));
+    expect(comparabilityLegend(r)).toMatch(/^≠NAME: not comparable .*Raw vs FT: scored by dot vs cosine/);
+    const csv = resultsCsv(r).trim().split('\n');
+    const head = csv[0].split(',');
+    const row = csv.find((l) => l.startsWith('FT,'))!.split(',');
+    expect(row[head.indexOf('not_comparable')]).toBe('Raw: scored by cosine vs dot');
+  });
+
+  it('does not flag a table where every row is scored, encoded and generated alike', () => {
+    const r = buildResults('toy', 'test', EVALS, { rounds: 2000 });
+    expect(r.rows.every((x) => Object.values(x.comparisons ?? {}).every((c) => c.comparable))).toBe(true);
+    expect(comparabilityLegend(r)).toBe('');
+  });
+
+  it('flags expanded rows generated by different engines or precisions, and other encoding lengths', () => {
+    const web = { engine: 'webllm' as const, precision: 'q4f16_1', model: 'webllm:Qwen2.5-0.5B-Instruct-q4f16_1-MLC' };
+    const evals = [
+      ...EVALS.filter((e) => e.setting !== 'Raw+expansion'),
+      evalOf('Raw+expansion', (i) => 0.05 + 0.02 * (i % 3), { generation: web, failedExpansions: 2 }),
+      evalOf('w/o LLM training', (i) => 0.5, { generation: web, maxLength: 256 }),
+    ];
+    const r = buildResults('toy', 'test', evals, { rounds: 2000 });
+    const e = r.rows.find((x) => x.setting === 'ExpandR')!;
+    expect(e.comparisons!['w/o LLM training']).toEqual({ comparable: false, reasons: ['encoded at 512 vs 256 tokens', 'generated by tfjs float32 vs webllm q4f16_1'] });
+    expect(e.comparisons!['Raw+expansion']).toEqual({ comparable: false, reasons: ['generated by tfjs float32 vs webllm q4f16_1'] });
+    expect(e.comparisons!.Raw).toEqual({ comparable: true }); // Raw has no expansions: the expansion itself is what is compared
+    expect(comparabilityMarks(e)).toBe('≠Raw+expansion≠w/o LLM training');
+    const md = resultsMarkdown(r);
+    expect(md).toMatch(/^\| Raw\+expansion ≠ExpandR≠w\/o LLM training \| .*\| cosine · 512 tokens · webllm q4f16_1 · 2 expansions failed \|$/m);
+    expect(resultsJson(r).rows.find((x) => x.setting === 'Raw+expansion')).toMatchObject({ failedExpansions: 2, generation: web });
+  });
+
+  it('flags rows stored before scoring was recorded', () => {
+    const old = EVALS.map(({ scoring: _s, maxLength: _m, ...e }) => e);
+    const r = buildResults('toy', 'test', old, { rounds: 2000 });
+    expect(r.rows.find((x) => x.setting === 'FT')!.comparisons!.Raw.reasons).toEqual(['scoring not recorded (a row from an older run: run it again)']);
+  });
+
+  it("notes Raw's score under the encoder's own similarity", () => {
+    const own = { scoring: 'dot' as const, 'ndcg@10': 0.6493, 'recall@100': 0.926, 'mrr@10': 0.6, 'map@100': 0.6 };
+    const evals = [evalOf('Raw', (i) => 0.1 + 0.02 * (i % 3), { encoderScoring: own }), ...EVALS.filter((e) => e.setting !== 'Raw')];
+    const r = buildResults('toy', 'test', evals, { rounds: 2000 });
+    expect(resultsJson(r).rows.find((x) => x.setting === 'Raw')!.encoderScoring).toEqual(own);
+    expect(resultsMarkdown(r)).toContain("Raw is scored by cosine, as every dense row of this table (the Eq. 8 normalisation's); by the encoder's own dot it scores nDCG@10 0.6493, Recall@100 0.9260");
   });
 });
 
