@@ -57,6 +57,9 @@ const sampling = (at: string): Record<string, Check> => ({
 export const CONFIG_RULES: Readonly<Record<string, Check>> = Object.freeze({
   split: nonEmpty,
   trainSplit: nonEmpty,
+  'dev.fraction': nullOr(num((x) => x > 0 && x < 1, 'a number strictly between 0 and 1')),
+  'dev.seed': seedCheck,
+  'dev.queries': int(0),
   trainQueries: int(0),
   testQueries: int(0),
   seed: seedCheck,

@@ -40,6 +40,8 @@ describe('config validation', () => {
     [{ encoder: { expansionNorm: 'cosine' } }, /"encoder\.expansionNorm" must be one of "contriever", "raw"/],
     [{ encoder: { initSteps: -1 } }, /"encoder\.initSteps" must be null or an integer ≥ 0/],
     [{ testQueries: '10' }, /"testQueries" must be a number/],
+    [{ dev: { fraction: 1 } }, /"dev\.fraction" must be null or a number strictly between 0 and 1/],
+    [{ dev: { queries: -1 } }, /"dev\.queries" must be an integer ≥ 0/],
   ])('refuses %j', (over, message) => {
     expect(() => experimentConfig(over as Record<string, unknown>, 'f.json')).toThrow(message);
   });
