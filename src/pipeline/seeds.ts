@@ -85,3 +85,17 @@ export function seedsLegend(rows: readonly { setting: string; seeds?: number[] }
     'their paired tests read each query’s mean over the seeds (perSeed in results.json has every seed’s value).'
   );
 }
+
+/** Each setting's evaluations over the seeds' runs combined (combineSeeds), in the first run's order. */
+export function combineBySetting<E extends SeedEvalLike & { setting: string }>(runs: readonly { seed: number; evals: readonly E[] }[]): (E & { seedStats?: SeedStats })[] {
+  if (runs.length === 0) return [];
+  return runs[0].evals.map((e) =>
+    combineSeeds(
+      runs.map((r) => {
+        const same = r.evals.find((x) => x.setting === e.setting);
+        if (!same) throw new RangeError(`combineBySetting: seed ${r.seed} has no evaluation of ${e.setting}`);
+        return { seed: r.seed, eval: same };
+      }),
+    ),
+  );
+}

@@ -65,3 +65,19 @@ describe('seeded evaluation stages', () => {
     expect(parseStageName('eval:FT')).toEqual({ kind: 'eval', setting: 'FT' });
   });
 });
+
+describe('combineBySetting', () => {
+  it('combines each setting over the seeds, in the first run order', async () => {
+    const { combineBySetting } = await import('../../src/pipeline/seeds.ts');
+    const ev = (setting: string, x: number) => ({ setting, metrics: { m: x }, perQuery: { q: { m: x } } });
+    const out = combineBySetting([
+      { seed: 1, evals: [ev('FT', 0.5), ev('ExpandR', 0.7)] },
+      { seed: 2, evals: [ev('ExpandR', 0.9), ev('FT', 0.7)] },
+    ]);
+    expect(out.map((e) => [e.setting, e.metrics.m, e.seedStats!.perSeed.m])).toEqual([
+      ['FT', 0.6, [0.5, 0.7]],
+      ['ExpandR', 0.8, [0.7, 0.9]],
+    ]);
+    expect(() => combineBySetting([{ seed: 1, evals: [ev('FT', 1)] }, { seed: 2, evals: [] }])).toThrow(/seed 2 has no evaluation of FT/);
+  });
+});
