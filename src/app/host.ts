@@ -14,6 +14,9 @@ import type { LossPoint } from '../train/checkpoint.ts';
 import { LlmSession } from './llm-session.ts';
 import { PipelineSession, type LlmSideFactory, type PipelineEvent } from './pipeline-session.ts';
 import { appLlmSide, type WebLlmEngineFactory } from './app-llm-side.ts';
+import { RunList } from './run-list.ts';
+import { pipelineRunKey, withRunLock } from './run-lock.ts';
+import { lockManager } from '../util/web-locks.ts';
 
 type Handler<T extends CallType> = (
   args: Calls[T]['args'],
@@ -41,6 +44,7 @@ export function createHost(post: (msg: Response) => void, openStore: (onNotice: 
   const retrievers = new RetrieverSession(store);
   const llms = new LlmSession(store);
   const pipeline = new PipelineSession(store, retrievers, llms, opts.llmSide ?? ((llm, config, at) => appLlmSide(llm, config, { ...at, webLlm: opts.webLlm })));
+  const runs = new RunList(store, (datasetId, fn) => withRunLock(pipelineRunKey(datasetId), 'The ExpandR run on this dataset', lockManager(), fn));
   let backendPromise: Promise<{ backend: string; webgpu: boolean }> | undefined;
   const backend = () => (backendPromise ??= opts.initBackend?.() ?? Promise.resolve({ backend: 'default', webgpu: false }));
 
@@ -104,6 +108,20 @@ export function createHost(post: (msg: Response) => void, openStore: (onNotice: 
     },
     // A GGUF export streams the base model tensor by tensor: progress in bytes, cancellable.
     'pipeline:download': ({ datasetId, what }, ctx) => pipeline.download(datasetId, what, ctx),
+    'runs:list': ({ datasetId }) => runs.list(datasetId),
+    'runs:open': async ({ datasetId, run }) => {
+      await runs.open(datasetId, run);
+      return pipeline.state(datasetId);
+    },
+    'runs:rename': async ({ datasetId, run, name }) => {
+      await runs.rename(datasetId, run, name);
+      return null;
+    },
+    'runs:delete': async ({ datasetId, run }) => {
+      await runs.remove(datasetId, run);
+      return null;
+    },
+    'runs:compare': async ({ a, b, metric, top, cases }) => runs.compare(a, b, metric, top, cases),
   };
 
   async function handle(msg: Request): Promise<void> {

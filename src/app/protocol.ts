@@ -11,6 +11,7 @@ import type { RetrieverTrainSettings } from '../train/settings.ts';
 import type { LlmTry } from './llm-session.ts';
 import type { DroppedFile, EncoderSource, EncoderSummary, LlmSource, LlmSummary, PipelineDownload, PipelineEvent, PipelineFile, PipelineRunArgs, PipelineSnapshot, TrainResult } from './session-types.ts';
 
+import type { RunCompareResult, RunListEntry, RunSettingRef } from './run-types.ts';
 export type { DroppedFile } from './session-types.ts';
 
 
@@ -60,6 +61,14 @@ export interface Calls {
   'pipeline:reset': { args: { datasetId: string }; result: null };
   /** A file of the stored run as a download: an encoder or adapter zip, expansions JSONL, run files, results, an adapter merged into the GGUF LLM (with progress). */
   'pipeline:download': { args: { datasetId: string; what: PipelineDownload }; result: PipelineFile };
+  /** The runs kept in this browser, of one dataset or all, newest first (src/app/run-list.ts). */
+  'runs:list': { args: { datasetId?: string }; result: RunListEntry[] };
+  /** Makes a run the one the pipeline shows and continues for its dataset; returns its stored state. */
+  'runs:open': { args: { datasetId: string; run: string }; result: PipelineSnapshot | null };
+  'runs:rename': { args: { datasetId: string; run: string; name: string }; result: null };
+  'runs:delete': { args: { datasetId: string; run: string }; result: null };
+  /** Setting B of one run against setting A of another: paired test, per-query differences (top N), case rows. */
+  'runs:compare': { args: { a: RunSettingRef; b: RunSettingRef; metric: string; top: number; cases: number }; result: RunCompareResult };
 }
 export type CallType = keyof Calls;
 

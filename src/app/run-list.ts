@@ -74,8 +74,15 @@ interface SnapshotConfig {
   config: ExperimentConfig | null;
 }
 
+/** Runs `fn` only while no pipeline run is going on for the dataset (the host passes the run lock, run-lock.ts). */
+export type RunGuard = <T>(datasetId: string, fn: () => Promise<T>) => Promise<T>;
+
 export class RunList {
-  constructor(private readonly store: () => Promise<Store>) {}
+  constructor(
+    private readonly store: () => Promise<Store>,
+    /** Opening or deleting a run while the loop writes to the dataset's runs is refused through it. */
+    private readonly guard: RunGuard = (_d, fn) => fn(),
+  ) {}
 
   /** Every run of one dataset, or of all, newest first. */
   async list(datasetId?: string): Promise<RunListEntry[]> {
@@ -91,8 +98,7 @@ export class RunList {
 
   async open(datasetId: string, id: string): Promise<void> {
     const store = await this.store();
-    await this.#need(store, datasetId, id);
-    await setCurrentRun(store, datasetId, id);
+    await this.guard(datasetId, async () => setCurrentRun(store, datasetId, await this.#need(store, datasetId, id)));
   }
 
   async rename(datasetId: string, id: string, name: string): Promise<void> {
@@ -105,7 +111,7 @@ export class RunList {
 
   async remove(datasetId: string, id: string): Promise<void> {
     const store = await this.store();
-    await deleteRunArtifacts(store, datasetId, await this.#need(store, datasetId, id));
+    await this.guard(datasetId, async () => deleteRunArtifacts(store, datasetId, await this.#need(store, datasetId, id)));
   }
 
   /** Setting B against setting A, paired on the queries both evaluated; `top` diff rows (0: all) and `cases` case rows. */
@@ -164,7 +170,8 @@ export class RunList {
     const state = await store.getArtifact<RunState>(d.id, `${runPrefix(id)}/state`);
     const done = settingsDone(state);
     const settings = config?.settings ?? [];
-    const at = (iso: string | undefined) => iso ?? Object.values(state?.stages ?? {}).map((s) => s.finishedAt).sort().pop() ?? '';
+    // The manifest's date, or a stage finished since (a run stopped before its manifest was touched).
+    const at = (iso: string | undefined) => [iso ?? '', ...Object.values(state?.stages ?? {}).map((s) => s.finishedAt)].sort().pop() ?? '';
     const models = manifest
       ? manifest.models.map((m) => `${m.role} ${m.name}${m.hub && !m.hub.pinned ? ` (unpinned: ${m.hub.revision})` : ''}`).join(', ')
       : config
@@ -181,7 +188,7 @@ export class RunList {
       done,
       settings,
       status: settings.length > 0 && settings.every((s) => done.includes(s)) ? 'complete' : 'stopped',
-      createdAt: at(manifest?.createdAt),
+      createdAt: manifest?.createdAt ?? at(undefined),
       updatedAt: at(manifest?.updatedAt),
       current,
     };
