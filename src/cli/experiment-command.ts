@@ -25,6 +25,7 @@ import { perQueryJson, resultsCsv, resultsJson, resultsMarkdown } from '../pipel
 import { configKey, RunStages } from '../pipeline/run-state.ts';
 import { experimentManifest, folderRunStore, recordRunStart } from './run-folder.ts';
 import { tfjsLlmSide } from '../pipeline/stages-llm.ts';
+import { sourcesNote } from '../pipeline/train-sources.ts';
 import type { LoopContext } from '../pipeline/stages-retriever.ts';
 import { buildTrainData } from '../train/examples.ts';
 import { trainRetriever } from '../train/trainer.ts';
@@ -42,6 +43,9 @@ export const EXPERIMENT_HELP = `experiment  The whole ExpandR loop from a JSON c
 Options:
   --config FILE            JSON of src/pipeline/config.ts ExperimentConfig (paths relative to the project root)   (required)
   --out DIR                output folder; re-running into it resumes the run                                    (required)
+                           The config's "data" is tested on ("split"); "trainData" (a path or a list; [] = data) is
+                           trained on ("trainSplit", minus a seeded dev part: "dev": {"fraction", "seed", "queries"}).
+                           Every setting is evaluated on test and on dev; results.md says which numbers to choose on.
   --init-encoder-steps N   when the config's encoder folder does not exist: build it (init-encoder on the corpus,
                            then N Contriever-style cropping steps, unsupervised) and cache it there; overrides the config's encoder.initSteps
   --fresh                  ignore OUT/run-state.json (stages run again; generations stay cached)
@@ -115,12 +119,20 @@ export async function experimentCommand(argv: string[], signal: AbortSignal): Pr
   const backend = await useBackend(parseBackend(a.str('backend')));
   const data = await loadBeir(await sourcesFromPath(fromRoot(config.data)), work);
   for (const w of data.warnings) console.error(`warning: ${w.message}`);
+  // The datasets trained on (config.trainData; [] = data). A path naming `data` again reuses it.
+  const trainData: BeirDataset[] = [];
+  for (const p of config.trainData) {
+    const d = fromRoot(p) === fromRoot(config.data) ? data : await loadBeir(await sourcesFromPath(fromRoot(p)), work);
+    for (const w of d === data ? [] : d.warnings) console.error(`warning: ${w.message}`);
+    trainData.push(d);
+  }
 
   const encoderPath = fromRoot(config.encoder.model);
   if (!existsSync(encoderPath)) {
     const steps = a.str('init-encoder-steps') !== undefined ? a.int('init-encoder-steps', 0, 0) : config.encoder.initSteps;
     if (steps === null) throw new UsageError(`experiment: the encoder ${encoderPath} does not exist. Give a model folder, or set "encoder": {"initSteps": N} in the config (or --init-encoder-steps N) to build one from the corpus.`);
-    await buildPretrainedEncoder(encoderPath, data, steps, config.seed, work, log);
+    // From the corpus trained on: a zero-shot test corpus stays unseen.
+    await buildPretrainedEncoder(encoderPath, trainData[0] ?? data, steps, config.seed, work, log);
   }
   const encModel = await modelFilesFromPath(encoderPath, work);
   const preset = guessPreset(encModel.files, encModel.name);
@@ -140,6 +152,7 @@ export async function experimentCommand(argv: string[], signal: AbortSignal): Pr
   const ctx: LoopContext = {
     config,
     data,
+    trainData,
     store,
     stages,
     encoders: { baseFiles: encModel.files, load: (files) => loadBertEncoder(files, { preset, seed: config.seed }) },
@@ -148,11 +161,12 @@ export async function experimentCommand(argv: string[], signal: AbortSignal): Pr
     corpus: new Map(),
     // The base encoder's corpus embeddings are those of `eval` (keyed by the model's content, the corpus
     // and the settings), so a corpus `eval` encoded is not encoded again; a trained one is fixed by its
-    // name and the config (training is seeded), so that pair keys its embeddings.
-    corpusSink: (name) =>
+    // name and the config (training is seeded), so that pair keys its embeddings (and the corpus, when it
+    // is the train corpus that dev searches).
+    corpusSink: (name, corpus) =>
       name === 'base'
-        ? new FileChunkStore(fromRoot(DEFAULT_EMBEDDING_CACHE), embeddingCacheKey({ modelHash: baseHash, corpusChecksum: data.checksum, settings: baseSettings, chunkSize: DEFAULT_CHUNK_SIZE }))
-        : new FileChunkStore(join(out, 'embeddings'), `${configKey(config)}-${name}`),
+        ? new FileChunkStore(fromRoot(DEFAULT_EMBEDDING_CACHE), embeddingCacheKey({ modelHash: baseHash, corpusChecksum: corpus.checksum, settings: baseSettings, chunkSize: DEFAULT_CHUNK_SIZE }))
+        : new FileChunkStore(join(out, 'embeddings'), `${configKey(config)}-${name}${corpus.checksum === data.checksum ? '' : `-${corpus.checksum}`}`),
   };
   const llmName = config.llm.model.replace(/\/+$/, '').split('/').pop()!;
   const maxDocChars = llmFiles.has('config.json') ? undefined : LLAMA2C_DOC_CHARS;
@@ -166,7 +180,7 @@ export async function experimentCommand(argv: string[], signal: AbortSignal): Pr
 
   const r = outcome.results;
   if (a.flag('json')) {
-    console.log(JSON.stringify({ ...resultsJson(r), split: r.split, queries: outcome.testQueries.length, out, backend, timings: { totalMs, stages: stages.timings() }, reusedStages: outcome.reusedStages }));
+    console.log(JSON.stringify({ ...resultsJson(r), ...(r.sources && { sources: r.sources }), split: r.split, queries: outcome.testQueries.length, out, backend, timings: { totalMs, stages: stages.timings() }, reusedStages: outcome.reusedStages }));
     return;
   }
   console.log(resultsMarkdown(r, { queries: outcome.testQueries.length }).trimEnd());
@@ -176,8 +190,9 @@ export async function experimentCommand(argv: string[], signal: AbortSignal): Pr
 function writeOutputs(out: string, o: ExperimentOutcome, data: BeirDataset, config: ExperimentConfig, info: { backend: string; totalMs: number; stageMs: Record<string, number> }): void {
   const put = (name: string, v: unknown) => writeFileSync(join(out, name), typeof v === 'string' ? v : JSON.stringify(v, null, 1) + '\n');
   const r = o.results;
-  const note = `${o.trainQueries.length} train queries, ${config.rounds} round(s), seed ${config.seed}; wall ${formatDuration(info.totalMs / 1000)} (this invocation), backend ${info.backend}.`;
-  put('results.json', JSON.stringify(resultsJson(r), null, 1) + '\n');
+  const run = `${o.trainQueries.length} train queries, ${config.rounds} round(s), seed ${config.seed}; wall ${formatDuration(info.totalMs / 1000)} (this invocation), backend ${info.backend}.`;
+  const note = r.sources ? `${sourcesNote(r.sources)}\n\n${run}` : run;
+  put('results.json', JSON.stringify({ ...resultsJson(r), ...(r.sources && { sources: r.sources }) }, null, 1) + '\n');
   put('results.md', resultsMarkdown(r, { queries: o.testQueries.length, note, config }));
   put('results.csv', resultsCsv(r));
   put('per-query.json', perQueryJson(r));
