@@ -96,7 +96,7 @@ export class ImportWriter {
         throw new NotFoundError(`The import of ${this.info.name} was removed from storage while it ran (by another tab?). Import it again.`);
       }
       this.info.updatedAt = Date.now();
-      await Promise.all([tx.objectStore('datasets').put({ ...info, updatedAt: this.info.updatedAt }), ...write(tx), tx.done]);
+      await Promise.all([handled(tx.objectStore('datasets').put({ ...info, updatedAt: this.info.updatedAt })), ...write(tx), tx.done]);
     } catch (e) {
       abortQuietly(tx);
       await tx.done.catch(() => {});
@@ -108,7 +108,7 @@ export class ImportWriter {
     for (let i = 0; i < queries.length; i += QUERY_BATCH) {
       const part = queries.slice(i, i + QUERY_BATCH);
       const seq0 = this.querySeq;
-      await this.write(['queries'], (tx) => part.map((q, k) => tx.objectStore('queries').put({ datasetId: this.id, seq: seq0 + k, id: q.id, text: q.text })));
+      await this.write(['queries'], (tx) => part.map((q, k) => handled(tx.objectStore('queries').put({ datasetId: this.id, seq: seq0 + k, id: q.id, text: q.text }))));
       this.querySeq += part.length;
     }
   }
@@ -116,7 +116,7 @@ export class ImportWriter {
   async putDocs(docs: BeirDoc[]): Promise<void> {
     const seq0 = this.docSeq;
     await this.write(['docs'], (tx) =>
-      docs.map((d, k) => tx.objectStore('docs').put({ datasetId: this.id, seq: seq0 + k, id: d.id, title: d.title, text: d.text })),
+      docs.map((d, k) => handled(tx.objectStore('docs').put({ datasetId: this.id, seq: seq0 + k, id: d.id, title: d.title, text: d.text }))),
     );
     this.docSeq += docs.length;
   }
@@ -161,6 +161,15 @@ export class ImportWriter {
       this.track(this.id, false);
     }
   }
+}
+
+/**
+ * A request's promise with a handler attached at once: when a later put of the batch throws (a full disk),
+ * the transaction is aborted and the earlier requests reject; Promise.all never saw them, so unhandled otherwise.
+ */
+function handled<T>(p: Promise<T>): Promise<T> {
+  p.catch(() => undefined);
+  return p;
 }
 
 /** Nothing of a failed batch may commit; a transaction that already ended cannot be aborted, which is fine. */
