@@ -1,6 +1,12 @@
 // The retriever side of the loop: train an encoder (resumable through the trainer's checkpoints) and
 // export it as a sentence-transformers folder into the run store; evaluate a setting (BM25 or dense,
 // plain or expanded by Eq. 8) into a SettingEval plus its TREC run file and its t-SNE sample.
+//
+// Every dense row of one table is scored by one function (issue 14.2): the Eq. 8 normalisation's. Under
+// 'contriever' the expanded rows and the trained encoders (trainedSettings) score by cosine, so a plain row
+// (Raw, FT) is scored by cosine too; Raw is also scored by the encoder's own similarity when that differs
+// (encoderScoring: the number to set beside published ones). Each row records its scoring, its encoding
+// length and, when expanded, what generated the expansions and how many of them failed.
 import { modelHash } from '../model/sources.ts';
 import { goldDocOf } from '../data/qrels.ts';
 import { ExpandrError } from '../errors.ts';
@@ -11,7 +17,10 @@ import { writeTrecRun } from '../eval/trec-run.ts';
 import { buildIndex, searchAndEvaluate, BM25_DEFAULTS, type QueryResult } from '../retrieval/bm25/evaluate.ts';
 import { denseEvaluate, encodeQueryVectors, scoring } from '../retrieval/dense/evaluate.ts';
 import { MemoryChunkStore, type ChunkStore } from '../retrieval/dense/chunk-store.ts';
-import { normalizeRows } from '../retrieval/dense/expanded-query.ts';
+import { EXPANSION_NORM_SPECS, normalizeRows, type ExpansionNorm } from '../retrieval/dense/expanded-query.ts';
+import type { EncoderSettings } from '../encoder/types.ts';
+import type { RowScoring } from '../eval/significance-marks.ts';
+import type { GenerationProvenance } from './generation-provenance.ts';
 import { exportBertEncoder } from '../encoder/st-folder.ts';
 import { trainedSettings } from '../train/settings.ts';
 import { mineBm25Negatives, type TrainData } from '../train/examples.ts';
@@ -113,17 +122,31 @@ const evalStage = (setting: SettingName, on: EvalOn) => ({ kind: on.queries === 
 /** runs/SETTING (test) or runs/SETTING-dev, with @seedS for a seeded run. */
 const runSet = (setting: SettingName, on: EvalOn) => `runs/${settingSlug(setting)}${on.seed === undefined ? '' : `@seed${on.seed}`}${on.queries === 'dev' ? '-dev' : ''}`;
 
+/** Whether a plain row is scored by cosine: the table's Eq. 8 normalisation normalises. */
+export const plainRowsCosine = (norm: ExpansionNorm): boolean => EXPANSION_NORM_SPECS[norm].normalize;
+
+/** How a dense row ranks: by cosine when its documents are unit vectors at search time (a query's scale never changes its ranking), else by dot product. */
+export function rowScoring(settings: EncoderSettings, expanded: boolean, norm: ExpansionNorm, cosine = false): RowScoring {
+  const s = cosine && !expanded ? { ...settings, similarity: 'cosine' as const } : settings;
+  return s.normalize || scoring(s, expanded, norm).normalizeDocs ? 'cosine' : 'dot';
+}
+
+/** What generated an expanded row's expansions (null: unknown, e.g. expansions stored before it was recorded). */
+export interface ExpansionSource {
+  generation: GenerationProvenance | null;
+}
+
 export async function bm25Stage(ctx: LoopContext, queries: BeirQuery[], qrels: Qrels, on: EvalOn = testOn(ctx)): Promise<EvalOut> {
   return ctx.stages.once(evalStage('BM25', on), async () => {
     ctx.log(`evaluating BM25${on.queries === 'dev' ? ' on dev' : ''}`);
     const { index } = await buildIndex(on.data.docs, on.data.docs.length, BM25_DEFAULTS, ctx.work);
     const r = await searchAndEvaluate(index, queries, qrels, BM25_DEFAULTS, ctx.work);
     await ctx.store.putFiles(runSet('BM25', on), new Map([['run.trec', new TextEncoder().encode(writeTrecRun(r.run, 'expandr-bm25'))]]));
-    return toEval('BM25', r.metrics, r.perQuery);
+    return { ...toEval('BM25', r.metrics, r.perQuery), scoring: 'bm25' as const };
   });
 }
 
-/** Dense evaluation of `setting` with encoder `encoderName`, plain or with `expansions` (Eq. 8). */
+/** Dense evaluation of `setting` with encoder `encoderName`, plain or with `expansions` (Eq. 8) generated as `source` says. */
 export async function denseStage(
   ctx: LoopContext,
   setting: SettingName,
@@ -132,6 +155,7 @@ export async function denseStage(
   qrels: Qrels,
   expansions?: Map<string, string>,
   on: EvalOn = testOn(ctx),
+  source?: ExpansionSource,
 ): Promise<EvalOut> {
   return ctx.stages.once(evalStage(setting, on), async () => {
     ctx.log(`evaluating ${setting}${on.queries === 'dev' ? ' on dev' : ''} (encoder ${encoderName}${expansions ? ', expanded' : ''})`);
@@ -142,21 +166,39 @@ export async function denseStage(
       let sink = ctx.corpus.get(key);
       if (!sink) ctx.corpus.set(key, (sink = ctx.corpusSink?.(encoderName, on.data) ?? new MemoryChunkStore()));
       const norm = ctx.config.encoder.expansionNorm;
-      const r = await denseEvaluate(encoder, on.data.docs, sink, queries, qrels, {
-        // The content, not the name: stored embeddings (possibly shared with `eval`) are checked against it.
-        modelHash: await modelHash(files),
-        corpusChecksum: on.data.checksum,
-        totalDocs: on.data.docs.length,
-        expansions,
-        expansionNorm: norm,
-        batchSize: ctx.config.encoder.batchSize,
-        ...ctx.work,
-      });
+      const cosine = plainRowsCosine(norm);
+      const evaluateAs = async (asCosine: boolean) =>
+        denseEvaluate(encoder, on.data.docs, sink, queries, qrels, {
+          // The content, not the name: stored embeddings (possibly shared with `eval`) are checked against it.
+          modelHash: await modelHash(files),
+          corpusChecksum: on.data.checksum,
+          totalDocs: on.data.docs.length,
+          expansions,
+          expansionNorm: norm,
+          cosine: asCosine,
+          batchSize: ctx.config.encoder.batchSize,
+          ...ctx.work,
+        });
+      const r = await evaluateAs(cosine);
       await ctx.store.putFiles(runSet(setting, on), new Map([['run.trec', new TextEncoder().encode(writeTrecRun(r.run, `expandr-${settingSlug(setting)}`))]]));
+      const out: EvalOut = { ...toEval(setting, r.metrics, r.perQuery), scoring: rowScoring(encoder.settings, !!expansions, norm, cosine), maxLength: encoder.settings.maxLength };
+      const own = rowScoring(encoder.settings, !!expansions, norm);
+      if (setting === 'Raw' && own !== out.scoring) {
+        ctx.log(`evaluating Raw by the encoder's own ${own} as well (the table scores by ${out.scoring})`);
+        const m = (await evaluateAs(false)).metrics;
+        out.encoderScoring = { scoring: own, 'ndcg@10': m['ndcg@10'], 'recall@100': m['recall@100'], 'mrr@10': m['mrr@10'], 'map@100': m['map@100'] };
+      }
+      if (expansions) {
+        if (source?.generation) out.generation = source.generation;
+        const failed = queries.filter((q) => !expansions.has(q.id)).length;
+        if (failed) {
+          out.failedExpansions = failed;
+          ctx.log(`${setting}: ${failed} of ${queries.length} ${on.queries} queries have no expansion (generation failed after retries): scored without one`);
+        }
+      }
       // The t-SNE figure is of test pairs only.
-      if (on.queries === 'dev') return toEval(setting, r.metrics, r.perQuery);
-      const pairs = await pairVectors(ctx, encoder, setting, queries, qrels, expansions);
-      return { ...toEval(setting, r.metrics, r.perQuery), pairs };
+      if (on.queries === 'dev') return out;
+      return { ...out, pairs: await pairVectors(ctx, encoder, setting, queries, qrels, expansions, cosine) };
     } finally {
       encoder.dispose();
     }
@@ -164,7 +206,7 @@ export async function denseStage(
 }
 
 /** The first TSNE_PAIRS judged queries and their gold documents (goldDocOf), as this setting scores them. */
-async function pairVectors(ctx: LoopContext, encoder: BertEncoder, setting: SettingName, queries: BeirQuery[], qrels: Qrels, expansions?: Map<string, string>): Promise<PairVectors> {
+async function pairVectors(ctx: LoopContext, encoder: BertEncoder, setting: SettingName, queries: BeirQuery[], qrels: Qrels, expansions?: Map<string, string>, cosine = false): Promise<PairVectors> {
   const docsById = new Map(ctx.data.docs.map((d) => [d.id, d]));
   const picked: { q: BeirQuery; doc: string }[] = [];
   for (const q of queries) {
@@ -173,9 +215,11 @@ async function pairVectors(ctx: LoopContext, encoder: BertEncoder, setting: Sett
     if (picked.length === TSNE_PAIRS) break;
   }
   const norm = ctx.config.encoder.expansionNorm;
-  const { vectors } = await encodeQueryVectors(encoder, picked.map((p) => p.q), { expansions, expansionNorm: norm, signal: ctx.work.signal });
+  const plainCosine = cosine && !expansions;
+  let { vectors } = await encodeQueryVectors(encoder, picked.map((p) => p.q), { expansions, expansionNorm: norm, signal: ctx.work.signal });
+  if (plainCosine) vectors = normalizeRows(vectors, encoder.dim);
   let d = await encoder.encode(picked.map((p) => p.doc), 'doc', { signal: ctx.work.signal });
-  if (scoring(encoder.settings, !!expansions, norm).normalizeDocs) d = normalizeRows(d, encoder.dim);
+  if (plainCosine || scoring(encoder.settings, !!expansions, norm).normalizeDocs) d = normalizeRows(d, encoder.dim);
   const rows = (v: Float32Array) => picked.map((_, i) => Array.from(v.subarray(i * encoder.dim, (i + 1) * encoder.dim)));
   return { setting, qids: picked.map((p) => p.q.id), queries: rows(vectors), docs: rows(d) };
 }

@@ -26,6 +26,12 @@ export interface DenseEvalOptions extends WorkOptions {
   expansions?: Map<string, string>;
   /** Eq. 8 variant; default from the encoder (defaultExpansionNorm). */
   expansionNorm?: ExpansionNorm;
+  /**
+   * Score plain queries by cosine whatever the encoder's similarity: the pipeline's tables score every dense
+   * row like the Eq. 8 'contriever' rows (issue 14.2). Stored corpus embeddings are unchanged (documents are
+   * normalised at search time).
+   */
+  cosine?: boolean;
   /** Texts per encoder batch. */
   batchSize?: number;
   chunkSize?: number;
@@ -98,9 +104,12 @@ export async function denseEvaluate(
     ...work,
   });
   const t1 = performance.now();
-  const { vectors, expanded } = await encodeQueryVectors(encoder, queries, { ...work, expansions: opts.expansions, expansionNorm: norm, batchSize: opts.batchSize });
+  const q = await encodeQueryVectors(encoder, queries, { ...work, expansions: opts.expansions, expansionNorm: norm, batchSize: opts.batchSize });
+  const { expanded } = q;
   const t2 = performance.now();
-  const { normalizeDocs } = scoring(encoder.settings, !!opts.expansions, norm);
+  const cosine = opts.cosine === true && !opts.expansions;
+  const { normalizeDocs } = scoring(cosine ? { ...encoder.settings, similarity: 'cosine' } : encoder.settings, !!opts.expansions, norm);
+  const vectors = cosine ? normalizeRows(q.vectors, encoder.dim) : q.vectors;
   const corpus = await denseCorpusFromStore(sink);
   const run = await searchDense(corpus, queries.map((x) => x.id), vectors, { k, normalizeDocs, ...work });
   const t3 = performance.now();
