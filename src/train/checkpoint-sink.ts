@@ -46,7 +46,7 @@ export function checkCheckpointFormat(record: { format?: unknown; version?: unkn
  */
 export function artifactSink<C>(store: ArtifactStore, datasetId: string, key: string, expected: CheckpointFormat): CheckpointSinkOf<C> {
   const name: RecordName = {
-    where: `Training checkpoint ${key} (dataset ${datasetId}, this browser's storage)`,
+    where: `Training checkpoint ${key} (dataset ${datasetId})`,
     fix: store.deleteArtifact
       ? 'It was removed: train again to start this training afresh'
       : 'Start the training afresh',

@@ -48,8 +48,13 @@ export class ContentChecksum {
   }
 
   string(s: string): this {
-    this.word(s.length);
     this.bytes += 2 * s.length;
+    return this.label(s);
+  }
+
+  /** Mixes a string that describes content rather than being it (a type name): not counted in `bytes`. */
+  label(s: string): this {
+    this.word(s.length);
     for (let i = 0; i < s.length; i++) this.h = Math.imul(this.h ^ s.charCodeAt(i), PRIME);
     return this;
   }
@@ -91,7 +96,7 @@ export function feedValue(c: ContentChecksum, v: unknown): void {
   else if (typeof v === 'number') c.word(Tag.Number).number(v);
   else if (typeof v === 'string') c.word(Tag.String).string(v);
   else if (typeof v === 'bigint') c.word(Tag.BigInt).string(v.toString());
-  else if (ArrayBuffer.isView(v)) c.word(Tag.View).string(v.constructor.name).view(v);
+  else if (ArrayBuffer.isView(v)) c.word(Tag.View).label(v.constructor.name).view(v);
   else if (v instanceof ArrayBuffer) c.word(Tag.Buffer).view(new Uint8Array(v));
   else if (Array.isArray(v)) {
     c.word(Tag.Array).word(v.length);

@@ -50,7 +50,7 @@ export class StoreChunkStore implements ChunkStore {
   /** One row, checked; a damaged one clears the set (so the next run re-encodes) and throws. */
   private async read<T>(suffix: string, label: string): Promise<T | undefined> {
     const name: RecordName = {
-      where: `${label} of ${this.key} (dataset ${this.datasetId}, this browser's storage)`,
+      where: `${label} of ${this.key} (dataset ${this.datasetId})`,
       fix: 'The stored embeddings of this model were removed: run the evaluation again to encode the corpus afresh',
     };
     try {
