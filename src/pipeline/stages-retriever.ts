@@ -136,6 +136,23 @@ export interface ExpansionSource {
   generation: GenerationProvenance | null;
 }
 
+/** The file set expansions/LLM-QUERIES: expansions.jsonl (DESIGN.md §6) and generation.json, what generated them. */
+export function expansionFileSet(expansions: ReadonlyMap<string, string>, generation?: GenerationProvenance): Map<string, Uint8Array> {
+  const enc = new TextEncoder();
+  const jsonl = [...expansions].map(([id, expansion]) => JSON.stringify({ id, expansion })).join('\n') + '\n';
+  const set = new Map([['expansions.jsonl', enc.encode(jsonl)]]);
+  if (generation) set.set(GENERATION_FILE, enc.encode(JSON.stringify(generation, null, 1) + '\n'));
+  return set;
+}
+
+const GENERATION_FILE = 'generation.json';
+
+/** What generated the expansions in file set `name` (null when it was stored before that was recorded). */
+export async function expansionSource(ctx: Pick<LoopContext, 'store'>, name: string): Promise<ExpansionSource> {
+  const bytes = (await ctx.store.getFiles(name))?.get(GENERATION_FILE);
+  return { generation: bytes ? (JSON.parse(new TextDecoder().decode(bytes)) as GenerationProvenance) : null };
+}
+
 export async function bm25Stage(ctx: LoopContext, queries: BeirQuery[], qrels: Qrels, on: EvalOn = testOn(ctx)): Promise<EvalOut> {
   return ctx.stages.once(evalStage('BM25', on), async () => {
     ctx.log(`evaluating BM25${on.queries === 'dev' ? ' on dev' : ''}`);
