@@ -1,10 +1,13 @@
 import { defineConfig } from 'vitest/config';
 import { svelte } from '@sveltejs/vite-plugin-svelte';
+import { nodeCodeVersion } from './src/cli/code-version.ts';
 
 // One config for the app (Vite) and every test project (Vitest).
 // unit: Node, fast, no browser. browser: Playwright + Debian chromium against a built app.
 export default defineConfig({
   plugins: [svelte()],
+  // The code version page run keys carry (src/app/run-list.ts): package version + git commit at build time.
+  define: { __EXPANDR_CODE_VERSION__: JSON.stringify(nodeCodeVersion()) },
   worker: { format: 'es' },
   server: { host: '127.0.0.1', port: 5173 },
   preview: { host: '127.0.0.1', port: 4173 },

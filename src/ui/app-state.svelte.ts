@@ -8,6 +8,7 @@ import type { Bm25EvalResult } from '../retrieval/bm25/evaluate.ts';
 import type { Task } from './task.ts';
 import { RetrieverState } from './retriever-state.svelte.ts';
 import { PipelineState } from './pipeline-state.svelte.ts';
+import { RunsState } from './runs-state.svelte.ts';
 
 export class AppState {
   datasets = $state<DatasetInfo[]>([]);
@@ -20,12 +21,14 @@ export class AppState {
   readonly #client: CoreClient;
   readonly retriever: RetrieverState;
   readonly pipeline: PipelineState;
+  readonly runs: RunsState;
 
   constructor(worker: Worker) {
     this.#client = new CoreClient(worker);
     this.#client.onNotice = (n) => (this.storageNotice = n.kind === 'ready' ? null : n);
     this.retriever = new RetrieverState(this.#client);
     this.pipeline = new PipelineState(this.#client);
+    this.runs = new RunsState(this.#client);
   }
 
   async refresh(): Promise<void> {

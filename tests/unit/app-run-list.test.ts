@@ -58,7 +58,7 @@ describe('runs side by side in the page', () => {
       const tiny = await retrievers.load({ kind: 'files', files: folderFiles(TINY_BERT, 'tiny-bert') });
       const texts = readFileSync(join(subset, 'corpus.jsonl'), 'utf8').split('\n').filter(Boolean).map((l) => (JSON.parse(l) as { text: string }).text);
       const random = initEncoder(texts, { hidden: 16, layers: 1, heads: 2, intermediate: 32, maxLength: 32, seed: 3 });
-      const rand = await retrievers.load({ kind: 'files', files: [...random.files].map(([n, b]) => ({ path: `rand-bert/${n}`, file: new Blob([b]) })) });
+      const rand = await retrievers.load({ kind: 'files', files: [...random.files].map(([n, b]) => ({ path: `rand-bert/${n}`, file: new Blob([b as Uint8Array<ArrayBuffer>]) })) });
       expect(rand.modelHash).not.toBe(tiny.modelHash);
 
       const base = { datasetId, llm: null, step: 'evaluate' as const };
