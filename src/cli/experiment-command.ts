@@ -25,7 +25,6 @@ import { perQueryJson, resultsCsv, resultsJson, resultsMarkdown } from '../pipel
 import { configKey, RunStages } from '../pipeline/run-state.ts';
 import { experimentManifest, folderRunStore, recordRunStart } from './run-folder.ts';
 import { tfjsLlmSide } from '../pipeline/stages-llm.ts';
-import { sourcesNote } from '../pipeline/train-sources.ts';
 import type { LoopContext } from '../pipeline/stages-retriever.ts';
 import { buildTrainData } from '../train/examples.ts';
 import { trainRetriever } from '../train/trainer.ts';
@@ -180,7 +179,7 @@ export async function experimentCommand(argv: string[], signal: AbortSignal): Pr
 
   const r = outcome.results;
   if (a.flag('json')) {
-    console.log(JSON.stringify({ ...resultsJson(r), ...(r.sources && { sources: r.sources }), split: r.split, queries: outcome.testQueries.length, out, backend, timings: { totalMs, stages: stages.timings() }, reusedStages: outcome.reusedStages }));
+    console.log(JSON.stringify({ ...resultsJson(r), split: r.split, queries: outcome.testQueries.length, out, backend, timings: { totalMs, stages: stages.timings() }, reusedStages: outcome.reusedStages }));
     return;
   }
   console.log(resultsMarkdown(r, { queries: outcome.testQueries.length }).trimEnd());
@@ -190,9 +189,8 @@ export async function experimentCommand(argv: string[], signal: AbortSignal): Pr
 function writeOutputs(out: string, o: ExperimentOutcome, data: BeirDataset, config: ExperimentConfig, info: { backend: string; totalMs: number; stageMs: Record<string, number> }): void {
   const put = (name: string, v: unknown) => writeFileSync(join(out, name), typeof v === 'string' ? v : JSON.stringify(v, null, 1) + '\n');
   const r = o.results;
-  const run = `${o.trainQueries.length} train queries, ${config.rounds} round(s), seed ${config.seed}; wall ${formatDuration(info.totalMs / 1000)} (this invocation), backend ${info.backend}.`;
-  const note = r.sources ? `${sourcesNote(r.sources)}\n\n${run}` : run;
-  put('results.json', JSON.stringify({ ...resultsJson(r), ...(r.sources && { sources: r.sources }) }, null, 1) + '\n');
+  const note = `${o.trainQueries.length} train queries, ${config.rounds} round(s), seed ${config.seed}; wall ${formatDuration(info.totalMs / 1000)} (this invocation), backend ${info.backend}.`;
+  put('results.json', JSON.stringify(resultsJson(r), null, 1) + '\n');
   put('results.md', resultsMarkdown(r, { queries: o.testQueries.length, note, config }));
   put('results.csv', resultsCsv(r));
   put('per-query.json', perQueryJson(r));

@@ -18,6 +18,7 @@ import {
   type RowScoring,
 } from '../eval/significance-marks.ts';
 import { provenanceText, type GenerationProvenance } from './generation-provenance.ts';
+import { sourcesNote, type ExperimentSources } from './train-sources.ts';
 import { SETTING_NAMES, type ExperimentResults, type ResultRow, type SettingName } from './types.ts';
 import type { ExperimentConfig } from './config.ts';
 import { defaultNotesMarkdown } from './config-notes.ts';
@@ -155,8 +156,8 @@ export function encoderScoringNote(results: ExperimentResults): string {
 }
 
 /** results.json as DESIGN.md §5 fixes it: {"dataset", "rows": [{"setting", "ndcg@10", …}]}; per-query values go elsewhere. */
-export function resultsJson(results: ExperimentResults): { dataset: string; rows: Omit<ResultRow, 'perQuery'>[] } {
-  return { dataset: results.dataset, rows: results.rows.map(({ perQuery: _pq, ...rest }) => rest) };
+export function resultsJson(results: ExperimentResults): { dataset: string; rows: Omit<ResultRow, 'perQuery'>[]; sources?: ExperimentSources } {
+  return { dataset: results.dataset, rows: results.rows.map(({ perQuery: _pq, ...rest }) => rest), ...(results.sources && { sources: results.sources }) };
 }
 
 /** Per-query nDCG@10 by setting: {setting: {qid: value}}. */
@@ -177,15 +178,17 @@ const csvCell = (s: string) => (/[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` 
 export function resultsCsv(results: ExperimentResults): string {
   const pairs = BASELINES.flatMap((b) => TESTED_METRICS.map((m) => [b, m] as const));
   // The mean-difference columns come last, so that readers of the older columns by position still work.
+  const withDev = results.rows.some((r) => r.dev);
   const making = ['scoring', 'max_length', 'gen_engine', 'gen_precision', 'gen_model', 'failed_expansions', 'not_comparable'];
-  const head = ['setting', ...STANDARD_METRICS, ...pairs.map(([b, m]) => `p_${b}_${m}`), 'marks_ndcg@10', 'marks_recall@100', ...pairs.map(([b, m]) => `diff_${b}_${m}`), ...making];
+  const head = ['setting', ...STANDARD_METRICS, ...pairs.map(([b, m]) => `p_${b}_${m}`), 'marks_ndcg@10', 'marks_recall@100', ...pairs.map(([b, m]) => `diff_${b}_${m}`), ...making, ...(withDev ? ['dev_ndcg@10'] : [])];
   const lines = results.rows.map((row) => {
     const ps = pairs.map(([b, m]) => (row.pValues?.[b] ? String(row.pValues[b]![m]) : ''));
     const diffs = pairs.map(([b, m]) => (row.significance?.[b] ? String(row.significance[b]![m].meanDiff) : ''));
     const g = row.generation;
     const not = Object.entries(row.comparisons ?? {}).filter(([, c]) => !c.comparable).map(([n, c]) => `${n}: ${(c.reasons ?? []).join('; ')}`).join(' | ');
     const made = [row.scoring ?? '', row.maxLength === undefined ? '' : String(row.maxLength), g?.engine ?? '', g?.precision ?? '', g?.model ?? '', row.failedExpansions ? String(row.failedExpansions) : '', not];
-    return [row.setting, ...STANDARD_METRICS.map((m) => String(row[m])), ...ps, marksOf(row, 'ndcg@10'), marksOf(row, 'recall@100'), ...diffs, ...made].map(csvCell).join(',');
+    const dev = withDev ? [row.dev ? String(row.dev['ndcg@10']) : ''] : [];
+    return [row.setting, ...STANDARD_METRICS.map((m) => String(row[m])), ...ps, marksOf(row, 'ndcg@10'), marksOf(row, 'recall@100'), ...diffs, ...made, ...dev].map(csvCell).join(',');
   });
   return [head.join(','), ...lines].join('\n') + '\n';
 }
@@ -197,17 +200,24 @@ export function resultsMarkdown(results: ExperimentResults, opts: { queries?: nu
     '| setting | nDCG@10 | Recall@100 | MRR@10 | MAP@100 | p nDCG@10 vs Raw / FT | made by |',
     '|---|---:|---:|---:|---:|---|---|',
   ];
+  // The dev column (train-sources.ts) last: what choices read, apart from the reported test numbers.
+  const dev = results.rows.some((r) => r.dev);
+  if (dev) {
+    out[2] += ' dev nDCG@10 (choose on this) |';
+    out[3] += '---:|';
+  }
   for (const row of results.rows) {
     const p = BASELINES.map((b) => (row.pValues?.[b] ? row.pValues[b]!['ndcg@10'].toPrecision(2) : '—')).join(' / ');
     const name = `${row.setting}${comparabilityMarks(row) ? ` ${comparabilityMarks(row)}` : ''}`;
     out.push(
-      `| ${name} | ${cell(row, 'ndcg@10')}${marksOf(row, 'ndcg@10')} | ${cell(row, 'recall@100')}${marksOf(row, 'recall@100')} | ${cell(row, 'mrr@10')} | ${cell(row, 'map@100')} | ${p} | ${makingText(row)} |`,
+      `| ${name} | ${cell(row, 'ndcg@10')}${marksOf(row, 'ndcg@10')} | ${cell(row, 'recall@100')}${marksOf(row, 'recall@100')} | ${cell(row, 'mrr@10')} | ${cell(row, 'map@100')} | ${p} | ${makingText(row)} |${dev ? ` ${fmt(row.dev?.['ndcg@10'])} |` : ''}`,
     );
   }
   out.push('', RESULTS_LEGEND);
   const seeded = seedsLegend(results.rows);
   if (seeded) out.push('', seeded);
   for (const line of [comparabilityLegend(results), encoderScoringNote(results)]) if (line) out.push('', line);
+  if (results.sources) out.push('', sourcesNote(results.sources));
   if (opts.note) out.push('', opts.note);
   // Under the results: every default of this run that differs from the paper or the reference code, and why.
   if (opts.config) out.push('', defaultNotesMarkdown(opts.config));

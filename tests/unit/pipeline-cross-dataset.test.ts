@@ -127,6 +127,7 @@ describe('the runner trained on one dataset and tested on another', () => {
       expect(readFileSync(join(out, 'expansions', 'round-1-dev', 'expansions.jsonl'), 'utf8').trim().split('\n')).toHaveLength(1);
       const md = readFileSync(join(out, 'results.md'), 'utf8');
       expect(md).toContain('Choose on dev only');
+      expect(md).toContain('dev nDCG@10 (choose on this)');
       expect(md).toContain('tested on testonly-b "test" (4 queries)');
     },
     LONG_TEST_MS,
