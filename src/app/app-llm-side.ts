@@ -68,7 +68,7 @@ export function appLlmSide(llm: LoadedLlm, config: ExperimentConfig, at: AppLlmS
         rewards,
         similarity: rankSimilarity(encoder.settings, config.encoder.expansionNorm),
       }),
-    trainDpo: async (pairs, from, checkpoints, w) =>
-      trainDpoAdapter({ files: await files(), baseModel: llm.summary.name, chat, dpo: config.dpo, lora: config.lora, seed: config.seed }, pairs, from, checkpoints, w),
+    trainDpo: async (pairs, from, checkpoints, w, seed) =>
+      trainDpoAdapter({ files: await files(), baseModel: llm.summary.name, chat, dpo: config.dpo, lora: config.lora, seed: seed ?? config.seed }, pairs, from, checkpoints, w),
   };
 }

@@ -14,6 +14,9 @@
 // Every stage runs through RunStages.once, so a killed run resumes at the stage it was in, and the
 // trainers resume from their own checkpoints inside it.
 //
+// Several seeds (config.seeds, seeds.ts): the trained rows (FT, the rounds, the ablations) run once per
+// seed, under names that carry it (round-1@seed7, eval:FT@seed7); each row is then the mean over its seeds.
+//
 // Train and test may come from different datasets (train-sources.ts): training (queries, gold documents,
 // hard negatives, candidates, rewards) reads the train part of the train datasets, every setting is
 // evaluated on the test split (the test corpus) and on the dev part (the train corpus). Dev is what
@@ -29,12 +32,13 @@ import type { WorkOptions } from '../util/progress.ts';
 import type { RewardSettings } from './config.ts';
 import type { TrainingCurve } from './figures-data.ts';
 import { buildResults, type SettingEval } from './results.ts';
-import { bm25Stage, denseStage, encoderFiles, expansionFileSet, expansionSource, trainRetrieverStage, type EvalOn, type EvalOut, type LoopContext } from './stages-retriever.ts';
+import { bm25Stage, denseStage, encoderFiles, trainRetrieverStage, type EvalOn, type EvalOut, type LoopContext } from './stages-retriever.ts';
 import type { QuerySet } from './stages.ts';
 import { checkNoOverlap, resolveTrainSource, type ExperimentSources } from './train-sources.ts';
 import type { ExperimentResults, PreferenceRecord, QueryWithGold, SettingName, TextGenerator } from './types.ts';
 import { goldDocOf, splitQueries } from '../data/qrels.ts';
 import type { QueryCandidates } from './candidates.ts';
+import { combineBySetting, seededName } from './seeds.ts';
 
 /** An adapter as a PEFT file set (adapter_config.json, adapter_model.safetensors); null: the base LLM. */
 export type AdapterFiles = ReadonlyMap<string, Uint8Array> | null;
@@ -49,7 +53,7 @@ export interface LlmSide {
   /** Eqs. 11–14 with `encoder`: one record per query and the DPO pairs. */
   preferences(encoder: Encoder, candidates: readonly QueryCandidates[], queries: readonly QueryWithGold[], rewards: RewardSettings, work: WorkOptions): Promise<{ records: PreferenceRecord[]; pairs: PreferencePair[] }>;
   /** DPO (Eq. 17) on `pairs` starting from `from`; resumes from `checkpoints`. */
-  trainDpo(pairs: readonly PreferencePair[], from: AdapterFiles, checkpoints: DpoCheckpointSink, work: WorkOptions): Promise<{ adapter: Map<string, Uint8Array>; curve: DpoStepMetrics[] }>;
+  trainDpo(pairs: readonly PreferencePair[], from: AdapterFiles, checkpoints: DpoCheckpointSink, work: WorkOptions, seed?: number): Promise<{ adapter: Map<string, Uint8Array>; curve: DpoStepMetrics[] }>;
 }
 
 export interface ExperimentOutcome {
@@ -134,10 +138,9 @@ export async function runExperiment(ctx: LoopContext, llm: LlmSide | null): Prom
     const qs = which === 'test' ? testQueries : which === 'dev' ? devQueries : trainBeir;
     const out = await stages.once({ kind: 'expansions', llm: adapter ?? 'base', queries: which }, async () => {
       ctx.log(`expanding ${qs.length} ${which} queries with LLM ${adapter ?? 'base'}`);
-      const gen = await generator(adapter);
-      const m = await llm!.expand(gen, qs, ctx.work);
-      if (m.size < qs.length) ctx.log(`${qs.length - m.size} of ${qs.length} ${which} expansions failed after retries (not cached; those queries go without one): run afresh to try them again`);
-      await ctx.store.putFiles(`expansions/${adapter ?? 'base'}-${which}`, expansionFileSet(m, gen.provenance));
+      const m = await llm!.expand(await generator(adapter), qs, ctx.work);
+      const jsonl = [...m].map(([id, expansion]) => JSON.stringify({ id, expansion })).join('\n') + '\n';
+      await ctx.store.putFiles(`expansions/${adapter ?? 'base'}-${which}`, new Map([['expansions.jsonl', new TextEncoder().encode(jsonl)]]));
       return toRecord(m);
     });
     return toMap(out);
@@ -148,6 +151,9 @@ export async function runExperiment(ctx: LoopContext, llm: LlmSide | null): Prom
       return llm!.candidates(await generator(adapter), trainQueries, ctx.work);
     });
   /** Preferences from `encoder`'s rewards on `adapter`'s candidates, then DPO → adapters/NAME. */
+  // The seed the stages below train and evaluate with, and where their evaluations go (one list per seed).
+  let run = { seed: config.seed, ctx, evals, devEvals };
+  const seedOn = <T extends object>(on: T): T & { seed?: number } => (run.seed === config.seed ? on : { ...on, seed: run.seed });
   const trainLlm = async (name: string, fromAdapter: string | null, encoderName: string, rewards: RewardSettings): Promise<void> => {
     const cands = await candidatesOf(fromAdapter);
     const prefs = await stages.once({ kind: 'preferences', name }, async () => {
@@ -164,7 +170,7 @@ export async function runExperiment(ctx: LoopContext, llm: LlmSide | null): Prom
       if (prefs.pairs.length === 0) throw new ExpandrError(`No preference pairs for ${name}: every train query was skipped (see preferences). Use more train queries or candidates, or lower rewards.filter.`);
       ctx.log(`DPO ${name} on ${prefs.pairs.length} pairs (from LLM ${fromAdapter ?? 'base'})`);
       const from = fromAdapter ? ((await ctx.store.getFiles(`adapters/${fromAdapter}`)) ?? null) : null;
-      const r = await llm!.trainDpo(prefs.pairs, from, ctx.store.dpoCheckpoints(`dpo-${name}`), ctx.work);
+      const r = await llm!.trainDpo(prefs.pairs, from, ctx.store.dpoCheckpoints(`dpo-${name}`), ctx.work, run.seed);
       await ctx.store.putFiles(`adapters/${name}`, r.adapter);
       const points = r.curve.map((p) => ({ step: p.step, loss: p.loss, chosenReward: p.chosenReward, rejectedReward: p.rejectedReward, margin: p.margin }));
       return { pairs: prefs.pairs.length, curve: { stage: `dpo:${name}`, kind: 'dpo' as const, points } };
@@ -174,12 +180,11 @@ export async function runExperiment(ctx: LoopContext, llm: LlmSide | null): Prom
   /** A dense setting on test, then on dev; `adapter` undefined: plain queries, else that LLM's expansions (Eq. 8). */
   const evalDense = async (setting: SettingName, encoderName: string, adapter?: string | null) => {
     const m = adapter !== undefined ? await expansionsOf(adapter, 'test') : undefined;
-    const source = (which: QuerySet) => (adapter !== undefined ? expansionSource(ctx, `expansions/${adapter ?? 'base'}-${which}`) : undefined);
-    if (m) expansionsOut.set(setting, m);
-    evals.push(await denseStage(ctx, setting, encoderName, testQueries, qrels, m, undefined, await source('test')));
+    if (m && !expansionsOut.has(setting)) expansionsOut.set(setting, m); // the first seed's
+    run.evals.push(await denseStage(ctx, setting, encoderName, testQueries, qrels, m, seedOn({ queries: 'test' as const, data })));
     if (!devOn) return;
     const d = adapter !== undefined ? await expansionsOf(adapter, 'dev') : undefined;
-    devEvals.push(await denseStage(ctx, setting, encoderName, devQueries, devQrels, d, devOn, await source('dev')));
+    run.devEvals.push(await denseStage(ctx, setting, encoderName, devQueries, devQrels, d, seedOn(devOn)));
   };
 
   if (want.has('BM25')) {
@@ -188,39 +193,48 @@ export async function runExperiment(ctx: LoopContext, llm: LlmSide | null): Prom
   }
   if (want.has('Raw')) await evalDense('Raw', 'base');
   if (want.has('Raw+expansion')) await evalDense('Raw+expansion', 'base', null);
-  if (want.has('FT')) {
-    curves.push((await trainRetrieverStage(ctx, 'FT', 'base', trainData(), trainCorpus)).curve);
-    await evalDense('FT', 'FT');
-  }
+  const seeded: (typeof run)[] = [];
+  for (const seed of config.seeds) {
+    run = { seed, ctx: seed === config.seed ? ctx : { ...ctx, config: { ...config, seed } }, evals: [], devEvals: [] };
+    seeded.push(run);
+    const tag = (name: string) => seededName(name, seed, config.seed);
+    if (want.has('FT')) {
+      curves.push((await trainRetrieverStage(run.ctx, tag('FT'), 'base', trainData(), trainCorpus)).curve);
+      await evalDense('FT', tag('FT'));
+    }
 
-  // The joint rounds: E_t from LLM_{t-1}'s expansions, then LLM_t from E_t's rewards.
-  const rounds = ROUND_ROWS.some((s) => want.has(s)) ? (want.has('ExpandR') ? config.rounds : 1) : 0;
-  let adapter: string | null = null;
-  let encoderName = 'base';
-  for (let t = 1; t <= rounds; t++) {
-    const train = await expansionsOf(adapter, 'train');
-    curves.push((await trainRetrieverStage(ctx, `round-${t}`, encoderName, trainData(train), trainCorpus)).curve);
-    encoderName = `round-${t}`;
-    if (want.has('ExpandR')) {
-      await trainLlm(`round-${t}`, adapter, encoderName, config.rewards);
-      adapter = `round-${t}`;
+    // The joint rounds: E_t from LLM_{t-1}'s expansions, then LLM_t from E_t's rewards.
+    const rounds = ROUND_ROWS.some((s) => want.has(s)) ? (want.has('ExpandR') ? config.rounds : 1) : 0;
+    let adapter: string | null = null;
+    let encoderName = 'base';
+    for (let t = 1; t <= rounds; t++) {
+      const train = await expansionsOf(adapter, 'train');
+      curves.push((await trainRetrieverStage(run.ctx, tag(`round-${t}`), encoderName, trainData(train), trainCorpus)).curve);
+      encoderName = tag(`round-${t}`);
+      if (want.has('ExpandR')) {
+        await trainLlm(tag(`round-${t}`), adapter, encoderName, config.rewards);
+        adapter = tag(`round-${t}`);
+      }
+    }
+    if (want.has('ExpandR')) await evalDense('ExpandR', encoderName, adapter);
+    if (want.has('w/o LLM training')) await evalDense('w/o LLM training', tag('round-1'), null);
+    if (want.has('w/o retriever training')) {
+      await trainLlm(tag('wo-retriever-training'), null, 'base', config.rewards);
+      await evalDense('w/o retriever training', 'base', tag('wo-retriever-training'));
+    }
+    if (want.has('w/o self-reward')) {
+      await trainLlm(tag('wo-self-reward'), null, tag('round-1'), { ...config.rewards, selfReward: false });
+      await evalDense('w/o self-reward', tag('round-1'), tag('wo-self-reward'));
+    }
+    if (want.has('w/o retriever reward')) {
+      await trainLlm(tag('wo-retriever-reward'), null, tag('round-1'), { ...config.rewards, retrieverReward: false });
+      await evalDense('w/o retriever reward', tag('round-1'), tag('wo-retriever-reward'));
     }
   }
-  if (want.has('ExpandR')) await evalDense('ExpandR', encoderName, adapter);
-  if (want.has('w/o LLM training')) await evalDense('w/o LLM training', 'round-1', null);
-  if (want.has('w/o retriever training')) {
-    await trainLlm('wo-retriever-training', null, 'base', config.rewards);
-    await evalDense('w/o retriever training', 'base', 'wo-retriever-training');
-  }
-  if (want.has('w/o self-reward')) {
-    await trainLlm('wo-self-reward', null, 'round-1', { ...config.rewards, selfReward: false });
-    await evalDense('w/o self-reward', 'round-1', 'wo-self-reward');
-  }
-  if (want.has('w/o retriever reward')) {
-    await trainLlm('wo-retriever-reward', null, 'round-1', { ...config.rewards, retrieverReward: false });
-    await evalDense('w/o retriever reward', 'round-1', 'wo-retriever-reward');
-  }
   (current as { gen: { dispose?(): void } } | null)?.gen.dispose?.();
+  // One row per trained setting: the mean over the seeds (per query too, for the paired tests).
+  evals.push(...combineBySetting(seeded.map((r) => ({ seed: r.seed, evals: r.evals }))));
+  devEvals.push(...combineBySetting(seeded.map((r) => ({ seed: r.seed, evals: r.devEvals }))));
 
   const results = buildResults(data.name, config.split, evals as SettingEval[], { seed: config.seed });
   const devBy = new Map(devEvals.map((e) => [e.setting, e.metrics]));

@@ -86,7 +86,7 @@ export function tfjsLlmSide(options: TfjsLlmSideOptions): LlmSide {
         rewards,
         similarity: rankSimilarity(encoder.settings, c.encoder.expansionNorm),
       }),
-    trainDpo: (pairs, from, checkpoints, work) =>
-      trainDpoAdapter({ files: options.files, baseModel: options.name, chat: c.llm.chat, dpo: c.dpo, lora: c.lora, seed: c.seed }, pairs, from, checkpoints, work),
+    trainDpo: (pairs, from, checkpoints, work, seed) =>
+      trainDpoAdapter({ files: options.files, baseModel: options.name, chat: c.llm.chat, dpo: c.dpo, lora: c.lora, seed: seed ?? c.seed }, pairs, from, checkpoints, work),
   };
 }

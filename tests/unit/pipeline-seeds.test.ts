@@ -1,7 +1,7 @@
 // Several seeds (src/pipeline/seeds.ts): mean and sample sd as Python's statistics.stdev computes them,
 // per-query means for the paired test, stage names that carry the seed.
 import { describe, expect, it } from 'vitest';
-import { combineSeeds, meanSd, meanSdText, seededName, seedsLegend } from '../../src/pipeline/seeds.ts';
+import { combineSeeds, meanSd, meanSdText, seededName, seedsLegend, type SeedEvalLike } from '../../src/pipeline/seeds.ts';
 
 /** float64 sums of three numbers against Python's exact-rational statistics module. */
 const TOL = 1e-15;
@@ -36,8 +36,8 @@ describe('seeds', () => {
   });
 
   it('refuses seeds evaluated on different queries', () => {
-    const a = { metrics: { m: 1 }, perQuery: { q1: { m: 1 } } };
-    const b = { metrics: { m: 1 }, perQuery: { q2: { m: 1 } } };
+    const a: SeedEvalLike = { metrics: { m: 1 }, perQuery: { q1: { m: 1 } } };
+    const b: SeedEvalLike = { metrics: { m: 1 }, perQuery: { q2: { m: 1 } } };
     expect(() => combineSeeds([{ seed: 1, eval: a }, { seed: 2, eval: b }])).toThrow(/seed 2 was evaluated on other queries/);
   });
 
