@@ -32,7 +32,7 @@ import type { WorkOptions } from '../util/progress.ts';
 import type { RewardSettings } from './config.ts';
 import type { TrainingCurve } from './figures-data.ts';
 import { buildResults, type SettingEval } from './results.ts';
-import { bm25Stage, denseStage, encoderFiles, trainRetrieverStage, type EvalOn, type EvalOut, type LoopContext } from './stages-retriever.ts';
+import { bm25Stage, denseStage, encoderFiles, expansionFileSet, expansionSource, trainRetrieverStage, type EvalOn, type EvalOut, type LoopContext } from './stages-retriever.ts';
 import type { QuerySet } from './stages.ts';
 import { checkNoOverlap, resolveTrainSource, type ExperimentSources } from './train-sources.ts';
 import type { ExperimentResults, PreferenceRecord, QueryWithGold, SettingName, TextGenerator } from './types.ts';
@@ -138,9 +138,10 @@ export async function runExperiment(ctx: LoopContext, llm: LlmSide | null): Prom
     const qs = which === 'test' ? testQueries : which === 'dev' ? devQueries : trainBeir;
     const out = await stages.once({ kind: 'expansions', llm: adapter ?? 'base', queries: which }, async () => {
       ctx.log(`expanding ${qs.length} ${which} queries with LLM ${adapter ?? 'base'}`);
-      const m = await llm!.expand(await generator(adapter), qs, ctx.work);
-      const jsonl = [...m].map(([id, expansion]) => JSON.stringify({ id, expansion })).join('\n') + '\n';
-      await ctx.store.putFiles(`expansions/${adapter ?? 'base'}-${which}`, new Map([['expansions.jsonl', new TextEncoder().encode(jsonl)]]));
+      const gen = await generator(adapter);
+      const m = await llm!.expand(gen, qs, ctx.work);
+      if (m.size < qs.length) ctx.log(`${qs.length - m.size} of ${qs.length} ${which} expansions failed after retries (not cached; those queries go without one): run afresh to try them again`);
+      await ctx.store.putFiles(`expansions/${adapter ?? 'base'}-${which}`, expansionFileSet(m, gen.provenance));
       return toRecord(m);
     });
     return toMap(out);
@@ -180,11 +181,12 @@ export async function runExperiment(ctx: LoopContext, llm: LlmSide | null): Prom
   /** A dense setting on test, then on dev; `adapter` undefined: plain queries, else that LLM's expansions (Eq. 8). */
   const evalDense = async (setting: SettingName, encoderName: string, adapter?: string | null) => {
     const m = adapter !== undefined ? await expansionsOf(adapter, 'test') : undefined;
+    const source = (which: QuerySet) => (adapter !== undefined ? expansionSource(ctx, `expansions/${adapter ?? 'base'}-${which}`) : undefined);
     if (m && !expansionsOut.has(setting)) expansionsOut.set(setting, m); // the first seed's
-    run.evals.push(await denseStage(ctx, setting, encoderName, testQueries, qrels, m, seedOn({ queries: 'test' as const, data })));
+    run.evals.push(await denseStage(ctx, setting, encoderName, testQueries, qrels, m, seedOn({ queries: 'test' as const, data }), await source('test')));
     if (!devOn) return;
     const d = adapter !== undefined ? await expansionsOf(adapter, 'dev') : undefined;
-    run.devEvals.push(await denseStage(ctx, setting, encoderName, devQueries, devQrels, d, seedOn(devOn)));
+    run.devEvals.push(await denseStage(ctx, setting, encoderName, devQueries, devQrels, d, seedOn(devOn), await source('dev')));
   };
 
   if (want.has('BM25')) {
