@@ -14,7 +14,7 @@ import { useBackend } from '../../src/cli/backend.ts';
 import { LlmSession } from '../../src/app/llm-session.ts';
 import { PipelineSession } from '../../src/app/pipeline-session.ts';
 import { RetrieverSession } from '../../src/app/retriever-session.ts';
-import { RunList } from '../../src/app/run-list.ts';
+import { pageCodeVersion, RunList } from '../../src/app/run-list.ts';
 import { fromBytes } from '../../src/data/source.ts';
 import { initEncoder } from '../../src/encoder/init-encoder.ts';
 import { importBeir } from '../../src/store/import-beir.ts';
@@ -110,6 +110,12 @@ describe('runs side by side in the page', () => {
     },
     TEST_MS,
   );
+});
+
+describe('code version', () => {
+  it("is the build's package version and commit (Vite define, also under Vitest)", () => {
+    expect(pageCodeVersion()).toMatch(/^\d+\.\d+\.\d+\+([0-9a-f]{12}|unknown)$/);
+  });
 });
 
 describe('run artifacts', () => {
