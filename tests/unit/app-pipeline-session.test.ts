@@ -1,7 +1,7 @@
 // The page's pipeline path in Node (the worker's code without the worker): a stored SciFact subset, the
 // tiny-bert encoder and stories260K loaded as the page loads them, the Expand step, then "Run all" on
 // the same stored run (Expand's stages reused), the state read back by a fresh session (a reloaded tab),
-// downloads, a refused config change, and the figures' SVG. Pure UI helpers are checked alongside.
+// downloads, Start afresh, and the figures' SVG. Pure UI helpers are checked alongside.
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
