@@ -1,7 +1,10 @@
 // The whole ExpandR pipeline in the page, in Chromium: drop a SciFact subset, a tiny encoder folder
 // (tests/reference/fixtures/tiny-bert) and a tiny LLM folder (stories260K, llama2.c), "Run all" with a
-// tiny config, read the Tables 2–3 view (every row, numbers in [0, 1]), download the trained encoder's
-// checkpoint zip (a zip with model.safetensors), and keep a screenshot in test-results/.
+// tiny config, and check what the page shows against the same run of the worker's code in this Node
+// process (node-mirror.ts, started alongside): the Tables 2–3 view has a row for every setting with
+// exactly the mirror's numbers and significance marks, trained rows differ from their untrained
+// counterparts, and the case view shows the mirror's non-empty expansions. Then the figures, the trained
+// encoder's checkpoint zip, the results after a reload, and a screenshot in test-results/.
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,7 +12,9 @@ import { unzipSync } from 'fflate';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dropFiles, startHarness, type Harness } from './harness.ts';
 import { writeScifactSubset } from './scifact-subset.ts';
-import { SETTING_NAMES } from '../../src/pipeline/types.ts';
+import { marksOf, TESTED_METRICS } from '../../src/pipeline/results.ts';
+import { SETTING_NAMES, type SettingName } from '../../src/pipeline/types.ts';
+import { LOOSE_BEIR_FILES, runPipelineInNode } from './node-mirror.ts';
 
 const ROOT = join(import.meta.dirname, '../..');
 const SCIFACT = join(ROOT, '../shared/data/beir/scifact');
@@ -18,19 +23,36 @@ const STORIES = join(ROOT, '../shared/models/stories260K');
 const ARTIFACTS = join(ROOT, 'test-results');
 const IMPORT_TIMEOUT_MS = 60_000;
 const LOAD_TIMEOUT_MS = 60_000;
-const RUN_TIMEOUT_MS = 170_000;
+/** The page and the Node mirror run at once, sharing the CPU. */
+const RUN_TIMEOUT_MS = 300_000;
+const METRICS = [...TESTED_METRICS, 'mrr@10', 'map@100'] as const;
 
-/** Few queries, few tokens, few steps: every stage runs, none for long (SwiftShader / wasm). */
+/**
+ * Few queries, few tokens, few steps: every stage runs, none for long (SwiftShader / wasm). The reward
+ * filter is the default 0.6: tiny-bert's cos(d*, e) + cos(y, e) on this subset is 1.3–1.8, so every
+ * train query passes it. lr 1e-3 for both trainings: two steps at the paper's 1e-5 / 2e-5 leave
+ * tiny-bert's rankings and stories260K's samples as they were, and this test checks that training
+ * changed them.
+ */
 const TINY_CONFIG = {
   trainQueries: 4,
   testQueries: 6,
   expansion: { maxTokens: 12 },
   answer: { maxTokens: 12 },
   candidates: { temperatures: [0.8, 1.1], perTemperature: 1, maxTokens: 12 },
-  rewards: { filter: 0 },
-  retriever: { steps: 2, batchSize: 4, hardNegatives: false },
-  dpo: { steps: 2, batchSize: 2 },
+  retriever: { steps: 2, batchSize: 4, hardNegatives: false, lr: 1e-3 },
+  dpo: { steps: 2, batchSize: 2, lr: 1e-3 },
 };
+
+/** Each setting with a trained model and the row of the same pipeline without that training. */
+const TRAINED_VS_UNTRAINED: readonly [SettingName, SettingName][] = [
+  ['FT', 'Raw'], // the retriever trained on the train split
+  ['w/o LLM training', 'Raw+expansion'], // the same base expansions, the round-1 retriever
+  ['w/o retriever training', 'Raw+expansion'], // the base retriever, a DPO-trained LLM
+  ['ExpandR', 'Raw+expansion'],
+  ['w/o self-reward', 'Raw+expansion'],
+  ['w/o retriever reward', 'Raw+expansion'],
+];
 
 let h: Harness;
 let subset: string;
@@ -69,6 +91,9 @@ describe('ExpandR end to end in the page', () => {
     await page.getByTestId('pipeline-config').fill(JSON.stringify(TINY_CONFIG));
     const t0 = Date.now();
     await page.getByTestId('run-all').click();
+    // The same run of the worker's code in Node, on the same files, models and config.
+    const mirror = runPipelineInNode(subset, LOOSE_BEIR_FILES, { encoderDir: TINY_BERT, encoderName: 'tiny-bert', llmDir: STORIES, llmName: 'stories260K' }, TINY_CONFIG);
+    mirror.catch(() => undefined); // awaited below; do not let a failure go unhandled meanwhile
     const table = page.getByTestId('expandr-results');
     await page.locator('[data-testid="pipeline"][data-state="running"]').waitFor();
     await page.locator('[data-testid="pipeline"]:not([data-state="running"])').waitFor({ timeout: RUN_TIMEOUT_MS });
@@ -81,23 +106,40 @@ describe('ExpandR end to end in the page', () => {
     const rows = await table.locator('tbody tr').evaluateAll((trs) =>
       trs.map((tr) => ({
         setting: tr.getAttribute('data-setting'),
-        values: [...tr.querySelectorAll('[data-metric]')].map((c) => Number(c.textContent)),
+        values: Object.fromEntries([...tr.querySelectorAll('[data-metric]')].map((c) => [c.getAttribute('data-metric'), c.textContent])),
+        marks: [...tr.querySelectorAll('sup.marks')].map((c) => c.textContent ?? ''),
       })),
     );
     console.log('[browser] results', JSON.stringify(rows));
+    const node = await mirror;
+    console.log(`[browser] the Node mirror finished ${((Date.now() - t0) / 1000).toFixed(1)} s after Run all`);
     expect(rows.map((r) => r.setting)).toEqual([...SETTING_NAMES]);
-    for (const r of rows) {
-      expect(r.values).toHaveLength(4);
-      for (const v of r.values) {
-        expect(v).toBeGreaterThanOrEqual(0);
-        expect(v).toBeLessThanOrEqual(1);
-      }
-    }
+    expect(rows).toEqual(
+      node.results!.rows.map((r) => ({
+        setting: r.setting,
+        values: Object.fromEntries(METRICS.map((m) => [m, r[m].toFixed(4)])),
+        marks: TESTED_METRICS.map((m) => marksOf(r, m)),
+      })),
+    );
+    const values = new Map(rows.map((r) => [r.setting, r.values]));
+    for (const [trained, untrained] of TRAINED_VS_UNTRAINED) expect(values.get(trained), `${trained} vs ${untrained}`).not.toEqual(values.get(untrained));
+
     // Figures: one t-SNE panel per dense setting, curves for every trained stage, the case view; SVG and PNG out.
     await page.getByTestId('figures').waitFor();
     expect(await page.locator('[data-testid="tsne-figure"] g[data-panel]').count()).toBe(SETTING_NAMES.length - 1);
     expect(await page.getByTestId('curve').count()).toBeGreaterThanOrEqual(3);
     await page.getByTestId('case-view').waitFor();
+
+    // The case view (first test query): each expanded setting's expansion, non-empty, as the mirror has it;
+    // the DPO-trained LLM writes another expansion than the base one.
+    const shown = await page.locator('[data-testid="case-view"] tbody tr').evaluateAll((trs) => trs.map((tr) => [(tr as HTMLTableRowElement).cells[0].textContent, (tr as HTMLTableRowElement).cells[1].textContent]));
+    const nodeCase = node.figures!.cases[0];
+    expect(shown).toEqual(nodeCase.expansions.map((e) => [e.setting, e.text]));
+    expect(shown.map(([s]) => s)).toEqual(SETTING_NAMES.filter((s) => !['BM25', 'Raw', 'FT'].includes(s)));
+    for (const [, text] of shown) expect(text!.trim()).not.toBe('');
+    const expansion = new Map(shown.map(([s, t]) => [s, t]));
+    expect(expansion.get('ExpandR')).not.toBe(expansion.get('Raw+expansion'));
+
     const tsne = page.getByTestId('tsne-figure');
     const [svg] = await Promise.all([page.waitForEvent('download'), tsne.getByRole('button', { name: 'SVG' }).click()]);
     expect(readFileSync((await svg.path())!, 'utf8')).toMatch(/^<svg xmlns=/);
