@@ -79,14 +79,15 @@ export class PipelineSession {
     private readonly locks: LockManagerLike | undefined = lockManager(),
   ) {}
 
-  /** The config a run with these arguments uses (the key of its stored state). */
-  config(args: Pick<PipelineRunArgs, 'encoder' | 'llm' | 'config'>, datasetName: string): ExperimentConfig {
+  /** The config a run with these arguments uses (the key of its stored state); `trainNames`: the datasets of args.trainDatasetIds. */
+  config(args: Pick<PipelineRunArgs, 'encoder' | 'llm' | 'config'>, datasetName: string, trainNames: string[] = []): ExperimentConfig {
     const enc = this.retrievers.source(args.encoder).summary;
     const llm = args.llm ? this.llms.get(args.llm).summary : null;
     const over = args.config as Record<string, Record<string, unknown>>;
     const c = experimentConfig({
       ...args.config,
       data: datasetName,
+      trainData: trainNames,
       encoder: { ...over.encoder, model: enc.name },
       llm: { chat: llm?.chat ?? false, ...over.llm, model: llm?.name ?? '' },
     });
@@ -110,7 +111,9 @@ export class PipelineSession {
     const store = await this.store();
     const info = await store.getDataset(args.datasetId);
     if (!info) throw new ExpandrError('The dataset is no longer stored: import it again.');
-    const full = this.config(args, info.name);
+    const trainInfos = await Promise.all((args.trainDatasetIds ?? []).map((id) => store.getDataset(id)));
+    if (trainInfos.some((t) => !t)) throw new ExpandrError('A dataset chosen to train on is no longer stored: import it again, or choose another.');
+    const full = this.config(args, info.name, trainInfos.map((t) => t!.name));
     // The run these inputs make (same content: the same run, resumed; else a new one beside the others).
     const manifest = pageRunManifest(info, this.retrievers.source(args.encoder).summary, args.llm ? this.llms.get(args.llm).summary : null, full);
     const runId = await openRunFor(store, args.datasetId, manifest);
@@ -130,12 +133,14 @@ export class PipelineSession {
     const config: ExperimentConfig = { ...full, settings: full.settings.filter((s) => STEP_ROWS[args.step].includes(s)) };
     work.onProgress?.({ stage: 'pipeline:data', done: 0, total: info.counts.docs, unit: 'docs', text: 'reading the dataset' });
     const data = await datasetFromStore(store, args.datasetId);
+    const trainData = await Promise.all((args.trainDatasetIds ?? []).map((id) => (id === args.datasetId ? data : datasetFromStore(store, id))));
     const base = this.retrievers.source(args.encoder);
     const llm = args.llm ? this.llms.get(args.llm) : null;
     const outcome = await runExperiment(
       {
         config,
         data,
+        trainData,
         store: runStore,
         stages,
         encoders: { baseFiles: base.files, load: (files) => loadEncoderFor(files, base) },

@@ -76,6 +76,8 @@ export interface PipelineRunArgs {
   llm: string | null;
   /** Overrides of the experiment config (src/pipeline/config.ts); data/encoder/llm are filled in here. */
   config: Record<string, unknown>;
+  /** Stored datasets to train on (config trainData; their train split minus dev); absent or []: `datasetId` itself. */
+  trainDatasetIds?: string[];
   step: PipelineStep;
   /** Forget the stored run of this dataset first. */
   fresh?: boolean;
