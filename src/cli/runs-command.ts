@@ -154,7 +154,7 @@ const cut = (s: string) => (s.length > CASE_TEXT_CHARS ? `${s.slice(0, CASE_TEXT
 
 function casesText(cases: CaseRow[], c: RunComparison, haveData: boolean): string {
   if (cases.length === 0) return 'Case view: no query moved.';
-  const out = [`Case view: the ${cases.length} queries that moved most${haveData ? '' : ' (no dataset: give --data for query texts and gold passages)'}`];
+  const out = [`Case view: ${cases.length === 1 ? 'the query' : `the ${cases.length} queries`} that moved most${haveData ? '' : ' (no dataset: give --data for query texts and gold passages)'}`];
   for (const r of cases) {
     out.push('', `── query ${r.qid}: ${c.metric} A ${fmt(r.a)} → B ${fmt(r.b)} (${signed(r.diff)})`);
     if (r.query !== undefined) out.push(`query: ${r.query}`);

@@ -53,8 +53,12 @@ export interface RunKey {
   short: string;
 }
 
-/** Config fields that name things (paths, Hub ids): their content is keyed through the model and dataset hashes. */
-export const NAME_FIELDS: readonly (readonly string[])[] = [['data'], ['trainData'], ['encoder', 'model'], ['llm', 'model']];
+/**
+ * Config fields that name things (paths, Hub ids): their content is keyed through the model and dataset
+ * hashes. `trainData` (extra training datasets) stays keyed by its paths until the runner passes their
+ * checksums as datasets of role 'train'; then it belongs here too.
+ */
+export const NAME_FIELDS: readonly (readonly string[])[] = [['data'], ['encoder', 'model'], ['llm', 'model']];
 
 /** The config without NAME_FIELDS (a copy; `config` is not changed). */
 export function keyConfig(config: unknown): unknown {
