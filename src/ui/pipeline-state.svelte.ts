@@ -40,6 +40,8 @@ export class PipelineState {
   llm = $state<string | null>(null);
   encoder = $state<string | null>(null);
   datasetId = $state<string | null>(null);
+  /** Stored datasets to train on (TrainSourcePicker); []: the test dataset's own train split. */
+  trainDatasetIds = $state<string[]>([]);
   configText = $state(JSON.stringify(QUICK_CONFIG, null, 2));
   snapshot = $state<PipelineSnapshot | null>(null);
   task = $state<(Task & { step: PipelineStep | 'llm' | 'export' }) | null>(null);
@@ -137,7 +139,7 @@ export class PipelineState {
     }
     this.liveLog = [];
     this.liveFinished = this.snapshot?.finished ?? [];
-    const args = { datasetId: this.datasetId, encoder: this.encoder, llm: this.llm, config, step, fresh: opts.fresh };
+    const args = { datasetId: this.datasetId, trainDatasetIds: [...this.trainDatasetIds], encoder: this.encoder, llm: this.llm, config, step, fresh: opts.fresh };
     const handle = this.client.call('pipeline:run', args, this.#progress, undefined, (e) => {
       if (e.kind === 'log') this.liveLog = [...this.liveLog.slice(-199), e.text];
       else this.liveFinished = e.finished;
