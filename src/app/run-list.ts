@@ -48,9 +48,10 @@ export function pageModels(encoder: EncoderSummary, llm: LlmSummary | null): Mod
   return models;
 }
 
-/** The manifest of the run these inputs make (not stored). */
-export function pageRunManifest(info: DatasetInfo, encoder: EncoderSummary, llm: LlmSummary | null, config: ExperimentConfig): RunManifest {
-  return newManifest({ models: pageModels(encoder, llm), datasets: [{ role: 'data', name: info.name, checksum: info.checksum }], config, code: pageCodeVersion() });
+/** The manifest of the run these inputs make (not stored); `train`: the datasets trained on (config.trainData's), if any. */
+export function pageRunManifest(info: DatasetInfo, encoder: EncoderSummary, llm: LlmSummary | null, config: ExperimentConfig, train: readonly DatasetInfo[] = []): RunManifest {
+  const datasets = [info, ...train].map((d, i) => ({ role: i === 0 ? 'data' : `train:${i - 1}`, name: d.name, checksum: d.checksum }));
+  return newManifest({ models: pageModels(encoder, llm), datasets, config, code: pageCodeVersion() });
 }
 
 /** Opens the run of `manifest` (stored the first time it is seen) as the dataset's current run; returns its id. */

@@ -171,7 +171,7 @@ export async function experimentCommand(argv: string[], signal: AbortSignal): Pr
   const maxDocChars = llmFiles.has('config.json') ? undefined : LLAMA2C_DOC_CHARS;
   const llm = tfjsLlmSide({ files: llmFiles, name: llmName, config, cache: new FileGenerationCache(out), maxDocChars });
   // run.json: the run's content key and manifest, for `expandr runs` (kept current by the store).
-  const earlier = recordRunStart(out, await experimentManifest(config, data, { name: encModel.name, hash: baseHash }, { name: llmName, files: llmFiles }), await store.loadState());
+  const earlier = recordRunStart(out, await experimentManifest(config, data, { name: encModel.name, hash: baseHash }, { name: llmName, files: llmFiles }, trainData), await store.loadState());
   if (earlier) log(`the run's content key changed since ${earlier.slice(0, 14)} (code, model bytes or data): the stages done before are reused`);
   const outcome = await runExperiment(ctx, llm);
   const totalMs = performance.now() - t0;

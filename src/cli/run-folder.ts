@@ -57,13 +57,15 @@ export async function experimentManifest(
   data: { name: string; checksum: string },
   encoder: { name: string; hash: string },
   llm: { name: string; files: DecoderFiles },
+  /** The datasets trained on (config.trainData's, in order); none when training on `data`. */
+  train: readonly { name: string; checksum: string }[] = [],
 ): Promise<RunManifest> {
   return newManifest({
     models: [
       { role: 'encoder', name: encoder.name, hash: encoder.hash },
       { role: 'llm', name: llm.name, hash: await decoderHash(llm.files) },
     ],
-    datasets: [{ role: 'data', name: data.name, checksum: data.checksum }],
+    datasets: [{ role: 'data', name: data.name, checksum: data.checksum }, ...train.map((t, i) => ({ role: `train:${i}`, name: t.name, checksum: t.checksum }))],
     config,
     code: nodeCodeVersion(),
   });

@@ -38,7 +38,7 @@ export interface RunKeyParts {
   models: readonly ModelIdentity[];
   /** Adapters the run starts from (none for the ExpandR loop, which trains its own): name → content hash. */
   adapters?: Readonly<Record<string, string>>;
-  /** Datasets by role ('data'; a separate training dataset as 'train'): content checksum and (unkeyed) name. */
+  /** Datasets by role ('data'; training datasets as 'train:0', 'train:1', … in config order): content checksum and (unkeyed) name. */
   datasets: readonly { role: string; name: string; checksum: string }[];
   /** The resolved config (experimentConfig()), paths and names included: keyConfig() drops them. */
   config: unknown;
@@ -53,18 +53,16 @@ export interface RunKey {
   short: string;
 }
 
-/**
- * Config fields that name things (paths, Hub ids): their content is keyed through the model and dataset
- * hashes. `trainData` (extra training datasets) stays keyed by its paths until the runner passes their
- * checksums as datasets of role 'train'; then it belongs here too.
- */
+/** Config fields that name things (paths, Hub ids): their content is keyed through the model and dataset hashes. */
 export const NAME_FIELDS: readonly (readonly string[])[] = [['data'], ['encoder', 'model'], ['llm', 'model']];
+/** The training datasets' paths: left out only when their checksums are among the datasets (roles 'train:I'). */
+const TRAIN_DATA_FIELD = ['trainData'] as const;
 
-/** The config without NAME_FIELDS (a copy; `config` is not changed). */
-export function keyConfig(config: unknown): unknown {
+/** The config without NAME_FIELDS (and trainData when `trainKeyed`); a copy, `config` is not changed. */
+export function keyConfig(config: unknown, trainKeyed = false): unknown {
   if (!config || typeof config !== 'object') return config;
   const out = structuredClone(config) as Record<string, unknown>;
-  for (const path of NAME_FIELDS) {
+  for (const path of trainKeyed ? [...NAME_FIELDS, TRAIN_DATA_FIELD] : NAME_FIELDS) {
     let o: Record<string, unknown> | undefined = out;
     for (const k of path.slice(0, -1)) o = o?.[k] && typeof o[k] === 'object' ? (o[k] as Record<string, unknown>) : undefined;
     if (o) delete o[path[path.length - 1]];
@@ -76,7 +74,8 @@ export function keyConfig(config: unknown): unknown {
 export function runKeyContent(p: RunKeyParts): string {
   const models = [...p.models].sort((a, b) => a.role.localeCompare(b.role)).map((m) => ({ role: m.role, hash: m.hash }));
   const datasets = [...p.datasets].sort((a, b) => a.role.localeCompare(b.role)).map((d) => ({ role: d.role, checksum: d.checksum }));
-  const s = canonicalize({ format: RUN_KEY_FORMAT, models, adapters: p.adapters ?? {}, datasets, config: keyConfig(p.config), code: p.code });
+  const trainKeyed = p.datasets.some((d) => d.role.startsWith('train'));
+  const s = canonicalize({ format: RUN_KEY_FORMAT, models, adapters: p.adapters ?? {}, datasets, config: keyConfig(p.config, trainKeyed), code: p.code });
   if (s === undefined) throw new Error('run key: the parts are not JSON');
   return s;
 }

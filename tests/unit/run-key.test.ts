@@ -60,6 +60,18 @@ describe('run key', () => {
     expect(runKey({ ...p, config: reordered, models: [...p.models].reverse() }).key).toBe(runKey(p).key);
   });
 
+  it("keys training datasets by checksum when given (their paths then do not matter), else by path", async () => {
+    const p = await parts();
+    const withTrain = (path: string, checksum?: string): RunKeyParts => ({
+      ...p,
+      config: { ...(p.config as object), trainData: [path] },
+      datasets: checksum ? [...p.datasets, { role: 'train:0', name: path, checksum }] : p.datasets,
+    });
+    expect(runKey(withTrain('/a/nq', 'sha256:nq')).key).toBe(runKey(withTrain('/b/renamed', 'sha256:nq')).key);
+    expect(runKey(withTrain('/a/nq', 'sha256:nq')).key).not.toBe(runKey(withTrain('/a/nq', 'sha256:nq-2')).key);
+    expect(runKey(withTrain('/a/nq')).key).not.toBe(runKey(withTrain('/b/renamed')).key); // no checksum: the path is all there is
+  });
+
   it('leaves names and paths out of the keyed config and keeps everything else', async () => {
     const k = keyConfig((await parts()).config) as Record<string, Record<string, unknown>>;
     expect(k.data).toBeUndefined();
