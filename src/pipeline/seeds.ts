@@ -99,3 +99,23 @@ export function combineBySetting<E extends SeedEvalLike & { setting: string }>(r
     ),
   );
 }
+
+/**
+ * Evaluations read back from stored stages (eval:SETTING, eval:SETTING@seedS): one per setting, the seeds
+ * of a setting combined in `order` (config.seeds; the config's seed for an unseeded stage), as the loop
+ * reports them. A run stopped between seeds gives the mean of the seeds it finished.
+ */
+export function combineStoredEvals<E extends SeedEvalLike & { setting: string }>(
+  stored: readonly { seed?: number; eval: E }[],
+  configSeed: number,
+  order: readonly number[] = [configSeed],
+): (E & { seedStats?: SeedStats })[] {
+  const by = new Map<string, { seed: number; eval: E }[]>();
+  for (const s of stored) {
+    const runs = by.get(s.eval.setting) ?? [];
+    runs.push({ seed: s.seed ?? configSeed, eval: s.eval });
+    by.set(s.eval.setting, runs);
+  }
+  const rank = (seed: number) => (order.includes(seed) ? order.indexOf(seed) : order.length + seed);
+  return [...by.values()].map((runs) => combineSeeds([...runs].sort((a, b) => rank(a.seed) - rank(b.seed))));
+}

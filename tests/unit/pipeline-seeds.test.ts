@@ -81,3 +81,15 @@ describe('combineBySetting', () => {
     expect(() => combineBySetting([{ seed: 1, evals: [ev('FT', 1)] }, { seed: 2, evals: [] }])).toThrow(/seed 2 has no evaluation of FT/);
   });
 });
+
+describe('combineStoredEvals', () => {
+  it('reads seeded stages back as the loop reports them: one row per setting, seeds in config order', async () => {
+    const { combineStoredEvals } = await import('../../src/pipeline/seeds.ts');
+    const ev = (setting: string, x: number) => ({ setting, metrics: { m: x }, perQuery: { q: { m: x } } });
+    const out = combineStoredEvals([{ eval: ev('Raw', 0.1) }, { seed: 8, eval: ev('FT', 0.9) }, { eval: ev('FT', 0.5) }], 42, [42, 8]);
+    expect(out.map((e) => [e.setting, e.metrics.m, e.seedStats?.seeds])).toEqual([
+      ['Raw', 0.1, undefined],
+      ['FT', 0.7, [42, 8]],
+    ]);
+  });
+});
