@@ -72,7 +72,7 @@ describe('model restore', () => {
     const ac = new AbortController();
     const stopped = session.run(args, { signal: ac.signal, onEvent: (e) => e.kind === 'log' && e.text.startsWith('evaluating Raw') && ac.abort(new CancelledError()) });
     await expect(stopped).rejects.toThrow(CancelledError);
-    expect((await session.state(dataset.id))?.finished).toEqual(['eval:BM25']);
+    expect((await session.state(dataset.id))?.finished).toEqual(['eval:BM25', 'devEval:BM25']);
 
     // A new page: a new store connection, new sessions; the models come back from IndexedDB, no drop.
     const store2 = await open();

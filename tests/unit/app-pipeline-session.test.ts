@@ -77,7 +77,7 @@ describe('PipelineSession', () => {
       const ac = new AbortController();
       const cancelled = session.run(args, { signal: ac.signal, onEvent: (e) => e.kind === 'log' && e.text.startsWith('evaluating Raw') && ac.abort(new CancelledError()) });
       await expect(cancelled).rejects.toThrow(CancelledError);
-      expect((await session.state(dataset.id))?.finished).toEqual(['eval:BM25']);
+      expect((await session.state(dataset.id))?.finished).toEqual(['eval:BM25', 'devEval:BM25']);
       const events: string[] = [];
       const progress: string[] = [];
       const expand = await session.run(args, { onEvent: (e) => e.kind === 'log' && events.push(e.text), onProgress: (p) => progress.push(p.stage) });

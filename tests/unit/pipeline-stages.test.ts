@@ -11,6 +11,8 @@ const IDS: [StageId, string][] = [
   [{ kind: 'dpo', name: 'round-2' }, 'dpo:round-2'],
   [{ kind: 'retriever', name: 'FT' }, 'retriever:FT'],
   [{ kind: 'eval', setting: 'w/o retriever reward' }, 'eval:w/o retriever reward'],
+  [{ kind: 'expansions', llm: 'round-1', queries: 'dev' }, 'expansions:round-1:dev'],
+  [{ kind: 'devEval', setting: 'ExpandR' }, 'devEval:ExpandR'],
 ];
 
 describe('stage table', () => {
@@ -22,13 +24,13 @@ describe('stage table', () => {
   });
 
   it('maps stages to the page steps', () => {
-    expect(IDS.map(([, n]) => stepOfStage(n))).toEqual(['expand', 'expand', 'expand', 'train', 'train', 'train', 'evaluate']);
-    expect(Object.keys(STAGES).sort()).toEqual(['candidates', 'dpo', 'eval', 'expansions', 'preferences', 'retriever']);
+    expect(IDS.map(([, n]) => stepOfStage(n))).toEqual(['expand', 'expand', 'expand', 'train', 'train', 'train', 'evaluate', 'expand', 'evaluate']);
+    expect(Object.keys(STAGES).sort()).toEqual(['candidates', 'devEval', 'dpo', 'eval', 'expansions', 'preferences', 'retriever']);
   });
 
   it('refuses names it does not know', () => {
     expect(parseStageName('nonsense')).toBeNull();
     expect(parseStageName('foo:bar')).toBeNull();
-    expect(parseStageName('expansions:base:dev')).toBeNull();
+    expect(parseStageName('expansions:base:other')).toBeNull();
   });
 });
