@@ -3,9 +3,12 @@
 // Wires the pipeline's modules (generators / expansions / candidates / preferences, stages-llm's
 // trainDpoAdapter) to LlmSide.
 //  - A dropped decoder folder: everything on the tfjs decoder in the core worker.
-//  - A WebLLM preset: the base model generates on WebLLM (fast, quantised; `webLlm` comes from the
-//    worker, which owns the Worker it runs in); tuned adapters generate and train on the tfjs decoder of
-//    the same model (preset.hfRepo from the Hub, cached in IndexedDB).
+//  - A WebLLM preset: tuned adapters generate and train on the tfjs decoder of the same model
+//    (preset.hfRepo from the Hub, cached in IndexedDB). The base model generates on that same decoder by
+//    default (baseEngine 'tfjs'), so the rows before and after LLM training differ by DPO only, not by
+//    engine, quantisation and numerics too (issue 14.3); baseEngine 'webllm' generates them on WebLLM
+//    (fast, q4f16_1; `webLlm` comes from the worker, which owns the Worker it runs in), and the results
+//    table flags the rows of the two engines (each row records its generation's engine and precision).
 import { ExpandrError } from '../errors.ts';
 import { sampleCandidateSets, type QueryCandidates } from '../pipeline/candidates.ts';
 import type { ExperimentConfig } from '../pipeline/config.ts';
@@ -21,6 +24,7 @@ import type { BertEncoder } from '../encoder/encoder.ts';
 import { modelFilesFromBytes, type ModelFiles } from '../llm/files.ts';
 import { webLlmPreset } from '../llm/webllm/presets.ts';
 import type { Store } from '../store/store.ts';
+import type { BaseEngine } from './session-types.ts';
 import type { WorkOptions } from '../util/progress.ts';
 import { q2aDocChars, type LoadedLlm } from './llm-session.ts';
 import { loadModelFiles } from './model-source.ts';
@@ -33,6 +37,13 @@ export interface AppLlmSideContext {
   datasetId: string;
   work: WorkOptions;
   webLlm?: WebLlmEngineFactory;
+  /** Where a preset's base model generates (default 'tfjs': the engine of the adapter rows). */
+  baseEngine?: BaseEngine;
+}
+
+/** The engine a loaded LLM's base model generates on in the pipeline: WebLLM only for a preset whose run asked for it. */
+export function baseGenerationEngine(llm: Pick<LoadedLlm, 'preset'>, baseEngine: BaseEngine = 'tfjs'): BaseEngine {
+  return llm.preset && baseEngine === 'webllm' ? 'webllm' : 'tfjs';
 }
 
 export function appLlmSide(llm: LoadedLlm, config: ExperimentConfig, at: AppLlmSideContext): LlmSide {
@@ -46,12 +57,13 @@ export function appLlmSide(llm: LoadedLlm, config: ExperimentConfig, at: AppLlmS
       : loadModelFiles(at.store, { kind: 'hub', id: webLlmPreset(llm.preset!).hfRepo }, at.work).then((m) => modelFilesFromBytes(Object.fromEntries(m.files), m.name)));
 
   const generator = async (adapter: ReadonlyMap<string, Uint8Array> | null): Promise<TextGenerator & { dispose?(): void }> => {
-    if (llm.preset && !adapter) {
+    if (!adapter && baseGenerationEngine(llm, at.baseEngine) === 'webllm') {
       if (!at.webLlm) throw new ExpandrError('WebLLM is not available in this build of the worker: drop the model folder to run it on the tfjs decoder.');
-      const engine = await at.webLlm(llm.preset, at.work);
+      const engine = await at.webLlm(llm.preset!, at.work);
       return Object.assign(webLlmTextGenerator(engine), { dispose: () => void engine.unload() });
     }
-    return loadTfjsGenerator(await files(), { chat, adapter, name: llm.summary.name }, at.work);
+    // A preset on tfjs runs the Hub model's own weights: named by its repo, not by the quantised WebLLM id.
+    return loadTfjsGenerator(await files(), { chat, adapter, name: llm.preset ? webLlmPreset(llm.preset).hfRepo : llm.summary.name }, at.work);
   };
 
   return {

@@ -23,7 +23,7 @@ import type { RetrieverSession } from './retriever-session.ts';
 import { parseStageName, stepOfStage } from '../pipeline/stages.ts';
 
 export { stepOfStage };
-import type { PipelineDownload, PipelineEvent, PipelineFile, PipelineRunArgs, PipelineSnapshot, PipelineStep } from './session-types.ts';
+import type { BaseEngine, PipelineDownload, PipelineEvent, PipelineFile, PipelineRunArgs, PipelineSnapshot, PipelineStep } from './session-types.ts';
 import { exportAdapterAsGguf, ggufExportName, GGUF_MIME } from './export-gguf.ts';
 import { openRunFor, pageRunManifest, touchRun } from './run-list.ts';
 import { currentRunId, deleteRunArtifacts, LEGACY_RUN_ID, runPrefix } from '../store/run-artifacts.ts';
@@ -47,7 +47,7 @@ export const STEP_ROWS: Record<PipelineStep, readonly SettingName[]> = {
 
 
 /** Builds the LLM side of the loop for a loaded LLM (tfjs decoder, or WebLLM generation + tfjs training). */
-export type LlmSideFactory = (llm: LoadedLlm, config: ExperimentConfig, at: { store: Store; datasetId: string; work: WorkOptions }) => LlmSide;
+export type LlmSideFactory = (llm: LoadedLlm, config: ExperimentConfig, at: { store: Store; datasetId: string; work: WorkOptions; baseEngine?: BaseEngine }) => LlmSide;
 
 const LOG_LIMIT = 500;
 
@@ -148,7 +148,7 @@ export class PipelineSession {
         log: say,
         corpus: new Map(),
       },
-      llm ? this.llmSide(llm, config, { store, datasetId: args.datasetId, work }) : null,
+      llm ? this.llmSide(llm, config, { store, datasetId: args.datasetId, work, baseEngine: args.baseEngine }) : null,
     );
     say(`done: ${outcome.results.rows.length} rows${outcome.reusedStages.length ? ` (${outcome.reusedStages.length} stages reused)` : ''}`);
     const complete = full.settings.every((s) => outcome.results.rows.some((r) => r.setting === s));

@@ -69,6 +69,9 @@ export interface LlmSummary {
 
 export type PipelineStep = 'expand' | 'train' | 'evaluate' | 'all';
 
+/** The engine of a WebLLM preset's base-model generations in the pipeline (PipelineRunArgs.baseEngine). */
+export type BaseEngine = 'tfjs' | 'webllm';
+
 export interface PipelineRunArgs {
   datasetId: string;
   /** Handles from 'encoder:load' and 'llm:load' (null: no LLM, only BM25 / Raw / FT rows). */
@@ -78,6 +81,13 @@ export interface PipelineRunArgs {
   config: Record<string, unknown>;
   /** Stored datasets to train on (config trainData; their train split minus dev); absent or []: `datasetId` itself. */
   trainDatasetIds?: string[];
+  /**
+   * Where a WebLLM preset's base model generates (Raw+expansion, w/o LLM training, the base candidates):
+   * 'tfjs' (default) on the tfjs decoder that generates the tuned adapters' rows, so rows before and after
+   * LLM training come from one engine and precision; 'webllm' faster and quantised, and the rows of the two
+   * engines are flagged as not comparable. A dropped model runs on tfjs either way.
+   */
+  baseEngine?: BaseEngine;
   step: PipelineStep;
   /** Forget the stored run of this dataset first. */
   fresh?: boolean;
