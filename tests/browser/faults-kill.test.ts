@@ -2,17 +2,24 @@
 // whole process group: no unload, no IndexedDB close) in the middle of importing SciFact, then opened
 // again on the same profile. The dataset stored before must read back row for row; the half import must be
 // gone at once (its Web Lock died with the tab) with no orphan document, query or judgement rows.
+// Then killed in the middle of a corpus encoding: the evaluation resumes after the chunks stored before the
+// kill and gives exactly what an uninterrupted encoding of the same corpus gives.
 // Kills during a retriever training step and a DPO step are shown at the runner/core level
 // (tests/unit/faults-kill-runner.test.ts and the stages' resume tests): on SwiftShader they take minutes.
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dropFiles } from './harness.ts';
 import { countRowsInPage, datasetRowsInPage, launchKillable, serveBuiltApp, type KillableBrowser } from './killable-browser.ts';
 import { writeScifactSubset } from './scifact-subset.ts';
 
 const SCIFACT = join(import.meta.dirname, '../../../shared/data/beir/scifact');
+const TINY_BERT = join(import.meta.dirname, '../reference/fixtures/tiny-bert');
+/** Documents of the encoding test: three chunks of DEFAULT_CHUNK_SIZE (1024), the last one short. */
+const ENCODE_DOCS = 2100;
+const ENCODE_TIMEOUT_MS = 120_000;
 const IMPORT_TIMEOUT_MS = 60_000;
 const POLL_MS = 25;
 
@@ -22,16 +29,17 @@ let browser: KillableBrowser | undefined;
 beforeAll(async () => {
   work = mkdtempSync(join(tmpdir(), 'expandr-kill-'));
   writeScifactSubset(SCIFACT, join(work, 'small'), { queries: 8, docs: 80 });
+  writeScifactSubset(SCIFACT, join(work, 'enc'), { queries: 20, docs: ENCODE_DOCS });
   app = await serveBuiltApp();
 });
 afterAll(async () => {
-  await browser?.close();
+  await browser?.close().catch(() => {});
   await app?.close();
   rmSync(work, { recursive: true, force: true });
 });
 
 /** Every document of a dataset in store order (id, title, text), straight from IndexedDB. */
-function docsInPage(page: import('playwright-core').Page, datasetId: string): Promise<string[]> {
+function docsInPage(page: Page, datasetId: string): Promise<string[]> {
   return page.evaluate(async (id) => {
     const db = await new Promise<IDBDatabase>((res, rej) => {
       const r = indexedDB.open('expandr');
@@ -99,5 +107,99 @@ describe('the browser killed during an import', () => {
     // And the kept dataset still works: BM25 on it gives numbers.
     await page.getByTestId('run-bm25').first().click();
     await page.locator('[data-testid="metrics-table"] [data-metric="ndcg@10"]').waitFor({ timeout: IMPORT_TIMEOUT_MS });
+  });
+});
+
+/** Keys of a dataset's stored artifacts and the embedding manifest's chunksDone (sealed or not). */
+function artifactsInPage(page: Page, datasetId: string): Promise<{ keys: string[]; chunksDone: number | null }> {
+  return page.evaluate(async (id) => {
+    const db = await new Promise<IDBDatabase>((res, rej) => {
+      const r = indexedDB.open('expandr');
+      r.onsuccess = () => res(r.result);
+      r.onerror = () => rej(r.error);
+    });
+    const rows = await new Promise<{ key: string; value: { value?: { chunksDone?: number }; chunksDone?: number } }[]>((res, rej) => {
+      const r = db.transaction('artifacts').objectStore('artifacts').getAll(IDBKeyRange.bound([id], [id, []]));
+      r.onsuccess = () => res(r.result);
+      r.onerror = () => rej(r.error);
+    });
+    db.close();
+    const manifest = rows.find((r) => r.key.endsWith(':manifest'))?.value;
+    return { keys: rows.map((r) => r.key), chunksDone: manifest ? (manifest.value?.chunksDone ?? manifest.chunksDone ?? null) : null };
+  }, datasetId);
+}
+
+/** Keeps the timings of the core worker's last dense result (documents encoded, cache hit) where the test can read them. */
+async function watchDenseTimings(page: Page): Promise<() => Promise<{ encodedDocs: number; cacheHit: boolean } | undefined>> {
+  const worker = page.workers().find((w) => w.url().includes('core'));
+  if (!worker) throw new Error(`no core worker among ${page.workers().map((w) => w.url()).join(', ')}`);
+  await worker.evaluate(() => {
+    const g = self as unknown as { postMessage: (m: unknown) => void; __denseTimings?: unknown };
+    const post = g.postMessage.bind(self);
+    g.postMessage = (m: unknown) => {
+      const r = (m as { type?: string; result?: { timings?: { encodedDocs?: number } } }).result;
+      if ((m as { type?: string }).type === 'result' && r?.timings?.encodedDocs !== undefined) g.__denseTimings = r.timings;
+      post(m);
+    };
+  });
+  return () => worker.evaluate(() => (self as unknown as { __denseTimings?: { encodedDocs: number; cacheHit: boolean } }).__denseTimings);
+}
+
+async function evaluateDense(page: Page, datasetName: string): Promise<string[]> {
+  await page.locator('label:has-text("Dataset") select').first().selectOption({ label: datasetName });
+  await page.getByTestId('evaluate-dense').first().click();
+  const row = page.locator('[data-testid="results-table"] tr[data-setting="Raw"]').filter({ hasText: datasetName });
+  await row.first().waitFor({ timeout: ENCODE_TIMEOUT_MS });
+  return row.first().locator('[data-metric]').allTextContents();
+}
+
+describe('the browser killed during a corpus encoding', () => {
+  it('resumes after the chunks stored before the kill and equals an uninterrupted encoding', async () => {
+    const profile = join(work, 'profile-encode');
+    await browser?.close();
+    browser = await launchKillable(profile, { webgpu: false });
+    let page = await browser.newPage();
+    await page.goto(app.url);
+    await page.getByTestId('folder-input').setInputFiles(join(work, 'enc'));
+    await page.getByTestId('dataset-row').filter({ hasText: 'enc' }).waitFor({ timeout: IMPORT_TIMEOUT_MS });
+    const [dataset] = await datasetRowsInPage(page);
+    await page.getByTestId('encoder-folder-input').setInputFiles(TINY_BERT);
+    await page.getByTestId('encoder-row').first().waitFor({ timeout: IMPORT_TIMEOUT_MS });
+
+    await page.locator('label:has-text("Dataset") select').first().selectOption({ label: 'enc' });
+    const t0 = Date.now();
+    await page.getByTestId('evaluate-dense').first().click();
+    let stored = { keys: [] as string[], chunksDone: null as number | null };
+    while (!(stored.chunksDone && stored.chunksDone >= 1) && Date.now() - t0 < ENCODE_TIMEOUT_MS) {
+      await new Promise((r) => setTimeout(r, POLL_MS));
+      stored = await artifactsInPage(page, dataset.id);
+    }
+    if (!stored.chunksDone) {
+      const said = await page.locator('[data-testid="encoder-error"], [data-testid="message"], .task').allTextContents();
+      throw new Error(`no embedding chunk was stored in ${ENCODE_TIMEOUT_MS / 1000} s (artifacts: ${stored.keys.join(', ')}; page: ${said.join(' | ')})`);
+    }
+    if (stored.chunksDone! >= Math.ceil(ENCODE_DOCS / 1024)) throw new Error('the encoding finished before the kill: use more documents');
+    await browser.kill();
+    console.log(`[faults-kill] killed chromium ${((Date.now() - t0) / 1000).toFixed(1)} s into the encoding, ${stored.chunksDone} chunk(s) stored`);
+
+    browser = await launchKillable(profile, { webgpu: false });
+    page = await browser.newPage();
+    await page.goto(app.url);
+    // The encoder of the last session is loaded again from IndexedDB.
+    await page.getByTestId('encoder-row').first().waitFor({ timeout: IMPORT_TIMEOUT_MS });
+    const left = await artifactsInPage(page, dataset.id);
+    expect(left.chunksDone).toBeGreaterThanOrEqual(stored.chunksDone!);
+    const timings = await watchDenseTimings(page);
+    const resumed = await evaluateDense(page, 'enc');
+    const t = await timings();
+    console.log(`[faults-kill] resumed: ${t?.encodedDocs} of ${ENCODE_DOCS} documents encoded after the kill; Raw ${resumed.join(' ')}`);
+    expect(t?.encodedDocs).toBe(ENCODE_DOCS - left.chunksDone! * 1024);
+
+    // The same corpus imported afresh (no stored embeddings) and encoded in one go: the same numbers.
+    await page.getByTestId('folder-input').setInputFiles(join(work, 'enc'));
+    await page.getByTestId('dataset-row').filter({ hasText: 'enc (2)' }).waitFor({ timeout: IMPORT_TIMEOUT_MS });
+    const whole = await evaluateDense(page, 'enc (2)');
+    expect((await timings())?.encodedDocs).toBe(ENCODE_DOCS);
+    expect(resumed).toEqual(whole);
   });
 });

@@ -18,8 +18,13 @@ export interface KillableBrowser {
   close(): Promise<void>;
 }
 
-export async function launchKillable(userDataDir: string): Promise<KillableBrowser> {
-  const child: ChildProcess = spawn(CHROMIUM, [...CHROMIUM_FLAGS, '--headless=new', `--user-data-dir=${userDataDir}`, '--remote-debugging-port=0', 'about:blank'], {
+/**
+ * `webgpu: false` leaves out the flags that grant SwiftShader's adapter, so the core worker computes on
+ * wasm (about 37× faster than SwiftShader here): for tests about storage, not about WebGPU.
+ */
+export async function launchKillable(userDataDir: string, opts: { webgpu?: boolean } = {}): Promise<KillableBrowser> {
+  const flags = opts.webgpu === false ? CHROMIUM_FLAGS.filter((f) => !/webgpu|swiftshader/.test(f)) : CHROMIUM_FLAGS;
+  const child: ChildProcess = spawn(CHROMIUM, [...flags, '--headless=new', `--user-data-dir=${userDataDir}`, '--remote-debugging-port=0', 'about:blank'], {
     detached: true, // its own process group: kill() reaches the renderer, GPU and utility processes too
     stdio: ['ignore', 'ignore', 'pipe'],
   });
