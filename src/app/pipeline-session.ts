@@ -21,6 +21,7 @@ import type { LoadedLlm, LlmSession } from './llm-session.ts';
 import { figuresOf } from '../pipeline/figures.ts';
 import type { RetrieverSession } from './retriever-session.ts';
 import { parseStageName, stepOfStage } from '../pipeline/stages.ts';
+import { combineStoredEvals } from '../pipeline/seeds.ts';
 
 export { stepOfStage };
 import type { BaseEngine, PipelineDownload, PipelineEvent, PipelineFile, PipelineRunArgs, PipelineSnapshot, PipelineStep } from './session-types.ts';
@@ -207,7 +208,7 @@ export class PipelineSession {
     if (what.kind === 'results') {
       const snap = await this.state(datasetId);
       if (!snap?.results) throw new ExpandrError('No results yet: run the Evaluate step first.');
-      const text = what.format === 'json' ? JSON.stringify(resultsJson(snap.results), null, 2) : what.format === 'csv' ? resultsCsv(snap.results) : resultsMarkdown(snap.results);
+      const text = what.format === 'json' ? JSON.stringify(resultsJson(snap.results), null, 2) : what.format === 'csv' ? resultsCsv(snap.results) : resultsMarkdown(snap.results, { config: snap.config ?? undefined });
       const type = { json: 'application/json', csv: 'text/csv', md: 'text/markdown' }[what.format];
       return { name: `${stem}-results.${what.format}`, type, bytes: new TextEncoder().encode(text) };
     }
@@ -230,7 +231,12 @@ export class PipelineSession {
     const files = (await store.listArtifacts(datasetId)).filter((k) => k.startsWith(FILES)).map((k) => k.slice(FILES.length)).sort();
     let results = snap?.results ?? null;
     // Rows evaluated since the last snapshot (a run stopped by a closed tab or a cancel): from the stages.
-    const evals = Object.entries(state?.stages ?? {}).filter(([k]) => parseStageName(k)?.kind === 'eval').map(([, v]) => v.output as SettingEval);
+    // Seeded stages (eval:FT@seed7) are combined per setting, as the loop reports them (seeds.ts).
+    const stored = Object.entries(state?.stages ?? {}).flatMap(([k, v]) => {
+      const id = parseStageName(k);
+      return id?.kind === 'eval' ? [{ seed: id.seed, eval: v.output as SettingEval }] : [];
+    });
+    const evals = combineStoredEvals(stored, snap?.config.seed ?? 0, snap?.config.seeds);
     if (evals.length > (results?.rows.length ?? 0)) {
       const info = await store.getDataset(datasetId);
       results = buildResults(info?.name ?? '', snap?.config.split ?? 'test', evals, { seed: snap?.config.seed });
