@@ -49,7 +49,7 @@ const NOTES: Readonly<Record<string, Omit<DefaultNote, 'ours'>>> = {
   },
   'retriever.warmupRatio': {
     paper: '0 (reference code: HF Trainer default, no warmup)',
-    why: 'DESIGN.md §1 asks for warmup + linear decay; 10 % warmup keeps the first steps of a small batch from overshooting',
+    why: 'DESIGN.md §1 asks for warmup + linear decay and the paper gives no value; 10 % is a common choice, not tuned here',
   },
 };
 
