@@ -34,7 +34,7 @@ import type { TrainingCurve } from './figures-data.ts';
 import { buildResults, type SettingEval } from './results.ts';
 import { bm25Stage, denseStage, encoderFiles, expansionFileSet, expansionSource, trainRetrieverStage, type EvalOn, type EvalOut, type LoopContext } from './stages-retriever.ts';
 import type { QuerySet } from './stages.ts';
-import { checkNoOverlap, resolveTrainSource, type ExperimentSources } from './train-sources.ts';
+import { checkNoOverlap, resolveTrainSource, type ExperimentSources, type TrainSource } from './train-sources.ts';
 import type { ExperimentResults, PreferenceRecord, QueryWithGold, SettingName, TextGenerator } from './types.ts';
 import { goldDocOf, splitQueries } from '../data/qrels.ts';
 import type { QueryCandidates } from './candidates.ts';
@@ -93,7 +93,14 @@ export async function runExperiment(ctx: LoopContext, llm: LlmSide | null): Prom
   // The train datasets' train split cut into train and dev (a test-only dataset with nothing to train has neither).
   const needsTrain = [...want].some((s) => s === 'FT' || ROUND_ROWS.includes(s) || LLM_ROWS.includes(s));
   const trainSets = ctx.trainData?.length ? ctx.trainData : [data];
-  const source = needsTrain || trainSets.every((d) => d.qrels.has(config.trainSplit)) ? resolveTrainSource(trainSets, config.trainSplit, config.dev) : null;
+  let source: TrainSource | null = null;
+  try {
+    if (needsTrain || trainSets.every((d) => d.qrels.has(config.trainSplit))) source = resolveTrainSource(trainSets, config.trainSplit, config.dev);
+  } catch (e) {
+    // Nothing trains: a train split too small to cut only costs the dev rows.
+    if (needsTrain || !(e instanceof ExpandrError)) throw e;
+    ctx.log(`no dev split: ${e.message}`);
+  }
   if (source) checkNoOverlap(data, config.split, source);
   const trainCorpus = source?.data ?? data;
   // Train queries of the train part with a gold document in the train corpus, in file order, the first N.
