@@ -1,8 +1,9 @@
 // `expandr train-retriever`: contrastive training of a BERT-family encoder on a BEIR split (paper §3.2,
 // DESIGN.md §5), optionally on expanded queries and after corpus pretraining; writes a
 // sentence-transformers folder (or zip) that loads in Python. Checkpoints go to OUT/checkpoint/.
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { replaceFolder, writeFileAtomic } from './atomic-files.ts';
 import { UsageError } from '../errors.ts';
 import { sourcesFromPath } from '../data/node-sources.ts';
 import { loadBeir } from '../data/load.ts';
@@ -63,17 +64,15 @@ ${BACKEND_HELP}
   --json                 print one JSON object as the last line ({"loss": final loss, ...})
   --quiet                no progress on stderr`;
 
-/** Writes a folder map under `dir` (or a zip when `out` ends in .zip). */
-function writeOut(out: string, files: Map<string, Uint8Array>): void {
-  if (out.toLowerCase().endsWith('.zip')) {
-    mkdirSync(dirname(out), { recursive: true });
-    writeFileSync(out, zipFolder(files));
-    return;
-  }
-  for (const [name, bytes] of files) {
-    mkdirSync(dirname(join(out, name)), { recursive: true });
-    writeFileSync(join(out, name), bytes);
-  }
+/**
+ * Writes a folder map under `out` (or a zip when `out` ends in .zip), each file written beside its target
+ * and renamed over it, so that a kill leaves whole files (OUT also holds checkpoint/ and snapshots/, so the
+ * folder itself is not swapped; a snapshot folder is, whole).
+ */
+function writeOut(out: string, files: Map<string, Uint8Array>, whole = false): void {
+  if (out.toLowerCase().endsWith('.zip')) return writeFileAtomic(out, zipFolder(files));
+  if (whole) return replaceFolder(out, files);
+  for (const [name, bytes] of files) writeFileAtomic(join(out, name), bytes);
 }
 
 export async function trainRetrieverCommand(argv: string[], signal: AbortSignal): Promise<void> {
@@ -209,7 +208,7 @@ export async function trainRetrieverCommand(argv: string[], signal: AbortSignal)
           async save(c: TrainCheckpoint) {
             await folder.save(c);
             if (c.step % snapshotEvery === 0 || c.step === totalSteps) {
-              writeOut(join(out, 'snapshots', `step-${c.step}`), await exportBertEncoder(encoder, model.files, { settings: exported, trainingInfo: trainingInfo(c.lossCurve, c.step) }));
+              writeOut(join(out, 'snapshots', `step-${c.step}`), await exportBertEncoder(encoder, model.files, { settings: exported, trainingInfo: trainingInfo(c.lossCurve, c.step) }), true);
             }
           },
         }
