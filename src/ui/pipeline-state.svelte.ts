@@ -4,7 +4,7 @@
 import type { CallHandle, CoreClient } from './core-client.ts';
 import type { DroppedFile } from '../app/protocol.ts';
 import type { LlmTry } from '../app/llm-session.ts';
-import type { LlmSummary, PipelineDownload, PipelineFile, PipelineSnapshot, PipelineStep } from '../app/session-types.ts';
+import type { BaseEngine, LlmSummary, PipelineDownload, PipelineFile, PipelineSnapshot, PipelineStep } from '../app/session-types.ts';
 // From the stage table itself, not pipeline-session.ts: that one would pull the core (tfjs) into the page's bundle.
 import { stepOfStage } from '../pipeline/stages.ts';
 import type { Task } from './task.ts';
@@ -38,6 +38,8 @@ const FOLLOW_MS = 2000;
 export class PipelineState {
   llms = $state<LlmSummary[]>([]);
   llm = $state<string | null>(null);
+  /** Where a WebLLM preset's base model generates in the pipeline (PipelineRunArgs.baseEngine): 'tfjs' keeps rows comparable. */
+  baseEngine = $state<BaseEngine>('tfjs');
   encoder = $state<string | null>(null);
   datasetId = $state<string | null>(null);
   /** Stored datasets to train on (TrainSourcePicker); []: the test dataset's own train split. */
@@ -139,7 +141,7 @@ export class PipelineState {
     }
     this.liveLog = [];
     this.liveFinished = this.snapshot?.finished ?? [];
-    const args = { datasetId: this.datasetId, trainDatasetIds: [...this.trainDatasetIds], encoder: this.encoder, llm: this.llm, config, step, fresh: opts.fresh };
+    const args = { datasetId: this.datasetId, trainDatasetIds: [...this.trainDatasetIds], encoder: this.encoder, llm: this.llm, config, step, fresh: opts.fresh, baseEngine: this.baseEngine };
     const handle = this.client.call('pipeline:run', args, this.#progress, undefined, (e) => {
       if (e.kind === 'log') this.liveLog = [...this.liveLog.slice(-199), e.text];
       else this.liveFinished = e.finished;
