@@ -39,7 +39,9 @@ export interface StorageFullContext {
 
 export async function storageFullError(c: StorageFullContext): Promise<StorageFullError> {
   const { usage, quota } = await (c.estimate ?? browserEstimate)();
-  const state = quota !== undefined ? ` (${formatBytes(usage ?? 0)} of ${formatBytes(quota)} used)` : '';
+  // Usage only: Chrome's estimate() reports a quota of usage + 10 GiB whatever the real limit (a privacy
+  // measure), so a "free" figure from it would mislead; the real limit shows only as this error.
+  const state = usage !== undefined ? ` (this site now uses ${formatBytes(usage)})` : '';
   return new StorageFullError(
     c.what,
     c.neededBytes,

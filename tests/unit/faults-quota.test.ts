@@ -67,7 +67,7 @@ describe('a full disk', () => {
     expect(err).toBeInstanceOf(QuotaError);
     const layout = await detectLayout(files, new WarningLog());
     expect((err as StorageFullError).neededBytes).toBe(neededBytes(layout));
-    expect(err.message).toMatch(/^Browser storage is full: importing big needs about [\d.]+ KiB more \(512\.00 MiB of 1\.00 GiB used\)\. What it had written was removed; your other datasets, models and runs are untouched\. To go on, free space \(delete a dataset, run or model you no longer need in the page, or free disk space\), then import it again\.$/);
+    expect(err.message).toMatch(/^Browser storage is full: importing big needs about [\d.]+ KiB more \(this site now uses 512\.00 MiB\)\. What it had written was removed; your other datasets, models and runs are untouched\. To go on, free space \(delete a dataset, run or model you no longer need in the page, or free disk space\), then import it again\.$/);
     expect((await s.store.countRows()).datasets).toBe(1);
     expect(await storedSnapshot(s.store)).toEqual(before);
   });
