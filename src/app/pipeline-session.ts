@@ -116,7 +116,7 @@ export class PipelineSession {
     if (trainInfos.some((t) => !t)) throw new ExpandrError('A dataset chosen to train on is no longer stored: import it again, or choose another.');
     const full = this.config(args, info.name, trainInfos.map((t) => t!.name));
     // The run these inputs make (same content: the same run, resumed; else a new one beside the others).
-    const manifest = pageRunManifest(info, this.retrievers.source(args.encoder).summary, args.llm ? this.llms.get(args.llm).summary : null, full);
+    const manifest = pageRunManifest(info, this.retrievers.source(args.encoder).summary, args.llm ? this.llms.get(args.llm).summary : null, full, trainInfos.map((t) => t!));
     const runId = await openRunFor(store, args.datasetId, manifest);
     if (args.fresh) await deleteRunArtifacts(store, args.datasetId, runId, { keepManifest: true });
     const prefix = runPrefix(runId);
