@@ -33,7 +33,12 @@ export interface QrelsRow {
   scores: number[];
 }
 
-/** Anything computed from a dataset (BM25 index, runs, embeddings): any structured-cloneable value. */
+/**
+ * Anything computed from a dataset (BM25 index, runs, embeddings): any structured-cloneable value.
+ * Bulk values (embedding chunks, training checkpoints) are stored sealed, with a checksum inside the value
+ * (sealed.ts), so checksums needed no schema change: rows written before them have none and are read
+ * unverified rather than migrated (re-hashing a value that may already be damaged would bless it).
+ */
 export interface ArtifactRow {
   datasetId: string;
   key: string;
@@ -60,6 +65,7 @@ export interface ModelFileRow {
   revision: string;
   /** Path inside the model folder, '/'-separated: 'config.json', '1_Pooling/config.json'. */
   file: string;
+  /** Checked on read against the SHA-256 the model's manifest entry records (sources-cache.ts; chunks: chunked-file.ts). */
   bytes: Uint8Array;
   /** Milliseconds since the epoch. */
   storedAt: number;
