@@ -127,7 +127,7 @@ function expansionsFile(run: FoundRun, setting: string): Map<string, string> | u
 }
 
 /** One listing line's fields. */
-export function runRow(r: FoundRun): { key: string; dir: string; name: string; dataset: string; models: string; config: string; settings: string; status: string; date: string } {
+export function runRow(r: FoundRun): { id: string | null; key: string; dir: string; name: string; dataset: string; models: string; config: string; settings: string; status: string; date: string } {
   const m = r.manifest;
   const modelText = m
     ? m.models.map((x) => `${x.role} ${x.name}${x.hub && !x.hub.pinned ? ` (unpinned: ${x.hub.revision})` : ''}`).join(', ')
@@ -135,6 +135,7 @@ export function runRow(r: FoundRun): { key: string; dir: string; name: string; d
       ? `encoder ${basename(r.config.encoder.model)}, llm ${basename(r.config.llm.model)} (not hashed)`
       : '—';
   return {
+    id: r.key,
     key: r.key ? shortKey(r.key) : '(no key)',
     dir: r.dir,
     name: m?.name ?? basename(r.dir),

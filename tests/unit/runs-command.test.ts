@@ -110,6 +110,7 @@ describe('expandr runs', () => {
     expect(Object.keys(byName).sort()).toEqual(['exp-a', 'exp-b']);
     expect(keyA).not.toBe(keyB);
     expect(byName['exp-a'].key).toBe(shortKey(keyA));
+    expect(byName['exp-a'].id).toBe(keyA);
     expect(byName['exp-b'].key).toBe(shortKey(keyB));
     expect(byName['exp-a'].models).toContain('encoder enc-a');
     expect(byName['exp-b'].models).toContain('encoder enc-b');
