@@ -148,7 +148,7 @@ export async function runExperiment(ctx: LoopContext, llm: LlmSide | null): Prom
       const gen = await generator(adapter);
       const m = await llm!.expand(gen, qs, ctx.work);
       if (m.size < qs.length) ctx.log(`${qs.length - m.size} of ${qs.length} ${which} expansions failed after retries (not cached; those queries go without one): run afresh to try them again`);
-      await ctx.store.putFiles(`expansions/${adapter ?? 'base'}-${which}`, expansionFileSet(m, gen.provenance));
+      await ctx.store.putFiles(`expansions/${adapter ?? 'base'}-${which}`, expansionFileSet(m, gen.provenance, qs.filter((q) => !m.has(q.id)).map((q) => q.id)));
       return toRecord(m);
     });
     return toMap(out);
@@ -156,7 +156,10 @@ export async function runExperiment(ctx: LoopContext, llm: LlmSide | null): Prom
   const candidatesOf = (adapter: string | null) =>
     stages.once({ kind: 'candidates', llm: adapter ?? 'base' }, async () => {
       ctx.log(`sampling candidates and answers for ${trainQueries.length} train queries with LLM ${adapter ?? 'base'}`);
-      return llm!.candidates(await generator(adapter), trainQueries, ctx.work);
+      const sets = await llm!.candidates(await generator(adapter), trainQueries, ctx.work);
+      const failed = sets.reduce((n, s) => n + (s.failed ?? 0), 0);
+      if (failed) ctx.log(`${failed} candidate and answer generations failed after retries (not cached; left out, and ${sets.filter((s) => s.answerFailed).length} queries without an answer are skipped): run afresh to try them again`);
+      return sets;
     });
   /** Preferences from `encoder`'s rewards on `adapter`'s candidates, then DPO → adapters/NAME. */
   // The seed the stages below train and evaluate with, and where their evaluations go (one list per seed).

@@ -136,12 +136,16 @@ export interface ExpansionSource {
   generation: GenerationProvenance | null;
 }
 
-/** The file set expansions/LLM-QUERIES: expansions.jsonl (DESIGN.md §6) and generation.json, what generated them. */
-export function expansionFileSet(expansions: ReadonlyMap<string, string>, generation?: GenerationProvenance): Map<string, Uint8Array> {
+/**
+ * The file set expansions/LLM-QUERIES: expansions.jsonl (DESIGN.md §6), generation.json (what generated them)
+ * and, when some failed after retries, failed.json (their query ids; those queries have no line).
+ */
+export function expansionFileSet(expansions: ReadonlyMap<string, string>, generation?: GenerationProvenance, failed: readonly string[] = []): Map<string, Uint8Array> {
   const enc = new TextEncoder();
   const jsonl = [...expansions].map(([id, expansion]) => JSON.stringify({ id, expansion })).join('\n') + '\n';
   const set = new Map([['expansions.jsonl', enc.encode(jsonl)]]);
   if (generation) set.set(GENERATION_FILE, enc.encode(JSON.stringify(generation, null, 1) + '\n'));
+  if (failed.length) set.set('failed.json', enc.encode(JSON.stringify(failed) + '\n'));
   return set;
 }
 

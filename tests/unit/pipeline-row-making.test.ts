@@ -95,6 +95,7 @@ describe('rows of one table', () => {
     // The file set of the expansions says what made them.
     const set = await ctx.store.getFiles('expansions/base-test');
     expect(JSON.parse(new TextDecoder().decode(set!.get('generation.json')))).toEqual(GEN);
+    expect(JSON.parse(new TextDecoder().decode(set!.get('failed.json')))).toEqual([[...data.qrels.get('test')!.keys()][0]]);
   });
 
   it("keeps Raw on the encoder's dot product under 'raw', with nothing beside", { timeout: TEST_MS }, async () => {
