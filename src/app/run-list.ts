@@ -155,7 +155,7 @@ export class RunList {
     await this.#need(store, ref.datasetId, ref.run);
     const { manifest, config } = await this.#config(store, ref.datasetId, ref.run);
     const state = await store.getArtifact<RunState>(ref.datasetId, `${runPrefix(ref.run)}/state`);
-    const v = settingValues(state, ref.setting, config?.rounds ?? 1);
+    const v = settingValues(state, ref.setting, config ?? undefined);
     const name = manifest?.name ?? 'the earlier run';
     if (!v) throw new ExpandrError(`${name} has no evaluation of "${ref.setting}" (it has: ${settingsDone(state).join(', ') || 'none'}).`);
     return {

@@ -100,7 +100,7 @@ export function runSide(run: FoundRun, setting: string): CompareSide & { metrics
   const label = `${basename(run.dir)}:${setting}`;
   const have = run.settings.join(', ') || 'none';
   if (run.state) {
-    const v = settingValues(run.state, setting, run.config?.rounds ?? 1);
+    const v = settingValues(run.state, setting, run.config);
     if (!v) throw new UsageError(`${run.dir} has no evaluation of "${setting}" (it has: ${have}).`);
     return { label, perQuery: v.perQuery, metrics: v.metrics, expansions: v.expansions ?? expansionsFile(run, setting) };
   }

@@ -6,6 +6,7 @@ import type { RunState } from './run-state.ts';
 import { runKey, type ModelIdentity, type RunKeyParts } from './run-key.ts';
 import { parseStageName, stageName } from './stages.ts';
 import type { SettingEval } from './results.ts';
+import { combineStoredEvals } from './seeds.ts';
 import type { SettingName } from './types.ts';
 
 export const RUN_MANIFEST_FORMAT = 'expandr-run';
@@ -80,12 +81,13 @@ export function configSummary(c: ExperimentConfig): string {
   ].join(' · ');
 }
 
-/** Settings whose evaluation finished, in the order they finished. */
+/** Settings with a finished evaluation (at any seed), in the order they first finished. */
 export function settingsDone(state: RunState | undefined): string[] {
-  return Object.keys(state?.stages ?? {}).flatMap((k) => {
+  const names = Object.keys(state?.stages ?? {}).flatMap((k) => {
     const id = parseStageName(k);
     return id?.kind === 'eval' ? [id.setting] : [];
   });
+  return [...new Set(names)];
 }
 
 /**
@@ -121,12 +123,23 @@ export interface SettingValues {
   expansions?: Map<string, string>;
 }
 
-/** A setting's stored evaluation (and expansions) from the run state; undefined when it was not evaluated. */
-export function settingValues(state: RunState | undefined, setting: string, rounds: number): SettingValues | undefined {
-  const rec = state?.stages[stageName({ kind: 'eval', setting: setting as SettingName })];
-  if (!rec) return undefined;
-  const e = rec.output as SettingEval;
-  const llm = expansionLlmOf(setting, rounds);
+/** What settingValues needs of the run's config (defaults: one round, seed 42, no extra seeds). */
+export type ValuesConfig = Partial<Pick<ExperimentConfig, 'rounds' | 'seed' | 'seeds'>>;
+
+/**
+ * A setting's stored evaluation (and expansions) from the run state; undefined when it was not evaluated.
+ * A setting run at several seeds comes back as the results table reads it: each query's mean over the
+ * seeds (seeds.ts combineStoredEvals). The expansions are the config seed's.
+ */
+export function settingValues(state: RunState | undefined, setting: string, config: ValuesConfig = {}): SettingValues | undefined {
+  const stored = Object.entries(state?.stages ?? {}).flatMap(([k, rec]) => {
+    const id = parseStageName(k);
+    return id?.kind === 'eval' && id.setting === setting ? [{ seed: id.seed, eval: rec.output as SettingEval }] : [];
+  });
+  if (stored.length === 0) return undefined;
+  const seed = config.seed ?? 42;
+  const [e] = combineStoredEvals(stored, seed, config.seeds?.length ? config.seeds : [seed]);
+  const llm = expansionLlmOf(setting, config.rounds ?? 1);
   const exp = llm ? state?.stages[stageName({ kind: 'expansions', llm, queries: 'test' })] : undefined;
   return {
     setting,

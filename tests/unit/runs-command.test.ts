@@ -31,6 +31,9 @@ let keyB: string;
 interface RunSpec {
   encoder: string;
   seed: number;
+  seeds?: number[];
+  /** Further eval stages by stage name (e.g. 'eval:FT@seed6'): qid → nDCG@10. */
+  extra?: Record<string, Record<string, number>>;
   settings: SettingName[];
   values: Partial<Record<SettingName, Record<string, number>>>;
   expansions?: Record<string, string>;
@@ -38,7 +41,7 @@ interface RunSpec {
 
 /** A run folder as `experiment` leaves it: run.json from recordRunStart, run-state.json through the folder store. */
 async function makeRun(dir: string, s: RunSpec): Promise<string> {
-  const config = experimentConfig({ data, seed: s.seed, settings: s.settings, encoder: { model: `/models/${s.encoder}` }, llm: { model: '/models/llm' } });
+  const config = experimentConfig({ data, seed: s.seed, ...(s.seeds ? { seeds: s.seeds } : {}), settings: s.settings, encoder: { model: `/models/${s.encoder}` }, llm: { model: '/models/llm' } });
   const files = new Map([['config.json', enc('{}')], ['model.safetensors', enc(s.encoder)]]);
   const manifest = newManifest({
     models: [{ role: 'encoder', name: s.encoder, hash: await modelHash(files) }, { role: 'llm', name: 'llm', hash: 'sha256:llm' }],
@@ -51,10 +54,14 @@ async function makeRun(dir: string, s: RunSpec): Promise<string> {
   const state: RunState = { format: RUN_STATE_FORMAT, version: RUN_STATE_VERSION, configKey: configKey(config), stages: {} };
   const store = folderRunStore(dir);
   if (s.expansions) state.stages['expansions:base:test'] = { output: s.expansions, finishedAt: new Date().toISOString(), ms: 1 };
-  for (const [setting, pq] of Object.entries(s.values)) {
-    const perQuery = Object.fromEntries(Object.entries(pq!).map(([q, v]) => [q, { 'ndcg@10': v, 'recall@100': Math.min(1, v + 0.5) }]));
-    const mean = Object.values(pq!).reduce((a, b) => a + b, 0) / Object.keys(pq!).length;
-    state.stages[`eval:${setting}`] = { output: { setting, metrics: { 'ndcg@10': mean }, perQuery }, finishedAt: new Date().toISOString(), ms: 1 };
+  const stages: [string, string, Record<string, number>][] = [
+    ...Object.entries(s.values).map(([setting, pq]) => [`eval:${setting}`, setting, pq!] as [string, string, Record<string, number>]),
+    ...Object.entries(s.extra ?? {}).map(([name, pq]) => [name, name.slice(5).replace(/@seed\d+$/, ''), pq] as [string, string, Record<string, number>]),
+  ];
+  for (const [name, setting, pq] of stages) {
+    const perQuery = Object.fromEntries(Object.entries(pq).map(([q, v]) => [q, { 'ndcg@10': v, 'recall@100': Math.min(1, v + 0.5) }]));
+    const mean = Object.values(pq).reduce((a, b) => a + b, 0) / Object.keys(pq).length;
+    state.stages[name] = { output: { setting, metrics: { 'ndcg@10': mean, 'recall@100': mean }, perQuery }, finishedAt: new Date().toISOString(), ms: 1 };
     await store.saveState(state);
   }
   return manifest.key;
@@ -176,6 +183,16 @@ describe('expandr runs compare', () => {
     const text = (await run(['compare', 'exp-b:Raw', 'exp-b:Raw+expansion', '--root', root, '--cases', '1'])).join('\n');
     expect(text).toContain('query: question number 3');
     expect(text).toContain('B expansion: expansion of q3');
+  });
+
+  it('compares a setting run at several seeds by each query\'s mean over the seeds, as the results table does', async () => {
+    const dir = join(root, 'seeded', 'exp-s');
+    await makeRun(dir, { encoder: 'enc-s', seed: 5, seeds: [5, 6], settings: ['FT'], values: { FT: valuesOf(() => 1) }, extra: { 'eval:FT@seed6': valuesOf((i) => (i < 4 ? 0 : 1)) } });
+    const r = lastJson(await run(['compare', 'exp-a:Raw', `${dir}:FT`, '--root', root, '--json', '--cases', '0']));
+    expect(r.shared).toBe(8);
+    expect(r.meanB).toBeCloseTo((4 * 0.5 + 4 * 1) / 8, 12); // seed 5: all 1; seed 6: 0 on q0-q3
+    const list = lastJson(await run(['--root', join(root, 'seeded'), '--json'])) as { runs: Record<string, string>[] };
+    expect(list.runs[0].settings).toBe('FT'); // once, not once per seed
   });
 
   it('names what a run has when a setting or metric is missing, and refuses a malformed argument', async () => {
