@@ -17,6 +17,9 @@ export interface ResultRow {
   metrics: Record<string, number>;
   /** Dense rows: paired permutation tests vs Raw and vs BM25, computed in the worker (marks: src/eval/significance-marks.ts). */
   significance?: DenseSignificance;
+  /** Dense rows: how they ranked (cosine when documents were unit vectors at search) and the encoding length, for comparability. */
+  scoring?: 'dot' | 'cosine';
+  maxLength?: number;
 }
 
 export class RetrieverState {
@@ -78,7 +81,8 @@ export class RetrieverState {
 
   async evaluate(dataset: DatasetInfo, split: string, enc: EncoderSummary) {
     await this.#run(`Encoding and evaluating ${enc.name} on ${dataset.name}`, this.client.call('dense', { datasetId: dataset.id, split, handle: enc.handle }, this.#progress), (r) => {
-      this.#row({ setting: enc.source === 'trained' ? 'FT' : 'Raw', model: enc.name, dataset: dataset.name, split, metrics: r.metrics, significance: r.significance });
+      const scoring = r.params.normalizeDocs || enc.settings.normalize ? 'cosine' : 'dot';
+      this.#row({ setting: enc.source === 'trained' ? 'FT' : 'Raw', model: enc.name, dataset: dataset.name, split, metrics: r.metrics, significance: r.significance, scoring, maxLength: enc.settings.maxLength });
     });
   }
 
