@@ -39,7 +39,7 @@ export interface DevMetrics {
   queries: number;
 }
 
-/** The dev part of the config (config.ts DevSettings), structurally: this file sits below config.ts. */
+/** The dev part of the config (config.ts DevSettings), structurally: importing config.ts would close a cycle (config.ts → types.ts → here). */
 export interface DevCut {
   fraction: number | null;
   seed: number;
