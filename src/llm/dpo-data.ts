@@ -32,16 +32,9 @@ export interface TokenizedPair {
   rejected: number[];
 }
 
-export interface DpoLengths {
-  /** Tokens of prompt + completion per row (TRL max_length; reference code 612). */
-  maxLength: number;
-  /** Prompt tokens kept, from the end (TRL max_prompt_length; reference code 100). */
-  maxPromptLength: number;
-  /** Completion tokens kept, from the start; null = no separate limit (TRL's default). */
-  maxCompletionLength: number | null;
-}
+import { DPO_LENGTH_DEFAULTS, type DpoLengths } from './dpo-settings.ts';
 
-export const DPO_LENGTH_DEFAULTS: Readonly<DpoLengths> = Object.freeze({ maxLength: 612, maxPromptLength: 100, maxCompletionLength: null });
+export { DPO_LENGTH_DEFAULTS, type DpoLengths };
 
 /** Parses JSONL preference pairs; a bad line throws FileFormatError naming the file and the 1-based line. */
 export function parsePreferencePairs(text: string, file = 'pairs.jsonl'): PreferencePair[] {

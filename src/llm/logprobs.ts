@@ -34,8 +34,9 @@ export interface LogProbOptions {
   training?: boolean;
 }
 
-/** 8192 × 1,224 tokens × 4 B = 40 MB per slice: small next to a 0.5B model, few enough passes for speed. */
-export const DEFAULT_VOCAB_CHUNK = 8192;
+import { DEFAULT_VOCAB_CHUNK } from './dpo-settings.ts';
+
+export { DEFAULT_VOCAB_CHUNK };
 
 /** Flat positions of the scored tokens: the row (b·T + t − 1) of the state predicting each, its target and sequence. */
 function scoredPositions(batch: ScoredBatch): { rows: number[]; targets: number[]; seq: number[] } {

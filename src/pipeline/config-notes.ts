@@ -2,7 +2,7 @@
 // reference code (FACTS.md), with the reason: one table, printed under the results (results.md) beside the
 // value the run actually used. The defaults' own comments (config.ts, train/settings.ts) say the same
 // briefly; a test checks that every path here resolves and that `ours` is the default in effect.
-import { DPO_DEFAULTS } from '../llm/dpo.ts';
+import { DPO_DEFAULTS } from '../llm/dpo-settings.ts';
 import { TRAIN_DEFAULTS } from '../train/settings.ts';
 import { EXPERIMENT_DEFAULTS, type ExperimentConfig } from './config.ts';
 

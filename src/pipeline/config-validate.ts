@@ -4,7 +4,7 @@
 // and the fix. A key added to EXPERIMENT_DEFAULTS is checked for unknown sub-keys and type at once; give
 // it a row in CONFIG_RULES when it has a range.
 import { ExpandrError } from '../errors.ts';
-import { DPO_DEFAULTS, dpoSettings, type DpoSettings } from '../llm/dpo.ts';
+import { DPO_DEFAULTS, dpoSettings, type DpoSettings } from '../llm/dpo-settings.ts';
 import { EXPANSION_NORMS } from '../retrieval/dense/expanded-query.ts';
 import { TRAIN_DEFAULTS, trainSettings, type RetrieverTrainSettings } from '../train/settings.ts';
 import { SETTING_NAMES } from './types.ts';
