@@ -215,7 +215,10 @@ export class PipelineSession {
     const files = await artifactRunStore(store, datasetId, prefix).getFiles(what.name);
     if (!files) throw new ExpandrError(`The run has no "${what.name}" (yet).`);
     const root = `${stem}-${what.name.replace(/[^\w.+-]+/g, '-')}`;
-    // A single text file (expansions JSONL, a TREC run) goes out as itself; folders as zips.
+    // Expansions go out as their JSONL (what `eval --expansions` reads; generation.json's engine and precision
+    // are in the results rows); a single text file (a TREC run) as itself; folders as zips.
+    const jsonl = what.name.startsWith('expansions/') ? files.get('expansions.jsonl') : undefined;
+    if (jsonl) return { name: `${root}.jsonl`, type: 'text/plain', bytes: jsonl };
     if (files.size === 1 && !what.name.startsWith('encoders/') && !what.name.startsWith('adapters/')) {
       const [[file, bytes]] = [...files];
       return { name: `${root}.${file.split('.').pop()}`, type: 'text/plain', bytes };
