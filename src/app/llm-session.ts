@@ -126,6 +126,7 @@ export class LlmSession {
       const prompt = q2dPrompt(query);
       const t1 = performance.now();
       const [text] = await generator.generate([prompt], { temperature: 0, topP: 1, maxTokens, seed: 0 }, work);
+      if (typeof text !== 'string') throw new ExpandrError(`${l.summary.name} cannot run this prompt: ${text.failed}. Use a shorter query.`);
       return { prompt, text, expansion: stripIntro(text), loadMs: t1 - t0, generateMs: performance.now() - t1 };
     } finally {
       generator.dispose();

@@ -90,16 +90,19 @@ export class TfjsGenerator implements TextGenerator {
     return new TfjsGenerator(generatorId(options.name, options.adapter), options, lora);
   }
 
-  async generate(prompts: readonly string[], sampling: SamplingSettings, work: GenerateWork = {}): Promise<string[]> {
+  /** One text per prompt; a prompt with no room left for a token in the model's positions is a GenerationFailure (the others still run). */
+  async generate(prompts: readonly string[], sampling: SamplingSettings, work: GenerateWork = {}): Promise<(string | GenerationFailure)[]> {
     if (this.disposed) throw new ExpandrError(`${this.id} was disposed: create the generator again.`);
     const { model, tokenizer } = this.options;
     const batch = Math.max(1, this.options.batchSize ?? DEFAULT_TFJS_BATCH);
     const ids = prompts.map((p) => encodePrompt(tokenizer, p, { chat: this.options.chat, system: this.options.system }));
+    const out = new Array<string | GenerationFailure>(prompts.length);
+    const positions = model.config.maxSeqLen;
+    const fits = ids.map((p, i) => p.length < positions || ((out[i] = { failed: `a prompt of ${p.length} tokens leaves no room in ${this.options.name}'s ${positions} positions` }), false));
     // Similar lengths together: less padding per batch; each row keeps its own seed, so order is free.
-    const order = ids.map((_, i) => i).sort((a, b) => ids[a].length - ids[b].length || a - b);
-    const out = new Array<string>(prompts.length);
+    const order = ids.map((_, i) => i).filter((i) => fits[i]).sort((a, b) => ids[a].length - ids[b].length || a - b);
     const total = prompts.length;
-    let done = 0;
+    let done = total - order.length; // prompts that do not fit are done (failed)
     work.onProgress?.({ stage: 'llm:generate', done, total, unit: 'prompts' });
     // The adapters this generator stands for: its own, or none (a base generator on a model that has some).
     const enabledBefore = model.adaptersEnabled;

@@ -317,12 +317,21 @@ describe('tfjs decoder as a TextGenerator', () => {
   afterAll(() => model.dispose());
   const T: SamplingSettings = { temperature: 1, topP: 0.9, maxTokens: 6, seed: 9 };
 
+  it('returns a failure for a prompt that leaves no room in the positions, and runs the others', async () => {
+    const gen = await createTfjsGenerator({ model, tokenizer: toy(false), name: 'toy', chat: false });
+    expect(gen.provenance).toEqual({ engine: 'tfjs', precision: 'float32', model: 'toy' });
+    const long = 'x'.repeat(CONFIG.maxSeqLen); // + BOS = 49 tokens > 48 positions
+    const out = await gen.generate(['aa', long], T, { seeds: [11, 12] });
+    expect(out[0]).toBe((await gen.generate(['aa'], T, { seeds: [11] }))[0]);
+    expect(out[1]).toEqual({ failed: "a prompt of 49 tokens leaves no room in toy's 48 positions" });
+  });
+
   it("samples a prompt the same alone or in a batch, given its seed", async () => {
     const gen = await createTfjsGenerator({ model, tokenizer: toy(false), name: 'toy', chat: false, batchSize: 3 });
     expect(gen.id).toBe('toy');
     // One batch of three, left-padded to 'bbbbbb'.
     const batch = await gen.generate(['aa', 'bbbbbb', 'c'], T, { seeds: [11, 22, 33] });
-    expect(batch.map((t) => t.length)).toEqual([6, 6, 6]);
+    expect(batch.map((t) => (t as string).length)).toEqual([6, 6, 6]);
     const alone = await gen.generate(['bbbbbb'], T, { seeds: [22] });
     expect(alone[0]).toBe(batch[1]);
     expect((await gen.generate(['aa'], T, { seeds: [11] }))[0]).toBe(batch[0]);
