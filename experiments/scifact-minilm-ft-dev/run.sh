@@ -32,7 +32,8 @@ case "$1" in
   test)
     lr=$2; step=$3
     x eval --data $DATA --split test --retriever dense --encoder $WORK/lr$lr/snapshots/step-$step \
-      --run $OUT/test-ft.trec --compare $WORK/test-raw.trec --json --quiet | tail -1 > "$OUT/test-ft.json" ;;
+      --run $WORK/test-ft.trec --compare $WORK/test-raw.trec --json --quiet | tail -1 > "$OUT/test-ft.json"
+    awk '$4 <= 100' $WORK/test-ft.trec | gzip -9 > "$OUT/test-ft.top100.trec.gz" ;;
   raw-test)
     x eval --data $DATA --split test --retriever dense --encoder $BASE --run $WORK/test-raw.trec --json --quiet | tail -1 > "$OUT/test-raw.json" ;;
 esac
