@@ -3,7 +3,7 @@
 // tok*.bin). Instruct models get
 // the prompt through their chat template unless --raw. The text goes to stdout followed by a newline, as
 // llama2.c's `run` prints it; speed goes to stderr; with --json the last line is {"text", ...}.
-import { decoderPrecision } from '../pipeline/generation-provenance.ts';
+import { decoderPrecision } from '../llm/weight-precision.ts';
 import { UsageError } from '../errors.ts';
 import { generateText } from '../llm/generate.ts';
 import { loadDecoder } from '../llm/load.ts';

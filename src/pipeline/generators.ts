@@ -21,7 +21,8 @@ import type { DecoderTokenizer } from '../llm/tokenizer.ts';
 import type { GenerationRequest, GenerationResult, Sampling } from '../llm/webllm/engine.ts';
 import type { WorkOptions } from '../util/progress.ts';
 import { createRng, deriveSeed } from '../util/random.ts';
-import { decoderPrecision, webLlmPrecision, type GenerationProvenance } from './generation-provenance.ts';
+import { webLlmPrecision, type GenerationProvenance } from './generation-provenance.ts';
+import { decoderPrecision } from '../llm/weight-precision.ts';
 import type { GenerateWork, GenerationFailure, SamplingSettings, TextGenerator } from './types.ts';
 
 /** Prompts per forward batch on the tfjs decoder (all rows share one KV cache). */

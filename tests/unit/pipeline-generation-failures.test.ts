@@ -12,7 +12,8 @@ import { FileGenerationCache, GENERATION_CACHE_FILE } from '../../src/cli/genera
 import { sampleCandidateSets } from '../../src/pipeline/candidates.ts';
 import { generateExpansions } from '../../src/pipeline/expansions.ts';
 import { generateCached, GENERATION_RETRIES, MemoryGenerationCache, type FailedGeneration, type GenerationJob } from '../../src/pipeline/generation-cache.ts';
-import { decoderPrecision, webLlmPrecision, type GenerationProvenance } from '../../src/pipeline/generation-provenance.ts';
+import { webLlmPrecision, type GenerationProvenance } from '../../src/pipeline/generation-provenance.ts';
+import { decoderPrecision } from '../../src/llm/weight-precision.ts';
 import type { GenerationFailure, SamplingSettings, TextGenerator } from '../../src/pipeline/types.ts';
 import { modelFilesFromBytes, modelFilesFromSources } from '../../src/llm/files.ts';
 import { fromFile } from '../../src/data/source.ts';
