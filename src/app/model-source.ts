@@ -7,7 +7,7 @@ import type { Store } from '../store/store.ts';
 import type { WorkOptions } from '../util/progress.ts';
 import { NotFoundError } from '../errors.ts';
 import { readCachedModel, storeModelCache, writeCachedModel, MODEL_MANIFEST } from '../model/sources-cache.ts';
-import { loadHubModel } from '../model/sources-hub.ts';
+import { cachedHubCommit, loadHubModel } from '../model/sources-hub.ts';
 import { modelFilesFromSources, modelHash, type ModelFiles } from '../model/sources.ts';
 
 export type ModelSourceSpec =
@@ -22,6 +22,8 @@ export interface LoadedModelFiles {
   /** Cache key: 'hf:<id>' or 'local:<hash>'. */
   source: string;
   revision: string;
+  /** A Hub model's commit (pinned), null when unknown or not from the Hub. */
+  commit: string | null;
   modelHash: string;
   fromCache: boolean;
 }
@@ -33,7 +35,7 @@ export async function loadModelFiles(store: Store, spec: ModelSourceSpec, work: 
   const cache = storeModelCache(store);
   if (spec.kind === 'hub') {
     const m = await loadHubModel(spec.id, { ...work, cache, revision: spec.revision, refresh: spec.refresh });
-    return { files: m.files, name: spec.id, source: m.source, revision: m.revision, modelHash: await modelHash(m.files), fromCache: m.fromCache };
+    return { files: m.files, name: spec.id, source: m.source, revision: m.revision, commit: m.commit, modelHash: await modelHash(m.files), fromCache: m.fromCache };
   }
   if (spec.kind === 'drop') {
     const m = await modelFilesFromSources(spec.files, work);
@@ -41,7 +43,8 @@ export async function loadModelFiles(store: Store, spec: ModelSourceSpec, work: 
   }
   const files = await readCachedModel(cache, spec.source, spec.revision);
   if (!files) throw new NotFoundError(`The model ${spec.source} is no longer in this browser's storage: load it again from the Hub or drop its folder.`);
-  return { files, name: await cachedName(store, spec.source), source: spec.source, revision: spec.revision, modelHash: await modelHash(files), fromCache: true };
+  const commit = spec.source.startsWith('hf:') ? await cachedHubCommit(cache, spec.source, spec.revision) : null;
+  return { files, name: await cachedName(store, spec.source), source: spec.source, revision: spec.revision, commit, modelHash: await modelHash(files), fromCache: true };
 }
 
 /** Keeps a model's files (dropped, or trained here) under 'local:<model hash>' so they survive a reload. */
@@ -51,7 +54,7 @@ export async function keepLocalModel(store: Store, files: ModelFiles, name: stri
   const source = `local:${hash}`;
   await writeCachedModel(cache, source, '', files);
   await cache.put(source, '', NAME_FILE, new TextEncoder().encode(name));
-  return { files, name, source, revision: '', modelHash: hash, fromCache: false };
+  return { files, name, source, revision: '', commit: null, modelHash: hash, fromCache: false };
 }
 
 async function cachedName(store: Store, source: string): Promise<string> {

@@ -76,7 +76,7 @@ export class RetrieverSession {
     const preset = source.preset ?? (ENCODER_PRESETS.some((p) => p.id === m.name) ? m.name : undefined);
     const encoder = await loadBertEncoder(m.files, { preset });
     const kind = m.source.startsWith('hf:') ? 'hub' : m.name.endsWith('(FT)') ? 'trained' : 'dropped';
-    const summary = this.#add(encoder, m.files, { name: m.name, source: kind, modelHash: m.modelHash, cacheKey: m.source });
+    const summary = this.#add(encoder, m.files, { name: m.name, source: kind, modelHash: m.modelHash, cacheKey: m.source, ...(m.commit ? { hubCommit: m.commit } : {}) });
     // Remembered, so that a new page (a reload, a closed tab) loads it again (restore()).
     await rememberLoadedModel(storeModelCache(store), ROLE, { source: m.source, revision: m.revision, preset: source.preset });
     return summary;

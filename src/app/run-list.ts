@@ -37,8 +37,9 @@ export function pageCodeVersion(): string {
 
 /** The models of a page run by content: the encoder's modelHash, a kept LLM's 'local:sha256:…' key, a WebLLM preset's id. */
 export function pageModels(encoder: EncoderSummary, llm: LlmSummary | null): ModelIdentity[] {
-  // A Hub model is fetched at 'main' (a branch): recorded as unpinned, its bytes identify it.
-  const hub = encoder.cacheKey.startsWith('hf:') ? { hub: hubOrigin(encoder.cacheKey.slice(3)) } : {};
+  // A Hub model is pinned to the commit its files came from; without one (an old cache) it is recorded as
+  // unpinned at 'main', and its bytes still identify it.
+  const hub = encoder.cacheKey.startsWith('hf:') ? { hub: hubOrigin(encoder.cacheKey.slice(3), encoder.hubCommit ?? 'main') } : {};
   const models: ModelIdentity[] = [{ role: 'encoder', name: encoder.name, hash: encoder.modelHash, ...hub }];
   if (llm) {
     const key = llm.cacheKey ?? `unkept:${llm.name}`;

@@ -24,6 +24,8 @@ export interface EncoderSummary {
   settings: EncoderSettings;
   /** Where its files are kept in this browser ('hf:<id>' or 'local:<hash>'). */
   cacheKey: string;
+  /** A Hub model's commit, which pins the run to it; absent when unknown. */
+  hubCommit?: string;
   /** For a trained encoder: the handle of the encoder it started from. */
   trainedFrom?: string;
 }

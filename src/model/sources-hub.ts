@@ -2,6 +2,10 @@
 // https://huggingface.co/<id>/resolve/<revision>/<file> with byte progress and cancellation, and cached
 // per (id, revision, file) so that the second load needs no network. `fetch` is injectable: tests run
 // against a local fake (no hub is reachable from the build machines).
+//
+// Pinning: a branch ('main') may move, so the commit the Hub resolved it to (its X-Repo-Commit response
+// header on config.json) is recorded, and every later file of the load is fetched at that commit, so that
+// all files come from one commit. The commit is kept beside the cached files (HUB_COMMIT_FILE).
 import { CancelledError, ExpandrError, ModelFormatError, NotFoundError, throwIfAborted } from '../errors.ts';
 import { throttledProgress, type WorkOptions } from '../util/progress.ts';
 import { readCachedModel, writeModelManifest, type ModelFileCache } from './sources-cache.ts';
@@ -28,6 +32,8 @@ export interface HubModel {
   /** Cache source key: 'hf:<id>'. */
   source: string;
   revision: string;
+  /** The 40-hex commit the files came from; null when the Hub did not say (an old cache, a proxy). */
+  commit: string | null;
   /** True when nothing was downloaded. */
   fromCache: boolean;
   /** Bytes downloaded by this call. */
@@ -35,6 +41,18 @@ export interface HubModel {
 }
 
 export const hubSource = (id: string) => `hf:${id}`;
+
+/** Where the resolved commit is kept among a cached Hub model's files (not a model file). */
+export const HUB_COMMIT_FILE = '.hub-commit';
+const COMMIT = /^[0-9a-f]{40}$/;
+
+/** The commit a cached Hub model came from, or null. */
+export async function cachedHubCommit(cache: ModelFileCache, source: string, revision: string): Promise<string | null> {
+  if (COMMIT.test(revision)) return revision;
+  const bytes = await cache.get(source, revision, HUB_COMMIT_FILE);
+  const text = bytes ? new TextDecoder().decode(bytes).trim() : '';
+  return COMMIT.test(text) ? text : null;
+}
 
 export function hubFileUrl(id: string, revision: string, file: string, endpoint = HF_ENDPOINT): string {
   return `${endpoint}/${id}/resolve/${encodeURIComponent(revision)}/${file.split('/').map(encodeURIComponent).join('/')}`;
@@ -51,8 +69,9 @@ export async function loadHubModel(id: string, opts: HubOptions = {}): Promise<H
   const cache = opts.cache;
   if (cache && !opts.refresh) {
     const files = await readCachedModel(cache, source, revision);
-    if (files) return { files, source, revision, fromCache: true, downloaded: 0 };
+    if (files) return { files, source, revision, commit: await cachedHubCommit(cache, source, revision), fromCache: true, downloaded: 0 };
   }
+  let commit: string | null = COMMIT.test(revision) ? revision : null;
   const doFetch = opts.fetch ?? globalThis.fetch.bind(globalThis);
   const report = throttledProgress(opts.onProgress);
   const files: ModelFiles = new Map();
@@ -67,7 +86,7 @@ export async function loadHubModel(id: string, opts: HubOptions = {}): Promise<H
     }
     fromCacheOnly = false;
     throwIfAborted(opts.signal, 'Download');
-    const url = hubFileUrl(modelId, revision, file, opts.endpoint);
+    const url = hubFileUrl(modelId, commit ?? revision, file, opts.endpoint);
     let res: Response;
     try {
       res = await doFetch(url, { signal: opts.signal });
@@ -89,6 +108,11 @@ export async function loadHubModel(id: string, opts: HubOptions = {}): Promise<H
     if (!res.ok) {
       await res.body?.cancel().catch(() => {});
       throw new ExpandrError(`${file} of ${modelId}: the Hub answered HTTP ${res.status}. Try again later, or drop the model folder instead.`);
+    }
+    const said = res.headers.get('x-repo-commit')?.trim().toLowerCase();
+    if (!commit && said && COMMIT.test(said)) {
+      commit = said;
+      await cache?.put(source, revision, HUB_COMMIT_FILE, new TextEncoder().encode(commit));
     }
     const bytes = await readBody(res, opts.signal, onBytes);
     await cache?.put(source, revision, file, bytes);
@@ -121,7 +145,8 @@ export async function loadHubModel(id: string, opts: HubOptions = {}): Promise<H
   report({ stage: DOWNLOAD_STAGE, done: downloaded, total: downloaded, unit: 'bytes', text: modelId }, true);
   checkModelFiles(files, [...files.keys()], `${modelId} on the Hub`);
   if (cache) await writeModelManifest(cache, source, revision, [...files.keys()], [], files); // with their SHA-256, checked on read
-  return { files, source, revision, fromCache: fromCacheOnly, downloaded: fromCacheOnly ? 0 : downloaded };
+  if (!commit && cache) commit = await cachedHubCommit(cache, source, revision); // files finished by an earlier load
+  return { files, source, revision, commit, fromCache: fromCacheOnly, downloaded: fromCacheOnly ? 0 : downloaded };
 }
 
 /** Folders of sentence-transformers modules that carry a config.json (Pooling), from modules.json. */

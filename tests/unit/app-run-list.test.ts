@@ -14,7 +14,7 @@ import { useBackend } from '../../src/cli/backend.ts';
 import { LlmSession } from '../../src/app/llm-session.ts';
 import { PipelineSession } from '../../src/app/pipeline-session.ts';
 import { RetrieverSession } from '../../src/app/retriever-session.ts';
-import { pageCodeVersion, RunList } from '../../src/app/run-list.ts';
+import { pageCodeVersion, pageModels, RunList } from '../../src/app/run-list.ts';
 import { fromBytes } from '../../src/data/source.ts';
 import { initEncoder } from '../../src/encoder/init-encoder.ts';
 import { importBeir } from '../../src/store/import-beir.ts';
@@ -139,5 +139,14 @@ describe('run artifacts', () => {
     await deleteRunArtifacts(store, datasetId, id);
     expect(await store.listArtifacts(datasetId)).toEqual(['experiment/state']);
     store.close();
+  });
+});
+
+describe('page run models', () => {
+  it('a Hub encoder with a known commit is pinned to it; without one it is unpinned at main', async () => {
+    const base = { handle: 'h', name: 'org/enc', source: 'hub' as const, modelHash: 'sha256:x', dim: 4, settings: {} as never, cacheKey: 'hf:org/enc' };
+    const commit = '0123456789abcdef0123456789abcdef01234567';
+    expect(pageModels({ ...base, hubCommit: commit }, null)[0].hub).toEqual({ id: 'org/enc', revision: commit, pinned: true });
+    expect(pageModels(base, null)[0].hub).toEqual({ id: 'org/enc', revision: 'main', pinned: false });
   });
 });

@@ -27,15 +27,18 @@ const REPO: Record<string, Uint8Array> = {
   'pytorch_model.bin': enc('never downloaded'),
 };
 
-/** A Hub stand-in: files of REPO under /<ID>/resolve/main/, streamed in 4 KB chunks with Content-Length. */
-function fakeHub(repo: Record<string, Uint8Array> = REPO, id = ID) {
+/**
+ * A Hub stand-in: files of REPO under /<ID>/resolve/main/, streamed in 4 KB chunks with Content-Length.
+ * With `commit`, it answers as the Hub does (X-Repo-Commit) and serves the same files at /resolve/<commit>/.
+ */
+function fakeHub(repo: Record<string, Uint8Array> = REPO, id = ID, commit?: string) {
   const calls: string[] = [];
   const fetch = (async (input: string | URL | Request, init?: RequestInit) => {
     const url = String(input);
     calls.push(url);
     if (init?.signal?.aborted) throw new DOMException('aborted', 'AbortError');
-    const prefix = `${HF_ENDPOINT}/${id}/resolve/main/`;
-    const file = url.startsWith(prefix) ? decodeURIComponent(url.slice(prefix.length)) : null;
+    const prefix = [`${HF_ENDPOINT}/${id}/resolve/main/`, ...(commit ? [`${HF_ENDPOINT}/${id}/resolve/${commit}/`] : [])].find((p) => url.startsWith(p));
+    const file = prefix ? decodeURIComponent(url.slice(prefix.length)) : null;
     const bytes = file === null ? undefined : repo[file];
     if (!bytes) return new Response('Entry not found', { status: url.startsWith(`${HF_ENDPOINT}/${id}/`) ? 404 : 401 });
     let pos = 0;
@@ -46,7 +49,7 @@ function fakeHub(repo: Record<string, Uint8Array> = REPO, id = ID) {
         pos += 4096;
       },
     });
-    return new Response(body, { status: 200, headers: { 'content-length': String(bytes.length) } });
+    return new Response(body, { status: 200, headers: { 'content-length': String(bytes.length), ...(commit ? { 'x-repo-commit': commit } : {}) } });
   }) as typeof globalThis.fetch;
   return { fetch, calls };
 }
@@ -72,6 +75,20 @@ describe('Hugging Face source', () => {
     const second = await loadHubModel(ID, { fetch: offline, cache });
     expect(second.fromCache).toBe(true);
     expect(second.files).toEqual(first.files);
+  });
+
+  it("pins a load to the commit the Hub resolved 'main' to: later files fetched at it, the commit kept with the cache", async () => {
+    const commit = 'a'.repeat(20) + '0123456789abcdef0123';
+    const hub = fakeHub(REPO, ID, commit);
+    const cache = new MemoryModelCache();
+    const first = await loadHubModel(ID, { fetch: hub.fetch, cache });
+    expect(first.commit).toBe(commit);
+    expect(hub.calls[0]).toBe(hubFileUrl(ID, 'main', 'config.json'));
+    expect(hub.calls.slice(1).every((u) => u.includes(`/resolve/${commit}/`))).toBe(true);
+    const again = await loadHubModel(ID, { fetch: hub.fetch, cache });
+    expect(again).toMatchObject({ fromCache: true, commit });
+    // A Hub that does not say (a proxy): unpinned, fetched at the branch.
+    expect((await loadHubModel(ID, { fetch: fakeHub().fetch })).commit).toBeNull();
   });
 
   it('caches in IndexedDB (schema v2 modelFiles) across reopening the store', async () => {
