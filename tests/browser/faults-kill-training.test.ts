@@ -4,8 +4,10 @@
 // before read back unchanged; Train with the same settings resumes at the stored checkpoint's step (the
 // worker streams only the steps after it), and the finished run equals an uninterrupted run of the
 // worker's code in Node (node-mirror.ts): the loss of every step and the trained weights.
-// The DPO step of the pipeline is not killed here: on this machine a page run up to DPO takes minutes;
-// DPO's kill-and-resume is shown at the runner level (tests/unit/faults-kill-runner.test.ts).
+// Then killed during a DPO step of the pipeline (stories260K + tiny-bert, one DPO-trained row): once the
+// DPO checkpoint is stored. Run all again resumes: the stages finished before the kill are not redone (their
+// records are unchanged), DPO continues after its stored step, and the results equal an uninterrupted run
+// of the worker's code in Node.
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,7 +15,8 @@ import { unzipSync } from 'fflate';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { countRowsInPage, datasetRowsInPage, launchKillable, serveBuiltApp, type KillableBrowser } from './killable-browser.ts';
-import { denseTrainInNode } from './node-mirror.ts';
+import { denseTrainInNode, LOOSE_BEIR_FILES, runPipelineInNode } from './node-mirror.ts';
+import { dropFiles } from './harness.ts';
 import { writeScifactSubset } from './scifact-subset.ts';
 import { readSafetensors } from '../../src/model/safetensors.ts';
 
@@ -33,6 +36,21 @@ const KILL_AT_STEP = 4;
 const LOSS_RELATIVE_TOLERANCE = 1e-6;
 /** Largest difference of any trained weight, page vs Node, relative to the largest weight update. */
 const WEIGHT_TOLERANCE = 1e-4;
+const STORIES = join(import.meta.dirname, '../../../shared/models/stories260K');
+const RUN_TIMEOUT_MS = 180_000;
+/** DPO is killed once a checkpoint of at least this step is stored. */
+const DPO_KILL_AT_STEP = 3;
+/** As expandr-e2e's tiny config, one DPO-trained row only, and DPO long enough to be killed mid-way. */
+const DPO_CONFIG = {
+  trainQueries: 4,
+  testQueries: 6,
+  expansion: { maxTokens: 12 },
+  answer: { maxTokens: 12 },
+  candidates: { temperatures: [0.8, 1.1], perTemperature: 1, maxTokens: 12 },
+  retriever: { steps: 2, batchSize: 4, hardNegatives: false, lr: 1e-3 },
+  dpo: { steps: 10, batchSize: 2, lr: 1e-3, checkpointEvery: 1 },
+  settings: ['Raw', 'w/o retriever training'],
+};
 const SUBSET_FILES = Object.freeze({
   'scifact-mini/corpus.jsonl': 'corpus.jsonl',
   'scifact-mini/queries.jsonl': 'queries.jsonl',
@@ -46,6 +64,7 @@ let browser: KillableBrowser | undefined;
 beforeAll(async () => {
   work = mkdtempSync(join(tmpdir(), 'expandr-kill-train-'));
   writeScifactSubset(SCIFACT, join(work, 'scifact-mini'), { queries: 24, docs: 120 });
+  writeScifactSubset(SCIFACT, join(work, 'scifact-dpo'), { queries: 8, docs: 80 });
   app = await serveBuiltApp();
 });
 afterAll(async () => {
@@ -215,5 +234,133 @@ describe('the browser killed during a retriever training step', () => {
     console.log(`[faults-kill-training] weights page vs Node: max |diff| ${maxDiff.toExponential(3)}, largest update ${maxUpdate.toExponential(3)}`);
     expect(maxUpdate).toBeGreaterThan(0);
     expect(maxDiff).toBeLessThanOrEqual(WEIGHT_TOLERANCE * maxUpdate);
+  });
+});
+
+/** The run's state (stage name → finishedAt) and its DPO checkpoint's step, straight from IndexedDB. */
+function runInPage(page: Page, datasetId: string): Promise<{ stages: Record<string, string>; dpoStep: number | null; dpoCurve: number[] | null }> {
+  return page.evaluate(async (id) => {
+    const db = await new Promise<IDBDatabase>((res, rej) => {
+      const r = indexedDB.open('expandr');
+      r.onsuccess = () => res(r.result);
+      r.onerror = () => rej(r.error);
+    });
+    type Sealed<T> = { value?: T } & T;
+    const rows = await new Promise<{ key: string; value: Sealed<Record<string, unknown>> }[]>((res, rej) => {
+      const r = db.transaction('artifacts').objectStore('artifacts').getAll(IDBKeyRange.bound([id], [id, []]));
+      r.onsuccess = () => res(r.result);
+      r.onerror = () => rej(r.error);
+    });
+    db.close();
+    const open = <T,>(v: Sealed<T>): T => (v.value ?? v) as T;
+    const state = rows.find((r) => r.key.endsWith('/state'));
+    const stages = state ? open(state.value as Sealed<{ stages: Record<string, { finishedAt: string }> }>).stages : {};
+    const dpo = rows.find((r) => /\/checkpoints\/dpo-/.test(r.key));
+    const c = dpo ? open(dpo.value as Sealed<{ step: number; curve: { loss: number }[] }>) : null;
+    return {
+      stages: Object.fromEntries(Object.entries(stages).map(([k, v]) => [k, v.finishedAt])),
+      dpoStep: c ? c.step : null,
+      dpoCurve: c ? c.curve.map((p) => p.loss) : null,
+    };
+  }, datasetId);
+}
+
+/** Records the DPO steps the core worker reports (progress of stage 'train:llm'), for the test to read. */
+async function watchDpoSteps(page: Page): Promise<() => Promise<number[]>> {
+  const worker = page.workers().find((w) => w.url().includes('core'));
+  if (!worker) throw new Error(`no core worker among ${page.workers().map((w) => w.url()).join(', ')}`);
+  await worker.evaluate(() => {
+    const g = self as unknown as { postMessage: (m: unknown) => void; __dpo?: number[] };
+    const post = g.postMessage.bind(self);
+    g.__dpo = [];
+    g.postMessage = (m: unknown) => {
+      const msg = m as { type?: string; stage?: string; done?: number };
+      if (msg.type === 'progress' && msg.stage === 'train:llm' && msg.done !== undefined) g.__dpo!.push(msg.done);
+      post(m);
+    };
+  });
+  return () => worker.evaluate(() => (self as unknown as { __dpo: number[] }).__dpo);
+}
+
+async function runAll(page: Page): Promise<void> {
+  await page.getByTestId('pipeline-config-details').locator('summary').click();
+  await page.getByTestId('pipeline-config').fill(JSON.stringify(DPO_CONFIG));
+  await page.getByTestId('run-all').click();
+  await page.locator('[data-testid="pipeline"][data-state="running"]').waitFor();
+}
+
+describe('the browser killed during a DPO step of the pipeline', () => {
+  it('resumes the run: finished stages are not redone, DPO continues from its checkpoint, the results are an uninterrupted run\'s', async () => {
+    const profile = join(work, 'profile-dpo');
+    await browser?.close();
+    browser = await launchKillable(profile, { webgpu: false });
+    let page = await browser.newPage();
+    await page.goto(app.url);
+    const dir = join(work, 'scifact-dpo');
+    await dropFiles(page, '[data-testid="dropzone"]', Object.entries(LOOSE_BEIR_FILES).map(([name, path]) => ({ name, bytes: readFileSync(join(dir, path)) })));
+    await page.getByTestId('dataset-row').first().waitFor({ timeout: LOAD_TIMEOUT_MS });
+    const [dataset] = await datasetRowsInPage(page);
+    await page.getByTestId('encoder-folder-input').setInputFiles(TINY_BERT);
+    await page.getByTestId('encoder-row').first().waitFor({ timeout: LOAD_TIMEOUT_MS });
+    await page.getByTestId('llm-folder-input').setInputFiles(STORIES);
+    await page.getByTestId('llm-row').first().waitFor({ timeout: LOAD_TIMEOUT_MS });
+    const kept = await storedDigests(page, dataset.id);
+
+    const t0 = Date.now();
+    await runAll(page);
+    let before = await runInPage(page, dataset.id);
+    while (!(before.dpoStep !== null && before.dpoStep >= DPO_KILL_AT_STEP) && Date.now() - t0 < RUN_TIMEOUT_MS) {
+      await new Promise((r) => setTimeout(r, POLL_MS));
+      before = await runInPage(page, dataset.id);
+    }
+    if (before.dpoStep === null || before.dpoStep < DPO_KILL_AT_STEP) throw new Error(`no DPO checkpoint of step ${DPO_KILL_AT_STEP} or later in ${RUN_TIMEOUT_MS / 1000} s (stages: ${Object.keys(before.stages).join(', ')})`);
+    if (before.dpoStep >= DPO_CONFIG.dpo.steps) throw new Error('DPO finished before the kill: use more steps');
+    await browser.kill();
+    console.log(`[faults-kill-training] killed chromium ${((Date.now() - t0) / 1000).toFixed(1)} s into the run, DPO checkpoint at step ${before.dpoStep} of ${DPO_CONFIG.dpo.steps}; stages done: ${Object.keys(before.stages).join(', ')}`);
+    // The uninterrupted run, in Node meanwhile.
+    const mirror = runPipelineInNode(dir, LOOSE_BEIR_FILES, { encoderDir: TINY_BERT, encoderName: 'tiny-bert', llmDir: STORIES, llmName: 'stories260K' }, DPO_CONFIG);
+    mirror.catch(() => undefined); // awaited below
+
+    browser = await launchKillable(profile, { webgpu: false });
+    page = await browser.newPage();
+    await page.goto(app.url);
+    await page.getByTestId('encoder-row').first().waitFor({ timeout: LOAD_TIMEOUT_MS });
+    await page.getByTestId('llm-row').first().waitFor({ timeout: LOAD_TIMEOUT_MS });
+    expect(await storedDigests(page, dataset.id)).toEqual(kept);
+    const left = await runInPage(page, dataset.id);
+    // Whatever was recorded at the kill is still there, as it was.
+    expect(left.stages).toMatchObject(before.stages);
+    expect(left.dpoStep).toBeGreaterThanOrEqual(before.dpoStep);
+    expect(left.dpoStep).toBeLessThan(DPO_CONFIG.dpo.steps);
+
+    const dpoSteps = await watchDpoSteps(page);
+    await runAll(page);
+    await page.locator('[data-testid="pipeline"]:not([data-state="running"])').waitFor({ timeout: RUN_TIMEOUT_MS });
+    const error = page.getByTestId('pipeline-error');
+    if (await error.count()) throw new Error(`pipeline failed: ${await error.textContent()}`);
+    expect(await page.getByTestId('pipeline').getAttribute('data-state')).toBe('complete');
+    const ran = await dpoSteps();
+    const done = await runInPage(page, dataset.id);
+    console.log(`[faults-kill-training] resumed: DPO steps run ${ran.join(',')}; stages ${Object.keys(done.stages).join(', ')}`);
+    // The stages finished before the kill were reused (same finishedAt), DPO ran only its remaining steps.
+    expect(done.stages).toMatchObject(left.stages);
+    expect(ran).toEqual(Array.from({ length: DPO_CONFIG.dpo.steps - left.dpoStep! }, (_, i) => left.dpoStep! + 1 + i));
+
+    const node = await mirror;
+    const rows = await page.getByTestId('expandr-results').locator('tbody tr').evaluateAll((trs) =>
+      trs.map((tr) => ({ setting: tr.getAttribute('data-setting'), values: Object.fromEntries([...tr.querySelectorAll('[data-metric]')].map((c) => [c.getAttribute('data-metric'), c.textContent])) })),
+    );
+    console.log(`[faults-kill-training] page ${JSON.stringify(rows)}`);
+    expect(rows).toEqual(node.results!.rows.map((r) => ({ setting: r.setting, values: Object.fromEntries(Object.keys(rows[0].values).map((m) => [m, (r[m as keyof typeof r] as number).toFixed(4)])) })));
+    // The resumed DPO's model writes the uninterrupted one's expansion (the case view, first test query).
+    await page.getByTestId('case-view').waitFor({ timeout: LOAD_TIMEOUT_MS });
+    const shown = await page.locator('[data-testid="case-view"] tbody tr').evaluateAll((trs) => trs.map((tr) => [(tr as HTMLTableRowElement).cells[0].textContent, (tr as HTMLTableRowElement).cells[1].textContent]));
+    console.log(`[faults-kill-training] case view ${JSON.stringify(shown)}`);
+    expect(shown).toEqual(node.figures!.cases[0].expansions.map((e) => [e.setting, e.text]));
+    expect(shown.length).toBeGreaterThan(0);
+    const nodeDpo = node.figures!.curves.find((c) => c.kind === 'dpo')!.points.map((p) => p.loss);
+    console.log(`[faults-kill-training] DPO loss per step: page ${JSON.stringify(done.dpoCurve)}, Node ${JSON.stringify(nodeDpo)}`);
+    expect(done.dpoCurve).toHaveLength(DPO_CONFIG.dpo.steps);
+    done.dpoCurve!.forEach((loss, i) => expect(Math.abs(loss - nodeDpo[i]), `DPO step ${i + 1}`).toBeLessThanOrEqual(LOSS_RELATIVE_TOLERANCE * Math.abs(nodeDpo[i])));
   });
 });
