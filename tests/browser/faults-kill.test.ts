@@ -4,8 +4,8 @@
 // gone at once (its Web Lock died with the tab) with no orphan document, query or judgement rows.
 // Then killed in the middle of a corpus encoding: the evaluation resumes after the chunks stored before the
 // kill and gives exactly what an uninterrupted encoding of the same corpus gives.
-// Kills during a retriever training step and a DPO step are shown at the runner/core level
-// (tests/unit/faults-kill-runner.test.ts and the stages' resume tests): on SwiftShader they take minutes.
+// Kills during a retriever training step and a DPO step: tests/browser/faults-kill-training.test.ts (the
+// runner's: tests/unit/faults-kill-runner.test.ts).
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
