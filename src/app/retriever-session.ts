@@ -2,6 +2,7 @@
 // handle (a Hub preset or a dropped folder), dense evaluation of a split, contrastive training on the
 // train split (a copy of the encoder is trained, so Raw stays available), and the sentence-transformers
 // export of any loaded or trained encoder. Plain core code: the worker host and Node tests both drive it.
+import { fnv1aHex } from '../util/fnv1a.ts';
 import { NotFoundError } from '../errors.ts';
 import type { EncoderSettings } from '../encoder/types.ts';
 import { loadBertEncoder, type BertEncoder } from '../encoder/encoder.ts';
@@ -158,7 +159,11 @@ export class RetrieverSession {
     const { expansionNorm } = trainSettings(settings);
     const copy = await loadBertEncoder(base.files, { settings: trainedSettings(base.encoder.settings, expansionNorm) });
     try {
-      const checkpoints = storeCheckpointSink(store, datasetId, `retriever-train/${base.summary.modelHash}`);
+      // One checkpoint per (model, split, settings): training again with other settings starts its own run
+      // instead of refusing to resume; the same settings resume (checkpointEvery does not change a run).
+      const { checkpointEvery: _every, ...run } = trainSettings(settings);
+      const runKey = fnv1aHex(JSON.stringify({ split, ...run }));
+      const checkpoints = storeCheckpointSink(store, datasetId, `retriever-train/${base.summary.modelHash}/${runKey}`);
       const r = await trainRetriever(copy, data, { ...work, settings, checkpoints, resume: true });
       const exported = await exportBertEncoder(copy, base.files, { trainingInfo: { from: base.summary.name, settings: r.settings } });
       const kept = await keepLocalModel(store, exported, `${base.summary.name} (FT)`);

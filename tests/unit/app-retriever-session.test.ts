@@ -62,5 +62,13 @@ describe('RetrieverSession', () => {
     expect(back.source).toBe('trained');
     const backEval = await again.evaluate(dataset.id, 'test', back.handle);
     expect(backEval.metrics).toEqual(ftEval.metrics);
+    // Training again with other settings is a new run (its own checkpoint), not a refused resume; the same
+    // settings again resume the finished run (no step runs).
+    const other: number[] = [];
+    await session.train(dataset.id, 'test', raw.handle, { steps: 4, batchSize: 2, dropout: false, lr: 1e-3 }, { onStep: (p) => other.push(p.step) });
+    expect(other).toEqual([1, 2, 3, 4]);
+    const same: number[] = [];
+    await session.train(dataset.id, 'test', raw.handle, { steps: 3, batchSize: 2, dropout: false, lr: 1e-3 }, { onStep: (p) => same.push(p.step) });
+    expect(same).toEqual([]);
   });
 });
