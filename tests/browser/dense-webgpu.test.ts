@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startHarness, type Harness } from './harness.ts';
 import { denseTrainInNode } from './node-mirror.ts';
 import { writeScifactSubset } from './scifact-subset.ts';
-import { readSafetensors } from '../../src/model/safetensors.ts';
+import { flatWeights } from './flat-weights.ts';
 
 const SCIFACT = join(import.meta.dirname, '../../../shared/data/beir/scifact');
 const TINY_BERT = join(import.meta.dirname, '../reference/fixtures/tiny-bert');
@@ -38,16 +38,6 @@ const SUBSET_FILES = Object.freeze({
   'scifact-mini/qrels/test.tsv': 'qrels/test.tsv',
   'scifact-mini/qrels/train.tsv': 'qrels/train.tsv',
 });
-
-/** All weights of a safetensors file as one vector (tensors in name order). */
-function flatWeights(bytes: Uint8Array): Float64Array {
-  const st = readSafetensors(bytes);
-  const parts = [...st.tensors.keys()].sort().map((n) => st.getFloat32(n));
-  const out = new Float64Array(parts.reduce((n, p) => n + p.length, 0));
-  let o = 0;
-  for (const p of parts) out.set(p, (o += p.length) - p.length);
-  return out;
-}
 
 function update(ft: Float64Array, raw: Float64Array): { delta: Float64Array; norm: number } {
   const delta = ft.map((x, i) => x - raw[i]);

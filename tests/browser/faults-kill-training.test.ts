@@ -18,7 +18,7 @@ import { countRowsInPage, datasetRowsInPage, launchKillable, serveBuiltApp, type
 import { denseTrainInNode, LOOSE_BEIR_FILES, runPipelineInNode } from './node-mirror.ts';
 import { dropFiles } from './harness.ts';
 import { writeScifactSubset } from './scifact-subset.ts';
-import { readSafetensors } from '../../src/model/safetensors.ts';
+import { flatWeights } from './flat-weights.ts';
 
 const SCIFACT = join(import.meta.dirname, '../../../shared/data/beir/scifact');
 const TINY_BERT = join(import.meta.dirname, '../reference/fixtures/tiny-bert');
@@ -142,16 +142,6 @@ async function startTraining(page: Page): Promise<void> {
   await page.getByLabel('lr', { exact: true }).fill(String(TRAIN.lr));
   await page.getByLabel('checkpoint every', { exact: true }).fill(String(TRAIN.checkpointEvery));
   await page.getByTestId('encoder-row').first().getByTestId('train').click();
-}
-
-/** All weights of a safetensors file as one vector (tensors in name order). */
-function flatWeights(bytes: Uint8Array): Float64Array {
-  const st = readSafetensors(bytes);
-  const parts = [...st.tensors.keys()].sort().map((n) => st.getFloat32(n));
-  const out = new Float64Array(parts.reduce((n, p) => n + p.length, 0));
-  let o = 0;
-  for (const p of parts) out.set(p, (o += p.length) - p.length);
-  return out;
 }
 
 describe('the browser killed during a retriever training step', () => {

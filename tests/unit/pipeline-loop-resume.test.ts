@@ -9,7 +9,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { useCpuBackend } from './helpers/tiny-encoder.ts';
-import { syntheticTask } from './helpers/train-corpus.ts';
+import { syntheticTask, syntheticDataset } from './helpers/train-corpus.ts';
 import type { BeirDataset } from '../../src/data/load.ts';
 import { sourcesFromPath } from '../../src/data/node-sources.ts';
 import { loadBertEncoder } from '../../src/encoder/encoder.ts';
@@ -31,15 +31,7 @@ const TINY_BERT = new URL('../reference/fixtures/tiny-bert', import.meta.url).pa
 const STORIES = new URL('../../../shared/models/stories260K', import.meta.url).pathname;
 const LONG_TEST_MS = 600_000;
 
-function tinyDataset(): BeirDataset {
-  const { docs, queries, qrels } = syntheticTask(16, 3);
-  const train = new Map([...qrels].slice(0, 10));
-  const test = new Map([...qrels].slice(10));
-  return {
-    name: 'synthetic', docs, queries: new Map(queries.map((q) => [q.id, q])), qrels: new Map([['train', train], ['test', test]]),
-    splits: {}, warnings: [], checksum: 'synthetic-16-3', fileSha256: {},
-  } as unknown as BeirDataset;
-}
+const tinyDataset = syntheticDataset;
 
 const hash = (s: string) => {
   let h = 0x811c9dc5;

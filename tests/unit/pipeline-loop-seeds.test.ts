@@ -3,7 +3,7 @@
 // run with that seed alone gives, and a second invocation on the same store reuses every stage.
 import { beforeAll, expect, it } from 'vitest';
 import { useCpuBackend } from './helpers/tiny-encoder.ts';
-import { syntheticTask } from './helpers/train-corpus.ts';
+import { syntheticTask, syntheticDataset } from './helpers/train-corpus.ts';
 import type { BeirDataset } from '../../src/data/load.ts';
 import { loadBertEncoder } from '../../src/encoder/encoder.ts';
 import { readModelDir } from '../../src/encoder/node-files.ts';
@@ -16,13 +16,7 @@ import { meanSd } from '../../src/pipeline/seeds.ts';
 const TINY_BERT = new URL('../reference/fixtures/tiny-bert', import.meta.url).pathname;
 const TEST_MS = 300_000;
 
-function tinyDataset(): BeirDataset {
-  const { docs, queries, qrels } = syntheticTask(16, 3);
-  return {
-    name: 'synthetic', docs, queries: new Map(queries.map((q) => [q.id, q])), qrels: new Map([['train', new Map([...qrels].slice(0, 10))], ['test', new Map([...qrels].slice(10))]]),
-    splits: {}, warnings: [], checksum: 'synthetic-16-3', fileSha256: {},
-  } as unknown as BeirDataset;
-}
+const tinyDataset = syntheticDataset;
 
 /** Expansions only (no LLM training among these settings): the query's words repeated. */
 const llm: LlmSide = {

@@ -6,7 +6,7 @@
 // normalisation Raw stays on dot product with nothing extra.
 import { beforeAll, describe, expect, it } from 'vitest';
 import { useCpuBackend } from './helpers/tiny-encoder.ts';
-import { syntheticTask } from './helpers/train-corpus.ts';
+import { syntheticTask, syntheticDataset } from './helpers/train-corpus.ts';
 import type { BeirDataset } from '../../src/data/load.ts';
 import { flatText } from '../../src/data/types.ts';
 import { loadBertEncoder } from '../../src/encoder/encoder.ts';
@@ -26,13 +26,7 @@ const METRIC_TOL = 1e-9;
 const SETTINGS = { maxLength: 32, similarity: 'dot' as const, normalize: false };
 const GEN: GenerationProvenance = { engine: 'tfjs', precision: 'Q4_1', model: 'fake' };
 
-function tinyDataset(): BeirDataset {
-  const { docs, queries, qrels } = syntheticTask(16, 3);
-  return {
-    name: 'synthetic', docs, queries: new Map(queries.map((q) => [q.id, q])), qrels: new Map([['train', new Map([...qrels].slice(0, 10))], ['test', new Map([...qrels].slice(10))]]),
-    splits: {}, warnings: [], checksum: 'synthetic-16-3', fileSha256: {},
-  } as unknown as BeirDataset;
-}
+const tinyDataset = syntheticDataset;
 
 /** Expansions of every test query but the first (its generation "failed"), made by GEN. */
 const llm: LlmSide = {
