@@ -52,12 +52,17 @@ export async function detectCapabilities(): Promise<Capabilities> {
       caps.webgpu = 'no-adapter';
     }
   }
-  if (navigator.storage?.estimate) {
-    const { usage = 0, quota = 0 } = await navigator.storage.estimate();
-    const persisted = (await navigator.storage.persisted?.()) ?? false;
-    caps.storage = { usage, quota, persisted };
-  }
+  const storage = await storageNow();
+  if (storage) caps.storage = storage;
   return caps;
+}
+
+/** This site's storage now (usage changes with every import, encoding and kept model); undefined where unknown. */
+export async function storageNow(): Promise<Capabilities['storage']> {
+  if (!navigator.storage?.estimate) return undefined;
+  const { usage = 0, quota = 0 } = await navigator.storage.estimate();
+  const persisted = (await navigator.storage.persisted?.()) ?? false;
+  return { usage, quota, persisted };
 }
 
 function describeAdapter(a: GpuAdapterLike): NonNullable<Capabilities['adapter']> {

@@ -38,6 +38,8 @@ describe('SciFact in the page', () => {
     await row.waitFor({ timeout: IMPORT_TIMEOUT_MS });
     await expect.poll(() => row.textContent()).toContain('5,183');
     expect(await row.textContent()).toContain('test: 300 / 339');
+    // The footer's storage use follows the import (it used to stay at the page's first reading, 0 B).
+    await expect.poll(async () => Number(await page.getByTestId('storage-used').getAttribute('data-bytes'))).toBeGreaterThan(1_000_000);
 
     await row.getByTestId('run-bm25').click();
     const ndcgCell = page.locator('[data-testid="metrics-table"] [data-metric="ndcg@10"]');
