@@ -59,6 +59,7 @@ export function createHost(post: (msg: Response) => void, openStore: (onNotice: 
       await (await store()).deleteDataset(datasetId);
       return null;
     },
+    rename: async ({ datasetId, name }) => (await store()).renameDataset(datasetId, name),
     bm25: async ({ datasetId, split, k }, ctx) => runBm25Eval(await store(), datasetId, split, { k, ...ctx }),
     run: async ({ datasetId, split, retriever }) =>
       (retriever === 'dense' ? storedDenseRunFile : storedRunFile)(await store(), datasetId, split),

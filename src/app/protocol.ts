@@ -33,6 +33,7 @@ export interface Calls {
   import: { args: { files: DroppedFile[]; name?: string }; result: { dataset: DatasetInfo; warnings: string[] } };
   list: { args: Record<string, never>; result: DatasetInfo[] };
   delete: { args: { datasetId: string }; result: null };
+  rename: { args: { datasetId: string; name: string }; result: DatasetInfo };
   bm25: { args: { datasetId: string; split: string; k?: number }; result: Bm25EvalResult };
   run: { args: { datasetId: string; split: string; retriever?: 'bm25' | 'dense' }; result: string | null };
   'encoder:load': { args: { source: EncoderSource }; result: EncoderSummary };

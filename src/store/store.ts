@@ -18,6 +18,9 @@ export const STALE_IMPORT_MS = 5 * 60_000;
 /** An import's lock request and its first row travel separately: a row this fresh is never taken for dead. */
 export const IMPORT_LOCK_GRACE_MS = 1000;
 
+/** Longest dataset name kept (a name is a label; longer ones are refused, not cut). */
+export const MAX_DATASET_NAME = 200;
+
 export const importLockName = (datasetId: string) => `expandr-import:${datasetId}`;
 
 /** Something the page should tell the user about this tab's storage connection. */
@@ -140,6 +143,20 @@ export class Store {
       throw new NotFoundError(`Dataset ${id} is not in this browser's storage (it may have been deleted, or its import did not finish). Import it again.`);
     }
     return info;
+  }
+
+  /** Renames a ready dataset (a name is what the user sees; runs and caches key on its id and checksum). */
+  async renameDataset(id: string, name: string): Promise<DatasetInfo> {
+    const clean = name.trim();
+    if (!clean) throw new ExpandrError('A dataset name cannot be empty.');
+    if (clean.length > MAX_DATASET_NAME) throw new ExpandrError(`A dataset name has at most ${MAX_DATASET_NAME} characters (this one has ${clean.length}).`);
+    const tx = this.db.transaction('datasets', 'readwrite');
+    const info = await tx.store.get(id);
+    if (!info || info.status !== 'ready') throw new NotFoundError(`Dataset ${id} is not in this browser's storage (it may have been deleted in another tab). Reload the page.`);
+    const renamed = { ...info, name: clean };
+    await tx.store.put(renamed);
+    await tx.done;
+    return renamed;
   }
 
   /** Removes a dataset with all its documents, queries, judgements and artifacts, in one transaction. */

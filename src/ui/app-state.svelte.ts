@@ -52,6 +52,15 @@ export class AppState {
     }
   }
 
+  async rename(dataset: DatasetInfo, name: string): Promise<void> {
+    try {
+      await this.#client.call('rename', { datasetId: dataset.id, name }).promise;
+      await this.refresh();
+    } catch (e) {
+      this.#fail(e);
+    }
+  }
+
   async remove(dataset: DatasetInfo): Promise<void> {
     try {
       await this.#client.call('delete', { datasetId: dataset.id }).promise;

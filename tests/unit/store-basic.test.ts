@@ -4,7 +4,7 @@ import { IDBFactory, IDBObjectStore as FakeObjectStore } from 'fake-indexeddb';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { NotFoundError, QuotaError } from '../../src/errors.ts';
 import { DB_VERSION } from '../../src/store/schema.ts';
-import { openStore, STALE_IMPORT_MS, type Store } from '../../src/store/store.ts';
+import { MAX_DATASET_NAME, openStore, STALE_IMPORT_MS, type Store } from '../../src/store/store.ts';
 import { QRELS_PART, type ImportResult } from '../../src/store/writer.ts';
 import type { BeirDoc, Qrels } from '../../src/data/types.ts';
 import { errorOf, freshStore } from './helpers/beir-files.ts';
@@ -116,6 +116,18 @@ describe('import writer and reads', () => {
     const names = [];
     for (let i = 0; i < 3; i++) names.push((await addDataset(store, 'scifact')).name);
     expect(names).toEqual(['scifact', 'scifact (2)', 'scifact (3)']);
+  });
+
+  it('renames a dataset (trimmed; kept across reopening); refuses empty, too long and unknown ones', async () => {
+    const { store } = await freshStore();
+    const d = await addDataset(store, 'dataset');
+    expect((await store.renameDataset(d.id, '  SciFact (my copy) ')).name).toBe('SciFact (my copy)');
+    expect((await store.listDatasets()).map((x) => x.name)).toEqual(['SciFact (my copy)']);
+    expect((await store.getDataset(d.id))!.counts.docs).toBe(5);
+    await expect(store.renameDataset(d.id, '   ')).rejects.toThrow(/cannot be empty/);
+    await expect(store.renameDataset(d.id, 'x'.repeat(MAX_DATASET_NAME + 1))).rejects.toThrow(/at most 200/);
+    await expect(store.renameDataset('nope', 'a')).rejects.toBeInstanceOf(NotFoundError);
+    expect((await store.getDataset(d.id))!.name).toBe('SciFact (my copy)');
   });
 
   it('throws NotFoundError for a dataset that does not exist', async () => {
