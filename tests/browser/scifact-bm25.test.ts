@@ -40,6 +40,12 @@ describe('SciFact in the page', () => {
     expect(await row.textContent()).toContain('test: 300 / 339');
     // The footer's storage use follows the import (it used to stay at the page's first reading, 0 B).
     await expect.poll(async () => Number(await page.getByTestId('storage-used').getAttribute('data-bytes'))).toBeGreaterThan(1_000_000);
+    // Loose files give the name 'dataset'; it can be renamed in place (Enter keeps it). The new name must not
+    // contain 'scifact': the next test finds its folder import by that text.
+    await row.getByTestId('rename-dataset').click();
+    await row.getByTestId('dataset-name-input').fill('Claims (loose files)');
+    await row.getByTestId('dataset-name-input').press('Enter');
+    await expect.poll(() => row.locator('strong').textContent()).toBe('Claims (loose files)');
 
     await row.getByTestId('run-bm25').click();
     const ndcgCell = page.locator('[data-testid="metrics-table"] [data-metric="ndcg@10"]');
