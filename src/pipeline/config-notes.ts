@@ -19,6 +19,10 @@ const NOTES: Readonly<Record<string, Omit<DefaultNote, 'ours'>>> = {
     paper: 'Meta-Llama-3-8B-Instruct (paper §4.1)',
     why: 'runs in a browser tab: WebLLM q4f16_1 needs 945 MB for Qwen2.5-0.5B-Instruct; an 8B model does not fit most GPUs a page gets',
   },
+  'llm.engine': {
+    paper: 'none: the reference code generates in Python on GPUs',
+    why: 'tfjs runs every model format on every backend and is the engine of log-probs and DPO; "llama.cpp" (a .gguf model only) generates several times faster on CPU (bench/RESULTS-generation.md), the tuned model handed over as a merged GGUF',
+  },
   'expansion.temperature': {
     paper: '1.0 (reference code, evaluation expansions)',
     why: 'unmeasured choice: the lowest of the candidate temperatures; set 1.0 to sample as the reference evaluation does',

@@ -9,6 +9,14 @@ import { EXPANSION_NORMS } from '../retrieval/dense/expanded-query.ts';
 import { TRAIN_DEFAULTS, trainSettings, type RetrieverTrainSettings } from '../train/settings.ts';
 import { SETTING_NAMES } from './types.ts';
 
+/**
+ * What generates the LLM's texts: our tfjs decoder, or llama.cpp (node-llama-cpp in the runner, wllama in the
+ * page) on a GGUF file. Log-probs and DPO always run on tfjs; a tuned model reaches llama.cpp as a merged GGUF.
+ * (Here, not in config.ts, which imports this file; config.ts re-exports it.)
+ */
+export const LLM_ENGINES = ['tfjs', 'llama.cpp'] as const;
+export type LlmEngine = (typeof LLM_ENGINES)[number];
+
 /** A value check: null when the value is fine, else what it must be ("a number > 0"). */
 export type Check = (v: unknown) => string | null;
 
@@ -69,6 +77,7 @@ export const CONFIG_RULES: Readonly<Record<string, Check>> = Object.freeze({
   'encoder.expansionNorm': oneOf(EXPANSION_NORMS),
   'encoder.batchSize': int(1),
   'encoder.initSteps': nullOr(int(0)),
+  'llm.engine': oneOf(LLM_ENGINES),
   ...sampling('expansion'),
   ...sampling('answer'),
   'candidates.temperatures': listOf(positive, 'temperatures > 0'),
@@ -109,6 +118,15 @@ export const MOVED_KEYS: Readonly<Record<string, string>> = Object.freeze({
   'dpo.seed': 'set "seed" (or "seeds") at the top level: every stage is seeded from it',
   'retriever.expansionNorm': 'set encoder.expansionNorm: one setting drives training, evaluation, rewards and export',
 });
+
+/** llama.cpp reads GGUF files only: any other model (a folder, a WebLLM preset) is refused before a stage runs. '' = no LLM. */
+function checkEngineModel(llm: { model: string; engine: LlmEngine }, file: string): void {
+  if (llm.engine !== 'llama.cpp' || llm.model === '' || /\.gguf$/i.test(llm.model)) return;
+  throw new ExpandrError(
+    `${file}: "llm.engine" "llama.cpp" reads GGUF files only, but "llm.model" is ${JSON.stringify(llm.model)}. ` +
+      `Set llm.model to a .gguf file (e.g. \`expandr fetch-model smollm2-135m-instruct --json\` prints its "file"), or set llm.engine to "tfjs".`,
+  );
+}
 
 /** The shape every key is checked against: the defaults, with the trainers' full settings under retriever and dpo. */
 function shapeOf(defaults: Record<string, unknown>): Record<string, unknown> {
@@ -151,6 +169,7 @@ export function validateExperimentConfig(config: Record<string, unknown>, defaul
     }
   };
   walk(config, shapeOf(defaults), '');
+  if (isObject(config.llm)) checkEngineModel(config.llm as { model: string; engine: LlmEngine }, file);
   // The trainers' own checks (cross-field ones such as cropRatioMin ≤ cropRatioMax) as a backstop.
   const wrap = (at: string, f: () => unknown) => {
     try {

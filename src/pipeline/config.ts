@@ -5,7 +5,7 @@ import type { RetrieverTrainSettings } from '../train/settings.ts';
 import type { DpoSettings } from '../llm/dpo.ts';
 import type { ExpansionNorm } from '../retrieval/dense/expanded-query.ts';
 import { SETTING_NAMES, type SamplingSettings, type SettingName } from './types.ts';
-import { validateExperimentConfig } from './config-validate.ts';
+import { LLM_ENGINES, validateExperimentConfig, type LlmEngine } from './config-validate.ts';
 
 export interface CandidateSettings {
   /** Paper: {0.8, 0.9, 1.0, 1.1}. */
@@ -33,6 +33,8 @@ export interface LoraSettingsConfig {
 }
 
 /** The dev split every setting is also evaluated on (src/data/dev-split.ts): the numbers choices may read. */
+export { LLM_ENGINES, type LlmEngine };
+
 export interface DevSettings {
   /** Share of each train dataset's train split held out as dev; null: the dataset's own dev split when it has one, else 0.2. */
   fraction: number | null;
@@ -85,6 +87,8 @@ export interface ExperimentConfig {
     model: string;
     /** Apply the model's chat template (off for models without one, e.g. stories260K). */
     chat: boolean;
+    /** Generation engine (LLM_ENGINES); 'llama.cpp' needs `model` to be a .gguf file (config-validate.ts). */
+    engine: LlmEngine;
   };
   /** The vanilla expansion of every query (Q2D prompt). */
   expansion: SamplingSettings;
@@ -112,7 +116,8 @@ export const EXPERIMENT_DEFAULTS: Readonly<ExperimentConfig> = Object.freeze({
   rounds: 1,
   encoder: { model: 'facebook/contriever', expansionNorm: 'contriever', batchSize: 32, initSteps: null },
   // Paper: Llama-3-8B-Instruct; a 0.5B model is what a browser tab's GPU holds (config-notes.ts has every such difference).
-  llm: { model: 'Qwen2.5-0.5B-Instruct-q4f16_1-MLC', chat: true },
+  // engine: 'tfjs' (config-notes.ts says why, and when llama.cpp is the faster choice).
+  llm: { model: 'Qwen2.5-0.5B-Instruct-q4f16_1-MLC', chat: true, engine: 'tfjs' },
   // Reference: T 1.0, 512 tokens. 256: generation time on CPU / in the tab; T 0.8: unmeasured choice (config-notes.ts).
   expansion: { temperature: 0.8, topP: 0.9, maxTokens: 256, seed: 42 },
   // Reference: 512 tokens; 32 candidates per query make this the largest generation, halved for time.
