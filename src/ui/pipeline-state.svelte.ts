@@ -9,6 +9,7 @@ import type { BaseEngine, LlmSummary, PipelineDownload, PipelineFile, PipelineSn
 import { stepOfStage } from '../pipeline/stages.ts';
 import type { Task } from './task.ts';
 import { downloadBlob, downloadBytes } from './download.ts';
+import { QUICK_CONFIG } from './experiment-form-presets.ts';
 
 export type StepName = 'data' | 'models' | 'expand' | 'train' | 'evaluate' | 'export';
 export const STEPS: readonly { id: StepName; title: string }[] = [
@@ -20,17 +21,8 @@ export const STEPS: readonly { id: StepName; title: string }[] = [
   { id: 'export', title: 'Export' },
 ];
 
-/** A small configuration for a first run (SwiftShader, tiny models); the paper's defaults are one click away. */
-export const QUICK_CONFIG = {
-  trainQueries: 8,
-  testQueries: 0,
-  expansion: { maxTokens: 24 },
-  answer: { maxTokens: 24 },
-  candidates: { temperatures: [0.8, 1.1], perTemperature: 2, maxTokens: 24 },
-  rewards: { filter: 0 },
-  retriever: { steps: 4, batchSize: 4, hardNegatives: false },
-  dpo: { steps: 2, batchSize: 2 },
-};
+// The form's quick look (experiment-form-presets.ts) is the first configuration; the paper's defaults are one click away.
+export { QUICK_CONFIG };
 
 /** How often the page re-reads the stored state of a run going on in another tab. */
 const FOLLOW_MS = 2000;
