@@ -14,7 +14,11 @@ import type { LossPoint } from '../train/checkpoint.ts';
 import { LlmSession } from './llm-session.ts';
 import { PipelineSession, type LlmSideFactory, type PipelineEvent } from './pipeline-session.ts';
 import { appLlmSide, type WebLlmEngineFactory } from './app-llm-side.ts';
-import { RunList } from './run-list.ts';
+import { pageCodeVersion, RunList } from './run-list.ts';
+import { importRunFile } from './run-import.ts';
+import { collectRunExport } from './run-export-collect.ts';
+import { setHubToken } from './model-source.ts';
+import { loadBertEncoder } from '../encoder/encoder.ts';
 import { pipelineRunKey, withRunLock } from './run-lock.ts';
 import { lockManager } from '../util/web-locks.ts';
 
@@ -123,6 +127,22 @@ export function createHost(post: (msg: Response) => void, openStore: (onNotice: 
       return null;
     },
     'runs:compare': async ({ a, b, metric, top, cases }) => runs.compare(a, b, metric, top, cases),
+    // Expansions are scored with a fresh copy of the chosen encoder (as the pipeline does), freed after.
+    'runs:import': async ({ datasetId, split, file, text, encoder }, ctx) => {
+      await backend();
+      const src = encoder ? retrievers.source(encoder) : null;
+      const enc = src ? await loadBertEncoder(src.files, { settings: src.summary.settings }) : null;
+      try {
+        return await importRunFile(await store(), { datasetId, split, file, text }, enc && src ? { encoder: enc, name: src.summary.name, modelHash: src.summary.modelHash } : null, ctx);
+      } finally {
+        enc?.dispose();
+      }
+    },
+    'runs:export': async ({ datasetId, run, checkpoints }) => collectRunExport(await store(), datasetId, run, { checkpoints, code: pageCodeVersion() }),
+    'hub:token': async ({ token }) => {
+      setHubToken(token);
+      return null;
+    },
   };
 
   async function handle(msg: Request): Promise<void> {

@@ -28,13 +28,25 @@ export interface LoadedModelFiles {
   fromCache: boolean;
 }
 
+/**
+ * The Hugging Face token of this page's worker (the page's "Hugging Face access" field, kept in the
+ * browser's localStorage by the page): held in memory only, sent with Hub downloads, never stored with
+ * a model, a run or an export.
+ */
+let hubToken: string | null = null;
+
+/** Sets (or with null / '' forgets) the token Hub downloads send. */
+export function setHubToken(token: string | null): void {
+  hubToken = token?.trim() || null;
+}
+
 /** Where the name of a dropped model is kept (beside its files, under the same cache key). */
 const NAME_FILE = '.expandr-name';
 
 export async function loadModelFiles(store: Store, spec: ModelSourceSpec, work: WorkOptions & { fetch?: typeof globalThis.fetch } = {}): Promise<LoadedModelFiles> {
   const cache = storeModelCache(store);
   if (spec.kind === 'hub') {
-    const m = await loadHubModel(spec.id, { ...work, cache, revision: spec.revision, refresh: spec.refresh });
+    const m = await loadHubModel(spec.id, { ...work, cache, revision: spec.revision, refresh: spec.refresh, token: hubToken });
     return { files: m.files, name: spec.id, source: m.source, revision: m.revision, commit: m.commit, modelHash: await modelHash(m.files), fromCache: m.fromCache };
   }
   if (spec.kind === 'drop') {

@@ -12,6 +12,8 @@ import type { LlmTry } from './llm-session.ts';
 import type { DroppedFile, EncoderSource, EncoderSummary, LlmSource, LlmSummary, PipelineDownload, PipelineEvent, PipelineFile, PipelineRunArgs, PipelineSnapshot, TrainResult } from './session-types.ts';
 
 import type { RunCompareResult, RunListEntry, RunSettingRef } from './run-types.ts';
+import type { ImportResult } from './run-import.ts';
+import type { RunExportParts } from './run-export.ts';
 export type { DroppedFile } from './session-types.ts';
 
 
@@ -70,6 +72,12 @@ export interface Calls {
   'runs:delete': { args: { datasetId: string; run: string }; result: null };
   /** Setting B of one run against setting A of another: paired test, per-query differences (top N), case rows. */
   'runs:compare': { args: { a: RunSettingRef; b: RunSettingRef; metric: string; top: number; cases: number }; result: RunCompareResult };
+  /** A TREC run or expansions JSONL evaluated on a dataset's split and kept as a run (run-import.ts); `encoder`: a handle scores expansions as Raw+expansion, none as BM25. */
+  'runs:import': { args: { datasetId: string; split: string; file: string; text: string; encoder?: string | null }; result: ImportResult };
+  /** What a run's zip holds from the store (run-export-collect.ts); the page adds the figures and zips it (run-export.ts). */
+  'runs:export': { args: { datasetId: string; run: string; checkpoints: boolean }; result: RunExportParts };
+  /** The Hugging Face token for Hub downloads of gated models, held in the worker's memory only (null: forget it). */
+  'hub:token': { args: { token: string | null }; result: null };
 }
 export type CallType = keyof Calls;
 

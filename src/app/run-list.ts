@@ -6,10 +6,11 @@ import { ExpandrError, NotFoundError } from '../errors.ts';
 import { pickGoldDoc } from '../data/qrels.ts';
 import { flatText } from '../data/types.ts';
 import { caseRows, compareSides, type CompareSide } from '../eval/compare-runs.ts';
-import type { ExperimentConfig } from '../pipeline/config.ts';
+import { EXPERIMENT_DEFAULTS, type ExperimentConfig } from '../pipeline/config.ts';
 import { codeVersion, hubOrigin, shortKey, type ModelIdentity } from '../pipeline/run-key.ts';
 import { configSummary, newManifest, settingsDone, settingValues, updateManifest, type RunManifest } from '../pipeline/run-record.ts';
 import type { RunState } from '../pipeline/run-state.ts';
+import { stageName } from '../pipeline/stages.ts';
 import {
   currentRunId,
   deleteRunArtifacts,
@@ -24,6 +25,7 @@ import type { Store } from '../store/store.ts';
 import type { DatasetInfo } from '../store/types.ts';
 import type { RunCompareResult, RunListEntry, RunSettingRef } from './run-types.ts';
 import type { EncoderSummary, LlmSummary } from './session-types.ts';
+import type { ImportedManifest } from './run-import.ts';
 
 export type { RunCompareResult, RunListEntry, RunSettingRef };
 
@@ -69,6 +71,28 @@ export async function touchRun(store: Store, datasetId: string, id: string): Pro
   if (!m) return;
   const state = await store.getArtifact<RunState>(datasetId, `${runPrefix(id)}/state`);
   await putRunManifest(store, datasetId, id, updateManifest(m, state));
+}
+
+/**
+ * What a config sets apart from the paper's defaults (EXPERIMENT_DEFAULTS), as the page's config JSON
+ * takes it: top-level keys whose value differs, nested objects cut to their differing keys. What the page
+ * fills in from its own choices is left out: the dataset path ('data') and the models' names and chat
+ * template (pipeline-session.ts sets them from the loaded encoder and LLM).
+ */
+export function configOverrides(config: ExperimentConfig): Record<string, unknown> {
+  const base = EXPERIMENT_DEFAULTS as unknown as Record<string, unknown>;
+  const pageSets: Record<string, string[]> = { encoder: ['model'], llm: ['model', 'chat'] };
+  const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(config as unknown as Record<string, unknown>)) {
+    if (k === 'data' || same(v, base[k])) continue;
+    const b = base[k];
+    if (v && b && typeof v === 'object' && typeof b === 'object' && !Array.isArray(v)) {
+      const diff = Object.entries(v).filter(([kk, vv]) => !pageSets[k]?.includes(kk) && !same(vv, (b as Record<string, unknown>)[kk]));
+      if (diff.length) out[k] = Object.fromEntries(diff);
+    } else out[k] = v;
+  }
+  return out;
 }
 
 /** The snapshot the pipeline keeps beside a run's state (only its config is read here). */
@@ -159,8 +183,12 @@ export class RunList {
     const v = settingValues(state, ref.setting, config ?? undefined);
     const name = manifest?.name ?? 'the earlier run';
     if (!v) throw new ExpandrError(`${name} has no evaluation of "${ref.setting}" (it has: ${settingsDone(state).join(', ') || 'none'}).`);
+    // An imported run keeps its expansions under the base LLM's stage whatever its setting is called.
+    const imported = (manifest as Partial<ImportedManifest> | undefined)?.imported;
+    const stored = imported ? state?.stages[stageName({ kind: 'expansions', llm: 'base', queries: 'test' })]?.output : undefined;
+    const expansions = v.expansions ?? (stored ? new Map(Object.entries(stored as Record<string, string>)) : undefined);
     return {
-      side: { label: `${name}:${ref.setting}`, perQuery: v.perQuery, expansions: v.expansions },
+      side: { label: `${name}:${ref.setting}`, perQuery: v.perQuery, expansions },
       split: config?.split ?? 'test',
       dataset: info.name,
       checksum: manifest?.datasets[0]?.checksum,
@@ -175,10 +203,11 @@ export class RunList {
     // The manifest's date, or a stage finished since (a run stopped before its manifest was touched).
     const at = (iso: string | undefined) => [iso ?? '', ...Object.values(state?.stages ?? {}).map((s) => s.finishedAt)].sort().pop() ?? '';
     const models = manifest
-      ? manifest.models.map((m) => `${m.role} ${m.name}${m.hub && !m.hub.pinned ? ` (unpinned: ${m.hub.revision})` : ''}`).join(', ')
+      ? manifest.models.map((m) => `${m.role} ${m.name}${m.hub ? (m.hub.pinned ? ` @ ${m.hub.revision.slice(0, 12)}` : ` (unpinned: ${m.hub.revision})`) : ''}`).join(', ') || 'none'
       : config
         ? `encoder ${config.encoder.model}${config.llm.model ? `, llm ${config.llm.model}` : ''} (not hashed)`
         : '—';
+    const imported = (manifest as Partial<ImportedManifest> | undefined)?.imported;
     return {
       datasetId: d.id,
       datasetName: d.name,
@@ -189,7 +218,9 @@ export class RunList {
       configSummary: manifest?.configSummary ?? (config ? configSummary(config) : '—'),
       done,
       settings,
-      status: settings.length > 0 && settings.every((s) => done.includes(s)) ? 'complete' : 'stopped',
+      status: imported ? 'imported' : settings.length > 0 && settings.every((s) => done.includes(s)) ? 'complete' : 'stopped',
+      ...(imported ? { imported: `${imported.file}: ${imported.kind === 'trec' ? 'TREC run' : 'expansions'} scored ${imported.scoredAs}` } : {}),
+      overrides: config && !imported ? configOverrides(config) : null,
       createdAt: manifest?.createdAt ?? at(undefined),
       updatedAt: at(manifest?.updatedAt),
       current,

@@ -16,8 +16,12 @@ export interface RunListEntry {
   /** Settings evaluated so far, and those the run's config asks for. */
   done: string[];
   settings: string[];
-  /** 'complete' when every configured setting is evaluated, else 'stopped' (the page marks the one it is running). */
-  status: 'complete' | 'stopped';
+  /** 'complete' when every configured setting is evaluated, else 'stopped' (the page marks the one it is running); 'imported': a file brought in (run-import.ts). */
+  status: 'complete' | 'stopped' | 'imported';
+  /** For an imported run: the file and how it was scored. */
+  imported?: string;
+  /** The run's config as overrides of the defaults (the page's config JSON, for "duplicate and edit"); null for imported runs and runs without a config. */
+  overrides: Record<string, unknown> | null;
   createdAt: string;
   updatedAt: string;
   /** The run the pipeline shows for this dataset. */

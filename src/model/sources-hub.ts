@@ -25,6 +25,8 @@ export interface HubOptions extends WorkOptions {
   endpoint?: string;
   /** Download again even when the model is cached. */
   refresh?: boolean;
+  /** A Hugging Face access token for gated or private models, sent as `Authorization: Bearer`; never stored. */
+  token?: string | null;
 }
 
 export interface HubModel {
@@ -89,7 +91,7 @@ export async function loadHubModel(id: string, opts: HubOptions = {}): Promise<H
     const url = hubFileUrl(modelId, commit ?? revision, file, opts.endpoint);
     let res: Response;
     try {
-      res = await doFetch(url, { signal: opts.signal });
+      res = await doFetch(url, { signal: opts.signal, ...(opts.token ? { headers: { Authorization: `Bearer ${opts.token}` } } : {}) });
     } catch (e) {
       if (opts.signal?.aborted) throw new CancelledError('Download');
       throw new ExpandrError(`Could not reach the Hugging Face Hub for ${modelId} (${(e as Error).message}). Check the network, or download the model folder and drop it instead.`);
@@ -97,9 +99,12 @@ export async function loadHubModel(id: string, opts: HubOptions = {}): Promise<H
     if (res.status === 404 || res.status === 401 || res.status === 403) {
       await res.body?.cancel().catch(() => {});
       if (file === 'config.json') {
+        const access = opts.token
+          ? 'the Hugging Face token given does not open it (accept the model\'s terms on its Hub page, or use a token with read access)'
+          : 'for a gated or private model, put a Hugging Face token under "Hugging Face access", or download the folder and drop it instead';
         throw new NotFoundError(
           `Model "${modelId}" not found on the Hugging Face Hub, or it is private or gated (HTTP ${res.status} for config.json${revision !== 'main' ? ` at revision ${revision}` : ''}). ` +
-            'Check the id (e.g. BAAI/bge-small-en-v1.5); for a private model, download the folder and drop it instead.',
+            `Check the id (e.g. BAAI/bge-small-en-v1.5); ${access}.`,
         );
       }
       if (required && res.status !== 404) throw new ExpandrError(`${file} of ${modelId}: access denied (HTTP ${res.status}). Download the folder and drop it instead.`);
