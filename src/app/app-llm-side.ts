@@ -9,6 +9,9 @@
 //    engine, quantisation and numerics too (issue 14.3); baseEngine 'webllm' generates them on WebLLM
 //    (fast, q4f16_1; `webLlm` comes from the worker, which owns the Worker it runs in), and the results
 //    table flags the rows of the two engines (each row records its generation's engine and precision).
+//  - llm.engine 'llama.cpp' (a dropped .gguf): every generation, base and tuned, on llama.cpp compiled to
+//    wasm (wllama-generator.ts; a tuned model as its adapter merged into the GGUF); log-probs and DPO stay
+//    on the tfjs decoder.
 import { ExpandrError } from '../errors.ts';
 import { sampleCandidateSets, type QueryCandidates } from '../pipeline/candidates.ts';
 import type { ExperimentConfig } from '../pipeline/config.ts';
@@ -57,6 +60,10 @@ export function appLlmSide(llm: LoadedLlm, config: ExperimentConfig, at: AppLlmS
       : loadModelFiles(at.store, { kind: 'hub', id: webLlmPreset(llm.preset!).hfRepo }, at.work).then((m) => modelFilesFromBytes(Object.fromEntries(m.files), m.name)));
 
   const generator = async (adapter: ReadonlyMap<string, Uint8Array> | null): Promise<TextGenerator & { dispose?(): void }> => {
+    if (config.llm.engine === 'llama.cpp') {
+      const { loadWllamaGenerator } = await import('./wllama-model.ts'); // wllama and its wasm only on this path
+      return loadWllamaGenerator(llm, { chat, adapter }, at.work);
+    }
     if (!adapter && baseGenerationEngine(llm, at.baseEngine) === 'webllm') {
       if (!at.webLlm) throw new ExpandrError('WebLLM is not available in this build of the worker: drop the model folder to run it on the tfjs decoder.');
       const engine = await at.webLlm(llm.preset!, at.work);

@@ -1,0 +1,194 @@
+// CPU generation through llama.cpp in the page: @wllama/wllama (llama.cpp compiled to wasm, run in a Worker it
+// creates itself) as a TextGenerator, for a GGUF the user dropped (or that GGUF with a run's adapter merged in,
+// wllama-model.ts). Same seam and semantics as the tfjs decoder (src/pipeline/generators.ts):
+//  - prompt ids are ours: encodePrompt with the GGUF's own tokenizer (tokenizer-json.ts), fed to llama.cpp as
+//    ids, so the chat template and tokens are exactly what the tfjs decoder sees;
+//  - greedy at temperature 0 is llama.cpp's argmax (top-k 1); otherwise each token is drawn by our sampler
+//    (sampling.ts: temperature, then top-p) from llama.cpp's probabilities, with prompt i's own coins —
+//    createRng(promptSeed(...)) — so a text depends on (seed, prompt) only, as on tfjs. llama.cpp's own
+//    sampler takes its seed once per model load, which cannot give each prompt its own stream;
+//  - EOS: every stop id of the GGUF's tokenizer; a prompt that leaves no room in the context comes back as a
+//    GenerationFailure, and so does an engine error for one prompt (the others still run).
+// wllama keeps one sequence, so prompts run one after another (batching happens inside llama.cpp's matmuls).
+import type { WllamaAssets } from './wllama-assets.ts';
+import { wllamaThreads } from './wllama-threads.ts';
+import { ExpandrError, throwIfAborted } from '../errors.ts';
+import { encodePrompt } from '../llm/generate.ts';
+import { sampleToken } from '../llm/sampling.ts';
+import type { DecoderTokenizer } from '../llm/tokenizer.ts';
+import type { GenerationProvenance } from '../pipeline/generation-provenance.ts';
+import { promptSeed } from '../pipeline/generators.ts';
+import type { GenerateWork, GenerationFailure, SamplingSettings, TextGenerator } from '../pipeline/types.ts';
+import { createRng } from '../util/random.ts';
+
+/** Context (prompt + new tokens) llama.cpp allocates its KV cache for, unless the model has fewer positions. */
+export const WLLAMA_CONTEXT = 4096;
+
+/** What the generator needs of wllama's Wllama class (tests pass fakes). */
+export interface WllamaLike {
+  loadModel(blobs: Blob[], config: { n_ctx: number; n_threads: number; seed?: number }): Promise<void>;
+  decode(tokens: number[], options: Record<string, never>): Promise<{ nPast: number }>;
+  /** Softmax (temperature 1) of the last position's logits, largest first; topK -1 = the whole vocabulary. */
+  getLogits(topK: number): Promise<{ token: number; p: number }[]>;
+  samplingInit(config: { temp: number; top_k: number }): Promise<void>;
+  samplingSample(): Promise<{ token: number }>;
+  kvClear(): Promise<void>;
+  exit(): Promise<void>;
+  isMultithread(): boolean;
+  getNumThreads(): number;
+  getLoadedContextInfo(): { n_ctx: number; n_vocab: number };
+}
+
+/** Which wasm build ran and with how many threads (the benchmark and the page report it). */
+export interface WllamaRuntime {
+  multiThread: boolean;
+  threads: number;
+  context: number;
+}
+
+export interface WllamaGeneratorOptions {
+  /** The GGUF (one file). */
+  model: Blob;
+  /** The GGUF's tokenizer as ours (ggufTokenizer in wllama-model.ts). */
+  tokenizer: DecoderTokenizer;
+  /** Cache id: 'NAME' or 'NAME+lora:HASH' (generatorId), as the tfjs decoder names the same weights. */
+  id: string;
+  /** The GGUF's dominant tensor type, e.g. 'Q4_1'. */
+  precision: string;
+  chat: boolean;
+  system?: string;
+  /** The model's positions (the context is min(this, WLLAMA_CONTEXT)). */
+  maxSeqLen: number;
+  /** Threads for llama.cpp; > 1 runs the threaded build where the page is cross-origin isolated (default: wllama's, half the cores). */
+  threads?: number;
+  /** Creates the engine (default: wllama's Wllama with the app's own wasm files). */
+  engine?: () => Promise<WllamaLike>;
+  assets?: WllamaAssets;
+}
+
+export class WllamaGenerator implements TextGenerator {
+  readonly provenance: GenerationProvenance;
+  #disposed = false;
+
+  private constructor(
+    readonly id: string,
+    private readonly engine: WllamaLike,
+    private readonly options: WllamaGeneratorOptions,
+    readonly runtime: WllamaRuntime,
+  ) {
+    this.provenance = { engine: 'llama.cpp', precision: options.precision, model: id };
+  }
+
+  /** Loads the GGUF into llama.cpp. */
+  static async create(options: WllamaGeneratorOptions): Promise<WllamaGenerator> {
+    if (options.chat && !options.tokenizer.hasChatTemplate) {
+      throw new ExpandrError(`${options.id} has no chat template, so prompts cannot be sent as chat messages: set llm.chat to false for this model.`);
+    }
+    const engine = await (options.engine ?? (() => defaultEngine(options.assets)))();
+    const context = Math.min(options.maxSeqLen, WLLAMA_CONTEXT);
+    const threads = wllamaThreads(globalThis.navigator?.hardwareConcurrency ?? 1, globalThis.crossOriginIsolated === true, options.threads);
+    try {
+      await withDocumentBase(() => engine.loadModel([options.model], { n_ctx: context, n_threads: threads }));
+    } catch (e) {
+      await engine.exit().catch(() => undefined);
+      throw new ExpandrError(`llama.cpp (wllama) could not load ${options.id}: ${e instanceof Error ? e.message : String(e)}. Check that the .gguf is complete, or generate on the tfjs decoder (llm.engine "tfjs").`);
+    }
+    const runtime = { multiThread: engine.isMultithread(), threads: engine.getNumThreads(), context: engine.getLoadedContextInfo().n_ctx };
+    return new WllamaGenerator(options.id, engine, options, runtime);
+  }
+
+  /** The ids llama.cpp is fed for a prompt (the chat template rendered by our tokenizer). */
+  promptIds(prompt: string): number[] {
+    return encodePrompt(this.options.tokenizer, prompt, { chat: this.options.chat, system: this.options.system });
+  }
+
+  async generate(prompts: readonly string[], sampling: SamplingSettings, work: GenerateWork = {}): Promise<(string | GenerationFailure)[]> {
+    if (this.#disposed) throw new ExpandrError(`${this.id} was disposed: create the generator again.`);
+    const out: (string | GenerationFailure)[] = [];
+    const total = prompts.length;
+    work.onProgress?.({ stage: 'llm:generate', done: 0, total, unit: 'prompts' });
+    for (let i = 0; i < total; i++) {
+      throwIfAborted(work.signal, 'Generation');
+      const ids = this.promptIds(prompts[i]);
+      if (ids.length >= this.runtime.context) {
+        out.push({ failed: `a prompt of ${ids.length} tokens leaves no room in llama.cpp's context of ${this.runtime.context} tokens` });
+      } else {
+        try {
+          const tokens = await this.generateIds(ids, sampling, promptSeed(sampling, work, i), work);
+          out.push(this.options.tokenizer.decode(tokens, { previous: ids[ids.length - 1] }));
+        } catch (e) {
+          if (work.signal?.aborted) throw e;
+          out.push({ failed: `llama.cpp: ${e instanceof Error ? e.message : String(e)}` });
+        }
+      }
+      work.onProgress?.({ stage: 'llm:generate', done: i + 1, total, unit: 'prompts' });
+    }
+    return out;
+  }
+
+  /** New token ids for one prompt's ids (without the stop token). */
+  async generateIds(ids: readonly number[], sampling: SamplingSettings, seed: number, work: GenerateWork = {}): Promise<number[]> {
+    const e = this.engine;
+    const greedy = sampling.temperature === 0;
+    const rng = createRng(seed);
+    const stop = new Set(this.options.tokenizer.eosIds);
+    const maxNew = Math.min(sampling.maxTokens, this.runtime.context - ids.length);
+    const tokens: number[] = [];
+    await e.kvClear();
+    if (greedy) await e.samplingInit({ temp: 0, top_k: 1 });
+    await e.decode([...ids], {});
+    for (let n = 0; n < maxNew; n++) {
+      const next = greedy ? (await e.samplingSample()).token : await this.sampleNext(sampling, rng.float());
+      if (stop.has(next)) break;
+      tokens.push(next);
+      if (n === maxNew - 1) break;
+      throwIfAborted(work.signal, 'Generation');
+      await e.decode([next], {});
+    }
+    return tokens;
+  }
+
+  /** Our sampler on llama.cpp's distribution: log p is the logits up to a constant, which softmax ignores. */
+  private async sampleNext(sampling: SamplingSettings, coin: number): Promise<number> {
+    const probs = await this.engine.getLogits(-1);
+    const logits = new Float32Array(this.engine.getLoadedContextInfo().n_vocab).fill(-Infinity);
+    for (const { token, p } of probs) {
+      // llama.cpp's softmax has no max subtraction: a logit past ~88 overflows float32.
+      if (!Number.isFinite(p)) throw new ExpandrError(`llama.cpp's probabilities overflowed (p = ${p} for token ${token}): generate this model on the tfjs decoder (llm.engine "tfjs").`);
+      if (p > 0) logits[token] = Math.log(p);
+    }
+    return sampleToken(logits, { temperature: sampling.temperature, topP: sampling.topP }, coin);
+  }
+
+  dispose(): void {
+    if (this.#disposed) return;
+    this.#disposed = true;
+    void this.engine.exit().catch(() => undefined);
+  }
+}
+
+async function defaultEngine(assets?: WllamaAssets): Promise<WllamaLike> {
+  const [{ Wllama, LoggerWithoutDebug }, urls] = await Promise.all([import('@wllama/wllama/esm/index.js'), assets ?? import('./wllama-assets.ts').then((m) => m.wllamaAssets())]);
+  return new Wllama({ 'single-thread/wllama.wasm': urls.singleThread, 'multi-thread/wllama.wasm': urls.multiThread }, { logger: LoggerWithoutDebug, suppressNativeLog: true }) as unknown as WllamaLike;
+}
+
+/**
+ * wllama 2.4's loadModel resolves the wasm URLs against `document.baseURI` (utils.ts absoluteUrl) just after
+ * its first await, and a worker (our core runs in one) has no document. The URLs are absolute already, so any
+ * base does: a stand-in with only `baseURI` exists from the call until the next macrotask (that step runs on
+ * microtasks), then goes. Where a document exists nothing is touched.
+ */
+async function withDocumentBase<T>(load: () => Promise<T>): Promise<T> {
+  const g = globalThis as { document?: unknown };
+  if (g.document !== undefined) return load();
+  Object.defineProperty(g, 'document', { value: { baseURI: 'about:blank' }, configurable: true });
+  let pending: Promise<T>;
+  try {
+    pending = load();
+    pending.catch(() => undefined); // awaited below; not an unhandled rejection meanwhile
+    await new Promise((r) => setTimeout(r, 0));
+  } finally {
+    delete g.document;
+  }
+  return pending;
+}
