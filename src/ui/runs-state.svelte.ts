@@ -3,7 +3,11 @@
 // stored state, which the pipeline view then shows.
 import type { CoreClient } from './core-client.ts';
 import type { RunCompareResult, RunListEntry, RunSettingRef } from '../app/run-types.ts';
+import type { ImportResult } from '../app/run-import.ts';
 import type { PipelineSnapshot } from '../app/session-types.ts';
+import type { Task } from './task.ts';
+import { buildRunZip } from './run-zip.ts';
+import { downloadBytes } from './download.ts';
 
 /** Per-query metrics every run stores (STANDARD_METRICS; listed here so the page bundle stays without the core). */
 export const COMPARE_METRICS = ['ndcg@10', 'recall@100', 'mrr@10', 'map@100'] as const;
@@ -16,8 +20,61 @@ export class RunsState {
   error = $state<string | null>(null);
   comparison = $state<RunCompareResult | null>(null);
   comparing = $state(false);
+  /** A file being imported (evaluated in the worker), and the last import's outcome. */
+  importTask = $state<Task | null>(null);
+  imported = $state<ImportResult | null>(null);
+  importError = $state<string | null>(null);
+  /** The run whose zip is being made ('DATASET/RUN'), and what went wrong last. */
+  exporting = $state<string | null>(null);
+  exportError = $state<string | null>(null);
 
   constructor(private readonly client: CoreClient) {}
+
+  /**
+   * Evaluates a TREC run or expansions JSONL on a dataset's split and keeps it as a run; `encoder` (a
+   * handle) scores expansions as Raw+expansion, none as BM25 over query + expansion.
+   */
+  async importFile(file: File, datasetId: string, split: string, encoder: string | null): Promise<void> {
+    this.importError = null;
+    this.imported = null;
+    let text: string;
+    try {
+      text = await file.text();
+    } catch (e) {
+      this.importError = `${file.name}: could not be read (${(e as Error).message}). Choose the file again.`;
+      return;
+    }
+    const handle = this.client.call('runs:import', { datasetId, split, file: file.name, text, encoder }, (p) => this.importTask && (this.importTask.progress = p));
+    this.importTask = { label: `Importing ${file.name}`, progress: null, startedAt: Date.now(), cancel: () => handle.cancel() };
+    try {
+      this.imported = await handle.promise;
+      await this.refresh();
+    } catch (e) {
+      this.importError = (e as Error).message;
+    } finally {
+      this.importTask = null;
+    }
+  }
+
+  /** Downloads run `r` as one zip (run-export.ts); checkpoints (encoders, adapters) only with `checkpoints`. */
+  async exportZip(datasetId: string, run: string, checkpoints: boolean): Promise<void> {
+    this.exportError = null;
+    this.exporting = `${datasetId}/${run}`;
+    try {
+      const parts = await this.client.call('runs:export', { datasetId, run, checkpoints }).promise;
+      const { name, bytes } = await buildRunZip(parts);
+      downloadBytes(bytes, name, 'application/zip');
+    } catch (e) {
+      this.exportError = (e as Error).message;
+    } finally {
+      this.exporting = null;
+    }
+  }
+
+  /** Hands the Hugging Face token (or null: none) to the worker, which sends it with Hub downloads and stores it nowhere. */
+  async setHubToken(token: string | null): Promise<void> {
+    await this.client.call('hub:token', { token }).promise;
+  }
 
   async refresh(): Promise<void> {
     await this.#try(async () => (this.runs = await this.client.call('runs:list', {}).promise));

@@ -171,7 +171,7 @@ function gatedHub(id: string): { fetch: typeof globalThis.fetch; auth: (string |
     const m = new RegExp(`^${HF_ENDPOINT}/${id}/resolve/(main|${COMMIT})/(.+)$`).exec(url);
     const bytes = m ? files.get(decodeURIComponent(m[2])) : undefined;
     if (!bytes) return new Response('Entry not found', { status: 404 });
-    return new Response(bytes, { status: 200, headers: { 'content-length': String(bytes.length), 'x-repo-commit': COMMIT } });
+    return new Response(bytes as Uint8Array<ArrayBuffer>, { status: 200, headers: { 'content-length': String(bytes.length), 'x-repo-commit': COMMIT } });
   }) as typeof globalThis.fetch;
   return { fetch, auth };
 }
