@@ -12,7 +12,8 @@ import { experimentConfig, type ExperimentConfig } from '../pipeline/config.ts';
 import type { FiguresData } from '../pipeline/figures-data.ts';
 import { runExperiment, type LlmSide } from '../pipeline/loop.ts';
 import { buildResults, resultsCsv, resultsJson, resultsMarkdown, type SettingEval } from '../pipeline/results.ts';
-import { artifactRunStore, configKey, RunStages, type RunState } from '../pipeline/run-state.ts';
+import { artifactRunStore, configKey, RunStages, type RunState, type RunStore } from '../pipeline/run-state.ts';
+import { stageLog } from '../pipeline/stage-log.ts';
 import { SETTING_NAMES, type ExperimentResults, type PreferenceRecord, type SettingName } from '../pipeline/types.ts';
 import type { Store } from '../store/store.ts';
 import { zipFolder } from '../encoder/st-folder.ts';
@@ -120,7 +121,15 @@ export class PipelineSession {
     const runId = await openRunFor(store, args.datasetId, manifest);
     if (args.fresh) await deleteRunArtifacts(store, args.datasetId, runId, { keepManifest: true });
     const prefix = runPrefix(runId);
-    const runStore = artifactRunStore(store, args.datasetId, prefix);
+    const stored = artifactRunStore(store, args.datasetId, prefix);
+    // Each save of the state ends a stage: the page gets the stages so far with their log as it is stored.
+    const runStore: RunStore = {
+      ...stored,
+      saveState: async (state) => {
+        await stored.saveState(state);
+        work.onEvent?.({ kind: 'stages', finished: Object.keys(state.stages), stageLog: stageLog(state) });
+      },
+    };
     const stages = await RunStages.open(runStore, full);
     const old = await store.getArtifact<StoredSnapshot>(args.datasetId, `${prefix}/snapshot`);
     const log = old?.configKey === configKey(full) ? [...old.log] : [];
@@ -130,6 +139,9 @@ export class PipelineSession {
       work.onEvent?.({ kind: 'log', text, at: Date.now() });
       work.onEvent?.({ kind: 'stages', finished: stages.finished });
     };
+    // Training steps' figures (and rewards) go to the page as they happen, for its live curves.
+    const onEvent = work.onEvent;
+    if (onEvent) work = { ...work, onMetrics: (point) => onEvent({ kind: 'metric', point }) };
     // A step runs the loop for its rows only; the state key stays the full config's, so steps add up.
     const config: ExperimentConfig = { ...full, settings: full.settings.filter((s) => STEP_ROWS[args.step].includes(s)) };
     work.onProgress?.({ stage: 'pipeline:data', done: 0, total: info.counts.docs, unit: 'docs', text: 'reading the dataset' });
@@ -253,6 +265,7 @@ export class PipelineSession {
       figures: snap?.figures ?? null,
       preferences: snap?.preferences ?? {},
       log: snap?.log ?? [],
+      stageLog: stageLog(state),
       files,
       complete: (snap?.complete ?? false) && snap?.configKey === state?.configKey,
       runningElsewhere: false,

@@ -7,6 +7,8 @@ import type { ExperimentConfig } from '../pipeline/config.ts';
 import type { FiguresData } from '../pipeline/figures-data.ts';
 import type { ExperimentResults, PreferenceRecord } from '../pipeline/types.ts';
 import type { LossPoint } from '../train/checkpoint.ts';
+import type { StageLogEntry } from '../pipeline/stage-log.ts';
+import type { MetricPoint } from '../util/progress.ts';
 
 /** A file as the UI hands it over: its relative path inside what was dropped, and its bytes. */
 export interface DroppedFile {
@@ -95,7 +97,14 @@ export interface PipelineRunArgs {
   fresh?: boolean;
 }
 
-export type PipelineEvent = { kind: 'log'; text: string; at: number } | { kind: 'stages'; finished: string[] };
+/**
+ * What a pipeline run streams besides progress: log lines; the stages finished so far with the run's log of
+ * them (after each stage); each training step's figures (and each query's rewards) as they happen.
+ */
+export type PipelineEvent =
+  | { kind: 'log'; text: string; at: number }
+  | { kind: 'stages'; finished: string[]; stageLog?: StageLogEntry[] }
+  | { kind: 'metric'; point: MetricPoint };
 
 export interface PipelineSnapshot {
   configKey: string;
@@ -108,6 +117,8 @@ export interface PipelineSnapshot {
   figures: FiguresData | null;
   preferences: Record<string, PreferenceRecord[]>;
   log: string[];
+  /** Each finished stage's start, end, duration and key figure, from the stored run state (stage-log.ts). */
+  stageLog: StageLogEntry[];
   /** File sets of the run: encoders/…, adapters/…, expansions/…, runs/… */
   files: string[];
   /** True when every row of the config is in `results`. */

@@ -212,6 +212,13 @@ export async function generateCached(gen: TextGenerator, jobs: readonly Generati
   const failed = new Map<number, FailedGeneration>();
   const failText = () => (failed.size ? `, ${failed.size} failed` : '');
   options.onProgress?.({ stage, done, total, unit: 'prompts', text: `${done} cached` });
+  // Within a chunk `shown` follows the generator's own progress (monotone; a retry does not move it back),
+  // and the tokens it counts add up over the chunks (counter: tokens/s on the page).
+  let shown = done;
+  let tokensBefore = 0;
+  let tokensNow = 0;
+  let countsTokens = false;
+  const counter = () => (countsTokens ? { counter: { done: tokensBefore + tokensNow, unit: 'tokens' } } : {});
 
   // Group by sampling settings (one generator call has one sampling), keeping job order within a group.
   const groups = new Map<string, number[]>();
@@ -241,12 +248,19 @@ export async function generateCached(gen: TextGenerator, jobs: readonly Generati
               signal: options.signal,
               seeds: now.map((i) => sampleSeed(sampling.seed, jobs[i].sample, jobs[i].qid)),
               // The generator's own progress (tokens of this chunk) becomes the text of ours: `done` stays monotone.
-              onProgress: (p) => options.onProgress?.({ stage, done: base, total, unit: 'prompts', text: `${p.stage}: ${p.done}/${p.total} ${p.unit}${attempt > 1 ? ` (try ${attempt})` : ''}${failText()}` }),
+              onProgress: (p) => {
+                if (attempt === 1 && p.unit === 'prompts' && p.total > 0) shown = Math.max(shown, base + (Math.min(p.done, p.total) / p.total) * now.length);
+                if (p.counter?.unit === 'tokens') [countsTokens, tokensNow] = [true, p.counter.done];
+                options.onProgress?.({ stage, done: shown, total, unit: 'prompts', text: `${p.stage}: ${p.text ?? `${Math.floor(p.done)}/${p.total} ${p.unit}`}${attempt > 1 ? ` (try ${attempt})` : ''}${failText()}`, ...counter() });
+              },
             },
           );
         } catch (e) {
           if (isCancel(e, options.signal) || attempt > GENERATION_RETRIES) throw e;
           continue;
+        } finally {
+          tokensBefore += tokensNow;
+          tokensNow = 0;
         }
         if (texts.length !== now.length) throw new Error(`${gen.id} returned ${texts.length} texts for ${now.length} prompts`);
         const ok: GenerationCacheEntry[] = [];
@@ -268,7 +282,8 @@ export async function generateCached(gen: TextGenerator, jobs: readonly Generati
         failed.set(i, { qid: jobs[i].qid, kind: jobs[i].kind, sample: jobs[i].sample, error: lastError.get(i) ?? 'unknown error', attempts: attempt });
       }
       done += part.length;
-      options.onProgress?.({ stage, done, total, unit: 'prompts', text: failed.size ? `${failed.size} failed` : undefined });
+      shown = done;
+      options.onProgress?.({ stage, done, total, unit: 'prompts', text: failed.size ? `${failed.size} failed` : undefined, ...counter() });
     }
   }
   // Duplicates of a generated (or failed) key.

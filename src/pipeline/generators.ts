@@ -104,7 +104,10 @@ export class TfjsGenerator implements TextGenerator {
     const order = ids.map((_, i) => i).filter((i) => fits[i]).sort((a, b) => ids[a].length - ids[b].length || a - b);
     const total = prompts.length;
     let done = total - order.length; // prompts that do not fit are done (failed)
-    work.onProgress?.({ stage: 'llm:generate', done, total, unit: 'prompts' });
+    // Tokens generated so far (the rate a person watches); `done` also moves within a batch, by decoding steps.
+    let tokens = 0;
+    const counter = () => ({ done: tokens, unit: 'tokens' });
+    work.onProgress?.({ stage: 'llm:generate', done, total, unit: 'prompts', counter: counter() });
     // The adapters this generator stands for: its own, or none (a base generator on a model that has some).
     const enabledBefore = model.adaptersEnabled;
     model.adaptersEnabled = this.lora !== null;
@@ -126,12 +129,13 @@ export class TfjsGenerator implements TextGenerator {
               const rng = createRng(promptSeed(sampling, work, rows[row]));
               return () => rng.float();
             },
-            onProgress: (p) => work.onProgress?.({ stage: 'llm:generate', done, total, unit: 'prompts', text: `${p.done}/${p.total} tokens` }),
+            onToken: () => tokens++,
+            onProgress: (p) => work.onProgress?.({ stage: 'llm:generate', done: done + (p.total > 0 ? (rows.length * Math.min(p.done, p.total)) / p.total : 0), total, unit: 'prompts', text: `${p.done}/${p.total} tokens`, counter: counter() }),
           },
         );
         rows.forEach((i, b) => (out[i] = tokenizer.decode(r.tokens[b], { previous: ids[i][ids[i].length - 1] })));
         done += rows.length;
-        work.onProgress?.({ stage: 'llm:generate', done, total, unit: 'prompts' });
+        work.onProgress?.({ stage: 'llm:generate', done, total, unit: 'prompts', counter: counter() });
       }
     } finally {
       model.adaptersEnabled = enabledBefore;

@@ -28,7 +28,7 @@ import type { Encoder } from '../encoder/types.ts';
 import type { DpoCheckpointSink, DpoStepMetrics } from '../train/dpo-checkpoint.ts';
 import type { PreferencePair } from '../llm/dpo-data.ts';
 import { buildTrainData, type TrainData } from '../train/examples.ts';
-import type { WorkOptions } from '../util/progress.ts';
+import { withSeries, type WorkOptions } from '../util/progress.ts';
 import type { RewardSettings } from './config.ts';
 import type { TrainingCurve } from './figures-data.ts';
 import { buildResults, type SettingEval } from './results.ts';
@@ -76,6 +76,21 @@ const ROUND_ROWS: SettingName[] = ['ExpandR', 'w/o LLM training', 'w/o self-rewa
 
 const toRecord = (m: Map<string, string>) => Object.fromEntries(m);
 const toMap = (o: Record<string, string>) => new Map(Object.entries(o));
+
+/**
+ * The rewards of each train query's pair as curve points (series `rewards:NAME`, step = the query's position
+ * among those that gave a pair): the chosen and rejected candidates' reward and their difference.
+ */
+export function sendRewardPoints(work: WorkOptions, series: string, records: readonly PreferenceRecord[]): void {
+  if (!work.onMetrics) return;
+  let step = 0;
+  for (const r of records) {
+    if (r.chosen < 0 || r.rejected < 0) continue;
+    const chosen = r.candidates[r.chosen].reward;
+    const rejected = r.candidates[r.rejected].reward;
+    work.onMetrics({ series, step: ++step, values: { chosen, rejected, margin: chosen - rejected } });
+  }
+}
 
 export async function runExperiment(ctx: LoopContext, llm: LlmSide | null): Promise<ExperimentOutcome> {
   const { config, data, stages } = ctx;
@@ -171,7 +186,9 @@ export async function runExperiment(ctx: LoopContext, llm: LlmSide | null): Prom
       ctx.log(`scoring candidates with retriever ${encoderName} for ${name}`);
       const enc = await ctx.encoders.load(await encoderFiles(ctx, encoderName));
       try {
-        return await llm!.preferences(enc, cands, trainQueries, rewards, ctx.work);
+        const out = await llm!.preferences(enc, cands, trainQueries, rewards, ctx.work);
+        sendRewardPoints(ctx.work, `rewards:${name}`, out.records);
+        return out;
       } finally {
         enc.dispose();
       }
@@ -181,7 +198,7 @@ export async function runExperiment(ctx: LoopContext, llm: LlmSide | null): Prom
       if (prefs.pairs.length === 0) throw new ExpandrError(`No preference pairs for ${name}: every train query was skipped (see preferences). Use more train queries or candidates, or lower rewards.filter.`);
       ctx.log(`DPO ${name} on ${prefs.pairs.length} pairs (from LLM ${fromAdapter ?? 'base'})`);
       const from = fromAdapter ? ((await ctx.store.getFiles(`adapters/${fromAdapter}`)) ?? null) : null;
-      const r = await llm!.trainDpo(prefs.pairs, from, ctx.store.dpoCheckpoints(`dpo-${name}`), ctx.work, run.seed);
+      const r = await llm!.trainDpo(prefs.pairs, from, ctx.store.dpoCheckpoints(`dpo-${name}`), withSeries(ctx.work, `dpo:${name}`), run.seed);
       await ctx.store.putFiles(`adapters/${name}`, r.adapter);
       const points = r.curve.map((p) => ({ step: p.step, loss: p.loss, chosenReward: p.chosenReward, rejectedReward: p.rejectedReward, margin: p.margin }));
       return { pairs: prefs.pairs.length, curve: { stage: `dpo:${name}`, kind: 'dpo' as const, points } };

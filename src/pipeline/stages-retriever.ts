@@ -28,7 +28,7 @@ import { trainSettings, type RetrieverTrainSettings } from '../train/settings.ts
 import { trainRetriever } from '../train/trainer.ts';
 import { flatText } from '../data/types.ts';
 import type { ModelFiles } from '../model/sources.ts';
-import type { WorkOptions } from '../util/progress.ts';
+import { withSeries, type WorkOptions } from '../util/progress.ts';
 import type { ExperimentConfig } from './config.ts';
 import type { PairVectors, TrainingCurve } from './figures-data.ts';
 import type { SettingEval } from './results.ts';
@@ -99,7 +99,9 @@ export async function trainRetrieverStage(ctx: LoopContext, name: string, from: 
     if (settings.hardNegatives) await mineBm25Negatives(train, corpus.docs, { depth: settings.negativeDepth, ...ctx.work });
     const encoder = await ctx.encoders.load(await encoderFiles(ctx, from));
     try {
-      const r = await trainRetriever(encoder, train, { settings, checkpoints: ctx.store.retrieverCheckpoints(`retriever-${name}`), resume: true, ...ctx.work });
+      // Each step's loss goes to the page as it happens (curve retriever:NAME), not only with the stage's record.
+      const work = withSeries(ctx.work, `retriever:${name}`);
+      const r = await trainRetriever(encoder, train, { settings, checkpoints: ctx.store.retrieverCheckpoints(`retriever-${name}`), resume: true, ...work });
       const trainingInfo = { format: 'expandr-retriever', dataset: corpus.name, stage: name, from, examples: train.examples.length, settings: r.settings, lossCurve: r.lossCurve };
       const files = await exportBertEncoder(encoder, ctx.encoders.baseFiles, { settings: trainedSettings(encoder.settings, settings.expansionNorm), trainingInfo });
       await ctx.store.putFiles(encoderSet(name), files);

@@ -9,7 +9,7 @@
 // curve point and a checkpoint hold, and the checks that refuse a checkpoint of another run.
 import * as tf from '@tensorflow/tfjs-core';
 import { ExpandrError, throwIfAborted } from '../errors.ts';
-import type { WorkOptions } from '../util/progress.ts';
+import { numericValues, type WorkOptions } from '../util/progress.ts';
 import type { CheckpointSinkOf } from './checkpoint-sink.ts';
 import { AdamW, clipGradNorm, GradAccumulator, type AdamWState, type Grads } from './optimizer.ts';
 import { lrAt, warmupSteps, type LinearSchedule } from './schedule.ts';
@@ -208,6 +208,7 @@ export async function runTrainingLoop<Point extends { loss: number }, Checkpoint
       if (!Number.isFinite(point.loss)) throw new ExpandrError(`${spec.what} diverged at step ${step + 1} (loss ${point.loss}). ${spec.divergenceHint}`);
       curve.push(point);
       run.onStep?.(point);
+      run.onMetrics?.({ series: phase.stage, step: step + 1, values: numericValues(point) });
       run.onProgress?.({ stage: phase.stage, done: step + 1 - phase.start, total: phase.steps, unit: 'steps', text: spec.progressText(point) });
       if (step + 1 === total || (spec.checkpointEvery > 0 && (step + 1) % spec.checkpointEvery === 0)) await save(step + 1);
       // Let an abort message (worker) or SIGINT (runner) arrive between steps.

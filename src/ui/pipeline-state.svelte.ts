@@ -4,7 +4,9 @@
 import type { CallHandle, CoreClient } from './core-client.ts';
 import type { DroppedFile } from '../app/protocol.ts';
 import type { LlmTry } from '../app/llm-session.ts';
-import type { BaseEngine, LlmSummary, PipelineDownload, PipelineFile, PipelineSnapshot, PipelineStep } from '../app/session-types.ts';
+import type { BaseEngine, LlmSummary, PipelineDownload, PipelineEvent, PipelineFile, PipelineSnapshot, PipelineStep } from '../app/session-types.ts';
+import type { StageLogEntry } from '../pipeline/stage-log.ts';
+import { addLivePoint, type LiveCurve } from './live-curves.ts';
 // From the stage table itself, not pipeline-session.ts: that one would pull the core (tfjs) into the page's bundle.
 import { stepOfStage } from '../pipeline/stages.ts';
 import type { Task } from './task.ts';
@@ -41,6 +43,10 @@ export class PipelineState {
   task = $state<(Task & { step: PipelineStep | 'llm' | 'export' }) | null>(null);
   liveLog = $state<string[]>([]);
   liveFinished = $state<string[]>([]);
+  /** The running run's curves as they are streamed (training steps, rewards); kept after it ends until the next run. */
+  liveCurves = $state<LiveCurve[]>([]);
+  /** The running run's log of finished stages (start, end, duration, key figure), as stored after each stage. */
+  liveStageLog = $state<StageLogEntry[]>([]);
   error = $state<string | null>(null);
   /** The last LLM load or try that failed, shown in the LLM panel. */
   llmError = $state<string | null>(null);
@@ -133,15 +139,24 @@ export class PipelineState {
     }
     this.liveLog = [];
     this.liveFinished = this.snapshot?.finished ?? [];
+    this.liveCurves = [];
+    this.liveStageLog = this.snapshot?.stageLog ?? [];
     const args = { datasetId: this.datasetId, trainDatasetIds: [...this.trainDatasetIds], encoder: this.encoder, llm: this.llm, config, step, fresh: opts.fresh, baseEngine: this.baseEngine };
-    const handle = this.client.call('pipeline:run', args, this.#progress, undefined, (e) => {
-      if (e.kind === 'log') this.liveLog = [...this.liveLog.slice(-199), e.text];
-      else this.liveFinished = e.finished;
-    });
+    const handle = this.client.call('pipeline:run', args, this.#progress, undefined, (e) => this.onEvent(e));
     const label = step === 'all' ? 'Run all' : `Step ${step}`;
     await this.#run(step, label, handle, (s) => (this.snapshot = s));
     // Cancelled or failed: show what is stored (the finished stages survive).
     if (this.datasetId && !this.task) await this.restore(this.datasetId);
+  }
+
+  /** What a running run streams: log lines, finished stages and their log, curve points. */
+  onEvent(e: PipelineEvent) {
+    if (e.kind === 'log') this.liveLog = [...this.liveLog.slice(-199), e.text];
+    else if (e.kind === 'metric') addLivePoint(this.liveCurves, e.point);
+    else {
+      this.liveFinished = e.finished;
+      if (e.stageLog) this.liveStageLog = e.stageLog;
+    }
   }
 
   async reset() {
