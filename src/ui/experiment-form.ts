@@ -19,10 +19,12 @@ export interface FormState {
 type Obj = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj => !!v && typeof v === 'object' && !Array.isArray(v);
 const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
+/** A deep copy of JSON values (also of the page's reactive proxies, which structuredClone refuses). */
+const clone = <T>(v: T): T => (v === undefined ? v : (JSON.parse(JSON.stringify(v)) as T));
 
 /** A field's default: the config's (trainers' defaults under retriever/dpo); undefined for keys written only when set. */
 export function defaultOf(field: FormField): unknown {
-  return field.unsetMeans ? undefined : structuredClone(defaultAt(field.path));
+  return field.unsetMeans ? undefined : clone(defaultAt(field.path));
 }
 
 function getAt(obj: Obj, path: string): unknown {
@@ -47,7 +49,7 @@ function withoutFields(over: Obj, prefix = ''): Obj {
     if (isObj(v) && [...FIELD_BY_PATH.keys()].some((p) => p.startsWith(`${path}.`))) {
       const rest = withoutFields(v, `${path}.`);
       if (Object.keys(rest).length) out[k] = rest;
-    } else out[k] = structuredClone(v);
+    } else out[k] = clone(v);
   }
   return out;
 }
@@ -56,7 +58,7 @@ export function formFromOverrides(over: Obj): FormState {
   const values: Obj = {};
   for (const field of FORM_FIELDS) {
     const v = getAt(over, field.path);
-    values[field.path] = v === undefined ? defaultOf(field) : structuredClone(v);
+    values[field.path] = v === undefined ? defaultOf(field) : clone(v);
   }
   return { values, extra: withoutFields(over) };
 }
@@ -74,7 +76,7 @@ export function overridesOf(state: FormState): Obj {
       else into[k] = v;
     }
   };
-  merge(out, structuredClone(state.extra));
+  merge(out, clone(state.extra));
   return out;
 }
 

@@ -1,0 +1,187 @@
+// Time and memory of an experiment before it runs: the work its config implies (generations × tokens,
+// documents encoded × tokens, training steps × batch × tokens), counted as the loop does it (loop.ts),
+// divided by per-unit rates measured on a backend (estimate-rates.ts, bench/estimate-rates.bench.ts).
+// Upper bounds where the loop may do less: every generation runs to maxTokens, every train query gives a
+// DPO pair. Pure: the page and tests call it with the dataset's counts and the models' sizes.
+import type { ExperimentConfig } from './config.ts';
+import type { SettingName } from './types.ts';
+import { dpoSettings } from '../llm/dpo-settings.ts';
+import { trainSettings } from '../train/settings.ts';
+
+/** Tokens of a text, roughly (WordPiece / BPE on English: about 1.3 per word, plus [CLS] and [SEP]). */
+export function approxTokens(text: string): number {
+  const words = text.split(/\s+/).filter(Boolean).length;
+  return Math.ceil(words * TOKENS_PER_WORD) + 2;
+}
+const TOKENS_PER_WORD = 1.3;
+
+/** Tokens of a BEIR query (SciFact claims: ~12 words). */
+export const QUERY_TOKENS = 20;
+/** Tokens of the Q2D/Q2A prompt around the query (prompts.ts), and of the document part of Q2A (up to 2000 characters). */
+const PROMPT_TOKENS = 60;
+
+export interface RatePoint {
+  model: string;
+  params: number;
+  tokensPerSecond: number;
+}
+
+/** Measured throughputs of one backend by kind of work; each list sorted by params. */
+export interface Rates {
+  backend: string;
+  /** Where the numbers come from (command, date, load average). */
+  source: string;
+  generate: RatePoint[];
+  encode: RatePoint[];
+  trainEncoder: RatePoint[];
+  dpo: RatePoint[];
+}
+
+/**
+ * Tokens per second for a model of `params` parameters: log-log interpolation between the measured
+ * points (cost grows with size), the nearest point's tokens × params held constant outside them.
+ */
+export function rateAt(points: readonly RatePoint[], params: number): number {
+  if (points.length === 0) throw new RangeError('rateAt: no measured rate');
+  const p = [...points].sort((a, b) => a.params - b.params);
+  if (params <= p[0].params) return (p[0].tokensPerSecond * p[0].params) / params;
+  const last = p[p.length - 1];
+  if (params >= last.params) return (last.tokensPerSecond * last.params) / params;
+  const i = p.findIndex((x) => x.params >= params);
+  const [a, b] = [p[i - 1], p[i]];
+  const t = (Math.log(params) - Math.log(a.params)) / (Math.log(b.params) - Math.log(a.params));
+  return Math.exp(Math.log(a.tokensPerSecond) + t * (Math.log(b.tokensPerSecond) - Math.log(a.tokensPerSecond)));
+}
+
+export interface EstimateInput {
+  config: ExperimentConfig;
+  /** The test dataset: documents, and queries with judgements in the test and train splits (dev is cut from train). */
+  data: { docs: number; testQueries: number; trainQueries: number; docTokens: number };
+  encoder: { params: number; dim: number; maxLength: number; layers: number };
+  /** null: no LLM loaded (only BM25, Raw and FT run). */
+  llm: { params: number; dim: number; layers: number; vocab: number; weightBytes: number } | null;
+}
+
+export interface StageEstimate {
+  stage: 'generate' | 'encode' | 'train retriever' | 'DPO';
+  /** What is counted, in words ("3 encoders × 5,183 docs"). */
+  what: string;
+  tokens: number;
+  seconds: number;
+}
+
+export interface Estimate {
+  seconds: number;
+  stages: StageEstimate[];
+  /** Peak bytes the backend holds at once (the largest of the phases), and that phase. */
+  memoryBytes: number;
+  memoryPhase: string;
+  /** Counts the work was derived from. */
+  counts: { testQueries: number; devQueries: number; trainQueries: number; generations: number; encoders: number; retrieverSteps: number; dpoSteps: number };
+}
+
+const has = (c: ExperimentConfig, ...names: SettingName[]) => names.some((n) => c.settings.includes(n));
+const DEFAULT_DEV_SHARE = 0.2; // dev-split.ts DEFAULT_DEV_FRACTION, for datasets without their own dev split
+const F32 = 4;
+/** Adam keeps weights, gradients and two moments: 4 copies of every trained parameter. */
+const ADAM_COPIES = 4;
+/** Activations kept per token, per layer, in units of the hidden width, during backprop (attention, FFN 4×, norms). */
+const ACTIVATIONS_PER_TOKEN_LAYER = 16;
+
+export function estimateExperiment(input: EstimateInput, rates: Rates): Estimate {
+  const { config: c, data, encoder, llm } = input;
+  const seeds = c.seeds.length;
+  const limit = (n: number, cap: number) => (cap > 0 ? Math.min(n, cap) : n);
+  const dev = Math.round(data.trainQueries * (c.dev.fraction ?? DEFAULT_DEV_SHARE));
+  const testQ = limit(data.testQueries, c.testQueries);
+  const devQ = limit(dev, c.dev.queries);
+  const trainQ = limit(Math.max(0, data.trainQueries - dev), c.trainQueries);
+
+  // Which parts of the loop the chosen rows need (loop.ts header).
+  const withLlm = !!llm;
+  const roundRows = withLlm && has(c, 'ExpandR', 'w/o LLM training', 'w/o self-reward', 'w/o retriever reward');
+  const rounds = roundRows ? (has(c, 'ExpandR') ? c.rounds : 1) : 0;
+  const baseExpansions = withLlm && (roundRows || has(c, 'Raw+expansion', 'w/o LLM training'));
+  const dpoRuns = withLlm ? (has(c, 'ExpandR') ? c.rounds : 0) + (['w/o retriever training', 'w/o self-reward', 'w/o retriever reward'] as const).filter((s) => has(c, s)).length : 0;
+  const tunedExpansionSets = withLlm ? (['ExpandR', 'w/o retriever training', 'w/o self-reward', 'w/o retriever reward'] as const).filter((s) => has(c, s)).length : 0;
+  const candidateRounds = withLlm ? Math.max(has(c, 'ExpandR') ? c.rounds : 0, dpoRuns > 0 ? 1 : 0) : 0;
+
+  // Generation: tokens generated (each to maxTokens) and prompts (prefill, at the same rate per token).
+  const exp = c.expansion.maxTokens;
+  const perCandidateQuery = c.candidates.temperatures.length * c.candidates.perTemperature;
+  let genTokens = 0;
+  let prompts = 0;
+  const gen = (n: number, tokens: number) => {
+    genTokens += n * tokens;
+    prompts += n;
+  };
+  if (baseExpansions) gen(testQ + devQ + (rounds > 0 ? trainQ : 0), exp);
+  gen(seeds * candidateRounds * trainQ * perCandidateQuery, c.candidates.maxTokens);
+  gen(seeds * candidateRounds * trainQ, c.answer.maxTokens);
+  gen(seeds * tunedExpansionSets * (testQ + devQ), exp);
+  gen(seeds * Math.max(0, rounds - 1) * trainQ, exp); // later rounds train on LLM_t's expansions
+  const promptTokens = prompts * (QUERY_TOKENS + PROMPT_TOKENS);
+
+  // Encoding: the corpus once per encoder (base, FT, each round's), queries (+ expansions) per dense row,
+  // and the reward pass (candidates, answers and gold documents) per candidate round.
+  const denseRows = c.settings.filter((s) => s !== 'BM25' && (withLlm || ['Raw', 'FT'].includes(s))).length;
+  const encoders = (has(c, 'Raw', 'Raw+expansion', 'w/o retriever training') || dpoRuns > 0 ? 1 : 0) + seeds * ((has(c, 'FT') ? 1 : 0) + rounds);
+  const docTok = Math.min(encoder.maxLength, data.docTokens);
+  const queryTok = Math.min(encoder.maxLength, QUERY_TOKENS + exp);
+  const encodeTokens =
+    encoders * data.docs * docTok +
+    denseRows * seeds * (testQ + devQ) * queryTok +
+    seeds * candidateRounds * trainQ * ((perCandidateQuery + 1) * Math.min(encoder.maxLength, c.candidates.maxTokens) + docTok);
+
+  // Retriever training: FT and one per round, each steps × batch × accumulation × (query (+ expansion), positive (+ negative)).
+  const rs = trainSettings(c.retriever);
+  const retrieverRuns = seeds * ((has(c, 'FT') ? 1 : 0) + rounds);
+  const stepsOf = (examples: number) => (rs.steps > 0 ? rs.steps : Math.max(1, Math.ceil((examples * rs.epochs) / (rs.batchSize * rs.accumulation))));
+  const retrieverSteps = retrieverRuns * stepsOf(trainQ) + (retrieverRuns > 0 ? retrieverRuns * rs.pretrainSteps : 0);
+  const rowsPerExample = 2 + (rs.hardNegatives ? 1 : 0);
+  const trainTokens =
+    retrieverRuns * stepsOf(trainQ) * rs.batchSize * rs.accumulation * (queryTok + (rowsPerExample - 1) * docTok) +
+    retrieverRuns * rs.pretrainSteps * rs.pretrainBatchSize * 2 * docTok;
+
+  // DPO: every train query gives a pair (the upper bound); a step is batch × accumulation pairs × 2 rows.
+  const ds = dpoSettings(c.dpo);
+  const dpoStepsEach = ds.steps > 0 ? ds.steps : Math.max(1, Math.ceil((ds.epochs * trainQ) / (ds.batchSize * ds.accumulation)));
+  const dpoSteps = seeds * dpoRuns * dpoStepsEach;
+  const rowTokens = Math.min(ds.maxLength, ds.maxPromptLength + (ds.maxCompletionLength ?? c.candidates.maxTokens));
+  const dpoTokens = dpoSteps * ds.batchSize * ds.accumulation * 2 * rowTokens;
+
+  const stages: StageEstimate[] = [];
+  const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
+  if (llm && genTokens > 0) {
+    const r = rateAt(rates.generate, llm.params);
+    stages.push({ stage: 'generate', what: `${fmt(prompts)} generations, ≤ ${fmt(genTokens)} tokens`, tokens: genTokens + promptTokens, seconds: (genTokens + promptTokens) / r });
+  }
+  if (encodeTokens > 0) stages.push({ stage: 'encode', what: `${encoders} encoder(s) × ${fmt(data.docs)} docs, plus queries and rewards`, tokens: encodeTokens, seconds: encodeTokens / rateAt(rates.encode, encoder.params) });
+  if (trainTokens > 0) stages.push({ stage: 'train retriever', what: `${retrieverRuns} run(s), ${fmt(retrieverSteps)} steps`, tokens: trainTokens, seconds: trainTokens / rateAt(rates.trainEncoder, encoder.params) });
+  if (llm && dpoTokens > 0) stages.push({ stage: 'DPO', what: `${seeds * dpoRuns} run(s), ${fmt(dpoSteps)} steps`, tokens: dpoTokens, seconds: dpoTokens / rateAt(rates.dpo, llm.params) });
+
+  // Memory: the phases do not overlap; the largest is the peak.
+  const corpusVectors = 2 * data.docs * encoder.dim * F32; // the corpus embeddings of two encoders at once (a row and its peer)
+  const encoderWeights = encoder.params * F32;
+  const trainBatch = rs.gradCacheChunk > 0 ? rs.gradCacheChunk : rs.batchSize * rowsPerExample;
+  const encoderTrain = encoder.params * F32 * ADAM_COPIES + trainBatch * docTok * encoder.dim * encoder.layers * ACTIVATIONS_PER_TOKEN_LAYER * F32;
+  const phases: [string, number][] = [['encoding', encoderWeights + corpusVectors]];
+  if (trainTokens > 0) phases.push(['retriever training', encoderTrain + corpusVectors / 2]);
+  if (llm) {
+    const kv = 2 * llm.layers * llm.dim * (PROMPT_TOKENS + QUERY_TOKENS + exp) * 8 * F32; // batch of 8 prompts
+    phases.push(['generation', llm.weightBytes + kv]);
+    if (dpoTokens > 0) {
+      const acts = ds.batchSize * 2 * rowTokens * llm.dim * llm.layers * ACTIVATIONS_PER_TOKEN_LAYER * F32;
+      const logits = ds.batchSize * 2 * rowTokens * Math.min(ds.vocabChunk, llm.vocab) * F32;
+      phases.push(['DPO', llm.weightBytes + acts + logits]);
+    }
+  }
+  const [memoryPhase, memoryBytes] = phases.reduce((a, b) => (b[1] > a[1] ? b : a));
+  return {
+    seconds: stages.reduce((a, s) => a + s.seconds, 0),
+    stages,
+    memoryBytes,
+    memoryPhase,
+    counts: { testQueries: testQ, devQueries: devQ, trainQueries: trainQ, generations: prompts, encoders, retrieverSteps, dpoSteps },
+  };
+}

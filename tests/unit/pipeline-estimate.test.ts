@@ -1,0 +1,96 @@
+// The experiment estimate (src/pipeline/estimate.ts): the work a config implies, counted as the loop does
+// it, divided by measured rates; rates interpolated by model size.
+import { describe, expect, it } from 'vitest';
+import { experimentConfig } from '../../src/pipeline/config.ts';
+import { estimateExperiment, rateAt, type EstimateInput, type Rates } from '../../src/pipeline/estimate.ts';
+import { WASM_RATES } from '../../src/pipeline/estimate-rates.ts';
+
+/** Round rates so the expected seconds are easy to check by hand. */
+const RATES: Rates = {
+  backend: 'test',
+  source: 'round numbers',
+  generate: [{ model: 'g', params: 1000, tokensPerSecond: 100 }],
+  encode: [{ model: 'e', params: 1000, tokensPerSecond: 1000 }],
+  trainEncoder: [{ model: 'e', params: 1000, tokensPerSecond: 500 }],
+  dpo: [{ model: 'g', params: 1000, tokensPerSecond: 50 }],
+};
+
+const input = (over: Record<string, unknown>, llm = true): EstimateInput => ({
+  config: experimentConfig(over),
+  data: { docs: 100, testQueries: 10, trainQueries: 50, docTokens: 40 },
+  encoder: { params: 1000, dim: 8, maxLength: 32, layers: 2 },
+  llm: llm ? { params: 1000, dim: 16, layers: 2, vocab: 100, weightBytes: 4000 } : null,
+});
+
+describe('rateAt', () => {
+  const points = [
+    { model: 'small', params: 1e3, tokensPerSecond: 1000 },
+    { model: 'big', params: 1e5, tokensPerSecond: 10 },
+  ];
+  it('returns the measured rate at a measured size and interpolates log-log between', () => {
+    expect(rateAt(points, 1e3)).toBe(1000);
+    expect(rateAt(points, 1e5)).toBeCloseTo(10, 9);
+    expect(rateAt(points, 1e4)).toBeCloseTo(100, 9); // halfway in log params: halfway in log rate
+  });
+  it('holds tokens × params constant outside the measured sizes', () => {
+    expect(rateAt(points, 1e6)).toBeCloseTo(1, 9);
+    expect(rateAt(points, 500)).toBeCloseTo(2000, 9);
+    expect(() => rateAt([], 1)).toThrow(/no measured rate/);
+  });
+});
+
+describe('estimateExperiment', () => {
+  it('counts the work of a small config as the loop does it', () => {
+    // 50 train queries: dev 0.2 → 10, 40 left, 8 used; 10 test queries, dev queries 4.
+    const cfg = { trainQueries: 8, dev: { queries: 4 }, expansion: { maxTokens: 10 }, answer: { maxTokens: 5 }, candidates: { temperatures: [0.8, 1.1], perTemperature: 2, maxTokens: 10 }, retriever: { steps: 3, batchSize: 4 }, dpo: { steps: 2, batchSize: 2, accumulation: 1, maxLength: 30, maxPromptLength: 16 } };
+    const e = estimateExperiment(input(cfg), RATES);
+    expect(e.counts).toMatchObject({ testQueries: 10, devQueries: 4, trainQueries: 8, encoders: 3, retrieverSteps: 6, dpoSteps: 8 });
+    // Generations: LLM_0 expands test + dev + train (14 + 8), 8 × 4 candidates, 8 answers, 4 tuned LLMs × 14.
+    expect(e.counts.generations).toBe(22 + 32 + 8 + 56);
+    const gen = e.stages.find((s) => s.stage === 'generate')!;
+    const generated = 22 * 10 + 32 * 10 + 8 * 5 + 56 * 10;
+    expect(gen.tokens).toBe(generated + 118 * 80); // prompts: 20 query + 60 template tokens each
+    expect(gen.seconds).toBeCloseTo(gen.tokens / 100, 9);
+    const dpo = e.stages.find((s) => s.stage === 'DPO')!;
+    expect(dpo.tokens).toBe(8 * 2 * 2 * 26); // steps × pairs × 2 rows × min(30, 16 + 10)
+    const train = e.stages.find((s) => s.stage === 'train retriever')!;
+    expect(train.tokens).toBe(2 * 3 * 4 * (30 + 32)); // 2 runs × 3 steps × 4 × (query+expansion 30, doc min(32, 40))
+    expect(e.seconds).toBeCloseTo(e.stages.reduce((a, s) => a + s.tokens / { generate: 100, encode: 1000, 'train retriever': 500, DPO: 50 }[s.stage], 0), 6);
+  });
+
+  it('runs no LLM stage without an LLM, and only what the chosen rows need', () => {
+    const noLlm = estimateExperiment(input({ settings: ['BM25', 'Raw', 'FT'] }, false), RATES);
+    expect(noLlm.stages.map((s) => s.stage)).toEqual(['encode', 'train retriever']);
+    expect(noLlm.counts.encoders).toBe(2);
+    const bm25 = estimateExperiment(input({ settings: ['BM25'] }, false), RATES);
+    expect(bm25.stages).toEqual([]);
+    expect(bm25.seconds).toBe(0);
+  });
+
+  it('grows with seeds and rounds, and the paper recipe costs far more than a quick look', () => {
+    const quick = { trainQueries: 8, testQueries: 5, retriever: { steps: 2 }, dpo: { steps: 2 } };
+    const one = estimateExperiment(input(quick), RATES).seconds;
+    const seeds = estimateExperiment(input({ ...quick, seeds: [1, 2, 3] }), RATES).seconds;
+    const rounds = estimateExperiment(input({ ...quick, rounds: 3 }), RATES).seconds;
+    expect(seeds).toBeGreaterThan(2 * one);
+    expect(rounds).toBeGreaterThan(one);
+    expect(estimateExperiment(input({}), RATES).seconds).toBeGreaterThan(2 * one); // all 40 train queries, 256-token generations, 32 candidates
+  });
+
+  it('gives the peak memory of the largest phase', () => {
+    const e = estimateExperiment(input({ trainQueries: 8 }), RATES);
+    expect(e.memoryBytes).toBeGreaterThan(4000);
+    expect(['generation', 'DPO', 'retriever training', 'encoding']).toContain(e.memoryPhase);
+    const withoutLlm = estimateExperiment(input({ settings: ['Raw'] }, false), RATES);
+    expect(withoutLlm.memoryPhase).toBe('encoding');
+    expect(withoutLlm.memoryBytes).toBe(1000 * 4 + 2 * 100 * 8 * 4);
+  });
+
+  it('has measured wasm rates for every kind of work, slower for larger models', () => {
+    for (const k of ['generate', 'encode', 'trainEncoder', 'dpo'] as const) {
+      const pts = WASM_RATES[k];
+      expect(pts.length).toBeGreaterThanOrEqual(2);
+      expect(pts[pts.length - 1].tokensPerSecond).toBeLessThan(pts[0].tokensPerSecond);
+    }
+  });
+});
