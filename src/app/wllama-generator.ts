@@ -33,6 +33,10 @@ export interface WllamaLike {
   samplingInit(config: { temp: number; top_k: number }): Promise<void>;
   samplingSample(): Promise<{ token: number }>;
   kvClear(): Promise<void>;
+  /** llama.cpp's tokenizer; `special` reads control tokens such as <|im_start|> as one id. */
+  tokenize(text: string, special: boolean): Promise<number[]>;
+  /** llama.cpp's rendering of the GGUF's chat template. */
+  formatChat(messages: { role: 'system' | 'user' | 'assistant'; content: string }[], addAssistant: boolean): Promise<string>;
   exit(): Promise<void>;
   isMultithread(): boolean;
   getNumThreads(): number;
@@ -100,6 +104,17 @@ export class WllamaGenerator implements TextGenerator {
   /** The ids llama.cpp is fed for a prompt (the chat template rendered by our tokenizer). */
   promptIds(prompt: string): number[] {
     return encodePrompt(this.options.tokenizer, prompt, { chat: this.options.chat, system: this.options.system });
+  }
+
+  /**
+   * What llama.cpp itself makes of a prompt: its rendering of the chat template (or the raw text) and its
+   * tokenization of that text. Checks that our ids (promptIds) are the ones llama.cpp would use.
+   */
+  async llamaCppPrompt(prompt: string): Promise<{ text: string; ids: number[] }> {
+    const { chat, system } = this.options;
+    const messages = [...(system ? [{ role: 'system' as const, content: system }] : []), { role: 'user' as const, content: prompt }];
+    const text = chat ? await this.engine.formatChat(messages, true) : prompt;
+    return { text, ids: await this.engine.tokenize(text, true) };
   }
 
   async generate(prompts: readonly string[], sampling: SamplingSettings, work: GenerateWork = {}): Promise<(string | GenerationFailure)[]> {
