@@ -25,6 +25,7 @@ import { perQueryJson, resultsCsv, resultsJson, resultsMarkdown } from '../pipel
 import { configKey, RunStages } from '../pipeline/run-state.ts';
 import { experimentManifest, folderRunStore, recordRunStart } from './run-folder.ts';
 import { tfjsLlmSide } from '../pipeline/stages-llm.ts';
+import { llamaCppGeneratorFactory } from '../pipeline/llamacpp-generator.ts';
 import type { LoopContext } from '../pipeline/stages-retriever.ts';
 import { buildTrainData } from '../train/examples.ts';
 import { trainRetriever } from '../train/trainer.ts';
@@ -169,7 +170,13 @@ export async function experimentCommand(argv: string[], signal: AbortSignal): Pr
   };
   const llmName = config.llm.model.replace(/\/+$/, '').split('/').pop()!;
   const maxDocChars = llmFiles.has('config.json') ? undefined : LLAMA2C_DOC_CHARS;
-  const llm = tfjsLlmSide({ files: llmFiles, name: llmName, config, cache: new FileGenerationCache(out), maxDocChars });
+  // llm.engine 'llama.cpp': generation through llama.cpp on the GGUF (a tuned model as a merged GGUF beside the
+  // run's adapters); log-probs and DPO stay on the tfjs decoder.
+  const generator =
+    config.llm.engine === 'llama.cpp'
+      ? llamaCppGeneratorFactory({ gguf: fromRoot(config.llm.model), mergedDir: join(out, 'adapters', 'merged-gguf'), name: llmName, chat: config.llm.chat, work })
+      : undefined;
+  const llm = tfjsLlmSide({ files: llmFiles, name: llmName, config, cache: new FileGenerationCache(out), maxDocChars, generator });
   // run.json: the run's content key and manifest, for `expandr runs` (kept current by the store).
   const earlier = recordRunStart(out, await experimentManifest(config, data, { name: encModel.name, hash: baseHash }, { name: llmName, files: llmFiles }, trainData), await store.loadState());
   if (earlier) log(`the run's content key changed since ${earlier.slice(0, 14)} (code, model bytes or data): the stages done before are reused`);

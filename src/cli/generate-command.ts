@@ -1,4 +1,5 @@
-// `expandr generate`: text from the tfjs decoder (DESIGN.md §5). A Hugging Face folder (config.json,
+// `expandr generate`: text from the tfjs decoder (DESIGN.md §5), or with --engine llama.cpp from llama.cpp
+// on a GGUF (generate-llamacpp.ts). A Hugging Face folder (config.json,
 // model.safetensors, tokenizer.json), a GGUF file (llama.cpp's format) or a llama2.c folder (model .bin +
 // tok*.bin). Instruct models get
 // the prompt through their chat template unless --raw. The text goes to stdout followed by a newline, as
@@ -14,8 +15,9 @@ import { parseCommandArgs } from './args.ts';
 import { BACKEND_HELP, parseBackend, useBackend } from './backend.ts';
 import { decoderFilesFromPath } from './model-path.ts';
 import { stderrProgress } from './progress.ts';
+import { generateLlamaCpp } from './generate-llamacpp.ts';
 
-export const GENERATE_HELP = `generate   Generate text with the tfjs decoder (Llama/Qwen2 safetensors or GGUF, llama2.c .bin).
+export const GENERATE_HELP = `generate   Generate text with the tfjs decoder (Llama/Qwen2 safetensors or GGUF, llama2.c .bin) or llama.cpp (GGUF).
 
 Options:
   --model PATH         model folder: config.json + model.safetensors + tokenizer.json, or llama2.c
@@ -30,6 +32,9 @@ Options:
   --system TEXT        system message for chat-templated prompts
   --adapter DIR        LoRA adapter: a PEFT folder (adapter_config.json + adapter_model.safetensors)
                        or its zip, e.g. what train-llm wrote
+  --engine E           tfjs (default) or llama.cpp: node-llama-cpp on the CPU, a .gguf model only
+                       (install: bash scripts/ensure-llamacpp.sh); an --adapter is merged into the GGUF
+  --threads N          llama.cpp threads (default 1: busy-waiting threads collapse on a shared machine)
 ${BACKEND_HELP}
   --json               print one JSON object as the last line
   --quiet              no progress or speed on stderr`;
@@ -47,6 +52,8 @@ export async function generateCommand(argv: string[], signal: AbortSignal): Prom
     system: { type: 'string' },
     adapter: { type: 'string' },
     backend: { type: 'string' },
+    engine: { type: 'string' },
+    threads: { type: 'string' },
     json: { type: 'boolean' },
     quiet: { type: 'boolean' },
   });
@@ -59,6 +66,27 @@ export async function generateCommand(argv: string[], signal: AbortSignal): Prom
   if (!(topP > 0 && topP <= 1)) throw new UsageError(`generate: --top-p must be in (0, 1], got ${topP}.`);
   const maxNewTokens = a.int('max-tokens', 256, 1);
   const seed = a.int('seed', 0, 0);
+  const engine = a.str('engine') ?? 'tfjs';
+  if (engine !== 'tfjs' && engine !== 'llama.cpp') throw new UsageError(`generate: --engine must be tfjs or llama.cpp, got "${engine}".`);
+  if (engine === 'llama.cpp') {
+    if (a.str('backend') !== undefined) throw new UsageError('generate: --backend is for the tfjs engine; llama.cpp runs on the CPU (set --threads).');
+    return generateLlamaCpp({
+      model: modelDir,
+      prompt,
+      temperature: a.flag('greedy') ? 0 : temperature,
+      topP,
+      maxNewTokens,
+      seed,
+      chat: a.flag('raw') ? false : null,
+      system: a.str('system'),
+      adapter: a.str('adapter'),
+      threads: a.str('threads') !== undefined ? a.int('threads', 1, 1) : undefined,
+      json: a.flag('json'),
+      quiet: a.flag('quiet'),
+      signal,
+    });
+  }
+  if (a.str('threads') !== undefined) throw new UsageError('generate: --threads is for --engine llama.cpp.');
   const backend = await useBackend(parseBackend(a.str('backend')));
   const quiet = a.flag('quiet');
   const onProgress = quiet ? undefined : stderrProgress();

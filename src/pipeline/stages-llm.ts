@@ -1,4 +1,4 @@
-// The LLM side of the loop on the tfjs decoder (LlmSide in loop.ts): generation through the generators,
+// The LLM side of the loop on the tfjs decoder (LlmSide in loop.ts; generation may be handed to another engine): generation through the generators,
 // expansions, candidates and preferences modules (all cached by generator id and prompt), and DPO of a
 // LoRA adapter on preference pairs (Eq. 17), resumable from its checkpoints, exported in PEFT layout.
 import type { DpoCheckpointSink, DpoStepMetrics } from '../train/dpo-checkpoint.ts';
@@ -71,13 +71,18 @@ export interface TfjsLlmSideOptions {
   batchSize?: number;
   /** Gold-document characters in the Q2A prompt (default Q2A_DOC_MAX_CHARS); lower for small-context models. */
   maxDocChars?: number;
+  /**
+   * Another generation engine (config llm.engine 'llama.cpp': the runner passes llamacpp-generator.ts's
+   * factory, which loads the GGUF or the adapter merged into it). Log-probs and DPO stay on tfjs with `files`.
+   */
+  generator?: LlmSide['generator'];
 }
 
 /** LlmSide over the tfjs decoder: one generator at a time (the loop disposes the previous one). */
 export function tfjsLlmSide(options: TfjsLlmSideOptions): LlmSide {
   const c = options.config;
   return {
-    generator: (adapter) => loadTfjsGenerator(options.files, { name: options.name, chat: c.llm.chat, adapter, batchSize: options.batchSize }),
+    generator: options.generator ?? ((adapter) => loadTfjsGenerator(options.files, { name: options.name, chat: c.llm.chat, adapter, batchSize: options.batchSize })),
     expand: (gen, queries, work) => generateExpansions(gen, queries, c.expansion, options.cache, work),
     candidates: (gen, queries: readonly QueryWithGold[], work) => sampleCandidateSets(gen, queries, { candidates: c.candidates, answer: c.answer, seed: c.seed }, options.cache, work, { maxDocChars: options.maxDocChars }),
     preferences: (encoder, sets, queries, rewards, work) =>

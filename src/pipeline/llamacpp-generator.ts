@@ -1,0 +1,151 @@
+// Node only (the runner; the page uses wllama): llama.cpp as a TextGenerator (types.ts), behind the same
+// seam as the tfjs decoder (generators.ts). The same semantics: prompts rendered through the model's chat
+// template by our tokenizer (encodePrompt: the very ids the tfjs decoder gets), prompt i sampled from its own
+// seeded stream (promptSeed), temperature / top-p / greedy at T 0 / max tokens / stop at EOS, a prompt that
+// does not fit the context a GenerationFailure. The sampler itself is llama.cpp's (node-engine.ts says
+// where it differs from ours); the id is 'NAME' or 'NAME+lora:HASH' as for tfjs, and the provenance
+// {engine 'llama.cpp', precision of the GGUF} keys the generation cache, so its texts never mix with tfjs's.
+//
+// A tuned model reaches llama.cpp as a merged GGUF (src/llm/llamacpp/merged-gguf.ts), written once per
+// adapter content into `mergedDir` and reused.
+import { join } from 'node:path';
+import { ExpandrError } from '../errors.ts';
+import { encodePrompt } from '../llm/generate.ts';
+import { readGgufFileInfo } from '../llm/llamacpp/gguf-file-info.ts';
+import { ensureMergedGguf } from '../llm/llamacpp/merged-gguf.ts';
+import { LlamaCppEngine, type LlamaCppParallelMode } from '../llm/llamacpp/node-engine.ts';
+import type { DecoderTokenizer } from '../llm/tokenizer.ts';
+import type { WorkOptions } from '../util/progress.ts';
+import { adapterHash, generatorId, promptSeed } from './generators.ts';
+import type { GenerationProvenance } from './generation-provenance.ts';
+import type { GenerateWork, GenerationFailure, SamplingSettings, TextGenerator } from './types.ts';
+
+/**
+ * Prompts generated at once by default: two single-sequence contexts, one thread each. Measured on the
+ * 2-core machine (bench/RESULTS-generation.md): the most throughput that keeps a prompt's text independent
+ * of its neighbours ('sequences' batching changes llama.cpp's numerics with the batch).
+ */
+export const DEFAULT_LLAMACPP_PARALLEL = 2;
+
+export interface LlamaCppGeneratorOptions {
+  /** The .gguf llama.cpp loads (the base model, or a merged tuned one). */
+  modelPath: string;
+  /** Model name in the id, e.g. 'SmolLM2-135M-Instruct.Q4_1.gguf'. */
+  name: string;
+  /** Render prompts through the chat template (config llm.chat); 'auto': when the GGUF has one. */
+  chat: boolean | 'auto';
+  system?: string;
+  /** The adapter merged into `modelPath`, for the id only ('NAME+lora:HASH'); absent/null: the base model. */
+  adapter?: ReadonlyMap<string, Uint8Array> | null;
+  parallel?: number;
+  mode?: LlamaCppParallelMode;
+  threads?: number;
+  contextSize?: number;
+}
+
+/** llama.cpp as a TextGenerator; dispose() frees the model. */
+export class LlamaCppGenerator implements TextGenerator {
+  private disposed = false;
+
+  private constructor(
+    readonly id: string,
+    readonly provenance: GenerationProvenance,
+    readonly engine: LlamaCppEngine,
+    private readonly tokenizer: DecoderTokenizer,
+    /** Prompts go through the chat template. */
+    readonly chat: boolean,
+    private readonly system: string | undefined,
+  ) {}
+
+  static async load(options: LlamaCppGeneratorOptions): Promise<LlamaCppGenerator> {
+    if (!/\.gguf$/i.test(options.modelPath)) {
+      throw new ExpandrError(`llama.cpp reads GGUF files only, got ${options.modelPath}: give a .gguf (expandr fetch-model smollm2-135m-instruct), or use the tfjs engine.`);
+    }
+    const info = await readGgufFileInfo(options.modelPath, options.name);
+    const chat = options.chat === 'auto' ? info.tokenizer.hasChatTemplate : options.chat;
+    if (chat && !info.tokenizer.hasChatTemplate) {
+      throw new ExpandrError(`${options.name} has no chat template, so prompts cannot be sent as chat messages: set llm.chat to false for this model.`);
+    }
+    const engine = await LlamaCppEngine.load({
+      modelPath: options.modelPath,
+      parallel: options.parallel ?? DEFAULT_LLAMACPP_PARALLEL,
+      mode: options.mode,
+      threads: options.threads,
+      contextSize: options.contextSize,
+    });
+    const id = generatorId(options.name, options.adapter);
+    return new LlamaCppGenerator(id, { engine: 'llama.cpp', precision: info.precision, model: id }, engine, info.tokenizer, chat, options.system);
+  }
+
+  /** The prompt's ids as the tfjs decoder gets them. */
+  encode(prompt: string): number[] {
+    return encodePrompt(this.tokenizer, prompt, { chat: this.chat, system: this.system });
+  }
+
+  async generate(prompts: readonly string[], sampling: SamplingSettings, work: GenerateWork = {}): Promise<(string | GenerationFailure)[]> {
+    return (await this.generateWithTimes(prompts, sampling, work)).texts;
+  }
+
+  /** generate() plus token counts and the prompt-pass / decode times (for `expandr generate --json` and the benchmark). */
+  async generateWithTimes(prompts: readonly string[], sampling: SamplingSettings, work: GenerateWork = {}) {
+    if (this.disposed) throw new ExpandrError(`${this.id} was disposed: load the generator again.`);
+    const ids = prompts.map((p) => this.encode(p));
+    const total = prompts.length;
+    work.onProgress?.({ stage: 'llm:generate', done: 0, total, unit: 'prompts' });
+    const run = await this.engine.generate(ids, {
+      maxTokens: sampling.maxTokens,
+      temperature: sampling.temperature,
+      topP: sampling.topP,
+      seeds: prompts.map((_, i) => promptSeed(sampling, work, i)),
+      stopIds: this.tokenizer.eosIds,
+      signal: work.signal,
+      onPromptDone: (done) => work.onProgress?.({ stage: 'llm:generate', done, total, unit: 'prompts' }),
+    });
+    const texts = run.tokens.map((t, i): string | GenerationFailure =>
+      t === null
+        ? { failed: `a prompt of ${ids[i].length} tokens and ${sampling.maxTokens} new ones do not fit llama.cpp's context of ${this.engine.contextSize} tokens` }
+        : this.tokenizer.decode(t, { previous: ids[i][ids[i].length - 1] }),
+    );
+    return { texts, tokens: run.tokens, finish: run.finish, prefillMs: run.prefillMs, decodeMs: run.decodeMs };
+  }
+
+  /** Frees llama.cpp's model and contexts. */
+  async dispose(): Promise<void> {
+    if (this.disposed) return;
+    this.disposed = true;
+    await this.engine.dispose();
+  }
+}
+
+export interface LlamaCppSideOptions extends Omit<LlamaCppGeneratorOptions, 'modelPath' | 'adapter' | 'chat'> {
+  chat: boolean;
+  /** The base .gguf (the file the tfjs side also loads for log-probs and DPO). */
+  gguf: string;
+  /** Where merged tuned GGUFs go, one per adapter content (e.g. OUT/adapters/merged-gguf). */
+  mergedDir: string;
+  work?: WorkOptions;
+}
+
+/** The merged GGUF's path for an adapter: named by its content hash, so one adapter is merged once. */
+export const mergedGgufPath = (mergedDir: string, adapter: ReadonlyMap<string, Uint8Array>): string => join(mergedDir, `${adapterHash(adapter)}.gguf`);
+
+/**
+ * The LlmSide generator(adapter) for llama.cpp: the base GGUF itself, or for an adapter its merged GGUF
+ * (written on first use, reused after). The loop disposes each before the next; dispose is fire-and-forget there.
+ */
+export function llamaCppGeneratorFactory(options: LlamaCppSideOptions): (adapter: ReadonlyMap<string, Uint8Array> | null) => Promise<TextGenerator & { dispose(): void }> {
+  return async (adapter) => {
+    let modelPath = options.gguf;
+    if (adapter) {
+      modelPath = mergedGgufPath(options.mergedDir, adapter);
+      await ensureMergedGguf(options.gguf, adapter, modelPath, options.work ?? {}, `${options.name} adapter`);
+    }
+    const gen = await LlamaCppGenerator.load({ ...options, modelPath, adapter });
+    return {
+      id: gen.id,
+      provenance: gen.provenance,
+      generate: (prompts, sampling, work) => gen.generate(prompts, sampling, work),
+      dispose: () => void gen.dispose().catch(() => undefined), // freeing native memory; nothing to report
+    };
+  };
+}
