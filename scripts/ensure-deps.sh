@@ -9,6 +9,7 @@ if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.j
   echo "[deps] installing npm packages (npm ci)"
   npm ci --no-audit --no-fund
 fi
+bash scripts/ensure-llamacpp.sh
 
 if [ "${1:-}" = "--browser" ] && { [ ! -x /usr/bin/chromium ] || ! ldconfig -p | grep -q libvulkan.so.1; }; then
   echo "[deps] installing Debian chromium (for browser tests)"
