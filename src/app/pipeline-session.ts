@@ -3,7 +3,7 @@
 // the stage it was in), progress and log lines streamed, and the run's files as downloads.
 // The page walks Data → Models → Expand → Train → Evaluate → Export; a step runs the loop for the rows
 // it needs (stages already finished are reused), "Run all" for every configured row.
-import { ExpandrError } from '../errors.ts';
+import { ExpandrError, throwIfAborted } from '../errors.ts';
 import type { BeirDataset } from '../data/load.ts';
 import type { BeirDoc } from '../data/types.ts';
 import { loadBertEncoder } from '../encoder/encoder.ts';
@@ -144,9 +144,8 @@ export class PipelineSession {
     if (onEvent) work = { ...work, onMetrics: (point) => onEvent({ kind: 'metric', point }) };
     // A step runs the loop for its rows only; the state key stays the full config's, so steps add up.
     const config: ExperimentConfig = { ...full, settings: full.settings.filter((s) => STEP_ROWS[args.step].includes(s)) };
-    work.onProgress?.({ stage: 'pipeline:data', done: 0, total: info.counts.docs, unit: 'docs', text: 'reading the dataset' });
-    const data = await datasetFromStore(store, args.datasetId);
-    const trainData = await Promise.all((args.trainDatasetIds ?? []).map((id) => (id === args.datasetId ? data : datasetFromStore(store, id))));
+    const data = await datasetFromStore(store, args.datasetId, work);
+    const trainData = await Promise.all((args.trainDatasetIds ?? []).map((id) => (id === args.datasetId ? data : datasetFromStore(store, id, work))));
     const base = this.retrievers.source(args.encoder);
     const llm = args.llm ? this.llms.get(args.llm) : null;
     const outcome = await runExperiment(
@@ -278,12 +277,18 @@ function loadEncoderFor(files: ModelFiles, base: ReturnType<RetrieverSession['so
   return loadBertEncoder(files, files === base.files ? { settings: base.summary.settings } : {});
 }
 
-/** The stored dataset as the loop reads it (docs in store order, every split's qrels). */
-export async function datasetFromStore(store: Store, datasetId: string): Promise<BeirDataset> {
+/** The stored dataset as the loop reads it (docs in store order, every split's qrels); progress in docs read. */
+export async function datasetFromStore(store: Store, datasetId: string, work: WorkOptions = {}): Promise<BeirDataset> {
   const info = await store.getDataset(datasetId);
   if (!info) throw new ExpandrError('The dataset is no longer stored: import it again.');
   const docs: BeirDoc[] = [];
-  for await (const batch of store.iterateDocs(datasetId, 2000)) docs.push(...batch);
+  const report = (text?: string) => work.onProgress?.({ stage: 'pipeline:data', done: docs.length, total: info.counts.docs, unit: 'docs', text });
+  report(`reading ${info.name}`);
+  for await (const batch of store.iterateDocs(datasetId, 2000)) {
+    docs.push(...batch);
+    report(`reading ${info.name}`);
+    throwIfAborted(work.signal, 'Reading the dataset');
+  }
   const queries = new Map((await store.getQueries(datasetId)).map((q) => [q.id, q]));
   const qrels = new Map(await Promise.all(Object.keys(info.splits).map(async (s) => [s, await store.getQrels(datasetId, s)] as const)));
   return { name: info.name, docs, queries, qrels, splits: info.splits, warnings: [], checksum: info.checksum, fileSha256: info.fileSha256 };

@@ -47,6 +47,20 @@ const CONFIG = {
   dpo: { steps: DPO_STEPS, batchSize: 2, checkpointEvery: 1 },
 };
 
+/** The progress stages the run above goes through (until the cancel in DPO) and the unit of each. */
+const STAGE_UNITS: Record<string, string> = {
+  'pipeline:data': 'docs',
+  'bm25:search': 'queries',
+  'dense:encode': 'docs',
+  'dense:search': 'docs',
+  'pipeline:expand': 'prompts',
+  'train:retriever': 'steps',
+  'pipeline:candidates': 'prompts',
+  'pipeline:answers': 'prompts',
+  'pipeline:rewards': 'queries',
+  'train:llm': 'steps',
+};
+
 /** The worker's side without a worker: each call goes to the sessions, with the same callbacks host.ts passes. */
 function directClient(session: PipelineSession, tap?: (p: Progress) => void): CoreClient {
   const call = <T extends CallType>(type: T, args: Calls[T]['args'], onProgress?: (p: Progress) => void, _onStep?: unknown, onEvent?: (e: PipelineEvent) => void): CallHandle<Calls[T]['result']> => {
@@ -127,6 +141,9 @@ describe('watching the pipeline from the page state', () => {
       const gen = progress.filter((p) => p.stage === 'pipeline:expand' || p.stage === 'pipeline:candidates');
       expect(gen.some((p) => p.counter?.unit === 'tokens' && p.counter.done > 0)).toBe(true);
       expect(progress.some((p) => p.stage === 'train:llm' && p.unit === 'steps' && /loss/.test(p.text ?? ''))).toBe(true);
+      // Every kind of stage reports its progress in its own units, so the page has a rate for each.
+      const units = new Map(progress.map((p) => [p.stage, p.unit]));
+      for (const [stage, unit] of Object.entries(STAGE_UNITS)) expect(units.get(stage), stage).toBe(unit);
 
       // The cancel kept every finished stage, with its log entry, in the stored run.
       const stored = ps.snapshot!;
