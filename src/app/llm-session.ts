@@ -5,7 +5,8 @@
 import { ExpandrError, NotFoundError } from '../errors.ts';
 import { fromFile } from '../data/source.ts';
 import { modelFilesFromSources, type ModelFiles } from '../llm/files.ts';
-import { detectFormat, loadDecoderFiles } from '../llm/load.ts';
+import { detectFormat, loadDecoderFiles, type LoadedDecoder } from '../llm/load.ts';
+import type { DecoderTokenizer } from '../llm/tokenizer.ts';
 import type { DecoderConfig } from '../llm/config.ts';
 import { loadTfjsGenerator } from '../pipeline/generators.ts';
 import { q2aPrompt, q2dPrompt, stripIntro, Q2A_DOC_MAX_CHARS } from '../pipeline/prompts.ts';
@@ -83,9 +84,7 @@ export class LlmSession {
     let params = 0;
     for (const w of d.weights.values()) params += w.shape.reduce((a, b) => a * b, 1);
     work.onProgress?.({ stage: 'llm:load', done: 1, total: 1, unit: 'models', text: files.label });
-    const measure = d.tokenizer
-      ? { q2aTokens: d.tokenizer.encode(q2aPrompt('', '')).length, charsPerToken: SAMPLE_PASSAGE.length / d.tokenizer.encode(SAMPLE_PASSAGE).length }
-      : {};
+    const measure = q2aMeasures(d.tokenizer);
     // A checked folder is kept in the store (the same cache as encoders: 'local:<hash>'), so a new page loads it again.
     if (!cacheKey && this.store) cacheKey = await keepLlmFiles(await this.store(), files, work);
     if (cacheKey) {
@@ -164,13 +163,23 @@ export class LlmSession {
  * QUERY_TOKENS), the answer's tokens and the chat template's (CHAT_TOKENS), at the measured
  * characters per token with a margin; at most Q2A_DOC_MAX_CHARS (the paper's cut).
  */
-export function q2aDocChars(llm: LlmSummary, answerTokens: number): number {
+export function q2aDocChars(llm: Pick<LlmSummary, 'chat' | 'maxSeqLen' | 'q2aTokens' | 'charsPerToken'>, answerTokens: number): number {
   const QUERY_TOKENS = 64;
   const CHAT_TOKENS = llm.chat ? 64 : 0;
   const MARGIN = 0.8;
   if (!llm.q2aTokens || !llm.charsPerToken) return Q2A_DOC_MAX_CHARS;
   const tokens = llm.maxSeqLen - answerTokens - llm.q2aTokens - QUERY_TOKENS - CHAT_TOKENS;
   return Math.max(0, Math.min(Q2A_DOC_MAX_CHARS, Math.floor(tokens * llm.charsPerToken * MARGIN)));
+}
+
+/** What q2aDocChars reads of a tokenizer: the Q2A template's tokens and characters per token of a sample passage. */
+function q2aMeasures(tokenizer: DecoderTokenizer | null): Pick<LlmSummary, 'q2aTokens' | 'charsPerToken'> {
+  return tokenizer ? { q2aTokens: tokenizer.encode(q2aPrompt('', '')).length, charsPerToken: SAMPLE_PASSAGE.length / tokenizer.encode(SAMPLE_PASSAGE).length } : {};
+}
+
+/** q2aDocChars of a loaded decoder, measured as a page load measures it: the runner calls it so one config gives the page's Q2A prompts. */
+export function decoderQ2aDocChars(d: Pick<LoadedDecoder, 'config' | 'tokenizer'>, answerTokens: number): number {
+  return q2aDocChars({ chat: hasChatTemplate(d.tokenizer), maxSeqLen: d.config.maxSeqLen, ...q2aMeasures(d.tokenizer) }, answerTokens);
 }
 
 const dims = (c: DecoderConfig) => ({ arch: c.arch, layers: c.layers, dim: c.dim, vocab: c.vocab });

@@ -4,6 +4,8 @@
 // Every stage is recorded in OUT/run-state.json: re-running the same command after a kill resumes
 // (trainers from their checkpoints under OUT/checkpoints/); another config in the same folder is refused.
 import { decoderFilesFromPath } from './model-path.ts';
+import { decoderQ2aDocChars } from '../app/llm-session.ts';
+import { loadDecoderFiles } from '../llm/load.ts';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -56,13 +58,6 @@ ${BACKEND_HELP}
 /** The project root (where package.json is): relative config paths resolve from here. */
 export const PROJECT_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const fromRoot = (p: string) => (isAbsolute(p) ? p : resolve(PROJECT_ROOT, p));
-
-/**
- * Q2A prompt budget for llama2.c models (stories260K: 512 positions, ~1.3 characters per token with its
- * 512-token vocabulary; the instruction alone is ~270 tokens): 200 characters of the gold document keep
- * prompt + answer inside the context.
- */
-export const LLAMA2C_DOC_CHARS = 200;
 
 /** Init-encoder settings of the cached pretrained encoder: small enough for two CPU cores. */
 const INIT = { hidden: 128, layers: 2, heads: 4, intermediate: 512, maxLength: 64, pooling: 'mean' as const };
@@ -169,7 +164,9 @@ export async function experimentCommand(argv: string[], signal: AbortSignal): Pr
         : new FileChunkStore(join(out, 'embeddings'), `${configKey(config)}-${name}${corpus.checksum === data.checksum ? '' : `-${corpus.checksum}`}`),
   };
   const llmName = config.llm.model.replace(/\/+$/, '').split('/').pop()!;
-  const maxDocChars = llmFiles.has('config.json') ? undefined : LLAMA2C_DOC_CHARS;
+  // The room for d* in the Q2A prompt as the page computes it when it loads the model (llm-session.ts), so
+  // one config gives the page's prompts and results here.
+  const maxDocChars = decoderQ2aDocChars(await loadDecoderFiles(llmFiles), config.answer.maxTokens);
   // llm.engine 'llama.cpp': generation through llama.cpp on the GGUF (a tuned model as a merged GGUF beside the
   // run's adapters); log-probs and DPO stay on the tfjs decoder.
   const generator =
