@@ -2,6 +2,12 @@ import { defineConfig } from 'vitest/config';
 import { svelte } from '@sveltejs/vite-plugin-svelte';
 import { nodeCodeVersion } from './src/cli/code-version.ts';
 
+// Cross-origin isolation (crossOriginIsolated: SharedArrayBuffer, so wasm threads: tfjs-backend-wasm's
+// threaded SIMD build and onnxruntime-web's threads). COEP `credentialless` rather than `require-corp`:
+// cross-origin no-cors loads still work (sent without cookies) and CORS fetches (the Hugging Face Hub)
+// are unchanged. A deployment must send the same two headers.
+const ISOLATION_HEADERS = { 'Cross-Origin-Opener-Policy': 'same-origin', 'Cross-Origin-Embedder-Policy': 'credentialless' };
+
 // One config for the app (Vite) and every test project (Vitest).
 // unit: Node, fast, no browser. browser: Playwright + Debian chromium against a built app.
 export default defineConfig({
@@ -9,8 +15,8 @@ export default defineConfig({
   // The code version page run keys carry (src/app/run-list.ts): package version + git commit at build time.
   define: { __EXPANDR_CODE_VERSION__: JSON.stringify(nodeCodeVersion()) },
   worker: { format: 'es' },
-  server: { host: '127.0.0.1', port: 5173 },
-  preview: { host: '127.0.0.1', port: 4173 },
+  server: { host: '127.0.0.1', port: 5173, headers: ISOLATION_HEADERS },
+  preview: { host: '127.0.0.1', port: 4173, headers: ISOLATION_HEADERS },
   test: {
     projects: [
       {

@@ -16,6 +16,7 @@ import { bertParamSpecs, isLinearWeight, randomBertWeights, type HfTensor } from
 import { attentionProbs, type ProbsDropout } from './attention-probs.ts';
 import { gelu } from './gelu.ts';
 import { batchMatMul, linear2d } from '../util/matmul.ts';
+import { webgpuFusedAttention } from '../util/webgpu-attention-kernel.ts';
 import type { TokenizedBatch } from './types.ts';
 
 /** Added to attention scores of padding keys: exp() underflows to exactly 0 in float32 (HF uses finfo.min). */
@@ -80,6 +81,8 @@ export class BertModel {
       // Built in JS rather than by tf.cast: tfjs-webgpu's int32→float32 cast of a small (CPU-resident)
       // tensor keeps Int32Array data, which later GPU kernels compile as i32 (invalid WGSL).
       const maskAdd = tf.tensor4d(batch.attentionMask.map((m) => (m ? 0 : MASK_NEGATIVE)), [B, 1, 1, T], 'float32');
+      // WebGPU inference (no dropout, no gradient tape): attention as one fused WGSL program per layer.
+      const fused = fusedAttentionApplies(opts.training === true);
 
       const word = tf.reshape(embeddingLookup(this.p('embeddings.word_embeddings.weight'), ids), [B, T, d]);
       const pos = embeddingLookup(this.p('embeddings.position_embeddings.weight'), positions); // (T, d), broadcast over B
@@ -90,17 +93,18 @@ export class BertModel {
       // (under a gradient tape the tensors a gradient needs are kept by the tape, not by the scope).
       for (let i = 0; i < c.numLayers; i++) {
         const xi = x;
-        x = tf.tidy(() => this.layer(xi, i, B, T, maskAdd, drop));
+        x = tf.tidy(() => this.layer(xi, i, B, T, maskAdd, drop, fused));
       }
       return tf.reshape(x, [B, T, d]);
     });
   }
 
   /** One post-norm transformer layer: x (B*T, d) → (B*T, d). */
-  private layer(x: tf.Tensor2D, i: number, B: number, T: number, maskAdd: tf.Tensor, drop: Dropout): tf.Tensor2D {
+  private layer(x: tf.Tensor2D, i: number, B: number, T: number, maskAdd: tf.Tensor, drop: Dropout, fused: boolean): tf.Tensor2D {
     const c = this.config;
     const p = `encoder.layer.${i}`;
-    const a = drop(this.linear(this.attention(x, p, B, T, maskAdd, drop), `${p}.attention.output.dense`), c.hiddenDropout);
+    const heads = fused ? this.fusedAttention(x, p, B, T, maskAdd) : this.attention(x, p, B, T, maskAdd, drop);
+    const a = drop(this.linear(heads, `${p}.attention.output.dense`), c.hiddenDropout);
     x = this.layerNorm(tf.add(a, x), `${p}.attention.output.LayerNorm`);
     const h = gelu(this.linear(x, `${p}.intermediate.dense`)); // (B*T, intermediate)
     const m = drop(this.linear(h, `${p}.output.dense`), c.hiddenDropout); // (B*T, d)
@@ -124,6 +128,15 @@ export class BertModel {
     const att = attentionProbs(scores, maskAdd, 1 / Math.sqrt(hs), drop.site(c.attentionDropout)); // dropout(softmax(·/√hs + mask))
     const y = batchMatMul(tf.reshape(att, [B * nh, T, T]) as tf.Tensor3D, v); // (B*nh, T, hs)
     return tf.reshape(tf.transpose(tf.reshape(y, [B, nh, T, hs]), [0, 2, 1, 3]), [B * T, c.hiddenSize]); // (B*T, d), heads side by side
+  }
+
+  /** The same attention as attention(), inference only, as one WGSL program (webgpu-attention-kernel.ts). */
+  private fusedAttention(x: tf.Tensor2D, p: string, B: number, T: number, maskAdd: tf.Tensor): tf.Tensor2D {
+    const c = this.config;
+    const q = this.linear(x, `${p}.attention.self.query`);
+    const k = this.linear(x, `${p}.attention.self.key`);
+    const v = this.linear(x, `${p}.attention.self.value`);
+    return webgpuFusedAttention(q, k, v, tf.reshape(maskAdd, [B, T]), c.numHeads, 1 / Math.sqrt(c.hiddenSize / c.numHeads));
   }
 
   /**
@@ -153,6 +166,17 @@ export class BertModel {
   dispose(): void {
     for (const v of this.variables) v.dispose();
   }
+}
+
+/**
+ * Whether forward() may use the fused WebGPU attention: on webgpu, not training (no attention dropout) and
+ * no gradient tape recording (the kernel has no gradient; training keeps the composed ops and their
+ * gradients). tfjs has no public "is a tape recording" query: engine.state.gradientDepth is its counter.
+ */
+function fusedAttentionApplies(training: boolean): boolean {
+  if (training || tf.getBackend() !== 'webgpu') return false;
+  const state = (tf.engine() as unknown as { state?: { gradientDepth?: number } }).state;
+  return state?.gradientDepth === 0;
 }
 
 interface Dropout {

@@ -5,12 +5,12 @@
 // blocked loop ~10–20× slower (measured here: 1 vs 11–17 GFLOP/s). So on wasm:
 //  - matMul2d: the forward product and both backward ones are plain, with explicit transposes (cheap:
 //    O(size) against O(size·N)).
-//  - batchMatMul: a (N, M, K) @ (N, K, P) product is split into N plain 2D products (each input read back
-//    once and cut into N tensors; one Concat of the results), forward and backward.
-//    XNNPACK packs the right-hand matrix into an operator cached on its tensor id; the slices live only
-//    inside the op, so their operators are freed with them.
+//  - batchMatMul: a (N, M, K) @ (N, K, P) product is split into N plain 2D products run in place on
+//    slices of the inputs' heap memory (wasm-matmul-kernel.ts), forward and backward.
 // Other backends use tf.matMul.
 import * as tf from '@tensorflow/tfjs-core';
+import { wasmKernelSwitches } from './wasm-kernel-internals.ts';
+import { wasmSlicedBatchMatMul } from './wasm-matmul-kernel.ts';
 
 const onWasm = () => tf.getBackend() === 'wasm';
 
@@ -58,20 +58,21 @@ export function matMulBT(a: tf.Tensor2D, b: tf.Tensor2D): tf.Tensor2D {
 
 /**
  * Slice i of a (N, R, C) tensor as a 2D tensor, made from one read-back of its data (`data`). Not
- * tf.unstack: tfjs-wasm's Slice reads the whole input back (readSync → HEAPU8.slice) for every slice, so
- * N slices cost N full copies (measured: 48 slices of attention's K, 83–117 ms; this way ~2 ms).
+ * tf.unstack: tfjs-wasm's Slice reads the whole input back for every slice. (The path before
+ * wasm-matmul-kernel.ts, kept behind wasmKernelSwitches.slicedMatMul to measure the kernel against it.)
  */
 function sliceOf(data: Float32Array, i: number, r: number, c: number): tf.Tensor2D {
   return tf.tensor2d(data.subarray(i * r * c, (i + 1) * r * c), [r, c], 'float32');
 }
 
 /**
- * Slice-by-slice plain products (no gradient of its own): a (N, M, K) @ b (N, K, P) → (N, M, P). Sync
- * backends only (dataSync). Each pair of slices is made just before its product and freed just after (with
- * the XNNPACK operator cached on b's slice), so the wasm heap holds one pair at a time besides the inputs
- * and the products.
+ * Slice-by-slice plain products (no gradient of its own): a (N, M, K) @ b (N, K, P) → (N, M, P). Wasm only.
+ * Normally each slice is a 2D XNNPACK product on the inputs' own heap memory (wasm-matmul-kernel.ts: no
+ * read-back, no slice tensors, no Concat); with the kernel switched off, the inputs are read back, cut
+ * into 2D tensors and the products concatenated.
  */
 function slicedMatMul(a: tf.Tensor3D, b: tf.Tensor3D): tf.Tensor3D {
+  if (wasmKernelSwitches.slicedMatMul) return wasmSlicedBatchMatMul(a, b);
   const [n, m, k] = a.shape;
   const p = b.shape[2];
   return tf.tidy(() => {

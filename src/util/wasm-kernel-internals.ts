@@ -1,0 +1,32 @@
+// The tfjs-backend-wasm 4.22 internals this project's own wasm kernels use (wasm-matmul-kernel.ts):
+// BackendWasm's data map (tensor → heap offset and C++ id), its id counter, makeOutput,
+// and the module's heap and tensor registry. Not tfjs's public API: wasmInternals() checks they are there.
+import type * as tf from '@tensorflow/tfjs-core';
+
+export interface WasmModuleInternals {
+  HEAPF32: Float32Array;
+  cwrap(name: string, ret: null, args: string[]): (...args: unknown[]) => void;
+  tfjs: { registerTensor(id: number, size: number, offset: number): void; disposeData(id: number): void };
+}
+
+export interface WasmBackendInternals {
+  wasm: WasmModuleInternals;
+  dataIdMap: { get(dataId: tf.DataId): { id: number; memoryOffset: number } };
+  dataIdNextNumber: number;
+  makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
+}
+
+/** The BackendWasm internals these kernels use, checked (they are not tfjs's public API). */
+export function wasmInternals(backend: unknown): WasmBackendInternals {
+  const b = backend as Partial<WasmBackendInternals>;
+  if (!b.wasm?.tfjs?.registerTensor || !b.dataIdMap || typeof b.dataIdNextNumber !== 'number' || typeof b.makeOutput !== 'function') {
+    throw new Error('src/util/wasm-kernel-internals.ts: tfjs-backend-wasm internals changed (dataIdMap, dataIdNextNumber, wasm.tfjs.registerTensor): pin @tensorflow/tfjs-backend-wasm 4.22 or update this kernel');
+  }
+  return b as WasmBackendInternals;
+}
+
+/**
+ * Which of this project's wasm kernels run (all by default). Benchmarks turn one off to measure what it
+ * gains in the same process (bench/encoder-page.bench.ts); the off path is the tfjs-op composition it replaced.
+ */
+export const wasmKernelSwitches = { slicedMatMul: true };

@@ -1,0 +1,106 @@
+// The fused WGSL attention kernel (src/util/webgpu-attention-kernel.ts) on tfjs-webgpu in Node (npm webgpu /
+// Dawn on SwiftShader) against softmax(QKᵀ·scale + mask)·V composed from tfjs ops on the cpu backend, with
+// padded keys; and BertModel.forward on webgpu (which uses it outside a gradient tape) against cpu.
+// Skipped where no WebGPU adapter starts.
+import * as tf from '@tensorflow/tfjs-core';
+import '@tensorflow/tfjs-backend-cpu';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { useBackend } from '../../src/cli/backend.ts';
+import { BertModel } from '../../src/encoder/bert.ts';
+import { webgpuFusedAttention } from '../../src/util/webgpu-attention-kernel.ts';
+import type { BertConfig } from '../../src/encoder/config.ts';
+import type { TokenizedBatch } from '../../src/encoder/types.ts';
+
+/** float32 online softmax vs two-pass softmax, sums of ≤ 16 products: a few ulp of O(1) values. */
+const ATTENTION_TOL = 2e-6;
+/** The whole 2-layer model: the attention difference above carried through LayerNorms and GELUs. */
+const FORWARD_TOL = 2e-5;
+
+let available = true;
+beforeAll(async () => {
+  try {
+    await useBackend('webgpu');
+    tf.env().set('WEBGPU_CPU_FORWARD', false);
+  } catch {
+    available = false;
+  }
+});
+
+const seq = (n: number, f: (i: number) => number) => Array.from({ length: n }, (_, i) => f(i));
+const maxDiff = (a: ArrayLike<number>, b: ArrayLike<number>) => {
+  expect(a.length).toBe(b.length);
+  let d = 0;
+  for (let i = 0; i < a.length; i++) d = Math.max(d, Math.abs(a[i] - b[i]));
+  return d;
+};
+
+/** The composed reference: heads split, softmax(q·kᵀ·scale + mask)·v, heads merged. */
+function composed(q: tf.Tensor2D, k: tf.Tensor2D, v: tf.Tensor2D, mask: tf.Tensor2D, heads: number, scale: number): tf.Tensor2D {
+  const [B, T] = mask.shape;
+  const d = q.shape[1];
+  const hs = d / heads;
+  const split = (x: tf.Tensor2D) => tf.transpose(tf.reshape(x, [B, T, heads, hs]), [0, 2, 1, 3]);
+  const s = tf.add(tf.mul(tf.matMul(split(q), split(k), false, true), scale), tf.reshape(mask, [B, 1, 1, T]));
+  const y = tf.matMul(tf.softmax(s), split(v)); // (B, heads, T, hs)
+  return tf.reshape(tf.transpose(y, [0, 2, 1, 3]), [B * T, d]);
+}
+
+describe('webgpuFusedAttention', () => {
+  it('equals the composed ops on cpu, padding keys ignored', async (ctx) => {
+    if (!available) ctx.skip();
+    const B = 3, T = 7, heads = 2, hs = 4, d = heads * hs;
+    const scale = 1 / Math.sqrt(hs);
+    const data = (o: number) => seq(B * T * d, (i) => Math.sin(0.37 * i + o) * 2);
+    const maskData = seq(B * T, (i) => (i % T >= T - (i / T | 0) * 2 ? -1e9 : 0)); // row b: last 2b keys padded
+    const make = () => [tf.tensor2d(data(0), [B * T, d]), tf.tensor2d(data(1), [B * T, d]), tf.tensor2d(data(2), [B * T, d]), tf.tensor2d(maskData, [B, T])] as const;
+    await useBackend('cpu');
+    const want = tf.tidy(() => composed(...(make() as unknown as [tf.Tensor2D, tf.Tensor2D, tf.Tensor2D, tf.Tensor2D]), heads, scale).dataSync());
+    await useBackend('webgpu');
+    const [q, k, v, m] = make();
+    const before = tf.memory().numTensors;
+    const out = webgpuFusedAttention(q, k, v, m, heads, scale);
+    expect(out.shape).toEqual([B * T, d]);
+    const got = await out.data();
+    expect(tf.memory().numTensors).toBe(before + 1);
+    tf.dispose([q, k, v, m, out]);
+    expect(maxDiff(got, want)).toBeLessThan(ATTENTION_TOL);
+  });
+
+  const config: BertConfig = { vocabSize: 50, hiddenSize: 16, numLayers: 2, numHeads: 4, intermediateSize: 32, hiddenAct: 'gelu', maxPositions: 16, typeVocabSize: 2, layerNormEps: 1e-12, hiddenDropout: 0.1, attentionDropout: 0.1, initializerRange: 0.02 };
+  const batch: TokenizedBatch = { batch: 2, seqLen: 6, inputIds: Int32Array.from([2, 5, 9, 11, 3, 0, 2, 7, 3, 0, 0, 0]), tokenTypeIds: new Int32Array(12), attentionMask: Int32Array.from([1, 1, 1, 1, 1, 0, 1, 1, 1, 0, 0, 0]) };
+
+  it('BertModel.forward on webgpu (fused attention) equals cpu (composed)', async (ctx) => {
+    if (!available) ctx.skip();
+    const run = async (backend: 'cpu' | 'webgpu') => {
+      await useBackend(backend);
+      const model = BertModel.random(config, 3);
+      const h = model.forward(batch);
+      const v = await h.data();
+      h.dispose();
+      model.dispose();
+      return v;
+    };
+    const cpu = await run('cpu');
+    const gpu = await run('webgpu');
+    expect(maxDiff(gpu, cpu)).toBeLessThan(FORWARD_TOL);
+  });
+
+  it('under a gradient tape forward keeps the composed ops: gradients on webgpu equal cpu', async (ctx) => {
+    if (!available) ctx.skip();
+    const grads = async (backend: 'cpu' | 'webgpu') => {
+      await useBackend(backend);
+      const model = BertModel.random(config, 4);
+      const { value, grads: g } = tf.variableGrads(() => tf.sum(tf.square(model.forward(batch))) as tf.Scalar, model.variables);
+      const query = await g[model.variables[5].name].data(); // a query weight: reached only through attention
+      const loss = (await value.data())[0];
+      tf.dispose([value, ...Object.values(g)]);
+      model.dispose();
+      return { loss, query };
+    };
+    const cpu = await grads('cpu');
+    const gpu = await grads('webgpu');
+    expect(Math.abs(gpu.loss - cpu.loss) / cpu.loss).toBeLessThan(FORWARD_TOL);
+    expect(maxDiff(gpu.query, cpu.query)).toBeLessThan(FORWARD_TOL * 10);
+    expect(Math.max(...cpu.query.map(Math.abs))).toBeGreaterThan(0);
+  });
+});
