@@ -17,7 +17,7 @@ const TOKENS_PER_WORD = 1.3;
 
 /** Tokens of a BEIR query (SciFact claims: ~12 words). */
 export const QUERY_TOKENS = 20;
-/** Tokens of the Q2D/Q2A prompt around the query (prompts.ts), and of the document part of Q2A (up to 2000 characters). */
+/** Tokens of the Q2D prompt around the query (prompts.ts): what the KV cache holds besides the query and the output. */
 const PROMPT_TOKENS = 60;
 
 export interface RatePoint {
@@ -106,7 +106,8 @@ export function estimateExperiment(input: EstimateInput, rates: Rates): Estimate
   const tunedExpansionSets = withLlm ? (['ExpandR', 'w/o retriever training', 'w/o self-reward', 'w/o retriever reward'] as const).filter((s) => has(c, s)).length : 0;
   const candidateRounds = withLlm ? Math.max(has(c, 'ExpandR') ? c.rounds : 0, dpoRuns > 0 ? 1 : 0) : 0;
 
-  // Generation: tokens generated (each to maxTokens) and prompts (prefill, at the same rate per token).
+  // Generation: tokens generated, each prompt to maxTokens. The measured rate is of whole Q2D calls, so it
+  // includes reading the prompt (Q2A prompts, with d*, are longer: slightly more than this).
   const exp = c.expansion.maxTokens;
   const perCandidateQuery = c.candidates.temperatures.length * c.candidates.perTemperature;
   let genTokens = 0;
@@ -120,7 +121,6 @@ export function estimateExperiment(input: EstimateInput, rates: Rates): Estimate
   gen(seeds * candidateRounds * trainQ, c.answer.maxTokens);
   gen(seeds * tunedExpansionSets * (testQ + devQ), exp);
   gen(seeds * Math.max(0, rounds - 1) * trainQ, exp); // later rounds train on LLM_t's expansions
-  const promptTokens = prompts * (QUERY_TOKENS + PROMPT_TOKENS);
 
   // Encoding: the corpus once per encoder (base, FT, each round's), queries (+ expansions) per dense row,
   // and the reward pass (candidates, answers and gold documents) per candidate round.
@@ -154,7 +154,7 @@ export function estimateExperiment(input: EstimateInput, rates: Rates): Estimate
   const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
   if (llm && genTokens > 0) {
     const r = rateAt(rates.generate, llm.params);
-    stages.push({ stage: 'generate', what: `${fmt(prompts)} generations, ≤ ${fmt(genTokens)} tokens`, tokens: genTokens + promptTokens, seconds: (genTokens + promptTokens) / r });
+    stages.push({ stage: 'generate', what: `${fmt(prompts)} generations, ≤ ${fmt(genTokens)} tokens`, tokens: genTokens, seconds: genTokens / r });
   }
   if (encodeTokens > 0) stages.push({ stage: 'encode', what: `${encoders} encoder(s) × ${fmt(data.docs)} docs, plus queries and rewards`, tokens: encodeTokens, seconds: encodeTokens / rateAt(rates.encode, encoder.params) });
   if (trainTokens > 0) stages.push({ stage: 'train retriever', what: `${retrieverRuns} run(s), ${fmt(retrieverSteps)} steps`, tokens: trainTokens, seconds: trainTokens / rateAt(rates.trainEncoder, encoder.params) });

@@ -49,7 +49,7 @@ describe('estimateExperiment', () => {
     expect(e.counts.generations).toBe(22 + 32 + 8 + 56);
     const gen = e.stages.find((s) => s.stage === 'generate')!;
     const generated = 22 * 10 + 32 * 10 + 8 * 5 + 56 * 10;
-    expect(gen.tokens).toBe(generated + 118 * 80); // prompts: 20 query + 60 template tokens each
+    expect(gen.tokens).toBe(generated);
     expect(gen.seconds).toBeCloseTo(gen.tokens / 100, 9);
     const dpo = e.stages.find((s) => s.stage === 'DPO')!;
     expect(dpo.tokens).toBe(8 * 2 * 2 * 26); // steps × pairs × 2 rows × min(30, 16 + 10)
