@@ -145,7 +145,8 @@ export class RunList {
     const store = await this.store();
     const [sa, sb] = [await this.#side(store, a), await this.#side(store, b)];
     const c = compareSides(sa.side, sb.side, metric);
-    const rows = caseRows(c, sa.side, sb.side, cases);
+    const ndcg = (side: CompareSide, qid: string) => side.perQuery.get(qid)?.['ndcg@10'];
+    const rows = caseRows(c, sa.side, sb.side, cases).map((r) => ({ ...r, ndcg: { a: ndcg(sa.side, r.qid), b: ndcg(sb.side, r.qid) } }));
     const queries = new Map((await store.getQueries(a.datasetId)).map((q) => [q.id, q.text]));
     const qrels = await store.getQrels(a.datasetId, sa.split).catch(() => undefined);
     for (const r of rows) {

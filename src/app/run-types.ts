@@ -38,7 +38,8 @@ export interface RunSettingRef {
 export interface RunCompareResult {
   /** The comparison with `diffs` cut to the `top` most moved (all when top is 0); `shared` still counts every pair. */
   comparison: RunComparison;
-  cases: CaseRow[];
+  /** Case rows, each with both sides' per-query nDCG@10 (whatever metric was compared). */
+  cases: (CaseRow & { ndcg: { a?: number; b?: number } })[];
   /** Things a reader should know about the pairing (other datasets, other dataset content). */
   notes: string[];
 }

@@ -11,7 +11,7 @@ import { downloadBytes } from './download.ts';
 
 /** Per-query metrics every run stores (STANDARD_METRICS; listed here so the page bundle stays without the core). */
 export const COMPARE_METRICS = ['ndcg@10', 'recall@100', 'mrr@10', 'map@100'] as const;
-/** Rows of the per-query difference table and queries in the case view. */
+/** Rows of the per-query difference table (each moved one can open its case) and cases shown at once. */
 export const COMPARE_TOP = 20;
 export const COMPARE_CASES = 5;
 
@@ -103,7 +103,7 @@ export class RunsState {
     this.comparing = true;
     this.comparison = null;
     try {
-      await this.#try(async () => (this.comparison = await this.client.call('runs:compare', { a, b, metric, top: COMPARE_TOP, cases: COMPARE_CASES }).promise));
+      await this.#try(async () => (this.comparison = await this.client.call('runs:compare', { a, b, metric, top: COMPARE_TOP, cases: COMPARE_TOP }).promise));
     } finally {
       this.comparing = false;
     }

@@ -221,8 +221,14 @@ describe('bring and take through the store', () => {
       encoder.dispose();
       expect(viaDense).toMatchObject({ setting: 'Raw+expansion', imported: { scoring: 'dense' } });
       expect(viaDense.run).not.toBe(viaBm25.run);
-      const cmp = await runs.compare({ datasetId, run: page.id, setting: 'Raw' }, { datasetId, run: viaDense.run, setting: 'Raw+expansion' }, 'ndcg@10', 0, 6);
-      for (const c of cmp.cases) expect(c.expansionB).toContain('evidence study results');
+      const cmp = await runs.compare({ datasetId, run: page.id, setting: 'BM25' }, { datasetId, run: viaDense.run, setting: 'Raw+expansion' }, 'ndcg@10', 0, 6);
+      expect(cmp.cases.length).toBeGreaterThan(0);
+      for (const c of cmp.cases) {
+        expect(c.expansionB).toContain('evidence study results');
+        expect(c.ndcg).toEqual({ a: c.a, b: c.b }); // compared on nDCG@10: the same values
+      }
+      const byRecall = await runs.compare({ datasetId, run: page.id, setting: 'BM25' }, { datasetId, run: viaDense.run, setting: 'Raw+expansion' }, 'recall@100', 0, 6);
+      for (const c of byRecall.cases) expect(c.ndcg.b).toBe(cmp.comparison.diffs.find((d) => d.qid === c.qid)?.b);
       await expect(importRunFile(store, { datasetId, split: 'test', file: 'other.trec', text: 'nope Q0 d 1 1 t\n' }, null)).rejects.toThrow(/^other\.trec line 1: query id "nope" is not a query of dataset "scifact-mini"/);
 
       // Export: the page run without checkpoints; the import with its run file and expansions.
