@@ -107,14 +107,17 @@ export class WllamaGenerator implements TextGenerator {
   }
 
   /**
-   * What llama.cpp itself makes of a prompt: its rendering of the chat template (or the raw text) and its
-   * tokenization of that text. Checks that our ids (promptIds) are the ones llama.cpp would use.
+   * What llama.cpp makes of a prompt: its tokenization of our rendered prompt (`ids`, which must equal
+   * promptIds) and its own rendering of the chat template (`template`). The latter is llama.cpp's built-in
+   * chatml, not the GGUF's Jinja template: SmolLM2's Jinja adds a default system message that it leaves out,
+   * which is why llama.cpp is fed our ids and never its chat API.
    */
-  async llamaCppPrompt(prompt: string): Promise<{ text: string; ids: number[] }> {
-    const { chat, system } = this.options;
+  async llamaCppPrompt(prompt: string): Promise<{ text: string; ids: number[]; template: string }> {
+    const { chat, system, tokenizer } = this.options;
     const messages = [...(system ? [{ role: 'system' as const, content: system }] : []), { role: 'user' as const, content: prompt }];
-    const text = chat ? await this.engine.formatChat(messages, true) : prompt;
-    return { text, ids: await this.engine.tokenize(text, true) };
+    const text = chat ? tokenizer.applyChatTemplate(messages, { addGenerationPrompt: true }) : prompt;
+    const template = chat ? await this.engine.formatChat(messages, true) : prompt;
+    return { text, ids: await this.engine.tokenize(text, true), template };
   }
 
   async generate(prompts: readonly string[], sampling: SamplingSettings, work: GenerateWork = {}): Promise<(string | GenerationFailure)[]> {
