@@ -125,6 +125,7 @@ try {
     onnxHost: `${files.url}models/`,
     onnxId: ONNX_ID,
     ortWasmUrl: `${files.url}ort-wasm/${ORT_WASM}`,
+    ortMjsUrl: `${files.url}ort-wasm/${ORT_WASM.replace(/\.wasm$/, '.mjs')}`,
     docs,
     gpuDocs: Math.min(docs.length, int('gpu-docs', 1)),
     maxLength: MAX_LENGTH,
@@ -136,7 +137,8 @@ try {
     tolerance: AGREEMENT_TOLERANCE,
     variants: argv.variants
       ? [
-          { label: 'attention products as before (read back + slices + Concat)', switches: { slicedMatMul: false } },
+          { label: 'attention products as before (read back + slices + Concat)', backend: 'wasm' as const, switches: { slicedMatMul: false } },
+          { label: 'attention composed from tfjs ops (before)', backend: 'webgpu' as const, switches: { fusedAttention: false } },
         ]
       : [],
   };

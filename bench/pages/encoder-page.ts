@@ -13,6 +13,7 @@ import { env, pipeline } from '@huggingface/transformers';
 import { BertEncoder, loadBertEncoder } from '../../src/encoder/encoder.ts';
 import { shareWasmIdentity } from '../../src/util/wasm-identity.ts';
 import { wasmKernelSwitches } from '../../src/util/wasm-kernel-internals.ts';
+import { webgpuKernelSwitches } from '../../src/util/webgpu-attention-kernel.ts';
 import { batchPlan, type FeatureExtractor } from '../encoder-measure.ts';
 import { profileEncodeBatch, type EncodeProfile } from '../encoder-profile.ts';
 
@@ -24,8 +25,9 @@ export interface PageRequest {
   /** transformers.js "Hub" host (URL ending in '/') and model id: `${onnxHost}${onnxId}/onnx/model.onnx`. */
   onnxHost: string;
   onnxId: string;
-  /** onnxruntime-web's wasm binary (the asyncify build transformers.js 4 loads). */
+  /** onnxruntime-web's wasm binary (the asyncify build transformers.js 4 loads) and its JS glue. */
   ortWasmUrl: string;
+  ortMjsUrl: string;
   docs: string[];
   /** Docs measured on WebGPU (the first N of docs): SwiftShader runs ~1 GFLOP/s. */
   gpuDocs: number;
@@ -38,14 +40,23 @@ export interface PageRequest {
   profile: boolean;
   /** Max |ours − transformers.js| over normalised embeddings of untruncated docs, else no timing. */
   tolerance: number;
-  /** On wasm, also time ours with some of our kernels switched off (what each one gains, same rounds). */
+  /** Also time ours with some of our kernels switched off (what each one gains, same rounds). */
   variants: OursVariant[];
 }
 
-/** A setting of wasmKernelSwitches (src/util/wasm-kernel-internals.ts), timed as engine `ours: label`. */
+/** Settings of our kernel switches (wasm-kernel-internals.ts, webgpu-attention-kernel.ts), timed as engine `ours: label`. */
 export interface OursVariant {
   label: string;
-  switches: typeof wasmKernelSwitches;
+  backend: PageBackend;
+  switches: Partial<typeof wasmKernelSwitches & typeof webgpuKernelSwitches>;
+}
+
+/** Sets each switch named in `s` on whichever switch object has it. */
+function applySwitches(s: OursVariant['switches']): void {
+  for (const [k, v] of Object.entries(s)) {
+    if (k in wasmKernelSwitches) (wasmKernelSwitches as Record<string, boolean>)[k] = v;
+    if (k in webgpuKernelSwitches) (webgpuKernelSwitches as Record<string, boolean>)[k] = v;
+  }
 }
 
 export interface RoundTime {
@@ -119,7 +130,9 @@ async function loadTheirs(req: PageRequest, device: PageBackend, threads: number
   env.remotePathTemplate = '{model}/';
   env.useBrowserCache = false;
   const onnx = env.backends.onnx as { wasm: { wasmPaths?: unknown; numThreads?: number } };
-  onnx.wasm.wasmPaths = { wasm: req.ortWasmUrl };
+  // The glue from the file server too: bundled, onnxruntime-web would start its threads as workers of
+  // this page's chunk, which touches the DOM; a cross-origin glue it fetches into a blob: URL of its own.
+  onnx.wasm.wasmPaths = { mjs: req.ortMjsUrl, wasm: req.ortWasmUrl };
   onnx.wasm.numThreads = threads;
   const fe = (await pipeline('feature-extraction', req.onnxId, { dtype: 'fp32', device })) as unknown as FeatureExtractor;
   fe.tokenizer._tokenizerConfig.model_max_length = req.maxLength; // the pipeline truncates at this
@@ -153,15 +166,15 @@ async function timeBackend(backend: PageBackend, enc: BertEncoder, fe: FeatureEx
   await ours(warm);
   await theirs(backend === 'webgpu' ? batches : [warm]);
   const out: RoundTime[] = [];
-  const defaults = { ...wasmKernelSwitches };
+  const defaults = { ...wasmKernelSwitches, ...webgpuKernelSwitches };
   const engines: Record<string, () => Promise<void>> = { ours: () => ours(docs), 'transformers.js': () => theirs(batches) };
-  for (const v of backend === 'wasm' ? req.variants : []) {
+  for (const v of req.variants.filter((x) => x.backend === backend)) {
     engines[`ours: ${v.label}`] = async () => {
-      Object.assign(wasmKernelSwitches, v.switches);
+      applySwitches(v.switches);
       try {
         await ours(docs);
       } finally {
-        Object.assign(wasmKernelSwitches, defaults);
+        applySwitches(defaults);
       }
     };
   }

@@ -16,7 +16,7 @@ import { bertParamSpecs, isLinearWeight, randomBertWeights, type HfTensor } from
 import { attentionProbs, type ProbsDropout } from './attention-probs.ts';
 import { gelu } from './gelu.ts';
 import { batchMatMul, linear2d } from '../util/matmul.ts';
-import { webgpuFusedAttention } from '../util/webgpu-attention-kernel.ts';
+import { webgpuFusedAttention, webgpuKernelSwitches } from '../util/webgpu-attention-kernel.ts';
 import type { TokenizedBatch } from './types.ts';
 
 /** Added to attention scores of padding keys: exp() underflows to exactly 0 in float32 (HF uses finfo.min). */
@@ -174,7 +174,7 @@ export class BertModel {
  * gradients). tfjs has no public "is a tape recording" query: engine.state.gradientDepth is its counter.
  */
 function fusedAttentionApplies(training: boolean): boolean {
-  if (training || tf.getBackend() !== 'webgpu') return false;
+  if (training || !webgpuKernelSwitches.fusedAttention || tf.getBackend() !== 'webgpu') return false;
   const state = (tf.engine() as unknown as { state?: { gradientDepth?: number } }).state;
   return state?.gradientDepth === 0;
 }

@@ -10,6 +10,9 @@
 import * as tf from '@tensorflow/tfjs-core';
 
 export const FUSED_ATTENTION = 'ExpandrFusedAttention';
+
+/** On by default; benchmarks switch it off to time the composed ops it replaces in the same run. */
+export const webgpuKernelSwitches = { fusedAttention: true };
 const WORKGROUP = 64;
 
 interface FusedAttentionAttrs {
