@@ -19,7 +19,7 @@ const STORIES = join(ROOT, '../shared/models/stories260K');
 const ARTIFACTS = join(ROOT, 'test-results');
 const LOAD_TIMEOUT_MS = 60_000;
 const RUN_TIMEOUT_MS = 300_000;
-const RETRIEVER_STEPS = 40;
+const RETRIEVER_STEPS = 120;
 
 /**
  * The rows that run every kind of stage (expansions, retriever training, candidates, preferences, DPO,
@@ -78,10 +78,18 @@ describe('watching a run in the page', () => {
     const pipeline = page.getByTestId('pipeline');
     await page.locator('[data-testid="pipeline"][data-state="running"]').waitFor();
     // The time left, once the rate is measured (never from the first sample), as a person reads it.
-    const eta = pipeline.getByTestId('progress-eta');
-    await eta.waitFor({ timeout: RUN_TIMEOUT_MS });
-    expect(await eta.textContent()).toMatch(/^about \d+ (s|min|h \d\d min) left$/);
-    const rate = await pipeline.getByTestId('progress-rate').textContent();
+    // Read together (a new stage starts measuring afresh, and the ETA goes until its rate is known).
+    const shown = await page.waitForFunction(
+      () => {
+        const text = (id: string) => document.querySelector(`[data-testid="pipeline"] [data-testid="${id}"]`)?.textContent ?? null;
+        const [eta, rate] = [text('progress-eta'), text('progress-rate')];
+        return eta && rate ? { eta, rate } : null;
+      },
+      null,
+      { timeout: RUN_TIMEOUT_MS },
+    );
+    const { eta, rate } = (await shown.jsonValue())!;
+    expect(eta).toMatch(/^about \d+ (s|min|h \d\d min) left$/);
     expect(rate).toMatch(/^\d+(\.\d+)? \w+\/(s|min)$/);
 
     // The retriever's loss, drawn while it trains: two points or more while the task still runs; cancel then.
