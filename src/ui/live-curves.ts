@@ -3,8 +3,10 @@
 // the page's state keeps them in a $state and tests use them in Node.
 import type { MetricPoint } from '../util/progress.ts';
 
-/** Points kept per curve; older ones are dropped (a long training still draws its recent part). */
+/** Points kept per curve; past it the oldest are dropped down to LIVE_POINTS_KEEP (a long training still draws its recent part). */
 export const LIVE_POINTS_MAX = 5000;
+/** What a trimmed curve keeps: trimming in steps, not on every point, keeps the cost per point constant. */
+export const LIVE_POINTS_KEEP = 4000;
 /** Figures not drawn: the schedule's learning rate and the gradient norm are not what a person watches. */
 export const LIVE_HIDDEN = new Set(['lr', 'gradNorm']);
 
@@ -36,8 +38,9 @@ export function addLivePoint(curves: LiveCurve[], p: MetricPoint): void {
   c.steps.push(p.step);
   for (const [k, col] of Object.entries(c.values)) col.push(p.values[k] ?? NaN);
   if (c.steps.length > LIVE_POINTS_MAX) {
-    c.steps.splice(0, c.steps.length - LIVE_POINTS_MAX);
-    for (const col of Object.values(c.values)) col.splice(0, col.length - LIVE_POINTS_MAX);
+    // New arrays rather than splice: in the page's state a splice updates every index one by one.
+    c.steps = c.steps.slice(-LIVE_POINTS_KEEP);
+    c.values = Object.fromEntries(Object.entries(c.values).map(([k, col]) => [k, col.slice(-LIVE_POINTS_KEEP)]));
   }
 }
 

@@ -4,7 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import { formatEta, formatRate, MIN_RATE_SAMPLES, RATE_TIME_CONSTANT_S, RateMeter } from '../../src/util/rate.ts';
 import { numericValues, withSeries, type MetricPoint, type Progress } from '../../src/util/progress.ts';
-import { addLivePoint, LIVE_POINTS_MAX, latestFigures, type LiveCurve } from '../../src/ui/live-curves.ts';
+import { addLivePoint, LIVE_POINTS_KEEP, LIVE_POINTS_MAX, latestFigures, type LiveCurve } from '../../src/ui/live-curves.ts';
 import { stageFigure, stageLog } from '../../src/pipeline/stage-log.ts';
 import { RUN_STATE_FORMAT, RUN_STATE_VERSION, type RunState } from '../../src/pipeline/run-state.ts';
 import { sendRewardPoints } from '../../src/pipeline/loop.ts';
@@ -86,10 +86,13 @@ describe('live curves', () => {
     expect(curves[0].steps).toEqual([1, 2, 3, 5]);
     addLivePoint(curves, { series: 'x', step: 1, values: { loss: 9 } });
     expect(curves[0]).toEqual({ series: 'x', steps: [1], values: { loss: [9] } });
-    for (let s = 2; s <= LIVE_POINTS_MAX + 10; s++) addLivePoint(curves, { series: 'x', step: s, values: { loss: s } });
+    for (let s = 2; s <= LIVE_POINTS_MAX; s++) addLivePoint(curves, { series: 'x', step: s, values: { loss: s } });
     expect(curves[0].steps).toHaveLength(LIVE_POINTS_MAX);
-    expect(curves[0].steps[0]).toBe(11);
-    expect(curves[0].values.loss[0]).toBe(11);
+    addLivePoint(curves, { series: 'x', step: LIVE_POINTS_MAX + 1, values: { loss: LIVE_POINTS_MAX + 1 } });
+    expect(curves[0].steps).toHaveLength(LIVE_POINTS_KEEP);
+    expect(curves[0].steps[0]).toBe(LIVE_POINTS_MAX + 2 - LIVE_POINTS_KEEP);
+    expect(curves[0].values.loss[LIVE_POINTS_KEEP - 1]).toBe(LIVE_POINTS_MAX + 1);
+    expect(curves[0].values.loss).toHaveLength(LIVE_POINTS_KEEP);
   });
 
   it('renames a trainer’s points to the stage’s series and keeps only finite numbers', () => {
