@@ -196,6 +196,7 @@ describe('the experiment form', () => {
     expect(pageResults.rows.map((r: { setting: string }) => r.setting)).toEqual([...SETTING_NAMES]);
     // Dataset names are labels (the page's dropped files are "dataset"); checksums, splits and every number are compared.
     const label = (p: string) => p === '.dataset' || /^\.sources\.(test|train\[\d+\])\.dataset$/.test(p);
+    console.log(`[browser] form run: ${resultsDiff(pageResults, runnerResults, 0, label).length} numbers of results.json not bit-equal to the runner's`);
     expect(resultsDiff(pageResults, runnerResults, RESULTS_TOLERANCE, label)).toEqual([]);
   });
 });
