@@ -25,6 +25,8 @@ export const STEPS: readonly { id: StepName; title: string }[] = [
 
 // The form's quick look (experiment-form-presets.ts) is the first configuration; the paper's defaults are one click away.
 export { QUICK_CONFIG };
+/** How a run refused for the form's refused values begins its error (the form clears it once they are fixed). */
+export const REFUSED_PREFIX = 'The experiment form refuses';
 
 /** How often the page re-reads the stored state of a run going on in another tab. */
 const FOLLOW_MS = 2000;
@@ -39,6 +41,8 @@ export class PipelineState {
   /** Stored datasets to train on (TrainSourcePicker); []: the test dataset's own train split. */
   trainDatasetIds = $state<string[]>([]);
   configText = $state(JSON.stringify(QUICK_CONFIG, null, 2));
+  /** Values the experiment form refused (field: why), set by the form: a run waits until they are fixed. */
+  configRefused = $state<string[]>([]);
   snapshot = $state<PipelineSnapshot | null>(null);
   task = $state<(Task & { step: PipelineStep | 'llm' | 'export' }) | null>(null);
   liveLog = $state<string[]>([]);
@@ -128,6 +132,10 @@ export class PipelineState {
     if (this.#llmRestore && !this.llm) await this.#llmRestore;
     if (!this.datasetId || !this.encoder) {
       this.error = 'Pick a dataset and load an encoder first (steps Data and Models).';
+      return;
+    }
+    if (this.configRefused.length) {
+      this.error = `${REFUSED_PREFIX} ${this.configRefused.join('; ')}. Fix or clear these fields first (the JSON keeps the last accepted values).`;
       return;
     }
     let config: Record<string, unknown>;
