@@ -1,6 +1,6 @@
 // The experiment form in the page, used as a person would: a JSON pasted in shows in the form, the quick
 // look preset, then a few fields typed and a row switched off and on (no JSON typed); a value out of
-// range is refused where it is typed and leaves the JSON as it was; the estimate appears. Then Run all on
+// range is refused where it is typed, leaves the JSON as it was and holds Run all back; the estimate appears. Then Run all on
 // a SciFact subset with tiny models (tiny-bert, stories260K), and the results.json the page downloads
 // equals what the runner (`npm run -s expandr -- experiment`) writes for the JSON the form exported, run
 // at the same time in Node on the same files and models.
@@ -144,6 +144,10 @@ describe('the experiment form', () => {
     expect(await form.getByTestId('cfg-error-dpo.beta').textContent()).toMatch(/DPO β: must be a number > 0/);
     expect(await form.getByTestId('cfg-dpo.beta').getAttribute('aria-invalid')).toBe('true');
     expect(await configJson(page)).toEqual(EXPECTED);
+    // Run all waits while a value is refused, and says which.
+    await page.getByTestId('run-all').click();
+    await expect.poll(() => page.getByTestId('pipeline-error').textContent()).toMatch(/refuses DPO β \(dpo\.beta\): must be a number > 0/);
+    expect(await page.getByTestId('pipeline').getAttribute('data-state')).toBe('idle');
     await type(page, 'trainQueries', '2.5');
     expect(await form.getByTestId('cfg-error-trainQueries').textContent()).toMatch(/whole number/);
     await type(page, 'dpo.beta', '0.1');
