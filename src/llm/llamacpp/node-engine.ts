@@ -3,10 +3,10 @@
 // installs it and only this platform's binary into .cache/node-llama-cpp, and it is imported from there.
 //
 // Prompts go in as ids (our tokenizer renders the chat template, so llama.cpp sees exactly encodePrompt's
-// tokens) and come out as ids (decoded by the same tokenizer as the tfjs path). Several prompts run as
-// sequences of one context: node-llama-cpp puts the sequences' pending tokens in one llama_decode batch
-// (real batched decoding). Each sequence samples with its own seeded llama.cpp sampler, so a prompt's text
-// depends on (seed, prompt), not on its batch neighbours.
+// tokens) and come out as ids (decoded by the same tokenizer as the tfjs path). Several prompts run at once
+// either as single-sequence contexts decoded concurrently (default: each prompt's numerics are batch 1's) or
+// as sequences of one context sharing each llama_decode batch (real batched decoding, whose numerics depend
+// on the batch: see LlamaCppEngineOptions.mode). Each prompt samples with its own seeded llama.cpp sampler.
 //
 // Sampling is llama.cpp's chain as node-llama-cpp builds it (AddonSampler.cpp): top-k (off: 0 = the whole
 // vocabulary) → top-p → temperature → a seeded draw; temperature 0 is argmax. llama.cpp takes the nucleus
