@@ -212,6 +212,7 @@ export class RunList {
     return {
       datasetId: d.id,
       datasetName: d.name,
+      trainDatasets: (manifest?.datasets ?? []).filter((x) => x.role.startsWith('train')).map((x) => x.name),
       id,
       short: id === LEGACY_RUN_ID ? '' : shortKey(id),
       name: manifest?.name ?? 'Run stored before run keys',

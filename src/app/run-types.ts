@@ -5,6 +5,8 @@ import type { CaseRow, RunComparison } from '../eval/compare-runs.ts';
 export interface RunListEntry {
   datasetId: string;
   datasetName: string;
+  /** Datasets the run trained on besides its own (config.trainData), by name. */
+  trainDatasets: string[];
   /** The run's id in this dataset: its content key ('run-<hex>'), or 'experiment' for a run stored before keys. */
   id: string;
   /** The key's first hex digits, or '' for the legacy run. */

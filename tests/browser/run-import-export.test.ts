@@ -4,15 +4,18 @@
 //   imported, listed as a run, and compares with the page's BM25 run at p = 1 with zero difference;
 // - "duplicate and edit" puts the run's config back into the page's config;
 // - "export zip" downloads one zip, read back here: config, results (json/md/csv), TREC run, README,
-//   no checkpoints unless ticked;
-// - the Hugging Face token is kept in this browser across a reload, is in no export, and "forget" clears it.
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+//   figures as SVG and PNG, no checkpoints unless ticked;
+// - the Hugging Face token is kept in this browser across a reload, is in no export, and "forget" clears it;
+// - a gated Hub model (a stand-in Hub routed by the browser: tiny-bert, 401 without the token) loads only
+//   with the token, through the page's worker, and is pinned to the commit the Hub names.
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { unzipSync } from 'fflate';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadBeir } from '../../src/data/load.ts';
+import { ENCODER_PRESETS } from '../../src/encoder/presets.ts';
 import { splitQueries } from '../../src/data/qrels.ts';
 import { fromBytes } from '../../src/data/source.ts';
 import { writeTrecRun } from '../../src/eval/trec-run.ts';
@@ -71,7 +74,7 @@ describe('bring and take in the page', () => {
     await page.getByTestId('encoder-folder-input').setInputFiles(TINY_BERT);
     await page.getByTestId('encoder-row').first().waitFor({ timeout: LOAD_TIMEOUT_MS });
 
-    await setConfig(page, { testQueries: 0, seed: 7, settings: ['BM25'] });
+    await setConfig(page, { testQueries: 0, seed: 7, settings: ['BM25', 'Raw'] });
     await page.getByTestId('run-all').click();
     await page.locator('[data-testid="pipeline"]:not([data-state="running"])').waitFor({ timeout: STEP_TIMEOUT_MS });
     if (await page.getByTestId('pipeline-error').count()) throw new Error(`pipeline failed: ${await page.getByTestId('pipeline-error').textContent()}`);
@@ -113,17 +116,23 @@ describe('bring and take in the page', () => {
     // Duplicate and edit: the page run's config comes back into the page's config.
     await setConfig(page, { settings: ['Raw'] });
     await pageRow.getByTestId('run-duplicate').click();
-    await expect.poll(async () => JSON.parse(await page.getByTestId('pipeline-config').first().inputValue())).toMatchObject({ seed: 7, settings: ['BM25'] });
+    await expect.poll(async () => JSON.parse(await page.getByTestId('pipeline-config').first().inputValue())).toMatchObject({ seed: 7, settings: ['BM25', 'Raw'] });
 
     // Export the open run as one zip from the Export area, then the imported one from the run list.
     const entries = await zipEntries(page, () => page.getByTestId('export-run-zip').click());
     const paths = Object.keys(entries);
-    for (const p of ['config.json', 'results.json', 'results.md', 'results.csv', 'runs/BM25.trec', 'README.txt']) expect(paths).toContain(p);
+    for (const p of ['config.json', 'results.json', 'results.md', 'results.csv', 'runs/BM25.trec', 'runs/Raw.trec', 'README.txt']) expect(paths).toContain(p);
     expect(paths.some((p) => p.startsWith('checkpoints/'))).toBe(false);
+    const svgs = paths.filter((p) => /^figures\/.*\.svg$/.test(p));
+    expect(svgs.length).toBeGreaterThan(0); // the t-SNE of Raw's query/document pairs
+    for (const svg of svgs) {
+      expect(new TextDecoder().decode(entries[svg])).toMatch(/^<svg /);
+      expect([...entries[svg.replace(/\.svg$/, '.png')].subarray(0, 4)]).toEqual([0x89, 0x50, 0x4e, 0x47]);
+    }
     const readme = new TextDecoder().decode(entries['README.txt']);
     for (const p of paths) expect(readme).toContain(p);
     expect(readme).toMatch(/Exported by ExpandR Web \d+\.\d+\.\d+\+/);
-    expect(JSON.parse(new TextDecoder().decode(entries['results.json'])).rows[0]).toMatchObject({ setting: 'BM25' });
+    expect(JSON.parse(new TextDecoder().decode(entries['results.json'])).rows.map((r: { setting: string }) => r.setting)).toEqual(['BM25', 'Raw']);
     const imported = await zipEntries(page, () => importedRow.getByTestId('run-export-zip').click());
     expect(Object.keys(imported)).toEqual(expect.arrayContaining(['config.json', 'results.json', 'runs/TREC-run.trec', 'README.txt']));
 
@@ -139,5 +148,50 @@ describe('bring and take in the page', () => {
     await page.getByTestId('hf-token-forget').click();
     expect(await page.getByTestId('hf-token').inputValue()).toBe('');
     expect(await page.evaluate(() => Object.values(localStorage).join('\n'))).not.toContain(TOKEN);
+  }, 300_000);
+
+  it('loads a gated Hub model only with the token, in the page worker, pinned to its commit', async () => {
+    const files = new Map<string, Buffer>();
+    const walk = (d: string): void => readdirSync(d).forEach((f) => (statSync(join(d, f)).isDirectory() ? walk(join(d, f)) : files.set(relative(TINY_BERT, join(d, f)), readFileSync(join(d, f)))));
+    walk(TINY_BERT);
+    const commit = 'fedcba9876543210fedcba9876543210fedcba98';
+    const auth: string[] = [];
+    const page = await h.newPage();
+    // As the Hub answers a page: CORS open, the Authorization header allowed (preflight), X-Repo-Commit exposed.
+    const cors = { 'access-control-allow-origin': '*', 'access-control-allow-headers': 'authorization', 'access-control-expose-headers': 'x-repo-commit, content-length' };
+    await page.context().route('https://huggingface.co/**', async (route) => {
+      if (route.request().method() === 'OPTIONS') return route.fulfill({ status: 204, headers: cors });
+      const header = (await route.request().allHeaders())['authorization'] ?? '';
+      auth.push(header);
+      if (header !== `Bearer ${TOKEN}`) return route.fulfill({ status: 401, body: 'gated', headers: cors });
+      const file = decodeURIComponent(new URL(route.request().url()).pathname.split('/resolve/')[1]?.split('/').slice(1).join('/') ?? '');
+      const body = files.get(file);
+      return body
+        ? route.fulfill({ status: 200, body, headers: { ...cors, 'x-repo-commit': commit, 'content-length': String(body.length) } })
+        : route.fulfill({ status: 404, body: 'Entry not found', headers: cors });
+    });
+    await page.goto(h.url);
+    // The models section shows once a dataset is stored (the first test's, or this one).
+    if (!(await page.getByTestId('dataset-row').count())) {
+      await dropFiles(page, '[data-testid="dropzone"]', FILES.map((f) => ({ name: f.split('/').pop()!, bytes: readFileSync(join(subset, f)) })));
+    }
+    await page.getByTestId('hf-token').waitFor({ timeout: LOAD_TIMEOUT_MS });
+    const load = page.getByRole('button', { name: 'Load from the Hub' });
+    await load.click();
+    await expect.poll(() => page.getByTestId('encoder-error').textContent(), { timeout: LOAD_TIMEOUT_MS }).toMatch(/private or gated \(HTTP 401 .*put a Hugging Face token under "Hugging Face access"/);
+    expect(auth.every((a) => a === '')).toBe(true);
+
+    await page.getByTestId('hf-token').fill(TOKEN);
+    await page.getByTestId('hf-token').dispatchEvent('change');
+    await load.click();
+    // Loaded (a row named after the preset) or refused: then the error says why.
+    const preset = ENCODER_PRESETS[0].id; // the panel's default preset
+    await page.getByTestId('encoder-row').filter({ hasText: preset }).or(page.getByTestId('encoder-error')).first().waitFor({ timeout: LOAD_TIMEOUT_MS });
+    expect(await page.getByTestId('encoder-error').count(), `${await page.getByTestId('encoder-error').textContent().catch(() => '')} ${auth.join(',')}`).toBe(0);
+    const row = page.getByTestId('encoder-row').filter({ hasText: `@ ${commit.slice(0, 12)}` });
+    expect(await row.count(), (await page.getByTestId('encoder-row').allTextContents()).join(' | ')).toBe(1);
+    expect(auth.at(-1)).toBe(`Bearer ${TOKEN}`);
+    await page.getByTestId('hf-token-forget').click();
+    await page.context().unroute('https://huggingface.co/**');
   }, 300_000);
 });
