@@ -12,6 +12,7 @@
 //   npx tsx bench/encoder-page.bench.ts --backends wasm --docs 64 --rounds 3 --profile --variants
 // --variants also times ours on wasm with our wasm kernels switched off (src/util/wasm-kernel-internals.ts),
 // so what each kernel gains is measured in the same rounds; --profile adds the per-kernel profile in the page.
+// --threads N sets both engines' wasm threads (default: navigator.hardwareConcurrency); --tfjs-threads N ours only.
 // Prints measured figures and the load average; nothing here is a pass/fail test.
 import { createReadStream, existsSync, statSync } from 'node:fs';
 import { createServer } from 'node:http';
@@ -43,12 +44,13 @@ const { values: argv } = parseArgs({
     batch: { type: 'string', default: '32' },
     rounds: { type: 'string', default: '2' },
     threads: { type: 'string', default: '0' },
+    'tfjs-threads': { type: 'string', default: '0' },
     backends: { type: 'string', default: 'wasm,webgpu' },
     profile: { type: 'boolean', default: false },
     variants: { type: 'boolean', default: false },
   },
 });
-const int = (k: 'docs' | 'gpu-docs' | 'batch' | 'rounds' | 'threads', min: number) => {
+const int = (k: 'docs' | 'gpu-docs' | 'batch' | 'rounds' | 'threads' | 'tfjs-threads', min: number) => {
   const n = Number(argv[k]);
   if (!Number.isInteger(n) || n < min) throw new Error(`--${k} must be an integer ≥ ${min}, got ${argv[k]}`);
   return n;
@@ -133,6 +135,7 @@ try {
     rounds: int('rounds', 1),
     backends,
     threads: int('threads', 0),
+    tfjsThreads: int('tfjs-threads', 0),
     profile: argv.profile!,
     tolerance: AGREEMENT_TOLERANCE,
     variants: argv.variants

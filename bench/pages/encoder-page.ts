@@ -37,6 +37,8 @@ export interface PageRequest {
   backends: PageBackend[];
   /** Threads for both wasm engines; 0 = navigator.hardwareConcurrency. */
   threads: number;
+  /** XNNPACK threads for ours only, when not 0 (else `threads`). */
+  tfjsThreads: number;
   profile: boolean;
   /** Max |ours − transformers.js| over normalised embeddings of untruncated docs, else no timing. */
   tolerance: number;
@@ -91,6 +93,8 @@ declare global {
 const MODEL_FILES = ['config.json', 'model.safetensors', 'tokenizer.json', 'tokenizer_config.json', 'special_tokens_map.json'];
 const WARMUP_TEXTS = 4;
 const AGREEMENT_TEXTS = 8;
+/** SwiftShader runs ~1 GFLOP/s: fewer texts for the WebGPU gate. */
+const AGREEMENT_TEXTS_WEBGPU = 2;
 const log = (s: string) => console.log(`[encoder-page] ${s}`);
 
 /**
@@ -141,8 +145,8 @@ async function loadTheirs(req: PageRequest, device: PageBackend, threads: number
 }
 
 /** Max |ours − theirs| over normalised embeddings of docs both tokenise without truncation. */
-async function agreement(enc: BertEncoder, fe: FeatureExtractor, docs: string[], maxLength: number): Promise<{ diff: number; texts: number }> {
-  const short = docs.filter((t) => enc.tokenIds(t, 'doc').length < maxLength).slice(0, AGREEMENT_TEXTS);
+async function agreement(enc: BertEncoder, fe: FeatureExtractor, docs: string[], maxLength: number, count: number): Promise<{ diff: number; texts: number }> {
+  const short = docs.filter((t) => enc.tokenIds(t, 'doc').length < maxLength).slice(0, count);
   if (!short.length) throw new Error('agreement: no doc under the max length among the bench docs (use more --docs)');
   const ours = await enc.encode(short, 'doc', { batchSize: short.length });
   const theirs = await fe(short, { pooling: 'mean', normalize: true });
@@ -199,7 +203,7 @@ async function benchEncoderPage(req: PageRequest): Promise<PageResult> {
   const result: PageResult = {
     crossOriginIsolated: self.crossOriginIsolated,
     hardwareConcurrency: navigator.hardwareConcurrency,
-    tfjsWasmThreads: await startWasm(threads),
+    tfjsWasmThreads: await startWasm(req.tfjsThreads || threads),
     ortThreads: self.crossOriginIsolated ? threads : 1,
     adapter: '',
     agreement: [],
@@ -224,7 +228,7 @@ async function benchEncoderPage(req: PageRequest): Promise<PageResult> {
       }
     } else if (tf.getBackend() !== 'wasm') await tf.setBackend('wasm');
     const fe = await loadTheirs(req, backend, result.ortThreads);
-    const agree = await agreement(enc, fe, req.docs, req.maxLength);
+    const agree = await agreement(enc, fe, req.docs, req.maxLength, backend === 'webgpu' ? AGREEMENT_TEXTS_WEBGPU : AGREEMENT_TEXTS);
     result.agreement.push({ backend, ...agree });
     log(`${backend}: agreement max |Δ| ${agree.diff.toExponential(2)} on ${agree.texts} docs`);
     if (!(agree.diff < req.tolerance)) {
