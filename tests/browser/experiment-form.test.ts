@@ -153,6 +153,7 @@ describe('the experiment form', () => {
     await type(page, 'dpo.beta', '0.1');
     await type(page, 'trainQueries', '4');
     expect(await form.getByTestId('cfg-error-dpo.beta').count()).toBe(0);
+    expect(await page.getByTestId('pipeline-error').count()).toBe(0); // the refusal went with the values
     expect(await configJson(page)).toEqual(EXPECTED);
 
     // A row switched off is written as the list of the others; on again, the list is gone (the default).
