@@ -131,6 +131,7 @@ export class PipelineSession {
       },
     };
     const stages = await RunStages.open(runStore, full);
+    stages.onStart = (stage) => work.onEvent?.({ kind: 'stageStart', stage, at: Date.now() });
     const old = await store.getArtifact<StoredSnapshot>(args.datasetId, `${prefix}/snapshot`);
     const log = old?.configKey === configKey(full) ? [...old.log] : [];
     const say = (text: string) => {

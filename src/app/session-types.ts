@@ -99,11 +99,13 @@ export interface PipelineRunArgs {
 
 /**
  * What a pipeline run streams besides progress: log lines; the stages finished so far with the run's log of
- * them (after each stage); each training step's figures (and each query's rewards) as they happen.
+ * them (after each stage); the stage that starts running; each training step's figures (and each query's
+ * rewards) as they happen.
  */
 export type PipelineEvent =
   | { kind: 'log'; text: string; at: number }
   | { kind: 'stages'; finished: string[]; stageLog?: StageLogEntry[] }
+  | { kind: 'stageStart'; stage: string; at: number }
   | { kind: 'metric'; point: MetricPoint };
 
 export interface PipelineSnapshot {

@@ -55,6 +55,9 @@ export class RunStages {
     readonly reused: string[] = [],
   ) {}
 
+  /** Told when a stage starts running (not when its output is taken from the state): the page shows what runs now. */
+  onStart: ((stage: string) => void) | null = null;
+
   /** Opens the state for `config`: an earlier state of the same config resumes, another config is refused. */
   static async open(store: RunStore, config: unknown, opts: { fresh?: boolean } = {}): Promise<RunStages> {
     const key = configKey(config);
@@ -90,6 +93,7 @@ export class RunStages {
       if (this.earlier.has(name) && !this.reused.includes(name)) this.reused.push(name);
       return rec.output as StageOutput<K>;
     }
+    this.onStart?.(name);
     const t0 = performance.now();
     const output = await fn();
     this.state.stages[name] = { output, finishedAt: new Date().toISOString(), ms: Math.round(performance.now() - t0) };

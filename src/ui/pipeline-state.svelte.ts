@@ -51,6 +51,8 @@ export class PipelineState {
   liveCurves = $state<LiveCurve[]>([]);
   /** The running run's log of finished stages (start, end, duration, key figure), as stored after each stage. */
   liveStageLog = $state<StageLogEntry[]>([]);
+  /** The stage running now and when it started (null between stages and when no run goes on). */
+  liveStage = $state<{ stage: string; at: number } | null>(null);
   error = $state<string | null>(null);
   /** The last LLM load or try that failed, shown in the LLM panel. */
   llmError = $state<string | null>(null);
@@ -149,6 +151,7 @@ export class PipelineState {
     this.liveFinished = this.snapshot?.finished ?? [];
     this.liveCurves = [];
     this.liveStageLog = this.snapshot?.stageLog ?? [];
+    this.liveStage = null;
     const args = { datasetId: this.datasetId, trainDatasetIds: [...this.trainDatasetIds], encoder: this.encoder, llm: this.llm, config, step, fresh: opts.fresh, baseEngine: this.baseEngine };
     const handle = this.client.call('pipeline:run', args, this.#progress, undefined, (e) => this.onEvent(e));
     const label = step === 'all' ? 'Run all' : `Step ${step}`;
@@ -161,9 +164,11 @@ export class PipelineState {
   onEvent(e: PipelineEvent) {
     if (e.kind === 'log') this.liveLog = [...this.liveLog.slice(-199), e.text];
     else if (e.kind === 'metric') addLivePoint(this.liveCurves, e.point);
+    else if (e.kind === 'stageStart') this.liveStage = { stage: e.stage, at: e.at };
     else {
       this.liveFinished = e.finished;
       if (e.stageLog) this.liveStageLog = e.stageLog;
+      if (this.liveStage && e.finished.includes(this.liveStage.stage)) this.liveStage = null;
     }
   }
 

@@ -97,6 +97,8 @@ describe('watching a run in the page', () => {
     await page.waitForFunction(() => Number(document.querySelector('[data-testid="live-curve"][data-series="retriever:round-1"]')?.getAttribute('data-points') ?? 0) >= 2, null, { timeout: RUN_TIMEOUT_MS });
     expect(await pipeline.getAttribute('data-state')).toBe('running');
     expect(await pipeline.getByTestId('progress-stage').textContent()).toBe('train:retriever');
+    // The log of stages ends with the one running now.
+    expect(await page.getByTestId('pipeline-log-running').getAttribute('data-stage')).toBe('retriever:round-1');
     await page.getByTestId('live-curves').locator('canvas').first().waitFor();
     await page.getByTestId('pipeline-watch').screenshot({ path: join(ARTIFACTS, 'watch-progress-running.png') });
     await pipeline.getByTestId('task-cancel').click();

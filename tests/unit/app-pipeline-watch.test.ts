@@ -117,13 +117,17 @@ describe('watching the pipeline from the page state', () => {
         seenWhileRunning.push({ series: e.point.series, points: c.steps.length, running: ps.task !== null });
         if (e.point.series === 'dpo:round-1' && e.point.step === 2 && cancelOnce) {
           cancelOnce = false;
+          runningAtCancel = ps.liveStage?.stage;
           ps.task!.cancel();
         }
       };
       let cancelOnce = true;
+      let runningAtCancel: string | undefined;
       await ps.run('all');
 
       expect(ps.error).toMatch(/^Cancelled/);
+      // The page knew which stage was running (the log's last row while it runs).
+      expect(runningAtCancel).toBe('dpo:round-1');
       const retr = ps.liveCurves.find((c) => c.series === 'retriever:round-1')!;
       expect(retr.steps).toEqual([1, 2, 3]);
       expect(retr.values.loss.every(Number.isFinite)).toBe(true);
