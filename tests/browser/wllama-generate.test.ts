@@ -5,10 +5,11 @@
 //    feeds our ids rather than using wllama's chat API);
 //  - the two log-probabilities agree within LOG_PROB_TOLERANCE over llama.cpp's top tokens at every step
 //    (llama.cpp multiplies the Q4_1 weights with activations quantized to 8 bits, tfjs with float32
-//    activations on the dequantized weights: measured max 0.40 and 0.62 on two SciFact Q2D prompts), and
-//    wllama's greedy tokens equal the tfjs decoder's argmax, teacher-forced along them, at every step up to the
-//    first one where the tfjs top-2 logit gap is within LOGIT_GAP_TOLERANCE (two logits moving apart by the
-//    log-probability tolerance each can swap a closer pair);
+//    activations on the dequantized weights: measured max 0.39-0.62 over 24 steps of three SciFact Q2D
+//    prompts), and wllama's greedy token is the tfjs decoder's argmax, teacher-forced along wllama's tokens
+//    (both see the same prefix at every step), wherever the tfjs top-2 logit gap exceeds LOGIT_GAP_TOLERANCE
+//    (two logits moving apart by the log-probability tolerance each can swap a closer pair; the measured
+//    disagreements were all at gaps under 0.25);
 //  - a seeded sampled text comes back the same, and another seed gives another text.
 // Skipped, saying how to fetch it, when the GGUF is absent.
 import { existsSync } from 'node:fs';
@@ -23,8 +24,8 @@ const STEPS = 24;
 const LOG_PROB_TOLERANCE = 1.0;
 /** A tfjs top-2 gap below this is a close call the two numerics may break either way (logits). */
 const LOGIT_GAP_TOLERANCE = 2 * LOG_PROB_TOLERANCE;
-/** Greedy steps before a close call, over all prompts, at least (the comparison must compare something). */
-const MIN_CHECKED_STEPS = 3;
+/** Teacher-forced steps with a clear argmax, over all prompts, at least (measured 39 of 72 on three prompts). */
+const MIN_CHECKED_STEPS = 20;
 
 const present = existsSync(SMOLLM2_GGUF);
 if (!present) console.warn(`[browser wllama] skipped: ${SMOLLM2_GGUF} is absent (npm run -s expandr -- fetch-model smollm2-135m-instruct fetches it)`);
@@ -58,9 +59,9 @@ describe.skipIf(!present)('llama.cpp (wllama) in a worker of the page', () => {
     const r = (await page.evaluate((req) => window.wllamaPage('compare', req), req)) as { runtime: unknown; backend: string; prompts: PromptComparison[] };
     console.log(`[browser wllama] runtime ${JSON.stringify(r.runtime)}, tfjs on ${r.backend}`);
     for (const p of r.prompts) {
-      const close = p.steps.findIndex((s) => s.tfjsGap < LOGIT_GAP_TOLERANCE);
-      const checked = close < 0 ? p.steps : p.steps.slice(0, close);
-      console.log(`[browser wllama] ${p.ourIds.length} prompt tokens; ${checked.length}/${p.steps.length} greedy steps before a close call; max |Δ log p| ${Math.max(...p.steps.map((s) => s.logProbDiff)).toFixed(4)}`);
+      const clear = p.steps.filter((s) => s.tfjsGap > LOGIT_GAP_TOLERANCE).length;
+      const same = p.steps.filter((s) => s.token === s.tfjsArgmax).length;
+      console.log(`[browser wllama] ${p.ourIds.length} prompt tokens; argmax equal at ${same}/${p.steps.length} steps, ${clear} with a gap over ${LOGIT_GAP_TOLERANCE}; max |Δ log p| ${Math.max(...p.steps.map((s) => s.logProbDiff)).toFixed(4)}`);
       console.log(`[browser wllama] wllama: ${JSON.stringify(p.wllamaText)}\n[browser wllama] tfjs:   ${JSON.stringify(p.tfjsText)}`);
       console.log(`[browser wllama] steps (token, tfjs argmax, gap, |Δ log p|): ${p.steps.map((s) => `${s.token}/${s.tfjsArgmax}/${s.tfjsGap.toFixed(2)}/${s.logProbDiff.toFixed(3)}`).join(' ')}`);
       console.log(`[browser wllama] sampled: ${JSON.stringify(p.sampledA)} | other seed: ${JSON.stringify(p.sampledOtherSeed)}`);
@@ -70,12 +71,13 @@ describe.skipIf(!present)('llama.cpp (wllama) in a worker of the page', () => {
       expect(p.ourIds).toEqual(p.llamaIds);
       expect(p.ourText.endsWith(p.llamaTemplate)).toBe(true);
       expect(p.ourText.length).toBeGreaterThan(p.llamaTemplate.length);
-      const close = p.steps.findIndex((s) => s.tfjsGap < LOGIT_GAP_TOLERANCE);
-      const checked = close < 0 ? p.steps : p.steps.slice(0, close);
+      const checked = p.steps.filter((s) => s.tfjsGap > LOGIT_GAP_TOLERANCE);
       checkedSteps += checked.length;
       for (const s of checked) expect(s.token).toBe(s.tfjsArgmax);
       for (const s of p.steps) expect(s.logProbDiff).toBeLessThan(LOG_PROB_TOLERANCE);
-      if (close < 0) expect(p.wllamaText).toBe(p.tfjsText);
+      // The free-running texts agree up to the first step whose gap allows either token.
+      const firstClose = p.steps.findIndex((s) => s.tfjsGap <= LOGIT_GAP_TOLERANCE);
+      if (firstClose < 0) expect(p.wllamaText).toBe(p.tfjsText);
       expect(p.sampledA).not.toMatch(/^FAILED/);
       expect(p.sampledA).toBe(p.sampledB);
       expect(p.sampledOtherSeed).not.toBe(p.sampledA);
