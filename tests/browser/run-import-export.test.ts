@@ -133,6 +133,11 @@ describe('bring and take in the page', () => {
     for (const p of paths) expect(readme).toContain(p);
     expect(readme).toMatch(/Exported by ExpandR Web \d+\.\d+\.\d+\+/);
     expect(JSON.parse(new TextDecoder().decode(entries['results.json'])).rows.map((r: { setting: string }) => r.setting)).toEqual(['BM25', 'Raw']);
+    // With the checkbox the README says checkpoints are in (this run trained nothing: none to add).
+    await page.getByTestId('export-include-checkpoints').check();
+    const withCk = await zipEntries(page, () => page.getByTestId('export-run-zip').click());
+    expect(new TextDecoder().decode(withCk['README.txt'])).toContain('Checkpoints (encoders, adapters) are included.');
+    expect(Object.keys(withCk).sort()).toEqual([...paths].sort());
     const imported = await zipEntries(page, () => importedRow.getByTestId('run-export-zip').click());
     expect(Object.keys(imported)).toEqual(expect.arrayContaining(['config.json', 'results.json', 'runs/TREC-run.trec', 'README.txt']));
 
