@@ -11,7 +11,7 @@
 //    GenerationFailure, and so does an engine error for one prompt (the others still run).
 // wllama keeps one sequence, so prompts run one after another (batching happens inside llama.cpp's matmuls).
 import type { WllamaAssets } from './wllama-assets.ts';
-import { wllamaThreads } from './wllama-threads.ts';
+import { wllamaThreads } from '../llm/wllama-threads.ts';
 import { ExpandrError, throwIfAborted } from '../errors.ts';
 import { encodePrompt } from '../llm/generate.ts';
 import { sampleToken } from '../llm/sampling.ts';

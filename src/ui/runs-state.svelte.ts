@@ -6,7 +6,6 @@ import type { RunCompareResult, RunListEntry, RunSettingRef } from '../app/run-t
 import type { ImportResult } from '../app/run-import.ts';
 import type { PipelineSnapshot } from '../app/session-types.ts';
 import type { Task } from './task.ts';
-import { buildRunZip } from './run-zip.ts';
 import { downloadBytes } from './download.ts';
 
 /** Per-query metrics every run stores (STANDARD_METRICS; listed here so the page bundle stays without the core). */
@@ -62,6 +61,8 @@ export class RunsState {
     this.exporting = `${datasetId}/${run}`;
     try {
       const parts = await this.client.call('runs:export', { datasetId, run, checkpoints }).promise;
+      // Loaded on first export: the zip writer (fflate) stays out of the page's main bundle.
+      const { buildRunZip } = await import('./run-zip.ts');
       const { name, bytes } = await buildRunZip(parts);
       downloadBytes(bytes, name, 'application/zip');
     } catch (e) {

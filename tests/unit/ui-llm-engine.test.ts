@@ -1,7 +1,7 @@
 // The LLM panel's engine choice reads and writes llm.engine in the run's config text, keeping every other key.
 import { describe, expect, it } from 'vitest';
 import { configuredEngine, withEngine } from '../../src/ui/llm-engine.ts';
-import { wllamaThreads } from '../../src/app/wllama-threads.ts';
+import { wllamaThreads } from '../../src/llm/wllama-threads.ts';
 
 describe('llm.engine in the config text', () => {
   it('reads the engine, tfjs by default, null for text that is not a JSON object', () => {

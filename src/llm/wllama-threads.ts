@@ -1,3 +1,4 @@
+// (src/llm: a pure rule the page can import without pulling a session into its main bundle.)
 // How many threads llama.cpp (wllama) runs with in this page, without loading wllama: the page's UI says it
 // before a run, and the generator uses the same rule. wllama's threaded wasm build needs SharedArrayBuffer,
 // so only a cross-origin isolated page gets more than one; by default it takes half the logical cores (as
