@@ -65,6 +65,9 @@ async function main() {
 
   const rows: Measured[] = [];
   let versions = '';
+  // Saved after each engine too, so a run stopped part-way keeps what it measured.
+  const save = (loadEnd?: number[]) =>
+    v.save && writeFileSync(v.save, JSON.stringify({ newTokens, batch, threads, loadStart, loadEnd, versions, rows: rows.map(({ ids: _ids, ...r }) => r) }, null, 1));
   const setups: LlamaCppSetup[] = [
     { parallel: 1, mode: 'contexts', threads, batches: [1, batch] },
     { parallel: 2, mode: 'contexts', threads, batches: [batch] },
@@ -74,8 +77,10 @@ async function main() {
     const missing = llamaCppMissing();
     if (missing) console.error(`skipping llama.cpp: ${missing} (bash scripts/ensure-llamacpp.sh)`);
     else rows.push(...(await runLlamaCpp(GGUF, prompts, SAMPLINGS, newTokens, setups)));
+    save();
   }
   if (engines.has('tfjs')) rows.push(...(await runTfjs(GGUF, ids, SAMPLINGS, newTokens)));
+  save();
   if (engines.has('transformers')) {
     const py = pythonAt(ROOT);
     if (!py) console.error('skipping transformers: no .cache/venv-interop (bash scripts/ensure-python.sh)');
@@ -111,7 +116,7 @@ async function main() {
     }
   }
   console.log(`\nload average ${loadStart.map((x) => fmt(x)).join(' ')} at start, ${loadEnd.map((x) => fmt(x)).join(' ')} at end; ${cpus().length} cores${versions ? `; ${versions}` : ''}`);
-  if (v.save) writeFileSync(v.save, JSON.stringify({ newTokens, batch, threads, loadStart, loadEnd, versions, rows: rows.map(({ ids: _ids, ...r }) => r) }, null, 1));
+  save(loadEnd);
 }
 
 await main();
