@@ -13,7 +13,7 @@ import type { FiguresData } from '../pipeline/figures-data.ts';
 import { runExperiment, type LlmSide } from '../pipeline/loop.ts';
 import { buildResults, resultsCsv, resultsJson, resultsMarkdown, type SettingEval } from '../pipeline/results.ts';
 import { artifactRunStore, configKey, RunStages, type RunState, type RunStore } from '../pipeline/run-state.ts';
-import { stageLog } from '../pipeline/stage-log.ts';
+import { stageLog, withEarlierWork, type EarlierWork } from '../pipeline/stage-log.ts';
 import { SETTING_NAMES, type ExperimentResults, type PreferenceRecord, type SettingName } from '../pipeline/types.ts';
 import type { Store } from '../store/store.ts';
 import { zipFolder } from '../encoder/st-folder.ts';
@@ -52,6 +52,8 @@ export const STEP_ROWS: Record<PipelineStep, readonly SettingName[]> = {
 export type LlmSideFactory = (llm: LoadedLlm, config: ExperimentConfig, at: { store: Store; datasetId: string; work: WorkOptions; baseEngine?: BaseEngine }) => LlmSide;
 
 const LOG_LIMIT = 500;
+/** Artifact (under the run's prefix) with the time stages ran before a cancel or a failure (stage-log.ts). */
+const EARLIER_WORK = 'stage-earlier-work';
 
 /** The artifact prefix of the dataset's open run (runs are kept side by side by content key: run-list.ts). */
 async function openPrefix(store: Store, datasetId: string): Promise<string> {
@@ -122,16 +124,22 @@ export class PipelineSession {
     if (args.fresh) await deleteRunArtifacts(store, args.datasetId, runId, { keepManifest: true });
     const prefix = runPrefix(runId);
     const stored = artifactRunStore(store, args.datasetId, prefix);
+    const earlier = (await store.getArtifact<EarlierWork>(args.datasetId, `${prefix}/${EARLIER_WORK}`)) ?? {};
+    let running: { stage: string; at: number } | null = null;
     // Each save of the state ends a stage: the page gets the stages so far with their log as it is stored.
     const runStore: RunStore = {
       ...stored,
       saveState: async (state) => {
         await stored.saveState(state);
-        work.onEvent?.({ kind: 'stages', finished: Object.keys(state.stages), stageLog: stageLog(state) });
+        running = null;
+        work.onEvent?.({ kind: 'stages', finished: Object.keys(state.stages), stageLog: stageLog(state, earlier) });
       },
     };
     const stages = await RunStages.open(runStore, full);
-    stages.onStart = (stage) => work.onEvent?.({ kind: 'stageStart', stage, at: Date.now() });
+    stages.onStart = (stage) => {
+      running = { stage, at: Date.now() };
+      work.onEvent?.({ kind: 'stageStart', stage, at: running.at });
+    };
     const old = await store.getArtifact<StoredSnapshot>(args.datasetId, `${prefix}/snapshot`);
     const log = old?.configKey === configKey(full) ? [...old.log] : [];
     const say = (text: string) => {
@@ -149,6 +157,10 @@ export class PipelineSession {
     const trainData = await Promise.all((args.trainDatasetIds ?? []).map((id) => (id === args.datasetId ? data : datasetFromStore(store, id, work))));
     const base = this.retrievers.source(args.encoder);
     const llm = args.llm ? this.llms.get(args.llm) : null;
+    // A stage stopped by a cancel or a failure: the time it ran is kept, and added when a later run finishes it.
+    const keepEarlierWork = async () => {
+      if (running) await store.putArtifact(args.datasetId, `${prefix}/${EARLIER_WORK}`, withEarlierWork(earlier, running.stage, running.at, Date.now()));
+    };
     const outcome = await runExperiment(
       {
         config,
@@ -162,7 +174,10 @@ export class PipelineSession {
         corpus: new Map(),
       },
       llm ? this.llmSide(llm, config, { store, datasetId: args.datasetId, work, baseEngine: args.baseEngine }) : null,
-    );
+    ).catch(async (e: unknown) => {
+      await keepEarlierWork();
+      throw e;
+    });
     say(`done: ${outcome.results.rows.length} rows${outcome.reusedStages.length ? ` (${outcome.reusedStages.length} stages reused)` : ''}`);
     const complete = full.settings.every((s) => outcome.results.rows.some((r) => r.setting === s));
     const snap: StoredSnapshot = {
@@ -265,7 +280,7 @@ export class PipelineSession {
       figures: snap?.figures ?? null,
       preferences: snap?.preferences ?? {},
       log: snap?.log ?? [],
-      stageLog: stageLog(state),
+      stageLog: stageLog(state, (await store.getArtifact<EarlierWork>(datasetId, `${prefix}/${EARLIER_WORK}`)) ?? {}),
       files,
       complete: (snap?.complete ?? false) && snap?.configKey === state?.configKey,
       runningElsewhere: false,

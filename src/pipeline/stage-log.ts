@@ -1,6 +1,8 @@
 // The log of what a run did, read from its stored state (run-state.ts): each finished stage with its
 // start, end, duration and the one figure that says how it went. The state is what a resumed run keeps,
 // so the log survives a reload or a kill and lists a reused stage with the times of the run that made it.
+// A stage cancelled (or failed) and finished by a later run also counts the time it ran before (EarlierWork,
+// kept beside the state by the caller); a killed tab's time is lost, as nothing runs to record it.
 import type { RunState } from './run-state.ts';
 import { parseStageName, stepOfStage, type PageStep, type StageKinds } from './stages.ts';
 
@@ -12,8 +14,19 @@ export interface StageLogEntry {
   startedAt: string;
   finishedAt: string;
   ms: number;
+  /** True when the stage ran before, was stopped, and a later run finished it (its start is the first run's, `ms` the sum). */
+  resumed: boolean;
   /** e.g. 'nDCG@10 0.6451', 'final loss 0.4120 (100 steps)', '300 expansions'; null for a stage this version does not know. */
   figure: string | null;
+}
+
+/** Time stages ran before a cancel or a failure: stage name → first start and milliseconds run. */
+export type EarlierWork = Record<string, { startedAt: string; ms: number }>;
+
+/** `earlier` with `stage`'s run from `startMs` to `endMs` added (the first start kept, the times summed). */
+export function withEarlierWork(earlier: EarlierWork, stage: string, startMs: number, endMs: number): EarlierWork {
+  const had = earlier[stage];
+  return { ...earlier, [stage]: { startedAt: had?.startedAt ?? new Date(startMs).toISOString(), ms: (had?.ms ?? 0) + Math.max(0, endMs - startMs) } };
 }
 
 type Output<K extends keyof StageKinds> = StageKinds[K]['record'];
@@ -50,16 +63,18 @@ export function stageFigure(stage: string, output: unknown): string | null {
   }
 }
 
-/** Every finished stage of `state`, in the order the stages finished. */
-export function stageLog(state: RunState | undefined | null): StageLogEntry[] {
+/** Every finished stage of `state`, in the order the stages finished, with the time each ran before a stop (`earlier`). */
+export function stageLog(state: RunState | undefined | null, earlier: EarlierWork = {}): StageLogEntry[] {
   const entries = Object.entries(state?.stages ?? {}).map(([stage, rec]) => {
     const end = Date.parse(rec.finishedAt);
+    const before = earlier[stage];
     return {
       stage,
       step: stepOfStage(stage),
-      startedAt: Number.isFinite(end) ? new Date(end - rec.ms).toISOString() : rec.finishedAt,
+      startedAt: before?.startedAt ?? (Number.isFinite(end) ? new Date(end - rec.ms).toISOString() : rec.finishedAt),
       finishedAt: rec.finishedAt,
-      ms: rec.ms,
+      ms: rec.ms + (before?.ms ?? 0),
+      resumed: !!before,
       figure: stageFigure(stage, rec.output),
     };
   });

@@ -1,9 +1,10 @@
 // Watching a run in the page, in Chromium on tiny models (a SciFact subset, tiny-bert, stories260K): the
 // running task shows its rate and the time left; the retriever's loss curve is drawn while it trains
 // (two points or more before training ends); Cancel stops the run during retriever training and keeps
-// the stages finished before it (the stored log of stages lists them); "Run all" afterwards resumes: those
-// stages keep their log entries (not run again), the retriever continues from its checkpoint (its curve
-// starts after step 1), and the run completes. The log of stages survives a reload.
+// the stages finished before it (the stored log of stages lists them, and the stage running ends it);
+// "Run all" afterwards resumes: those stages keep their log entries (not run again), the retriever
+// continues from its checkpoint (its curve starts after step 1; its log entry counts both runs), and the
+// run completes. The log of stages survives a reload.
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -126,6 +127,7 @@ describe('watching a run in the page', () => {
     expect(await pipeline.getAttribute('data-state')).toBe('complete');
     const after = await logRows(page);
     for (const [stage, cells] of Object.entries(before)) expect(after[stage], stage).toEqual(cells);
+    expect(after['retriever:round-1'][4]).toMatch(/ \(resumed\)$/); // its time counts the part before the cancel
     expect(after['retriever:round-1'][5]).toMatch(new RegExp(`^final loss \\d+\\.\\d{4} \\(${RETRIEVER_STEPS} steps\\)$`));
     expect(after['dpo:round-1'][5]).toMatch(/^final loss \d+\.\d{4} \(4 steps, \d+ pairs\)$/);
     expect(Object.keys(after)).toEqual(expect.arrayContaining(['eval:ExpandR']));

@@ -161,6 +161,7 @@ describe('watching the pipeline from the page state', () => {
 
       // Run all again: it resumes. The stages finished before the cancel are reused (same log entries),
       // and DPO continues at step 3 from its checkpoint of step 2.
+      const resumedAt = new Date().toISOString();
       await ps.run('all');
       expect(ps.error).toBeNull();
       expect(ps.snapshot?.complete).toBe(true);
@@ -169,7 +170,13 @@ describe('watching the pipeline from the page state', () => {
       const log = ps.snapshot!.stageLog;
       for (const before of stored.stageLog) expect(log.find((e) => e.stage === before.stage)).toEqual(before);
       expect(log.map((e) => e.stage)).toEqual(expect.arrayContaining(['dpo:round-1', 'eval:ExpandR']));
-      expect(log.find((e) => e.stage === 'dpo:round-1')!.figure).toMatch(/^final loss \d\.\d{4} \(3 steps, \d+ pairs\)$/);
+      const dpoEntry = log.find((e) => e.stage === 'dpo:round-1')!;
+      expect(dpoEntry.figure).toMatch(/^final loss \d\.\d{4} \(3 steps, \d+ pairs\)$/);
+      // Its time counts both runs of it: from its start before the cancel, with the pause left out.
+      expect(dpoEntry.resumed).toBe(true);
+      expect(dpoEntry.startedAt < resumedAt).toBe(true);
+      expect(dpoEntry.ms).toBeLessThanOrEqual(Date.parse(dpoEntry.finishedAt) - Date.parse(dpoEntry.startedAt));
+      expect(log.filter((e) => e.resumed).map((e) => e.stage)).toEqual(['dpo:round-1']);
 
       // A reload: a new page state over the same stored run shows the same log.
       const reloaded = new PipelineState(directClient(new PipelineSession(async () => store, new RetrieverSession(async () => store), new LlmSession(), (l, c, at) => appLlmSide(l, c, at))));

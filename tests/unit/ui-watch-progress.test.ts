@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { formatEta, formatRate, MIN_RATE_SAMPLES, RATE_TIME_CONSTANT_S, RateMeter } from '../../src/util/rate.ts';
 import { numericValues, withSeries, type MetricPoint, type Progress } from '../../src/util/progress.ts';
 import { addLivePoint, LIVE_POINTS_KEEP, LIVE_POINTS_MAX, latestFigures, type LiveCurve } from '../../src/ui/live-curves.ts';
-import { stageFigure, stageLog } from '../../src/pipeline/stage-log.ts';
+import { stageFigure, stageLog, withEarlierWork } from '../../src/pipeline/stage-log.ts';
 import { RUN_STATE_FORMAT, RUN_STATE_VERSION, type RunState } from '../../src/pipeline/run-state.ts';
 import { sendRewardPoints } from '../../src/pipeline/loop.ts';
 import type { PreferenceRecord } from '../../src/pipeline/types.ts';
@@ -130,9 +130,25 @@ describe('stage log', () => {
     };
     const log = stageLog(state);
     expect(log.map((e) => e.stage)).toEqual(['eval:BM25', 'expansions:base:test', 'retriever:FT']);
-    expect(log[1]).toEqual({ stage: 'expansions:base:test', step: 'expand', startedAt: '2026-01-01T10:00:05.000Z', finishedAt: '2026-01-01T10:01:00.000Z', ms: 55_000, figure: '2 expansions' });
+    expect(log[1]).toEqual({ stage: 'expansions:base:test', step: 'expand', startedAt: '2026-01-01T10:00:05.000Z', finishedAt: '2026-01-01T10:01:00.000Z', ms: 55_000, resumed: false, figure: '2 expansions' });
     expect(log.map((e) => e.figure)).toEqual(['nDCG@10 0.6651', '2 expansions', 'final loss 0.4123 (100 steps)']);
     expect(stageLog(undefined)).toEqual([]);
+  });
+
+  it('counts the time a stage ran before a cancel from its first start', () => {
+    const t = (iso: string) => Date.parse(`2026-01-01T${iso}Z`);
+    let earlier = withEarlierWork({}, 'retriever:FT', t('09:00:00'), t('09:00:30'));
+    earlier = withEarlierWork(earlier, 'retriever:FT', t('09:05:00'), t('09:05:10'));
+    expect(earlier).toEqual({ 'retriever:FT': { startedAt: '2026-01-01T09:00:00.000Z', ms: 40_000 } });
+    const state: RunState = {
+      format: RUN_STATE_FORMAT,
+      version: RUN_STATE_VERSION,
+      configKey: 'k',
+      stages: { 'retriever:FT': { output: { finalLoss: 0.5, steps: 10, curve: { stage: 'retriever:FT', kind: 'retriever', points: [] } }, finishedAt: '2026-01-01T09:10:00.000Z', ms: 20_000 } },
+    };
+    expect(stageLog(state, earlier)).toEqual([
+      { stage: 'retriever:FT', step: 'train', startedAt: '2026-01-01T09:00:00.000Z', finishedAt: '2026-01-01T09:10:00.000Z', ms: 60_000, resumed: true, figure: 'final loss 0.5000 (10 steps)' },
+    ]);
   });
 
   it('says the key figure of every stage kind', () => {
