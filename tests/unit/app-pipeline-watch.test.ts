@@ -52,6 +52,7 @@ const STAGE_UNITS: Record<string, string> = {
   'pipeline:data': 'docs',
   'bm25:search': 'queries',
   'dense:encode': 'docs',
+  'dense:queries': 'queries',
   'dense:search': 'docs',
   'pipeline:expand': 'prompts',
   'train:retriever': 'steps',

@@ -65,21 +65,22 @@ export async function encodeQueryVectors(
   opts: WorkOptions & { expansions?: Map<string, string>; expansionNorm: ExpansionNorm; batchSize?: number },
 ): Promise<{ vectors: Float32Array; expanded: number }> {
   const { expansions, expansionNorm, batchSize, signal, onProgress } = opts;
-  const q = await encoder.encode(queries.map((x) => x.text), 'query', { batchSize, signal, onProgress: relabel(onProgress, 'dense:queries') });
+  const q = await encoder.encode(queries.map((x) => x.text), 'query', { batchSize, signal, onProgress: relabel(onProgress, 'dense:queries', 'queries') });
   const { normalizeQueries } = scoring(encoder.settings, !!expansions, expansionNorm);
   if (!expansions) return { vectors: normalizeQueries ? normalizeRows(q, encoder.dim) : q, expanded: 0 };
   const has = queries.map((x) => expansions.has(x.id));
   const withE = queries.filter((_, i) => has[i]);
   // Expansions go through the query side of the encoder (prefix included): q_exp is a query vector.
-  const eSome = await encoder.encode(withE.map((x) => expansions.get(x.id)!), 'query', { batchSize, signal, onProgress: relabel(onProgress, 'dense:expansions') });
+  const eSome = await encoder.encode(withE.map((x) => expansions.get(x.id)!), 'query', { batchSize, signal, onProgress: relabel(onProgress, 'dense:expansions', 'expansions') });
   const e = new Float32Array(q.length);
   for (let i = 0, j = 0; i < queries.length; i++) if (has[i]) e.set(eSome.subarray(j * encoder.dim, (j++ + 1) * encoder.dim), i * encoder.dim);
   // Not renormalised (Eq. 8 as the reference code does it); for ranking a query's scale is irrelevant anyway.
   return { vectors: combineExpanded(q, e, encoder.dim, expansionNorm, has), expanded: withE.length };
 }
 
-function relabel(fn: WorkOptions['onProgress'], stage: string): WorkOptions['onProgress'] {
-  return fn && ((p) => fn({ ...p, stage }));
+/** The encoder's progress (texts) as this stage's, counted in what the texts are (queries/s while evaluating). */
+function relabel(fn: WorkOptions['onProgress'], stage: string, unit: string): WorkOptions['onProgress'] {
+  return fn && ((p) => fn({ ...p, stage, unit, text: undefined }));
 }
 
 /** Encode (or reuse) the corpus in `sink`, then search and evaluate `queries`. No dataset storage: the runner calls it directly. */
