@@ -129,6 +129,10 @@ describe('queue', () => {
     expect(engine.maxInFlight).toBe(1);
     expect(seen.map((p) => p.done)).toEqual([0, 1, 2, 3, 4, 5]);
     expect(seen.every((p) => p.stage === 'llm:generate' && p.total === 5 && p.unit === 'prompts')).toBe(true);
+    // The tokens written so far (the replies' completion tokens, summed): the page's tokens/s.
+    let sum = 0;
+    expect(seen.map((p) => p.counter)).toEqual([0, ...out.map((r) => (sum += r.ok ? r.completionTokens : 0))].map((done) => ({ done, unit: 'tokens' })));
+    expect(sum).toBeGreaterThan(0);
   });
 
   test('two generate() calls do not interleave', async () => {

@@ -139,7 +139,9 @@ export class WebLlmGenerator {
     const onAbort = () => this.engine.interruptGenerate();
     signal?.addEventListener('abort', onAbort, { once: true });
     try {
-      report({ stage: 'llm:generate', done: 0, total: built.length, unit: 'prompts' });
+      // Tokens written so far, from each reply's usage (the rate the page shows while generating).
+      let tokens = 0;
+      report({ stage: 'llm:generate', done: 0, total: built.length, unit: 'prompts', counter: { done: tokens, unit: 'tokens' } });
       for (let i = 0; i < built.length; i++) {
         if (signal?.aborted) throw new CancelledError('Generation');
         let result: GenerationResult;
@@ -163,7 +165,8 @@ export class WebLlmGenerator {
         }
         results.push(result);
         work.onResult?.(result);
-        report({ stage: 'llm:generate', done: i + 1, total: built.length, unit: 'prompts' });
+        if (result.ok) tokens += result.completionTokens;
+        report({ stage: 'llm:generate', done: i + 1, total: built.length, unit: 'prompts', counter: { done: tokens, unit: 'tokens' } });
       }
       return results;
     } finally {
