@@ -4,7 +4,8 @@
 // name-for-name; Linear weights are held transposed, [in, out], so that x·W runs on wasm's fast path
 // (matmul.ts) — bertWeightsToHf / toHfLayout give them back as PyTorch's [out, in].
 // Only ops with tfjs 4.22 gradients on every backend are used (no StridedSlice, GatherNd, Einsum; the
-// embedding lookup brings its own gradient because wasm lacks UnsortedSegmentSum).
+// embedding lookup brings its own gradient because wasm lacks UnsortedSegmentSum). One exception, outside
+// any gradient tape only: WebGPU inference runs attention as one fused WGSL kernel (fusedAttentionApplies).
 //
 // References: Devlin et al. 2019 (BERT); transformers' modeling_bert.py (names, eps, masking);
 // Hendrycks & Gimpel 2016 (GELU, exact erf form).
