@@ -3,8 +3,11 @@
 // (@wllama/wllama, src/app/wllama-generator.ts) per thread count against our tfjs decoder (wasm backend; webgpu
 // on SwiftShader with few tokens) in the same page and worker (tests/browser/pages/wllama-generate.*).
 // tokens/s = generated tokens / time from the prompt pass to the last token (model loading excluded);
-// wllama runs one sequence, so its batch is the prompts one after another.
-//   npx tsx bench/generation-page.bench.ts                      128 tokens, batches 1 and 8, wllama 1 and 2 threads, tfjs wasm
+// wllama runs one sequence, so its batch is the prompts one after another. Every engine is loaded first, then
+// each mode × batch runs on all of them back to back (the load of a shared machine drifts over minutes).
+// wllama's threaded build with 2 threads on the 2 shared cores collapsed to 0.19 tokens/s (busy-waiting
+// threads, as native llama.cpp does under load): 1 thread is the default here and in the app on 2 cores.
+//   npx tsx bench/generation-page.bench.ts                      128 tokens, batches 1 and 8, wllama 1 thread, tfjs wasm
 //   npx tsx bench/generation-page.bench.ts --tokens 32 --batches 1 --threads 1 --tfjs wasm,webgpu --webgpu-tokens 8
 // Prints measured figures, ratios against the tfjs decoder measured in the same run, and the load average;
 // --out FILE writes them as markdown. Nothing here is a pass/fail test.
@@ -25,7 +28,7 @@ interface Options {
 }
 
 function parseArgs(argv: string[]): Options {
-  const o: Options = { tokens: 128, batches: [1, 8], threads: [1, 2], tfjs: ['wasm'], webgpuTokens: 8, modes: ['greedy', 'sampled'] };
+  const o: Options = { tokens: 128, batches: [1, 8], threads: [1], tfjs: ['wasm'], webgpuTokens: 8, modes: ['greedy', 'sampled'] };
   const list = (v: string) => v.split(',').filter(Boolean);
   for (let i = 0; i < argv.length; i += 2) {
     const [k, v] = [argv[i], argv[i + 1] ?? ''];

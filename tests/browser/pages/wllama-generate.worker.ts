@@ -190,14 +190,33 @@ async function bench(req: BenchRequest): Promise<BenchRecord[]> {
     log(`BENCH ${JSON.stringify(r)}`);
   };
   const samplingFor = (mode: 'greedy' | 'sampled', maxTokens: number) => ({ ...req.sampling, temperature: mode === 'greedy' ? 0 : req.sampling.temperature, maxTokens });
-  for (const threads of req.wllamaThreads) {
-    const t0 = performance.now();
-    const { gen } = await wllamaOn(files, threads);
-    const loadMs = performance.now() - t0;
-    log(`[wllama] asked ${threads} thread(s): ${JSON.stringify(gen.runtime)}, loaded in ${loadMs.toFixed(0)} ms`);
-    try {
-      for (const mode of req.modes) {
-        for (const batch of req.batches) {
+  // Every engine loaded first, then each mode × batch measured on all of them back to back: a shared
+  // machine's load drifts over minutes, and the ratios should compare like with like.
+  const engines: { gen: WllamaGenerator; loadMs: number }[] = [];
+  const tfjsModels: { backend: string; model: Awaited<ReturnType<typeof loadDecoder>>; loadMs: number; threads: number }[] = [];
+  try {
+    for (const threads of req.wllamaThreads) {
+      const t0 = performance.now();
+      const { gen } = await wllamaOn(files, threads);
+      engines.push({ gen, loadMs: performance.now() - t0 });
+      log(`[wllama] asked ${threads} thread(s): ${JSON.stringify(gen.runtime)}, loaded in ${(performance.now() - t0).toFixed(0)} ms`);
+    }
+    for (const backend of req.tfjsBackends) {
+      if (!(await tf.setBackend(backend))) {
+        log(`[tfjs] backend ${backend} unavailable: skipped`);
+        continue;
+      }
+      await tf.ready();
+      const t0 = performance.now();
+      const model = await loadDecoder(files);
+      if (!model.tokenizer) throw new Error('the GGUF has no tokenizer');
+      const threads = backend === 'wasm' ? getThreadsCount() : 0;
+      tfjsModels.push({ backend, model, loadMs: performance.now() - t0, threads });
+      log(`[tfjs] ${backend} (${threads} thread(s)) loaded in ${(performance.now() - t0).toFixed(0)} ms`);
+    }
+    for (const mode of req.modes) {
+      for (const batch of req.batches) {
+        for (const { gen, loadMs } of engines) {
           const ids = req.prompts.slice(0, batch).map((p) => gen.promptIds(p));
           const s = performance.now();
           let newTokens = 0;
@@ -206,28 +225,10 @@ async function bench(req: BenchRequest): Promise<BenchRecord[]> {
           const ms = performance.now() - s;
           emit({ engine: 'llama.cpp (wllama)', backend: gen.runtime.multiThread ? 'wasm threaded' : 'wasm single-thread', threads: gen.runtime.threads, mode, batch, promptTokens: ids.reduce((a, p) => a + p.length, 0), newTokens, ms, tokensPerS: (newTokens / ms) * 1000, loadMs });
         }
-      }
-    } finally {
-      gen.dispose();
-    }
-  }
-  for (const backend of req.tfjsBackends) {
-    if (!(await tf.setBackend(backend))) {
-      log(`[tfjs] backend ${backend} unavailable: skipped`);
-      continue;
-    }
-    await tf.ready();
-    const maxTokens = backend === 'webgpu' && req.webgpuMaxTokens > 0 ? req.webgpuMaxTokens : req.maxTokens;
-    const t0 = performance.now();
-    const { model, tokenizer } = await loadDecoder(files);
-    if (!tokenizer) throw new Error('the GGUF has no tokenizer');
-    const loadMs = performance.now() - t0;
-    const threads = backend === 'wasm' ? getThreadsCount() : 0;
-    log(`[tfjs] ${backend} (${threads} thread(s)) loaded in ${loadMs.toFixed(0)} ms`);
-    try {
-      for (const mode of req.modes) {
-        for (const batch of req.batches) {
-          const ids = req.prompts.slice(0, batch).map((p) => encodePrompt(tokenizer, p, { chat: true }));
+        for (const { backend, model: { model, tokenizer }, loadMs, threads } of tfjsModels) {
+          await tf.setBackend(backend);
+          const maxTokens = backend === 'webgpu' && req.webgpuMaxTokens > 0 ? req.webgpuMaxTokens : req.maxTokens;
+          const ids = req.prompts.slice(0, batch).map((p) => encodePrompt(tokenizer!, p, { chat: true }));
           const sampling = samplingFor(mode, maxTokens);
           const s = performance.now();
           const r = await generate(model, ids, {
@@ -235,8 +236,8 @@ async function bench(req: BenchRequest): Promise<BenchRecord[]> {
             temperature: sampling.temperature,
             topP: sampling.topP,
             greedy: mode === 'greedy',
-            stopTokens: tokenizer.eosIds,
-            padId: tokenizer.padId,
+            stopTokens: tokenizer!.eosIds,
+            padId: tokenizer!.padId,
             coins: (row) => {
               const rng = createRng(deriveSeed(req.sampling.seed, row));
               return () => rng.float();
@@ -247,9 +248,10 @@ async function bench(req: BenchRequest): Promise<BenchRecord[]> {
           emit({ engine: 'tfjs decoder', backend, threads, mode, batch, promptTokens: ids.reduce((a, p) => a + p.length, 0), newTokens, ms, tokensPerS: (newTokens / ms) * 1000, loadMs });
         }
       }
-    } finally {
-      model.dispose();
     }
+  } finally {
+    for (const { gen } of engines) gen.dispose();
+    for (const { model } of tfjsModels) model.model.dispose();
   }
   return records;
 }
