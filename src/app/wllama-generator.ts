@@ -11,6 +11,7 @@
 //    GenerationFailure, and so does an engine error for one prompt (the others still run).
 // wllama keeps one sequence, so prompts run one after another (batching happens inside llama.cpp's matmuls).
 import type { WllamaAssets } from './wllama-assets.ts';
+import { nucleusFromTop } from './wllama-nucleus.ts';
 import { wllamaThreads } from '../llm/wllama-threads.ts';
 import { ExpandrError, throwIfAborted } from '../errors.ts';
 import { encodePrompt } from '../llm/generate.ts';
@@ -23,6 +24,15 @@ import { createRng } from '../util/random.ts';
 
 /** Context (prompt + new tokens) llama.cpp allocates its KV cache for, unless the model has fewer positions. */
 export const WLLAMA_CONTEXT = 4096;
+
+/** Tokens asked of llama.cpp per sampled step; the whole vocabulary only when they do not settle the nucleus. */
+export const SAMPLE_TOP_K = 256;
+
+/** llama.cpp's softmax has no max subtraction: a logit past ~88 overflows float32. */
+function checkFinite(probs: readonly { token: number; p: number }[]): void {
+  const bad = probs.find((t) => !Number.isFinite(t.p));
+  if (bad) throw new ExpandrError(`llama.cpp's probabilities overflowed (p = ${bad.p} for token ${bad.token}): generate this model on the tfjs decoder (llm.engine "tfjs").`);
+}
 
 /** What the generator needs of wllama's Wllama class (tests pass fakes). */
 export interface WllamaLike {
@@ -166,15 +176,23 @@ export class WllamaGenerator implements TextGenerator {
     return tokens;
   }
 
-  /** Our sampler on llama.cpp's distribution: log p is the logits up to a constant, which softmax ignores. */
+  /**
+   * Our sampler on llama.cpp's distribution (log p is the logits up to a constant, which softmax ignores):
+   * from its SAMPLE_TOP_K most probable tokens where they settle the nucleus (wllama-nucleus.ts), else from
+   * the whole vocabulary.
+   */
   private async sampleNext(sampling: SamplingSettings, coin: number): Promise<number> {
-    const probs = await this.engine.getLogits(-1);
-    const logits = new Float32Array(this.engine.getLoadedContextInfo().n_vocab).fill(-Infinity);
-    for (const { token, p } of probs) {
-      // llama.cpp's softmax has no max subtraction: a logit past ~88 overflows float32.
-      if (!Number.isFinite(p)) throw new ExpandrError(`llama.cpp's probabilities overflowed (p = ${p} for token ${token}): generate this model on the tfjs decoder (llm.engine "tfjs").`);
-      if (p > 0) logits[token] = Math.log(p);
+    const vocab = this.engine.getLoadedContextInfo().n_vocab;
+    if (sampling.topP > 0 && sampling.topP < 1) {
+      const top = await this.engine.getLogits(SAMPLE_TOP_K);
+      checkFinite(top);
+      const picked = nucleusFromTop(top, sampling.temperature, sampling.topP, coin, vocab);
+      if (picked !== null) return picked;
     }
+    const probs = await this.engine.getLogits(-1);
+    checkFinite(probs);
+    const logits = new Float32Array(vocab).fill(-Infinity);
+    for (const { token, p } of probs) if (p > 0) logits[token] = Math.log(p);
     return sampleToken(logits, { temperature: sampling.temperature, topP: sampling.topP }, coin);
   }
 
