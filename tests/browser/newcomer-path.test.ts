@@ -147,6 +147,11 @@ describe('the newcomer path', () => {
     await page.locator('[data-testid="pipeline"][data-state="running"]').waitFor();
     await waitIdle(page);
     await expect.poll(() => page.getByTestId('run-row').count(), { timeout: LOAD_TIMEOUT_MS }).toBe(2);
+    // One setting of each run: A the first run listed, B the other.
+    const runOptions = await page.getByTestId('compare-a').locator('option').evaluateAll((os) => os.map((o) => (o as HTMLOptionElement).value));
+    expect(runOptions.length).toBe(2);
+    await page.getByTestId('compare-a').selectOption(runOptions[0]);
+    await page.getByTestId('compare-b').selectOption(runOptions[1]);
     await page.getByTestId('compare-a-setting').selectOption('BM25');
     await page.getByTestId('compare-b-setting').selectOption('ExpandR');
     await page.getByTestId('compare-run').click();
