@@ -21,11 +21,13 @@ import type { GenerationProvenance } from './generation-provenance.ts';
 import type { GenerateWork, GenerationFailure, SamplingSettings, TextGenerator } from './types.ts';
 
 /**
- * Prompts generated at once by default: two single-sequence contexts, one thread each. Measured on the
- * 2-core machine (bench/RESULTS-generation.md): the most throughput that keeps a prompt's text independent
- * of its neighbours ('sequences' batching changes llama.cpp's numerics with the batch).
+ * Prompts generated at once by default: 1 (EXPANDR_LLAMACPP_PARALLEL overrides). Measured on the 2 shared
+ * cores at batch 8 (bench/RESULTS-generation.md): two single-thread contexts gave 72.6 / 65.9 tokens/s
+ * (greedy / sampled) against 74.6 / 63.6 for one, no gain with no idle core, for a second context's memory;
+ * 8 batched sequences gave 90.9 greedy but 40.8 sampled, and make a text depend on its batch neighbours.
+ * Raise it on an idle machine with more cores: each context is one more thread.
  */
-export const DEFAULT_LLAMACPP_PARALLEL = 2;
+export const DEFAULT_LLAMACPP_PARALLEL = 1;
 
 export interface LlamaCppGeneratorOptions {
   /** The .gguf llama.cpp loads (the base model, or a merged tuned one). */
@@ -68,7 +70,7 @@ export class LlamaCppGenerator implements TextGenerator {
     }
     const engine = await LlamaCppEngine.load({
       modelPath: options.modelPath,
-      parallel: options.parallel ?? DEFAULT_LLAMACPP_PARALLEL,
+      parallel: options.parallel ?? (Number(process.env.EXPANDR_LLAMACPP_PARALLEL) || DEFAULT_LLAMACPP_PARALLEL),
       mode: options.mode,
       threads: options.threads,
       contextSize: options.contextSize,
