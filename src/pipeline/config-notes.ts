@@ -21,7 +21,7 @@ const NOTES: Readonly<Record<string, Omit<DefaultNote, 'ours'>>> = {
   },
   'llm.engine': {
     paper: 'none: the reference code generates in Python on GPUs',
-    why: 'tfjs runs every model format on every backend and is the engine of log-probs and DPO; "llama.cpp" (a .gguf model only) generates several times faster on CPU (bench/RESULTS-generation.md), the tuned model handed over as a merged GGUF',
+    why: 'tfjs runs every model format on every backend and is the engine of log-probs and DPO; "llama.cpp" (a .gguf model only) generates 8–10× faster on CPU at the pipeline’s batch (SmolLM2-135M, bench/RESULTS-generation.md), the tuned model handed over as a merged GGUF',
   },
   'expansion.temperature': {
     paper: '1.0 (reference code, evaluation expansions)',
