@@ -12,7 +12,8 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
-import { dropFiles, startHarness, type Harness } from './harness.ts';
+import { startHarness, type Harness } from './harness.ts';
+import { loadSubsetAndTinyModels, STORIES, TINY_BERT } from './tiny-setup.ts';
 import { writeScifactSubset } from './scifact-subset.ts';
 import { resultsDiff } from './results-diff.ts';
 import { QUICK_CONFIG } from '../../src/ui/experiment-form-presets.ts';
@@ -24,8 +25,6 @@ const AXE_PATH = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
 /** axe-core's rules about the names and labels of controls. */
 const NAME_RULES = ['label', 'button-name', 'select-name', 'input-button-name', 'aria-input-field-name', 'summary-name', 'nested-interactive', 'duplicate-id', 'duplicate-id-aria'];
 const SCIFACT = join(ROOT, '../shared/data/beir/scifact');
-const TINY_BERT = join(ROOT, 'tests/reference/fixtures/tiny-bert');
-const STORIES = join(ROOT, '../shared/models/stories260K');
 const LOAD_TIMEOUT_MS = 60_000;
 /** The page and the runner run at once, sharing the CPU. */
 const RUN_TIMEOUT_MS = 300_000;
@@ -103,17 +102,7 @@ describe('the experiment form', () => {
     page.on('console', (m) => m.type() === 'error' && console.error('[console]', m.text()));
     await page.goto(h.url);
     await page.getByTestId('capability-report').waitFor();
-    await dropFiles(page, '[data-testid="dropzone"]', [
-      { name: 'corpus.jsonl', bytes: readFileSync(join(subset, 'corpus.jsonl')) },
-      { name: 'queries.jsonl', bytes: readFileSync(join(subset, 'queries.jsonl')) },
-      { name: 'test.tsv', bytes: readFileSync(join(subset, 'qrels/test.tsv')) },
-      { name: 'train.tsv', bytes: readFileSync(join(subset, 'qrels/train.tsv')) },
-    ]);
-    await page.getByTestId('dataset-row').first().waitFor({ timeout: LOAD_TIMEOUT_MS });
-    await page.getByTestId('encoder-folder-input').setInputFiles(TINY_BERT);
-    await page.getByTestId('encoder-row').first().waitFor({ timeout: LOAD_TIMEOUT_MS });
-    await page.getByTestId('llm-folder-input').setInputFiles(STORIES);
-    await page.getByTestId('llm-row').first().waitFor({ timeout: LOAD_TIMEOUT_MS });
+    await loadSubsetAndTinyModels(page, subset);
 
     const form = page.getByTestId('experiment-form');
     // JSON in → the form follows (an import, or a run duplicated for editing).

@@ -5,18 +5,17 @@
 // "Run all" afterwards resumes: those stages keep their log entries (not run again), the retriever
 // continues from its checkpoint (its curve starts after step 1; its log entry counts both runs), and the
 // run completes. The log of stages survives a reload.
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { dropFiles, startHarness, type Harness } from './harness.ts';
+import { startHarness, type Harness } from './harness.ts';
+import { loadSubsetAndTinyModels } from './tiny-setup.ts';
 import { writeScifactSubset } from './scifact-subset.ts';
 
 const ROOT = join(import.meta.dirname, '../..');
 const SCIFACT = join(ROOT, '../shared/data/beir/scifact');
-const TINY_BERT = join(ROOT, 'tests/reference/fixtures/tiny-bert');
-const STORIES = join(ROOT, '../shared/models/stories260K');
 const ARTIFACTS = join(ROOT, 'test-results');
 const LOAD_TIMEOUT_MS = 60_000;
 const RUN_TIMEOUT_MS = 300_000;
@@ -61,17 +60,7 @@ describe('watching a run in the page', () => {
     page.on('console', (m) => m.type() === 'error' && console.error('[console]', m.text()));
     await page.goto(h.url);
     await page.getByTestId('capability-report').waitFor();
-    await dropFiles(page, '[data-testid="dropzone"]', [
-      { name: 'corpus.jsonl', bytes: readFileSync(join(subset, 'corpus.jsonl')) },
-      { name: 'queries.jsonl', bytes: readFileSync(join(subset, 'queries.jsonl')) },
-      { name: 'test.tsv', bytes: readFileSync(join(subset, 'qrels/test.tsv')) },
-      { name: 'train.tsv', bytes: readFileSync(join(subset, 'qrels/train.tsv')) },
-    ]);
-    await page.getByTestId('dataset-row').first().waitFor({ timeout: LOAD_TIMEOUT_MS });
-    await page.getByTestId('encoder-folder-input').setInputFiles(TINY_BERT);
-    await page.getByTestId('encoder-row').first().waitFor({ timeout: LOAD_TIMEOUT_MS });
-    await page.getByTestId('llm-folder-input').setInputFiles(STORIES);
-    await page.getByTestId('llm-row').first().waitFor({ timeout: LOAD_TIMEOUT_MS });
+    await loadSubsetAndTinyModels(page, subset);
     await page.getByTestId('pipeline-config-details').locator('summary').click();
     await page.getByTestId('pipeline-config').fill(JSON.stringify(CONFIG));
 
