@@ -1,5 +1,5 @@
-// What a person notices on a screen before reading it: the page scrolls sideways, or a control has no
-// name a screen reader can say (axe-core's rules for names and labels; axe-core is the checker browsers'
+// What a person notices on a screen before reading it: the page scrolls sideways, a control cannot be
+// reached from the keyboard, or a control has no name a screen reader can say (axe-core's rules for names and labels; axe-core is the checker browsers'
 // own accessibility panels build on). Returns one line per problem, [] when the screen is fine.
 import { createRequire } from 'node:module';
 import type { Page } from 'playwright-core';
@@ -24,6 +24,21 @@ export async function pageProblems(page: Page): Promise<string[]> {
     return { scroll: document.documentElement.scrollWidth, view, over: over.slice(0, 5).map((e) => `${name(e.parentElement!)} > ${name(e)}`) };
   });
   if (widths.scroll > widths.view) problems.push(`the page scrolls sideways: ${widths.scroll} px of content in ${widths.view} px (${widths.over.join('; ')})`);
+  // Controls a mouse can reach but the keyboard cannot: enabled file pickers and buttons that refuse focus.
+  const unfocusable = await page.evaluate(() => {
+    const before = document.activeElement as HTMLElement | null;
+    const out = [...document.querySelectorAll<HTMLElement>('input[type="file"]:not([disabled]), button:not([disabled])')]
+      // Shown to the eye (a file picker through its label; not inside a closed <details>), so it must take focus too.
+      .filter((e) => (e instanceof HTMLInputElement ? e.parentElement! : e).checkVisibility())
+      .filter((e) => {
+        e.focus();
+        return document.activeElement !== e;
+      })
+      .map((e) => e.getAttribute('data-testid') ?? e.textContent?.trim().slice(0, 40) ?? e.tagName);
+    before?.focus();
+    return out;
+  });
+  if (unfocusable.length) problems.push(`not reachable by keyboard: ${unfocusable.join('; ')}`);
   if (!(await page.evaluate(() => 'axe' in window))) await page.addScriptTag({ path: AXE_PATH });
   const violations = await page.evaluate(async (rules) => {
     const axe = (window as unknown as { axe: { run(ctx: Document, opts: object): Promise<{ violations: AxeViolation[] }> } }).axe;
