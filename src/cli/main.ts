@@ -18,6 +18,7 @@ const { fetchModelCommand, FETCH_MODEL_HELP } = await import('./fetch-model-comm
 const { exportHfCommand, EXPORT_HF_HELP } = await import('./export-hf-command.ts');
 const { exportGgufCommand, EXPORT_GGUF_HELP } = await import('./export-gguf-command.ts');
 const { runsCommand, RUNS_HELP } = await import('./runs-command.ts');
+const { analyzeCommand, ANALYZE_HELP } = await import('./analyze-command.ts');
 
 const COMMANDS: Record<string, { run: (argv: string[], signal: AbortSignal) => Promise<void>; help: string }> = {
   eval: { run: evalCommand, help: EVAL_HELP },
@@ -31,6 +32,7 @@ const COMMANDS: Record<string, { run: (argv: string[], signal: AbortSignal) => P
   'export-hf': { run: exportHfCommand, help: EXPORT_HF_HELP },
   'export-gguf': { run: exportGgufCommand, help: EXPORT_GGUF_HELP },
   runs: { run: runsCommand, help: RUNS_HELP },
+  analyze: { run: analyzeCommand, help: ANALYZE_HELP },
 };
 
 const USAGE = `Usage: npm run -s expandr -- <command> [options]
