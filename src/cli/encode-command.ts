@@ -83,7 +83,8 @@ export async function encodeCommand(argv: string[], signal: AbortSignal, deps: D
       const docs = limit === undefined ? data.docs : data.docs.slice(0, limit);
       const corpusChecksum = limit === undefined ? data.checksum : `${data.checksum}#limit=${limit}`;
       const sink = m.sinkFor(corpusChecksum);
-      const r = await encodeCorpus(encoder, docs, sink, { modelHash: m.modelHash, corpusChecksum, chunkSize: DEFAULT_CHUNK_SIZE, batchSize: m.batchSize, totalDocs: docs.length, ...work });
+      const r = await encodeCorpus(encoder, docs, sink, { modelHash: m.modelHash, corpusChecksum, chunkSize: DEFAULT_CHUNK_SIZE, batchSize: m.batchSize, totalDocs: docs.length,
+        quantizeFrom: m.precision === 'f32' ? undefined : m.sinkFor(corpusChecksum, 'f32'), ...work });
       cacheHit = r.encodedDocs === 0;
       for (let c = 0; c < r.manifest.chunksDone; c++) {
         const ids = await sink.readIds(c);
@@ -99,7 +100,7 @@ export async function encodeCommand(argv: string[], signal: AbortSignal, deps: D
   const encodeMs = performance.now() - t1;
   const kind = a.flag('queries') ? 'queries' : 'docs';
   if (a.flag('json')) {
-    console.log(JSON.stringify({ out: outPath, kind, count, dim: encoder.dim, model: m.name, modelHash: m.modelHash, preset: m.preset ?? null, settings: encoder.settings, backend: m.backend, cacheHit, timings: { loadMs, encodeMs } }));
+    console.log(JSON.stringify({ out: outPath, kind, count, dim: encoder.dim, model: m.name, modelHash: m.modelHash, preset: m.preset ?? null, settings: encoder.settings, backend: m.backend, embeddingsPrecision: m.precision, cacheHit, timings: { loadMs, encodeMs } }));
     return;
   }
   console.log(`${data.name} · ${count} ${kind} · ${m.name} (dim ${encoder.dim}, ${encoder.settings.pooling} pooling${encoder.settings.normalize ? ', normalised' : ''}) · ${m.backend}`);

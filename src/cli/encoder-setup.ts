@@ -8,6 +8,8 @@ import { modelFilesFromPath } from '../model/sources-node.ts';
 import { modelHash, type ModelFiles } from '../model/sources.ts';
 import { DEFAULT_CHUNK_SIZE, embeddingCacheKey, MemoryChunkStore, type ChunkStore } from '../retrieval/dense/chunk-store.ts';
 import { DEFAULT_EMBEDDING_CACHE, FileChunkStore } from '../retrieval/dense/file-chunks-node.ts';
+import { precisionStore } from '../retrieval/dense/precision-store.ts';
+import { parsePrecision, type EmbeddingPrecision } from '../retrieval/dense/precision.ts';
 import type { WorkOptions } from '../util/progress.ts';
 import type { OptionSpec, ParsedArgs } from './args.ts';
 import { BACKEND_HELP, parseBackend, useBackend, type BackendName } from './backend.ts';
@@ -38,6 +40,7 @@ export const ENCODER_OPTIONS: OptionSpec = {
   batch: { type: 'string' },
   'cache-dir': { type: 'string' },
   'no-cache': { type: 'boolean' },
+  'embeddings-precision': { type: 'string' },
 };
 
 export const ENCODER_HELP = `  --encoder PATH       model folder or zip (config.json, model.safetensors, tokenizer.json; sentence-transformers files if any)
@@ -45,7 +48,9 @@ export const ENCODER_HELP = `  --encoder PATH       model folder or zip (config.
                        (default: guessed from config.json's _name_or_path or the folder name)
 ${BACKEND_HELP}
   --batch N            texts per encoder batch (default 32)
-  --cache-dir DIR      corpus embedding cache (default ${DEFAULT_EMBEDDING_CACHE}); --no-cache to skip it`;
+  --cache-dir DIR      corpus embedding cache (default ${DEFAULT_EMBEDDING_CACHE}); --no-cache to skip it
+  --embeddings-precision P  corpus embeddings stored as f32 (default), f16 (half the bytes) or int8 (a quarter);
+                       packed from cached f32 embeddings of the same model and corpus when there are some`;
 
 export interface LoadedEncoder {
   encoder: Encoder;
@@ -55,8 +60,10 @@ export interface LoadedEncoder {
   backend: BackendName;
   batchSize: number | undefined;
   loadMs: number;
-  /** The corpus embedding store for a corpus checksum: files under the cache folder, or memory with --no-cache. */
-  sinkFor(corpusChecksum: string): ChunkStore;
+  /** --embeddings-precision. */
+  precision: EmbeddingPrecision;
+  /** The corpus embedding store for a corpus checksum (at --embeddings-precision unless given): files under the cache folder, or memory with --no-cache. */
+  sinkFor(corpusChecksum: string, precision?: EmbeddingPrecision): ChunkStore;
 }
 
 /** The preset a folder most likely is: config.json's _name_or_path or the folder name, matched against preset ids. */
@@ -90,6 +97,12 @@ export async function setupEncoder(command: string, args: ParsedArgs, deps: Dens
   const hash = await modelHash(model.files);
   const cacheDir = args.str('cache-dir') ?? DEFAULT_EMBEDDING_CACHE;
   const noCache = args.flag('no-cache');
+  let chosen: EmbeddingPrecision;
+  try {
+    chosen = parsePrecision(args.str('embeddings-precision'));
+  } catch (e) {
+    throw new UsageError(`${command}: --${(e as Error).message}.`);
+  }
   return {
     encoder,
     modelHash: hash,
@@ -98,9 +111,13 @@ export async function setupEncoder(command: string, args: ParsedArgs, deps: Dens
     backend,
     batchSize,
     loadMs: performance.now() - t0,
-    sinkFor: (corpusChecksum) =>
-      noCache
-        ? new MemoryChunkStore()
-        : new FileChunkStore(cacheDir, embeddingCacheKey({ modelHash: hash, corpusChecksum, settings: encoder.settings, chunkSize: DEFAULT_CHUNK_SIZE })),
+    precision: chosen,
+    sinkFor: (corpusChecksum, precision = chosen) =>
+      precisionStore(
+        noCache
+          ? new MemoryChunkStore()
+          : new FileChunkStore(cacheDir, embeddingCacheKey({ modelHash: hash, corpusChecksum, settings: encoder.settings, chunkSize: DEFAULT_CHUNK_SIZE, precision })),
+        precision,
+      ),
   };
 }

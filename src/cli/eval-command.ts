@@ -190,6 +190,7 @@ async function evalDense(a: ParsedArgs, data: BeirDataset, qrels: Qrels, split: 
       expansions,
       expansionNorm,
       batchSize: m.batchSize,
+      quantizeFrom: m.precision === 'f32' ? undefined : m.sinkFor(data.checksum, 'f32'),
       ...work,
     });
   } finally {
@@ -200,11 +201,11 @@ async function evalDense(a: ParsedArgs, data: BeirDataset, qrels: Qrels, split: 
   }
   const tag = `expandr-dense-${m.name}${expansions ? `-exp-${r.params.expansionNorm}` : ''}`.replace(/\s+/g, '_');
   if (a.str('run')) writeFileSync(a.str('run')!, writeTrecRun(r.run, tag));
-  const params = { encoder: m.name, modelHash: m.modelHash, preset: m.preset ?? null, settings: m.encoder.settings, backend: m.backend, expansions: expansionsPath ?? null, ...r.params };
+  const params = { encoder: m.name, modelHash: m.modelHash, preset: m.preset ?? null, settings: m.encoder.settings, backend: m.backend, embeddingsPrecision: m.precision, expansions: expansionsPath ?? null, ...r.params };
   const timings = { loadMs, modelMs: m.loadMs, ...r.timings };
   const how = expansions ? `, expanded (${r.params.expansionNorm}, ${r.params.expanded} queries)` : '';
   report(a, qrels, { dataset: data.name, split, retriever: 'dense', perQuery: r.perQuery, metrics: r.metrics, params, timings }, {
-    header: `${data.name} · ${split} · dense (${m.name}, dim ${r.params.dim}${how}) · ${r.perQuery.length} queries · ${m.backend}`,
+    header: `${data.name} · ${split} · dense (${m.name}, dim ${r.params.dim}${m.precision === 'f32' ? '' : `, ${m.precision} corpus`}${how}) · ${r.perQuery.length} queries · ${m.backend}`,
     footer:
       `load ${formatDuration(loadMs / 1000)}, model ${formatDuration(m.loadMs / 1000)}, corpus ${r.timings.cacheHit ? 'from cache' : `encoded in ${formatDuration(r.timings.encodeMs / 1000)}`}, ` +
       `queries ${formatDuration(r.timings.queryMs / 1000)}, search ${formatDuration(r.timings.searchMs / 1000)}`,

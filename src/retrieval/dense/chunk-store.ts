@@ -4,6 +4,7 @@
 // (file-chunks-node.ts) and memory in tests (below).
 import type { EncoderSettings } from '../../encoder/types.ts';
 import { sha256Hex } from '../../data/hash.ts';
+import type { EmbeddingPrecision } from './precision.ts';
 
 /** Bump when the stored layout changes: older caches are then re-encoded instead of misread. */
 export const EMBEDDINGS_FORMAT = 1;
@@ -18,6 +19,8 @@ export interface EmbeddingIdentity {
   corpusChecksum: string;
   settings: EncoderSettings;
   chunkSize: number;
+  /** How the vectors are stored (precision.ts); absent means f32, so older manifests and cache keys stay valid. */
+  precision?: EmbeddingPrecision;
 }
 
 export interface EmbeddingManifest extends EmbeddingIdentity {
@@ -30,7 +33,10 @@ export interface EmbeddingManifest extends EmbeddingIdentity {
   complete: boolean;
 }
 
-/** One chunk: doc ids and their embeddings, row-major [ids.length × dim]. */
+/**
+ * One chunk: doc ids and their embeddings, row-major [ids.length × dim]. A store below a PrecisionChunkStore
+ * is handed packed words instead (precision.ts) and keeps them as they are.
+ */
 export interface EmbeddingChunk {
   ids: string[];
   vectors: Float32Array;
@@ -38,6 +44,8 @@ export interface EmbeddingChunk {
 
 /** Storage for one set of embeddings (one cache key). Writes of a chunk must be atomic: all or nothing. */
 export interface ChunkStore {
+  /** How this store keeps vectors (PrecisionChunkStore); absent means f32. Part of the embeddings' identity. */
+  readonly precision?: EmbeddingPrecision;
   readManifest(): Promise<EmbeddingManifest | undefined>;
   writeManifest(manifest: EmbeddingManifest): Promise<void>;
   writeChunk(index: number, chunk: EmbeddingChunk): Promise<void>;
@@ -60,7 +68,10 @@ function canonical(v: unknown): string {
 /** A short stable name for a set of embeddings: 'emb-' + 24 hex digits of SHA-256 over the identity. */
 export function embeddingCacheKey(identity: EmbeddingIdentity): string {
   const { modelHash, corpusChecksum, settings, chunkSize } = identity;
-  return 'emb-' + sha256Hex(canonical({ format: EMBEDDINGS_FORMAT, modelHash, corpusChecksum, settings, chunkSize })).slice(0, 24);
+  const precision = identity.precision ?? 'f32';
+  // f32 leaves the key as it was before precisions existed: caches encoded then are still found.
+  const lower = precision === 'f32' ? {} : { precision };
+  return 'emb-' + sha256Hex(canonical({ format: EMBEDDINGS_FORMAT, modelHash, corpusChecksum, settings, chunkSize, ...lower })).slice(0, 24);
 }
 
 /** True when the manifest was written for this identity (same model, corpus, settings, chunking, format). */
@@ -70,6 +81,7 @@ export function sameIdentity(manifest: EmbeddingManifest, identity: EmbeddingIde
     manifest.modelHash === identity.modelHash &&
     manifest.corpusChecksum === identity.corpusChecksum &&
     manifest.chunkSize === identity.chunkSize &&
+    (manifest.precision ?? 'f32') === (identity.precision ?? 'f32') &&
     canonical(manifest.settings) === canonical(identity.settings)
   );
 }

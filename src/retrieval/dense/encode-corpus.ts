@@ -13,6 +13,7 @@ import {
   type EmbeddingIdentity,
   type EmbeddingManifest,
 } from './chunk-store.ts';
+import { quantizeStored } from './precision-store.ts';
 
 export interface EncodeCorpusOptions extends WorkOptions {
   /** modelHash and corpusChecksum: what the stored embeddings are checked against before reuse. */
@@ -23,6 +24,11 @@ export interface EncodeCorpusOptions extends WorkOptions {
   batchSize?: number;
   /** Corpus size for progress (0 or absent: unknown). */
   totalDocs?: number;
+  /**
+   * Complete float32 embeddings of the same model, corpus and settings: a sink at a lower precision is
+   * filled by packing them (precision-store.ts quantizeStored) instead of encoding the corpus again.
+   */
+  quantizeFrom?: ChunkStore;
 }
 
 export interface EncodeCorpusResult {
@@ -54,8 +60,10 @@ export async function encodeCorpus(
   const chunkSize = opts.chunkSize ?? DEFAULT_CHUNK_SIZE;
   if (!Number.isInteger(chunkSize) || chunkSize < 1) throw new RangeError(`chunkSize must be a positive integer, got ${chunkSize}`);
   const identity: EmbeddingIdentity = { modelHash: opts.modelHash, corpusChecksum: opts.corpusChecksum, settings: { ...encoder.settings }, chunkSize };
+  if (sink.precision && sink.precision !== 'f32') identity.precision = sink.precision;
   const report = throttledProgress(opts.onProgress);
   const total = opts.totalDocs ?? 0;
+  if (opts.quantizeFrom && identity.precision) await quantizeStored(opts.quantizeFrom, sink, identity, opts);
 
   let manifest = await sink.readManifest();
   if (manifest && !(sameIdentity(manifest, identity) && manifest.dim === encoder.dim)) manifest = undefined;

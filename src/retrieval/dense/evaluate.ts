@@ -14,6 +14,8 @@ import { encodeCorpus, type DocSource } from './encode-corpus.ts';
 import { denseCorpusFromStore, searchDense, MAX_K } from './search.ts';
 import { combineExpanded, defaultExpansionNorm, normalizeRows, type ExpansionNorm } from './expanded-query.ts';
 import { StoreChunkStore } from './store-chunks.ts';
+import { precisionStore } from './precision-store.ts';
+import type { EmbeddingPrecision } from './precision.ts';
 import { splitQueries } from '../../data/qrels.ts';
 import type { QueryResult } from '../bm25/evaluate.ts';
 
@@ -35,6 +37,10 @@ export interface DenseEvalOptions extends WorkOptions {
   /** Texts per encoder batch. */
   batchSize?: number;
   chunkSize?: number;
+  /** runDenseEval: store the corpus embeddings at this precision (precision.ts; default f32). */
+  precision?: EmbeddingPrecision;
+  /** Complete float32 embeddings to pack into a lower-precision sink instead of encoding (encodeCorpus). */
+  quantizeFrom?: ChunkStore;
 }
 
 export interface DenseEvalCore {
@@ -102,6 +108,7 @@ export async function denseEvaluate(
     chunkSize: opts.chunkSize,
     batchSize: opts.batchSize,
     totalDocs: opts.totalDocs,
+    quantizeFrom: opts.quantizeFrom,
     ...work,
   });
   const t1 = performance.now();
@@ -135,8 +142,10 @@ export async function runDenseEval(store: Store, datasetId: string, split: strin
   if (!info) throw new NotFoundError(`Dataset ${datasetId} is not stored (deleted in another tab?). Import it again.`);
   if (!info.splits[split]) throw new NotFoundError(`Dataset “${info.name}” has no split “${split}”; it has ${Object.keys(info.splits).join(', ')}.`);
   const chunkSize = opts.chunkSize ?? DEFAULT_CHUNK_SIZE;
-  const key = embeddingCacheKey({ modelHash: opts.modelHash, corpusChecksum: info.checksum, settings: encoder.settings, chunkSize });
-  const sink = new StoreChunkStore(store, datasetId, key);
+  const identity = { modelHash: opts.modelHash, corpusChecksum: info.checksum, settings: encoder.settings, chunkSize };
+  const precision = opts.precision ?? 'f32';
+  const f32 = new StoreChunkStore(store, datasetId, embeddingCacheKey(identity));
+  const sink = precision === 'f32' ? f32 : precisionStore(new StoreChunkStore(store, datasetId, embeddingCacheKey({ ...identity, precision })), precision);
   const qrels = await store.getQrels(datasetId, split);
   const queries = splitQueries(await store.getQueries(datasetId), qrels);
   const r = await denseEvaluate(encoder, () => store.iterateDocs(datasetId, 1000), sink, queries, qrels, {
@@ -144,6 +153,7 @@ export async function runDenseEval(store: Store, datasetId: string, split: strin
     chunkSize,
     corpusChecksum: info.checksum,
     totalDocs: info.counts.docs,
+    quantizeFrom: precision === 'f32' ? undefined : f32,
   });
   await store.putArtifact(datasetId, runKey(split), r.run);
   const { run: _run, ...rest } = r;
