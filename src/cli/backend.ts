@@ -3,7 +3,7 @@
 // (DESIGN.md §3): VK_ICD_FILENAMES and XDG_RUNTIME_DIR must be set before Dawn starts.
 import * as tf from '@tensorflow/tfjs-core';
 import { existsSync, mkdirSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ExpandrError, UsageError } from '../errors.ts';
 import { installLeanGradients } from '../util/lean-gradients.ts';
@@ -15,7 +15,21 @@ export const DEFAULT_BACKEND: BackendName = 'wasm';
 /** Debian chromium's SwiftShader Vulkan driver: the GPU-less machines' WebGPU. */
 export const SWIFTSHADER_ICD = '/usr/lib/chromium/vk_swiftshader_icd.json';
 
-export const BACKEND_HELP = `  --backend NAME       tfjs backend: wasm (default), cpu (slow, for tiny models) or webgpu (Dawn via npm webgpu)`;
+export const BACKEND_HELP = `  --backend NAME       tfjs backend: wasm (default), cpu (slow, for tiny models) or webgpu (Dawn via npm webgpu)
+                       (wasm uses one XNNPACK thread per core; EXPANDR_WASM_THREADS=N sets another count)`;
+
+/**
+ * XNNPACK threads of the wasm backend: EXPANDR_WASM_THREADS, else one per core. Measured on idle cores
+ * (bench/RESULTS-minilm.md, 2026-12-04): all-MiniLM-L6-v2 encodes 6.24 docs/s with 2 threads against
+ * 3.85 with 1 on the 2-core machine; the products are split by output tile, so the numbers do not change.
+ */
+export function wasmThreads(env: Record<string, string | undefined> = process.env): number {
+  const v = env.EXPANDR_WASM_THREADS;
+  if (v === undefined || v === '') return Math.max(1, availableParallelism());
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1 || n > 64) throw new UsageError(`EXPANDR_WASM_THREADS must be a whole number from 1 to 64, got "${v}".`);
+  return n;
+}
 
 export function parseBackend(name: string | undefined): BackendName {
   const b = name ?? DEFAULT_BACKEND;
@@ -48,6 +62,11 @@ export async function useBackend(name: BackendName): Promise<BackendName> {
     else if (name === 'wasm') {
       await import('@tensorflow/tfjs-backend-wasm');
       shareWasmIdentity();
+      // Not tf.findBackend: it would start the backend with tfjs' own choice (one thread in Node).
+      if (!('wasm' in (tf.engine() as unknown as { registry: Record<string, unknown> }).registry)) {
+        const { startWasmWithThreads } = await import('../encoder/wasm-threads.ts');
+        await startWasmWithThreads(wasmThreads());
+      }
     }
     else {
       await installNodeWebGpu();

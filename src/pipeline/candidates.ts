@@ -7,7 +7,10 @@
 // is sample 0 with the expansion settings: when those equal the first temperature's settings, candidate 0 is
 // the same cache entry and is not generated twice.
 import type { WorkOptions } from '../util/progress.ts';
-import type { CandidateSettings } from './config.ts';
+import type { CandidateSettings as CandidateConfig } from './config.ts';
+
+/** How candidates are sampled (which queries get them is the loop's business). */
+type CandidateSettings = Omit<CandidateConfig, 'queries'>;
 import { generateCached, type FailedGeneration, type GenerationJob } from './generation-cache.ts';
 import { q2aPrompt, q2dPrompt, Q2A_DOC_MAX_CHARS, stripIntro } from './prompts.ts';
 import type { GenerationCache, QueryWithGold, SamplingSettings, TextGenerator } from './types.ts';

@@ -73,6 +73,7 @@ export const CONFIG_RULES: Readonly<Record<string, Check>> = Object.freeze({
   seed: seedCheck,
   seeds: listOf(seedCheck, 'integer seeds ≥ 0', { unique: true }),
   rounds: int(1),
+  seededSettings: listOf(oneOf(SETTING_NAMES), `setting names (${SETTING_NAMES.join(', ')})`, { unique: true }),
   'encoder.model': nonEmpty,
   'encoder.expansionNorm': oneOf(EXPANSION_NORMS),
   'encoder.batchSize': int(1),
@@ -84,6 +85,7 @@ export const CONFIG_RULES: Readonly<Record<string, Check>> = Object.freeze({
   'candidates.perTemperature': int(1),
   'candidates.topP': topP,
   'candidates.maxTokens': int(1),
+  'candidates.queries': int(0),
   // cos(d*, e) + cos(y, e) lies in [-2, 2]; a filter outside [0, 2] keeps every query or none.
   'rewards.filter': num((x) => x >= 0 && x <= 2, 'a number in [0, 2]'),
   'lora.r': int(1),
@@ -95,6 +97,7 @@ export const CONFIG_RULES: Readonly<Record<string, Check>> = Object.freeze({
   'retriever.epochs': positive,
   'retriever.steps': int(0),
   'retriever.batchSize': int(1),
+  'retriever.maxLength': nullOr(int(2)),
   'retriever.accumulation': int(1),
   'retriever.temperature': nullOr(positive),
   'retriever.warmupRatio': share,

@@ -14,6 +14,12 @@ export interface CandidateSettings {
   perTemperature: number;
   topP: number;
   maxTokens: number;
+  /**
+   * Train queries that get candidates, answers, rewards and DPO pairs: the first N of the train queries
+   * (0 = all). The retriever still trains on every train query; on CPU the candidates are the loop's
+   * largest generation (queries × temperatures × perTemperature), so this bounds the LLM side alone.
+   */
+  queries: number;
 }
 
 export interface RewardSettings {
@@ -64,6 +70,11 @@ export interface ExperimentConfig {
    * its row reports the mean ± sd over them (src/pipeline/seeds.ts). Default [seed]: one run.
    */
   seeds: number[];
+  /**
+   * The trained rows that run once per seed of `seeds`; the other trained rows run with the first seed only
+   * (e.g. ["FT", "ExpandR"]: the ablations once, when seeds are what the CPU budget cannot pay for). Default: all.
+   */
+  seededSettings: SettingName[];
   /** Alternation rounds: retriever on LLM_t's expansions, then DPO with rewards from retriever_t+1 (1 = the paper). */
   rounds: number;
   encoder: {
@@ -113,6 +124,7 @@ export const EXPERIMENT_DEFAULTS: Readonly<ExperimentConfig> = Object.freeze({
   testQueries: 0,
   seed: 42,
   seeds: [42], // [seed] unless the config lists seeds (experimentConfig)
+  seededSettings: ['FT', 'ExpandR', 'w/o LLM training', 'w/o retriever training', 'w/o self-reward', 'w/o retriever reward'],
   rounds: 1,
   encoder: { model: 'facebook/contriever', expansionNorm: 'contriever', batchSize: 32, initSteps: null },
   // Paper: Llama-3-8B-Instruct; a 0.5B model is what a browser tab's GPU holds (config-notes.ts has every such difference).
@@ -121,7 +133,7 @@ export const EXPERIMENT_DEFAULTS: Readonly<ExperimentConfig> = Object.freeze({
   // Reference: T 1.0, 512 tokens. 256: generation time on CPU / in the tab; T 0.8: unmeasured choice (config-notes.ts).
   expansion: { temperature: 0.8, topP: 0.9, maxTokens: 256, seed: 42 },
   // Reference: 512 tokens; 32 candidates per query make this the largest generation, halved for time.
-  candidates: { temperatures: [0.8, 0.9, 1.0, 1.1], perTemperature: 8, topP: 0.9, maxTokens: 256 },
+  candidates: { temperatures: [0.8, 0.9, 1.0, 1.1], perTemperature: 8, topP: 0.9, maxTokens: 256, queries: 0 },
   // Reference: T 1.0, 512 tokens; as expansion (config-notes.ts).
   answer: { temperature: 0.8, topP: 0.9, maxTokens: 256, seed: 42 },
   rewards: { retrieverReward: true, selfReward: true, filter: 0.6 },
@@ -139,6 +151,8 @@ export function experimentConfig(over: Record<string, unknown> = {}, file = 'con
   const base = EXPERIMENT_DEFAULTS as unknown as Record<string, unknown>;
   const out: Record<string, unknown> = structuredClone(base);
   for (const [k, v] of Object.entries(over)) {
+    // Top-level keys starting with "$" are comments (as JSON Schema's "$comment"): the why beside a value.
+    if (k.startsWith('$')) continue;
     if (!(k in base)) throw new ExpandrError(`${file}: unknown setting "${k}" (known: ${Object.keys(base).join(', ')}).`);
     const d = base[k];
     const nested = d && typeof d === 'object' && !Array.isArray(d);

@@ -96,6 +96,8 @@ export function estimateExperiment(input: EstimateInput, rates: Rates): Estimate
   const testQ = limit(data.testQueries, c.testQueries);
   const devQ = limit(dev, c.dev.queries);
   const trainQ = limit(Math.max(0, data.trainQueries - dev), c.trainQueries);
+  // The LLM side (candidates, answers, rewards, DPO pairs) reads the first candidates.queries of them.
+  const llmQ = limit(trainQ, c.candidates.queries);
 
   // Which parts of the loop the chosen rows need (loop.ts header).
   const withLlm = !!llm;
@@ -117,8 +119,8 @@ export function estimateExperiment(input: EstimateInput, rates: Rates): Estimate
     prompts += n;
   };
   if (baseExpansions) gen(testQ + devQ + (rounds > 0 ? trainQ : 0), exp);
-  gen(seeds * candidateRounds * trainQ * perCandidateQuery, c.candidates.maxTokens);
-  gen(seeds * candidateRounds * trainQ, c.answer.maxTokens);
+  gen(seeds * candidateRounds * llmQ * perCandidateQuery, c.candidates.maxTokens);
+  gen(seeds * candidateRounds * llmQ, c.answer.maxTokens);
   gen(seeds * tunedExpansionSets * (testQ + devQ), exp);
   gen(seeds * Math.max(0, rounds - 1) * trainQ, exp); // later rounds train on LLM_t's expansions
 
@@ -131,7 +133,7 @@ export function estimateExperiment(input: EstimateInput, rates: Rates): Estimate
   const encodeTokens =
     encoders * data.docs * docTok +
     denseRows * seeds * (testQ + devQ) * queryTok +
-    seeds * candidateRounds * trainQ * ((perCandidateQuery + 1) * Math.min(encoder.maxLength, c.candidates.maxTokens) + docTok);
+    seeds * candidateRounds * llmQ * ((perCandidateQuery + 1) * Math.min(encoder.maxLength, c.candidates.maxTokens) + docTok);
 
   // Retriever training: FT and one per round, each steps × batch × accumulation × (query (+ expansion), positive (+ negative)).
   const rs = trainSettings(c.retriever);
@@ -139,13 +141,14 @@ export function estimateExperiment(input: EstimateInput, rates: Rates): Estimate
   const stepsOf = (examples: number) => (rs.steps > 0 ? rs.steps : Math.max(1, Math.ceil((examples * rs.epochs) / (rs.batchSize * rs.accumulation))));
   const retrieverSteps = retrieverRuns * stepsOf(trainQ) + (retrieverRuns > 0 ? retrieverRuns * rs.pretrainSteps : 0);
   const rowsPerExample = 2 + (rs.hardNegatives ? 1 : 0);
+  const trainLength = (n: number) => (rs.maxLength ? Math.min(rs.maxLength, n) : n);
   const trainTokens =
-    retrieverRuns * stepsOf(trainQ) * rs.batchSize * rs.accumulation * (queryTok + (rowsPerExample - 1) * docTok) +
-    retrieverRuns * rs.pretrainSteps * rs.pretrainBatchSize * 2 * docTok;
+    retrieverRuns * stepsOf(trainQ) * rs.batchSize * rs.accumulation * (trainLength(queryTok) + (rowsPerExample - 1) * trainLength(docTok)) +
+    retrieverRuns * rs.pretrainSteps * rs.pretrainBatchSize * 2 * trainLength(docTok);
 
   // DPO: every train query gives a pair (the upper bound); a step is batch × accumulation pairs × 2 rows.
   const ds = dpoSettings(c.dpo);
-  const dpoStepsEach = ds.steps > 0 ? ds.steps : Math.max(1, Math.ceil((ds.epochs * trainQ) / (ds.batchSize * ds.accumulation)));
+  const dpoStepsEach = ds.steps > 0 ? ds.steps : Math.max(1, Math.ceil((ds.epochs * llmQ) / (ds.batchSize * ds.accumulation)));
   const dpoSteps = seeds * dpoRuns * dpoStepsEach;
   const rowTokens = Math.min(ds.maxLength, ds.maxPromptLength + (ds.maxCompletionLength ?? c.candidates.maxTokens));
   const dpoTokens = dpoSteps * ds.batchSize * ds.accumulation * 2 * rowTokens;

@@ -129,6 +129,8 @@ export async function runExperiment(ctx: LoopContext, llm: LlmSide | null): Prom
     }
   }
   const trainIds = new Set(trainQueries.map((q) => q.qid));
+  // The LLM side (candidates, answers, rewards, DPO) on the first candidates.queries of them (0 = all).
+  const llmQueries = config.candidates.queries > 0 ? trainQueries.slice(0, config.candidates.queries) : trainQueries;
   const trainBeir = [...trainCorpus.queries.values()].filter((q) => trainIds.has(q.id));
   const trainData = (expansions?: Map<string, string>): TrainData => buildTrainData(trainCorpus.docs, trainBeir, source!.train, { expansions }).data;
   let devQueries = source ? splitQueries(trainCorpus.queries.values(), source.dev) : [];
@@ -170,8 +172,8 @@ export async function runExperiment(ctx: LoopContext, llm: LlmSide | null): Prom
   };
   const candidatesOf = (adapter: string | null) =>
     stages.once({ kind: 'candidates', llm: adapter ?? 'base' }, async () => {
-      ctx.log(`sampling candidates and answers for ${trainQueries.length} train queries with LLM ${adapter ?? 'base'}`);
-      const sets = await llm!.candidates(await generator(adapter), trainQueries, ctx.work);
+      ctx.log(`sampling candidates and answers for ${llmQueries.length} train queries with LLM ${adapter ?? 'base'}`);
+      const sets = await llm!.candidates(await generator(adapter), llmQueries, ctx.work);
       const failed = sets.reduce((n, s) => n + (s.failed ?? 0), 0);
       if (failed) ctx.log(`${failed} candidate and answer generations failed after retries (not cached; left out, and ${sets.filter((s) => s.answerFailed).length} queries without an answer are skipped): run afresh to try them again`);
       return sets;
@@ -186,7 +188,7 @@ export async function runExperiment(ctx: LoopContext, llm: LlmSide | null): Prom
       ctx.log(`scoring candidates with retriever ${encoderName} for ${name}`);
       const enc = await ctx.encoders.load(await encoderFiles(ctx, encoderName));
       try {
-        const out = await llm!.preferences(enc, cands, trainQueries, rewards, ctx.work);
+        const out = await llm!.preferences(enc, cands, llmQueries, rewards, ctx.work);
         sendRewardPoints(ctx.work, `rewards:${name}`, out.records);
         return out;
       } finally {
@@ -227,35 +229,37 @@ export async function runExperiment(ctx: LoopContext, llm: LlmSide | null): Prom
     run = { seed, ctx: seed === config.seed ? ctx : { ...ctx, config: { ...config, seed } }, evals: [], devEvals: [] };
     seeded.push(run);
     const tag = (name: string) => seededName(name, seed, config.seed);
-    if (want.has('FT')) {
+    // Rows outside seededSettings run with the first seed only.
+    const here = (s: SettingName) => want.has(s) && (seed === config.seeds[0] || config.seededSettings.includes(s));
+    if (here('FT')) {
       curves.push((await trainRetrieverStage(run.ctx, tag('FT'), 'base', trainData(), trainCorpus)).curve);
       await evalDense('FT', tag('FT'));
     }
 
     // The joint rounds: E_t from LLM_{t-1}'s expansions, then LLM_t from E_t's rewards.
-    const rounds = ROUND_ROWS.some((s) => want.has(s)) ? (want.has('ExpandR') ? config.rounds : 1) : 0;
+    const rounds = ROUND_ROWS.some((s) => here(s)) ? (here('ExpandR') ? config.rounds : 1) : 0;
     let adapter: string | null = null;
     let encoderName = 'base';
     for (let t = 1; t <= rounds; t++) {
       const train = await expansionsOf(adapter, 'train');
       curves.push((await trainRetrieverStage(run.ctx, tag(`round-${t}`), encoderName, trainData(train), trainCorpus)).curve);
       encoderName = tag(`round-${t}`);
-      if (want.has('ExpandR')) {
+      if (here('ExpandR')) {
         await trainLlm(tag(`round-${t}`), adapter, encoderName, config.rewards);
         adapter = tag(`round-${t}`);
       }
     }
-    if (want.has('ExpandR')) await evalDense('ExpandR', encoderName, adapter);
-    if (want.has('w/o LLM training')) await evalDense('w/o LLM training', tag('round-1'), null);
-    if (want.has('w/o retriever training')) {
+    if (here('ExpandR')) await evalDense('ExpandR', encoderName, adapter);
+    if (here('w/o LLM training')) await evalDense('w/o LLM training', tag('round-1'), null);
+    if (here('w/o retriever training')) {
       await trainLlm(tag('wo-retriever-training'), null, 'base', config.rewards);
       await evalDense('w/o retriever training', 'base', tag('wo-retriever-training'));
     }
-    if (want.has('w/o self-reward')) {
+    if (here('w/o self-reward')) {
       await trainLlm(tag('wo-self-reward'), null, tag('round-1'), { ...config.rewards, selfReward: false });
       await evalDense('w/o self-reward', tag('round-1'), tag('wo-self-reward'));
     }
-    if (want.has('w/o retriever reward')) {
+    if (here('w/o retriever reward')) {
       await trainLlm(tag('wo-retriever-reward'), null, tag('round-1'), { ...config.rewards, retrieverReward: false });
       await evalDense('w/o retriever reward', tag('round-1'), tag('wo-retriever-reward'));
     }

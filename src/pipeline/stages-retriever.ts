@@ -12,7 +12,7 @@ import { goldDocOf } from '../data/qrels.ts';
 import { ExpandrError } from '../errors.ts';
 import type { BeirDataset } from '../data/load.ts';
 import type { BeirQuery, Qrels } from '../data/types.ts';
-import type { BertEncoder } from '../encoder/encoder.ts';
+import { BertEncoder } from '../encoder/encoder.ts';
 import { writeTrecRun } from '../eval/trec-run.ts';
 import { buildIndex, searchAndEvaluate, BM25_DEFAULTS, type QueryResult } from '../retrieval/bm25/evaluate.ts';
 import { denseEvaluate, encodeQueryVectors, scoring } from '../retrieval/dense/evaluate.ts';
@@ -97,13 +97,16 @@ export async function trainRetrieverStage(ctx: LoopContext, name: string, from: 
     ctx.log(`training retriever ${name} (from ${from}, ${train.examples.length} queries${train.examples[0]?.expansion !== undefined ? ', expanded' : ''})`);
     const settings = retrieverSettings(ctx.config);
     if (settings.hardNegatives) await mineBm25Negatives(train, corpus.docs, { depth: settings.negativeDepth, ...ctx.work });
-    const encoder = await ctx.encoders.load(await encoderFiles(ctx, from));
+    const loaded = await ctx.encoders.load(await encoderFiles(ctx, from));
+    // retriever.maxLength cuts the training texts only; the export keeps the encoder's own length (loaded.settings).
+    const cut = settings.maxLength !== null && settings.maxLength < loaded.settings.maxLength;
+    const encoder = cut ? new BertEncoder(loaded.model, loaded.tokenizer, { ...loaded.settings, maxLength: settings.maxLength! }, loaded.configJson) : loaded;
     try {
       // Each step's loss goes to the page as it happens (curve retriever:NAME), not only with the stage's record.
       const work = withSeries(ctx.work, `retriever:${name}`);
       const r = await trainRetriever(encoder, train, { settings, checkpoints: ctx.store.retrieverCheckpoints(`retriever-${name}`), resume: true, ...work });
       const trainingInfo = { format: 'expandr-retriever', dataset: corpus.name, stage: name, from, examples: train.examples.length, settings: r.settings, lossCurve: r.lossCurve };
-      const files = await exportBertEncoder(encoder, ctx.encoders.baseFiles, { settings: trainedSettings(encoder.settings, settings.expansionNorm), trainingInfo });
+      const files = await exportBertEncoder(encoder, ctx.encoders.baseFiles, { settings: trainedSettings(loaded.settings, settings.expansionNorm), trainingInfo });
       await ctx.store.putFiles(encoderSet(name), files);
       const points = r.lossCurve.map((p) => ({ step: p.step, loss: p.loss }));
       return { finalLoss: r.finalLoss, steps: r.totalSteps, curve: { stage: `retriever:${name}`, kind: 'retriever' as const, points } };

@@ -31,6 +31,11 @@ export interface RetrieverTrainSettings {
   hardNegatives: boolean;
   /** BM25 hits per query the hard negative is drawn from. */
   negativeDepth: number;
+  /**
+   * Tokens a training text is cut to; null: the encoder's own max length. The trained model keeps the
+   * encoder's length for encoding (evaluation reads the same text Raw reads).
+   */
+  maxLength: number | null;
   /** Train-mode dropout in the encoder (seeded per step). */
   dropout: boolean;
   /** Save a checkpoint every N optimizer steps (and at the end); 0: only at the end. */
@@ -60,6 +65,7 @@ export const TRAIN_DEFAULTS: Readonly<RetrieverTrainSettings> = Object.freeze({
   temperature: null, // the normalisation's: 0.02 (contriever) / 1 (raw)
   hardNegatives: false, // paper Eq. 9: in-batch negatives; the reference code adds 1 hard negative (group size 2), twice the documents per step
   negativeDepth: 30, // draw the hard negative from BM25's top 30 (minus positives)
+  maxLength: null, // the encoder's (reference code: 512 passage tokens); 128 halves a step's cost on CPU
   dropout: true, // as the HF Trainer trains (model.train())
   checkpointEvery: 0,
   pretrainSteps: 0,
@@ -87,6 +93,7 @@ export function trainSettings(over: Partial<RetrieverTrainSettings> = {}): Retri
   if (!(s.weightDecay >= 0) || !(s.maxGradNorm >= 0)) throw bad('weightDecay/maxGradNorm', '≥ 0');
   if (!EXPANSION_NORMS.includes(s.expansionNorm)) throw bad('expansionNorm', `one of ${EXPANSION_NORMS.join(', ')}`);
   if (s.temperature !== null && !(s.temperature > 0)) throw bad('temperature', '> 0 or null');
+  if (s.maxLength !== null && !(Number.isInteger(s.maxLength) && s.maxLength >= 2)) throw bad('maxLength', 'an integer ≥ 2 or null');
   if (!(s.pretrainTemperature > 0)) throw bad('pretrainTemperature', '> 0');
   if (!(s.cropRatioMin > 0 && s.cropRatioMin <= s.cropRatioMax && s.cropRatioMax <= 1)) throw bad('cropRatioMin/Max', '0 < min ≤ max ≤ 1');
   if (!(s.cropDeleteProb >= 0 && s.cropDeleteProb < 1)) throw bad('cropDeleteProb', 'in [0, 1)');
@@ -107,7 +114,8 @@ export function supervisedSteps(settings: RetrieverTrainSettings, examples: numb
 export function resumeMismatch(saved: RetrieverTrainSettings, now: RetrieverTrainSettings): string | null {
   for (const k of Object.keys(TRAIN_DEFAULTS) as (keyof RetrieverTrainSettings)[]) {
     if (k === 'checkpointEvery') continue;
-    if (saved[k] !== now[k]) return `${k} was ${JSON.stringify(saved[k])}, now ${JSON.stringify(now[k])}`;
+    // A checkpoint written before a setting existed had that setting's default.
+    if ((saved[k] === undefined ? TRAIN_DEFAULTS[k] : saved[k]) !== now[k]) return `${k} was ${JSON.stringify(saved[k])}, now ${JSON.stringify(now[k])}`;
   }
   return null;
 }

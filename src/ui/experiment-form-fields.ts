@@ -80,6 +80,7 @@ export const FORM_FIELDS: readonly FormField[] = [
   f('candidates.temperatures', 'Temperatures', 'candidates', 'numbers', 'paper §4.1: {0.8, 0.9, 1.0, 1.1}'),
   f('candidates.perTemperature', 'Samples per temperature', 'candidates', 'int', 'paper §4.1: 8 per temperature, 32 candidates', int(1)),
   f('candidates.topP', 'Top-p', 'candidates', 'number', REF, real(0, 1)),
+  f('candidates.queries', 'Train queries with candidates (0: all)', 'candidates', 'int', 'paper: every train query; fewer bound the LLM side’s time', int(0)),
   f('candidates.maxTokens', 'Max new tokens', 'candidates', 'int', REF, int(1)),
   f('answer.temperature', 'Answer temperature', 'candidates', 'number', REF, real(0)),
   f('answer.topP', 'Answer top-p', 'candidates', 'number', REF, real(0, 1)),
@@ -117,6 +118,7 @@ export const FORM_FIELDS: readonly FormField[] = [
   f('retriever.steps', 'Steps (0: from epochs)', 'retriever', 'int', 'derived from epochs', int(0)),
   f('retriever.epochs', 'Epochs', 'retriever', 'number', REF, real(0)),
   f('retriever.batchSize', 'Queries per micro-batch', 'retriever', 'int', REF + ': 64 per device (the in-batch negatives)', int(1)),
+  f('retriever.maxLength', 'Training text tokens', 'retriever', 'int', 'the encoder’s own (reference code: 512 passage tokens)', { ...int(2), nullMeans: 'the encoder’s own length' }),
   f('retriever.accumulation', 'Gradient accumulation', 'retriever', 'int', REF, int(1)),
   f('retriever.gradCacheChunk', 'GradCache chunk (0: off)', 'retriever', 'int', 'memory, not the result: bounds activations', int(0)),
   f('retriever.temperature', 'InfoNCE τ', 'retriever', 'number', 'the normalisation’s: 0.02 (contriever) / 1 (raw)', { ...real(0), nullMeans: 'the normalisation’s τ' }),
@@ -139,6 +141,7 @@ export const FORM_FIELDS: readonly FormField[] = [
   // Seeds
   f('seed', 'Seed', 'seeds', 'int', 'every stage is seeded from it', int(0)),
   f('seeds', 'Seeds of the trained rows', 'seeds', 'numbers', 'one run with the seed above', { unsetMeans: 'one run, with the seed above' }),
+  f('seededSettings', 'Rows run once per seed', 'seeds', 'settings', 'every trained row; the others run with the first seed only'),
   // Dev split
   f('dev.fraction', 'Dev share of the train split', 'dev', 'number', 'the dataset’s own dev split, else 0.2', { ...real(0, 1), nullMeans: 'the dataset’s dev split, else 0.2' }),
   f('dev.seed', 'Dev cut seed', 'dev', 'int', 'src/data/dev-split.ts', int(0)),
