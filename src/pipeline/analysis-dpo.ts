@@ -3,7 +3,7 @@
 // whose chosen reward exceeds the rejected one, as TRL logs it). figures.json's curve points carry no
 // accuracy; the trainer's checkpoint (checkpoints/dpo-NAME/dpo_state.json) keeps it per step, so
 // accuracy comes from there when the folder has it, and the section says so when neither has it.
-import { ANALYSIS_FILES, type AnalysisInput, type DpoPoint, type Missing } from './analysis-input.ts';
+import { ANALYSIS_FILES, inLoopOrder, type AnalysisInput, type DpoPoint, type Missing } from './analysis-input.ts';
 import { mean, spacedIndices } from './analysis-stats.ts';
 
 /** Rows of the per-step table of one stage (evenly spaced, first and last included). */
@@ -72,9 +72,7 @@ export function dpoSection(input: AnalysisInput): { stages: DpoStage[]; notes: s
     const where = input.curves ? `${ANALYSIS_FILES.curves} has no DPO curve` : `${ANALYSIS_FILES.curves} missing`;
     return { missing: `No DPO curves (${where}, and no ${ANALYSIS_FILES.dpoCheckpoints}): the run trained no LLM.` };
   }
-  const rank = (n: string) => (/^round-\d+/.test(n) ? 0 : 1);
-  names.sort((a, b) => rank(a) - rank(b) || a.localeCompare(b, 'en', { numeric: true }));
-  const stages = names.map((n) => dpoStage(n, fromFigures.get(n), fromCheckpoints.get(n)));
+  const stages = inLoopOrder(names).map((n) => dpoStage(n, fromFigures.get(n), fromCheckpoints.get(n)));
   const notes: string[] = [];
   const noAcc = stages.filter((s) => s.accuracySource === 'none').map((s) => s.name);
   if (noAcc.length) notes.push(`Accuracy per step is not recorded for ${noAcc.join(', ')}: ${ANALYSIS_FILES.curves} points carry loss, rewards and margin only, and ${ANALYSIS_FILES.dpoCheckpoints} is absent.`);

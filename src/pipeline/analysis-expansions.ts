@@ -1,7 +1,7 @@
 // Run analysis, the expansions: their length per LLM and the settings that used them (paper Fig. 5), and
 // the case views (paper Table 10): a few test queries with the gold passage, the expansion before DPO
 // (the base LLM's) and after (ExpandR's adapter), and each setting's nDCG@10.
-import { ANALYSIS_FILES, type AnalysisInput, type Missing } from './analysis-input.ts';
+import { ANALYSIS_FILES, inLoopOrder, type AnalysisInput, type Missing } from './analysis-input.ts';
 import { mean, quantile, wordCount } from './analysis-stats.ts';
 import { expansionLlmOf } from './run-record.ts';
 import { SETTING_NAMES } from './types.ts';
@@ -36,8 +36,6 @@ export interface LengthSection {
   notes: string[];
 }
 
-const llmOrder = (name: string) => (name === 'base' ? 0 : /^round-\d+$/.test(name) ? 1 : 2);
-
 /** Words per test expansion, per LLM (base first, then the rounds, then the ablations' adapters). */
 export function expansionLengthSection(input: AnalysisInput): LengthSection | Missing {
   const exp = input.expansions ?? {};
@@ -50,7 +48,7 @@ export function expansionLengthSection(input: AnalysisInput): LengthSection | Mi
     if (!exp[llm]) notes.push(`${s}: no test expansions of LLM ${llm} (${ANALYSIS_FILES.expansions.replace('LLM', llm)} missing)`);
     usedBy.set(llm, [...(usedBy.get(llm) ?? []), s]);
   }
-  const names = Object.keys(exp).sort((a, b) => llmOrder(a) - llmOrder(b) || a.localeCompare(b, 'en', { numeric: true }));
+  const names = inLoopOrder(Object.keys(exp));
   if (names.length === 0) return { missing: `No test expansions (${ANALYSIS_FILES.expansions}): the run has no expanded setting${notes.length ? ` finished (${notes.join('; ')})` : ''}.` };
   const rows = names.map((llm) => {
     const w = Object.values(exp[llm]).map(wordCount);

@@ -47,3 +47,20 @@ export interface Missing {
 }
 
 export const isMissing = (x: object): x is Missing => 'missing' in x && typeof (x as Missing).missing === 'string';
+
+/** The LLMs the loop trains, in the order it trains them (loop.ts); a name may carry '@seedS'. */
+const LOOP_ORDER = [/^base$/, /^round-\d+$/, /^wo-retriever-training$/, /^wo-self-reward$/, /^wo-retriever-reward$/];
+
+/** LLM / stage names in loop order: base, the rounds, the ablations; each seed after the config's; unknown names last. */
+export function inLoopOrder(names: Iterable<string>): string[] {
+  const parts = (n: string) => {
+    const m = /^(.*?)(?:@seed(\d+))?$/.exec(n)!;
+    const i = LOOP_ORDER.findIndex((re) => re.test(m[1]));
+    return { rank: i < 0 ? LOOP_ORDER.length : i, name: m[1], seed: m[2] === undefined ? -1 : Number(m[2]) };
+  };
+  return [...names].sort((a, b) => {
+    const p = parts(a);
+    const q = parts(b);
+    return p.rank - q.rank || p.name.localeCompare(q.name, 'en', { numeric: true }) || p.seed - q.seed;
+  });
+}

@@ -5,7 +5,7 @@ import { CASE_SETTINGS, GOLD_CHARS, type CaseSection, type LengthSection } from 
 import type { RunAnalysis } from './analysis.ts';
 import type { DpoStage } from './analysis-dpo.ts';
 import type { PairStats } from './analysis-queries.ts';
-import type { PairLengthStage, RewardStage } from './analysis-rewards.ts';
+import { FILTER_SKIP, type PairLengthStage, type RewardStage } from './analysis-rewards.ts';
 import { SUMMARY_QUANTILES, type Bucket, type Summary } from './analysis-stats.ts';
 import type { TimingSection } from './analysis-timings.ts';
 
@@ -35,29 +35,38 @@ const summaryRow = (name: string, s: Summary) => [name, String(s.n), num(s.mean,
 const bucketLabel = (b: Bucket) => (b.lo === -Infinity ? `< ${b.hi}` : b.hi === Infinity ? `≥ ${b.lo}` : `${b.lo} – ${b.hi}`);
 const qHead = SUMMARY_QUANTILES.map((q) => (q === 0 ? 'min' : q === 1 ? 'max' : q === 0.5 ? 'median' : `p${Math.round(q * 100)}`));
 
+const skipText = (s: RewardStage) => Object.entries(s.skipped).sort(([, a], [, b]) => b - a).map(([why, n]) => `${why} ${n}`).join(', ') || 'none';
+
+/** One line per stage: what came in, what was dropped and why, what the pairs' rewards look like. */
+function rewardOverview(stages: RewardStage[], filter: number): string[] {
+  return table(
+    ['stage', 'train queries', 'scored', 'pairs', `dropped by the ${filter} filter`, 'other skips', 'mean sum reward', 'first by both terms', 'mean chosen', 'mean rejected'],
+    stages.map((s) => {
+      const other = Object.entries(s.skipped).filter(([why]) => why !== FILTER_SKIP).map(([why, n]) => `${why} ${n}`).join(', ') || 'none';
+      return [s.name, String(s.queries), String(s.scored), String(s.pairs), `${s.filterDropped} (${pct(s.filterShareOfQueries)}; ${pct(s.filterShareOfScored)} of scored)`, other, num(s.sum.mean, 3), `${s.topAgreement} (${pct(s.topAgreement / s.scored)})`, num(s.meanChosenReward, 3), num(s.meanRejectedReward, 3)];
+    }),
+    ['l', 'r', 'r', 'r', 'r', 'l', 'r', 'r', 'r', 'r'],
+  );
+}
+
 function rewardStage(s: RewardStage, filter: number): string[] {
-  const skips = Object.entries(s.skipped).sort(([, a], [, b]) => b - a).map(([why, n]) => `${why} ${n}`).join(', ') || 'none';
   const h = s.histograms;
   return [
     `### ${s.name}`,
     '',
-    `${s.queries} train queries → ${s.pairs} pairs; ${s.scored} scored. Skipped: ${skips}. ` +
-      `The ${filter} filter drops ${s.filterDropped} (${pct(s.filterShareOfQueries)} of the train queries, ${pct(s.filterShareOfScored)} of the scored ones). ` +
-      `Mean reward of the pairs (the one that chose them): chosen ${num(s.meanChosenReward, 3)}, rejected ${num(s.meanRejectedReward, 3)}.`,
+    `${s.queries} train queries → ${s.pairs} pairs. Skipped: ${skipText(s)}.`,
     '',
     ...table(['over', 'n', 'mean', ...qHead], [
       summaryRow('retriever reward (per candidate)', s.retrieverReward),
       summaryRow('self reward (per candidate)', s.selfReward),
       summaryRow('sum (per candidate)', s.sum),
+      summaryRow('chosen − rejected reward (per pair)', s.gap),
       summaryRow('max cos sum (per query)', s.maxCosSum),
     ]),
     '',
-    ...table(
-      ['reward', 'retriever', 'self', 'sum'],
-      h.retrieverReward.map((b, i) => [bucketLabel(b), String(b.count), String(h.selfReward[i].count), String(h.sum[i].count)]),
-    ),
+    ...table(['sum reward', 'candidates'], h.sum.map((b) => [bucketLabel(b), String(b.count)])),
     '',
-    ...table(['max cos sum', 'queries', ''], h.maxCosSum.map((b) => [bucketLabel(b), String(b.count), b.hi <= filter ? 'dropped' : ''])),
+    ...table(['max cos sum', 'queries', 'filter'], h.maxCosSum.map((b) => [bucketLabel(b), String(b.count), b.hi <= filter ? 'dropped' : 'kept']), ['l', 'r', 'l']),
     '',
   ];
 }
@@ -130,7 +139,10 @@ export function analysisMarkdown(a: RunAnalysis, title: string): string {
   out.push(...section('1. Expansion length (paper Fig. 5)', a.expansionLength, lengths));
   out.push(
     ...section('2. Rewards, the filter and the skipped queries', a.rewards, (r) => [
-      `Per LLM-training stage: the rewards of Eqs. 11–14 over every candidate of the scored queries, and per query the filter's quantity max_e cos(d*, e) + cos(y, e), dropped below ${r.filter}${r.filterAssumed ? ' (assumed: no config)' : ''}.`,
+      `Per LLM-training stage: the rewards of Eqs. 11–14 over every candidate of the scored queries (retriever reward 1/rank by d*, self reward 1/rank by the answer y), and per query the filter's quantity max_e cos(d*, e) + cos(y, e), dropped below ${r.filter}${r.filterAssumed ? ' (assumed: no config)' : ''}. ` +
+        'Each term alone is 1/rank among the candidates, so its spread is fixed by the candidate count (ties aside); "first by both terms" counts the scored queries where one candidate ranks first by d* and by y.',
+      '',
+      ...rewardOverview(r.stages, r.filter),
       '',
       ...r.stages.flatMap((s) => rewardStage(s, r.filter)),
     ]),

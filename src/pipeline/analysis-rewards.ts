@@ -3,7 +3,7 @@
 // reward 1/rank by the answer y, their sum), the filter's quantity max_e cos(d*, e) + cos(y, e) per query
 // and how many queries the filter drops, the other skip reasons, and how the chosen and rejected
 // candidates of the pairs differ in length.
-import { ANALYSIS_FILES, type AnalysisInput, type Missing } from './analysis-input.ts';
+import { ANALYSIS_FILES, inLoopOrder, type AnalysisInput, type Missing } from './analysis-input.ts';
 import { edgesWith, histogram, mean, summarize, type Bucket, type Summary } from './analysis-stats.ts';
 import { summarizePreferences } from './preferences.ts';
 import type { PreferenceRecord } from './types.ts';
@@ -13,7 +13,7 @@ export const DEFAULT_FILTER = 0.6;
 /** Skip reasons decided before the candidates are embedded: such records carry no rewards (preferences.ts). */
 export const UNSCORED_SKIPS: readonly string[] = ['no gold document', 'too few candidates', 'empty answer'];
 export const FILTER_SKIP = 'below filter';
-/** Histogram edges of one reward term (1/rank, in (0, 1]) and of their sum (in (0, 2]). */
+/** Histogram edges of the sum of the two reward terms (each 1/rank, in (0, 1]; the sum in (0, 2]). */
 export const REWARD_EDGES = [0.25, 0.5, 0.75, 1, 1.25, 1.5, 1.75];
 /** Histogram edges of the per-query max cos sum (in [-2, 2]); the filter's value is added. */
 export const COS_EDGES = [0.2, 0.4, 0.8, 1, 1.2, 1.4, 1.6, 1.8];
@@ -37,7 +37,14 @@ export interface RewardStage {
   sum: Summary;
   /** Per scored query: max_e cos(d*, e) + cos(y, e). */
   maxCosSum: Summary;
-  histograms: { rewardEdges: number[]; retrieverReward: Bucket[]; selfReward: Bucket[]; sum: Bucket[]; cosEdges: number[]; maxCosSum: Bucket[] };
+  /** Per pair: the chosen candidate's reward minus the rejected one's (the reward that chose them). */
+  gap: Summary;
+  /**
+   * Scored queries where one candidate is first by both terms. Each term alone is 1/rank, so its spread is
+   * fixed by the candidate count (ties aside); how the two terms agree is what shapes the sum.
+   */
+  topAgreement: number;
+  histograms: { rewardEdges: number[]; sum: Bucket[]; cosEdges: number[]; maxCosSum: Bucket[] };
   /** Means over the pairs of the reward that chose them (the sum, or one term in an ablation). */
   meanChosenReward: number;
   meanRejectedReward: number;
@@ -59,11 +66,7 @@ const scoredRecords = (records: readonly PreferenceRecord[]) => records.filter((
 const pairRecords = (records: readonly PreferenceRecord[]) => records.filter((r) => !r.skipped && r.chosen >= 0 && r.rejected >= 0);
 const share = (k: number, n: number) => (n ? k / n : NaN);
 
-/** Stages in the order the loop runs them: the rounds, then the ablations, each seed after the config's. */
-function stageNames(prefs: Record<string, PreferenceRecord[]>): string[] {
-  const rank = (n: string) => (/^round-\d+/.test(n) ? 0 : 1);
-  return Object.keys(prefs).sort((a, b) => rank(a) - rank(b) || a.localeCompare(b, 'en', { numeric: true }));
-}
+const stageNames = (prefs: Record<string, PreferenceRecord[]>) => inLoopOrder(Object.keys(prefs));
 
 function missingPreferences(input: AnalysisInput): Missing | undefined {
   if (!input.preferences) return { missing: `No preference data (${ANALYSIS_FILES.preferences} missing).` };
@@ -81,6 +84,7 @@ export function rewardStage(name: string, records: readonly PreferenceRecord[], 
   const maxCos = scored.filter((r) => r.candidates.length).map((r) => Math.max(...r.candidates.map((c) => c.cosSum)));
   const dropped = s.skipped[FILTER_SKIP] ?? 0;
   const cosEdges = edgesWith(COS_EDGES, filter);
+  const gap = pairRecords(records).map((r) => r.candidates[r.chosen].reward - r.candidates[r.rejected].reward);
   return {
     name,
     queries: s.queries,
@@ -94,7 +98,9 @@ export function rewardStage(name: string, records: readonly PreferenceRecord[], 
     selfReward: summarize(sr),
     sum: summarize(sum),
     maxCosSum: summarize(maxCos),
-    histograms: { rewardEdges: REWARD_EDGES, retrieverReward: histogram(rr, REWARD_EDGES), selfReward: histogram(sr, REWARD_EDGES), sum: histogram(sum, REWARD_EDGES), cosEdges, maxCosSum: histogram(maxCos, cosEdges) },
+    gap: summarize(gap),
+    topAgreement: scored.filter((r) => r.candidates.some((c) => c.retrieverReward === 1 && c.selfReward === 1)).length,
+    histograms: { rewardEdges: REWARD_EDGES, sum: histogram(sum, REWARD_EDGES), cosEdges, maxCosSum: histogram(maxCos, cosEdges) },
     meanChosenReward: s.meanChosenReward,
     meanRejectedReward: s.meanRejectedReward,
   };
