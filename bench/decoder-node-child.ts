@@ -25,6 +25,8 @@ const { LoraAdapters } = await import('../src/llm/lora.ts');
 const { collatePairs } = await import('../src/llm/dpo-data.ts');
 const { dpoLoss, DPO_DEFAULTS } = await import('../src/llm/dpo.ts');
 const { referenceLogProbs } = await import('../src/llm/dpo-eval.ts');
+const { loadDecoder } = await import('../src/llm/load.ts');
+const { decoderFilesFromPath } = await import('../src/cli/model-path.ts');
 const { AdamW, clipGradNorm, GradAccumulator } = await import('../src/train/optimizer.ts');
 type Model = InstanceType<typeof LlamaModel>;
 
@@ -73,9 +75,14 @@ function fastRandomWeights(config: DecoderConfig, seed: number, std: number) {
 }
 
 /** Builds the model; the plain weight arrays go out of scope afterwards (only the backend's copy stays). */
-function build(): { model: Model; initMs: number; uploadMs: number } {
+async function build(): Promise<{ model: Model; initMs: number; uploadMs: number }> {
   const spec = benchModel(modelName);
   const t0 = performance.now();
+  if ('gguf' in spec.source) {
+    // Read, dequantize and upload in one call: initMs is all of it.
+    const { model } = await loadDecoder(await decoderFilesFromPath(spec.source.gguf));
+    return { model, initMs: performance.now() - t0, uploadMs: 0 };
+  }
   let config: DecoderConfig;
   let weights;
   if ('hf' in spec.source) {
@@ -89,7 +96,7 @@ function build(): { model: Model; initMs: number; uploadMs: number } {
   return { model, initMs: t1 - t0, uploadMs: performance.now() - t1 };
 }
 
-const { model, initMs, uploadMs } = build();
+const { model, initMs, uploadMs } = await build();
 (globalThis as { gc?: () => void }).gc?.();
 const c = model.config;
 const params = [...model.weights.values()].reduce((n, w) => n + w.size, 0);

@@ -5,7 +5,7 @@
 // (src/cli/tfjs-gradients.ts) installed first: every module that reaches bert.ts is imported after it.
 import * as tf from '@tensorflow/tfjs-core';
 import { loadavg } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { registerTfjsResolveHook } from '../src/cli/tfjs-gradients.ts';
 import { useBackend, type BackendName } from '../src/cli/backend.ts';
 import { readModelDir } from '../src/encoder/node-files.ts';
@@ -54,7 +54,8 @@ const isGpu = backend === 'webgpu';
 const warmup = isGpu ? 'full' : 'small';
 const texts = await scifactTexts(o.docs, o.trainPairs);
 const t0 = performance.now();
-const base = await loadBertEncoder(await readModelDir(join(MODELS, shape)), {
+// `shape` names a folder of .cache/bench-models, or is an absolute path (bench/gpu.bench.ts: the real MiniLM).
+const base = await loadBertEncoder(await readModelDir(resolve(MODELS, shape)), {
   settings: { pooling: 'mean', normalize: false, queryPrefix: '', docPrefix: '', maxLength: 512 },
 });
 log(`loaded in ${((performance.now() - t0) / 1000).toFixed(1)} s on ${tf.getBackend()}`);
