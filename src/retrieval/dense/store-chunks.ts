@@ -10,6 +10,7 @@ import type { ChunkStore, EmbeddingChunk, EmbeddingManifest } from './chunk-stor
 import { DamagedDataError, NotFoundError } from '../../errors.ts';
 import { readOrDamaged, seal, unseal, type RecordName } from '../../store/sealed.ts';
 import { writeOrFull, type StorageFullContext } from '../../store/quota.ts';
+import { bytesPerRow } from './precision.ts';
 
 /** Bytes an id costs in storage, roughly (UTF-16 plus the clone's framing): for the "needs about" estimate only. */
 const ID_BYTES = 32;
@@ -68,7 +69,7 @@ export class StoreChunkStore implements ChunkStore {
     const left = m ? Math.max(0, docs - index * m.chunkSize) : docs;
     return {
       what: `storing ${what} of the corpus embeddings`,
-      neededBytes: left * ((m?.dim ?? 0) * 4 + ID_BYTES),
+      neededBytes: left * (bytesPerRow(m?.precision ?? 'f32', m?.dim ?? 0) + ID_BYTES),
       kept: index > 0 ? `The ${index} chunk(s) stored before it are kept.` : 'Nothing was stored yet.',
       retry: index > 0 ? `run it again: encoding resumes at chunk ${index + 1}` : 'run it again',
     };
