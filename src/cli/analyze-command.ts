@@ -83,6 +83,9 @@ function dpoCheckpointCurves(dir: string): Record<string, DpoPoint[]> {
   return out;
 }
 
+/** The files `experiment` writes when it finishes (experiment-command.ts writeOutputs). */
+const FINAL_FILES = ['per-query.json', 'preferences.json', 'figures.json', 'timings.json'];
+
 /** Everything the analysis reads, from the folder's files, else from its run state. */
 export async function readAnalysisInput(run: FoundRun, dataDir?: string): Promise<AnalysisInput & { dataset?: string }> {
   const f = (name: string) => join(run.dir, name);
@@ -104,6 +107,8 @@ export async function readAnalysisInput(run: FoundRun, dataDir?: string): Promis
   input.timings = readJson<{ totalMs: number; stages: Record<string, number> }>(f('timings.json'));
   if (!input.timings && run.state) input.timings = { stages: Object.fromEntries(Object.entries(run.state.stages).map(([k, v]) => [k, v.ms])) };
   input.expansions = expansionsOf(run);
+  const fromState = FINAL_FILES.filter((name) => !existsSync(f(name)));
+  if (run.state && fromState.length) input.sourceNotes = [`${fromState.join(', ')} not written (the run is still going, or stopped): what they hold is read from run-state.json where it is there.`];
 
   const recorded = run.config?.data;
   const path = dataDir ?? (recorded ? (isAbsolute(recorded) ? recorded : resolve(PROJECT_ROOT, recorded)) : undefined);

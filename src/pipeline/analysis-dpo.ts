@@ -70,7 +70,7 @@ export function dpoSection(input: AnalysisInput): { stages: DpoStage[]; notes: s
   const names = [...new Set([...fromFigures.keys(), ...fromCheckpoints.keys()])];
   if (names.length === 0) {
     const where = input.curves ? `${ANALYSIS_FILES.curves} has no DPO curve` : `${ANALYSIS_FILES.curves} missing`;
-    return { missing: `No DPO curves (${where}, and no ${ANALYSIS_FILES.dpoCheckpoints}): the run trained no LLM.` };
+    return { missing: `No DPO curves (${where}, and no ${ANALYSIS_FILES.dpoCheckpoints}): the run has trained no LLM (yet).` };
   }
   const stages = inLoopOrder(names).map((n) => dpoStage(n, fromFigures.get(n), fromCheckpoints.get(n)));
   const notes: string[] = [];

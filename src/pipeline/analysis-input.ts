@@ -39,6 +39,8 @@ export interface AnalysisInput {
   /** Test queries' texts and gold passages (d*, the highest-graded relevant document), from the dataset. */
   queries?: Record<string, string>;
   gold?: Record<string, { docId: string; text: string }>;
+  /** What the reader said about where the inputs came from (e.g. a run still going, read from its state). */
+  sourceNotes?: string[];
 }
 
 /** A section's stand-in when the run lacks its input: the line the report prints. */

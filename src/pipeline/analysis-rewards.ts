@@ -70,7 +70,7 @@ const stageNames = (prefs: Record<string, PreferenceRecord[]>) => inLoopOrder(Ob
 
 function missingPreferences(input: AnalysisInput): Missing | undefined {
   if (!input.preferences) return { missing: `No preference data (${ANALYSIS_FILES.preferences} missing).` };
-  if (Object.keys(input.preferences).length === 0) return { missing: `${ANALYSIS_FILES.preferences} has no LLM-training stage: the run trained no LLM (no ExpandR or ablation row with DPO).` };
+  if (Object.keys(input.preferences).length === 0) return { missing: `${ANALYSIS_FILES.preferences} has no LLM-training stage: the run trained no LLM (no ExpandR or ablation row).` };
   return undefined;
 }
 

@@ -29,7 +29,7 @@ export interface RunAnalysis {
 }
 
 export function analyzeRun(input: AnalysisInput): RunAnalysis {
-  const notes: string[] = [];
+  const notes: string[] = [...(input.sourceNotes ?? [])];
   if (!input.config) notes.push('No config (run.json): one round and the paper\'s 0.6 filter are assumed.');
   const seeds = input.config?.seeds ?? [];
   if (seeds.length > 1) {
