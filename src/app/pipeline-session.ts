@@ -264,7 +264,7 @@ export class PipelineSession {
     // Seeded stages (eval:FT@seed7) are combined per setting, as the loop reports them (seeds.ts).
     const stored = Object.entries(state?.stages ?? {}).flatMap(([k, v]) => {
       const id = parseStageName(k);
-      return id?.kind === 'eval' ? [{ seed: id.seed, eval: v.output as SettingEval }] : [];
+      return id?.kind === 'eval' && id.round === undefined ? [{ seed: id.seed, eval: v.output as SettingEval }] : [];
     });
     const evals = combineStoredEvals(stored, snap?.config.seed ?? 0, snap?.config.seeds);
     if (evals.length > (results?.rows.length ?? 0)) {

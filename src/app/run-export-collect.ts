@@ -67,7 +67,7 @@ export async function collectRunExport(store: Store, datasetId: string, id: stri
 function resultsOf(dataset: string, config: ExperimentConfig | null, stored: ExperimentResults | null, state: RunState | undefined, imported: boolean): ExperimentResults | null {
   const evals = Object.entries(state?.stages ?? {}).flatMap(([k, v]) => {
     const id = parseStageName(k);
-    return id?.kind === 'eval' ? [{ seed: id.seed, eval: v.output as SettingEval }] : [];
+    return id?.kind === 'eval' && id.round === undefined ? [{ seed: id.seed, eval: v.output as SettingEval }] : [];
   });
   const split = config?.split ?? 'test';
   if (imported) {

@@ -39,6 +39,7 @@ import type { ExperimentResults, PreferenceRecord, QueryWithGold, SettingName, T
 import { goldDocOf, splitQueries } from '../data/qrels.ts';
 import type { QueryCandidates } from './candidates.ts';
 import { combineBySetting, seededName } from './seeds.ts';
+import { buildRoundRows, type RoundEvals } from './results-rounds.ts';
 
 /** An adapter as a PEFT file set (adapter_config.json, adapter_model.safetensors); null: the base LLM. */
 export type AdapterFiles = ReadonlyMap<string, Uint8Array> | null;
@@ -180,7 +181,7 @@ export async function runExperiment(ctx: LoopContext, llm: LlmSide | null): Prom
     });
   /** Preferences from `encoder`'s rewards on `adapter`'s candidates, then DPO → adapters/NAME. */
   // The seed the stages below train and evaluate with, and where their evaluations go (one list per seed).
-  let run = { seed: config.seed, ctx, evals, devEvals };
+  let run: { seed: number; ctx: LoopContext; evals: EvalOut[]; devEvals: EvalOut[]; roundEvals: Record<number, { evals: EvalOut[]; devEvals: EvalOut[] }> } = { seed: config.seed, ctx, evals, devEvals, roundEvals: {} };
   const seedOn = <T extends object>(on: T): T & { seed?: number } => (run.seed === config.seed ? on : { ...on, seed: run.seed });
   const trainLlm = async (name: string, fromAdapter: string | null, encoderName: string, rewards: RewardSettings): Promise<void> => {
     const cands = await candidatesOf(fromAdapter);
@@ -208,14 +209,20 @@ export async function runExperiment(ctx: LoopContext, llm: LlmSide | null): Prom
     curves.push(dpo.curve);
   };
   /** A dense setting on test, then on dev; `adapter` undefined: plain queries, else that LLM's expansions (Eq. 8). */
-  const evalDense = async (setting: SettingName, encoderName: string, adapter?: string | null) => {
+  // `round`: ExpandR after an earlier round than the last, kept apart from the table's rows (roundEvals).
+  const evalDense = async (setting: SettingName, encoderName: string, adapter?: string | null, round?: number) => {
     const m = adapter !== undefined ? await expansionsOf(adapter, 'test') : undefined;
     const source = (which: QuerySet) => (adapter !== undefined ? expansionSource(ctx, `expansions/${adapter ?? 'base'}-${which}`) : undefined);
-    if (m && !expansionsOut.has(setting)) expansionsOut.set(setting, m); // the first seed's
-    run.evals.push(await denseStage(ctx, setting, encoderName, testQueries, qrels, m, seedOn({ queries: 'test' as const, data }), await source('test')));
+    if (m && round === undefined && !expansionsOut.has(setting)) expansionsOut.set(setting, m); // the first seed's
+    const on = <T extends EvalOn>(o: T): T => seedOn(round === undefined ? o : { ...o, round });
+    const test = await denseStage(ctx, setting, encoderName, testQueries, qrels, m, on({ queries: 'test' as const, data }), await source('test'));
+    if (round === undefined) run.evals.push(test);
+    else (run.roundEvals[round] ??= { evals: [], devEvals: [] }).evals.push(test);
     if (!devOn) return;
     const d = adapter !== undefined ? await expansionsOf(adapter, 'dev') : undefined;
-    run.devEvals.push(await denseStage(ctx, setting, encoderName, devQueries, devQrels, d, seedOn(devOn), await source('dev')));
+    const dev = await denseStage(ctx, setting, encoderName, devQueries, devQrels, d, on(devOn), await source('dev'));
+    if (round === undefined) run.devEvals.push(dev);
+    else run.roundEvals[round].devEvals.push(dev);
   };
 
   if (want.has('BM25')) {
@@ -226,7 +233,7 @@ export async function runExperiment(ctx: LoopContext, llm: LlmSide | null): Prom
   if (want.has('Raw+expansion')) await evalDense('Raw+expansion', 'base', null);
   const seeded: (typeof run)[] = [];
   for (const seed of config.seeds) {
-    run = { seed, ctx: seed === config.seed ? ctx : { ...ctx, config: { ...config, seed } }, evals: [], devEvals: [] };
+    run = { seed, ctx: seed === config.seed ? ctx : { ...ctx, config: { ...config, seed } }, evals: [], devEvals: [], roundEvals: {} };
     seeded.push(run);
     const tag = (name: string) => seededName(name, seed, config.seed);
     // Rows outside seededSettings run with the first seed only.
@@ -247,6 +254,8 @@ export async function runExperiment(ctx: LoopContext, llm: LlmSide | null): Prom
       if (here('ExpandR')) {
         await trainLlm(tag(`round-${t}`), adapter, encoderName, config.rewards);
         adapter = tag(`round-${t}`);
+        // Does a later round add anything? ExpandR as it stands after this round (the row is the last round's).
+        if (t < rounds) await evalDense('ExpandR', encoderName, adapter, t);
       }
     }
     if (here('ExpandR')) await evalDense('ExpandR', encoderName, adapter);
@@ -275,6 +284,16 @@ export async function runExperiment(ctx: LoopContext, llm: LlmSide | null): Prom
     const m = devBy.get(row.setting);
     if (m) row.dev = { 'ndcg@10': m['ndcg@10'], 'recall@100': m['recall@100'], 'mrr@10': m['mrr@10'], 'map@100': m['map@100'], queries: devQueries.length };
   }
+  // ExpandR after each earlier round (rounds > 1), combined over its seeds as the rows are.
+  const roundEvals: RoundEvals[] = [];
+  for (let t = 1; t < config.rounds; t++) {
+    const runs = seeded.filter((r) => r.roundEvals[t]);
+    if (!runs.length) continue;
+    const [test] = combineBySetting(runs.map((r) => ({ seed: r.seed, evals: r.roundEvals[t].evals })));
+    const [dev] = combineBySetting(runs.map((r) => ({ seed: r.seed, evals: r.roundEvals[t].devEvals })));
+    roundEvals.push({ round: t, test: test as SettingEval, ...(dev ? { dev: dev as SettingEval } : {}) });
+  }
+  if (roundEvals.length) results.roundRows = buildRoundRows(evals as SettingEval[], roundEvals, { seed: config.seed });
   if (source) {
     const sources: ExperimentSources = { test: { dataset: data.name, checksum: data.checksum, split: config.split, queries: testQueries.length }, train: source.records, devQueries: devQueries.length };
     results.sources = sources;

@@ -19,7 +19,7 @@ import {
 } from '../eval/significance-marks.ts';
 import { provenanceText, type GenerationProvenance } from './generation-provenance.ts';
 import { sourcesNote, type ExperimentSources } from './train-sources.ts';
-import { SETTING_NAMES, type ExperimentResults, type ResultRow, type SettingName } from './types.ts';
+import { SETTING_NAMES, type ExperimentResults, type ResultRow, type RoundRow, type SettingName } from './types.ts';
 import type { ExperimentConfig } from './config.ts';
 import { defaultNotesMarkdown } from './config-notes.ts';
 import { meanSdText, seedsLegend, type SeedStats } from './seeds.ts';
@@ -156,8 +156,35 @@ export function encoderScoringNote(results: ExperimentResults): string {
 }
 
 /** results.json as DESIGN.md §5 fixes it: {"dataset", "rows": [{"setting", "ndcg@10", …}]}; per-query values go elsewhere. */
-export function resultsJson(results: ExperimentResults): { dataset: string; rows: Omit<ResultRow, 'perQuery'>[]; sources?: ExperimentSources } {
-  return { dataset: results.dataset, rows: results.rows.map(({ perQuery: _pq, ...rest }) => rest), ...(results.sources && { sources: results.sources }) };
+export function resultsJson(results: ExperimentResults): { dataset: string; rows: Omit<ResultRow, 'perQuery'>[]; roundRows?: Omit<RoundRow, 'perQuery'>[]; sources?: ExperimentSources } {
+  return {
+    dataset: results.dataset,
+    rows: results.rows.map(({ perQuery: _pq, ...rest }) => rest),
+    ...(results.roundRows?.length && { roundRows: results.roundRows.map(({ perQuery: _pq, ...rest }) => rest) }),
+    ...(results.sources && { sources: results.sources }),
+  };
+}
+
+/** The section under the table when the run had several rounds; '' otherwise. */
+export function roundRowsMarkdown(results: ExperimentResults): string {
+  const rows = results.roundRows ?? [];
+  if (!rows.length) return '';
+  const last = results.rows.find((r) => r.setting === 'ExpandR');
+  const out = [
+    '## ExpandR after each round',
+    '',
+    'The table’s ExpandR row is the last round’s. Each earlier round is evaluated the same way (mean ± sd over its seeds, marks against Raw and FT), and the last round is tested against it (paired permutation test; ▲ / ▼: the last round significantly better / worse).',
+    '',
+    '| after round | nDCG@10 | Recall@100 | last round − this, nDCG@10 | p | dev nDCG@10 |',
+    '|---|---:|---:|---:|---:|---:|',
+  ];
+  for (const r of rows) {
+    const t = r.lastVsThis?.['ndcg@10'];
+    const diff = t ? `${t.meanDiff >= 0 ? '+' : ''}${t.meanDiff.toFixed(4)}${t.direction === 'improvement' ? ' ▲' : t.direction === 'loss' ? ' ▼' : ''}` : '';
+    out.push(`| ${r.round} | ${cell(r, 'ndcg@10')}${marksOf(r, 'ndcg@10')} | ${cell(r, 'recall@100')}${marksOf(r, 'recall@100')} | ${diff} | ${t ? t.pValue.toPrecision(2) : ''} | ${fmt(r.dev?.['ndcg@10'])} |`);
+  }
+  if (last) out.push(`| last (the table’s row) | ${cell(last, 'ndcg@10')}${marksOf(last, 'ndcg@10')} | ${cell(last, 'recall@100')}${marksOf(last, 'recall@100')} | | | ${fmt(last.dev?.['ndcg@10'])} |`);
+  return out.join('\n');
 }
 
 /** Per-query nDCG@10 by setting: {setting: {qid: value}}. */
@@ -214,6 +241,8 @@ export function resultsMarkdown(results: ExperimentResults, opts: { queries?: nu
     );
   }
   out.push('', RESULTS_LEGEND);
+  const rounds = roundRowsMarkdown(results);
+  if (rounds) out.push('', rounds);
   const seeded = seedsLegend(results.rows);
   if (seeded) out.push('', seeded);
   for (const line of [comparabilityLegend(results), encoderScoringNote(results)]) if (line) out.push('', line);

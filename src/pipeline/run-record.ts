@@ -85,7 +85,7 @@ export function configSummary(c: ExperimentConfig): string {
 export function settingsDone(state: RunState | undefined): string[] {
   const names = Object.keys(state?.stages ?? {}).flatMap((k) => {
     const id = parseStageName(k);
-    return id?.kind === 'eval' ? [id.setting] : [];
+    return id?.kind === 'eval' && id.round === undefined ? [id.setting] : [];
   });
   return [...new Set(names)];
 }
@@ -134,7 +134,7 @@ export type ValuesConfig = Partial<Pick<ExperimentConfig, 'rounds' | 'seed' | 's
 export function settingValues(state: RunState | undefined, setting: string, config: ValuesConfig = {}): SettingValues | undefined {
   const stored = Object.entries(state?.stages ?? {}).flatMap(([k, rec]) => {
     const id = parseStageName(k);
-    return id?.kind === 'eval' && id.setting === setting ? [{ seed: id.seed, eval: rec.output as SettingEval }] : [];
+    return id?.kind === 'eval' && id.round === undefined && id.setting === setting ? [{ seed: id.seed, eval: rec.output as SettingEval }] : [];
   });
   if (stored.length === 0) return undefined;
   const seed = config.seed ?? 42;

@@ -89,15 +89,8 @@ export function seedsLegend(rows: readonly { setting: string; seeds?: number[] }
 /** Each setting's evaluations over the seeds' runs combined (combineSeeds), in the first run's order. */
 export function combineBySetting<E extends SeedEvalLike & { setting: string }>(runs: readonly { seed: number; evals: readonly E[] }[]): (E & { seedStats?: SeedStats })[] {
   if (runs.length === 0) return [];
-  return runs[0].evals.map((e) =>
-    combineSeeds(
-      runs.map((r) => {
-        const same = r.evals.find((x) => x.setting === e.setting);
-        if (!same) throw new RangeError(`combineBySetting: seed ${r.seed} has no evaluation of ${e.setting}`);
-        return { seed: r.seed, eval: same };
-      }),
-    ),
-  );
+  // A setting outside config.seededSettings ran with the first seed only: it combines the seeds that have it.
+  return runs[0].evals.map((e) => combineSeeds(runs.flatMap((r) => r.evals.filter((x) => x.setting === e.setting).slice(0, 1).map((same) => ({ seed: r.seed, eval: same })))));
 }
 
 /**

@@ -33,7 +33,7 @@ import type { ExperimentConfig } from './config.ts';
 import type { PairVectors, TrainingCurve } from './figures-data.ts';
 import type { SettingEval } from './results.ts';
 import type { RunStages, RunStore } from './run-state.ts';
-import type { EvalOut, RetrieverStageOut } from './stages.ts';
+import { evalTag, type EvalOut, type RetrieverStageOut } from './stages.ts';
 
 export type { EvalOut, RetrieverStageOut };
 import type { SettingName } from './types.ts';
@@ -68,6 +68,8 @@ export interface EvalOn {
   data: BeirDataset;
   /** A trained setting's run with a seed other than the config's: stage eval:SETTING@seedS, runs/SETTING@seedS. */
   seed?: number;
+  /** ExpandR after an earlier round than the last (config.rounds > 1): stage eval:ExpandR@roundT, runs/ExpandR@roundT. */
+  round?: number;
 }
 
 /** Key of an encoder's embeddings of `corpus` in LoopContext.corpus: the encoder's name for the test corpus (as before dev). */
@@ -123,9 +125,14 @@ function toEval(setting: SettingName, metrics: Record<string, number>, perQuery:
 }
 
 const testOn = (ctx: LoopContext): EvalOn => ({ queries: 'test', data: ctx.data });
-const evalStage = (setting: SettingName, on: EvalOn) => ({ kind: on.queries === 'test' ? ('eval' as const) : ('devEval' as const), setting, ...(on.seed === undefined ? {} : { seed: on.seed }) });
-/** runs/SETTING (test) or runs/SETTING-dev, with @seedS for a seeded run. */
-const runSet = (setting: SettingName, on: EvalOn) => `runs/${settingSlug(setting)}${on.seed === undefined ? '' : `@seed${on.seed}`}${on.queries === 'dev' ? '-dev' : ''}`;
+const evalStage = (setting: SettingName, on: EvalOn) => ({
+  kind: on.queries === 'test' ? ('eval' as const) : ('devEval' as const),
+  setting,
+  ...(on.round === undefined ? {} : { round: on.round }),
+  ...(on.seed === undefined ? {} : { seed: on.seed }),
+});
+/** runs/SETTING (test) or runs/SETTING-dev, with @roundT for an earlier round and @seedS for a seeded run. */
+const runSet = (setting: SettingName, on: EvalOn) => `runs/${settingSlug(setting)}${evalTag(on)}${on.queries === 'dev' ? '-dev' : ''}`;
 
 /** Whether a plain row is scored by cosine: the table's Eq. 8 normalisation normalises. */
 export const plainRowsCosine = (norm: ExpansionNorm): boolean => EXPANSION_NORM_SPECS[norm].normalize;

@@ -44,15 +44,17 @@ export interface StageKinds {
 export interface EvalKey {
   setting: SettingName;
   seed?: number;
+  /** ExpandR after round `round` of several (config.rounds > 1): the row is the last round's. */
+  round?: number;
 }
 
-/** '@seedS' after a seeded evaluation's setting in its stage name; '' for the config's own seed. */
-const seedTag = (id: EvalKey) => (id.seed === undefined ? '' : `@seed${id.seed}`);
+/** '@roundT' and '@seedS' after an evaluation's setting in its stage name; '' for the last round and the config's own seed. */
+export const evalTag = (id: Omit<EvalKey, 'setting'>) => `${id.round === undefined ? '' : `@round${id.round}`}${id.seed === undefined ? '' : `@seed${id.seed}`}`;
 
 /** The EvalKey of the part of a stage name after 'eval:' / 'devEval:'. */
 function evalKeyOf(rest: string): EvalKey {
-  const m = /^(.*)@seed(\d+)$/.exec(rest);
-  return m ? { setting: m[1] as SettingName, seed: Number(m[2]) } : { setting: rest as SettingName };
+  const m = /^(.*?)(?:@round(\d+))?(?:@seed(\d+))?$/.exec(rest)!;
+  return { setting: m[1] as SettingName, ...(m[2] === undefined ? {} : { round: Number(m[2]) }), ...(m[3] === undefined ? {} : { seed: Number(m[3]) }) };
 }
 
 /** Which queries a stage reads: the test split's, the train part's, or the dev part's. */
@@ -92,9 +94,9 @@ export function stageName(id: StageId): string {
     case 'candidates':
       return `candidates:${id.llm}`;
     case 'eval':
-      return `eval:${id.setting}${seedTag(id)}`;
+      return `eval:${id.setting}${evalTag(id)}`;
     case 'devEval':
-      return `devEval:${id.setting}${seedTag(id)}`;
+      return `devEval:${id.setting}${evalTag(id)}`;
     default:
       return `${id.kind}:${id.name}`;
   }

@@ -142,10 +142,19 @@ export interface ResultRow {
   perSeed?: Record<string, number[]>;
 }
 
+/** ExpandR as it stood after an earlier round of several (results-rounds.ts); the table's row is the last round's. */
+export interface RoundRow extends ResultRow {
+  round: number;
+  /** The last round against this one (mark '▲' / '▼': the last round significantly better / worse). */
+  lastVsThis?: Record<string, MarkedTest>;
+}
+
 export interface ExperimentResults {
   dataset: string;
   split: string;
   rows: ResultRow[];
+  /** config.rounds > 1: ExpandR after each earlier round. */
+  roundRows?: RoundRow[];
   /** Train and test sources and the dev split (absent in runs made before the dev split). */
   sources?: ExperimentSources;
 }

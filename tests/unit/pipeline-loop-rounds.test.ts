@@ -1,0 +1,90 @@
+// Two rounds of the joint loop with three settings seeded apart: ExpandR is evaluated after round 1 as well
+// (stages eval:ExpandR@round1[@seedS], kept out of the table's rows) and reported as results.roundRows with
+// the last round tested against it; rows outside seededSettings run with the first seed only.
+import { beforeAll, expect, it } from 'vitest';
+import { useCpuBackend } from './helpers/tiny-encoder.ts';
+import { syntheticDataset } from './helpers/train-corpus.ts';
+import { loadBertEncoder } from '../../src/encoder/encoder.ts';
+import { readModelDir } from '../../src/encoder/node-files.ts';
+import { experimentConfig } from '../../src/pipeline/config.ts';
+import { runExperiment, type LlmSide } from '../../src/pipeline/loop.ts';
+import { memoryRunStore, RunStages } from '../../src/pipeline/run-state.ts';
+import type { LoopContext } from '../../src/pipeline/stages-retriever.ts';
+import { parseStageName, stageName } from '../../src/pipeline/stages.ts';
+import { resultsJson, resultsMarkdown } from '../../src/pipeline/results.ts';
+import type { SettingEval } from '../../src/pipeline/results.ts';
+
+const TINY_BERT = new URL('../reference/fixtures/tiny-bert', import.meta.url).pathname;
+const TEST_MS = 300_000;
+
+/** An "adapter" is one byte: its expansions repeat the query that many extra times, so each LLM_t expands differently. */
+const llm: LlmSide = {
+  generator: async (adapter, name) => ({ id: name, generate: async (prompts) => prompts.map((p) => p), level: adapter?.get('level')?.[0] ?? 0 }) as never,
+  expand: async (gen, queries) => {
+    const level = (gen as unknown as { level: number }).level;
+    return new Map(queries.map((q) => [q.id, Array(level + 1).fill(q.text).join(' ')]));
+  },
+  candidates: async (_gen, queries) => queries.map((q) => ({ qid: q.qid, answer: q.query, candidates: [{ text: q.query, temperature: 0.8, sample: 0 }, { text: 'unrelated words', temperature: 1.1, sample: 0 }] })),
+  preferences: async (_enc, _cands, queries) => ({ records: [], pairs: queries.map((q) => ({ prompt: q.query, chosen: q.query, rejected: 'unrelated words' })) }),
+  trainDpo: async (_pairs, from) => ({ adapter: new Map([['level', Uint8Array.of((from?.get('level')?.[0] ?? 0) + 1)]]), curve: [] }),
+};
+
+beforeAll(useCpuBackend);
+
+it('evaluates ExpandR after each earlier round, per seed, apart from the table; ablations with the first seed only', { timeout: TEST_MS }, async () => {
+  const config = experimentConfig({
+    data: 'synthetic',
+    settings: ['Raw', 'FT', 'ExpandR', 'w/o self-reward'],
+    seed: 7,
+    seeds: [7, 8],
+    seededSettings: ['FT', 'ExpandR'],
+    rounds: 2,
+    dev: { fraction: 0.3 },
+    encoder: { model: 'tiny-bert', expansionNorm: 'contriever', batchSize: 8 },
+    llm: { model: 'fake', chat: false },
+    retriever: { steps: 2, batchSize: 4, lr: 1e-3, dropout: true },
+  });
+  const store = memoryRunStore();
+  const ctx: LoopContext = {
+    config,
+    data: syntheticDataset(),
+    store,
+    stages: await RunStages.open(store, config),
+    encoders: { baseFiles: new Map(await readModelDir(TINY_BERT)), load: (files) => loadBertEncoder(files, { seed: 1, settings: { maxLength: 32 } }) },
+    work: {},
+    log: () => {},
+    corpus: new Map(),
+  };
+  const out = await runExperiment(ctx, llm);
+  const state = (await store.loadState())!;
+  const names = Object.keys(state.stages);
+  for (const n of ['eval:ExpandR@round1', 'eval:ExpandR@round1@seed8', 'devEval:ExpandR@round1', 'eval:ExpandR@seed8', 'dpo:round-2@seed8', 'eval:w/o self-reward']) expect(names).toContain(n);
+  expect(names.filter((n) => n.includes('w/o self-reward') && n.includes('seed8'))).toEqual([]);
+  expect(names.filter((n) => n.includes('wo-self-reward@seed8'))).toEqual([]);
+
+  // The table has one ExpandR row (the last round's); round 1 is apart, with its own seeds and values.
+  expect(out.results.rows.filter((r) => r.setting === 'ExpandR')).toHaveLength(1);
+  expect(out.results.rows.find((r) => r.setting === 'w/o self-reward')!.seeds).toBeUndefined(); // one seed: no mean ± sd
+  const [r1] = out.results.roundRows!;
+  expect(out.results.roundRows).toHaveLength(1);
+  expect(r1.round).toBe(1);
+  expect(r1.seeds).toEqual([7, 8]);
+  const stored = (name: string) => state.stages[name].output as SettingEval;
+  expect(r1.perSeed!['ndcg@10']).toEqual([stored('eval:ExpandR@round1').metrics['ndcg@10'], stored('eval:ExpandR@round1@seed8').metrics['ndcg@10']]);
+  expect(r1.dev).toBeDefined();
+  expect(r1.significance?.Raw).toBeDefined();
+  const last = out.results.rows.find((r) => r.setting === 'ExpandR')!;
+  expect(r1.lastVsThis!['ndcg@10'].meanDiff).toBeCloseTo(last['ndcg@10'] - r1['ndcg@10'], 12);
+  // Round 1's expansions are LLM_1's, the row's LLM_2's: two different evaluations.
+  expect(stored('eval:ExpandR@round1').perQuery).not.toEqual(stored('eval:ExpandR').perQuery);
+
+  expect(resultsJson(out.results).roundRows?.[0]).not.toHaveProperty('perQuery');
+  expect(resultsMarkdown(out.results)).toContain('## ExpandR after each round');
+});
+
+it('names round stages so that they parse back', () => {
+  for (const name of ['eval:ExpandR@round1', 'eval:ExpandR@round1@seed8', 'devEval:ExpandR@round2', 'eval:FT@seed3', 'eval:w/o LLM training']) {
+    expect(stageName(parseStageName(name)!)).toBe(name);
+  }
+  expect(parseStageName('eval:ExpandR@round1@seed8')).toEqual({ kind: 'eval', setting: 'ExpandR', round: 1, seed: 8 });
+});
