@@ -13,7 +13,7 @@
 // Gradients need tfjs' gradient registry: import './gradients.ts' (bundlers, vitest) or call
 // registerGradientsNode() from src/cli/tfjs-gradients.ts (tsx/Node) before tf.variableGrads.
 import * as tf from '@tensorflow/tfjs-core';
-import { matMulBT } from '../util/matmul.ts';
+import { attentionMatMul, matMulBT } from '../util/matmul.ts';
 import { checkConfig, type DecoderConfig } from './config.ts';
 import { KVCache } from './kv-cache.ts';
 import { causalBias, MASKED_SCORE } from './mask.ts';
@@ -110,10 +110,12 @@ export class LlamaModel {
     const rep = nh / nkv;
     // GQA without copying keys: query heads kv·rep … kv·rep + rep − 1 share kv head `kv` (transformers'
     // repeat_kv order), so stacking each group's queries along the time axis lets one matMul serve them.
-    const qg = tf.reshape(q, [B, nkv, rep * S, hd]); // (B, nkv, rep·S, hd)
-    let att = tf.mul(tf.matMul(qg, k, false, true), 1 / Math.sqrt(hd)); // (B, nkv, rep·S, T)
+    // The products as 3D batches (B·nkv of them): on wasm, XNNPACK 2D products (matmul.ts attentionMatMul).
+    const qg = tf.reshape(q, [B * nkv, rep * S, hd]) as tf.Tensor3D; // (B·nkv, rep·S, hd)
+    const k3 = tf.reshape(k, [B * nkv, T, hd]) as tf.Tensor3D;
+    let att = tf.mul(attentionMatMul(qg, k3, true), 1 / Math.sqrt(hd)); // (B·nkv, rep·S, T)
     att = tf.softmax(tf.add(tf.reshape(att, [B, nh, S, T]), bias)); // (B, nh, S, T), bias (B, 1, S, T)
-    const y = tf.matMul(tf.reshape(att, [B, nkv, rep * S, T]), vt); // (B, nkv, rep·S, hd)
+    const y = attentionMatMul(tf.reshape(att, [B * nkv, rep * S, T]) as tf.Tensor3D, tf.reshape(vt, [B * nkv, T, hd]) as tf.Tensor3D, false); // (B·nkv, rep·S, hd)
     const merged = tf.reshape(tf.transpose(tf.reshape(y, [B, nh, S, hd]), [0, 2, 1, 3]), [B, S, nh * hd]); // (B, S, nh·hd)
     return { out: this.linear(p + 'o_proj', merged, opts) as tf.Tensor3D, kv: { k, v: vt } };
   }

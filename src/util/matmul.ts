@@ -40,6 +40,7 @@ export function matMul2d(a: tf.Tensor2D, b: tf.Tensor2D): tf.Tensor2D {
  */
 export function matMulBT(a: tf.Tensor2D, b: tf.Tensor2D): tf.Tensor2D {
   if (!onWasm()) return tf.matMul(a, b, false, true);
+  if (isFrozen(b)) return matMulBTFrozen(a, b);
   const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
     const [x, w, save] = args as [tf.Tensor2D, tf.Tensor2D, tf.GradSaveFunc];
     save([x, w]);
@@ -54,6 +55,26 @@ export function matMulBT(a: tf.Tensor2D, b: tf.Tensor2D): tf.Tensor2D {
     };
   });
   return op(a, b) as tf.Tensor2D;
+}
+
+/** A weight that never gets a gradient: a tf.Variable made with trainable = false (LlamaModel's base weights). */
+const isFrozen = (t: tf.Tensor): boolean => t instanceof tf.Variable && !t.trainable;
+
+/**
+ * matMulBT for a frozen W: the gradient is the input's only, (W_ᵀ·dyᵀ)ᵀ. tf.customGrad hands its gradient
+ * function every input's gradient at once, so with W as an input the backward pass would also compute
+ * dW = dyᵀ·x (as many FLOPs as dx) only for tfjs to drop it; W is closed over instead, and x is not saved
+ * (dx does not need it). LoRA training (DPO) backpropagates through every frozen projection.
+ */
+function matMulBTFrozen(a: tf.Tensor2D, w: tf.Tensor2D): tf.Tensor2D {
+  const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    const x = args[0] as tf.Tensor2D;
+    return {
+      value: tf.tidy(() => tf.transpose(tf.matMul(w, tf.transpose(x)))) as tf.Tensor2D,
+      gradFunc: (dy: tf.Tensor2D) => tf.tidy(() => tf.transpose(tf.matMul(tf.transpose(w), tf.transpose(dy)))) as tf.Tensor2D, // (M, K)
+    };
+  });
+  return op(a) as tf.Tensor2D;
 }
 
 /**
@@ -107,6 +128,22 @@ export function batchMatMul(a: tf.Tensor3D, b: tf.Tensor3D): tf.Tensor3D {
     };
   });
   return op(a, b) as tf.Tensor3D;
+}
+
+/**
+ * Rows of a batched product below which it stays tf.matMul on wasm too: a decoding step's few query rows
+ * would pay an XNNPACK operator set-up per slice for a product the scalar loop does in microseconds.
+ */
+export const SLICED_MIN_ROWS = 16;
+
+/**
+ * Batched a (N, M, K) @ b (N, K, P), or @ bᵀ for b (N, P, K) when `transposeB`, differentiable: attention's
+ * products. On wasm with M ≥ SLICED_MIN_ROWS, N plain 2D XNNPACK products (batchMatMul; bᵀ made explicit,
+ * an O(size) copy); tfjs' wasm kernel would run any batched or transposed product in its scalar loop.
+ */
+export function attentionMatMul(a: tf.Tensor3D, b: tf.Tensor3D, transposeB: boolean): tf.Tensor3D {
+  if (!onWasm() || a.shape[1] < SLICED_MIN_ROWS) return tf.matMul(a, b, false, transposeB);
+  return batchMatMul(a, transposeB ? swapLast(b) : b);
 }
 
 /**
