@@ -76,6 +76,6 @@ export function dpoSection(input: AnalysisInput): { stages: DpoStage[]; notes: s
   const notes: string[] = [];
   const noAcc = stages.filter((s) => s.accuracySource === 'none').map((s) => s.name);
   if (noAcc.length) notes.push(`Accuracy per step is not recorded for ${noAcc.join(', ')}: ${ANALYSIS_FILES.curves} points carry loss, rewards and margin only, and ${ANALYSIS_FILES.dpoCheckpoints} is absent.`);
-  if (stages.some((s) => s.accuracySource === 'checkpoint')) notes.push(`Accuracy comes from ${ANALYSIS_FILES.dpoCheckpoints} (the trainer's curve), matched to figures.json's points by step.`);
+  if (stages.some((s) => s.accuracySource === 'checkpoint')) notes.push(`Accuracy comes from ${ANALYSIS_FILES.dpoCheckpoints} (the trainer's curve), matched to the curve's points by step.`);
   return { stages, notes };
 }
