@@ -19,6 +19,7 @@ const { exportHfCommand, EXPORT_HF_HELP } = await import('./export-hf-command.ts
 const { exportGgufCommand, EXPORT_GGUF_HELP } = await import('./export-gguf-command.ts');
 const { runsCommand, RUNS_HELP } = await import('./runs-command.ts');
 const { analyzeCommand, ANALYZE_HELP } = await import('./analyze-command.ts');
+const { evidenceCommand, EVIDENCE_HELP } = await import('./evidence-command.ts');
 
 const COMMANDS: Record<string, { run: (argv: string[], signal: AbortSignal) => Promise<void>; help: string }> = {
   eval: { run: evalCommand, help: EVAL_HELP },
@@ -33,6 +34,7 @@ const COMMANDS: Record<string, { run: (argv: string[], signal: AbortSignal) => P
   'export-gguf': { run: exportGgufCommand, help: EXPORT_GGUF_HELP },
   runs: { run: runsCommand, help: RUNS_HELP },
   analyze: { run: analyzeCommand, help: ANALYZE_HELP },
+  evidence: { run: evidenceCommand, help: EVIDENCE_HELP },
 };
 
 const USAGE = `Usage: npm run -s expandr -- <command> [options]

@@ -19,7 +19,7 @@ const TEST_MS = 300_000;
 
 /** An "adapter" is one byte: its expansions repeat the query that many extra times, so each LLM_t expands differently. */
 const llm: LlmSide = {
-  generator: async (adapter, name) => ({ id: name, generate: async (prompts) => prompts.map((p) => p), level: adapter?.get('level')?.[0] ?? 0 }) as never,
+  generator: async (adapter, name) => ({ id: name, generate: async (prompts: readonly string[]) => prompts.map((p) => p), level: adapter?.get('level')?.[0] ?? 0 }) as never,
   expand: async (gen, queries) => {
     const level = (gen as unknown as { level: number }).level;
     return new Map(queries.map((q) => [q.id, Array(level + 1).fill(q.text).join(' ')]));

@@ -1,6 +1,6 @@
 """Evaluates a TREC run file (what `expandr eval --run FILE` wrote) with pytrec_eval, as BEIR does.
 
-    python check_trec_run.py RUN_FILE QRELS_TSV
+    python check_trec_run.py RUN_FILE QRELS_TSV      (RUN_FILE may be gzipped: NAME.gz)
 
 QRELS_TSV: BEIR's qrels/<split>.tsv (query-id, corpus-id, score with a header line).
 BEIR's EvaluateRetrieval.evaluate: ignore_identical_ids drops hits whose doc id equals the query id, then
@@ -13,6 +13,7 @@ Runs with pytrec-eval-terrier 0.5.11 (.cache/venv-interop or .cache/venv).
 """
 
 import csv
+import gzip
 import json
 import sys
 from collections import defaultdict
@@ -30,7 +31,8 @@ def main() -> None:
             qrels[qid][did] = int(rel)
     run: dict[str, dict[str, float]] = defaultdict(dict)
     dropped = 0
-    with open(run_path) as f:
+    opener = gzip.open if run_path.endswith(".gz") else open
+    with opener(run_path, "rt") as f:
         for line in f:
             qid, _q0, did, _rank, score, _tag = line.split()
             if qid == did:  # BEIR's ignore_identical_ids
