@@ -7,7 +7,7 @@
 //   {"cmd":"init","task":"dpo","pair":{"prompt":[ids],"chosen":[ids],"rejected":[ids]},"maxLength":192}
 //       loads the SmolLM2 GGUF, attaches LoRA r 8 / α 32 on q_proj, v_proj, computes the reference
 //       log-probs once (as trainDpo does before its first step); every step is trainDpo for one step
-//   Both run one warm-up step before answering {"ok":true,"threads":n,"tokens":n}.
+//   Both run one warm-up step (InfoNCE: on 2 examples) before answering {"ok":true,"threads":n,"tokens":n}.
 //   {"cmd":"step"}     → {"ms":wall ms of the trainer call,"loss":…,"parts":{name: ms}}
 //   {"cmd":"profile"}  → one step under tf.profile: {"ms":…,"kernels":[[name, ms, calls], …]} (slowest first)
 //   {"cmd":"quit"}
@@ -61,7 +61,17 @@ interface StepResult {
   parts: Record<string, number>;
 }
 
-async function initInfoNce(r: InfoNceInit): Promise<{ step: () => Promise<StepResult>; tokens: number }> {
+/** Examples of the InfoNCE warm-up step. */
+const WARMUP_EXAMPLES = 2;
+
+interface Task {
+  step: () => Promise<StepResult>;
+  /** One step before timing (default: a step). */
+  warmup?: () => Promise<StepResult>;
+  tokens: number;
+}
+
+async function initInfoNce(r: InfoNceInit): Promise<Task> {
   const loaded = await loadBertEncoder(await readModelDir(MINILM));
   const enc = new BertEncoder(loaded.model, loaded.tokenizer, { ...loaded.settings, maxLength: MINILM_MAX_LENGTH, queryPrefix: '', docPrefix: '' }, loaded.configJson);
   const n = r.queries.length;
@@ -72,17 +82,20 @@ async function initInfoNce(r: InfoNceInit): Promise<{ step: () => Promise<StepRe
   const data = { examples: r.queries.map((query, i) => ({ qid: `q${i}`, query, positives: [`p${i}`], negatives: [`n${i}`] })), docs };
   const settings = { steps: 1, batchSize: n, hardNegatives: true, gradCacheChunk: r.chunk, warmupRatio: 0, lr: RETRIEVER_LR, dropout: true };
   const tokens = [...r.queries.map((q) => enc.tokenIds(q, 'query').length), ...[...docs.values()].map((d) => enc.tokenIds(d, 'doc').length)].reduce((a, b) => a + b, 0);
-  const step = async (): Promise<StepResult> => {
+  const run = async (d: typeof data, batchSize: number): Promise<StepResult> => {
     const t0 = performance.now();
-    const res = await trainRetriever(enc, data, { settings });
+    const res = await trainRetriever(enc, d, { settings: { ...settings, batchSize } });
     const ms = performance.now() - t0;
     const t = res.timing;
     return { ms, loss: res.finalLoss, parts: { 'forward (no tape)': t.forwardMs, loss: t.lossMs, 'forward + backward (tape)': t.backwardMs, 'clip + AdamW': t.optimizerMs } };
   };
-  return { step, tokens };
+  // Warm-up on WARMUP_EXAMPLES examples: wasm kernels do not depend on shapes, so a small step warms them
+  // (as bench/encoder-measure.ts does); a full-size one would cost minutes on a loaded machine.
+  const warmup = () => run({ examples: data.examples.slice(0, WARMUP_EXAMPLES), docs }, WARMUP_EXAMPLES);
+  return { step: () => run(data, n), warmup, tokens };
 }
 
-async function initDpo(r: DpoInit): Promise<{ step: () => Promise<StepResult>; tokens: number }> {
+async function initDpo(r: DpoInit): Promise<Task> {
   const { model } = await loadDecoder(await decoderFilesFromPath(SMOLLM2_GGUF));
   const lora = LoraAdapters.attachNew(model, LORA);
   const pairs = [r.pair];
@@ -129,7 +142,7 @@ for await (const line of lines) {
     if (req.cmd === 'init') {
       const made = req.task === 'infonce' ? await initInfoNce(req) : await initDpo(req);
       step = made.step;
-      const warm = await step();
+      const warm = await (made.warmup ?? made.step)();
       log(`warm-up step ${warm.ms.toFixed(0)} ms, loss ${warm.loss.toFixed(5)}`);
       reply({ ok: true, threads, tokens: made.tokens, warmupMs: warm.ms });
     } else if (!step) throw new Error(`"${req.cmd}" before "init"`);

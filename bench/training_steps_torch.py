@@ -15,7 +15,8 @@ Tasks (--task):
            (forward + backward) + clip_grad_norm_(10) + optimizer.step() + scheduler.step() + zero_grad.
 
 Requests:
-  {"cmd": "init", ...task fields...}   builds the model and the batch, runs one warm-up step.
+  {"cmd": "init", ...task fields...}   builds the model and the batch, runs one warm-up step (infonce: on 2
+      rows per column, as ours).
       infonce: {"queries": [...], "positives": [...], "negatives": [...], "chunk": 8, "scale": 50}
       dpo:     {"prompt": str, "chosen": str, "rejected": str, "max_length": 192, "max_prompt_length": 64}
       Answers {"ok": true, "threads": n, "torch": version, "blas": mapped BLAS, "versions": {...},
@@ -46,6 +47,7 @@ RETRIEVER_MAX_GRAD_NORM = 1.0
 DPO_LR = 2e-5  # ours: src/llm/dpo-settings.ts
 DPO_MAX_GRAD_NORM = 10.0
 DPO_BETA = 0.1
+WARMUP_EXAMPLES = 2  # InfoNCE warm-up step: 2 queries + 2 positives + 2 negatives
 
 
 def log(s):
@@ -84,10 +86,14 @@ class InfoNceStep:
         self.opt = torch.optim.AdamW(self.params, lr=RETRIEVER_LR, weight_decay=0.0)
         self.tokens = sum(len(ids) for col in self.columns for ids in self.model.tokenizer(col, truncation=True, max_length=MINILM_MAX_LENGTH)["input_ids"])
 
-    def step(self):
+    def warmup(self):
+        """A step on the first WARMUP_EXAMPLES rows of each column (as ours warms up)."""
+        return self.step([col[:WARMUP_EXAMPLES] for col in self.columns])
+
+    def step(self, columns=None):
         t0 = time.perf_counter()
         self.model.train()
-        features = [self.model.tokenize(col) for col in self.columns]
+        features = [self.model.tokenize(col) for col in (columns or self.columns)]
         value = self.loss(features, None)
         value.backward()
         t1 = time.perf_counter()
@@ -172,7 +178,7 @@ def main():
                 t0 = time.perf_counter()
                 task = InfoNceStep(req) if args.task == "infonce" else DpoStep(req)
                 log(f"{args.task} loaded in {ms_since(t0) / 1000:.1f} s, torch {torch.__version__}, {torch.get_num_threads()} threads")
-                warm = task.step()
+                warm = task.warmup() if hasattr(task, "warmup") else task.step()
                 log(f"warm-up step {warm['ms']:.0f} ms, loss {warm['loss']:.5f}")
                 versions = {k: version(k) for k in ("torch", "transformers", "sentence-transformers", "peft", "trl")}
                 out = {"ok": True, "threads": torch.get_num_threads(), "torch": torch.__version__, "blas": blas_library(),
