@@ -90,7 +90,8 @@ export class WllamaGenerator implements TextGenerator {
     private readonly options: WllamaGeneratorOptions,
     readonly runtime: WllamaRuntime,
   ) {
-    this.provenance = { engine: 'llama.cpp', precision: options.precision, model: id };
+    // Our sampler on llama.cpp's distribution (per-prompt seeds), not llama.cpp's chain as in the runner.
+    this.provenance = { engine: 'llama.cpp', precision: options.precision, model: id, sampler: 'expandr' };
   }
 
   /** Loads the GGUF into llama.cpp. */

@@ -33,7 +33,7 @@ export const GENERATION_RETRIES = 2;
 export interface GenerationKeyParts {
   generator: string;
   /** Engine and precision of the generator (absent for test fakes: keyed as unknown). */
-  provenance?: Pick<GenerationProvenance, 'engine' | 'precision'>;
+  provenance?: Pick<GenerationProvenance, 'engine' | 'precision' | 'sampler'>;
   kind: PromptKind;
   prompt: string;
   sampling: SamplingSettings;
@@ -45,7 +45,8 @@ export interface GenerationKeyParts {
 /** The cache key of one generation: 64 hex digits. */
 export function generationKey(parts: GenerationKeyParts): string {
   const s = parts.sampling;
-  const made = [parts.provenance?.engine ?? null, parts.provenance?.precision ?? null];
+  // A sampler other than the engine's own is keyed too; without one the key is as before (entries stay valid).
+  const made = [parts.provenance?.engine ?? null, parts.provenance?.precision ?? null, ...(parts.provenance?.sampler ? [parts.provenance.sampler] : [])];
   return sha256Hex(JSON.stringify([GENERATION_KEY_VERSION, parts.generator, ...made, parts.kind, parts.prompt, s.temperature, s.topP, s.maxTokens, s.seed, parts.sample, parts.qid]));
 }
 
@@ -194,7 +195,7 @@ const isCancel = (e: unknown, signal?: AbortSignal) => e instanceof CancelledErr
 export async function generateCached(gen: TextGenerator, jobs: readonly GenerationJob[], cache: GenerationCache, options: GenerateCachedOptions = {}): Promise<GenerationOutcome> {
   const stage = options.stage ?? 'pipeline:generate';
   const chunk = Math.max(1, options.chunk ?? DEFAULT_GENERATION_CHUNK);
-  const made = gen.provenance ? { engine: gen.provenance.engine, precision: gen.provenance.precision } : undefined;
+  const made = gen.provenance ? { engine: gen.provenance.engine, precision: gen.provenance.precision, ...(gen.provenance.sampler ? { sampler: gen.provenance.sampler } : {}) } : undefined;
   const keys = jobs.map((j) => generationKey({ generator: gen.id, provenance: made, ...j }));
   const out = new Array<string | null | undefined>(jobs.length);
   const firstOf = new Map<string, number>(); // key → first job index with it

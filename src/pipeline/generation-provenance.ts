@@ -15,14 +15,20 @@ export interface GenerationProvenance {
   precision: string;
   /** The model (file label, preset id) and, for a tuned one, '+lora:HASH'. */
   model: string;
+  /**
+   * Who samples, when not the engine itself: 'expandr' (src/llm/sampling.ts: temperature, then top-p) on the
+   * page's llama.cpp (wllama), where the runner's native llama.cpp samples with its own chain (top-p before
+   * temperature): the same weights then sample other texts, so the two are not comparable. Absent: the engine's own.
+   */
+  sampler?: string;
 }
 
 /** 'tfjs float32'. */
-export const provenanceText = (p: Pick<GenerationProvenance, 'engine' | 'precision'>): string => `${p.engine} ${p.precision}`;
+export const provenanceText = (p: Pick<GenerationProvenance, 'engine' | 'precision' | 'sampler'>): string => `${p.engine} ${p.precision}${p.sampler ? ` (${p.sampler} sampler)` : ''}`;
 
 /** Same engine and precision: texts of the two are comparable (the model may differ: that is what is compared). */
-export const sameEngine = (a: Pick<GenerationProvenance, 'engine' | 'precision'>, b: Pick<GenerationProvenance, 'engine' | 'precision'>): boolean =>
-  a.engine === b.engine && a.precision === b.precision;
+export const sameEngine = (a: Pick<GenerationProvenance, 'engine' | 'precision' | 'sampler'>, b: Pick<GenerationProvenance, 'engine' | 'precision' | 'sampler'>): boolean =>
+  a.engine === b.engine && a.precision === b.precision && a.sampler === b.sampler;
 
 /** WebLLM's quantisation from its model id ('Qwen2.5-0.5B-Instruct-q4f16_1-MLC' → 'q4f16_1'); 'unknown' when the id has none. */
 export function webLlmPrecision(modelId: string): string {

@@ -73,7 +73,7 @@ describe('WllamaGenerator', () => {
   it('feeds our prompt ids, takes the argmax greedily and states its provenance', async () => {
     const engine = fakeEngine();
     const gen = await create(engine);
-    expect(gen.provenance).toEqual({ engine: 'llama.cpp', precision: 'Q4_1', model: 'fake.gguf' });
+    expect(gen.provenance).toEqual({ engine: 'llama.cpp', precision: 'Q4_1', model: 'fake.gguf', sampler: 'expandr' });
     const [text] = await gen.generate(['ab'], { temperature: 0, topP: 1, maxTokens: 4, seed: 0 });
     expect(engine.fed[0]).toEqual([0, 1]);
     expect(text).toBe('cdea');

@@ -38,7 +38,7 @@ describe('loadWllamaGenerator', () => {
     const { engine, loaded } = recordingEngine();
     const gen = await loadWllamaGenerator(llm, { chat: true, engine: async () => engine });
     expect(await bytesOf(loaded()!)).toEqual(bytes);
-    expect(gen.provenance).toEqual({ engine: 'llama.cpp', precision: 'Q4_1', model: 'tiny.gguf' });
+    expect(gen.provenance).toEqual({ engine: 'llama.cpp', precision: 'Q4_1', model: 'tiny.gguf', sampler: 'expandr' });
     // The chat template of the GGUF renders the prompt, as the tfjs decoder's encodePrompt does.
     expect(gen.promptIds('t5').length).toBeGreaterThan(1);
   });
