@@ -23,6 +23,8 @@ import { figuresOf } from '../pipeline/figures.ts';
 import type { RetrieverSession } from './retriever-session.ts';
 import { parseStageName, stepOfStage } from '../pipeline/stages.ts';
 import { combineStoredEvals } from '../pipeline/seeds.ts';
+import { DEFAULT_CHUNK_SIZE, embeddingCacheKey, MemoryChunkStore } from '../retrieval/dense/chunk-store.ts';
+import { StoreChunkStore } from '../retrieval/dense/store-chunks.ts';
 
 export { stepOfStage };
 import type { BaseEngine, PipelineDownload, PipelineEvent, PipelineFile, PipelineRunArgs, PipelineSnapshot, PipelineStep } from './session-types.ts';
@@ -172,6 +174,12 @@ export class PipelineSession {
         work,
         log: say,
         corpus: new Map(),
+        // The base encoder's embeddings of this dataset are the ones the page's dense evaluation and run
+        // import store (same key as theirs, as the CLI shares `eval`'s): a corpus encoded there is not encoded again.
+        corpusSink: (name, corpus) =>
+          name === 'base' && corpus.checksum === data.checksum
+            ? new StoreChunkStore(store, args.datasetId, embeddingCacheKey({ modelHash: base.summary.modelHash, corpusChecksum: corpus.checksum, settings: base.summary.settings, chunkSize: DEFAULT_CHUNK_SIZE }))
+            : new MemoryChunkStore(),
       },
       llm ? this.llmSide(llm, config, { store, datasetId: args.datasetId, work, baseEngine: args.baseEngine }) : null,
     ).catch(async (e: unknown) => {
