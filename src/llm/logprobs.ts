@@ -64,14 +64,11 @@ function scoredPositions(batch: ScoredBatch): { rows: number[]; targets: number[
  * Differentiable in h (recomputing each slice in the backward pass); no gradient flows to W.
  */
 export function chunkedLogSumExp(hidden: tf.Tensor2D, weight: tf.Tensor2D, chunk = DEFAULT_VOCAB_CHUNK): tf.Tensor1D {
-  const V = weight.shape[0];
+  const [V, D] = weight.shape;
   const size = Math.max(1, Math.min(chunk, V));
   const slices: [number, number][] = [];
   for (let v0 = 0; v0 < V; v0 += size) slices.push([v0, Math.min(size, V - v0)]);
-  // Rows v0 … v0 + n − 1 of W by gather, not tf.slice: tfjs-wasm's Slice reads the whole input back for
-  // every slice (the full vocabulary matrix, ~0.4 s per slice for SmolLM2's 49,152 × 576).
-  const rowsOf = ([v0, n]: [number, number]) => tf.tidy(() => tf.gather(weight, tf.range(v0, v0 + n, 1, 'int32'))) as tf.Tensor2D; // (n, D)
-  const logitsOf = (x: tf.Tensor2D, s: [number, number]) => matMulBT(x, rowsOf(s)); // (N, n)
+  const logitsOf = (x: tf.Tensor2D, [v0, n]: [number, number]) => matMulBT(x, tf.slice(weight, [v0, 0], [n, D])); // (N, n)
   const f = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
     const [xh, save] = args as [tf.Tensor2D, tf.GradSaveFunc];
     const parts = slices.map((s) => tf.tidy(() => tf.logSumExp(logitsOf(xh, s), 1))); // each (N,)
@@ -88,7 +85,7 @@ export function chunkedLogSumExp(hidden: tf.Tensor2D, weight: tf.Tensor2D, chunk
         for (const s of slices) {
           const next = tf.tidy(() => {
             const p = tf.mul(tf.exp(tf.sub(logitsOf(hs, s), l2)), dy2); // (N, n)
-            return tf.add(dh, tf.matMul(p, rowsOf(s))); // (N, D)
+            return tf.add(dh, tf.matMul(p, tf.slice(weight, [s[0], 0], [s[1], D]))); // (N, D)
           });
           dh.dispose();
           dh = next;

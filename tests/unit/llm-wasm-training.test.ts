@@ -1,7 +1,7 @@
 // The decoder's training path on wasm (what a DPO step runs) equals the cpu backend's: log-probs and the
 // LoRA gradients through frozen projections (matmul.ts: no dW for a non-trainable weight), attention's
 // products as XNNPACK 2D slices (attentionMatMul, rows ≥ SLICED_MIN_ROWS, and the short decoding rows that
-// stay tf.matMul), and the chunked log-softmax's row ranges by gather. Tiny random decoder.
+// stay tf.matMul). Tiny random decoder.
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-backend-wasm';
