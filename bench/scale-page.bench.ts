@@ -135,20 +135,20 @@ try {
   await server.close();
 }
 
-const smallest = Math.min(...sizes);
+const sorted = [...sizes].sort((a, b) => a - b);
 const measured = rows.filter((r) => r.stage !== 'setup' && r.stage !== 'clear');
-console.log(`\nScale table (Chromium, one tab per size; time per doc relative to ${smallest.toLocaleString('en-US')} docs: 1.00 = linear):`);
+console.log('\nScale table (Chromium, one tab per size; time/doc ratio: time per document over that of the next smaller size, 1.00 = linear):');
 console.log(
   textTable(
     ['stage', 'docs', 'time', 'docs/s', 'time/doc ratio', 'JS heap peak', 'renderer RSS before', 'renderer peak RSS', 'other chromium peak'],
     measured.map((r) => {
-      const base = measured.find((b) => b.size === smallest && b.stage === r.stage)!;
+      const base = measured.find((b) => b.size === sorted[sorted.indexOf(r.size) - 1] && b.stage === r.stage);
       return [
         r.stage,
         r.size.toLocaleString('en-US'),
         `${(r.ms / 1000).toFixed(2)} s`,
         `${((r.size / r.ms) * 1000).toFixed(0)}`,
-        (r.ms / r.size / (base.ms / base.size)).toFixed(2),
+        base ? (r.ms / r.size / (base.ms / base.size)).toFixed(2) : '',
         formatBytes(r.peakHeap),
         formatBytes(r.rendererBefore),
         formatBytes(r.rendererPeak),

@@ -103,24 +103,25 @@ for (const n of sizes) {
   console.log(`  load average now ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
 }
 
-// Ratios against the smallest size: time per document (1.00 = linear) and peak RSS per document.
-const smallest = Math.min(...sizes);
+// Time per document against the next smaller size (1.00 = linear), and what the stage added per document.
+const sorted = [...sizes].sort((a, b) => a - b);
 const rows = records.map((r) => {
-  const base = records.find((b) => b.size === smallest && b.stage === r.stage)!;
-  const perDoc = r.ms / r.size / (base.ms / base.size);
+  const prev = sorted[sorted.indexOf(r.size) - 1];
+  const base = records.find((b) => b.size === prev && b.stage === r.stage);
+  const added = Math.max(0, r.peakRss - r.rssBefore);
   return [
     r.stage,
     r.size.toLocaleString('en-US'),
     `${(r.ms / 1000).toFixed(2)} s`,
     `${((r.size / r.ms) * 1000).toFixed(0)}`,
-    perDoc.toFixed(2),
+    base ? (r.ms / r.size / (base.ms / base.size)).toFixed(2) : '',
     formatBytes(r.rssBefore),
     formatBytes(r.peakRss),
-    formatBytes(Math.max(0, r.peakRss - r.rssBefore)),
-    `${((r.peakRss - r.rssBefore) / r.size).toFixed(0)}`,
+    formatBytes(added),
+    `${(added / r.size).toFixed(0)}`,
   ];
 });
-console.log(`\nScale table (Node; each size in fresh children; time per doc relative to ${smallest.toLocaleString('en-US')} docs: 1.00 = linear):`);
+console.log('\nScale table (Node; each size in fresh children; time/doc ratio: time per document over that of the next smaller size, 1.00 = linear):');
 console.log(textTable(['stage', 'docs', 'time', 'docs/s', 'time/doc ratio', 'RSS before', 'peak RSS', 'peak − before', 'B/doc'], rows));
 console.log(`load average at the end ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
 const jsonOut = arg('--json', '');

@@ -25,6 +25,10 @@ import { denseCorpusFromStore, searchDense } from '../../src/retrieval/dense/sea
 import type { BeirDoc } from '../../src/data/types.ts';
 import { createRng } from '../../src/util/random.ts';
 import { hashEncoder } from './helpers/hash-encoder.ts';
+import { freshStore, sources, tinyFiles } from './helpers/beir-files.ts';
+import { runDenseEval } from '../../src/retrieval/dense/evaluate.ts';
+import { storedEmbeddingKeys } from '../../src/retrieval/dense/store-chunks.ts';
+import { importBeir } from '../../src/store/import-beir.ts';
 
 const DOCS: BeirDoc[] = Array.from({ length: 23 }, (_, i) => ({ id: `doc${i}`, title: '', text: `words of document ${i} about topic ${i % 5} and ${i % 7}` }));
 const ID = { modelHash: 'sha256:model', corpusChecksum: 'sha256:corpus', chunkSize: 5 };
@@ -202,5 +206,17 @@ describe('precision chunk stores', () => {
     await encodeCorpus(hashEncoder(), DOCS, f32, ID);
     expect(await quantizeStored(f32, sink, identity)).toBe(true);
     expect(await quantizeStored(f32, sink, identity)).toBe(false);
+  });
+
+  it('the page (runDenseEval) keeps an int8 set beside the f32 one, packed from it without encoding', async () => {
+    const { store } = await freshStore('dense-precision-app');
+    const { dataset } = await importBeir(store, sources(tinyFiles()));
+    const enc = hashEncoder();
+    const f32 = await runDenseEval(store, dataset.id, 'test', enc, { modelHash: 'sha256:m', chunkSize: 3 });
+    const int8 = await runDenseEval(store, dataset.id, 'test', enc, { modelHash: 'sha256:m', chunkSize: 3, precision: 'int8' });
+    expect(int8.timings).toMatchObject({ cacheHit: true, encodedDocs: 0 });
+    expect(enc.texts).toBe(4 + 2 + 2); // documents once, the queries of each run
+    expect(await storedEmbeddingKeys(store, dataset.id)).toHaveLength(2);
+    expect(int8.queries).toBe(f32.queries);
   });
 });
