@@ -68,10 +68,12 @@ export function chunkedLogSumExp(hidden: tf.Tensor2D, weight: tf.Tensor2D, chunk
   const size = Math.max(1, Math.min(chunk, V));
   const slices: [number, number][] = [];
   for (let v0 = 0; v0 < V; v0 += size) slices.push([v0, Math.min(size, V - v0)]);
-  const logitsOf = (x: tf.Tensor2D, [v0, n]: [number, number]) => matMulBT(x, tf.slice(weight, [v0, 0], [n, D])); // (N, n)
+  // One slice of W per use: tfjs-wasm's Slice reads the whole matrix back each time (~0.4 s for SmolLM2's
+  // 49,152 × 576), so the backward pass cuts each slice once for both of its products.
+  const rowsOf = ([v0, n]: [number, number]) => tf.slice(weight, [v0, 0], [n, D]) as tf.Tensor2D; // (n, D)
   const f = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
     const [xh, save] = args as [tf.Tensor2D, tf.GradSaveFunc];
-    const parts = slices.map((s) => tf.tidy(() => tf.logSumExp(logitsOf(xh, s), 1))); // each (N,)
+    const parts = slices.map((s) => tf.tidy(() => tf.logSumExp(matMulBT(xh, rowsOf(s)), 1))); // each (N,)
     const lse = tf.logSumExp(tf.stack(parts, 1), 1) as tf.Tensor1D; // (N,)
     save([xh, lse]);
     return {
@@ -84,8 +86,9 @@ export function chunkedLogSumExp(hidden: tf.Tensor2D, weight: tf.Tensor2D, chunk
         let dh: tf.Tensor = tf.zerosLike(hs); // (N, D)
         for (const s of slices) {
           const next = tf.tidy(() => {
-            const p = tf.mul(tf.exp(tf.sub(logitsOf(hs, s), l2)), dy2); // (N, n)
-            return tf.add(dh, tf.matMul(p, tf.slice(weight, [s[0], 0], [s[1], D]))); // (N, D)
+            const ws = rowsOf(s);
+            const p = tf.mul(tf.exp(tf.sub(matMulBT(hs, ws), l2)), dy2); // (N, n)
+            return tf.add(dh, tf.matMul(p, ws)); // (N, D)
           });
           dh.dispose();
           dh = next;

@@ -1,7 +1,7 @@
 // The decoder's training path on wasm (what a DPO step runs) equals the cpu backend's: log-probs and the
 // LoRA gradients through frozen projections (matmul.ts: no dW for a non-trainable weight), attention's
 // products as XNNPACK 2D slices (attentionMatMul, rows ≥ SLICED_MIN_ROWS, and the short decoding rows that
-// stay tf.matMul). Tiny random decoder.
+// stay tf.matMul), and the chunked log-softmax cutting each vocabulary slice once per pass. Tiny random decoder.
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-backend-wasm';
@@ -10,7 +10,7 @@ import { describe, expect, test } from 'vitest';
 import type { DecoderConfig } from '../../src/llm/config.ts';
 import { collatePairs } from '../../src/llm/dpo-data.ts';
 import { LlamaModel } from '../../src/llm/llama.ts';
-import { sequenceLogProbs } from '../../src/llm/logprobs.ts';
+import { chunkedLogSumExp, sequenceLogProbs } from '../../src/llm/logprobs.ts';
 import { LoraAdapters } from '../../src/llm/lora.ts';
 import { randomWeights } from '../../src/llm/weights.ts';
 import { attentionMatMul, matMulBT, SLICED_MIN_ROWS } from '../../src/util/matmul.ts';
@@ -99,5 +99,23 @@ describe('matmul.ts on wasm', () => {
         got.forEach((g, k) => expect(maxDiff(g, ref[k]), `rows ${m} transposeB ${tb} output ${k}`).toBeLessThan(1e-5));
       }
     }
+  });
+});
+
+describe('chunkedLogSumExp', () => {
+  test('cuts each vocabulary slice of W once in the forward pass and once in the backward pass', async () => {
+    await onBackend('wasm', async () => {
+      const [V, D, N, chunk] = [40, 6, 5, 16]; // 3 slices: 16, 16, 8 rows
+      const w = tf.tensor2d(seq(V * D, (i) => Math.sin(0.37 * i)), [V, D]);
+      const h = tf.tensor2d(seq(N * D, (i) => Math.cos(0.21 * i)), [N, D]);
+      let g: tf.Tensor | null = null;
+      const info = await tf.profile(() => (g = tf.grad((x: tf.Tensor) => tf.sum(chunkedLogSumExp(x as tf.Tensor2D, w, chunk)))(h)));
+      const cuts = info.kernels.filter((k) => k.name === 'Slice' && k.inputShapes[0]?.join() === `${V},${D}`).length;
+      expect(cuts).toBe(2 * Math.ceil(V / chunk));
+      // d lse / d h = softmax(h·Wᵀ)·W
+      const ref = tf.matMul(tf.softmax(tf.matMul(h, w, false, true)), w);
+      expect(maxDiff(await g!.data(), await ref.data())).toBeLessThan(1e-5);
+      tf.dispose([w, h, g!, ref]);
+    });
   });
 });
