@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { defineConfig } from 'vitest/config';
 import { svelte } from '@sveltejs/vite-plugin-svelte';
 import { nodeCodeVersion } from './src/cli/code-version.ts';
@@ -18,6 +19,11 @@ export default defineConfig({
   server: { host: '127.0.0.1', port: 5173, headers: ISOLATION_HEADERS },
   preview: { host: '127.0.0.1', port: 4173, headers: ISOLATION_HEADERS },
   test: {
+    // Test files in parallel, at least two: vitest's default (cores - 1) is one worker on a 2-core machine,
+    // and a unit test file computes on one core (tfjs' CPU backend: pipeline-loop-resume.test.ts takes 62 CPU
+    // seconds for 53 s), so a second worker nearly halves the unit project there. The browser project is capped
+    // at two Chromiums in scripts/test.sh (memory).
+    maxWorkers: Math.max(2, availableParallelism() - 1),
     projects: [
       {
         extends: true,
