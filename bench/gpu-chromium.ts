@@ -35,10 +35,11 @@ const TRAIN_PAGE = 'bench/pages/encoder-bench.html';
 /** Same weights, fp32 both sides, summation order apart: max |Δ| on unit vectors (as encoder-page.bench.ts). */
 const AGREEMENT_TOLERANCE = 1e-4;
 /**
- * Docs offered to the page's agreement gate, which needs a few docs shorter than the max length (it compares
- * untruncated embeddings); the timed docs are the first `docs` of them.
+ * The page's agreement gate compares untruncated embeddings, so it needs docs shorter than the max length:
+ * the shortest SciFact docs go after the timed ones (the page times the first `gpuDocs` only).
  */
-const AGREEMENT_POOL = 300;
+const AGREEMENT_DOCS = 16;
+const SCIFACT_DOCS = 5183;
 
 export interface ChromiumResult {
   version: string | null;
@@ -69,7 +70,9 @@ export async function chromiumRuns(o: GpuBenchOptions, log: Log): Promise<Chromi
     try {
       await run();
     } catch (e) {
-      out.skips.push({ part, host: 'Chromium', what, why: `the page failed: ${(e as Error).message.split('\n')[0]}` });
+      const why = `the page failed: ${(e as Error).message.split('\n')[0]}`;
+      log(`Chromium ${part} (${what}): ${why}`);
+      out.skips.push({ part, host: 'Chromium', what, why });
     }
   };
   try {
@@ -93,8 +96,10 @@ export async function chromiumRuns(o: GpuBenchOptions, log: Log): Promise<Chromi
 }
 
 async function encoder(page: Page, o: GpuBenchOptions, url: string, out: ChromiumResult, log: Log): Promise<void> {
-  page.on('console', (m) => m.text().startsWith('[encoder-page]') && log(`[page] ${m.text().slice(0, 300)}`));
-  const docs = (await scifactTexts(Math.max(o.docs, AGREEMENT_POOL), 0)).docs;
+  page.on('console', (m) => (m.text().startsWith('[encoder-page]') || m.type() === 'error') && log(`[page] ${m.text().slice(0, 300)}`));
+  const all = (await scifactTexts(SCIFACT_DOCS, 0)).docs;
+  const shortest = all.slice(o.docs).sort((a, b) => a.length - b.length).slice(0, AGREEMENT_DOCS);
+  const docs = [...all.slice(0, o.docs), ...shortest];
   const req: EncoderPageRequest = {
     modelUrl: `${url}models/${MODEL_ID}/`,
     onnxHost: `${url}models/`,
@@ -114,7 +119,10 @@ async function encoder(page: Page, o: GpuBenchOptions, url: string, out: Chromiu
     variants: [],
   };
   const r = await page.evaluate((q) => window.benchEncoderPage(q), req);
-  for (const s of r.skips) out.skips.push({ part: 'encoder', host: 'Chromium', what: 'encode', why: s });
+  for (const s of r.skips) {
+    log(`Chromium encoder: not measured: ${s}`);
+    out.skips.push({ part: 'encoder', host: 'Chromium', what: 'encode', why: s });
+  }
   const agree = r.agreement.find((a) => a.backend === 'webgpu');
   const ours = r.rounds.filter((t) => t.engine === 'ours');
   const theirs = r.rounds.filter((t) => t.engine === 'transformers.js');

@@ -34,11 +34,12 @@ export async function q2dPromptTokens(n: number): Promise<number[]> {
   return scifactQ2dPrompts(n).map((p) => encodePrompt(info.tokenizer, p, { chat: true }).length);
 }
 
-export async function nodeRuns(o: GpuBenchOptions, log: (s: string) => void): Promise<NodeResult> {
-  const out: NodeResult = { promptLen: null, figures: [], skips: [] };
+/** Appends to `out` as each child finishes, calling `saved` then (a run stopped part-way keeps its figures). */
+export async function nodeRuns(o: GpuBenchOptions, log: (s: string) => void, out: NodeResult, saved: () => void): Promise<void> {
   if (o.parts.includes('encoder') || o.parts.includes('train')) encoderChild(o, out, log);
+  saved();
   if (o.parts.includes('decoder') || o.parts.includes('train')) await decoderChild(o, out, log);
-  return out;
+  saved();
 }
 
 function encoderChild(o: GpuBenchOptions, out: NodeResult, log: (s: string) => void): void {

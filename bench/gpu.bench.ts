@@ -69,53 +69,59 @@ async function main(): Promise<void> {
   const skips: Skip[] = [];
   let chromium: ChromiumResult | null = null;
   let node: NodeResult | null = null;
+  const software = () => {
+    const seen = [adapters.node, adapters.chromium].filter((a): a is AdapterReport & { ok: true } => !!a?.ok);
+    return seen.length === 0 || seen.some((a) => isSoftware(a.facts));
+  };
+  const verdict = () =>
+    !adapters.node?.ok && !adapters.chromium?.ok
+      ? 'NO WebGPU ADAPTER: nothing was measured on WebGPU.'
+      : software()
+        ? 'NO GPU: WebGPU ran on a software adapter (SwiftShader, Vulkan on the CPU). The figures describe SwiftShader on this CPU, not a GPU: they are not absolute, and only the ratios between engines in the same page mean anything.'
+        : 'GPU: WebGPU ran on a hardware adapter (above); absolute figures are GPU figures.';
+  const json = o.json || join(ROOT, '.cache/bench-logs', `gpu-${started.toISOString().replace(/[:.]/g, '-')}.json`);
+  mkdirSync(dirname(json), { recursive: true });
+  /** Written after each host too, so a run stopped part-way keeps what it measured. */
+  const save = () => {
+    const record = {
+      started: started.toISOString(),
+      argv: process.argv.slice(2),
+      options: o,
+      machine: { node: process.version, cpus: cpus().length, cpu: cpus()[0]?.model ?? null, memGiB: totalmem() / 2 ** 30, loadNow: loadavg() },
+      vulkan,
+      nvidiaSmi: smi,
+      chromium: chromium && { version: chromium.version, flags: chromium.flags, crossOriginIsolated: chromium.crossOriginIsolated },
+      adapters,
+      realGpu: !software(),
+      verdict: verdict(),
+      figures,
+      skips,
+      nodePromptLen: node?.promptLen ?? null,
+    };
+    writeFileSync(json, `${JSON.stringify(record, null, 1)}\n`);
+  };
   if (o.hosts.includes('chromium')) {
     chromium = await chromiumRuns(o, log);
     adapters.chromium = chromium.adapter;
     console.log(`  WebGPU adapter, Chromium: ${describeAdapter(chromium.adapter)} (${chromium.version ?? '?'}; crossOriginIsolated ${chromium.crossOriginIsolated})`);
     figures.push(...chromium.figures);
     skips.push(...chromium.skips);
+    save();
   }
   if (o.parts.includes('decoder') && o.hosts.includes('chromium')) skips.push({ part: 'decoder', host: 'Chromium', what: 'WebLLM (SmolLM2-135M-Instruct-q0f16-MLC)', why: WEBLLM_ABSENT });
   if (o.hosts.includes('node')) {
     if (adapters.node?.ok) {
-      node = await nodeRuns(o, log);
-      figures.push(...node.figures);
-      skips.push(...node.skips);
+      node = { promptLen: null, figures, skips }; // the same arrays: every child's figures are saved as it ends
+      await nodeRuns(o, log, node, save);
     } else for (const part of o.parts) skips.push({ part, host: 'Node', what: 'everything', why: `no WebGPU adapter in Dawn: ${adapters.node && !adapters.node.ok ? adapters.node.why : '?'}` });
   }
 
-  const seen = [adapters.node, adapters.chromium].filter((a): a is AdapterReport & { ok: true } => !!a?.ok);
-  const software = seen.length === 0 || seen.some((a) => isSoftware(a.facts));
-  const verdict = seen.length === 0
-    ? 'NO WebGPU ADAPTER: nothing was measured on WebGPU.'
-    : software
-      ? 'NO GPU: WebGPU ran on a software adapter (SwiftShader, Vulkan on the CPU). The figures describe SwiftShader on this CPU, not a GPU: they are not absolute, and only the ratios between engines in the same page mean anything.'
-      : 'GPU: WebGPU ran on a hardware adapter (above); absolute figures are GPU figures.';
-  console.log(`\n${verdict}\n`);
+  save();
+  console.log(`\n${verdict()}\n`);
   console.log(figureTable(figures));
   if (skips.length) console.log(`\n${skipLines(skips)}`);
   if (node?.promptLen) console.log(`\nNode decoder prompts: random ids of ${node.promptLen} tokens (the mean Q2D prompt through the chat template); Chromium uses the Q2D prompts themselves.`);
   console.log(`\nDone in ${((Date.now() - started.getTime()) / 60_000).toFixed(1)} min: ${line()}`);
-
-  const json = o.json || join(ROOT, '.cache/bench-logs', `gpu-${started.toISOString().replace(/[:.]/g, '-')}.json`);
-  mkdirSync(dirname(json), { recursive: true });
-  const record = {
-    started: started.toISOString(),
-    argv: process.argv.slice(2),
-    options: o,
-    machine: { node: process.version, cpus: cpus().length, cpu: cpus()[0]?.model ?? null, memGiB: totalmem() / 2 ** 30, loadEnd: loadavg() },
-    vulkan,
-    nvidiaSmi: smi,
-    chromium: chromium && { version: chromium.version, flags: chromium.flags, crossOriginIsolated: chromium.crossOriginIsolated },
-    adapters,
-    realGpu: !software,
-    verdict,
-    figures,
-    skips,
-    nodePromptLen: node?.promptLen ?? null,
-  };
-  writeFileSync(json, `${JSON.stringify(record, null, 1)}\n`);
   console.log(`JSON record: ${json}`);
 }
 
