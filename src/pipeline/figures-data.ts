@@ -18,6 +18,8 @@ export interface CurvePoint {
   chosenReward?: number;
   rejectedReward?: number;
   margin?: number;
+  /** DPO only: share of the step's pairs whose chosen reward is above the rejected one. */
+  accuracy?: number;
 }
 
 export interface TrainingCurve {

@@ -203,7 +203,7 @@ export async function runExperiment(ctx: LoopContext, llm: LlmSide | null): Prom
       const from = fromAdapter ? ((await ctx.store.getFiles(`adapters/${fromAdapter}`)) ?? null) : null;
       const r = await llm!.trainDpo(prefs.pairs, from, ctx.store.dpoCheckpoints(`dpo-${name}`), withSeries(ctx.work, `dpo:${name}`), run.seed);
       await ctx.store.putFiles(`adapters/${name}`, r.adapter);
-      const points = r.curve.map((p) => ({ step: p.step, loss: p.loss, chosenReward: p.chosenReward, rejectedReward: p.rejectedReward, margin: p.margin }));
+      const points = r.curve.map((p) => ({ step: p.step, loss: p.loss, chosenReward: p.chosenReward, rejectedReward: p.rejectedReward, margin: p.margin, accuracy: p.accuracy }));
       return { pairs: prefs.pairs.length, curve: { stage: `dpo:${name}`, kind: 'dpo' as const, points } };
     });
     curves.push(dpo.curve);
