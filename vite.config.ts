@@ -20,9 +20,9 @@ export default defineConfig({
   preview: { host: '127.0.0.1', port: 4173, headers: ISOLATION_HEADERS },
   test: {
     // Test files in parallel, at least two: vitest's default (cores - 1) is one worker on a 2-core machine,
-    // and a unit test file computes on one core (tfjs' CPU backend: pipeline-loop-resume.test.ts takes 62 CPU
-    // seconds for 53 s), so a second worker nearly halves the unit project there. The browser project is capped
-    // at two Chromiums in scripts/test.sh (memory).
+    // and a unit test file mostly computes on one core (tfjs' cpu backend, and tfjs-wasm single-threaded in
+    // Node: src/encoder/wasm-threads.ts), leaving the other idle. scripts/test.sh caps the browser project at
+    // two files (two Chromiums) on bigger machines too.
     maxWorkers: Math.max(2, availableParallelism() - 1),
     projects: [
       {
