@@ -13,7 +13,10 @@
 // models), --kinds generate,dpo,encode,train (which measurements), --engine tfjs|llama.cpp (who generates:
 // llama.cpp loads the GGUF through LlamaCppGenerator, as the runner with llm.engine 'llama.cpp'),
 // --gen-prompts N / --gen-tokens N (the SmolLM2 generation sample), --train-max-length N (retriever
-// training texts cut to N tokens, config retriever.maxLength), --json FILE (the measurements as JSON).
+// training texts cut to N tokens, config retriever.maxLength), --train-pairs N (pairs in the one timed step;
+// the experiment's batch amortises the per-step AdamW pass over more tokens than the default 4),
+// --train-chunk N (GradCache chunk, config retriever.gradCacheChunk), --train-warmup (an untimed step first),
+// --json FILE (the measurements as JSON).
 // XNNPACK threads: EXPANDR_WASM_THREADS, read by useBackend (src/cli/backend.ts).
 import { existsSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
@@ -59,6 +62,9 @@ for (const k of kinds) if (!(KINDS as readonly string[]).includes(k)) throw new 
 const engine = flag('--engine') ?? 'tfjs';
 if (engine !== 'tfjs' && engine !== 'llama.cpp') throw new Error(`bench/estimate-rates-run.ts: --engine must be tfjs or llama.cpp, got "${engine}"`);
 const trainMaxLength = whole('--train-max-length');
+const trainPairs = whole('--train-pairs');
+const trainChunk = whole('--train-chunk');
+const trainWarmup = argv.includes('--train-warmup');
 const jsonOut = flag('--json');
 const SMOL_GGUF = join(ROOT, '.cache/models/smollm2-135m-instruct/SmolLM2-135M-Instruct.Q4_1.gguf');
 const DECODERS = [
@@ -67,7 +73,7 @@ const DECODERS = [
 ];
 const ENCODERS = [
   ...(onlyBig ? [] : [{ name: 'tiny-bert', path: join(ROOT, 'tests/reference/fixtures/tiny-bert'), docs: 64, pairs: 8 }]),
-  ...(big ? [{ name: 'all-MiniLM-L6-v2', path: join(ROOT, '.cache/models/all-MiniLM-L6-v2'), docs: 16, pairs: 4 }] : []),
+  ...(big ? [{ name: 'all-MiniLM-L6-v2', path: join(ROOT, '.cache/models/all-MiniLM-L6-v2'), docs: 16, pairs: trainPairs ?? 4 }] : []),
 ];
 const DPO_ROW_TOKENS = 48;
 
@@ -121,7 +127,7 @@ async function loadGenerator(d: (typeof DECODERS)[number], files: Awaited<Return
 
 await registerGradientsNode();
 await useBackend('wasm');
-const texts = await scifactTexts(64, 16);
+const texts = await scifactTexts(64, Math.max(16, trainPairs ?? 0));
 
 for (const d of DECODERS) {
   if (!kinds.has('generate') && !kinds.has('dpo')) break;
@@ -187,10 +193,12 @@ for (const e of ENCODERS) {
   } as TrainData;
   const trainLength = Math.min(maxLength, trainMaxLength ?? maxLength);
   const trainTokens = texts.queries.slice(0, n).reduce((a, q, i) => a + Math.min(trainLength, approxTokens(q)) + Math.min(trainLength, approxTokens(texts.positives[i])), 0);
+  const settings = { steps: 1, batchSize: n, seed: 42, ...(trainMaxLength !== undefined && { maxLength: trainMaxLength }), ...(trainChunk !== undefined && { gradCacheChunk: trainChunk }) };
+  if (trainWarmup) await trainRetriever(enc, data, { settings });
   const t0 = performance.now();
-  await trainRetriever(enc, data, { settings: { steps: 1, batchSize: n, seed: 42, ...(trainMaxLength !== undefined && { maxLength: trainMaxLength }) } });
+  await trainRetriever(enc, data, { settings });
   const trainS = seconds(t0);
-  report({ kind: 'train', model: e.name, params, maxLength: trainLength, tokens: trainTokens, seconds: trainS, tokensPerSecond: trainTokens / trainS, note: '1 step, batch of all pairs' });
+  report({ kind: 'train', model: e.name, params, maxLength: trainLength, tokens: trainTokens, seconds: trainS, tokensPerSecond: trainTokens / trainS, pairs: n, ...(trainChunk !== undefined && { gradCacheChunk: trainChunk }), warmup: trainWarmup, note: '1 step, batch of all pairs' });
   enc.dispose();
 }
 

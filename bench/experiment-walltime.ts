@@ -11,7 +11,8 @@
 //
 //   npm run bench:walltime -- [--run DIR]... [--config FILE] [--out FILE] [--rates FILE]
 //
-// --rates FILE reuses the measurements of an earlier run (its --out JSON) instead of measuring again.
+// --rates FILE reuses the measurements of an earlier run (its --out JSON) instead of measuring again;
+// with --kinds K,... only those kinds are measured anew and the others are taken from FILE.
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { loadavg, cpus, tmpdir } from 'node:os';
@@ -27,11 +28,14 @@ const configFile = values('--config')[0] ?? join(ROOT, 'experiments/scifact-smol
 const outFile = values('--out')[0] ?? join(ROOT, '.cache/bench/experiment-walltime.json');
 const runs = values('--run');
 const reuse = values('--rates')[0];
+const only = values('--kinds')[0]?.split(',');
 
 /** Samples small enough for minutes on 2 busy cores; tfjs generation gets fewer tokens (2-3 tokens/s). */
 const GEN = { tfjs: { prompts: 8, tokens: 16 }, 'llama.cpp': { prompts: 8, tokens: 128 } };
 /** Training texts before the speed work: the encoder's own length. */
 const BEFORE_TRAIN_LENGTH = 256;
+/** Pairs in the timed training step: the config's batch (16), with a warm-up step first. */
+const TRAIN_PAIRS = 16;
 /**
  * A run stage measured under this share of its estimate did not do the work: it read it from a cache
  * (generations.jsonl, the embedding cache) filled by an earlier run. Flagged and left out of its group's sum.
@@ -58,6 +62,7 @@ function measure(col: Column, kind: (typeof KINDS)[number]): RateMeasurement[] {
   const json = join(tmpdir(), `expandr-walltime-${process.pid}-${col.label}-${kind}.json`);
   const args = ['bench/estimate-rates.bench.ts', '--only-big', '--kinds', kind, '--engine', col.engine, '--train-max-length', String(col.trainMaxLength), '--json', json];
   if (kind === 'generate') args.push('--gen-prompts', String(GEN[col.engine].prompts), '--gen-tokens', String(GEN[col.engine].tokens));
+  if (kind === 'train') args.push('--train-pairs', String(TRAIN_PAIRS), '--train-chunk', String(after.retriever.gradCacheChunk ?? TRAIN_PAIRS), '--train-warmup');
   console.log(`# ${col.label} ${kind}: EXPANDR_WASM_THREADS=${col.threads} tsx ${args.join(' ')}   (load ${load()})`);
   const r = spawnSync(join(ROOT, 'node_modules/.bin/tsx'), args, { cwd: ROOT, env: { ...process.env, EXPANDR_WASM_THREADS: String(col.threads) }, stdio: ['ignore', 'inherit', 'inherit'] });
   if (r.status !== 0) throw new Error(`bench/experiment-walltime: the ${col.label} ${kind} measurement exited with ${r.status ?? r.signal}; its output is above.`);
@@ -65,13 +70,14 @@ function measure(col: Column, kind: (typeof KINDS)[number]): RateMeasurement[] {
 }
 
 const started = { at: new Date().toISOString(), load: load() };
-let measured: Record<Column['label'], RateMeasurement[]>;
-if (reuse) measured = (JSON.parse(readFileSync(reuse, 'utf8')) as { measured: typeof measured }).measured;
-else {
-  measured = { before: [], after: [] };
-  // Interleaved: each kind before, then after, so both columns of a kind see about the same load.
-  for (const kind of KINDS) for (const col of COLUMNS) measured[col.label].push(...measure(col, kind));
+let measured: Record<Column['label'], RateMeasurement[]> = { before: [], after: [] };
+const anew = reuse ? (only ?? []) : (only ?? [...KINDS]);
+if (reuse) {
+  const old = (JSON.parse(readFileSync(reuse, 'utf8')) as { measured: typeof measured }).measured;
+  measured = { before: old.before.filter((m) => !anew.includes(m.kind)), after: old.after.filter((m) => !anew.includes(m.kind)) };
 }
+// Interleaved: each kind before, then after, so both columns of a kind see about the same load.
+for (const kind of KINDS.filter((k) => anew.includes(k))) for (const col of COLUMNS) measured[col.label].push(...measure(col, kind));
 const ended = { at: new Date().toISOString(), load: load() };
 
 const source = `bench/experiment-walltime.ts, ${started.at}, load ${started.load} → ${ended.load}`;
