@@ -98,7 +98,9 @@ say('|---|---:|---:|---:|');
 for (const kind of KINDS) {
   const b = measured.before.find((m) => m.kind === kind)!;
   const a = measured.after.find((m) => m.kind === kind)!;
-  const what = (m: RateMeasurement) => `${m.tokensPerSecond.toFixed(1)} (${m.engine ?? 'tfjs'}, ${m.wasmThreads} thr${m.kind === 'train' ? `, ${m.maxLength} tok` : ''})`;
+  // llama.cpp runs its own threads (DEFAULT_LLAMACPP_THREADS), not the wasm backend's.
+  const threads = (m: RateMeasurement) => (m.engine === 'llama.cpp' ? '' : `, ${m.wasmThreads} wasm thr`);
+  const what = (m: RateMeasurement) => `${m.tokensPerSecond.toFixed(1)} (${m.engine ?? 'tfjs'}${threads(m)}${m.kind === 'train' ? `, ${m.maxLength} tok` : ''})`;
   say(`| ${kind} ${a.model} | ${what(b)} | ${what(a)} | ${ratio(a.tokensPerSecond, b.tokensPerSecond)} |`);
 }
 say('\n| stage | work (after) | before h | after h | before / after |');
