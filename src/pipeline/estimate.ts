@@ -90,7 +90,6 @@ const ACTIVATIONS_PER_TOKEN_LAYER = 16;
 
 export function estimateExperiment(input: EstimateInput, rates: Rates): Estimate {
   const { config: c, data, encoder, llm } = input;
-  const seeds = c.seeds.length;
   const limit = (n: number, cap: number) => (cap > 0 ? Math.min(n, cap) : n);
   const dev = Math.round(data.trainQueries * (c.dev.fraction ?? DEFAULT_DEV_SHARE));
   const testQ = limit(data.testQueries, c.testQueries);
@@ -99,14 +98,33 @@ export function estimateExperiment(input: EstimateInput, rates: Rates): Estimate
   // The LLM side (candidates, answers, rewards, DPO pairs) reads the first candidates.queries of them.
   const llmQ = limit(trainQ, c.candidates.queries);
 
-  // Which parts of the loop the chosen rows need (loop.ts header).
+  // Which parts of the loop the chosen rows need (loop.ts header), seed by seed: a row outside
+  // seededSettings runs with the first seed only; the base LLM's candidates are sampled once for all seeds.
   const withLlm = !!llm;
-  const roundRows = withLlm && has(c, 'ExpandR', 'w/o LLM training', 'w/o self-reward', 'w/o retriever reward');
-  const rounds = roundRows ? (has(c, 'ExpandR') ? c.rounds : 1) : 0;
-  const baseExpansions = withLlm && (roundRows || has(c, 'Raw+expansion', 'w/o LLM training'));
-  const dpoRuns = withLlm ? (has(c, 'ExpandR') ? c.rounds : 0) + (['w/o retriever training', 'w/o self-reward', 'w/o retriever reward'] as const).filter((s) => has(c, s)).length : 0;
-  const tunedExpansionSets = withLlm ? (['ExpandR', 'w/o retriever training', 'w/o self-reward', 'w/o retriever reward'] as const).filter((s) => has(c, s)).length : 0;
-  const candidateRounds = withLlm ? Math.max(has(c, 'ExpandR') ? c.rounds : 0, dpoRuns > 0 ? 1 : 0) : 0;
+  const ABLATIONS = ['w/o retriever training', 'w/o self-reward', 'w/o retriever reward'] as const;
+  const ROUND_ROWS = ['ExpandR', 'w/o LLM training', 'w/o self-reward', 'w/o retriever reward'] as const;
+  const here = (seed: number, s: SettingName) => has(c, s) && (seed === c.seeds[0] || c.seededSettings.includes(s));
+  let retrieverRounds = 0; // round retrievers over the seeds
+  let ftRuns = 0;
+  let dpoRuns = 0;
+  let tunedExpansionSets = 0; // tuned LLMs whose test and dev expansions are evaluated
+  let laterRounds = 0; // rounds after the first: train expansions and candidates of LLM_t
+  let trainedDenseRows = 0;
+  let rounds = 0; // the most rounds of any seed
+  for (const seed of c.seeds) {
+    const r = withLlm && ROUND_ROWS.some((s) => here(seed, s)) ? (here(seed, 'ExpandR') ? c.rounds : 1) : 0;
+    const ablations = withLlm ? ABLATIONS.filter((s) => here(seed, s)).length : 0;
+    const expandR = withLlm && here(seed, 'ExpandR');
+    rounds = Math.max(rounds, r);
+    retrieverRounds += r;
+    ftRuns += here(seed, 'FT') ? 1 : 0;
+    dpoRuns += (expandR ? c.rounds : 0) + ablations;
+    tunedExpansionSets += (expandR ? c.rounds : 0) + ablations; // ExpandR after every round, and each ablation's LLM
+    laterRounds += Math.max(0, r - 1);
+    trainedDenseRows += (here(seed, 'FT') ? 1 : 0) + (expandR ? c.rounds : 0) + (withLlm && here(seed, 'w/o LLM training') ? 1 : 0) + ablations;
+  }
+  const baseExpansions = withLlm && (rounds > 0 || has(c, 'Raw+expansion', 'w/o LLM training'));
+  const candidateRounds = dpoRuns > 0 ? 1 + laterRounds : 0;
 
   // Generation: tokens generated, each prompt to maxTokens. The measured rate is of whole Q2D calls, so it
   // includes reading the prompt (Q2A prompts, with d*, are longer: slightly more than this).
@@ -119,25 +137,27 @@ export function estimateExperiment(input: EstimateInput, rates: Rates): Estimate
     prompts += n;
   };
   if (baseExpansions) gen(testQ + devQ + (rounds > 0 ? trainQ : 0), exp);
-  gen(seeds * candidateRounds * llmQ * perCandidateQuery, c.candidates.maxTokens);
-  gen(seeds * candidateRounds * llmQ, c.answer.maxTokens);
-  gen(seeds * tunedExpansionSets * (testQ + devQ), exp);
-  gen(seeds * Math.max(0, rounds - 1) * trainQ, exp); // later rounds train on LLM_t's expansions
+  gen(candidateRounds * llmQ * perCandidateQuery, c.candidates.maxTokens);
+  gen(candidateRounds * llmQ, c.answer.maxTokens);
+  gen(tunedExpansionSets * (testQ + devQ), exp);
+  gen(laterRounds * trainQ, exp); // later rounds train on LLM_t's expansions
 
   // Encoding: the corpus once per encoder (base, FT, each round's), queries (+ expansions) per dense row,
   // and the reward pass (candidates, answers and gold documents) per candidate round.
-  const denseRows = c.settings.filter((s) => s !== 'BM25' && (withLlm || ['Raw', 'FT'].includes(s))).length;
-  const encoders = (has(c, 'Raw', 'Raw+expansion', 'w/o retriever training') || dpoRuns > 0 ? 1 : 0) + seeds * ((has(c, 'FT') ? 1 : 0) + rounds);
+  // Dense evaluations: the untrained rows once, the trained ones per seed they run with.
+  const untrainedDense = (['Raw', 'Raw+expansion'] as const).filter((s) => has(c, s) && (withLlm || s === 'Raw')).length;
+  const denseEvals = untrainedDense + trainedDenseRows;
+  const encoders = (has(c, 'Raw', 'Raw+expansion', 'w/o retriever training') || dpoRuns > 0 ? 1 : 0) + ftRuns + retrieverRounds;
   const docTok = Math.min(encoder.maxLength, data.docTokens);
   const queryTok = Math.min(encoder.maxLength, QUERY_TOKENS + exp);
   const encodeTokens =
     encoders * data.docs * docTok +
-    denseRows * seeds * (testQ + devQ) * queryTok +
-    seeds * candidateRounds * llmQ * ((perCandidateQuery + 1) * Math.min(encoder.maxLength, c.candidates.maxTokens) + docTok);
+    denseEvals * (testQ + devQ) * queryTok +
+    candidateRounds * llmQ * ((perCandidateQuery + 1) * Math.min(encoder.maxLength, c.candidates.maxTokens) + docTok);
 
   // Retriever training: FT and one per round, each steps × batch × accumulation × (query (+ expansion), positive (+ negative)).
   const rs = trainSettings(c.retriever);
-  const retrieverRuns = seeds * ((has(c, 'FT') ? 1 : 0) + rounds);
+  const retrieverRuns = ftRuns + retrieverRounds;
   const stepsOf = (examples: number) => (rs.steps > 0 ? rs.steps : Math.max(1, Math.ceil((examples * rs.epochs) / (rs.batchSize * rs.accumulation))));
   const retrieverSteps = retrieverRuns * stepsOf(trainQ) + (retrieverRuns > 0 ? retrieverRuns * rs.pretrainSteps : 0);
   const rowsPerExample = 2 + (rs.hardNegatives ? 1 : 0);
@@ -149,7 +169,7 @@ export function estimateExperiment(input: EstimateInput, rates: Rates): Estimate
   // DPO: every train query gives a pair (the upper bound); a step is batch × accumulation pairs × 2 rows.
   const ds = dpoSettings(c.dpo);
   const dpoStepsEach = ds.steps > 0 ? ds.steps : Math.max(1, Math.ceil((ds.epochs * llmQ) / (ds.batchSize * ds.accumulation)));
-  const dpoSteps = seeds * dpoRuns * dpoStepsEach;
+  const dpoSteps = dpoRuns * dpoStepsEach;
   const rowTokens = Math.min(ds.maxLength, ds.maxPromptLength + (ds.maxCompletionLength ?? c.candidates.maxTokens));
   const dpoTokens = dpoSteps * ds.batchSize * ds.accumulation * 2 * rowTokens;
 
@@ -161,7 +181,7 @@ export function estimateExperiment(input: EstimateInput, rates: Rates): Estimate
   }
   if (encodeTokens > 0) stages.push({ stage: 'encode', what: `${encoders} encoder(s) × ${fmt(data.docs)} docs, plus queries and rewards`, tokens: encodeTokens, seconds: encodeTokens / rateAt(rates.encode, encoder.params) });
   if (trainTokens > 0) stages.push({ stage: 'train retriever', what: `${retrieverRuns} run(s), ${fmt(retrieverSteps)} steps`, tokens: trainTokens, seconds: trainTokens / rateAt(rates.trainEncoder, encoder.params) });
-  if (llm && dpoTokens > 0) stages.push({ stage: 'DPO', what: `${seeds * dpoRuns} run(s), ${fmt(dpoSteps)} steps`, tokens: dpoTokens, seconds: dpoTokens / rateAt(rates.dpo, llm.params) });
+  if (llm && dpoTokens > 0) stages.push({ stage: 'DPO', what: `${dpoRuns} run(s), ${fmt(dpoSteps)} steps`, tokens: dpoTokens, seconds: dpoTokens / rateAt(rates.dpo, llm.params) });
 
   // Memory: the phases do not overlap; the largest is the peak.
   const corpusVectors = 2 * data.docs * encoder.dim * F32; // the corpus embeddings of two encoders at once (a row and its peer)

@@ -58,6 +58,19 @@ describe('estimateExperiment', () => {
     expect(e.seconds).toBeCloseTo(e.stages.reduce((a, s) => a + s.tokens / { generate: 100, encode: 1000, 'train retriever': 500, DPO: 50 }[s.stage], 0), 6);
   });
 
+  it('counts seeded rows per seed, the others once, and the base candidates once for all seeds', () => {
+    const cfg = { trainQueries: 8, dev: { queries: 4 }, expansion: { maxTokens: 10 }, answer: { maxTokens: 5 }, candidates: { temperatures: [0.8, 1.1], perTemperature: 2, maxTokens: 10, queries: 6 }, retriever: { steps: 3, batchSize: 4 }, dpo: { steps: 2, batchSize: 2, accumulation: 1, maxLength: 30, maxPromptLength: 16 } };
+    const e = estimateExperiment(input({ ...cfg, seeds: [1, 2, 3], seededSettings: ['FT', 'ExpandR'], rounds: 2 }), RATES);
+    // Retrievers: FT × 3, two rounds × 3 seeds; DPO: 2 rounds × 3 seeds + 3 ablations with the first seed.
+    expect(e.counts).toMatchObject({ encoders: 1 + 3 + 6, retrieverSteps: 9 * 3, dpoSteps: (6 + 3) * 2 });
+    // Generations: LLM_0 test + dev + train (14 + 8); candidates of LLM_0 once and of LLM_1 per seed (1 + 3) × 6 × 4
+    // and their answers; test + dev of ExpandR after each round per seed (6) and of the 3 ablations' LLMs; LLM_1's train expansions per seed.
+    expect(e.counts.generations).toBe(22 + 4 * 6 * 4 + 4 * 6 + (6 + 3) * 14 + 3 * 8);
+    // Every row seeded: the ablations run per seed too.
+    const all = estimateExperiment(input({ ...cfg, seeds: [1, 2, 3], rounds: 2 }), RATES);
+    expect(all.counts.dpoSteps).toBe((6 + 9) * 2);
+  });
+
   it('runs no LLM stage without an LLM, and only what the chosen rows need', () => {
     const noLlm = estimateExperiment(input({ settings: ['BM25', 'Raw', 'FT'] }, false), RATES);
     expect(noLlm.stages.map((s) => s.stage)).toEqual(['encode', 'train retriever']);
