@@ -94,10 +94,10 @@ describe('expandr analyze on a run the runner made', () => {
     }
     expect(present(a.pairLengths).stages.map((s) => s.pairs)).toEqual(rewards.stages.map((s) => s.pairs));
 
-    // 3. Each DPO stage has its steps, with accuracy from its checkpoint.
+    // 3. Each DPO stage has its steps, with the accuracy its curve records (the same as its checkpoint's).
     const dpo = present(a.dpo);
     for (const s of dpo.stages) {
-      expect([s.steps, s.accuracySource]).toEqual([DPO_STEPS, 'checkpoint']);
+      expect([s.steps, s.accuracySource]).toEqual([DPO_STEPS, 'figures']);
       const ck = JSON.parse(readFileSync(join(out, 'checkpoints', `dpo-${s.name}`, 'dpo_state.json'), 'utf8')) as { curve: { accuracy: number }[] };
       expect(s.rows.map((p) => p.accuracy)).toEqual(ck.curve.map((p) => p.accuracy));
     }
@@ -143,14 +143,16 @@ describe('expandr analyze on a run the runner made', () => {
     } finally {
       printed.mockRestore();
     }
-    expect(readFileSync(md, 'utf8')).toContain('Accuracy per step is not recorded');
+    // Without figures.json and the checkpoints, the DPO curves (accuracy included) come from the run state.
+    expect(readFileSync(md, 'utf8')).not.toContain('Accuracy per step is not recorded');
     const a = JSON.parse(readFileSync(json, 'utf8')) as RunAnalysis;
+    expect(present(a.dpo).stages.every((s) => s.rows.every((p) => typeof p.accuracy === 'number'))).toBe(true);
     expect(present(a.queryGains).pairs).toHaveLength(8);
     expect(present(a.rewards).stages).toHaveLength(4);
     expect(present(a.timings).stages.length).toBeGreaterThan(0);
+    // The run state's curves (what figures.json is made from) carry the accuracy: it is read from there.
     const dpo = present(a.dpo);
-    expect(dpo.stages.every((s) => s.accuracySource === 'none')).toBe(true);
-    expect(dpo.notes[0]).toMatch(/Accuracy per step is not recorded/);
+    expect(dpo.stages.every((s) => s.accuracySource === 'figures')).toBe(true);
     expect(existsSync(join(out, 'run-state.json'))).toBe(true);
   }, LONG_TEST_MS);
 });
