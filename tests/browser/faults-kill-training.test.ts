@@ -25,9 +25,9 @@ const TINY_BERT = join(import.meta.dirname, '../reference/fixtures/tiny-bert');
 const LOAD_TIMEOUT_MS = 60_000;
 const TRAIN_TIMEOUT_MS = 120_000;
 const POLL_MS = 25;
-/** Enough steps that the kill falls mid-run (about 0.3 s a step here); a checkpoint after every step. */
+/** Enough steps that the kill falls mid-run (the worker is frozen after KILL_AT_STEP); a checkpoint after every step. */
 const TRAIN = { steps: 16, batchSize: 8, lr: 5e-5, hardNegatives: true, pretrainSteps: 0, checkpointEvery: 1 };
-/** The kill comes once a checkpoint of at least this step is stored, so the resumption is not near 0. */
+/** The kill comes once this step's checkpoint is stored (the worker stops before the next), so the resumption is not near 0. */
 const KILL_AT_STEP = 4;
 /**
  * The page's wasm and Node's wasm run the same kernels: measured equal to the bit (2026-12-04), losses and
@@ -135,6 +135,30 @@ async function watchSteps(page: Page): Promise<() => Promise<number[]>> {
   return () => worker.evaluate(() => (self as unknown as { __steps: number[] }).__steps);
 }
 
+/**
+ * Stops the core worker for good (a busy loop until the kill) when it reports step `atStep` of the kind
+ * given: the training loop stores step atStep - 1's checkpoint before it runs the next step, so that
+ * checkpoint is stored by then and the run cannot finish before the kill, however slow the machine or the
+ * polling is (CI once saw all 16 steps pass between two polls).
+ */
+async function freezeWorkerAt(page: Page, kind: 'step' | 'train:llm', atStep: number): Promise<void> {
+  const worker = page.workers().find((w) => w.url().includes('core'));
+  if (!worker) throw new Error(`no core worker among ${page.workers().map((w) => w.url()).join(', ')}`);
+  await worker.evaluate(
+    ([k, at]) => {
+      const g = self as unknown as { postMessage: (m: unknown) => void };
+      const post = g.postMessage.bind(self);
+      g.postMessage = (m: unknown) => {
+        const msg = m as { type?: string; point?: { step: number }; stage?: string; done?: number };
+        const step = k === 'step' ? (msg.type === 'step' ? msg.point?.step : undefined) : msg.type === 'progress' && msg.stage === k ? msg.done : undefined;
+        if (step !== undefined && step >= at) for (;;); // frozen until the browser is killed
+        post(m);
+      };
+    },
+    [kind, atStep] as const,
+  );
+}
+
 async function startTraining(page: Page): Promise<void> {
   await page.locator('details summary', { hasText: 'Training settings' }).click();
   await page.getByLabel('steps', { exact: true }).fill(String(TRAIN.steps));
@@ -163,6 +187,7 @@ describe('the browser killed during a retriever training step', () => {
     const node = denseTrainInNode(join(work, 'scifact-mini'), SUBSET_FILES, { dir: TINY_BERT, name: 'tiny-bert' }, { eval: 'test', train: 'train' }, TRAIN);
     node.catch(() => undefined); // awaited below
 
+    await freezeWorkerAt(page, 'step', KILL_AT_STEP + 1);
     const t0 = Date.now();
     await startTraining(page);
     let stored: { step: number; losses: number[] } | null = null;
@@ -296,6 +321,7 @@ describe('the browser killed during a DPO step of the pipeline', () => {
     await page.getByTestId('llm-row').first().waitFor({ timeout: LOAD_TIMEOUT_MS });
     const kept = await storedDigests(page, dataset.id);
 
+    await freezeWorkerAt(page, 'train:llm', DPO_KILL_AT_STEP + 1);
     const t0 = Date.now();
     await runAll(page);
     let before = await runInPage(page, dataset.id);
