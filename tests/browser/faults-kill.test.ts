@@ -14,6 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dropFiles } from './harness.ts';
 import { countRowsInPage, datasetRowsInPage, launchKillable, serveBuiltApp, type KillableBrowser } from './killable-browser.ts';
 import { writeScifactSubset } from './scifact-subset.ts';
+import { DOC_BATCH } from '../../src/data/read-beir.ts';
 
 const SCIFACT = join(import.meta.dirname, '../../../shared/data/beir/scifact');
 const TINY_BERT = join(import.meta.dirname, '../reference/fixtures/tiny-bert');
@@ -56,6 +57,24 @@ function docsInPage(page: Page, datasetId: string): Promise<string[]> {
   }, datasetId);
 }
 
+/**
+ * Stops the core worker for good (a busy loop until the kill) when it starts to store document `seq` of an
+ * import: the document batches before it (read-beir.ts' DOC_BATCH, one awaited transaction each) are
+ * committed by then, and the import cannot finish before the kill however slow the polling is.
+ */
+async function freezeWorkerAtDoc(page: Page, seq: number): Promise<void> {
+  const worker = page.workers().find((w) => w.url().includes('core'));
+  if (!worker) throw new Error(`no core worker among ${page.workers().map((w) => w.url()).join(', ')}`);
+  await worker.evaluate((at) => {
+    const put = IDBObjectStore.prototype.put;
+    IDBObjectStore.prototype.put = function (this: IDBObjectStore, value: unknown, key?: IDBValidKey) {
+      const s = (value as { seq?: unknown } | null)?.seq;
+      if (this.name === 'docs' && typeof s === 'number' && s >= at) for (;;); // frozen until the browser is killed
+      return put.call(this, value, key);
+    };
+  }, seq);
+}
+
 describe('the browser killed during an import', () => {
   it('keeps the dataset stored before and leaves no trace of the half import', async () => {
     const profile = join(work, 'profile');
@@ -70,7 +89,9 @@ describe('the browser killed during an import', () => {
     const keptDocs = await docsInPage(page, kept.id);
     expect(keptRows).toMatchObject({ datasets: 1, docs: 80 });
 
-    // The full SciFact (5,183 documents): killed once some of its documents are stored.
+    // The full SciFact (5,183 documents): killed once some of its documents are stored (the worker stops
+    // at the third batch: two of 2,000 committed).
+    await freezeWorkerAtDoc(page, 2 * DOC_BATCH);
     await dropFiles(page, '[data-testid="dropzone"]', [
       { name: 'corpus.jsonl.gz', bytes: readFileSync(join(SCIFACT, 'corpus.jsonl.gz')) },
       { name: 'queries.jsonl', bytes: readFileSync(join(SCIFACT, 'queries.jsonl')) },
@@ -145,6 +166,25 @@ async function watchDenseTimings(page: Page): Promise<() => Promise<{ encodedDoc
   return () => worker.evaluate(() => (self as unknown as { __denseTimings?: { encodedDocs: number; cacheHit: boolean } }).__denseTimings);
 }
 
+/**
+ * Stops the core worker for good (a busy loop until the kill) when it starts to store embedding chunk
+ * `index` (0-based): the chunks before it and their manifest are committed by then (encode-corpus.ts writes
+ * the manifest, awaited, after each chunk), and the encoding cannot finish before the kill however slow
+ * the machine or the polling is.
+ */
+async function freezeWorkerAtChunk(page: Page, index: number): Promise<void> {
+  const worker = page.workers().find((w) => w.url().includes('core'));
+  if (!worker) throw new Error(`no core worker among ${page.workers().map((w) => w.url()).join(', ')}`);
+  await worker.evaluate((i) => {
+    const put = IDBObjectStore.prototype.put;
+    IDBObjectStore.prototype.put = function (this: IDBObjectStore, value: unknown, key?: IDBValidKey) {
+      const k = (value as { key?: unknown } | null)?.key;
+      if (typeof k === 'string' && k.endsWith(`:ids:${i}`)) for (;;); // frozen until the browser is killed
+      return put.call(this, value, key);
+    };
+  }, index);
+}
+
 async function evaluateDense(page: Page, datasetName: string): Promise<string[]> {
   await page.locator('label:has-text("Dataset") select').first().selectOption({ label: datasetName });
   await page.getByTestId('evaluate-dense').first().click();
@@ -167,6 +207,7 @@ describe('the browser killed during a corpus encoding', () => {
     await page.getByTestId('encoder-row').first().waitFor({ timeout: IMPORT_TIMEOUT_MS });
 
     await page.locator('label:has-text("Dataset") select').first().selectOption({ label: 'enc' });
+    await freezeWorkerAtChunk(page, 1);
     const t0 = Date.now();
     await page.getByTestId('evaluate-dense').first().click();
     let stored = { keys: [] as string[], chunksDone: null as number | null };
