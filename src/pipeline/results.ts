@@ -55,40 +55,47 @@ export interface ResultsOptions {
 /** Rows in SETTING_NAMES order, each with p-values against Raw and FT when those rows exist. */
 export function buildResults(dataset: string, split: string, evals: readonly SettingEval[], opts: ResultsOptions = {}): ExperimentResults {
   const by = new Map(evals.map((e) => [e.setting, e]));
-  const asMap = (e: SettingEval) => new Map(Object.entries(e.perQuery));
   const rows: ResultRow[] = [];
   for (const name of SETTING_NAMES) {
     const e = by.get(name);
-    if (!e) continue;
-    const row: ResultRow = {
-      setting: name,
-      'ndcg@10': e.metrics['ndcg@10'],
-      'recall@100': e.metrics['recall@100'],
-      'mrr@10': e.metrics['mrr@10'],
-      'map@100': e.metrics['map@100'],
-      perQuery: Object.fromEntries(Object.entries(e.perQuery).map(([q, m]) => [q, m['ndcg@10']])),
-      ...(e.seedStats ? { seeds: e.seedStats.seeds, mean: e.seedStats.mean, sd: e.seedStats.sd, perSeed: e.seedStats.perSeed } : {}),
-      ...making(e),
-    };
-    for (const base of BASELINES) {
-      const b = by.get(base);
-      if (!b || base === name) continue;
-      const tests = testAgainst(asMap(e), asMap(b), base, TESTED_METRICS, { rounds: opts.rounds ?? SIGNIFICANCE_TEST.rounds, seed: opts.seed ?? SIGNIFICANCE_TEST.seed }) as Record<
-        (typeof TESTED_METRICS)[number],
-        MarkedTest
-      >;
-      // pValues stays as it was (older readers of results.json); significance adds direction and mark.
-      row.pValues = { ...row.pValues, [base]: { 'ndcg@10': tests['ndcg@10'].pValue, 'recall@100': tests['recall@100'].pValue } };
-      row.significance = { ...row.significance, [base]: tests };
-    }
-    if (row.significance) row.marks = { 'ndcg@10': marksOf(row, 'ndcg@10'), 'recall@100': marksOf(row, 'recall@100') };
-    rows.push(row);
+    if (e) rows.push(buildRow(e, by, opts));
   }
   for (const row of rows) {
     const others = rows.filter((o) => o !== row && ((BASELINES as readonly string[]).includes(o.setting) || (row.generation && o.generation)));
     if (row.setting !== 'BM25' && others.length) row.comparisons = Object.fromEntries(others.map((o) => [o.setting, comparability(row, o)]));
   }
   return { dataset, split, rows };
+}
+
+/**
+ * One row of the table: the setting's metrics and how it was made, with paired tests against each of the
+ * baselines in `by` (the row's own setting excepted). No comparisons (they need the whole table).
+ */
+export function buildRow(e: SettingEval, by: ReadonlyMap<string, SettingEval>, opts: ResultsOptions = {}): ResultRow {
+  const asMap = (x: SettingEval) => new Map(Object.entries(x.perQuery));
+  const row: ResultRow = {
+    setting: e.setting,
+    'ndcg@10': e.metrics['ndcg@10'],
+    'recall@100': e.metrics['recall@100'],
+    'mrr@10': e.metrics['mrr@10'],
+    'map@100': e.metrics['map@100'],
+    perQuery: Object.fromEntries(Object.entries(e.perQuery).map(([q, m]) => [q, m['ndcg@10']])),
+    ...(e.seedStats ? { seeds: e.seedStats.seeds, mean: e.seedStats.mean, sd: e.seedStats.sd, perSeed: e.seedStats.perSeed } : {}),
+    ...making(e),
+  };
+  for (const base of BASELINES) {
+    const b = by.get(base);
+    if (!b || base === e.setting) continue;
+    const tests = testAgainst(asMap(e), asMap(b), base, TESTED_METRICS, { rounds: opts.rounds ?? SIGNIFICANCE_TEST.rounds, seed: opts.seed ?? SIGNIFICANCE_TEST.seed }) as Record<
+      (typeof TESTED_METRICS)[number],
+      MarkedTest
+    >;
+    // pValues stays as it was (older readers of results.json); significance adds direction and mark.
+    row.pValues = { ...row.pValues, [base]: { 'ndcg@10': tests['ndcg@10'].pValue, 'recall@100': tests['recall@100'].pValue } };
+    row.significance = { ...row.significance, [base]: tests };
+  }
+  if (row.significance) row.marks = { 'ndcg@10': marksOf(row, 'ndcg@10'), 'recall@100': marksOf(row, 'recall@100') };
+  return row;
 }
 
 /** The fields of a SettingEval that say how it was made, without undefined ones (results.json stays lean). */
