@@ -3,14 +3,12 @@
 // recompute every number with trec_eval. A row trained with several seeds names each seed's run (runsBySeed,
 // in the order of its perSeed values) and, as `run`, the first seed's; ExpandR after earlier rounds
 // (roundRows) names its runs the same way.
-import { settingSlug } from './stages-retriever.ts';
+import { runFolder } from './stages-retriever.ts';
 import type { ExperimentResults, ResultRow } from './types.ts';
 
-/** The folder, under a run's output, of a setting's run for one seed and round (stages-retriever.ts runSet, test queries). */
+/** The folder, under a run's output, of a setting's test run for one seed and round (the config's seed has no tag). */
 export function runFolderOf(setting: string, seed: number | undefined, configSeed: number, round?: number): string {
-  const r = round === undefined ? '' : `@round${round}`;
-  const s = seed === undefined || seed === configSeed ? '' : `@seed${seed}`;
-  return `runs/${settingSlug(setting)}${r}${s}`;
+  return runFolder(setting, { round, seed: seed === configSeed ? undefined : seed });
 }
 
 /** Where the evidence keeps that run: runs/SLUG[@roundT][@seedS].trec.gz (relative to results.json). */

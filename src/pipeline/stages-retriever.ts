@@ -132,7 +132,8 @@ const evalStage = (setting: SettingName, on: EvalOn) => ({
   ...(on.seed === undefined ? {} : { seed: on.seed }),
 });
 /** runs/SETTING (test) or runs/SETTING-dev, with @roundT for an earlier round and @seedS for a seeded run. */
-const runSet = (setting: SettingName, on: EvalOn) => `runs/${settingSlug(setting)}${evalTag(on)}${on.queries === 'dev' ? '-dev' : ''}`;
+export const runFolder = (setting: string, tag: { round?: number; seed?: number }, dev = false) => `runs/${settingSlug(setting)}${evalTag(tag)}${dev ? '-dev' : ''}`;
+const runSet = (setting: SettingName, on: EvalOn) => runFolder(setting, on, on.queries === 'dev');
 
 /** Whether a plain row is scored by cosine: the table's Eq. 8 normalisation normalises. */
 export const plainRowsCosine = (norm: ExpansionNorm): boolean => EXPANSION_NORM_SPECS[norm].normalize;
