@@ -108,7 +108,7 @@ export function stageSeconds(stage: string, config: ExperimentConfig, data: Data
   const e = estimateWith(c, data, rates);
   const { testQueries: testQ, devQueries: devQ, trainQueries: trainQ } = e.counts;
   const llmQ = c.candidates.queries > 0 ? Math.min(trainQ, c.candidates.queries) : trainQ;
-  const rate = (kind: keyof Omit<Rates, 'backend' | 'source'>) => rates[kind][0].tokensPerSecond;
+  const rate = (kind: keyof Omit<Rates, 'backend' | 'source' | 'generateByEngine'>) => rates[kind][0].tokensPerSecond;
   const maxLength = MINILM.maxLength;
   const exp = c.expansion.maxTokens;
   const docTok = Math.min(maxLength, data.docTokens);

@@ -13,6 +13,17 @@ export const WASM_RATES: Rates = Object.freeze({
     { model: 'stories260K', params: 260_032, tokensPerSecond: 72.3 },
     { model: 'SmolLM2-135M-Instruct Q4_1', params: 134_515_008, tokensPerSecond: 2.44 },
   ],
+  generateByEngine: {
+    // llama.cpp in the page is wllama (one thread, one sequence: a batch is its prompts one after another).
+    'llama.cpp': [
+      {
+        model: 'SmolLM2-135M-Instruct Q4_1',
+        params: 134_515_008,
+        tokensPerSecond: 8.44,
+        source: 'bench/generation-page.bench.ts, wllama 2.4.0 in Chromium, sampled, batch 8, 2 cores at load 1.6–3.4, 2026-12-04 (bench/RESULTS-generation-page.md)',
+      },
+    ],
+  },
   encode: [
     { model: 'tiny-bert', params: 25_024, tokensPerSecond: 2413 },
     { model: 'all-MiniLM-L6-v2', params: 22_565_376, tokensPerSecond: 344 },

@@ -5,6 +5,7 @@
 // DPO pair. Pure: the page and tests call it with the dataset's counts and the models' sizes.
 import type { ExperimentConfig } from './config.ts';
 import type { SettingName } from './types.ts';
+import type { LlmEngine } from './config-validate.ts';
 import { dpoSettings } from '../llm/dpo-settings.ts';
 import { trainSettings } from '../train/settings.ts';
 
@@ -24,6 +25,8 @@ export interface RatePoint {
   model: string;
   params: number;
   tokensPerSecond: number;
+  /** Where this point comes from, when not the Rates' own source. */
+  source?: string;
 }
 
 /** Measured throughputs of one backend by kind of work; each list sorted by params. */
@@ -31,7 +34,10 @@ export interface Rates {
   backend: string;
   /** Where the numbers come from (command, date, load average). */
   source: string;
+  /** Generation by the tfjs decoder (config llm.engine 'tfjs'). */
   generate: RatePoint[];
+  /** Generation by another engine, where measured (llm.engine 'llama.cpp': wllama in the page); else `generate`. */
+  generateByEngine?: Partial<Record<LlmEngine, RatePoint[]>>;
   encode: RatePoint[];
   trainEncoder: RatePoint[];
   dpo: RatePoint[];
@@ -53,6 +59,9 @@ export function rateAt(points: readonly RatePoint[], params: number): number {
   return Math.exp(Math.log(a.tokensPerSecond) + t * (Math.log(b.tokensPerSecond) - Math.log(a.tokensPerSecond)));
 }
 
+/** The generation rates of an engine: its own where measured, else the tfjs decoder's. */
+export const generationRates = (rates: Rates, engine: LlmEngine): RatePoint[] => rates.generateByEngine?.[engine] ?? rates.generate;
+
 export interface EstimateInput {
   config: ExperimentConfig;
   /** The test dataset: documents, and queries with judgements in the test and train splits (dev is cut from train). */
@@ -68,6 +77,8 @@ export interface StageEstimate {
   what: string;
   tokens: number;
   seconds: number;
+  /** Where this stage's rate comes from, when not the Rates' source (e.g. another generation engine's). */
+  rateSource?: string;
 }
 
 export interface Estimate {
@@ -176,8 +187,10 @@ export function estimateExperiment(input: EstimateInput, rates: Rates): Estimate
   const stages: StageEstimate[] = [];
   const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
   if (llm && genTokens > 0) {
-    const r = rateAt(rates.generate, llm.params);
-    stages.push({ stage: 'generate', what: `${fmt(prompts)} generations, ≤ ${fmt(genTokens)} tokens`, tokens: genTokens, seconds: genTokens / r });
+    const points = generationRates(rates, c.llm.engine);
+    const rateSource = points.find((p) => p.source)?.source;
+    const what = `${fmt(prompts)} generations, ≤ ${fmt(genTokens)} tokens${points === rates.generate ? '' : ` (${c.llm.engine})`}`;
+    stages.push({ stage: 'generate', what, tokens: genTokens, seconds: genTokens / rateAt(points, llm.params), ...(rateSource ? { rateSource } : {}) });
   }
   if (encodeTokens > 0) stages.push({ stage: 'encode', what: `${encoders} encoder(s) × ${fmt(data.docs)} docs, plus queries and rewards`, tokens: encodeTokens, seconds: encodeTokens / rateAt(rates.encode, encoder.params) });
   if (trainTokens > 0) stages.push({ stage: 'train retriever', what: `${retrieverRuns} run(s), ${fmt(retrieverSteps)} steps`, tokens: trainTokens, seconds: trainTokens / rateAt(rates.trainEncoder, encoder.params) });

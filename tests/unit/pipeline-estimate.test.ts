@@ -99,6 +99,23 @@ describe('estimateExperiment', () => {
     expect(withoutLlm.memoryBytes).toBe(1000 * 4 + 2 * 100 * 8 * 4);
   });
 
+  it("divides generation by the config's engine's rate where one is measured, and says where it comes from", () => {
+    const rates: Rates = { ...RATES, generateByEngine: { 'llama.cpp': [{ model: 'g', params: 1000, tokensPerSecond: 25, source: 'a llama.cpp run' }] } };
+    const cfg = { trainQueries: 8, dev: { queries: 4 }, expansion: { maxTokens: 10 }, retriever: { steps: 3, batchSize: 4 }, dpo: { steps: 2 } };
+    const tfjs = estimateExperiment(input({ ...cfg, llm: { model: 'm', engine: 'tfjs' } }), rates).stages.find((s) => s.stage === 'generate')!;
+    const cpp = estimateExperiment(input({ ...cfg, llm: { model: 'm.gguf', engine: 'llama.cpp' } }), rates).stages.find((s) => s.stage === 'generate')!;
+    expect(cpp.tokens).toBe(tfjs.tokens);
+    expect(tfjs.seconds).toBeCloseTo(tfjs.tokens / 100, 9);
+    expect(tfjs.rateSource).toBeUndefined();
+    expect(cpp.seconds).toBeCloseTo(cpp.tokens / 25, 9);
+    expect(cpp.rateSource).toBe('a llama.cpp run');
+    expect(cpp.what).toMatch(/\(llama\.cpp\)$/);
+    // Without a llama.cpp rate in the table, the tfjs decoder's is used.
+    expect(estimateExperiment(input({ ...cfg, llm: { model: 'm.gguf', engine: 'llama.cpp' } }), RATES).stages.find((s) => s.stage === 'generate')!.seconds).toBeCloseTo(tfjs.seconds, 9);
+    // The page's table has wllama's measured rate for llama.cpp.
+    expect(WASM_RATES.generateByEngine?.['llama.cpp']?.[0].source).toMatch(/wllama/);
+  });
+
   it('has measured wasm rates for every kind of work, slower for larger models', () => {
     for (const k of ['generate', 'encode', 'trainEncoder', 'dpo'] as const) {
       const pts = WASM_RATES[k];
