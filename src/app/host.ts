@@ -78,9 +78,9 @@ export function createHost(post: (msg: Response) => void, openStore: (onNotice: 
     },
     'encoder:export': ({ handle }) => retrievers.exportZip(handle),
     'encoder:cached': () => retrievers.cached(),
-    dense: async ({ datasetId, split, handle }, ctx) => {
+    dense: async ({ datasetId, split, handle, precision }, ctx) => {
       await backend();
-      return retrievers.evaluate(datasetId, split, handle, ctx);
+      return retrievers.evaluate(datasetId, split, handle, { ...ctx, precision });
     },
     train: async ({ datasetId, split, handle, settings }, ctx) => {
       await backend();

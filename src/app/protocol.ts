@@ -5,6 +5,7 @@ import type { DatasetInfo } from '../store/types.ts';
 import type { StoreNotice } from '../store/store.ts';
 import type { Bm25EvalResult } from '../retrieval/bm25/evaluate.ts';
 import type { DenseEvalResult } from '../retrieval/dense/evaluate.ts';
+import type { EmbeddingPrecision } from '../retrieval/dense/precision.ts';
 import type { MarkedTest } from '../eval/significance-marks.ts';
 import type { LossPoint } from '../train/checkpoint.ts';
 import type { RetrieverTrainSettings } from '../train/settings.ts';
@@ -44,7 +45,8 @@ export interface Calls {
   'encoder:cached': { args: Record<string, never>; result: { source: string; revision: string; name: string }[] };
   'encoder:export': { args: { handle: string }; result: { name: string; zip: Uint8Array } };
   /** significance: paired permutation tests (nDCG@10, Recall@100) of FT vs its Raw encoder and of Raw and FT vs the split's last BM25 run. */
-  dense: { args: { datasetId: string; split: string; handle: string }; result: DenseEvalResult & { encoder: EncoderSummary; significance: DenseSignificance } };
+  /** precision: how the corpus embeddings are stored (f32 default; f16, int8: less memory, retrieval/dense/precision.ts). */
+  dense: { args: { datasetId: string; split: string; handle: string; precision?: EmbeddingPrecision }; result: DenseEvalResult & { encoder: EncoderSummary; significance: DenseSignificance } };
   train: {
     args: { datasetId: string; split: string; handle: string; settings: Partial<RetrieverTrainSettings> };
     result: TrainResult;

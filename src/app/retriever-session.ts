@@ -15,6 +15,7 @@ import type { WorkOptions } from '../util/progress.ts';
 import type { DenseSignificance, SignificanceTest } from './protocol.ts';
 import type { DroppedFile, EncoderSource, EncoderSummary, TrainResult } from './session-types.ts';
 import { runDenseEval, type DenseEvalResult } from '../retrieval/dense/evaluate.ts';
+import type { EmbeddingPrecision } from '../retrieval/dense/precision.ts';
 import { buildTrainData, mineBm25Negatives } from '../train/examples.ts';
 import { trainRetriever } from '../train/trainer.ts';
 import { storeCheckpointSink, type LossPoint } from '../train/checkpoint.ts';
@@ -109,10 +110,11 @@ export class RetrieverSession {
     datasetId: string,
     split: string,
     handle: string,
-    work: WorkOptions = {},
+    work: WorkOptions & { precision?: EmbeddingPrecision } = {},
   ): Promise<DenseEvalResult & { encoder: EncoderSummary; significance: DenseSignificance }> {
     const l = this.#get(handle);
     const store = await this.store();
+    // At f16 / int8 the corpus is stored packed (from the f32 embeddings when those are stored already).
     const r = await runDenseEval(store, datasetId, split, l.encoder, { modelHash: l.summary.modelHash, ...work });
     const mine: PerQuery = new Map(r.perQuery.map((q) => [q.qid, q.metrics]));
     const key = (h: string) => `${datasetId}\u0000${split}\u0000${h}`;

@@ -1,6 +1,7 @@
 // The dense-retriever part of the page: loaded encoders, dense evaluation, training with a live loss
 // curve, exports. Shares the worker client with AppState.
 import type { CallHandle, CoreClient } from './core-client.ts';
+import type { EmbeddingPrecision } from '../retrieval/dense/precision.ts';
 import type { DenseSignificance, DroppedFile } from '../app/protocol.ts';
 import type { EncoderSummary } from '../app/session-types.ts';
 import type { DatasetInfo } from '../store/types.ts';
@@ -20,6 +21,8 @@ export interface ResultRow {
   /** Dense rows: how they ranked (cosine when documents were unit vectors at search) and the encoding length, for comparability. */
   scoring?: 'dot' | 'cosine';
   maxLength?: number;
+  /** Dense rows: how the corpus embeddings were stored (f32 unless asked otherwise). */
+  precision?: EmbeddingPrecision;
 }
 
 export class RetrieverState {
@@ -79,10 +82,12 @@ export class RetrieverState {
     );
   }
 
-  async evaluate(dataset: DatasetInfo, split: string, enc: EncoderSummary) {
-    await this.#run(`Encoding and evaluating ${enc.name} on ${dataset.name}`, this.client.call('dense', { datasetId: dataset.id, split, handle: enc.handle }, this.#progress), (r) => {
+  async evaluate(dataset: DatasetInfo, split: string, enc: EncoderSummary, precision: EmbeddingPrecision = 'f32') {
+    await this.#run(`Encoding and evaluating ${enc.name} on ${dataset.name}`, this.client.call('dense', { datasetId: dataset.id, split, handle: enc.handle, precision }, this.#progress), (r) => {
       const scoring = r.params.normalizeDocs || enc.settings.normalize ? 'cosine' : 'dot';
-      this.#row({ setting: enc.source === 'trained' ? 'FT' : 'Raw', model: enc.name, dataset: dataset.name, split, metrics: r.metrics, significance: r.significance, scoring, maxLength: enc.settings.maxLength });
+      // A packed row is its own row (f32 and int8 side by side), named by its precision.
+      const model = precision === 'f32' ? enc.name : `${enc.name} (${precision} embeddings)`;
+      this.#row({ setting: enc.source === 'trained' ? 'FT' : 'Raw', model, dataset: dataset.name, split, metrics: r.metrics, significance: r.significance, scoring, maxLength: enc.settings.maxLength, precision });
     });
   }
 

@@ -14,6 +14,8 @@ import { TINY } from './helpers/beir-files.ts';
 import { folderFiles } from './helpers/folder-files.ts';
 
 const TINY_BERT = join(import.meta.dirname, '../reference/fixtures/tiny-bert');
+/** int8 vs f32 nDCG@10 on the tiny corpus: equal to 6 decimals (2 queries, a few documents each). */
+const INT8_NDCG_DIGITS = 6;
 
 beforeAll(async () => {
   await tf.setBackend('cpu');
@@ -38,6 +40,16 @@ describe('RetrieverSession', () => {
     const rawEval = await session.evaluate(dataset.id, 'test', raw.handle);
     expect(rawEval.queries).toBe(2);
     expect(rawEval.metrics['ndcg@10']).toBeGreaterThanOrEqual(0);
+
+    // The corpus stored at int8 on request (the page's "embeddings stored as"): packed from the f32 embeddings
+    // just stored (no second encoding), a quarter of the vector bytes, the same ranking on this tiny corpus.
+    const keys = async () => (await store.listArtifacts(dataset.id)).filter((k) => /:vec:/.test(k));
+    const before = await keys();
+    const int8 = await session.evaluate(dataset.id, 'test', raw.handle, { precision: 'int8' });
+    expect(int8.timings.encodedDocs).toBe(0);
+    const added = (await keys()).filter((k) => !before.includes(k));
+    expect(added.length).toBeGreaterThan(0);
+    expect(int8.metrics['ndcg@10']).toBeCloseTo(rawEval.metrics['ndcg@10'], INT8_NDCG_DIGITS);
 
     const steps: number[] = [];
     // (the tiny train split has one query: in-batch negatives need two, so train on test here)
