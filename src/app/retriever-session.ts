@@ -117,7 +117,8 @@ export class RetrieverSession {
     // At f16 / int8 the corpus is stored packed (from the f32 embeddings when those are stored already).
     const r = await runDenseEval(store, datasetId, split, l.encoder, { modelHash: l.summary.modelHash, ...work });
     const mine: PerQuery = new Map(r.perQuery.map((q) => [q.qid, q.metrics]));
-    const key = (h: string) => `${datasetId}\u0000${split}\u0000${h}`;
+    // Per precision: FT is tested against its Raw encoder evaluated with the same stored embeddings.
+    const key = (h: string) => `${datasetId}\u0000${split}\u0000${h}\u0000${work.precision ?? 'f32'}`;
     this.#perQuery.set(key(handle), mine);
     const significance: DenseSignificance = {};
     // FT against the encoder it was trained from (the Raw baseline), when that one was evaluated on this split in this session.
@@ -200,7 +201,7 @@ export class RetrieverSession {
   unload(handle: string): void {
     this.#get(handle).encoder.dispose();
     this.#loaded.delete(handle);
-    for (const k of [...this.#perQuery.keys()]) if (k.endsWith(`\u0000${handle}`)) this.#perQuery.delete(k);
+    for (const k of [...this.#perQuery.keys()]) if (k.includes(`\u0000${handle}\u0000`)) this.#perQuery.delete(k);
   }
 
   #add(encoder: BertEncoder, files: ModelFiles, s: Omit<EncoderSummary, 'handle' | 'dim' | 'settings'>): EncoderSummary {
