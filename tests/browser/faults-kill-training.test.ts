@@ -183,9 +183,9 @@ describe('the browser killed during a retriever training step', () => {
     const kept = await storedDigests(page, dataset.id);
     expect(Object.keys(kept.models).length).toBeGreaterThan(0);
 
-    // The uninterrupted run, in Node meanwhile (the worker's code on wasm).
-    const node = denseTrainInNode(join(work, 'scifact-mini'), SUBSET_FILES, { dir: TINY_BERT, name: 'tiny-bert' }, { eval: 'test', train: 'train' }, TRAIN);
-    node.catch(() => undefined); // awaited below
+    // The uninterrupted run, in Node (the worker's code on wasm), finished before Chromium is driven again: it
+    // computes in this process, and would starve the CDP connection's event loop (CI saw a 30 s connect time out).
+    const mirror = await denseTrainInNode(join(work, 'scifact-mini'), SUBSET_FILES, { dir: TINY_BERT, name: 'tiny-bert' }, { eval: 'test', train: 'train' }, TRAIN);
 
     await freezeWorkerAt(page, 'step', KILL_AT_STEP + 1);
     const t0 = Date.now();
@@ -225,7 +225,6 @@ describe('the browser killed during a retriever training step', () => {
     // Only the steps after the checkpoint were run.
     expect(ran).toEqual(Array.from({ length: TRAIN.steps - left!.step }, (_, i) => left!.step + 1 + i));
 
-    const mirror = await node;
     const final = await storedCheckpoint(page, dataset.id);
     const nodeLosses = mirror.lossCurve.map((p) => p.loss);
     console.log(`[faults-kill-training] loss per step: page ${JSON.stringify(final!.losses)}, Node ${JSON.stringify(nodeLosses)}`);
@@ -333,9 +332,8 @@ describe('the browser killed during a DPO step of the pipeline', () => {
     if (before.dpoStep >= DPO_CONFIG.dpo.steps) throw new Error('DPO finished before the kill: use more steps');
     await browser.kill();
     console.log(`[faults-kill-training] killed chromium ${((Date.now() - t0) / 1000).toFixed(1)} s into the run, DPO checkpoint at step ${before.dpoStep} of ${DPO_CONFIG.dpo.steps}; stages done: ${Object.keys(before.stages).join(', ')}`);
-    // The uninterrupted run, in Node meanwhile.
-    const mirror = runPipelineInNode(dir, LOOSE_BEIR_FILES, { encoderDir: TINY_BERT, encoderName: 'tiny-bert', llmDir: STORIES, llmName: 'stories260K' }, DPO_CONFIG);
-    mirror.catch(() => undefined); // awaited below
+    // The uninterrupted run, in Node, while no browser is up: it computes in this process (see above).
+    const node = await runPipelineInNode(dir, LOOSE_BEIR_FILES, { encoderDir: TINY_BERT, encoderName: 'tiny-bert', llmDir: STORIES, llmName: 'stories260K' }, DPO_CONFIG);
 
     browser = await launchKillable(profile, { webgpu: false });
     page = await browser.newPage();
@@ -362,7 +360,6 @@ describe('the browser killed during a DPO step of the pipeline', () => {
     expect(done.stages).toMatchObject(left.stages);
     expect(ran).toEqual(Array.from({ length: DPO_CONFIG.dpo.steps - left.dpoStep! }, (_, i) => left.dpoStep! + 1 + i));
 
-    const node = await mirror;
     const rows = await page.getByTestId('expandr-results').locator('tbody tr').evaluateAll((trs) =>
       trs.map((tr) => ({ setting: tr.getAttribute('data-setting'), values: Object.fromEntries([...tr.querySelectorAll('[data-metric]')].map((c) => [c.getAttribute('data-metric'), c.textContent])) })),
     );

@@ -8,6 +8,8 @@ import { preview, type PreviewServer } from 'vite';
 import { CHROMIUM, CHROMIUM_FLAGS, SHARED_DIST_ENV } from './harness.ts';
 
 const DEVTOOLS_TIMEOUT_MS = 30_000;
+/** Playwright's CDP handshake; its default 30 s is short on 2 busy cores right after a killed profile is reopened. */
+const CDP_CONNECT_TIMEOUT_MS = 120_000;
 
 export interface KillableBrowser {
   context: BrowserContext;
@@ -42,7 +44,7 @@ export async function launchKillable(userDataDir: string, opts: { webgpu?: boole
     });
     child.once('exit', (code) => reject(new Error(`chromium exited (${code}) before it listened: ${err}`)));
   });
-  const browser: Browser = await chromium.connectOverCDP(ws);
+  const browser: Browser = await chromium.connectOverCDP(ws, { timeout: CDP_CONNECT_TIMEOUT_MS });
   const context = browser.contexts()[0];
   let killed = false;
   return {
