@@ -57,22 +57,34 @@ function docsInPage(page: Page, datasetId: string): Promise<string[]> {
   }, datasetId);
 }
 
+/** Which row's put freezes the worker: a row of `store` whose `seq` is at least seqAtLeast, or whose `key` ends so. */
+interface FreezeRule {
+  store?: string;
+  seqAtLeast?: number;
+  keyEndsWith?: string;
+}
+
 /**
- * Stops the core worker for good (a busy loop until the kill) when it starts to store document `seq` of an
- * import: the document batches before it (read-beir.ts' DOC_BATCH, one awaited transaction each) are
- * committed by then, and the import cannot finish before the kill however slow the polling is.
+ * Stops the core worker for good (a busy loop until the kill) when it starts to store a row the rule
+ * matches, so the kill falls mid-work however slow the machine or the polling is: the import's document
+ * batches (read-beir.ts' DOC_BATCH, one awaited transaction each) and the encoding's chunks (encode-corpus.ts
+ * writes the manifest, awaited, after each chunk) before that row are committed by then.
  */
-async function freezeWorkerAtDoc(page: Page, seq: number): Promise<void> {
+async function freezeWorkerOnPut(page: Page, rule: FreezeRule): Promise<void> {
   const worker = page.workers().find((w) => w.url().includes('core'));
   if (!worker) throw new Error(`no core worker among ${page.workers().map((w) => w.url()).join(', ')}`);
-  await worker.evaluate((at) => {
+  await worker.evaluate((r) => {
     const put = IDBObjectStore.prototype.put;
     IDBObjectStore.prototype.put = function (this: IDBObjectStore, value: unknown, key?: IDBValidKey) {
-      const s = (value as { seq?: unknown } | null)?.seq;
-      if (this.name === 'docs' && typeof s === 'number' && s >= at) for (;;); // frozen until the browser is killed
+      const row = (value ?? {}) as { seq?: unknown; key?: unknown };
+      const hit =
+        (r.store === undefined || this.name === r.store) &&
+        (r.seqAtLeast === undefined || (typeof row.seq === 'number' && row.seq >= r.seqAtLeast)) &&
+        (r.keyEndsWith === undefined || (typeof row.key === 'string' && row.key.endsWith(r.keyEndsWith)));
+      if (hit) for (;;); // frozen until the browser is killed
       return put.call(this, value, key);
     };
-  }, seq);
+  }, rule);
 }
 
 describe('the browser killed during an import', () => {
@@ -91,7 +103,7 @@ describe('the browser killed during an import', () => {
 
     // The full SciFact (5,183 documents): killed once some of its documents are stored (the worker stops
     // at the third batch: two of 2,000 committed).
-    await freezeWorkerAtDoc(page, 2 * DOC_BATCH);
+    await freezeWorkerOnPut(page, { store: 'docs', seqAtLeast: 2 * DOC_BATCH });
     await dropFiles(page, '[data-testid="dropzone"]', [
       { name: 'corpus.jsonl.gz', bytes: readFileSync(join(SCIFACT, 'corpus.jsonl.gz')) },
       { name: 'queries.jsonl', bytes: readFileSync(join(SCIFACT, 'queries.jsonl')) },
@@ -166,25 +178,6 @@ async function watchDenseTimings(page: Page): Promise<() => Promise<{ encodedDoc
   return () => worker.evaluate(() => (self as unknown as { __denseTimings?: { encodedDocs: number; cacheHit: boolean } }).__denseTimings);
 }
 
-/**
- * Stops the core worker for good (a busy loop until the kill) when it starts to store embedding chunk
- * `index` (0-based): the chunks before it and their manifest are committed by then (encode-corpus.ts writes
- * the manifest, awaited, after each chunk), and the encoding cannot finish before the kill however slow
- * the machine or the polling is.
- */
-async function freezeWorkerAtChunk(page: Page, index: number): Promise<void> {
-  const worker = page.workers().find((w) => w.url().includes('core'));
-  if (!worker) throw new Error(`no core worker among ${page.workers().map((w) => w.url()).join(', ')}`);
-  await worker.evaluate((i) => {
-    const put = IDBObjectStore.prototype.put;
-    IDBObjectStore.prototype.put = function (this: IDBObjectStore, value: unknown, key?: IDBValidKey) {
-      const k = (value as { key?: unknown } | null)?.key;
-      if (typeof k === 'string' && k.endsWith(`:ids:${i}`)) for (;;); // frozen until the browser is killed
-      return put.call(this, value, key);
-    };
-  }, index);
-}
-
 async function evaluateDense(page: Page, datasetName: string): Promise<string[]> {
   await page.locator('label:has-text("Dataset") select').first().selectOption({ label: datasetName });
   await page.getByTestId('evaluate-dense').first().click();
@@ -207,7 +200,7 @@ describe('the browser killed during a corpus encoding', () => {
     await page.getByTestId('encoder-row').first().waitFor({ timeout: IMPORT_TIMEOUT_MS });
 
     await page.locator('label:has-text("Dataset") select').first().selectOption({ label: 'enc' });
-    await freezeWorkerAtChunk(page, 1);
+    await freezeWorkerOnPut(page, { store: 'artifacts', keyEndsWith: ':ids:1' }); // chunk 1 (0-based): chunk 0 stored
     const t0 = Date.now();
     await page.getByTestId('evaluate-dense').first().click();
     let stored = { keys: [] as string[], chunksDone: null as number | null };
