@@ -96,14 +96,15 @@ export function resolveRun(spec: string, roots: readonly string[]): FoundRun {
 }
 
 /** The settings of a run that can be compared, and one of them as a side of a comparison. */
-export function runSide(run: FoundRun, setting: string): CompareSide & { metrics?: Record<string, number> } {
-  const label = `${basename(run.dir)}:${setting}`;
+export function runSide(run: FoundRun, setting: string, on: 'test' | 'dev' = 'test'): CompareSide & { metrics?: Record<string, number> } {
+  const label = `${basename(run.dir)}:${setting}${on === 'dev' ? ' (dev)' : ''}`;
   const have = run.settings.join(', ') || 'none';
   if (run.state) {
-    const v = settingValues(run.state, setting, run.config);
-    if (!v) throw new UsageError(`${run.dir} has no evaluation of "${setting}" (it has: ${have}).`);
-    return { label, perQuery: v.perQuery, metrics: v.metrics, expansions: v.expansions ?? expansionsFile(run, setting) };
+    const v = settingValues(run.state, setting, run.config, on);
+    if (!v) throw new UsageError(`${run.dir} has no ${on === 'dev' ? 'dev ' : ''}evaluation of "${setting}" (it has: ${have}).`);
+    return { label, perQuery: v.perQuery, metrics: v.metrics, expansions: v.expansions ?? (on === 'test' ? expansionsFile(run, setting) : undefined) };
   }
+  if (on === 'dev') throw new UsageError(`${run.dir} keeps no dev values per query (only a run folder with ${RUN_STATE_FILE} does): compare on test, or give the run's own folder.`);
   const pq = readJson<Record<string, Record<string, number>>>(join(run.dir, 'per-query.json'));
   if (!pq?.[setting]) throw new UsageError(`${run.dir} has no per-query values of "${setting}" (it has: ${have}; per-query.json ${pq ? 'lacks it' : 'is missing'}).`);
   const perQuery = new Map(Object.entries(pq[setting]).map(([q, v]) => [q, { 'ndcg@10': v }]));

@@ -18,7 +18,7 @@ export const RUNS_HELP = `runs       List the stored runs (key, models, dataset,
 
 Usage:
   runs [--root DIR]... [--json]
-  runs compare RUN_A:SETTING RUN_B:SETTING [--metric ndcg@10] [--top 10] [--cases 3] [--data DIR] [--root DIR]... [--json]
+  runs compare RUN_A:SETTING RUN_B:SETTING [--dev] [--metric ndcg@10] [--top 10] [--cases 3] [--data DIR] [--root DIR]... [--json]
 
 RUN is a run folder, a key (or its first hex digits, as listed) or a folder name under the roots; SETTING is
 a row of its results (BM25, Raw, Raw+expansion, FT, ExpandR, "w/o LLM training", …; quote names with spaces).
@@ -26,6 +26,7 @@ The test is two-sided, paired on the query ids both runs evaluated (their count 
 
 Options:
   --root DIR     where to look for runs (repeatable; default experiments/ and .cache/runs/)
+  --dev          compare the dev evaluations (the queries cut from the train split: where choices are made) instead of test
   --metric M     per-query metric to compare (default ndcg@10; folders without run-state.json have only ndcg@10)
   --top N        rows of the per-query difference table, most moved first (default 10; 0: all)
   --cases N      queries in the case view (default 3): query, gold passage, both expansions, both values
@@ -52,6 +53,7 @@ function parse(argv: string[]) {
         cases: { type: 'string' },
         data: { type: 'string' },
         json: { type: 'boolean' },
+        dev: { type: 'boolean' },
       },
     });
   } catch (e) {
@@ -79,6 +81,7 @@ export async function runsCommand(argv: string[]): Promise<void> {
     cases: count(values.cases, 'cases', DEFAULT_CASES),
     data: values.data,
     json: !!values.json,
+    on: values.dev ? 'dev' : 'test',
   });
 }
 
@@ -112,6 +115,7 @@ interface CompareOptions {
   cases: number;
   data?: string;
   json: boolean;
+  on: 'test' | 'dev';
 }
 
 async function compareRuns([specA, specB]: [string, string], roots: readonly string[], o: CompareOptions): Promise<void> {
@@ -119,11 +123,11 @@ async function compareRuns([specA, specB]: [string, string], roots: readonly str
   const [rb, sb] = splitSpec(specB);
   const runA = resolveRun(ra, roots);
   const runB = resolveRun(rb, roots);
-  const a = runSide(runA, sa);
-  const b = runSide(runB, sb);
+  const a = runSide(runA, sa, o.on);
+  const b = runSide(runB, sb, o.on);
   const c = compareSides(a, b, o.metric);
   const data = o.cases > 0 ? ((await datasetFor(runA, o.data)) ?? (await datasetFor(runB, undefined))) : undefined;
-  const cases = caseRows(c, a, b, o.cases, data ? lookupIn(data, runA.config?.split ?? runB.config?.split ?? 'test') : {});
+  const cases = caseRows(c, a, b, o.cases, data ? lookupIn(data, o.on === 'dev' ? (runA.config?.trainSplit ?? runB.config?.trainSplit ?? 'train') : (runA.config?.split ?? runB.config?.split ?? 'test')) : {});
   const notes = datasetNotes(runA, runB);
   if (o.json) {
     const { diffs, test, ...rest } = c;

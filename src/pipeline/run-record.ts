@@ -131,16 +131,17 @@ export type ValuesConfig = Partial<Pick<ExperimentConfig, 'rounds' | 'seed' | 's
  * A setting run at several seeds comes back as the results table reads it: each query's mean over the
  * seeds (seeds.ts combineStoredEvals). The expansions are the config seed's.
  */
-export function settingValues(state: RunState | undefined, setting: string, config: ValuesConfig = {}): SettingValues | undefined {
+export function settingValues(state: RunState | undefined, setting: string, config: ValuesConfig = {}, on: 'test' | 'dev' = 'test'): SettingValues | undefined {
+  const kind = on === 'dev' ? 'devEval' : 'eval';
   const stored = Object.entries(state?.stages ?? {}).flatMap(([k, rec]) => {
     const id = parseStageName(k);
-    return id?.kind === 'eval' && id.round === undefined && id.setting === setting ? [{ seed: id.seed, eval: rec.output as SettingEval }] : [];
+    return id?.kind === kind && id.round === undefined && id.setting === setting ? [{ seed: id.seed, eval: rec.output as SettingEval }] : [];
   });
   if (stored.length === 0) return undefined;
   const seed = config.seed ?? 42;
   const [e] = combineStoredEvals(stored, seed, config.seeds?.length ? config.seeds : [seed]);
   const llm = expansionLlmOf(setting, config.rounds ?? 1);
-  const exp = llm ? state?.stages[stageName({ kind: 'expansions', llm, queries: 'test' })] : undefined;
+  const exp = llm ? state?.stages[stageName({ kind: 'expansions', llm, queries: on })] : undefined;
   return {
     setting,
     metrics: e.metrics,

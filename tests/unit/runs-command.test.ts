@@ -32,7 +32,7 @@ interface RunSpec {
   encoder: string;
   seed: number;
   seeds?: number[];
-  /** Further eval stages by stage name (e.g. 'eval:FT@seed6'): qid → nDCG@10. */
+  /** Further eval stages by stage name (e.g. 'eval:FT@seed6', 'devEval:FT'): qid → nDCG@10. */
   extra?: Record<string, Record<string, number>>;
   settings: SettingName[];
   values: Partial<Record<SettingName, Record<string, number>>>;
@@ -56,7 +56,7 @@ async function makeRun(dir: string, s: RunSpec): Promise<string> {
   if (s.expansions) state.stages['expansions:base:test'] = { output: s.expansions, finishedAt: new Date().toISOString(), ms: 1 };
   const stages: [string, string, Record<string, number>][] = [
     ...Object.entries(s.values).map(([setting, pq]) => [`eval:${setting}`, setting, pq!] as [string, string, Record<string, number>]),
-    ...Object.entries(s.extra ?? {}).map(([name, pq]) => [name, name.slice(5).replace(/@seed\d+$/, ''), pq] as [string, string, Record<string, number>]),
+    ...Object.entries(s.extra ?? {}).map(([name, pq]) => [name, name.replace(/^(eval|devEval):/, '').replace(/@seed\d+$/, ''), pq] as [string, string, Record<string, number>]),
   ];
   for (const [name, setting, pq] of stages) {
     const perQuery = Object.fromEntries(Object.entries(pq).map(([q, v]) => [q, { 'ndcg@10': v, 'recall@100': Math.min(1, v + 0.5) }]));
@@ -193,6 +193,20 @@ describe('expandr runs compare', () => {
     expect(r.meanB).toBeCloseTo((4 * 0.5 + 4 * 1) / 8, 12); // seed 5: all 1; seed 6: 0 on q0-q3
     const list = lastJson(await run(['--root', join(root, 'seeded'), '--json'])) as { runs: Record<string, string>[] };
     expect(list.runs[0].settings).toBe('FT'); // once, not once per seed
+  });
+
+  it('compares the dev evaluations with --dev (where choices are made), never mixing them with test', async () => {
+    const dir = join(root, 'dev', 'exp-d');
+    const dev = (f: (i: number) => number) => valuesOf(f, ['t0', 't1', 't2', 't3']);
+    await makeRun(dir, { encoder: 'enc-d', seed: 3, settings: ['Raw', 'FT'], values: { FT: valuesOf(() => 0.5) }, extra: { 'devEval:Raw': dev(() => 0.25), 'devEval:FT': dev((i) => (i < 3 ? 0.75 : 0.25)) } });
+    const r = lastJson(await run(['compare', `${dir}:Raw`, `${dir}:FT`, '--dev', '--root', root, '--json', '--cases', '0']));
+    expect(r.shared).toBe(4);
+    expect(r.meanDiff).toBeCloseTo((3 * 0.5) / 4, 12);
+    expect(r.a).toBe('exp-d:Raw (dev)');
+    expect((r.diffs as { qid: string }[]).map((d) => d.qid)).toEqual(['t0', 't1', 't2', 't3']);
+    // Raw was evaluated on dev only here: on test it is missing, and a run without dev evaluations says so.
+    await expect(run(['compare', `${dir}:Raw`, `${dir}:FT`, '--root', root, '--cases', '0'])).rejects.toThrow(/has no evaluation of "Raw"/);
+    await expect(run(['compare', 'exp-a:Raw', `${dir}:FT`, '--dev', '--root', root, '--cases', '0'])).rejects.toThrow(/has no dev evaluation of "Raw"/);
   });
 
   it('names what a run has when a setting or metric is missing, and refuses a malformed argument', async () => {
