@@ -33,7 +33,7 @@ Options:
   --adapter DIR        LoRA adapter: a PEFT folder (adapter_config.json + adapter_model.safetensors)
                        or its zip, e.g. what train-llm wrote
   --engine E           tfjs (default) or llama.cpp: node-llama-cpp on the CPU, a .gguf model only
-                       (install: bash scripts/ensure-llamacpp.sh); an --adapter is merged into the GGUF
+                       (install: bash scripts/ensure-llamacpp.sh); an --adapter runs as llama.cpp's LoRA on the base
   --threads N          llama.cpp threads (default 1: busy-waiting threads collapse on a shared machine)
 ${BACKEND_HELP}
   --json               print one JSON object as the last line

@@ -33,7 +33,7 @@ export const GENERATION_RETRIES = 2;
 export interface GenerationKeyParts {
   generator: string;
   /** Engine and precision of the generator (absent for test fakes: keyed as unknown). */
-  provenance?: Pick<GenerationProvenance, 'engine' | 'precision' | 'sampler'>;
+  provenance?: Pick<GenerationProvenance, 'engine' | 'precision' | 'sampler' | 'lora'>;
   kind: PromptKind;
   prompt: string;
   sampling: SamplingSettings;
@@ -45,8 +45,14 @@ export interface GenerationKeyParts {
 /** The cache key of one generation: 64 hex digits. */
 export function generationKey(parts: GenerationKeyParts): string {
   const s = parts.sampling;
-  // A sampler other than the engine's own is keyed too; without one the key is as before (entries stay valid).
-  const made = [parts.provenance?.engine ?? null, parts.provenance?.precision ?? null, ...(parts.provenance?.sampler ? [parts.provenance.sampler] : [])];
+  // A sampler other than the engine's own, and a runtime adapter, are keyed too; without them the key is as
+  // before (entries stay valid).
+  const made = [
+    parts.provenance?.engine ?? null,
+    parts.provenance?.precision ?? null,
+    ...(parts.provenance?.sampler ? [parts.provenance.sampler] : []),
+    ...(parts.provenance?.lora ? [`lora:${parts.provenance.lora}`] : []),
+  ];
   return sha256Hex(JSON.stringify([GENERATION_KEY_VERSION, parts.generator, ...made, parts.kind, parts.prompt, s.temperature, s.topP, s.maxTokens, s.seed, parts.sample, parts.qid]));
 }
 

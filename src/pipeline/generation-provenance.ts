@@ -21,6 +21,13 @@ export interface GenerationProvenance {
    * temperature): the same weights then sample other texts, so the two are not comparable. Absent: the engine's own.
    */
   sampler?: string;
+  /**
+   * How a tuned model's adapter reached the engine, when it matters: 'runtime' is llama.cpp's LoRA path on the
+   * unchanged base GGUF (src/llm/gguf/lora-adapter-gguf.ts), so the base and tuned models share their quantized
+   * arithmetic. Keyed in the generation cache (texts of the earlier merged-GGUF path are never served for it);
+   * not a difference of engine or precision (rows stay comparable with the base's).
+   */
+  lora?: 'runtime';
 }
 
 /** 'tfjs float32'. */

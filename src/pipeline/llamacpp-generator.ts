@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { ExpandrError } from '../errors.ts';
 import { encodePrompt } from '../llm/generate.ts';
 import { readGgufFileInfo } from '../llm/llamacpp/gguf-file-info.ts';
-import { ensureMergedGguf } from '../llm/llamacpp/merged-gguf.ts';
+import { ensureLoraGguf } from '../llm/llamacpp/merged-gguf.ts';
 import { LlamaCppEngine, type LlamaCppParallelMode } from '../llm/llamacpp/node-engine.ts';
 import type { DecoderTokenizer } from '../llm/tokenizer.ts';
 import type { WorkOptions } from '../util/progress.ts';
@@ -37,8 +37,10 @@ export interface LlamaCppGeneratorOptions {
   /** Render prompts through the chat template (config llm.chat); 'auto': when the GGUF has one. */
   chat: boolean | 'auto';
   system?: string;
-  /** The adapter merged into `modelPath`, for the id only ('NAME+lora:HASH'); absent/null: the base model. */
+  /** The tuned model's adapter, for the id ('NAME+lora:HASH'); absent/null: the base model. */
   adapter?: ReadonlyMap<string, Uint8Array> | null;
+  /** That adapter as a llama.cpp LoRA file, applied at run time on `modelPath` (the base); absent: `modelPath` is the whole model. */
+  loraPath?: string;
   parallel?: number;
   mode?: LlamaCppParallelMode;
   threads?: number;
@@ -74,9 +76,11 @@ export class LlamaCppGenerator implements TextGenerator {
       mode: options.mode,
       threads: options.threads,
       contextSize: options.contextSize,
+      loraPath: options.loraPath,
     });
     const id = generatorId(options.name, options.adapter);
-    return new LlamaCppGenerator(id, { engine: 'llama.cpp', precision: info.precision, model: id }, engine, info.tokenizer, chat, options.system);
+    const provenance: GenerationProvenance = { engine: 'llama.cpp', precision: info.precision, model: id, ...(options.loraPath ? { lora: 'runtime' as const } : {}) };
+    return new LlamaCppGenerator(id, provenance, engine, info.tokenizer, chat, options.system);
   }
 
   /** The prompt's ids as the tfjs decoder gets them. */
@@ -123,7 +127,7 @@ export interface LlamaCppSideOptions extends Omit<LlamaCppGeneratorOptions, 'mod
   chat: boolean;
   /** The base .gguf (the file the tfjs side also loads for log-probs and DPO). */
   gguf: string;
-  /** Where merged tuned GGUFs go, one per adapter content (e.g. OUT/adapters/merged-gguf). */
+  /** Where tuned models' llama.cpp LoRA files go, one per adapter content (e.g. OUT/adapters/merged-gguf). */
   mergedDir: string;
   work?: WorkOptions;
 }
@@ -131,18 +135,24 @@ export interface LlamaCppSideOptions extends Omit<LlamaCppGeneratorOptions, 'mod
 /** The merged GGUF's path for an adapter: named by its content hash, so one adapter is merged once. */
 export const mergedGgufPath = (mergedDir: string, adapter: ReadonlyMap<string, Uint8Array>): string => join(mergedDir, `${adapterHash(adapter)}.gguf`);
 
+/** The llama.cpp LoRA file's path for an adapter: named by its content hash, written once. */
+export const loraGgufPath = (dir: string, adapter: ReadonlyMap<string, Uint8Array>): string => join(dir, `${adapterHash(adapter)}.lora.gguf`);
+
 /**
- * The LlmSide generator(adapter) for llama.cpp: the base GGUF itself, or for an adapter its merged GGUF
- * (written on first use, reused after). The loop disposes each before the next; dispose is fire-and-forget there.
+ * The LlmSide generator(adapter) for llama.cpp: the base GGUF itself, or the base GGUF with the adapter as a
+ * llama.cpp LoRA file applied at run time (written on first use, reused after). Not a merged GGUF: merging
+ * rewrites the adapted matrices as F16 and so changes their arithmetic as well (measured on SmolLM2's dev
+ * expansions: experiments/scifact-smollm2-minilm.md), where a tuned row must differ from the base row by
+ * its training only. The loop disposes each generator before the next; dispose is fire-and-forget there.
  */
 export function llamaCppGeneratorFactory(options: LlamaCppSideOptions): (adapter: ReadonlyMap<string, Uint8Array> | null) => Promise<TextGenerator & { dispose(): void }> {
   return async (adapter) => {
-    let modelPath = options.gguf;
+    let loraPath: string | undefined;
     if (adapter) {
-      modelPath = mergedGgufPath(options.mergedDir, adapter);
-      await ensureMergedGguf(options.gguf, adapter, modelPath, options.work ?? {}, `${options.name} adapter`);
+      loraPath = loraGgufPath(options.mergedDir, adapter);
+      await ensureLoraGguf(options.gguf, adapter, loraPath, options.work ?? {}, `${options.name} adapter`);
     }
-    const gen = await LlamaCppGenerator.load({ ...options, modelPath, adapter });
+    const gen = await LlamaCppGenerator.load({ ...options, modelPath: options.gguf, adapter, loraPath });
     return {
       id: gen.id,
       provenance: gen.provenance,

@@ -28,3 +28,14 @@ it('treats the two samplers as different makers', () => {
   expect(c.comparable).toBe(false);
   expect(c.reasons?.join(' ')).toContain('llama.cpp Q4_1 (expandr sampler) vs llama.cpp Q4_1');
 });
+
+it('keys a runtime LoRA (texts of a merged tuned GGUF are never served for it) and still compares it with the base', () => {
+  const merged = generationKey({ ...parts, generator: 'SmolLM2+lora:abc', provenance: { engine: 'llama.cpp', precision: 'Q4_1' } });
+  const runtime = generationKey({ ...parts, generator: 'SmolLM2+lora:abc', provenance: { engine: 'llama.cpp', precision: 'Q4_1', lora: 'runtime' } });
+  expect(runtime).not.toBe(merged);
+  const base = { engine: 'llama.cpp' as const, precision: 'Q4_1' };
+  const tuned = { ...base, lora: 'runtime' as const };
+  expect(sameEngine(base, tuned)).toBe(true); // same engine, same quantized weights: the adapter is what differs
+  const row = (generation: object) => ({ setting: 'x', 'ndcg@10': 0, 'recall@100': 0, 'mrr@10': 0, 'map@100': 0, scoring: 'cosine', generation }) as never;
+  expect(comparability(row(base), row(tuned)).comparable).toBe(true);
+});

@@ -63,7 +63,7 @@ export function permuteRows(data: Float32Array, heads: number, headDim: number, 
 }
 
 /** Heads of a q/k matrix that llama.cpp permuted (Llama only; Qwen2 keeps HF's order), else null. */
-function permutedHeads(name: string, config: DecoderConfig): number | null {
+export function permutedHeads(name: string, config: DecoderConfig): number | null {
   const m = config.arch === 'llama' ? /^blk\.\d+\.attn_([qk])\./.exec(name) : null;
   return m ? (m[1] === 'q' ? config.heads : config.kvHeads) : null;
 }

@@ -22,13 +22,13 @@ export interface MergedWeights {
   description: string;
 }
 
-interface ModuleAdapter {
+export interface ModuleAdapter {
   a: WeightData;
   b: WeightData;
 }
 
 /** The adapter's A/B per module (HF module name), from the safetensors keys PEFT writes. */
-function adapterModules(files: ReadonlyMap<string, Uint8Array>, label: string): Map<string, Partial<ModuleAdapter>> {
+export function adapterModules(files: ReadonlyMap<string, Uint8Array>, label: string): Map<string, Partial<ModuleAdapter>> {
   const bytes = files.get(ADAPTER_WEIGHTS);
   if (!bytes) throw new ModelFormatError(label, `no ${ADAPTER_WEIGHTS}`, 'Give a PEFT adapter folder (adapter_config.json + adapter_model.safetensors)');
   const file = `${label}/${ADAPTER_WEIGHTS}`;

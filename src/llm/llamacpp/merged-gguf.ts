@@ -2,6 +2,7 @@
 // bytes as `expandr export-gguf --type source`: merged matrices F16, every other tensor copied; see
 // ../gguf/merge-export.ts for why 'source'). Written to OUT.partial and renamed, so a file at `out` is
 // always complete and is reused as it is: the caller names it by the adapter's content hash.
+// ensureLoraGguf writes the adapter as a llama.cpp LoRA file instead (applied at run time on the base).
 import { existsSync } from 'node:fs';
 import { mkdir, open, rename, rm } from 'node:fs/promises';
 import { dirname } from 'node:path';
@@ -11,6 +12,7 @@ import { peftMergedWeights } from '../gguf/merge.ts';
 import { exportTunedGguf, ggufWeightSource } from '../gguf/merge-export.ts';
 import { ggufSourceFromFile } from '../gguf/node-source.ts';
 import { readGgufHeader } from '../gguf/reader.ts';
+import { writeLoraAdapterGguf } from '../gguf/lora-adapter-gguf.ts';
 
 /** Writes `out` (base + adapter merged) unless it exists; returns whether it wrote it. */
 export async function ensureMergedGguf(basePath: string, adapter: ReadonlyMap<string, Uint8Array>, out: string, work: WorkOptions = {}, label = 'adapter'): Promise<boolean> {
@@ -29,6 +31,38 @@ export async function ensureMergedGguf(basePath: string, adapter: ReadonlyMap<st
           for (let at = 0; at < chunk.length; ) at += (await fh.write(chunk, at, chunk.length - at)).bytesWritten;
         },
       }, { types: 'source', ...work });
+    } finally {
+      await fh.close();
+    }
+    await rename(partial, out);
+    return true;
+  } catch (e) {
+    await rm(partial, { force: true });
+    throw e;
+  } finally {
+    await src.close();
+  }
+}
+
+/**
+ * Writes `out` (the adapter as a llama.cpp LoRA file for the base GGUF, ../gguf/lora-adapter-gguf.ts) unless it
+ * exists; returns whether it wrote it. Written to OUT.partial and renamed, as the merged file is.
+ */
+export async function ensureLoraGguf(basePath: string, adapter: ReadonlyMap<string, Uint8Array>, out: string, work: WorkOptions = {}, label = 'adapter'): Promise<boolean> {
+  if (existsSync(out)) return false;
+  await mkdir(dirname(out), { recursive: true });
+  const partial = `${out}.partial`;
+  const src = await ggufSourceFromFile(basePath);
+  try {
+    const file = await readGgufHeader(src);
+    const config = ggufDecoderConfig(file, src.label);
+    const fh = await open(partial, 'w');
+    try {
+      await writeLoraAdapterGguf(file, config, adapter, {
+        async write(chunk) {
+          for (let at = 0; at < chunk.length; ) at += (await fh.write(chunk, at, chunk.length - at)).bytesWritten;
+        },
+      }, label, work);
     } finally {
       await fh.close();
     }

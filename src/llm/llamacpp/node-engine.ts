@@ -107,6 +107,8 @@ export interface LlamaCppEngineOptions {
   contextSize?: number;
   /** Threads of an evaluation; default DEFAULT_LLAMACPP_THREADS (or EXPANDR_LLAMACPP_THREADS). */
   threads?: number;
+  /** A llama.cpp LoRA adapter file (../gguf/lora-adapter-gguf.ts) applied at run time on every context. */
+  loraPath?: string;
 }
 
 export interface LlamaCppSampling {
@@ -159,7 +161,8 @@ export class LlamaCppEngine {
     try {
       model = await llama.loadModel({ modelPath: options.modelPath, gpuLayers: 0 });
       const contextSize = Math.min(options.contextSize ?? DEFAULT_LLAMACPP_CONTEXT, model.trainContextSize);
-      const make = (sequences: number) => model!.createContext({ sequences, contextSize, threads, flashAttention: false });
+      const lora = options.loraPath ? { lora: { adapters: [{ filePath: options.loraPath, scale: 1 }] } } : {};
+      const make = (sequences: number) => model!.createContext({ sequences, contextSize, threads, flashAttention: false, ...lora });
       if (mode === 'sequences') contexts.push(await make(parallel));
       else for (let i = 0; i < parallel; i++) contexts.push(await make(1));
       const seqs = mode === 'sequences' ? Array.from({ length: parallel }, () => contexts[0].getSequence()) : contexts.map((c) => c.getSequence());
