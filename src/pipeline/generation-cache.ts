@@ -201,7 +201,8 @@ const isCancel = (e: unknown, signal?: AbortSignal) => e instanceof CancelledErr
 export async function generateCached(gen: TextGenerator, jobs: readonly GenerationJob[], cache: GenerationCache, options: GenerateCachedOptions = {}): Promise<GenerationOutcome> {
   const stage = options.stage ?? 'pipeline:generate';
   const chunk = Math.max(1, options.chunk ?? DEFAULT_GENERATION_CHUNK);
-  const made = gen.provenance ? { engine: gen.provenance.engine, precision: gen.provenance.precision, ...(gen.provenance.sampler ? { sampler: gen.provenance.sampler } : {}) } : undefined;
+  const p = gen.provenance;
+  const made = p ? { engine: p.engine, precision: p.precision, ...(p.sampler ? { sampler: p.sampler } : {}), ...(p.lora ? { lora: p.lora } : {}) } : undefined;
   const keys = jobs.map((j) => generationKey({ generator: gen.id, provenance: made, ...j }));
   const out = new Array<string | null | undefined>(jobs.length);
   const firstOf = new Map<string, number>(); // key → first job index with it

@@ -3,7 +3,8 @@
 // the two are not comparable; a provenance without a sampler keys exactly as before.
 import { expect, it } from 'vitest';
 import { sha256Hex } from '../../src/data/hash.ts';
-import { generationKey, GENERATION_KEY_VERSION } from '../../src/pipeline/generation-cache.ts';
+import { generateCached, generationKey, GENERATION_KEY_VERSION, MemoryGenerationCache } from '../../src/pipeline/generation-cache.ts';
+import type { TextGenerator } from '../../src/pipeline/types.ts';
 import { provenanceText, sameEngine } from '../../src/pipeline/generation-provenance.ts';
 import { comparability } from '../../src/eval/significance-marks.ts';
 
@@ -38,4 +39,19 @@ it('keys a runtime LoRA (texts of a merged tuned GGUF are never served for it) a
   expect(sameEngine(base, tuned)).toBe(true); // same engine, same quantized weights: the adapter is what differs
   const row = (generation: object) => ({ setting: 'x', 'ndcg@10': 0, 'recall@100': 0, 'mrr@10': 0, 'map@100': 0, scoring: 'cosine', generation }) as never;
   expect(comparability(row(base), row(tuned)).comparable).toBe(true);
+});
+
+it('serves a runtime-LoRA generator none of the texts its merged-GGUF namesake cached', async () => {
+  const cache = new MemoryGenerationCache();
+  const job = { kind: 'q2d' as const, prompt: 'p', sampling: S, sample: 0, qid: 'q1' };
+  const calls: string[] = [];
+  const gen = (lora: boolean): TextGenerator => ({
+    id: 'SmolLM2+lora:abc',
+    provenance: { engine: 'llama.cpp', precision: 'Q4_1', model: 'SmolLM2+lora:abc', ...(lora ? { lora: 'runtime' as const } : {}) },
+    generate: async (ps) => ps.map(() => (calls.push(lora ? 'runtime' : 'merged'), lora ? 'runtime text' : 'merged text')),
+  });
+  expect((await generateCached(gen(false), [job], cache)).texts).toEqual(['merged text']);
+  expect((await generateCached(gen(true), [job], cache)).texts).toEqual(['runtime text']);
+  expect((await generateCached(gen(true), [job], cache)).texts).toEqual(['runtime text']); // now cached
+  expect(calls).toEqual(['merged', 'runtime']);
 });
