@@ -174,7 +174,7 @@ export async function experimentCommand(argv: string[], signal: AbortSignal): Pr
   // run's adapters); log-probs and DPO stay on the tfjs decoder.
   const generator =
     config.llm.engine === 'llama.cpp'
-      ? llamaCppGeneratorFactory({ gguf: fromRoot(config.llm.model), mergedDir: join(out, 'adapters', 'merged-gguf'), name: llmName, chat: config.llm.chat, work })
+      ? llamaCppGeneratorFactory({ gguf: fromRoot(config.llm.model), loraDir: join(out, 'adapters', 'llama-cpp'), name: llmName, chat: config.llm.chat, work })
       : undefined;
   const llm = tfjsLlmSide({ files: llmFiles, name: llmName, config, cache: new FileGenerationCache(out), maxDocChars, generator });
   // run.json: the run's content key and manifest, for `expandr runs` (kept current by the store).

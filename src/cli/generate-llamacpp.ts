@@ -6,7 +6,7 @@ import { mkdtemp, readdir, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { UsageError } from '../errors.ts';
-import { ensureLoraGguf } from '../llm/llamacpp/merged-gguf.ts';
+import { ensureLoraGguf } from '../llm/llamacpp/lora-gguf-file.ts';
 import { LlamaCppGenerator } from '../pipeline/llamacpp-generator.ts';
 import { readAdapterPath } from './adapter-files.ts';
 

@@ -6,13 +6,13 @@
 // where it differs from ours); the id is 'NAME' or 'NAME+lora:HASH' as for tfjs, and the provenance
 // {engine 'llama.cpp', precision of the GGUF} keys the generation cache, so its texts never mix with tfjs's.
 //
-// A tuned model reaches llama.cpp as a merged GGUF (src/llm/llamacpp/merged-gguf.ts), written once per
-// adapter content into `mergedDir` and reused.
+// A tuned model reaches llama.cpp as the base GGUF plus its adapter as llama.cpp's LoRA file
+// (src/llm/gguf/lora-adapter-gguf.ts), written once per adapter content into `loraDir` and reused.
 import { join } from 'node:path';
 import { ExpandrError } from '../errors.ts';
 import { encodePrompt } from '../llm/generate.ts';
 import { readGgufFileInfo } from '../llm/llamacpp/gguf-file-info.ts';
-import { ensureLoraGguf } from '../llm/llamacpp/merged-gguf.ts';
+import { ensureLoraGguf } from '../llm/llamacpp/lora-gguf-file.ts';
 import { LlamaCppEngine, type LlamaCppParallelMode } from '../llm/llamacpp/node-engine.ts';
 import type { DecoderTokenizer } from '../llm/tokenizer.ts';
 import type { WorkOptions } from '../util/progress.ts';
@@ -127,13 +127,10 @@ export interface LlamaCppSideOptions extends Omit<LlamaCppGeneratorOptions, 'mod
   chat: boolean;
   /** The base .gguf (the file the tfjs side also loads for log-probs and DPO). */
   gguf: string;
-  /** Where tuned models' llama.cpp LoRA files go, one per adapter content (e.g. OUT/adapters/merged-gguf). */
-  mergedDir: string;
+  /** Where tuned models' llama.cpp LoRA files go, one per adapter content (e.g. OUT/adapters/llama-cpp). */
+  loraDir: string;
   work?: WorkOptions;
 }
-
-/** The merged GGUF's path for an adapter: named by its content hash, so one adapter is merged once. */
-export const mergedGgufPath = (mergedDir: string, adapter: ReadonlyMap<string, Uint8Array>): string => join(mergedDir, `${adapterHash(adapter)}.gguf`);
 
 /** The llama.cpp LoRA file's path for an adapter: named by its content hash, written once. */
 export const loraGgufPath = (dir: string, adapter: ReadonlyMap<string, Uint8Array>): string => join(dir, `${adapterHash(adapter)}.lora.gguf`);
@@ -149,7 +146,7 @@ export function llamaCppGeneratorFactory(options: LlamaCppSideOptions): (adapter
   return async (adapter) => {
     let loraPath: string | undefined;
     if (adapter) {
-      loraPath = loraGgufPath(options.mergedDir, adapter);
+      loraPath = loraGgufPath(options.loraDir, adapter);
       await ensureLoraGguf(options.gguf, adapter, loraPath, options.work ?? {}, `${options.name} adapter`);
     }
     const gen = await LlamaCppGenerator.load({ ...options, modelPath: options.gguf, adapter, loraPath });

@@ -162,7 +162,7 @@ describe.skipIf(missing !== null)('llama.cpp generator (node-llama-cpp) on SmolL
       // A strong seeded update (B ~ N(0, 0.3)): with 0.05 the greedy text of 12 tokens was still the base's.
       lora.layers.forEach((l, i) => tf.tidy(() => l.b.assign(tf.randomNormal(l.b.shape, 0, 0.3, 'float32', 1300 + i))));
       adapter = await exportPeftAdapter(lora, 'SmolLM2-135M-Instruct');
-      const make = llamaCppGeneratorFactory({ gguf: GGUF, mergedDir: dir, name: NAME, chat: true, parallel: 1 });
+      const make = llamaCppGeneratorFactory({ gguf: GGUF, loraDir: dir, name: NAME, chat: true, parallel: 1 });
       const tuned = await make(adapter);
       const file = loraGgufPath(dir, adapter);
       const written = statSync(file).mtimeMs;
