@@ -75,7 +75,7 @@ export function appLlmSide(llm: LoadedLlm, config: ExperimentConfig, at: AppLlmS
 
   return {
     generator: (adapter) => generator(adapter),
-    expand: (gen, queries, w) => generateExpansions(gen, queries.map((q) => ({ id: q.id, text: q.text })), config.expansion, cache, w),
+    expand: (gen, queries, w, seed) => generateExpansions(gen, queries.map((q) => ({ id: q.id, text: q.text })), seed === undefined ? config.expansion : { ...config.expansion, seed }, cache, w),
     // Small models (stories260K: 512 positions) cannot take the paper's 2000 characters of d* in the Q2A prompt.
     candidates: (gen, queries, w) =>
       sampleCandidateSets(gen, queries, { candidates: config.candidates, answer: config.answer, seed: config.seed }, cache, w, {

@@ -122,7 +122,13 @@ export function estimateExperiment(input: EstimateInput, rates: Rates): Estimate
   let laterRounds = 0; // rounds after the first: train expansions and candidates of LLM_t
   let trainedDenseRows = 0;
   let rounds = 0; // the most rounds of any seed
+  let seedBaseSets = 0; // later seeds' own base-LLM test and dev expansions (a seeded Raw+expansion or w/o LLM training)
+  let seedRawExpansion = 0; // later seeds' Raw+expansion evaluations
   for (const seed of c.seeds) {
+    if (withLlm && seed !== c.seeds[0]) {
+      seedBaseSets += here(seed, 'Raw+expansion') || here(seed, 'w/o LLM training') ? 1 : 0;
+      seedRawExpansion += here(seed, 'Raw+expansion') ? 1 : 0;
+    }
     const r = withLlm && ROUND_ROWS.some((s) => here(seed, s)) ? (here(seed, 'ExpandR') ? c.rounds : 1) : 0;
     const ablations = withLlm ? ABLATIONS.filter((s) => here(seed, s)).length : 0;
     const expandR = withLlm && here(seed, 'ExpandR');
@@ -151,13 +157,14 @@ export function estimateExperiment(input: EstimateInput, rates: Rates): Estimate
   gen(candidateRounds * llmQ * perCandidateQuery, c.candidates.maxTokens);
   gen(candidateRounds * llmQ, c.answer.maxTokens);
   gen(tunedExpansionSets * (testQ + devQ), exp);
+  gen(seedBaseSets * (testQ + devQ), exp); // each later seed samples its own evaluation expansions
   gen(laterRounds * trainQ, exp); // later rounds train on LLM_t's expansions
 
   // Encoding: the corpus once per encoder (base, FT, each round's), queries (+ expansions) per dense row,
   // and the reward pass (candidates, answers and gold documents) per candidate round.
   // Dense evaluations: the untrained rows once, the trained ones per seed they run with.
   const untrainedDense = (['Raw', 'Raw+expansion'] as const).filter((s) => has(c, s) && (withLlm || s === 'Raw')).length;
-  const denseEvals = untrainedDense + trainedDenseRows;
+  const denseEvals = untrainedDense + seedRawExpansion + trainedDenseRows;
   const encoders = (has(c, 'Raw', 'Raw+expansion', 'w/o retriever training') || dpoRuns > 0 ? 1 : 0) + ftRuns + retrieverRounds;
   const docTok = Math.min(encoder.maxLength, data.docTokens);
   const queryTok = Math.min(encoder.maxLength, QUERY_TOKENS + exp);

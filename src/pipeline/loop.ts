@@ -47,8 +47,8 @@ export type AdapterFiles = ReadonlyMap<string, Uint8Array> | null;
 /** The LLM side of the loop, bound to the tfjs decoder in stages-llm.ts (or to WebLLM + tfjs in the app). */
 export interface LlmSide {
   generator(adapter: AdapterFiles, name: string): Promise<TextGenerator & { dispose?(): void }>;
-  /** Q2D expansions of `queries` (cached by generator id and prompt). */
-  expand(gen: TextGenerator, queries: readonly BeirQuery[], work: WorkOptions): Promise<Map<string, string>>;
+  /** Q2D expansions of `queries` (cached by generator id and prompt), sampled with `seed` (default: config.expansion.seed). */
+  expand(gen: TextGenerator, queries: readonly BeirQuery[], work: WorkOptions, seed?: number): Promise<Map<string, string>>;
   /** Candidates at the config's temperatures and the Q2A answers, as JSON (kept in the run state). */
   candidates(gen: TextGenerator, queries: readonly QueryWithGold[], work: WorkOptions): Promise<QueryCandidates[]>;
   /** Eqs. 11–14 with `encoder`: one record per query and the DPO pairs. */
@@ -158,19 +158,31 @@ export async function runExperiment(ctx: LoopContext, llm: LlmSide | null): Prom
     current = { name, gen: await llm!.generator(files ?? null, name) };
     return current.gen;
   };
-  /** Expansions of `queries` by the LLM with `adapter` (stage expansions:ADAPTER:WHICH). */
-  const expansionsOf = async (adapter: string | null, which: QuerySet): Promise<Map<string, string>> => {
+  /**
+   * Expansions of `queries` by the LLM with `adapter` (stage expansions:NAME:WHICH, files expansions/NAME-WHICH),
+   * sampled with expansion.seed, or for `sampling` another seed's evaluation expansions: the base LLM's then go
+   * by the name `base@seedS`, a tuned LLM's name carries its seed already.
+   */
+  const expansionsOf = async (adapter: string | null, which: QuerySet, sampling?: { seed: number; name: string }): Promise<Map<string, string>> => {
     const qs = which === 'test' ? testQueries : which === 'dev' ? devQueries : trainBeir;
-    const out = await stages.once({ kind: 'expansions', llm: adapter ?? 'base', queries: which }, async () => {
-      ctx.log(`expanding ${qs.length} ${which} queries with LLM ${adapter ?? 'base'}`);
+    const name = adapter ?? sampling?.name ?? 'base';
+    const out = await stages.once({ kind: 'expansions', llm: name, queries: which }, async () => {
+      ctx.log(`expanding ${qs.length} ${which} queries with LLM ${name}`);
       const gen = await generator(adapter);
-      const m = await llm!.expand(gen, qs, ctx.work);
+      const m = await llm!.expand(gen, qs, ctx.work, sampling?.seed);
       if (m.size < qs.length) ctx.log(`${qs.length - m.size} of ${qs.length} ${which} expansions failed after retries (not cached; those queries go without one): run afresh to try them again`);
-      await ctx.store.putFiles(`expansions/${adapter ?? 'base'}-${which}`, expansionFileSet(m, gen.provenance, qs.filter((q) => !m.has(q.id)).map((q) => q.id)));
+      await ctx.store.putFiles(`expansions/${name}-${which}`, expansionFileSet(m, gen.provenance, qs.filter((q) => !m.has(q.id)).map((q) => q.id)));
       return toRecord(m);
     });
     return toMap(out);
   };
+  /**
+   * The expansions a row evaluated under run seed S reads: sampled with expansion.seed + (S − seed), so that
+   * the rows of each seed (Raw+expansion among them when seededSettings has it) carry their own draw of the
+   * LLM's sampling, and a row's mean over the seeds averages that noise too. The config's own seed samples
+   * with expansion.seed, as before.
+   */
+  const evalSampling = (seed: number) => (seed === config.seed ? undefined : { seed: config.expansion.seed + (seed - config.seed), name: seededName('base', seed, config.seed) });
   const candidatesOf = (adapter: string | null) =>
     stages.once({ kind: 'candidates', llm: adapter ?? 'base' }, async () => {
       ctx.log(`sampling candidates and answers for ${llmQueries.length} train queries with LLM ${adapter ?? 'base'}`);
@@ -211,15 +223,16 @@ export async function runExperiment(ctx: LoopContext, llm: LlmSide | null): Prom
   /** A dense setting on test, then on dev; `adapter` undefined: plain queries, else that LLM's expansions (Eq. 8). */
   // `round`: ExpandR after an earlier round than the last, kept apart from the table's rows (roundEvals).
   const evalDense = async (setting: SettingName, encoderName: string, adapter?: string | null, round?: number) => {
-    const m = adapter !== undefined ? await expansionsOf(adapter, 'test') : undefined;
-    const source = (which: QuerySet) => (adapter !== undefined ? expansionSource(ctx, `expansions/${adapter ?? 'base'}-${which}`) : undefined);
+    const sampling = evalSampling(run.seed);
+    const m = adapter !== undefined ? await expansionsOf(adapter, 'test', sampling) : undefined;
+    const source = (which: QuerySet) => (adapter !== undefined ? expansionSource(ctx, `expansions/${adapter ?? sampling?.name ?? 'base'}-${which}`) : undefined);
     if (m && round === undefined && !expansionsOut.has(setting)) expansionsOut.set(setting, m); // the first seed's
     const on = <T extends EvalOn>(o: T): T => seedOn(round === undefined ? o : { ...o, round });
     const test = await denseStage(ctx, setting, encoderName, testQueries, qrels, m, on({ queries: 'test' as const, data }), await source('test'));
     if (round === undefined) run.evals.push(test);
     else (run.roundEvals[round] ??= { evals: [], devEvals: [] }).evals.push(test);
     if (!devOn) return;
-    const d = adapter !== undefined ? await expansionsOf(adapter, 'dev') : undefined;
+    const d = adapter !== undefined ? await expansionsOf(adapter, 'dev', sampling) : undefined;
     const dev = await denseStage(ctx, setting, encoderName, devQueries, devQrels, d, on(devOn), await source('dev'));
     if (round === undefined) run.devEvals.push(dev);
     else run.roundEvals[round].devEvals.push(dev);
@@ -230,7 +243,6 @@ export async function runExperiment(ctx: LoopContext, llm: LlmSide | null): Prom
     if (devOn) devEvals.push(await bm25Stage(ctx, devQueries, devQrels, devOn));
   }
   if (want.has('Raw')) await evalDense('Raw', 'base');
-  if (want.has('Raw+expansion')) await evalDense('Raw+expansion', 'base', null);
   const seeded: (typeof run)[] = [];
   for (const seed of config.seeds) {
     run = { seed, ctx: seed === config.seed ? ctx : { ...ctx, config: { ...config, seed } }, evals: [], devEvals: [], roundEvals: {} };
@@ -238,6 +250,8 @@ export async function runExperiment(ctx: LoopContext, llm: LlmSide | null): Prom
     const tag = (name: string) => seededName(name, seed, config.seed);
     // Rows outside seededSettings run with the first seed only.
     const here = (s: SettingName) => want.has(s) && (seed === config.seeds[0] || config.seededSettings.includes(s));
+    // Untrained, but an LLM row: seeded, each seed samples its own expansions (evalSampling).
+    if (here('Raw+expansion')) await evalDense('Raw+expansion', 'base', null);
     if (here('FT')) {
       curves.push((await trainRetrieverStage(run.ctx, tag('FT'), 'base', trainData(), trainCorpus)).curve);
       await evalDense('FT', tag('FT'));

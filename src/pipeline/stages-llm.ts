@@ -83,7 +83,7 @@ export function tfjsLlmSide(options: TfjsLlmSideOptions): LlmSide {
   const c = options.config;
   return {
     generator: options.generator ?? ((adapter) => loadTfjsGenerator(options.files, { name: options.name, chat: c.llm.chat, adapter, batchSize: options.batchSize })),
-    expand: (gen, queries, work) => generateExpansions(gen, queries, c.expansion, options.cache, work),
+    expand: (gen, queries, work, seed) => generateExpansions(gen, queries, seed === undefined ? c.expansion : { ...c.expansion, seed }, options.cache, work),
     candidates: (gen, queries: readonly QueryWithGold[], work) => sampleCandidateSets(gen, queries, { candidates: c.candidates, answer: c.answer, seed: c.seed }, options.cache, work, { maxDocChars: options.maxDocChars }),
     preferences: (encoder, sets, queries, rewards, work) =>
       buildPreferences(sets as QueryCandidates[], queries, encoderEmbed(encoder, { ...work, batchSize: c.encoder.batchSize }), {

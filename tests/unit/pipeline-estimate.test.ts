@@ -71,6 +71,17 @@ describe('estimateExperiment', () => {
     expect(all.counts.dpoSteps).toBe((6 + 9) * 2);
   });
 
+  it("counts a seeded Raw+expansion's own expansions and evaluation for every later seed", () => {
+    const cfg = { trainQueries: 8, dev: { queries: 4 }, expansion: { maxTokens: 10 }, settings: ['Raw', 'Raw+expansion'], seeds: [1, 2, 3] };
+    const once = estimateExperiment(input(cfg), RATES);
+    const seeded = estimateExperiment(input({ ...cfg, seededSettings: ['Raw+expansion'] }), RATES);
+    // 10 test + 4 dev queries: the base LLM's expansions once, then again for seeds 2 and 3.
+    expect(once.counts.generations).toBe(14);
+    expect(seeded.counts.generations).toBe(14 * 3);
+    const enc = (e: typeof once) => e.stages.find((s) => s.stage === 'encode')!.tokens;
+    expect(enc(seeded)).toBeGreaterThan(enc(once));
+  });
+
   it('runs no LLM stage without an LLM, and only what the chosen rows need', () => {
     const noLlm = estimateExperiment(input({ settings: ['BM25', 'Raw', 'FT'] }, false), RATES);
     expect(noLlm.stages.map((s) => s.stage)).toEqual(['encode', 'train retriever']);

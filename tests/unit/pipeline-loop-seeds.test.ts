@@ -83,3 +83,35 @@ it('trains each trained setting per seed and reports mean ± sd; untrained rows 
   expect(again.reusedStages.length).toBe(names.length);
   expect(JSON.stringify(again.results)).toBe(JSON.stringify(both.results));
 });
+
+it("samples each seed's evaluation expansions with its own seed: Raw+expansion seeded, base@seedS, tuned rows alike", { timeout: TEST_MS }, async () => {
+  const seen: (number | undefined)[] = [];
+  const seeded: LlmSide = {
+    ...llm,
+    // The text depends on the sampling seed, as a sampled expansion does.
+    expand: async (_gen, queries, _work, seed) => (seen.push(seed), new Map(queries.map((q) => [q.id, seed === undefined ? `${q.text} ${q.text}` : `${q.text} unrelated words ${seed}`]))),
+  };
+  const config = configOf({ seed: 7, seeds: [7, 8], settings: ['Raw', 'Raw+expansion'], seededSettings: ['Raw+expansion'], expansion: { seed: 100 } });
+  const store = memoryRunStore();
+  const baseFiles = await readModelDir(TINY_BERT);
+  const ctx: LoopContext = {
+    config,
+    data: tinyDataset(),
+    store,
+    stages: await RunStages.open(store, config),
+    encoders: { baseFiles: new Map(baseFiles), load: (files) => loadBertEncoder(files, { seed: 1, settings: { maxLength: 32 } }) },
+    work: {},
+    log: () => {},
+    corpus: new Map(),
+  };
+  const out = await runExperiment(ctx, seeded);
+  const names = Object.keys((await store.loadState())!.stages);
+  for (const n of ['expansions:base:test', 'expansions:base:dev', 'expansions:base@seed8:test', 'expansions:base@seed8:dev', 'eval:Raw+expansion', 'eval:Raw+expansion@seed8', 'devEval:Raw+expansion@seed8']) expect(names).toContain(n);
+  // The config's seed samples with expansion.seed (the LLM side's default); seed 8 with expansion.seed + 1.
+  expect(seen).toEqual([undefined, undefined, 101, 101]);
+  expect(await store.getFiles('expansions/base@seed8-test')).toBeDefined();
+  const row = out.results.rows.find((r) => r.setting === 'Raw+expansion')!;
+  expect(row.seeds).toEqual([7, 8]);
+  expect(row.perSeed!['ndcg@10'][0]).not.toBe(row.perSeed!['ndcg@10'][1]);
+  expect(out.results.rows.find((r) => r.setting === 'Raw')!.seeds).toBeUndefined();
+});
