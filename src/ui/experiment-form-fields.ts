@@ -18,7 +18,7 @@ export const GROUPS: readonly { id: GroupId; title: string; blurb: string }[] = 
   { id: 'dpo', title: 'DPO and LoRA', blurb: 'The LLM trained on the preference pairs (Eq. 17), through a LoRA adapter.' },
   { id: 'retriever', title: 'Retriever (encoder, InfoNCE)', blurb: 'The encoder trained on expanded train queries with in-batch negatives (Eq. 9).' },
   { id: 'rounds', title: 'Joint loop', blurb: 'Retriever, then LLM, then retriever again: the paper runs one round.' },
-  { id: 'seeds', title: 'Seeds', blurb: 'Every stage is seeded; several seeds give mean ± sd for the trained rows.' },
+  { id: 'seeds', title: 'Seeds', blurb: 'Every stage is seeded; several seeds give mean ± sd for the trained rows, each seed sampling its own evaluation expansions (name Raw+expansion among the rows run per seed to average its sampling too).' },
   { id: 'dev', title: 'Dev split', blurb: 'Cut from the train split: the numbers choices may be made on (test is reported).' },
 ];
 
