@@ -23,6 +23,7 @@ import { modelHash } from '../model/sources.ts';
 import { experimentConfig, type ExperimentConfig } from '../pipeline/config.ts';
 import { figuresOf } from '../pipeline/figures.ts';
 import { FileGenerationCache } from './generation-cache-file.ts';
+import { seedGenerationCache } from './generation-seed-file.ts';
 import { runExperiment, type ExperimentOutcome } from '../pipeline/loop.ts';
 import { perQueryJson, resultsCsv, resultsJson, resultsMarkdown } from '../pipeline/results.ts';
 import { configKey, RunStages } from '../pipeline/run-state.ts';
@@ -52,6 +53,9 @@ Options:
   --init-encoder-steps N   when the config's encoder folder does not exist: build it (init-encoder on the corpus,
                            then N Contriever-style cropping steps, unsupervised) and cache it there; overrides the config's encoder.initSteps
   --fresh                  ignore OUT/run-state.json (stages run again; generations stay cached)
+  --generations FILE[,FILE] first add these generations (JSON Lines of OUT/generations.jsonl, gzipped or not; e.g. the
+                           committed experiments/NAME/generations.jsonl.gz) to OUT's cache: texts whose keys (model
+                           bytes, prompt, sampling, seed) the run asks for are not generated again
 ${BACKEND_HELP}
   --json                   print one JSON object as the last line (results.json's content + timings)
   --quiet                  no progress on stderr`;
@@ -92,6 +96,7 @@ export async function experimentCommand(argv: string[], signal: AbortSignal): Pr
     out: { type: 'string' },
     'init-encoder-steps': { type: 'string' },
     fresh: { type: 'boolean' },
+    generations: { type: 'string' },
     backend: { type: 'string' },
     json: { type: 'boolean' },
     quiet: { type: 'boolean' },
@@ -176,7 +181,13 @@ export async function experimentCommand(argv: string[], signal: AbortSignal): Pr
     config.llm.engine === 'llama.cpp'
       ? llamaCppGeneratorFactory({ gguf: fromRoot(config.llm.model), loraDir: join(out, 'adapters', 'llama-cpp'), name: llmName, chat: config.llm.chat, work })
       : undefined;
-  const llm = tfjsLlmSide({ files: llmFiles, name: llmName, config, cache: new FileGenerationCache(out), maxDocChars, generator });
+  const cache = new FileGenerationCache(out);
+  const seedFiles = (a.str('generations') ?? '').split(',').filter(Boolean).map((f) => resolve(f));
+  if (seedFiles.length) {
+    const { added, read } = await seedGenerationCache(cache, seedFiles);
+    log(`generations: ${added} of ${read} from ${seedFiles.join(', ')} added to ${cache.file}`);
+  }
+  const llm = tfjsLlmSide({ files: llmFiles, name: llmName, config, cache, maxDocChars, generator });
   // run.json: the run's content key and manifest, for `expandr runs` (kept current by the store).
   const earlier = recordRunStart(out, await experimentManifest(config, data, { name: encModel.name, hash: baseHash }, { name: llmName, files: llmFiles }, trainData), await store.loadState());
   if (earlier) log(`the run's content key changed since ${earlier.slice(0, 14)} (code, model bytes or data): the stages done before are reused`);
