@@ -2,7 +2,8 @@
 // trace and tf.profile kernel table of bench/encoder-profile.ts, on the longest SciFact documents at 256
 // tokens in one batch of encode()'s size (10 rows at 256: MAX_ATTENTION_ELEMENTS). The Chromium
 // counterpart is the 'profile' part of bench/encoder-page.bench.ts (same function, in the page).
-//   npx tsx bench/encoder-page-profile.ts [--threads 1] [--docs 64] [--batch 10]
+//   npx tsx bench/encoder-page-profile.ts [--threads 1] [--docs 64] [--batch 10] [--composed-attention]
+// --composed-attention switches the compiled attention kernel off (src/util/wasm-attention-kernel.ts).
 // Prints measured figures and the load average; not a pass/fail test.
 import { loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -11,6 +12,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { registerTfjsResolveHook } from '../src/cli/tfjs-gradients.ts';
 import { readModelDir } from '../src/encoder/node-files.ts';
 import { startWasmWithThreads } from '../src/encoder/wasm-threads.ts';
+import { wasmKernelSwitches } from '../src/util/wasm-kernel-internals.ts';
 import { scifactTexts } from './scifact-texts.ts';
 
 registerTfjsResolveHook();
@@ -21,7 +23,8 @@ const { profileTables } = await import('./encoder-results.ts');
 
 const MODEL = join(resolve(import.meta.dirname, '..'), '.cache/models/all-MiniLM-L6-v2');
 const MAX_LENGTH = 256;
-const { values } = parseArgs({ options: { threads: { type: 'string', default: '1' }, docs: { type: 'string', default: '64' }, batch: { type: 'string', default: '10' } } });
+const { values } = parseArgs({ options: { threads: { type: 'string', default: '1' }, docs: { type: 'string', default: '64' }, batch: { type: 'string', default: '10' }, 'composed-attention': { type: 'boolean', default: false } } });
+wasmKernelSwitches.fusedAttention = !values['composed-attention'];
 const threads = await startWasmWithThreads(Number(values.threads));
 const loaded = await loadBertEncoder(await readModelDir(MODEL));
 const enc = new BertEncoder(loaded.model, loaded.tokenizer, { ...loaded.settings, maxLength: MAX_LENGTH }, loaded.configJson);
@@ -30,6 +33,6 @@ const plan = batchPlan(enc, texts, Number(values.batch));
 const longest = plan.order.slice(0, plan.rows[0]).map((i) => texts[i]);
 const load0 = loadavg()[0];
 const p = await profileEncodeBatch(enc, longest);
-console.log(`Profile, all-MiniLM-L6-v2 (real weights), tfjs ${tf.getBackend()} in Node ${process.version}, ${threads} XNNPACK thread(s), ${p.batch} docs × ${p.seqLen} tokens; load 1m ${load0.toFixed(2)} → ${loadavg()[0].toFixed(2)}`);
+console.log(`Profile, all-MiniLM-L6-v2 (real weights), tfjs ${tf.getBackend()} in Node ${process.version}, ${threads} XNNPACK thread(s), ${p.batch} docs × ${p.seqLen} tokens, attention ${wasmKernelSwitches.fusedAttention ? 'compiled kernel' : 'composed'}; load 1m ${load0.toFixed(2)} → ${loadavg()[0].toFixed(2)}`);
 console.log(profileTables(p));
 process.exit(0);

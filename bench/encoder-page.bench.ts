@@ -140,7 +140,8 @@ try {
     tolerance: AGREEMENT_TOLERANCE,
     variants: argv.variants
       ? [
-          { label: 'attention products as before (read back + slices + Concat)', backend: 'wasm' as const, switches: { slicedMatMul: false } },
+          { label: 'attention composed from tfjs ops (no compiled wasm kernel)', backend: 'wasm' as const, switches: { fusedAttention: false } },
+          { label: 'attention composed, products as before (read back + slices + Concat)', backend: 'wasm' as const, switches: { fusedAttention: false, slicedMatMul: false } },
           { label: 'attention composed from tfjs ops (before)', backend: 'webgpu' as const, switches: { fusedAttention: false } },
         ]
       : [],

@@ -4,13 +4,16 @@
 //     twice keeping each stage's minimum; its output is checked against BertModel.forward (max |diff|
 //     printed, 0 expected), so the trace is the model that runs.
 //  2. kernels: tf.profile of BertEncoder.embed, summed per kernel (on wasm the linear layers are
-//     _FusedMatMul and attention's products BatchMatMul).
+//     _FusedMatMul, attention the compiled kernel ExpandrWasmFusedAttention, or with it switched off
+//     its products BatchMatMul).
 // Not for WebGPU: its ops are queued, so neither wall time per stage nor tf.profile's kernel times
 // (timestamp queries) are available there.
 import * as tf from '@tensorflow/tfjs-core';
 import { embeddingLookup } from '../src/encoder/bert.ts';
 import type { BertEncoder } from '../src/encoder/encoder.ts';
 import { batchMatMul, linear2d } from '../src/util/matmul.ts';
+import { wasmFusedAttention, wasmFusedAttentionAvailable } from '../src/util/wasm-attention-kernel.ts';
+import { wasmKernelSwitches } from '../src/util/wasm-kernel-internals.ts';
 import { maskTensor, meanPool } from '../src/encoder/pooling.ts';
 
 export interface ProfileRow {
@@ -86,24 +89,32 @@ function tracedForward(enc: BertEncoder, ids: Int32Array, types: Int32Array, att
     x = layerNorm(x, 'embeddings.LayerNorm');
     lap('embeddings: add + LayerNorm');
     const heads = (t: tf.Tensor2D, perm: number[], shape: [number, number, number]) => tf.reshape(tf.transpose(tf.reshape(t, [B, T, nh, hs]), perm), shape) as tf.Tensor3D;
+    // As BertModel.forward outside a gradient tape (fusedAttentionKind): the compiled kernel on wasm.
+    const fused = tf.getBackend() === 'wasm' && wasmKernelSwitches.fusedAttention && hs % 4 === 0 && wasmFusedAttentionAvailable();
     for (let i = 0; i < c.numLayers; i++) {
       const pre = `encoder.layer.${i}`;
       const q0 = linear(x, `${pre}.attention.self.query`);
       const k0 = linear(x, `${pre}.attention.self.key`);
       const v0 = linear(x, `${pre}.attention.self.value`);
       lap('attention: Q, K, V linear (3 × x·W + b)');
-      const q = heads(q0, [0, 2, 1, 3], [B * nh, T, hs]);
-      const kT = heads(k0, [0, 2, 3, 1], [B * nh, hs, T]);
-      const v = heads(v0, [0, 2, 1, 3], [B * nh, T, hs]);
-      lap('attention: split heads (reshape + transpose)');
-      let att: tf.Tensor = tf.reshape(batchMatMul(q, kT), [B, nh, T, T]);
-      lap('attention: scores Q·Kᵀ (batched matMul)');
-      att = tf.softmax(tf.add(tf.mul(att, 1 / Math.sqrt(hs)), maskAdd));
-      lap('attention: scale + mask + softmax');
-      const y = tf.reshape(batchMatMul(tf.reshape(att, [B * nh, T, T]) as tf.Tensor3D, v), [B, nh, T, hs]);
-      lap('attention: weights·V (batched matMul)');
-      const merged = tf.reshape(tf.transpose(y, [0, 2, 1, 3]), [B * T, d]) as tf.Tensor2D;
-      lap('attention: merge heads (transpose + reshape)');
+      let merged: tf.Tensor2D;
+      if (fused) {
+        merged = wasmFusedAttention(q0, k0, v0, tf.reshape(maskAdd, [B, T]), nh, 1 / Math.sqrt(hs));
+        lap('attention: compiled wasm kernel (scores, softmax, ·V)');
+      } else {
+        const q = heads(q0, [0, 2, 1, 3], [B * nh, T, hs]);
+        const kT = heads(k0, [0, 2, 3, 1], [B * nh, hs, T]);
+        const v = heads(v0, [0, 2, 1, 3], [B * nh, T, hs]);
+        lap('attention: split heads (reshape + transpose)');
+        let att: tf.Tensor = tf.reshape(batchMatMul(q, kT), [B, nh, T, T]);
+        lap('attention: scores Q·Kᵀ (batched matMul)');
+        att = tf.softmax(tf.add(tf.mul(att, 1 / Math.sqrt(hs)), maskAdd));
+        lap('attention: scale + mask + softmax');
+        const y = tf.reshape(batchMatMul(tf.reshape(att, [B * nh, T, T]) as tf.Tensor3D, v), [B, nh, T, hs]);
+        lap('attention: weights·V (batched matMul)');
+        merged = tf.reshape(tf.transpose(y, [0, 2, 1, 3]), [B * T, d]) as tf.Tensor2D;
+        lap('attention: merge heads (transpose + reshape)');
+      }
       const a = linear(merged, `${pre}.attention.output.dense`);
       lap('attention: output linear');
       x = layerNorm(tf.add(a, x), `${pre}.attention.output.LayerNorm`);

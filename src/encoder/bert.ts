@@ -5,7 +5,8 @@
 // (matmul.ts) — bertWeightsToHf / toHfLayout give them back as PyTorch's [out, in].
 // Only ops with tfjs 4.22 gradients on every backend are used (no StridedSlice, GatherNd, Einsum; the
 // embedding lookup brings its own gradient because wasm lacks UnsortedSegmentSum). One exception, outside
-// any gradient tape only: WebGPU inference runs attention as one fused WGSL kernel (fusedAttentionApplies).
+// any gradient tape only: inference runs attention as one fused kernel per layer, WGSL on WebGPU and
+// compiled wasm SIMD on wasm (fusedAttentionKind).
 //
 // References: Devlin et al. 2019 (BERT); transformers' modeling_bert.py (names, eps, masking);
 // Hendrycks & Gimpel 2016 (GELU, exact erf form).
@@ -18,6 +19,8 @@ import { attentionProbs, type ProbsDropout } from './attention-probs.ts';
 import { gelu } from './gelu.ts';
 import { batchMatMul, linear2d } from '../util/matmul.ts';
 import { webgpuFusedAttention, webgpuKernelSwitches } from '../util/webgpu-attention-kernel.ts';
+import { wasmFusedAttention, wasmFusedAttentionAvailable } from '../util/wasm-attention-kernel.ts';
+import { wasmKernelSwitches } from '../util/wasm-kernel-internals.ts';
 import type { TokenizedBatch } from './types.ts';
 
 /** Added to attention scores of padding keys: exp() underflows to exactly 0 in float32 (HF uses finfo.min). */
@@ -82,8 +85,8 @@ export class BertModel {
       // Built in JS rather than by tf.cast: tfjs-webgpu's int32→float32 cast of a small (CPU-resident)
       // tensor keeps Int32Array data, which later GPU kernels compile as i32 (invalid WGSL).
       const maskAdd = tf.tensor4d(batch.attentionMask.map((m) => (m ? 0 : MASK_NEGATIVE)), [B, 1, 1, T], 'float32');
-      // WebGPU inference (no dropout, no gradient tape): attention as one fused WGSL program per layer.
-      const fused = fusedAttentionApplies(opts.training === true);
+      // Inference (no dropout, no gradient tape) on webgpu or wasm: attention as one fused kernel per layer.
+      const fused = fusedAttentionKind(opts.training === true, c.hiddenSize / c.numHeads);
 
       const word = tf.reshape(embeddingLookup(this.p('embeddings.word_embeddings.weight'), ids), [B, T, d]);
       const pos = embeddingLookup(this.p('embeddings.position_embeddings.weight'), positions); // (T, d), broadcast over B
@@ -101,10 +104,10 @@ export class BertModel {
   }
 
   /** One post-norm transformer layer: x (B*T, d) → (B*T, d). */
-  private layer(x: tf.Tensor2D, i: number, B: number, T: number, maskAdd: tf.Tensor, drop: Dropout, fused: boolean): tf.Tensor2D {
+  private layer(x: tf.Tensor2D, i: number, B: number, T: number, maskAdd: tf.Tensor, drop: Dropout, fused: FusedKind | null): tf.Tensor2D {
     const c = this.config;
     const p = `encoder.layer.${i}`;
-    const heads = fused ? this.fusedAttention(x, p, B, T, maskAdd) : this.attention(x, p, B, T, maskAdd, drop);
+    const heads = fused ? this.fusedAttention(fused, x, p, B, T, maskAdd) : this.attention(x, p, B, T, maskAdd, drop);
     const a = drop(this.linear(heads, `${p}.attention.output.dense`), c.hiddenDropout);
     x = this.layerNorm(tf.add(a, x), `${p}.attention.output.LayerNorm`);
     const h = gelu(this.linear(x, `${p}.intermediate.dense`)); // (B*T, intermediate)
@@ -131,13 +134,14 @@ export class BertModel {
     return tf.reshape(tf.transpose(tf.reshape(y, [B, nh, T, hs]), [0, 2, 1, 3]), [B * T, c.hiddenSize]); // (B*T, d), heads side by side
   }
 
-  /** The same attention as attention(), inference only, as one WGSL program (webgpu-attention-kernel.ts). */
-  private fusedAttention(x: tf.Tensor2D, p: string, B: number, T: number, maskAdd: tf.Tensor): tf.Tensor2D {
+  /** The same attention as attention(), inference only, as one kernel (webgpu- / wasm-attention-kernel.ts). */
+  private fusedAttention(kind: FusedKind, x: tf.Tensor2D, p: string, B: number, T: number, maskAdd: tf.Tensor): tf.Tensor2D {
     const c = this.config;
     const q = this.linear(x, `${p}.attention.self.query`);
     const k = this.linear(x, `${p}.attention.self.key`);
     const v = this.linear(x, `${p}.attention.self.value`);
-    return webgpuFusedAttention(q, k, v, tf.reshape(maskAdd, [B, T]), c.numHeads, 1 / Math.sqrt(c.hiddenSize / c.numHeads));
+    const run = kind === 'webgpu' ? webgpuFusedAttention : wasmFusedAttention;
+    return run(q, k, v, tf.reshape(maskAdd, [B, T]), c.numHeads, 1 / Math.sqrt(c.hiddenSize / c.numHeads));
   }
 
   /**
@@ -169,15 +173,22 @@ export class BertModel {
   }
 }
 
+type FusedKind = 'webgpu' | 'wasm';
+
 /**
- * Whether forward() may use the fused WebGPU attention: on webgpu, not training (no attention dropout) and
- * no gradient tape recording (the kernel has no gradient; training keeps the composed ops and their
- * gradients). tfjs has no public "is a tape recording" query: engine.state.gradientDepth is its counter.
+ * Which fused attention kernel forward() may use, or null for the composed ops: only when not training (no
+ * attention dropout) and no gradient tape records (the kernels have no gradient; training keeps the composed
+ * ops and their gradients), with the backend's switch on; on wasm also the head size the kernel takes
+ * (a multiple of 4) and a kernel that started (wasm SIMD). tfjs has no public "is a tape recording" query:
+ * engine.state.gradientDepth is its counter.
  */
-function fusedAttentionApplies(training: boolean): boolean {
-  if (training || !webgpuKernelSwitches.fusedAttention || tf.getBackend() !== 'webgpu') return false;
+function fusedAttentionKind(training: boolean, headSize: number): FusedKind | null {
   const state = (tf.engine() as unknown as { state?: { gradientDepth?: number } }).state;
-  return state?.gradientDepth === 0;
+  if (training || state?.gradientDepth !== 0) return null;
+  const backend = tf.getBackend();
+  if (backend === 'webgpu' && webgpuKernelSwitches.fusedAttention) return 'webgpu';
+  if (backend === 'wasm' && wasmKernelSwitches.fusedAttention && headSize % 4 === 0 && wasmFusedAttentionAvailable()) return 'wasm';
+  return null;
 }
 
 interface Dropout {

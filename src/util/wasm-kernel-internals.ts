@@ -28,5 +28,6 @@ export function wasmInternals(backend: unknown): WasmBackendInternals {
 /**
  * Which of this project's wasm kernels run (all by default). Benchmarks turn one off to measure what it
  * gains in the same process (bench/encoder-page.bench.ts); the off path is the tfjs-op composition it replaced.
+ * slicedMatMul: wasm-matmul-kernel.ts; fusedAttention: wasm-attention-kernel.ts (BertModel inference).
  */
-export const wasmKernelSwitches = { slicedMatMul: true };
+export const wasmKernelSwitches = { slicedMatMul: true, fusedAttention: true };
