@@ -2,8 +2,9 @@
 // trace and tf.profile kernel table of bench/encoder-profile.ts, on the longest SciFact documents at 256
 // tokens in one batch of encode()'s size (10 rows at 256: MAX_ATTENTION_ELEMENTS). The Chromium
 // counterpart is the 'profile' part of bench/encoder-page.bench.ts (same function, in the page).
-//   npx tsx bench/encoder-page-profile.ts [--threads 1] [--docs 64] [--batch 10] [--composed-attention]
-// --composed-attention switches the compiled attention kernel off (src/util/wasm-attention-kernel.ts).
+//   npx tsx bench/encoder-page-profile.ts [--threads 1] [--docs 64] [--batch 10] [--composed-attention] [--composed-gelu]
+// --composed-attention / --composed-gelu switch the compiled attention / GELU kernel off
+// (src/util/wasm-attention-kernel.ts, src/util/wasm-gelu-kernel.ts).
 // Prints measured figures and the load average; not a pass/fail test.
 import { loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -23,8 +24,9 @@ const { profileTables } = await import('./encoder-results.ts');
 
 const MODEL = join(resolve(import.meta.dirname, '..'), '.cache/models/all-MiniLM-L6-v2');
 const MAX_LENGTH = 256;
-const { values } = parseArgs({ options: { threads: { type: 'string', default: '1' }, docs: { type: 'string', default: '64' }, batch: { type: 'string', default: '10' }, 'composed-attention': { type: 'boolean', default: false } } });
+const { values } = parseArgs({ options: { threads: { type: 'string', default: '1' }, docs: { type: 'string', default: '64' }, batch: { type: 'string', default: '10' }, 'composed-attention': { type: 'boolean', default: false }, 'composed-gelu': { type: 'boolean', default: false } } });
 wasmKernelSwitches.fusedAttention = !values['composed-attention'];
+wasmKernelSwitches.gelu = !values['composed-gelu'];
 const threads = await startWasmWithThreads(Number(values.threads));
 const loaded = await loadBertEncoder(await readModelDir(MODEL));
 const enc = new BertEncoder(loaded.model, loaded.tokenizer, { ...loaded.settings, maxLength: MAX_LENGTH }, loaded.configJson);
@@ -33,6 +35,6 @@ const plan = batchPlan(enc, texts, Number(values.batch));
 const longest = plan.order.slice(0, plan.rows[0]).map((i) => texts[i]);
 const load0 = loadavg()[0];
 const p = await profileEncodeBatch(enc, longest);
-console.log(`Profile, all-MiniLM-L6-v2 (real weights), tfjs ${tf.getBackend()} in Node ${process.version}, ${threads} XNNPACK thread(s), ${p.batch} docs × ${p.seqLen} tokens, attention ${wasmKernelSwitches.fusedAttention ? 'compiled kernel' : 'composed'}; load 1m ${load0.toFixed(2)} → ${loadavg()[0].toFixed(2)}`);
+console.log(`Profile, all-MiniLM-L6-v2 (real weights), tfjs ${tf.getBackend()} in Node ${process.version}, ${threads} XNNPACK thread(s), ${p.batch} docs × ${p.seqLen} tokens, attention ${wasmKernelSwitches.fusedAttention ? 'compiled kernel' : 'composed'}, GELU ${wasmKernelSwitches.gelu ? 'compiled kernel' : 'composed'}; load 1m ${load0.toFixed(2)} → ${loadavg()[0].toFixed(2)}`);
 console.log(profileTables(p));
 process.exit(0);

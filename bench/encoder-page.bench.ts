@@ -140,6 +140,7 @@ try {
     tolerance: AGREEMENT_TOLERANCE,
     variants: argv.variants
       ? [
+          { label: 'GELU composed from tfjs ops (no compiled wasm kernel)', backend: 'wasm' as const, switches: { gelu: false } },
           { label: 'attention composed from tfjs ops (no compiled wasm kernel)', backend: 'wasm' as const, switches: { fusedAttention: false } },
           { label: 'attention composed, products as before (read back + slices + Concat)', backend: 'wasm' as const, switches: { fusedAttention: false, slicedMatMul: false } },
           { label: 'attention composed from tfjs ops (before)', backend: 'webgpu' as const, switches: { fusedAttention: false } },

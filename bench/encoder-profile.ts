@@ -12,7 +12,9 @@ import * as tf from '@tensorflow/tfjs-core';
 import { embeddingLookup } from '../src/encoder/bert.ts';
 import type { BertEncoder } from '../src/encoder/encoder.ts';
 import { batchMatMul, linear2d } from '../src/util/matmul.ts';
-import { wasmFusedAttention, wasmFusedAttentionAvailable } from '../src/util/wasm-attention-kernel.ts';
+import { gelu } from '../src/encoder/gelu.ts';
+import { wasmFusedAttention } from '../src/util/wasm-attention-kernel.ts';
+import { wasmKernelsAvailable } from '../src/util/wasm-kernel-module.ts';
 import { wasmKernelSwitches } from '../src/util/wasm-kernel-internals.ts';
 import { maskTensor, meanPool } from '../src/encoder/pooling.ts';
 
@@ -90,7 +92,7 @@ function tracedForward(enc: BertEncoder, ids: Int32Array, types: Int32Array, att
     lap('embeddings: add + LayerNorm');
     const heads = (t: tf.Tensor2D, perm: number[], shape: [number, number, number]) => tf.reshape(tf.transpose(tf.reshape(t, [B, T, nh, hs]), perm), shape) as tf.Tensor3D;
     // As BertModel.forward outside a gradient tape (fusedAttentionKind): the compiled kernel on wasm.
-    const fused = tf.getBackend() === 'wasm' && wasmKernelSwitches.fusedAttention && hs % 4 === 0 && wasmFusedAttentionAvailable();
+    const fused = tf.getBackend() === 'wasm' && wasmKernelSwitches.fusedAttention && hs % 4 === 0 && wasmKernelsAvailable();
     for (let i = 0; i < c.numLayers; i++) {
       const pre = `encoder.layer.${i}`;
       const q0 = linear(x, `${pre}.attention.self.query`);
@@ -121,8 +123,8 @@ function tracedForward(enc: BertEncoder, ids: Int32Array, types: Int32Array, att
       lap('residual + LayerNorm (×2 per layer)');
       const h0 = linear(x, `${pre}.intermediate.dense`);
       lap('MLP: intermediate linear (d → 4d)');
-      const h = tf.mul(tf.mul(h0, 0.5), tf.add(1, tf.erf(tf.mul(h0, Math.SQRT1_2))));
-      lap('MLP: GELU (erf)');
+      const h = gelu(h0); // as BertModel: the compiled kernel on wasm (wasmKernelSwitches.gelu)
+      lap('MLP: GELU');
       const m = linear(h as tf.Tensor2D, `${pre}.output.dense`);
       lap('MLP: output linear (4d → d)');
       x = layerNorm(tf.add(m, x), `${pre}.output.LayerNorm`);

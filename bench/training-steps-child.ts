@@ -28,6 +28,10 @@ const { referenceLogProbs } = await import('../src/llm/dpo-eval.ts');
 const { loadDecoder } = await import('../src/llm/load.ts');
 const { LoraAdapters } = await import('../src/llm/lora.ts');
 const { decoderFilesFromPath } = await import('../src/cli/model-path.ts');
+const { wasmKernelSwitches } = await import('../src/util/wasm-kernel-internals.ts');
+
+// EXPANDR_COMPOSED_GELU=1 (--composed-gelu): GELU from tfjs ops instead of the compiled wasm kernel.
+wasmKernelSwitches.gelu = process.env.EXPANDR_COMPOSED_GELU !== '1';
 
 /** all-MiniLM-L6-v2's max_seq_length (sentence_bert_config.json). */
 const MINILM_MAX_LENGTH = 256;

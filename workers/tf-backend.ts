@@ -7,7 +7,7 @@ import wasm from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm?url'
 import wasmSimd from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-simd.wasm?url';
 import wasmThreaded from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-threaded-simd.wasm?url';
 import { installLeanGradients } from '../src/util/lean-gradients.ts';
-import { prepareWasmFusedAttention } from '../src/util/wasm-attention-kernel.ts';
+import { prepareWasmKernels } from '../src/util/wasm-kernel-module.ts';
 import { shareWasmIdentity } from '../src/util/wasm-identity.ts';
 
 shareWasmIdentity();
@@ -42,7 +42,7 @@ export async function initBackend(): Promise<{ backend: string; webgpu: boolean 
   }
   await tf.setBackend('wasm');
   await tf.ready();
-  await prepareWasmFusedAttention(); // compiled here, not on the first forward pass
+  await prepareWasmKernels(); // compiled here, not on the first forward pass
   return { backend: 'wasm', webgpu: false };
 }
 
@@ -56,7 +56,7 @@ export async function initPipelineBackend(): Promise<{ backend: string; webgpu: 
   if (tf.getBackend() === 'webgpu' && gpu && (await softwareAdapter(gpu))) {
     await tf.setBackend('wasm');
     await tf.ready();
-    await prepareWasmFusedAttention();
+    await prepareWasmKernels();
   }
   return { backend: tf.getBackend(), webgpu: tf.getBackend() === 'webgpu' };
 }

@@ -12,7 +12,7 @@ import wasmThreaded from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-t
 import { env, pipeline } from '@huggingface/transformers';
 import { BertEncoder, loadBertEncoder } from '../../src/encoder/encoder.ts';
 import { shareWasmIdentity } from '../../src/util/wasm-identity.ts';
-import { prepareWasmFusedAttention } from '../../src/util/wasm-attention-kernel.ts';
+import { prepareWasmKernels } from '../../src/util/wasm-kernel-module.ts';
 import { wasmKernelSwitches } from '../../src/util/wasm-kernel-internals.ts';
 import { webgpuKernelSwitches } from '../../src/util/webgpu-attention-kernel.ts';
 import { batchPlan, type FeatureExtractor } from '../encoder-measure.ts';
@@ -212,8 +212,8 @@ async function benchEncoderPage(req: PageRequest): Promise<PageResult> {
     profile: null,
     skips: [],
   };
-  const kernel = await prepareWasmFusedAttention(); // async compile: the main thread may refuse a sync one
-  log(`crossOriginIsolated ${result.crossOriginIsolated}, tfjs-wasm ${result.tfjsWasmThreads} thread(s), compiled attention kernel: ${kernel instanceof Error ? kernel.message : `${kernel}-memory build`}`);
+  const kernel = await prepareWasmKernels(); // async compile: the main thread may refuse a sync one
+  log(`crossOriginIsolated ${result.crossOriginIsolated}, tfjs-wasm ${result.tfjsWasmThreads} thread(s), compiled wasm kernels (attention, GELU): ${kernel instanceof Error ? kernel.message : `${kernel}-memory build`}`);
   const enc = await loadOurs(req.modelUrl, req.maxLength);
   for (const backend of req.backends) {
     if (backend === 'webgpu') {

@@ -19,7 +19,8 @@ import { attentionProbs, type ProbsDropout } from './attention-probs.ts';
 import { gelu } from './gelu.ts';
 import { batchMatMul, linear2d } from '../util/matmul.ts';
 import { webgpuFusedAttention, webgpuKernelSwitches } from '../util/webgpu-attention-kernel.ts';
-import { wasmFusedAttention, wasmFusedAttentionAvailable } from '../util/wasm-attention-kernel.ts';
+import { wasmFusedAttention } from '../util/wasm-attention-kernel.ts';
+import { wasmKernelsAvailable } from '../util/wasm-kernel-module.ts';
 import { wasmKernelSwitches } from '../util/wasm-kernel-internals.ts';
 import type { TokenizedBatch } from './types.ts';
 
@@ -187,7 +188,7 @@ function fusedAttentionKind(training: boolean, headSize: number): FusedKind | nu
   if (training || state?.gradientDepth !== 0) return null;
   const backend = tf.getBackend();
   if (backend === 'webgpu' && webgpuKernelSwitches.fusedAttention) return 'webgpu';
-  if (backend === 'wasm' && wasmKernelSwitches.fusedAttention && headSize % 4 === 0 && wasmFusedAttentionAvailable()) return 'wasm';
+  if (backend === 'wasm' && wasmKernelSwitches.fusedAttention && headSize % 4 === 0 && wasmKernelsAvailable()) return 'wasm';
   return null;
 }
 

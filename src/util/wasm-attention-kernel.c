@@ -8,12 +8,11 @@
 // tensors and the caller's scratch (its own _malloc'd block, attention_scratch_floats() floats).
 // Built by scripts/build-wasm-kernels.sh (clang/wasm-ld 14, wasm SIMD128).
 #include <wasm_simd128.h>
+#include "wasm-simd-math.h"
 
 #define QB 4          // queries per block: 4 × 2 f32x4 accumulators in both products
 #define KB 8          // keys per score tile (two f32x4)
 #define PAD -3.0e38f  // score of the keys past T in the last tile: exp() gives exactly 0
-#define EXP_LO -87.0f // below: exp() = 0 (float32's normal range ends at e^-87.3)
-#define EXP_HI 88.0f
 
 typedef float f32;
 
@@ -23,25 +22,6 @@ static inline int round_up(int n, int m) { return (n + m - 1) / m * m; }
 __attribute__((export_name("attention_scratch_floats"))) int attention_scratch_floats(int seq, int hs) {
   int tp = round_up(seq, KB);
   return (hs + 1 + QB) * tp; // Kᵀ of one head, the mask row, QB rows of scores
-}
-
-// e^x for 4 lanes: Cephes' expf (range reduction by ln 2 in two parts, degree-5 polynomial, 2^n from
-// the exponent bits), ~1 ulp on [EXP_LO, EXP_HI]; 0 below EXP_LO.
-static inline v128_t exp4(v128_t x) {
-  v128_t keep = wasm_f32x4_ge(x, wasm_f32x4_splat(EXP_LO));
-  x = wasm_f32x4_pmin(wasm_f32x4_pmax(x, wasm_f32x4_splat(EXP_LO)), wasm_f32x4_splat(EXP_HI));
-  v128_t fx = wasm_f32x4_nearest(wasm_f32x4_mul(x, wasm_f32x4_splat(1.44269504088896341f)));
-  x = wasm_f32x4_sub(x, wasm_f32x4_mul(fx, wasm_f32x4_splat(0.693359375f)));
-  x = wasm_f32x4_sub(x, wasm_f32x4_mul(fx, wasm_f32x4_splat(-2.12194440e-4f)));
-  v128_t y = wasm_f32x4_splat(1.9875691500e-4f);
-  y = wasm_f32x4_add(wasm_f32x4_mul(y, x), wasm_f32x4_splat(1.3981999507e-3f));
-  y = wasm_f32x4_add(wasm_f32x4_mul(y, x), wasm_f32x4_splat(8.3334519073e-3f));
-  y = wasm_f32x4_add(wasm_f32x4_mul(y, x), wasm_f32x4_splat(4.1665795894e-2f));
-  y = wasm_f32x4_add(wasm_f32x4_mul(y, x), wasm_f32x4_splat(1.6666665459e-1f));
-  y = wasm_f32x4_add(wasm_f32x4_mul(y, x), wasm_f32x4_splat(5.0000001201e-1f));
-  y = wasm_f32x4_add(wasm_f32x4_add(wasm_f32x4_mul(wasm_f32x4_mul(y, x), x), x), wasm_f32x4_splat(1.0f));
-  v128_t pow2n = wasm_i32x4_shl(wasm_i32x4_add(wasm_i32x4_trunc_sat_f32x4(fx), wasm_i32x4_splat(127)), 23);
-  return wasm_v128_and(wasm_f32x4_mul(y, pow2n), keep);
 }
 
 static inline f32 hmax4(v128_t v) {

@@ -28,6 +28,7 @@ export function wasmInternals(backend: unknown): WasmBackendInternals {
 /**
  * Which of this project's wasm kernels run (all by default). Benchmarks turn one off to measure what it
  * gains in the same process (bench/encoder-page.bench.ts); the off path is the tfjs-op composition it replaced.
- * slicedMatMul: wasm-matmul-kernel.ts; fusedAttention: wasm-attention-kernel.ts (BertModel inference).
+ * slicedMatMul: wasm-matmul-kernel.ts; fusedAttention: wasm-attention-kernel.ts (BertModel inference);
+ * gelu: wasm-gelu-kernel.ts (src/encoder/gelu.ts, inference and training).
  */
-export const wasmKernelSwitches = { slicedMatMul: true, fusedAttention: true };
+export const wasmKernelSwitches = { slicedMatMul: true, fusedAttention: true, gelu: true };

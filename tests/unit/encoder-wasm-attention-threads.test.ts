@@ -6,7 +6,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { startWasmWithThreads } from '../../src/encoder/wasm-threads.ts';
-import { prepareWasmFusedAttention, wasmFusedAttention } from '../../src/util/wasm-attention-kernel.ts';
+import { wasmFusedAttention } from '../../src/util/wasm-attention-kernel.ts';
+import { prepareWasmKernels } from '../../src/util/wasm-kernel-module.ts';
 import { attentionCase, composedAttention, maxDiff } from './helpers/attention-reference.ts';
 
 /** As encoder-wasm-attention.test.ts: the same kernel, the same sums. */
@@ -22,7 +23,7 @@ describe('wasmFusedAttention on the threaded wasm build (shared memory)', () => 
     if (threads < 2) ctx.skip('the threaded wasm build did not start here (startWasmWithThreads fell back to the plain one)');
     const memory = (tf.backend() as unknown as { wasm: { wasmMemory?: WebAssembly.Memory } }).wasm.wasmMemory;
     expect(memory?.buffer).toBeInstanceOf(SharedArrayBuffer);
-    expect(await prepareWasmFusedAttention()).toBe('shared');
+    expect(await prepareWasmKernels()).toBe('shared');
     const shape = { B: 3, T: 11, heads: 2, hs: 32 };
     const scale = 1 / Math.sqrt(shape.hs);
     const reference = () => tf.tidy(() => composedAttention(...attentionCase(shape), shape.heads, scale).dataSync());

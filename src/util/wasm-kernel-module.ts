@@ -1,0 +1,100 @@
+// The project's compiled wasm SIMD kernels (src/util/wasm-*-kernel.c, linked into one module by
+// scripts/build-wasm-kernels.sh and embedded, base64, in wasm-kernel-binaries.ts), instantiated against
+// tfjs-backend-wasm's own memory: the plain build for tfjs's single-threaded builds (Module.asm.memory), the
+// shared one for its threaded SIMD build (Module.wasmMemory). The instance holds no views of that memory
+// (only byte offsets), so memory growth needs nothing here. It compiles on first use, synchronously;
+// prepareWasmKernels() compiles it ahead, asynchronously, for a browser's main thread (where browsers have
+// limited synchronous compiles to small modules). The kernels: wasm-attention-kernel.ts, wasm-gelu-kernel.ts.
+import * as tf from '@tensorflow/tfjs-core';
+import { WASM_KERNELS_PLAIN, WASM_KERNELS_SHARED } from './wasm-kernel-binaries.ts';
+import { wasmInternals, type WasmBackendInternals } from './wasm-kernel-internals.ts';
+
+/** The module's exports (pointers are byte offsets into the backend's memory). */
+export interface WasmKernelExports {
+  attention(q: number, k: number, v: number, mask: number, out: number, scratch: number, seq: number, heads: number, hs: number, scale: number, first: number, last: number): void;
+  attention_scratch_floats(seq: number, hs: number): number;
+  gelu(x: number, y: number, n: number): void;
+  gelu_grad(x: number, dy: number, dx: number, n: number): void;
+}
+
+/** The emscripten module fields used here (tfjs-backend-wasm 4.22's wasm-out/*.js). */
+export interface EmscriptenModule {
+  asm?: { memory?: WebAssembly.Memory };
+  wasmMemory?: WebAssembly.Memory;
+  _malloc(bytes: number): number;
+  _free(ptr: number): void;
+}
+
+type Build = 'plain' | 'shared';
+/** Per emscripten module: the kernels' exports, or why they could not start there. */
+const instances = new WeakMap<object, WasmKernelExports | Error>();
+/** Compiled builds, for every module of their kind. */
+const compiled = new Map<Build, WebAssembly.Module>();
+
+function decode(base64: string): Uint8Array<ArrayBuffer> {
+  const s = atob(base64);
+  const bytes = new Uint8Array(s.length);
+  for (let i = 0; i < s.length; i++) bytes[i] = s.charCodeAt(i);
+  return bytes;
+}
+
+/** The backend module's memory and which build imports it. */
+function memoryOf(mod: EmscriptenModule): { memory: WebAssembly.Memory; build: Build } {
+  const memory = mod.wasmMemory ?? mod.asm?.memory;
+  if (!(memory instanceof WebAssembly.Memory) || typeof mod._malloc !== 'function') throw new Error('no WebAssembly.Memory or _malloc on the tfjs-backend-wasm module (not 4.22?)');
+  const shared = typeof SharedArrayBuffer !== 'undefined' && memory.buffer instanceof SharedArrayBuffer;
+  return { memory, build: shared ? 'shared' : 'plain' };
+}
+
+const bytesOf = (build: Build) => decode(build === 'shared' ? WASM_KERNELS_SHARED : WASM_KERNELS_PLAIN);
+
+function instantiate(mod: EmscriptenModule): WasmKernelExports | Error {
+  let exports = instances.get(mod);
+  if (exports) return exports;
+  try {
+    const { memory, build } = memoryOf(mod);
+    let module = compiled.get(build);
+    if (!module) compiled.set(build, (module = new WebAssembly.Module(bytesOf(build))));
+    exports = new WebAssembly.Instance(module, { env: { memory } }).exports as unknown as WasmKernelExports;
+  } catch (e) {
+    // E.g. a browser without wasm SIMD (tfjs then runs its non-SIMD build): the composed ops stay in use.
+    exports = new Error(`the compiled wasm kernels did not start (${(e as Error).message})`);
+  }
+  instances.set(mod, exports);
+  return exports;
+}
+
+/** For a kernel function: the backend's internals, its emscripten module and the kernels (throws if they did not start). */
+export function wasmKernelsOf(backend: unknown): { be: WasmBackendInternals; mod: EmscriptenModule; kernels: WasmKernelExports } {
+  const be = wasmInternals(backend);
+  const mod = be.wasm as unknown as EmscriptenModule;
+  const kernels = instantiate(mod);
+  if (kernels instanceof Error) throw kernels;
+  return { be, mod, kernels };
+}
+
+/** Whether the compiled kernels run on the active wasm backend (compiles them on first call). */
+export function wasmKernelsAvailable(): boolean {
+  if (tf.getBackend() !== 'wasm') return false;
+  return !(instantiate(wasmInternals(tf.backend()).wasm as unknown as EmscriptenModule) instanceof Error);
+}
+
+/**
+ * Compiles and starts the kernels for the active wasm backend ahead of use, asynchronously. Returns the build
+ * in use ('plain' or 'shared'), or why they did not start (the models then keep the composed ops).
+ */
+export async function prepareWasmKernels(): Promise<Build | Error> {
+  if (tf.getBackend() !== 'wasm') return new Error(`the compiled wasm kernels: the active backend is ${tf.getBackend()}, not wasm`);
+  const mod = wasmInternals(tf.backend()).wasm as unknown as EmscriptenModule;
+  try {
+    const { build } = memoryOf(mod);
+    if (!compiled.has(build)) {
+      compiled.set(build, await WebAssembly.compile(bytesOf(build)));
+      instances.delete(mod); // a synchronous compile that failed earlier may succeed now
+    }
+  } catch {
+    // instantiate() records why
+  }
+  const exports = instantiate(mod);
+  return exports instanceof Error ? exports : memoryOf(mod).build;
+}
