@@ -8,6 +8,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { useBackend } from '../../src/cli/backend.ts';
 import { BertModel } from '../../src/encoder/bert.ts';
 import { webgpuFusedAttention } from '../../src/util/webgpu-attention-kernel.ts';
+import { composedAttention as composed, maxDiff } from './helpers/attention-reference.ts';
 import type { BertConfig } from '../../src/encoder/config.ts';
 import type { TokenizedBatch } from '../../src/encoder/types.ts';
 
@@ -27,23 +28,6 @@ beforeAll(async () => {
 });
 
 const seq = (n: number, f: (i: number) => number) => Array.from({ length: n }, (_, i) => f(i));
-const maxDiff = (a: ArrayLike<number>, b: ArrayLike<number>) => {
-  expect(a.length).toBe(b.length);
-  let d = 0;
-  for (let i = 0; i < a.length; i++) d = Math.max(d, Math.abs(a[i] - b[i]));
-  return d;
-};
-
-/** The composed reference: heads split, softmax(q·kᵀ·scale + mask)·v, heads merged. */
-function composed(q: tf.Tensor2D, k: tf.Tensor2D, v: tf.Tensor2D, mask: tf.Tensor2D, heads: number, scale: number): tf.Tensor2D {
-  const [B, T] = mask.shape;
-  const d = q.shape[1];
-  const hs = d / heads;
-  const split = (x: tf.Tensor2D) => tf.transpose(tf.reshape(x, [B, T, heads, hs]), [0, 2, 1, 3]);
-  const s = tf.add(tf.mul(tf.matMul(split(q), split(k), false, true), scale), tf.reshape(mask, [B, 1, 1, T]));
-  const y = tf.matMul(tf.softmax(s), split(v)); // (B, heads, T, hs)
-  return tf.reshape(tf.transpose(y, [0, 2, 1, 3]), [B * T, d]);
-}
 
 describe('webgpuFusedAttention', () => {
   it('equals the composed ops on cpu, padding keys ignored', async (ctx) => {
