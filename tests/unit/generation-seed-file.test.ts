@@ -21,6 +21,13 @@ const LINES = [
 const jsonl = LINES.map((l) => JSON.stringify(l)).join('\n') + '\n';
 
 describe('experiment --generations', () => {
+  it('reads the generations committed beside the verdict config: one line per key, each with its engine', () => {
+    const committed = readGenerationEntries(join(import.meta.dirname, '../../experiments/scifact-smollm2-minilm/generations.jsonl.gz'));
+    expect(committed.length).toBeGreaterThan(0);
+    expect(new Set(committed.map((e) => e[0])).size).toBe(committed.length);
+    expect(committed.every((e) => e[2]?.engine === 'llama.cpp')).toBe(true);
+  });
+
   it('reads plain and gzipped files alike, keeping engine and precision', () => {
     writeFileSync(join(dir, 'g.jsonl'), jsonl);
     writeFileSync(join(dir, 'g.jsonl.gz'), gzipSync(jsonl));
