@@ -6,20 +6,17 @@
 // heads side by side. Same contract as webgpuFusedAttention (webgpu-attention-kernel.ts).
 // The compiled module and its loading: wasm-kernel-module.ts.
 import * as tf from '@tensorflow/tfjs-core';
+import { attentionShape } from './attention-inputs.ts';
 import { wasmKernelsOf } from './wasm-kernel-module.ts';
+import { registerKernelOnce } from './register-kernel-once.ts';
 
 export const WASM_FUSED_ATTENTION = 'ExpandrWasmFusedAttention';
 
 function fusedAttentionKernel({ inputs, backend, attrs }: { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs: unknown }): tf.TensorInfo {
   const { q, k, v, mask } = inputs as Record<'q' | 'k' | 'v' | 'mask', tf.TensorInfo>;
   const { heads, scale } = attrs as { heads: number; scale: number };
-  const [batch, seq] = mask.shape;
-  const [rows, d] = q.shape;
-  const hs = d / heads;
-  const same = (t: tf.TensorInfo) => t.shape.length === 2 && t.shape[0] === rows && t.shape[1] === d && t.dtype === 'float32';
-  if (!same(q) || !same(k) || !same(v) || mask.shape.length !== 2 || mask.dtype !== 'float32' || rows !== batch * seq || !Number.isInteger(hs) || hs % 4 !== 0) {
-    throw new Error(`${WASM_FUSED_ATTENTION}: expects float32 q, k, v (B·T, d) with d/heads a multiple of 4 and mask (B, T); got q [${q.shape}], k [${k.shape}], v [${v.shape}], mask [${mask.shape}], heads ${heads}`);
-  }
+  const { batch, seq, d, headSize: hs } = attentionShape(WASM_FUSED_ATTENTION, q, k, v, mask, heads, 4);
+  const rows = batch * seq;
   const { be, mod, kernels: kernel } = wasmKernelsOf(backend);
   const out = be.makeOutput([rows, d], 'float32');
   const at = (t: tf.TensorInfo) => be.dataIdMap.get(t.dataId).memoryOffset;
@@ -32,13 +29,9 @@ function fusedAttentionKernel({ inputs, backend, attrs }: { inputs: tf.NamedTens
   return out;
 }
 
-let registered = false;
-
 /** Registers WASM_FUSED_ATTENTION for the wasm backend (idempotent). */
 export function registerWasmFusedAttention(): void {
-  if (registered || tf.getKernel(WASM_FUSED_ATTENTION, 'wasm')) return;
-  tf.registerKernel({ kernelName: WASM_FUSED_ATTENTION, backendName: 'wasm', kernelFunc: fusedAttentionKernel as unknown as tf.KernelFunc });
-  registered = true;
+  registerKernelOnce(WASM_FUSED_ATTENTION, 'wasm', fusedAttentionKernel);
 }
 
 /**

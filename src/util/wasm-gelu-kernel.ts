@@ -6,6 +6,7 @@
 // tape records one kernel and its backward is one kernel too. The compiled module: wasm-kernel-module.ts.
 import * as tf from '@tensorflow/tfjs-core';
 import { wasmKernelsOf } from './wasm-kernel-module.ts';
+import { registerKernelOnce } from './register-kernel-once.ts';
 
 export const WASM_GELU = 'ExpandrWasmGelu';
 export const WASM_GELU_GRAD = 'ExpandrWasmGeluGrad';
@@ -37,19 +38,15 @@ function geluGradKernel({ inputs, backend }: { inputs: tf.NamedTensorInfoMap; ba
   return out;
 }
 
-let registered = false;
-
 /** Registers WASM_GELU (with its gradient) and WASM_GELU_GRAD for the wasm backend (idempotent). */
 export function registerWasmGelu(): void {
-  if (registered || tf.getKernel(WASM_GELU, 'wasm')) return;
-  tf.registerKernel({ kernelName: WASM_GELU, backendName: 'wasm', kernelFunc: geluKernel as unknown as tf.KernelFunc });
-  tf.registerKernel({ kernelName: WASM_GELU_GRAD, backendName: 'wasm', kernelFunc: geluGradKernel as unknown as tf.KernelFunc });
+  if (!registerKernelOnce(WASM_GELU, 'wasm', geluKernel)) return;
+  registerKernelOnce(WASM_GELU_GRAD, 'wasm', geluGradKernel);
   tf.registerGradient({
     kernelName: WASM_GELU,
     inputsToSave: ['x'],
     gradFunc: (dy, saved) => ({ x: () => wasmGeluGrad(saved[0], dy as tf.Tensor) }),
   });
-  registered = true;
 }
 
 /** gelu(x) = x·Φ(x), exact (erf) form, one kernel; differentiable. Wasm only, float32. */

@@ -9,6 +9,7 @@
 // Relies on tfjs-backend-wasm 4.22 internals (wasm-kernel-internals.ts) and its exported BatchMatMul.
 import * as tf from '@tensorflow/tfjs-core';
 import { wasmInternals } from './wasm-kernel-internals.ts';
+import { registerKernelOnce } from './register-kernel-once.ts';
 
 export const SLICED_BATCH_MATMUL = 'ExpandrSlicedBatchMatMul';
 
@@ -56,13 +57,9 @@ function slicedBatchMatMul({ inputs, backend }: { inputs: tf.NamedTensorInfoMap;
   return out;
 }
 
-let registered = false;
-
 /** Registers SLICED_BATCH_MATMUL for the wasm backend (idempotent). */
 export function registerSlicedBatchMatMul(): void {
-  if (registered || tf.getKernel(SLICED_BATCH_MATMUL, 'wasm')) return;
-  tf.registerKernel({ kernelName: SLICED_BATCH_MATMUL, backendName: 'wasm', kernelFunc: slicedBatchMatMul as unknown as tf.KernelFunc });
-  registered = true;
+  registerKernelOnce(SLICED_BATCH_MATMUL, 'wasm', slicedBatchMatMul);
 }
 
 /** a (N, M, K) @ b (N, K, P) → (N, M, P) on the wasm backend, no gradient of its own. */

@@ -8,6 +8,8 @@
 // side, so no transposes either. Values equal softmax(QKᵀ·scale + mask)·V up to float32 rounding.
 // Registered as in @genai-fi/nanogpt (registerKernel + a WebGPUProgram run by backend.runWebGPUProgram).
 import * as tf from '@tensorflow/tfjs-core';
+import { attentionShape } from './attention-inputs.ts';
+import { registerKernelOnce } from './register-kernel-once.ts';
 
 export const FUSED_ATTENTION = 'ExpandrFusedAttention';
 
@@ -94,21 +96,15 @@ interface WebGpuBackendLike {
 function fusedAttentionKernel({ inputs, backend, attrs }: { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs: unknown }): tf.TensorInfo {
   const { q, k, v, mask } = inputs as Record<'q' | 'k' | 'v' | 'mask', tf.TensorInfo>;
   const { batch, seqLen, heads, scale } = attrs as FusedAttentionAttrs;
-  const d = q.shape[1];
-  if (q.shape.length !== 2 || q.shape[0] !== batch * seqLen || d % heads !== 0 || mask.shape.join() !== `${batch},${seqLen}`) {
-    throw new Error(`${FUSED_ATTENTION}: expects q, k, v (B·T, d) with d divisible by heads and mask (B, T); got q [${q.shape}], mask [${mask.shape}], B ${batch}, T ${seqLen}, heads ${heads}`);
-  }
-  const program = attentionProgram(batch, seqLen, heads, d / heads);
+  const shape = attentionShape(FUSED_ATTENTION, q, k, v, mask, heads);
+  if (shape.batch !== batch || shape.seq !== seqLen) throw new Error(`${FUSED_ATTENTION}: attrs say B ${batch}, T ${seqLen} but the mask is [${mask.shape}]`);
+  const program = attentionProgram(batch, seqLen, heads, shape.headSize);
   return (backend as WebGpuBackendLike).runWebGPUProgram(program, [q, k, v, mask], 'float32', [{ type: 'float32', data: [scale] }]);
 }
 
-let registered = false;
-
 /** Registers FUSED_ATTENTION for the webgpu backend (idempotent). */
 export function registerFusedAttention(): void {
-  if (registered || tf.getKernel(FUSED_ATTENTION, 'webgpu')) return;
-  tf.registerKernel({ kernelName: FUSED_ATTENTION, backendName: 'webgpu', kernelFunc: fusedAttentionKernel as unknown as tf.KernelFunc });
-  registered = true;
+  registerKernelOnce(FUSED_ATTENTION, 'webgpu', fusedAttentionKernel);
 }
 
 /**

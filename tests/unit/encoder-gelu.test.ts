@@ -5,6 +5,7 @@ import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-core/dist/register_all_gradients';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { gelu } from '../../src/encoder/gelu.ts';
+import { heldForBackward } from './helpers/encoder-grads.ts';
 
 /** Max |Δ| between the two gradients: float32 rounding of a differently ordered formula. */
 const GRAD_TOL = 1e-6;
@@ -45,18 +46,7 @@ describe('gelu', () => {
 
   it('keeps far less for the backward pass than the composed ops', async () => {
     const x = tf.variable(tf.randomNormal([64, 256], 0, 1, 'float32', 3));
-    const tensorBytes = 64 * 256 * 4;
-    const held = (f: (t: tf.Tensor) => tf.Tensor) => {
-      let during = 0;
-      const before = tf.memory().numBytes;
-      const r = tf.variableGrads(() => {
-        const y = tf.tidy(() => tf.sum(f(x)) as tf.Scalar);
-        during = tf.memory().numBytes - before;
-        return y;
-      }, [x]);
-      tf.dispose([r.value, ...Object.values(r.grads)]);
-      return during / tensorBytes;
-    };
+    const held = (f: (t: tf.Tensor) => tf.Tensor) => heldForBackward(f, x);
     // Tensors alive at the end of the forward pass, in units of x: the composed ops hold 7, ours 2 (the
     // saved x and tfjs' customGrad record of the output).
     const ours = held(gelu);

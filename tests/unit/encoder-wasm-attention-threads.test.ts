@@ -4,26 +4,19 @@
 // The plain-memory build and the model-level checks: encoder-wasm-attention.test.ts.
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
-import { beforeAll, describe, expect, it } from 'vitest';
-import { startWasmWithThreads } from '../../src/encoder/wasm-threads.ts';
+import { describe, expect, it } from 'vitest';
 import { wasmFusedAttention } from '../../src/util/wasm-attention-kernel.ts';
-import { prepareWasmKernels } from '../../src/util/wasm-kernel-module.ts';
 import { attentionCase, composedAttention, maxDiff } from './helpers/attention-reference.ts';
+import { useThreadedWasm } from './helpers/threaded-wasm.ts';
 
 /** As encoder-wasm-attention.test.ts: the same kernel, the same sums. */
 const ATTENTION_TOL = 1e-5;
 
-let threads = 1;
-beforeAll(async () => {
-  threads = await startWasmWithThreads(2);
-});
+const sharedWasmKernels = useThreadedWasm();
 
 describe('wasmFusedAttention on the threaded wasm build (shared memory)', () => {
   it('runs the shared-memory build and equals the composed ops on wasm and on cpu', async (ctx) => {
-    if (threads < 2) ctx.skip('the threaded wasm build did not start here (startWasmWithThreads fell back to the plain one)');
-    const memory = (tf.backend() as unknown as { wasm: { wasmMemory?: WebAssembly.Memory } }).wasm.wasmMemory;
-    expect(memory?.buffer).toBeInstanceOf(SharedArrayBuffer);
-    expect(await prepareWasmKernels()).toBe('shared');
+    await sharedWasmKernels(ctx);
     const shape = { B: 3, T: 11, heads: 2, hs: 32 };
     const scale = 1 / Math.sqrt(shape.hs);
     const reference = () => tf.tidy(() => composedAttention(...attentionCase(shape), shape.heads, scale).dataSync());

@@ -15,6 +15,7 @@ import { wasmFusedAttention } from '../../src/util/wasm-attention-kernel.ts';
 import { prepareWasmKernels, wasmKernelsAvailable } from '../../src/util/wasm-kernel-module.ts';
 import { wasmKernelSwitches } from '../../src/util/wasm-kernel-internals.ts';
 import { attentionCase, composedAttention, maxDiff, type AttentionCase } from './helpers/attention-reference.ts';
+import { lossAndQueryGrad } from './helpers/encoder-grads.ts';
 
 /** Outputs ~1 from sums of ≤ 13 terms, exp by a Cephes polynomial vs the platform's: a few ulp, with margin. */
 const ATTENTION_TOL = 1e-5;
@@ -112,16 +113,7 @@ describe('wasmFusedAttention (one compiled SIMD call per layer)', () => {
   });
 
   it('under a gradient tape forward keeps the composed ops: gradients on wasm equal cpu', async () => {
-    const grads = (backend: string) =>
-      on(backend, () => {
-        const model = BertModel.random(config, 4);
-        const { value, grads: g } = tf.variableGrads(() => tf.sum(tf.square(model.forward(batch))) as tf.Scalar, model.variables);
-        const query = g[model.variables[5].name].dataSync(); // a query weight: reached only through attention
-        const loss = value.dataSync()[0];
-        tf.dispose([value, ...Object.values(g)]);
-        model.dispose();
-        return { loss, query };
-      });
+    const grads = (backend: string) => on(backend, () => lossAndQueryGrad(config, batch));
     const cpu = await grads('cpu');
     const wasm = await grads('wasm');
     expect(Math.abs(wasm.loss - cpu.loss) / cpu.loss).toBeLessThan(FORWARD_TOL);

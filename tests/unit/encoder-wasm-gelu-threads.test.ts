@@ -5,30 +5,23 @@
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-core/dist/register_all_gradients.js';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { gelu } from '../../src/encoder/gelu.ts';
-import { startWasmWithThreads } from '../../src/encoder/wasm-threads.ts';
 import { WASM_GELU_GRAD } from '../../src/util/wasm-gelu-kernel.ts';
-import { prepareWasmKernels } from '../../src/util/wasm-kernel-module.ts';
 import { maxDiff } from './helpers/attention-reference.ts';
 import { gelu64, geluGrad64 } from './helpers/gelu-reference.ts';
+import { useThreadedWasm } from './helpers/threaded-wasm.ts';
 
 /** As encoder-wasm-gelu.test.ts: |Δ| ≤ TOL·max(1, |x|) against float64, and against tfjs' composed ops on cpu. */
 const GELU_TOL = 1.5e-7;
 const GRAD_TOL = 2e-7;
 const COMPOSED_TOL = 3e-7;
 
-let threads = 1;
-beforeAll(async () => {
-  threads = await startWasmWithThreads(2);
-});
+const sharedWasmKernels = useThreadedWasm();
 
 describe('wasmGelu on the threaded wasm build (shared memory)', () => {
   it('runs the shared-memory build: forward and gradient equal float64 GELU and the composed ops on cpu', async (ctx) => {
-    if (threads < 2) ctx.skip('the threaded wasm build did not start here (startWasmWithThreads fell back to the plain one)');
-    const memory = (tf.backend() as unknown as { wasm: { wasmMemory?: WebAssembly.Memory } }).wasm.wasmMemory;
-    expect(memory?.buffer).toBeInstanceOf(SharedArrayBuffer);
-    expect(await prepareWasmKernels()).toBe('shared');
+    await sharedWasmKernels(ctx);
     const xs = Float32Array.from({ length: 5003 }, (_, i) => -12 + (24 * i) / 5002);
     const run = () =>
       tf.tidy(() => {

@@ -11,6 +11,7 @@ import { webgpuFusedAttention } from '../../src/util/webgpu-attention-kernel.ts'
 import { composedAttention as composed, maxDiff } from './helpers/attention-reference.ts';
 import type { BertConfig } from '../../src/encoder/config.ts';
 import type { TokenizedBatch } from '../../src/encoder/types.ts';
+import { lossAndQueryGrad } from './helpers/encoder-grads.ts';
 
 /** float32 online softmax vs two-pass softmax, sums of ≤ 16 products: a few ulp of O(1) values. */
 const ATTENTION_TOL = 2e-6;
@@ -71,16 +72,7 @@ describe('webgpuFusedAttention', () => {
 
   it('under a gradient tape forward keeps the composed ops: gradients on webgpu equal cpu', async (ctx) => {
     if (!available) ctx.skip();
-    const grads = async (backend: 'cpu' | 'webgpu') => {
-      await useBackend(backend);
-      const model = BertModel.random(config, 4);
-      const { value, grads: g } = tf.variableGrads(() => tf.sum(tf.square(model.forward(batch))) as tf.Scalar, model.variables);
-      const query = await g[model.variables[5].name].data(); // a query weight: reached only through attention
-      const loss = (await value.data())[0];
-      tf.dispose([value, ...Object.values(g)]);
-      model.dispose();
-      return { loss, query };
-    };
+    const grads = async (backend: 'cpu' | 'webgpu') => (await useBackend(backend), lossAndQueryGrad(config, batch));
     const cpu = await grads('cpu');
     const gpu = await grads('webgpu');
     expect(Math.abs(gpu.loss - cpu.loss) / cpu.loss).toBeLessThan(FORWARD_TOL);

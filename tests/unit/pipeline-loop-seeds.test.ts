@@ -40,9 +40,9 @@ const configOf = (over: Record<string, unknown>): ExperimentConfig =>
     ...over,
   });
 
-async function run(config: ExperimentConfig, store: RunStore = memoryRunStore()) {
+async function loopContext(config: ExperimentConfig, store: RunStore): Promise<LoopContext> {
   const baseFiles = await readModelDir(TINY_BERT);
-  const ctx: LoopContext = {
+  return {
     config,
     data: tinyDataset(),
     store,
@@ -52,7 +52,10 @@ async function run(config: ExperimentConfig, store: RunStore = memoryRunStore())
     log: () => {},
     corpus: new Map(),
   };
-  return runExperiment(ctx, llm);
+}
+
+async function run(config: ExperimentConfig, store: RunStore = memoryRunStore()) {
+  return runExperiment(await loopContext(config, store), llm);
 }
 
 beforeAll(useCpuBackend);
@@ -93,18 +96,7 @@ it("samples each seed's evaluation expansions with its own seed: Raw+expansion s
   };
   const config = configOf({ seed: 7, seeds: [7, 8], settings: ['Raw', 'Raw+expansion'], seededSettings: ['Raw+expansion'], expansion: { seed: 100 } });
   const store = memoryRunStore();
-  const baseFiles = await readModelDir(TINY_BERT);
-  const ctx: LoopContext = {
-    config,
-    data: tinyDataset(),
-    store,
-    stages: await RunStages.open(store, config),
-    encoders: { baseFiles: new Map(baseFiles), load: (files) => loadBertEncoder(files, { seed: 1, settings: { maxLength: 32 } }) },
-    work: {},
-    log: () => {},
-    corpus: new Map(),
-  };
-  const out = await runExperiment(ctx, seeded);
+  const out = await runExperiment(await loopContext(config, store), seeded);
   const names = Object.keys((await store.loadState())!.stages);
   for (const n of ['expansions:base:test', 'expansions:base:dev', 'expansions:base@seed8:test', 'expansions:base@seed8:dev', 'eval:Raw+expansion', 'eval:Raw+expansion@seed8', 'devEval:Raw+expansion@seed8']) expect(names).toContain(n);
   // The config's seed samples with expansion.seed (the LLM side's default); seed 8 with expansion.seed + 1.
