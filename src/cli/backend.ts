@@ -4,6 +4,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { existsSync, mkdirSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
+import { setFlagsFromString } from 'node:v8';
 import { join } from 'node:path';
 import { ExpandrError, UsageError } from '../errors.ts';
 import { installLeanGradients } from '../util/lean-gradients.ts';
@@ -53,6 +54,21 @@ async function installNodeWebGpu(): Promise<void> {
   Object.defineProperty(globalThis, 'navigator', { value: { ...(g.navigator ?? {}), gpu: create([]) }, configurable: true, writable: true });
 }
 
+/** (func (param v128 v128 v128) (result v128) local.get 0 local.get 1 local.get 2 f32x4.relaxed_madd) */
+const RELAXED_SIMD_PROBE = new Uint8Array([
+  0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, 0x01, 0x08, 0x01, 0x60, 0x03, 0x7b, 0x7b, 0x7b, 0x01, 0x7b, 0x03, 0x02, 0x01, 0x00,
+  0x0a, 0x0d, 0x01, 0x0b, 0x00, 0x20, 0x00, 0x20, 0x01, 0x20, 0x02, 0xfd, 0x85, 0x02, 0x0b,
+]);
+
+/**
+ * Relaxed SIMD (the compiled GEMM's fused multiply-add, src/util/wasm-kernel-module.ts) is on by default in
+ * Chromium since 114 but behind a flag in Node 20's V8 (11.3); set it before any kernel compiles.
+ */
+export function enableRelaxedSimd(): boolean {
+  if (!WebAssembly.validate(RELAXED_SIMD_PROBE)) setFlagsFromString('--experimental-wasm-relaxed-simd');
+  return WebAssembly.validate(RELAXED_SIMD_PROBE);
+}
+
 /** Makes `name` the active tfjs backend; throws with the fix when it cannot start. Returns the name. */
 export async function useBackend(name: BackendName): Promise<BackendName> {
   installLeanGradients();
@@ -60,6 +76,7 @@ export async function useBackend(name: BackendName): Promise<BackendName> {
   try {
     if (name === 'cpu') await import('@tensorflow/tfjs-backend-cpu');
     else if (name === 'wasm') {
+      enableRelaxedSimd();
       await import('@tensorflow/tfjs-backend-wasm');
       shareWasmIdentity();
       // Not tf.findBackend: it would start the backend with tfjs' own choice (one thread in Node).

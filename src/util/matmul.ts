@@ -7,16 +7,34 @@
 //    O(size) against O(size·N)).
 //  - batchMatMul: a (N, M, K) @ (N, K, P) product is split into N plain 2D products run in place on
 //    slices of the inputs' heap memory (wasm-matmul-kernel.ts), forward and backward.
-// Other backends use tf.matMul.
+// Where tfjs-wasm runs one thread, the 2D products (matMul2d, matMulBT, linear2d; forward and backward) go
+// to the compiled GEMM instead (wasm-gemm-kernel.ts): no transpose copies, and faster than XNNPACK on one
+// thread (bench/wasm-gemm.bench.ts). Other backends use tf.matMul.
 import * as tf from '@tensorflow/tfjs-core';
-import { wasmKernelSwitches } from './wasm-kernel-internals.ts';
+import { wasmKernelSwitches, wasmInternals } from './wasm-kernel-internals.ts';
+import { wasmGemm } from './wasm-gemm-kernel.ts';
+import { wasmKernelsAvailable } from './wasm-kernel-module.ts';
 import { wasmSlicedBatchMatMul } from './wasm-matmul-kernel.ts';
 
 const onWasm = () => tf.getBackend() === 'wasm';
 
+/**
+ * Rows below which a product stays with XNNPACK: it keeps each weight packed between calls, where the GEMM
+ * packs B on every call (O(K·N), as much work as the product itself for a single row: a decoding step).
+ */
+export const GEMM_MIN_ROWS = 16;
+
+/** Whether a product of `rows` rows goes to the compiled GEMM: wasm on one thread, the kernels started. */
+function gemmFor(rows: number): boolean {
+  if (!wasmKernelSwitches.gemm || rows < GEMM_MIN_ROWS || !wasmKernelsAvailable()) return false;
+  // The GEMM is single-threaded; XNNPACK splits a product over tfjs-wasm's pool.
+  return wasmInternals(tf.backend()).wasm.tfjs.getThreadsCount?.() === 1;
+}
+
 /** a (M, K) @ b (K, N) → (M, N), differentiable. */
 export function matMul2d(a: tf.Tensor2D, b: tf.Tensor2D): tf.Tensor2D {
   if (!onWasm()) return tf.matMul(a, b);
+  if (gemmFor(a.shape[0])) return gemmProduct(a, b, false);
   const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
     const [x, y, save] = args as [tf.Tensor2D, tf.Tensor2D, tf.GradSaveFunc];
     save([x, y]);
@@ -40,6 +58,7 @@ export function matMul2d(a: tf.Tensor2D, b: tf.Tensor2D): tf.Tensor2D {
  */
 export function matMulBT(a: tf.Tensor2D, b: tf.Tensor2D): tf.Tensor2D {
   if (!onWasm()) return tf.matMul(a, b, false, true);
+  if (gemmFor(a.shape[0])) return isFrozen(b) ? gemmProductFrozenBT(a, b) : gemmProduct(a, b, true);
   if (isFrozen(b)) return matMulBTFrozen(a, b);
   const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
     const [x, w, save] = args as [tf.Tensor2D, tf.Tensor2D, tf.GradSaveFunc];
@@ -154,6 +173,7 @@ export function attentionMatMul(a: tf.Tensor3D, b: tf.Tensor3D, transposeB: bool
  */
 export function linear2d(input: tf.Tensor2D, weight: tf.Tensor2D, bias: tf.Tensor1D): tf.Tensor2D {
   if (!onWasm()) return tf.add(tf.matMul(input, weight), bias);
+  if (gemmFor(input.shape[0])) return gemmProduct(input, weight, false, bias);
   const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
     const [xi, wi, bi, save] = args as [tf.Tensor2D, tf.Tensor2D, tf.Tensor1D, tf.GradSaveFunc];
     save([xi, wi]);
@@ -166,4 +186,35 @@ export function linear2d(input: tf.Tensor2D, weight: tf.Tensor2D, bias: tf.Tenso
     };
   });
   return op(input, weight, bias) as tf.Tensor2D;
+}
+
+/**
+ * a (M, K) @ b (K, N), or @ bᵀ for b (N, K) when transposeB, (+ bias (N)), differentiable, all on the compiled
+ * GEMM: dx = dy·op(b)ᵀ and d op(b) = aᵀ·dy (for bᵀ: dyᵀ·a), each one call with the transposes in the strides.
+ */
+function gemmProduct(a: tf.Tensor2D, b: tf.Tensor2D, transposeB: boolean, bias?: tf.Tensor1D): tf.Tensor2D {
+  const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    const [x, w] = args as [tf.Tensor2D, tf.Tensor2D];
+    const save = args[args.length - 1] as tf.GradSaveFunc;
+    save([x, w]);
+    return {
+      value: wasmGemm(x, w, { transposeB, bias: bias ? (args[2] as tf.Tensor1D) : undefined }),
+      gradFunc: (dy: tf.Tensor2D, saved: tf.Tensor[]) => {
+        const [xs, ws] = saved as [tf.Tensor2D, tf.Tensor2D];
+        const dx = wasmGemm(dy, ws, { transposeB: !transposeB }); // (M, K)
+        const dw = transposeB ? wasmGemm(dy, xs, { transposeA: true }) : wasmGemm(xs, dy, { transposeA: true }); // (N, K) or (K, N)
+        return bias ? [dx, dw, tf.sum(dy, 0)] : [dx, dw];
+      },
+    };
+  });
+  return (bias ? op(a, b, bias) : op(a, b)) as tf.Tensor2D;
+}
+
+/** a (M, K) @ wᵀ for a frozen w (N, K) on the compiled GEMM: the input's gradient only (as matMulBTFrozen). */
+function gemmProductFrozenBT(a: tf.Tensor2D, w: tf.Tensor2D): tf.Tensor2D {
+  const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => ({
+    value: wasmGemm(args[0] as tf.Tensor2D, w, { transposeB: true }),
+    gradFunc: (dy: tf.Tensor2D) => wasmGemm(dy, w), // (M, K)
+  }));
+  return op(a) as tf.Tensor2D;
 }

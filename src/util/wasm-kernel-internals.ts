@@ -6,7 +6,7 @@ import type * as tf from '@tensorflow/tfjs-core';
 export interface WasmModuleInternals {
   HEAPF32: Float32Array;
   cwrap(name: string, ret: null, args: string[]): (...args: unknown[]) => void;
-  tfjs: { registerTensor(id: number, size: number, offset: number): void; disposeData(id: number): void };
+  tfjs: { registerTensor(id: number, size: number, offset: number): void; disposeData(id: number): void; getThreadsCount?(): number };
 }
 
 export interface WasmBackendInternals {
@@ -29,6 +29,7 @@ export function wasmInternals(backend: unknown): WasmBackendInternals {
  * Which of this project's wasm kernels run (all by default). Benchmarks turn one off to measure what it
  * gains in the same process (bench/encoder-page.bench.ts); the off path is the tfjs-op composition it replaced.
  * slicedMatMul: wasm-matmul-kernel.ts; fusedAttention: wasm-attention-kernel.ts (BertModel inference);
- * gelu: wasm-gelu-kernel.ts (src/encoder/gelu.ts, inference and training).
+ * gelu: wasm-gelu-kernel.ts (src/encoder/gelu.ts, inference and training); gemm: wasm-gemm-kernel.ts (matmul.ts'
+ * 2D products, forward and backward, where tfjs-wasm runs one thread).
  */
-export const wasmKernelSwitches = { slicedMatMul: true, fusedAttention: true, gelu: true };
+export const wasmKernelSwitches = { slicedMatMul: true, fusedAttention: true, gelu: true, gemm: true };

@@ -4,9 +4,11 @@
 // shared one for its threaded SIMD build (Module.wasmMemory). The instance holds no views of that memory
 // (only byte offsets), so memory growth needs nothing here. It compiles on first use, synchronously;
 // prepareWasmKernels() compiles it ahead, asynchronously, for a browser's main thread (where browsers have
-// limited synchronous compiles to small modules). The kernels: wasm-attention-kernel.ts, wasm-gelu-kernel.ts.
+// limited synchronous compiles to small modules). The kernels: wasm-attention-kernel.ts, wasm-gelu-kernel.ts,
+// wasm-gemm-kernel.ts. Each build comes twice: with relaxed SIMD (the GEMM's fused multiply-add) where the
+// engine validates it (Chromium ≥ 114; Node 20 after backend.ts sets V8's flag), else with plain SIMD.
 import * as tf from '@tensorflow/tfjs-core';
-import { WASM_KERNELS_PLAIN, WASM_KERNELS_SHARED } from './wasm-kernel-binaries.ts';
+import { WASM_KERNELS_PLAIN, WASM_KERNELS_PLAIN_RELAXED, WASM_KERNELS_SHARED, WASM_KERNELS_SHARED_RELAXED } from './wasm-kernel-binaries.ts';
 import { wasmInternals, type WasmBackendInternals } from './wasm-kernel-internals.ts';
 
 /** The module's exports (pointers are byte offsets into the backend's memory). */
@@ -15,6 +17,11 @@ export interface WasmKernelExports {
   attention_scratch_floats(seq: number, hs: number): number;
   gelu(x: number, y: number, n: number): void;
   gelu_grad(x: number, dy: number, dx: number, n: number): void;
+  gemm_packed_floats(K: number, N: number): number;
+  gemm_pack_b(b: number, packed: number, K: number, N: number, bk: number, bn: number): void;
+  gemm_packed_a_floats(M: number, K: number): number;
+  gemm_pack_a(a: number, packed: number, M: number, K: number, am: number, ak: number): void;
+  gemm(a: number, am: number, ak: number, packed: number, c: number, bias: number, M: number, K: number, N: number, row0: number, row1: number): void;
 }
 
 /** The emscripten module fields used here (tfjs-backend-wasm 4.22's wasm-out/*.js). */
@@ -27,7 +34,7 @@ export interface EmscriptenModule {
 
 type Build = 'plain' | 'shared';
 /** Per emscripten module: the kernels' exports, or why they could not start there. */
-const instances = new WeakMap<object, WasmKernelExports | Error>();
+let instances = new WeakMap<object, WasmKernelExports | Error>();
 /** Compiled builds, for every module of their kind. */
 const compiled = new Map<Build, WebAssembly.Module>();
 
@@ -46,7 +53,26 @@ function memoryOf(mod: EmscriptenModule): { memory: WebAssembly.Memory; build: B
   return { memory, build: shared ? 'shared' : 'plain' };
 }
 
-const bytesOf = (build: Build) => decode(build === 'shared' ? WASM_KERNELS_SHARED : WASM_KERNELS_PLAIN);
+let relaxed: boolean | undefined;
+/** Whether the kernels use relaxed SIMD: by default where the engine validates the relaxed build's own bytes. */
+export function wasmKernelsRelaxed(): boolean {
+  relaxed ??= WebAssembly.validate(decode(WASM_KERNELS_PLAIN_RELAXED));
+  return relaxed;
+}
+
+/**
+ * Picks the plain-SIMD build (false) or the relaxed one where it validates (true) for the kernels started
+ * after this call: benchmarks and tests measure and check both in one process. Returns what is in use.
+ */
+export function setWasmKernelsRelaxed(on: boolean): boolean {
+  relaxed = on && WebAssembly.validate(decode(WASM_KERNELS_PLAIN_RELAXED));
+  compiled.clear();
+  instances = new WeakMap();
+  return relaxed;
+}
+
+const bytesOf = (build: Build) =>
+  decode(wasmKernelsRelaxed() ? (build === 'shared' ? WASM_KERNELS_SHARED_RELAXED : WASM_KERNELS_PLAIN_RELAXED) : build === 'shared' ? WASM_KERNELS_SHARED : WASM_KERNELS_PLAIN);
 
 function instantiate(mod: EmscriptenModule): WasmKernelExports | Error {
   let exports = instances.get(mod);

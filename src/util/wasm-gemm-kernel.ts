@@ -1,0 +1,67 @@
+// Matrix products as one compiled wasm SIMD call for tfjs-backend-wasm (kernel WASM_GEMM): C = op(A)·op(B)
+// (+ bias), op a transpose or not. tfjs-wasm's own product reaches XNNPACK only untransposed, so every
+// backward product (dy·Wᵀ, xᵀ·dy) and PyTorch-layout weight (x·Wᵀ) paid an O(size) transpose copy first; here
+// A is read through strides and B through the packing step, so a transpose costs nothing. With relaxed
+// SIMD's fused multiply-add (wasm-kernel-module.ts picks that build where the engine takes it) it also
+// multiplies faster than XNNPACK's wasm SIMD kernels on one thread (bench/wasm-gemm.bench.ts). Single
+// threaded: matmul.ts uses it where tfjs-wasm runs one thread. The C source: src/util/wasm-gemm-kernel.c.
+import * as tf from '@tensorflow/tfjs-core';
+import { wasmKernelsOf } from './wasm-kernel-module.ts';
+import { registerKernelOnce } from './register-kernel-once.ts';
+
+export const WASM_GEMM = 'ExpandrWasmGemm';
+
+export interface GemmOptions {
+  /** A is given as (K, M). */
+  transposeA?: boolean;
+  /** B is given as (N, K). */
+  transposeB?: boolean;
+  /** Added to every row of the product (N floats). */
+  bias?: tf.Tensor1D;
+}
+
+function gemmKernel({ inputs, backend, attrs }: { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs: unknown }): tf.TensorInfo {
+  const { a, b, bias } = inputs as { a: tf.TensorInfo; b: tf.TensorInfo; bias?: tf.TensorInfo };
+  const { transposeA, transposeB } = attrs as { transposeA: boolean; transposeB: boolean };
+  const [M, K] = transposeA ? [a.shape[1], a.shape[0]] : [a.shape[0], a.shape[1]];
+  const [kb, N] = transposeB ? [b.shape[1], b.shape[0]] : [b.shape[0], b.shape[1]];
+  const bad = [a, b, ...(bias ? [bias] : [])].some((t) => t.dtype !== 'float32') || a.shape.length !== 2 || b.shape.length !== 2 || kb !== K || (bias && (bias.shape.length !== 1 || bias.shape[0] !== N));
+  if (bad) {
+    throw new Error(`${WASM_GEMM}: expects float32 A (M, K), B (K, N) (transposed: (K, M), (N, K)) and bias (N); got A [${a.shape}] ${transposeA ? 'transposed ' : ''}${a.dtype}, B [${b.shape}] ${transposeB ? 'transposed ' : ''}${b.dtype}${bias ? `, bias [${bias.shape}]` : ''}`);
+  }
+  const { be, mod, kernels } = wasmKernelsOf(backend);
+  const out = be.makeOutput([M, N], 'float32');
+  if (M === 0 || N === 0) return out;
+  const at = (t: tf.TensorInfo) => be.dataIdMap.get(t.dataId).memoryOffset;
+  const packed = mod._malloc(4 * Math.max(1, kernels.gemm_packed_floats(K, N)));
+  // A transposed has its rows a column apart: packed into 6-row blocks first (O(M·K)), so the kernel reads it in order.
+  const packedA = transposeA ? mod._malloc(4 * Math.max(1, kernels.gemm_packed_a_floats(M, K))) : 0;
+  try {
+    // B(k, n) = b[k·bk + n·bn]; A(m, k) = a[m·am + k·ak].
+    kernels.gemm_pack_b(at(b), packed, K, N, transposeB ? 1 : N, transposeB ? K : 1);
+    if (transposeA) {
+      kernels.gemm_pack_a(at(a), packedA, M, K, 1, M);
+      kernels.gemm(packedA, 0, 0, packed, at(out), bias ? at(bias) : 0, M, K, N, 0, M);
+    } else {
+      kernels.gemm(at(a), K, 1, packed, at(out), bias ? at(bias) : 0, M, K, N, 0, M);
+    }
+  } finally {
+    mod._free(packed);
+    if (packedA) mod._free(packedA);
+  }
+  return out;
+}
+
+/** Registers WASM_GEMM for the wasm backend (idempotent). */
+export function registerWasmGemm(): void {
+  registerKernelOnce(WASM_GEMM, 'wasm', gemmKernel);
+}
+
+/** op(a) · op(b) (+ bias) → (M, N), float32, wasm only, no gradient of its own (matmul.ts gives one). */
+export function wasmGemm(a: tf.Tensor2D, b: tf.Tensor2D, options: GemmOptions = {}): tf.Tensor2D {
+  registerWasmGemm();
+  const inputs: Record<string, tf.Tensor> = { a, b };
+  if (options.bias) inputs.bias = options.bias;
+  const attrs = { transposeA: options.transposeA === true, transposeB: options.transposeB === true };
+  return tf.engine().runKernel(WASM_GEMM, inputs as unknown as tf.NamedTensorMap, attrs as unknown as tf.NamedAttrMap) as tf.Tensor2D;
+}
