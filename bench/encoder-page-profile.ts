@@ -2,14 +2,16 @@
 // trace and tf.profile kernel table of bench/encoder-profile.ts, on the longest SciFact documents at 256
 // tokens in one batch of encode()'s size (10 rows at 256: MAX_ATTENTION_ELEMENTS). The Chromium
 // counterpart is the 'profile' part of bench/encoder-page.bench.ts (same function, in the page).
-//   npx tsx bench/encoder-page-profile.ts [--threads 1] [--docs 64] [--batch 10] [--composed-attention] [--composed-gelu]
+//   npx tsx bench/encoder-page-profile.ts [--threads 1] [--docs 64] [--batch 10] [--composed-attention] [--composed-gelu] [--xnnpack-gemm]
 // --composed-attention / --composed-gelu switch the compiled attention / GELU kernel off
-// (src/util/wasm-attention-kernel.ts, src/util/wasm-gelu-kernel.ts).
+// (src/util/wasm-attention-kernel.ts, src/util/wasm-gelu-kernel.ts); --xnnpack-gemm the compiled GEMM
+// (src/util/wasm-gemm-kernel.ts: the 2D products at 1 thread).
 // Prints measured figures and the load average; not a pass/fail test.
 import { loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs-core';
+import { enableRelaxedSimd } from '../src/cli/backend.ts';
 import { registerTfjsResolveHook } from '../src/cli/tfjs-gradients.ts';
 import { readModelDir } from '../src/encoder/node-files.ts';
 import { startWasmWithThreads } from '../src/encoder/wasm-threads.ts';
@@ -24,9 +26,11 @@ const { profileTables } = await import('./encoder-results.ts');
 
 const MODEL = join(resolve(import.meta.dirname, '..'), '.cache/models/all-MiniLM-L6-v2');
 const MAX_LENGTH = 256;
-const { values } = parseArgs({ options: { threads: { type: 'string', default: '1' }, docs: { type: 'string', default: '64' }, batch: { type: 'string', default: '10' }, 'composed-attention': { type: 'boolean', default: false }, 'composed-gelu': { type: 'boolean', default: false } } });
+const { values } = parseArgs({ options: { threads: { type: 'string', default: '1' }, docs: { type: 'string', default: '64' }, batch: { type: 'string', default: '10' }, 'composed-attention': { type: 'boolean', default: false }, 'composed-gelu': { type: 'boolean', default: false }, 'xnnpack-gemm': { type: 'boolean', default: false } } });
 wasmKernelSwitches.fusedAttention = !values['composed-attention'];
 wasmKernelSwitches.gelu = !values['composed-gelu'];
+wasmKernelSwitches.gemm = !values['xnnpack-gemm'];
+enableRelaxedSimd();
 const threads = await startWasmWithThreads(Number(values.threads));
 const loaded = await loadBertEncoder(await readModelDir(MODEL));
 const enc = new BertEncoder(loaded.model, loaded.tokenizer, { ...loaded.settings, maxLength: MAX_LENGTH }, loaded.configJson);
@@ -35,6 +39,6 @@ const plan = batchPlan(enc, texts, Number(values.batch));
 const longest = plan.order.slice(0, plan.rows[0]).map((i) => texts[i]);
 const load0 = loadavg()[0];
 const p = await profileEncodeBatch(enc, longest);
-console.log(`Profile, all-MiniLM-L6-v2 (real weights), tfjs ${tf.getBackend()} in Node ${process.version}, ${threads} XNNPACK thread(s), ${p.batch} docs × ${p.seqLen} tokens, attention ${wasmKernelSwitches.fusedAttention ? 'compiled kernel' : 'composed'}, GELU ${wasmKernelSwitches.gelu ? 'compiled kernel' : 'composed'}; load 1m ${load0.toFixed(2)} → ${loadavg()[0].toFixed(2)}`);
+console.log(`Profile, all-MiniLM-L6-v2 (real weights), tfjs ${tf.getBackend()} in Node ${process.version}, ${threads} XNNPACK thread(s), ${p.batch} docs × ${p.seqLen} tokens, attention ${wasmKernelSwitches.fusedAttention ? 'compiled kernel' : 'composed'}, GELU ${wasmKernelSwitches.gelu ? 'compiled kernel' : 'composed'}, 2D products ${wasmKernelSwitches.gemm && threads === 1 ? 'compiled GEMM' : 'XNNPACK'}; load 1m ${load0.toFixed(2)} → ${loadavg()[0].toFixed(2)}`);
 console.log(profileTables(p));
 process.exit(0);

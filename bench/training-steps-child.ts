@@ -32,6 +32,8 @@ const { wasmKernelSwitches } = await import('../src/util/wasm-kernel-internals.t
 
 // EXPANDR_COMPOSED_GELU=1 (--composed-gelu): GELU from tfjs ops instead of the compiled wasm kernel.
 wasmKernelSwitches.gelu = process.env.EXPANDR_COMPOSED_GELU !== '1';
+// EXPANDR_XNNPACK_GEMM=1 (--xnnpack-gemm): every 2D product on XNNPACK instead of the compiled GEMM.
+wasmKernelSwitches.gemm = process.env.EXPANDR_XNNPACK_GEMM !== '1';
 
 /** all-MiniLM-L6-v2's max_seq_length (sentence_bert_config.json). */
 const MINILM_MAX_LENGTH = 256;

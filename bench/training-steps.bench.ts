@@ -19,6 +19,8 @@
 //   npm run -s bench:training -- --tasks infonce --threads 2 --rounds 2 --profile
 // --profile: after the rounds, one more step of ours under tf.profile, kernel time by kernel name.
 // --composed-gelu: ours with GELU composed from tfjs ops (wasmKernelSwitches.gelu off), to measure the kernel.
+// --xnnpack-gemm: ours with every 2D product on XNNPACK (wasmKernelSwitches.gemm off; at 1 thread the
+// products otherwise run on the compiled GEMM, src/util/wasm-gemm-kernel.ts), to measure the GEMM.
 // Nothing here is a pass/fail test.
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -51,6 +53,7 @@ const { values: argv } = parseArgs({
     engines: { type: 'string', default: 'ours,pytorch' },
     profile: { type: 'boolean', default: false },
     'composed-gelu': { type: 'boolean', default: false },
+    'xnnpack-gemm': { type: 'boolean', default: false },
   },
 });
 const list = (s: string) => s.split(',').map((x) => x.trim()).filter(Boolean);
@@ -126,7 +129,7 @@ function startChild(name: string, engine: Child['engine'], threads: number, cmd:
 }
 
 const ours = (threads: number) =>
-  startChild(`ours ${threads}t`, 'ours', threads, process.execPath, ['--import', 'tsx', join(ROOT, 'bench/training-steps-child.ts')], { EXPANDR_WASM_THREADS: String(threads), EXPANDR_COMPOSED_GELU: argv['composed-gelu'] ? '1' : '0' });
+  startChild(`ours ${threads}t`, 'ours', threads, process.execPath, ['--import', 'tsx', join(ROOT, 'bench/training-steps-child.ts')], { EXPANDR_WASM_THREADS: String(threads), EXPANDR_COMPOSED_GELU: argv['composed-gelu'] ? '1' : '0', EXPANDR_XNNPACK_GEMM: argv['xnnpack-gemm'] ? '1' : '0' });
 const pytorch = (task: Task, threads: number) =>
   startChild(`PyTorch ${threads}t`, 'pytorch', threads, PYTHON, [join(ROOT, 'bench/training_steps_torch.py'), '--task', task, '--threads', String(threads)], {
     LD_LIBRARY_PATH: [OPENBLAS, process.env.LD_LIBRARY_PATH].filter(Boolean).join(':'),
@@ -226,6 +229,6 @@ async function profile(task: Task, child: Child): Promise<void> {
 
 const machine = () => `Node ${process.version}, ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, load average ${loadavg().map((x) => x.toFixed(2)).join(' ')}`;
 console.log(`Training-step benchmark: ${machine()}`);
-console.log(`  tasks ${tasks.join(', ')}; threads ${threadCounts.join(', ')}; engines ${engines.join(', ')}; ${ROUNDS} rounds; ours' GELU ${argv['composed-gelu'] ? 'composed from tfjs ops' : 'compiled wasm kernel'}`);
+console.log(`  tasks ${tasks.join(', ')}; threads ${threadCounts.join(', ')}; engines ${engines.join(', ')}; ${ROUNDS} rounds; ours' GELU ${argv['composed-gelu'] ? 'composed from tfjs ops' : 'compiled wasm kernel'}, 2D products ${argv['xnnpack-gemm'] ? 'XNNPACK' : 'compiled GEMM at 1 thread, XNNPACK at more'}`);
 for (const task of tasks) await runTask(task);
 console.log(`\nDone: ${machine()}`);
