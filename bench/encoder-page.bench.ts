@@ -140,6 +140,7 @@ try {
     tolerance: AGREEMENT_TOLERANCE,
     variants: argv.variants
       ? [
+          { label: '2D products on XNNPACK (no compiled GEMM; it runs at 1 thread only)', backend: 'wasm' as const, switches: { gemm: false } },
           { label: 'GELU composed from tfjs ops (no compiled wasm kernel)', backend: 'wasm' as const, switches: { gelu: false } },
           { label: 'attention composed from tfjs ops (no compiled wasm kernel)', backend: 'wasm' as const, switches: { fusedAttention: false } },
           { label: 'attention composed, products as before (read back + slices + Concat)', backend: 'wasm' as const, switches: { fusedAttention: false, slicedMatMul: false } },

@@ -12,7 +12,7 @@ import wasmThreaded from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-t
 import { env, pipeline } from '@huggingface/transformers';
 import { BertEncoder, loadBertEncoder } from '../../src/encoder/encoder.ts';
 import { shareWasmIdentity } from '../../src/util/wasm-identity.ts';
-import { prepareWasmKernels } from '../../src/util/wasm-kernel-module.ts';
+import { prepareWasmKernels, wasmKernelsRelaxed } from '../../src/util/wasm-kernel-module.ts';
 import { wasmKernelSwitches } from '../../src/util/wasm-kernel-internals.ts';
 import { webgpuKernelSwitches } from '../../src/util/webgpu-attention-kernel.ts';
 import { batchPlan, type FeatureExtractor } from '../encoder-measure.ts';
@@ -213,7 +213,7 @@ async function benchEncoderPage(req: PageRequest): Promise<PageResult> {
     skips: [],
   };
   const kernel = await prepareWasmKernels(); // async compile: the main thread may refuse a sync one
-  log(`crossOriginIsolated ${result.crossOriginIsolated}, tfjs-wasm ${result.tfjsWasmThreads} thread(s), compiled wasm kernels (attention, GELU): ${kernel instanceof Error ? kernel.message : `${kernel}-memory build`}`);
+  log(`crossOriginIsolated ${result.crossOriginIsolated}, tfjs-wasm ${result.tfjsWasmThreads} thread(s), compiled wasm kernels (attention, GELU, GEMM): ${kernel instanceof Error ? kernel.message : `${kernel}-memory build, ${wasmKernelsRelaxed() ? 'relaxed SIMD' : 'plain SIMD (no relaxed SIMD here)'}`}`);
   const enc = await loadOurs(req.modelUrl, req.maxLength);
   for (const backend of req.backends) {
     if (backend === 'webgpu') {
