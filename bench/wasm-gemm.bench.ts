@@ -1,10 +1,11 @@
-// Benchmark: the 2D products of a MiniLM layer on tfjs-wasm in Node, one thread: the compiled GEMM
+// Benchmark: the 2D products of a MiniLM layer on tfjs-wasm in Node, at one thread (or --threads N: XNNPACK's
+// pool of N, the GEMM's rows over itself and N − 1 helper threads, src/util/gemm-helpers.ts): the compiled GEMM
 // (src/util/wasm-gemm-kernel.ts) in its plain wasm SIMD and relaxed SIMD (fused multiply-add) builds, against
 // what matmul.ts ran before it, XNNPACK through tfjs (tf.fused.matMul with the bias; the backward products as
 // an explicit transpose + plain product, tfjs-wasm's only fast path). Interleaved rounds, same process, same
 // inputs; max |diff| against XNNPACK's result.
 // Default: encode()'s batch at 256 tokens (2,560 rows) through MiniLM's shapes (384 → 384, 384 → 1536, 1536 → 384).
-//   npx tsx bench/wasm-gemm.bench.ts [--rounds 7] [--rows 2560]
+//   npx tsx bench/wasm-gemm.bench.ts [--rounds 7] [--rows 2560] [--threads 1]
 // Prints measured figures and the load average; not a pass/fail test.
 import { loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
@@ -18,15 +19,16 @@ const relaxedOk = enableRelaxedSimd();
 const { wasmGemm } = await import('../src/util/wasm-gemm-kernel.ts');
 const { setWasmKernelsRelaxed } = await import('../src/util/wasm-kernel-module.ts');
 
-const { values } = parseArgs({ options: { rounds: { type: 'string', default: '7' }, rows: { type: 'string', default: '2560' } } });
+const { values } = parseArgs({ options: { rounds: { type: 'string', default: '7' }, rows: { type: 'string', default: '2560' }, threads: { type: 'string', default: '1' } } });
 const [M, rounds] = [Number(values.rows), Number(values.rounds)];
-await startWasmWithThreads(1);
+const threads = await startWasmWithThreads(Number(values.threads));
+const helpers = threads > 1 ? await (await import('../src/cli/gemm-helpers-node.ts')).startGemmHelpers(threads - 1) : 0;
 
 type Way = 'XNNPACK' | 'GEMM plain' | 'GEMM relaxed';
 type Product = 'x·W + b' | 'dy·Wᵀ' | 'xᵀ·dy';
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const load0 = loadavg()[0];
-console.log(`2D products on tfjs wasm (Node ${process.version}, 1 thread), ${M} rows; relaxed SIMD ${relaxedOk ? 'available' : 'NOT available (plain build only)'}`);
+console.log(`2D products on tfjs wasm (Node ${process.version}, ${threads} thread(s): XNNPACK's pool; the GEMM on this thread + ${helpers} helper(s)), ${M} rows; relaxed SIMD ${relaxedOk ? 'available' : 'NOT available (plain build only)'}`);
 const totals: Record<Way, number> = { XNNPACK: 0, 'GEMM plain': 0, 'GEMM relaxed': 0 };
 for (const [K, N] of [[384, 384], [384, 1536], [1536, 384]]) {
   const x = tf.randomUniform([M, K], -1, 1, 'float32', 1) as tf.Tensor2D;

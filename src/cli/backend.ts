@@ -82,7 +82,9 @@ export async function useBackend(name: BackendName): Promise<BackendName> {
       // Not tf.findBackend: it would start the backend with tfjs' own choice (one thread in Node).
       if (!('wasm' in (tf.engine() as unknown as { registry: Record<string, unknown> }).registry)) {
         const { startWasmWithThreads } = await import('../encoder/wasm-threads.ts');
-        await startWasmWithThreads(wasmThreads());
+        const threads = await startWasmWithThreads(wasmThreads());
+        // The compiled GEMM's rows over as many threads as XNNPACK's pool has (src/util/gemm-helpers.ts).
+        if (threads > 1) await (await import('./gemm-helpers-node.ts')).startGemmHelpers(threads - 1);
       }
     }
     else {

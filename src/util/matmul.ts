@@ -7,11 +7,13 @@
 //    O(size) against O(size·N)).
 //  - batchMatMul: a (N, M, K) @ (N, K, P) product is split into N plain 2D products run in place on
 //    slices of the inputs' heap memory (wasm-matmul-kernel.ts), forward and backward.
-// Where tfjs-wasm runs one thread, the 2D products (matMul2d, matMulBT, linear2d; forward and backward) go
-// to the compiled GEMM instead (wasm-gemm-kernel.ts): no transpose copies, and faster than XNNPACK on one
-// thread (bench/wasm-gemm.bench.ts). Other backends use tf.matMul.
+// Where the compiled GEMM has as many threads as XNNPACK (tfjs-wasm on one thread, or GEMM helpers for the
+// others), the 2D products (matMul2d, matMulBT, linear2d; forward and backward) go to it instead
+// (wasm-gemm-kernel.ts): no transpose copies, and faster than XNNPACK (bench/wasm-gemm.bench.ts). Other
+// backends use tf.matMul.
 import * as tf from '@tensorflow/tfjs-core';
 import { wasmKernelSwitches, wasmInternals } from './wasm-kernel-internals.ts';
+import { gemmHelperCount } from './gemm-helpers.ts';
 import { wasmGemm } from './wasm-gemm-kernel.ts';
 import { wasmKernelsAvailable } from './wasm-kernel-module.ts';
 import { wasmSlicedBatchMatMul } from './wasm-matmul-kernel.ts';
@@ -24,11 +26,14 @@ const onWasm = () => tf.getBackend() === 'wasm';
  */
 export const GEMM_MIN_ROWS = 16;
 
-/** Whether a product of `rows` rows goes to the compiled GEMM: wasm on one thread, the kernels started. */
+/**
+ * Whether a product of `rows` rows goes to the compiled GEMM: wasm, the kernels started, and as many threads for
+ * it as XNNPACK would have (tfjs-wasm on one thread, or a GEMM helper per extra pool thread: gemm-helpers.ts).
+ */
 function gemmFor(rows: number): boolean {
   if (!wasmKernelSwitches.gemm || rows < GEMM_MIN_ROWS || !wasmKernelsAvailable()) return false;
-  // The GEMM is single-threaded; XNNPACK splits a product over tfjs-wasm's pool.
-  return wasmInternals(tf.backend()).wasm.tfjs.getThreadsCount?.() === 1;
+  const threads = wasmInternals(tf.backend()).wasm.tfjs.getThreadsCount?.() ?? 0;
+  return threads >= 1 && gemmHelperCount() >= threads - 1;
 }
 
 /** a (M, K) @ b (K, N) → (M, N), differentiable. */

@@ -3,9 +3,11 @@
 // backward product (dy·Wᵀ, xᵀ·dy) and PyTorch-layout weight (x·Wᵀ) paid an O(size) transpose copy first; here
 // A is read through strides and B through the packing step, so a transpose costs nothing. With relaxed
 // SIMD's fused multiply-add (wasm-kernel-module.ts picks that build where the engine takes it) it also
-// multiplies faster than XNNPACK's wasm SIMD kernels on one thread (bench/wasm-gemm.bench.ts). Single
-// threaded: matmul.ts uses it where tfjs-wasm runs one thread. The C source: src/util/wasm-gemm-kernel.c.
+// multiplies faster than XNNPACK's wasm SIMD kernels on one thread (bench/wasm-gemm.bench.ts). Its rows are
+// split over helper threads where the environment started them (gemm-helpers.ts); matmul.ts uses it where
+// tfjs-wasm runs one thread or has a helper per extra thread. The C source: src/util/wasm-gemm-kernel.c.
 import * as tf from '@tensorflow/tfjs-core';
+import { gemmRows } from './gemm-helpers.ts';
 import { wasmKernelsOf } from './wasm-kernel-module.ts';
 import { registerKernelOnce } from './register-kernel-once.ts';
 
@@ -41,9 +43,9 @@ function gemmKernel({ inputs, backend, attrs }: { inputs: tf.NamedTensorInfoMap;
     kernels.gemm_pack_b(at(b), packed, K, N, transposeB ? 1 : N, transposeB ? K : 1);
     if (transposeA) {
       kernels.gemm_pack_a(at(a), packedA, M, K, 1, M);
-      kernels.gemm(packedA, 0, 0, packed, at(out), bias ? at(bias) : 0, M, K, N, 0, M);
+      gemmRows(kernels, packedA, 0, 0, packed, at(out), bias ? at(bias) : 0, M, K, N);
     } else {
-      kernels.gemm(at(a), K, 1, packed, at(out), bias ? at(bias) : 0, M, K, N, 0, M);
+      gemmRows(kernels, at(a), K, 1, packed, at(out), bias ? at(bias) : 0, M, K, N);
     }
   } finally {
     mod._free(packed);

@@ -124,3 +124,17 @@ export async function prepareWasmKernels(): Promise<Build | Error> {
   const exports = instantiate(mod);
   return exports instanceof Error ? exports : memoryOf(mod).build;
 }
+
+/**
+ * For helper threads (gemm-helpers.ts): the active wasm backend's shared memory, the kernels' module compiled for
+ * it, and its malloc; undefined where tfjs-wasm runs a plain memory or the kernels did not start.
+ */
+export function sharedWasmKernels(): { memory: WebAssembly.Memory; module: WebAssembly.Module; malloc(bytes: number): number } | undefined {
+  if (tf.getBackend() !== 'wasm') return undefined;
+  const mod = wasmInternals(tf.backend()).wasm as unknown as EmscriptenModule;
+  if (instantiate(mod) instanceof Error) return undefined;
+  const { memory, build } = memoryOf(mod);
+  const module = compiled.get(build);
+  if (build !== 'shared' || !module) return undefined;
+  return { memory, module, malloc: (bytes) => mod._malloc(bytes) };
+}
