@@ -2,7 +2,7 @@
 // thread, from a blob of GEMM_HELPER_SOURCE.browser, handed the backend's shared memory and the kernels' module
 // (both need cross-origin isolation, which the threaded tfjs-wasm build needs too).
 import * as tf from '@tensorflow/tfjs-core';
-import { GEMM_BLOCK_INTS, GEMM_HELPER_SOURCE, gemmHelpersStarted, setGemmHelpers } from '../src/util/gemm-helpers.ts';
+import { GEMM_HELPER_SOURCE, gemmHelpersStarted, newGemmBlock, setGemmHelpers } from '../src/util/gemm-helpers.ts';
 import { sharedWasmKernels } from '../src/util/wasm-kernel-module.ts';
 
 let started: Worker[] = [];
@@ -20,9 +20,7 @@ export async function startGemmHelpers(): Promise<number> {
   const url = URL.createObjectURL(new Blob([GEMM_HELPER_SOURCE.browser], { type: 'text/javascript' }));
   const blocks: Int32Array[] = [];
   for (let i = 1; i < threads; i++) {
-    const block = shared.malloc(4 * GEMM_BLOCK_INTS);
-    const view = new Int32Array(shared.memory.buffer, block, GEMM_BLOCK_INTS);
-    view.fill(0);
+    const { block, view } = newGemmBlock(shared);
     const worker = new Worker(url);
     worker.postMessage({ memory: shared.memory, module: shared.module, block });
     started.push(worker);

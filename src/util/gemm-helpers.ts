@@ -13,6 +13,9 @@ const IDLE = 0;
 const JOB = 1;
 const DONE = 2;
 const QUIT = 3;
+/** Control-block slots beside the state and gemm's arguments. */
+const JOBS_DONE_SLOT = 12;
+const STARTED_SLOT = 13;
 /** Rows per part are a multiple of the micro-tile's 6, so a packed A's blocks are never cut. */
 const MR = 6;
 /** Below this many rows the hand-over costs more than the second thread gains. */
@@ -23,14 +26,14 @@ const HELPER_LOOP = `
 function gemmHelper({ memory, module, block }) {
   const gemm = new WebAssembly.Instance(module, { env: { memory } }).exports.gemm;
   const c = new Int32Array(memory.buffer, block, ${GEMM_BLOCK_INTS});
-  Atomics.store(c, 13, 1);
+  Atomics.store(c, ${STARTED_SLOT}, 1);
   for (;;) {
     Atomics.wait(c, 0, ${IDLE});
     const s = Atomics.load(c, 0);
     if (s === ${QUIT}) break;
     if (s !== ${JOB}) continue;
     gemm(c[1], c[2], c[3], c[4], c[5], c[6], c[7], c[8], c[9], c[10], c[11]);
-    c[12]++;
+    c[${JOBS_DONE_SLOT}]++;
     Atomics.store(c, 0, ${DONE});
     Atomics.notify(c, 0);
   }
@@ -49,6 +52,14 @@ export const GEMM_HELPER_SOURCE = {
 
 let helpers: Int32Array[] = [];
 
+/** A zeroed control block in the shared memory: its byte offset (for the helper) and its int32 view (for setGemmHelpers). */
+export function newGemmBlock(shared: { memory: WebAssembly.Memory; malloc(bytes: number): number }): { block: number; view: Int32Array } {
+  const block = shared.malloc(4 * GEMM_BLOCK_INTS);
+  const view = new Int32Array(shared.memory.buffer, block, GEMM_BLOCK_INTS);
+  view.fill(0);
+  return { block, view };
+}
+
 /** Installs the helpers' control blocks (each a view of GEMM_BLOCK_INTS int32 in the shared memory); [] for none. */
 export function setGemmHelpers(blocks: Int32Array[]): void {
   for (const b of helpers) if (!blocks.includes(b)) (Atomics.store(b, 0, QUIT), Atomics.notify(b, 0));
@@ -62,14 +73,14 @@ export function gemmHelperCount(): number {
 /** Resolves once every helper's thread runs, or after timeoutMs (a helper that never starts is just not used): how many run. */
 export async function gemmHelpersStarted(timeoutMs = 10_000): Promise<number> {
   const t0 = Date.now();
-  const ready = () => helpers.filter((b) => Atomics.load(b, 13) === 1).length;
+  const ready = () => helpers.filter((b) => Atomics.load(b, STARTED_SLOT) === 1).length;
   while (ready() < helpers.length && Date.now() - t0 < timeoutMs) await new Promise((r) => setTimeout(r, 5));
   return ready();
 }
 
 /** Jobs each helper has finished (tests: the rows really ran there). */
 export function gemmHelperJobs(): number[] {
-  return helpers.map((b) => Atomics.load(b, 12));
+  return helpers.map((b) => Atomics.load(b, JOBS_DONE_SLOT));
 }
 
 /** gemm(a, am, ak, packed, c, bias, M, K, N) over rows [0, M): split over this thread and the helpers when M is large enough. */
@@ -79,7 +90,7 @@ export function gemmRows(kernels: WasmKernelExports, a: number, am: number, ak: 
     return;
   }
   // Only helpers whose thread has started (a Worker starts asynchronously); the rows rest here otherwise.
-  const ready = helpers.filter((b) => Atomics.load(b, 13) === 1);
+  const ready = helpers.filter((b) => Atomics.load(b, STARTED_SLOT) === 1);
   const step = Math.ceil(M / (ready.length + 1) / MR) * MR;
   const started: Int32Array[] = [];
   ready.forEach((block, i) => {
