@@ -14,6 +14,7 @@ import type { BertEncoder } from '../src/encoder/encoder.ts';
 import { batchMatMul, linear2d } from '../src/util/matmul.ts';
 import { gelu } from '../src/encoder/gelu.ts';
 import { wasmFusedAttention } from '../src/util/wasm-attention-kernel.ts';
+import { wasmAddLayerNorm, wasmEmbeddings } from '../src/util/wasm-layer-norm-kernel.ts';
 import { wasmKernelsAvailable } from '../src/util/wasm-kernel-module.ts';
 import { wasmKernelSwitches } from '../src/util/wasm-kernel-internals.ts';
 import { maskTensor, meanPool } from '../src/encoder/pooling.ts';
@@ -79,20 +80,30 @@ function tracedForward(enc: BertEncoder, ids: Int32Array, types: Int32Array, att
     const normed = tf.mul(centred, tf.rsqrt(tf.add(variance, c.layerNormEps)));
     return tf.add(tf.mul(normed, p(`${prefix}.weight`)), p(`${prefix}.bias`)) as tf.Tensor2D;
   };
+  // As BertModel.forward outside a gradient tape (fusedAttentionKind): the compiled kernels on wasm.
+  const fused = tf.getBackend() === 'wasm' && wasmKernelSwitches.fusedAttention && hs % 4 === 0 && wasmKernelsAvailable();
+  const compiledNorm = fused && wasmKernelSwitches.layerNorm;
+  const addLayerNorm = (x: tf.Tensor2D, residual: tf.Tensor2D | null, prefix: string) =>
+    compiledNorm ? wasmAddLayerNorm(x, residual, p(`${prefix}.weight`) as tf.Tensor1D, p(`${prefix}.bias`) as tf.Tensor1D, c.layerNormEps) : layerNorm(residual ? tf.add(x, residual) : x, prefix);
   return tf.tidy(() => {
     const maskAdd = tf.tensor4d(attentionMask.map((m) => (m ? 0 : -1e9)), [B, 1, 1, T], 'float32');
     const idsT = tf.tensor1d(ids, 'int32');
     const typesT = tf.tensor1d(types, 'int32');
-    const word = tf.reshape(embeddingLookup(p('embeddings.word_embeddings.weight'), idsT), [B, T, d]);
-    const pos = embeddingLookup(p('embeddings.position_embeddings.weight'), tf.range(0, T, 1, 'int32'));
-    const type = tf.reshape(embeddingLookup(p('embeddings.token_type_embeddings.weight'), typesT), [B, T, d]);
-    lap('embeddings: gather (word, position, type)');
-    let x = tf.reshape(tf.add(tf.add(word, pos), type), [B * T, d]) as tf.Tensor2D;
-    x = layerNorm(x, 'embeddings.LayerNorm');
-    lap('embeddings: add + LayerNorm');
+    let x: tf.Tensor2D;
+    if (compiledNorm) {
+      const table = (name: string) => p(`embeddings.${name}.weight`) as tf.Tensor2D;
+      x = wasmEmbeddings(table('word_embeddings'), table('position_embeddings'), table('token_type_embeddings'), idsT, typesT, T);
+      lap('embeddings: compiled wasm kernel (word + position + type)');
+    } else {
+      const word = tf.reshape(embeddingLookup(p('embeddings.word_embeddings.weight'), idsT), [B, T, d]);
+      const pos = embeddingLookup(p('embeddings.position_embeddings.weight'), tf.range(0, T, 1, 'int32'));
+      const type = tf.reshape(embeddingLookup(p('embeddings.token_type_embeddings.weight'), typesT), [B, T, d]);
+      lap('embeddings: gather (word, position, type)');
+      x = tf.reshape(tf.add(tf.add(word, pos), type), [B * T, d]) as tf.Tensor2D;
+    }
+    x = addLayerNorm(x, null, 'embeddings.LayerNorm');
+    lap('embeddings: LayerNorm');
     const heads = (t: tf.Tensor2D, perm: number[], shape: [number, number, number]) => tf.reshape(tf.transpose(tf.reshape(t, [B, T, nh, hs]), perm), shape) as tf.Tensor3D;
-    // As BertModel.forward outside a gradient tape (fusedAttentionKind): the compiled kernel on wasm.
-    const fused = tf.getBackend() === 'wasm' && wasmKernelSwitches.fusedAttention && hs % 4 === 0 && wasmKernelsAvailable();
     for (let i = 0; i < c.numLayers; i++) {
       const pre = `encoder.layer.${i}`;
       const q0 = linear(x, `${pre}.attention.self.query`);
@@ -119,7 +130,7 @@ function tracedForward(enc: BertEncoder, ids: Int32Array, types: Int32Array, att
       }
       const a = linear(merged, `${pre}.attention.output.dense`);
       lap('attention: output linear');
-      x = layerNorm(tf.add(a, x), `${pre}.attention.output.LayerNorm`);
+      x = addLayerNorm(a, x, `${pre}.attention.output.LayerNorm`);
       lap('residual + LayerNorm (×2 per layer)');
       const h0 = linear(x, `${pre}.intermediate.dense`);
       lap('MLP: intermediate linear (d → 4d)');
@@ -127,7 +138,7 @@ function tracedForward(enc: BertEncoder, ids: Int32Array, types: Int32Array, att
       lap('MLP: GELU');
       const m = linear(h as tf.Tensor2D, `${pre}.output.dense`);
       lap('MLP: output linear (4d → d)');
-      x = layerNorm(tf.add(m, x), `${pre}.output.LayerNorm`);
+      x = addLayerNorm(m, x, `${pre}.output.LayerNorm`);
       lap('residual + LayerNorm (×2 per layer)');
     }
     return tf.reshape(x, [B, T, d]) as tf.Tensor3D;

@@ -1,5 +1,5 @@
 // Benchmark: the 2D products of a MiniLM layer on tfjs-wasm in Node, at one thread (or --threads N: XNNPACK's
-// pool of N, the GEMM's rows over itself and N − 1 helper threads, src/util/gemm-helpers.ts): the compiled GEMM
+// pool of N, the GEMM's rows over itself and N − 1 helper threads, src/util/wasm-helper-threads.ts): the compiled GEMM
 // (src/util/wasm-gemm-kernel.ts) in its plain wasm SIMD and relaxed SIMD (fused multiply-add) builds, against
 // what matmul.ts ran before it, XNNPACK through tfjs (tf.fused.matMul with the bias; the backward products as
 // an explicit transpose + plain product, tfjs-wasm's only fast path). Interleaved rounds, same process, same
@@ -22,7 +22,7 @@ const { setWasmKernelsRelaxed } = await import('../src/util/wasm-kernel-module.t
 const { values } = parseArgs({ options: { rounds: { type: 'string', default: '7' }, rows: { type: 'string', default: '2560' }, threads: { type: 'string', default: '1' } } });
 const [M, rounds] = [Number(values.rows), Number(values.rounds)];
 const threads = await startWasmWithThreads(Number(values.threads));
-const helpers = threads > 1 ? await (await import('../src/cli/gemm-helpers-node.ts')).startGemmHelpers(threads - 1) : 0;
+const helpers = threads > 1 ? await (await import('../src/cli/wasm-helper-threads-node.ts')).startKernelHelpers(threads - 1) : 0;
 
 type Way = 'XNNPACK' | 'GEMM plain' | 'GEMM relaxed';
 type Product = 'x·W + b' | 'dy·Wᵀ' | 'xᵀ·dy';

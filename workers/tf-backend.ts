@@ -8,7 +8,7 @@ import wasmSimd from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-simd.
 import wasmThreaded from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-threaded-simd.wasm?url';
 import { installLeanGradients } from '../src/util/lean-gradients.ts';
 import { prepareWasmKernels } from '../src/util/wasm-kernel-module.ts';
-import { startGemmHelpers } from './gemm-helpers-browser.ts';
+import { startKernelHelpers } from './wasm-helper-threads-browser.ts';
 import { shareWasmIdentity } from '../src/util/wasm-identity.ts';
 
 shareWasmIdentity();
@@ -44,7 +44,7 @@ export async function initBackend(): Promise<{ backend: string; webgpu: boolean 
   await tf.setBackend('wasm');
   await tf.ready();
   await prepareWasmKernels(); // compiled here, not on the first forward pass
-  await startGemmHelpers(); // the GEMM's rows over as many threads as XNNPACK's pool has
+  await startKernelHelpers(); // the compiled kernels' work over as many threads as XNNPACK's pool has
   return { backend: 'wasm', webgpu: false };
 }
 
@@ -59,7 +59,7 @@ export async function initPipelineBackend(): Promise<{ backend: string; webgpu: 
     await tf.setBackend('wasm');
     await tf.ready();
     await prepareWasmKernels();
-    await startGemmHelpers();
+    await startKernelHelpers();
   }
   return { backend: tf.getBackend(), webgpu: tf.getBackend() === 'webgpu' };
 }

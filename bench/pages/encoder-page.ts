@@ -13,7 +13,7 @@ import { env, pipeline } from '@huggingface/transformers';
 import { BertEncoder, loadBertEncoder } from '../../src/encoder/encoder.ts';
 import { shareWasmIdentity } from '../../src/util/wasm-identity.ts';
 import { prepareWasmKernels, wasmKernelsRelaxed } from '../../src/util/wasm-kernel-module.ts';
-import { startGemmHelpers } from '../../workers/gemm-helpers-browser.ts';
+import { startKernelHelpers } from '../../workers/wasm-helper-threads-browser.ts';
 import { wasmKernelSwitches } from '../../src/util/wasm-kernel-internals.ts';
 import { webgpuKernelSwitches } from '../../src/util/webgpu-attention-kernel.ts';
 import { batchPlan, type FeatureExtractor } from '../encoder-measure.ts';
@@ -214,8 +214,8 @@ async function benchEncoderPage(req: PageRequest): Promise<PageResult> {
     skips: [],
   };
   const kernel = await prepareWasmKernels(); // async compile: the main thread may refuse a sync one
-  const gemmHelpers = kernel instanceof Error ? 0 : await startGemmHelpers(); // as the app's worker does (workers/tf-backend.ts)
-  log(`crossOriginIsolated ${result.crossOriginIsolated}, tfjs-wasm ${result.tfjsWasmThreads} thread(s), compiled wasm kernels (attention, GELU, GEMM): ${kernel instanceof Error ? kernel.message : `${kernel}-memory build, ${wasmKernelsRelaxed() ? 'relaxed SIMD' : 'plain SIMD (no relaxed SIMD here)'}, ${gemmHelpers} GEMM helper thread(s)`}`);
+  const kernelHelpers = kernel instanceof Error ? 0 : await startKernelHelpers(); // as the app's worker does (workers/tf-backend.ts)
+  log(`crossOriginIsolated ${result.crossOriginIsolated}, tfjs-wasm ${result.tfjsWasmThreads} thread(s), compiled wasm kernels (attention, GELU, GEMM): ${kernel instanceof Error ? kernel.message : `${kernel}-memory build, ${wasmKernelsRelaxed() ? 'relaxed SIMD' : 'plain SIMD (no relaxed SIMD here)'}, ${kernelHelpers} kernel helper thread(s)`}`);
   const enc = await loadOurs(req.modelUrl, req.maxLength);
   for (const backend of req.backends) {
     if (backend === 'webgpu') {

@@ -83,8 +83,8 @@ export async function useBackend(name: BackendName): Promise<BackendName> {
       if (!('wasm' in (tf.engine() as unknown as { registry: Record<string, unknown> }).registry)) {
         const { startWasmWithThreads } = await import('../encoder/wasm-threads.ts');
         const threads = await startWasmWithThreads(wasmThreads());
-        // The compiled GEMM's rows over as many threads as XNNPACK's pool has (src/util/gemm-helpers.ts).
-        if (threads > 1) await (await import('./gemm-helpers-node.ts')).startGemmHelpers(threads - 1);
+        // The compiled kernels' work over as many threads as XNNPACK's pool has (src/util/wasm-helper-threads.ts).
+        if (threads > 1) await (await import('./wasm-helper-threads-node.ts')).startKernelHelpers(threads - 1);
       }
     }
     else {

@@ -20,6 +20,7 @@ import { gelu } from './gelu.ts';
 import { batchMatMul, linear2d } from '../util/matmul.ts';
 import { webgpuFusedAttention, webgpuKernelSwitches } from '../util/webgpu-attention-kernel.ts';
 import { wasmFusedAttention } from '../util/wasm-attention-kernel.ts';
+import { wasmAddLayerNorm, wasmEmbeddings } from '../util/wasm-layer-norm-kernel.ts';
 import { wasmKernelsAvailable } from '../util/wasm-kernel-module.ts';
 import { wasmKernelSwitches } from '../util/wasm-kernel-internals.ts';
 import type { TokenizedBatch } from './types.ts';
@@ -89,11 +90,8 @@ export class BertModel {
       // Inference (no dropout, no gradient tape) on webgpu or wasm: attention as one fused kernel per layer.
       const fused = fusedAttentionKind(opts.training === true, c.hiddenSize / c.numHeads);
 
-      const word = tf.reshape(embeddingLookup(this.p('embeddings.word_embeddings.weight'), ids), [B, T, d]);
-      const pos = embeddingLookup(this.p('embeddings.position_embeddings.weight'), positions); // (T, d), broadcast over B
-      const type = tf.reshape(embeddingLookup(this.p('embeddings.token_type_embeddings.weight'), types), [B, T, d]);
-      let x: tf.Tensor2D = tf.reshape(tf.add(tf.add(word, pos), type), [B * T, d]); // (B*T, d)
-      x = drop(this.layerNorm(x, 'embeddings.LayerNorm'), c.hiddenDropout);
+      let x = fused === 'wasm' && wasmKernelSwitches.layerNorm ? this.wasmEmbeddings(ids, types, T) : this.embeddings(ids, types, positions, B, T);
+      x = drop(this.addLayerNorm(x, null, 'embeddings.LayerNorm', fused), c.hiddenDropout);
       // A scope per layer: its temporaries go when it ends instead of at the end of the forward pass
       // (under a gradient tape the tensors a gradient needs are kept by the tape, not by the scope).
       for (let i = 0; i < c.numLayers; i++) {
@@ -110,10 +108,10 @@ export class BertModel {
     const p = `encoder.layer.${i}`;
     const heads = fused ? this.fusedAttention(fused, x, p, B, T, maskAdd) : this.attention(x, p, B, T, maskAdd, drop);
     const a = drop(this.linear(heads, `${p}.attention.output.dense`), c.hiddenDropout);
-    x = this.layerNorm(tf.add(a, x), `${p}.attention.output.LayerNorm`);
+    x = this.addLayerNorm(a, x, `${p}.attention.output.LayerNorm`, fused);
     const h = gelu(this.linear(x, `${p}.intermediate.dense`)); // (B*T, intermediate)
     const m = drop(this.linear(h, `${p}.output.dense`), c.hiddenDropout); // (B*T, d)
-    return this.layerNorm(tf.add(m, x), `${p}.output.LayerNorm`);
+    return this.addLayerNorm(m, x, `${p}.output.LayerNorm`, fused);
   }
 
   /**
@@ -152,6 +150,29 @@ export class BertModel {
    */
   private linear(x: tf.Tensor2D, prefix: string): tf.Tensor2D {
     return linear2d(x, this.p(`${prefix}.weight`) as tf.Tensor2D, this.p(`${prefix}.bias`) as tf.Tensor1D);
+  }
+
+  /** word[ids] + position + type embeddings, each a differentiable lookup: (B*T, d). */
+  private embeddings(ids: tf.Tensor1D, types: tf.Tensor1D, positions: tf.Tensor1D, B: number, T: number): tf.Tensor2D {
+    const d = this.config.hiddenSize;
+    const word = tf.reshape(embeddingLookup(this.p('embeddings.word_embeddings.weight'), ids), [B, T, d]);
+    const pos = embeddingLookup(this.p('embeddings.position_embeddings.weight'), positions); // (T, d), broadcast over B
+    const type = tf.reshape(embeddingLookup(this.p('embeddings.token_type_embeddings.weight'), types), [B, T, d]);
+    return tf.reshape(tf.add(tf.add(word, pos), type), [B * T, d]);
+  }
+
+  /** The same sum as embeddings(), inference only, as one compiled kernel (wasm-layer-norm-kernel.ts). */
+  private wasmEmbeddings(ids: tf.Tensor1D, types: tf.Tensor1D, T: number): tf.Tensor2D {
+    const table = (name: string) => this.p(`embeddings.${name}.weight`) as tf.Tensor2D;
+    return wasmEmbeddings(table('word_embeddings'), table('position_embeddings'), table('token_type_embeddings'), ids, types, T);
+  }
+
+  /** nn.LayerNorm(x + residual) (residual null: of x); inference on wasm as one compiled kernel (wasm-layer-norm-kernel.ts). */
+  private addLayerNorm(x: tf.Tensor2D, residual: tf.Tensor2D | null, prefix: string, fused: FusedKind | null): tf.Tensor2D {
+    if (fused === 'wasm' && wasmKernelSwitches.layerNorm) {
+      return wasmAddLayerNorm(x, residual, this.p(`${prefix}.weight`) as tf.Tensor1D, this.p(`${prefix}.bias`) as tf.Tensor1D, this.config.layerNormEps);
+    }
+    return this.layerNorm(residual ? tf.add(x, residual) : x, prefix);
   }
 
   /** nn.LayerNorm over the last axis with biased variance, as PyTorch. (N, d) → (N, d). */

@@ -13,7 +13,7 @@
 // backends use tf.matMul.
 import * as tf from '@tensorflow/tfjs-core';
 import { wasmKernelSwitches, wasmInternals } from './wasm-kernel-internals.ts';
-import { gemmHelperCount } from './gemm-helpers.ts';
+import { kernelHelperCount } from './wasm-helper-threads.ts';
 import { wasmGemm } from './wasm-gemm-kernel.ts';
 import { wasmKernelsAvailable } from './wasm-kernel-module.ts';
 import { wasmSlicedBatchMatMul } from './wasm-matmul-kernel.ts';
@@ -28,12 +28,12 @@ export const GEMM_MIN_ROWS = 16;
 
 /**
  * Whether a product of `rows` rows goes to the compiled GEMM: wasm, the kernels started, and as many threads for
- * it as XNNPACK would have (tfjs-wasm on one thread, or a GEMM helper per extra pool thread: gemm-helpers.ts).
+ * it as XNNPACK would have (tfjs-wasm on one thread, or a kernel helper thread per extra pool thread: wasm-helper-threads.ts).
  */
 function gemmFor(rows: number): boolean {
   if (!wasmKernelSwitches.gemm || rows < GEMM_MIN_ROWS || !wasmKernelsAvailable()) return false;
   const threads = wasmInternals(tf.backend()).wasm.tfjs.getThreadsCount?.() ?? 0;
-  return threads >= 1 && gemmHelperCount() >= threads - 1;
+  return threads >= 1 && kernelHelperCount() >= threads - 1;
 }
 
 /** a (M, K) @ b (K, N) → (M, N), differentiable. */

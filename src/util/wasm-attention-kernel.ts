@@ -4,13 +4,19 @@
 // add and softmax. Here src/util/wasm-attention-kernel.c (embedded, base64, in wasm-kernel-binaries.ts)
 // reads Q, K, V straight from the linear layers' (B·T, d) outputs on the wasm heap and writes (B·T, d)
 // heads side by side. Same contract as webgpuFusedAttention (webgpu-attention-kernel.ts).
+// The (row, head) pairs are split over helper threads where the environment started them (wasm-helper-threads.ts).
 // The compiled module and its loading: wasm-kernel-module.ts.
 import * as tf from '@tensorflow/tfjs-core';
 import { attentionShape } from './attention-inputs.ts';
 import { wasmKernelsOf } from './wasm-kernel-module.ts';
 import { registerKernelOnce } from './register-kernel-once.ts';
+import { kernelThreads, runParts, splitRange } from './wasm-helper-threads.ts';
 
 export const WASM_FUSED_ATTENTION = 'ExpandrWasmFusedAttention';
+/** Below this many score entries (pairs · seq²) a hand-over to a helper thread costs more than it gains. */
+export const ATTENTION_SPLIT_MIN_SCORES = 1 << 16;
+/** Bit of attention()'s `scale` argument, its one f32 (runParts' floats). */
+const SCALE_ARG_BIT = 1 << 9;
 
 function fusedAttentionKernel({ inputs, backend, attrs }: { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs: unknown }): tf.TensorInfo {
   const { q, k, v, mask } = inputs as Record<'q' | 'k' | 'v' | 'mask', tf.TensorInfo>;
@@ -20,9 +26,14 @@ function fusedAttentionKernel({ inputs, backend, attrs }: { inputs: tf.NamedTens
   const { be, mod, kernels: kernel } = wasmKernelsOf(backend);
   const out = be.makeOutput([rows, d], 'float32');
   const at = (t: tf.TensorInfo) => be.dataIdMap.get(t.dataId).memoryOffset;
-  const scratch = mod._malloc(4 * kernel.attention_scratch_floats(seq, hs));
+  const pairs = batch * heads;
+  const parts = splitRange(pairs, pairs * seq * seq < ATTENTION_SPLIT_MIN_SCORES ? 1 : kernelThreads());
+  // Each part its own scratch (the keys transposed, a mask row, the scores of a block of queries).
+  const scratchBytes = 4 * kernel.attention_scratch_floats(seq, hs);
+  const scratch = mod._malloc(scratchBytes * parts.length);
   try {
-    kernel.attention(at(q), at(k), at(v), at(mask), at(out), scratch, seq, heads, hs, scale, 0, batch * heads);
+    const args = parts.map(([first, last], i) => [at(q), at(k), at(v), at(mask), at(out), scratch + i * scratchBytes, seq, heads, hs, scale, first, last]);
+    runParts(kernel, 'attention', args, SCALE_ARG_BIT);
   } finally {
     mod._free(scratch);
   }

@@ -3,13 +3,20 @@
 // loop) over the largest activations of a BERT layer, (tokens, intermediate); here
 // src/util/wasm-gelu-kernel.c reads x once and writes gelu(x), or reads x and dy once and writes
 // dy·gelu'(x). WASM_GELU has a registered gradient (saving x only, as PyTorch's GeluBackward), so a gradient
-// tape records one kernel and its backward is one kernel too. The compiled module: wasm-kernel-module.ts.
+// tape records one kernel and its backward is one kernel too. Large tensors are split over helper threads where
+// the environment started them (wasm-helper-threads.ts). The compiled module: wasm-kernel-module.ts.
 import * as tf from '@tensorflow/tfjs-core';
 import { wasmKernelsOf } from './wasm-kernel-module.ts';
 import { registerKernelOnce } from './register-kernel-once.ts';
+import { kernelThreads, runParts, splitRange } from './wasm-helper-threads.ts';
 
 export const WASM_GELU = 'ExpandrWasmGelu';
 export const WASM_GELU_GRAD = 'ExpandrWasmGeluGrad';
+/** Below this many elements a hand-over to a helper thread costs more than it gains. */
+export const GELU_SPLIT_MIN = 1 << 15;
+
+/** [first, count) ranges of n elements for this thread and the helpers, each start on a 4-float SIMD lane group. */
+const geluRanges = (n: number) => splitRange(n, n < GELU_SPLIT_MIN ? 1 : kernelThreads(), 4).map(([first, last]) => [first, last - first]);
 
 const size = (t: tf.TensorInfo) => t.shape.reduce((a, b) => a * b, 1);
 
@@ -24,7 +31,7 @@ function geluKernel({ inputs, backend }: { inputs: tf.NamedTensorInfoMap; backen
   const { be, kernels } = wasmKernelsOf(backend);
   const out = be.makeOutput(x.shape, 'float32');
   const at = (t: tf.TensorInfo) => be.dataIdMap.get(t.dataId).memoryOffset;
-  kernels.gelu(at(x), at(out), size(x));
+  runParts(kernels, 'gelu', geluRanges(size(x)).map(([i, n]) => [at(x) + 4 * i, at(out) + 4 * i, n]));
   return out;
 }
 
@@ -34,7 +41,7 @@ function geluGradKernel({ inputs, backend }: { inputs: tf.NamedTensorInfoMap; ba
   const { be, kernels } = wasmKernelsOf(backend);
   const out = be.makeOutput(x.shape, 'float32');
   const at = (t: tf.TensorInfo) => be.dataIdMap.get(t.dataId).memoryOffset;
-  kernels.gelu_grad(at(x), at(dy), at(out), size(x));
+  runParts(kernels, 'gelu_grad', geluRanges(size(x)).map(([i, n]) => [at(x) + 4 * i, at(dy) + 4 * i, at(out) + 4 * i, n]));
   return out;
 }
 

@@ -4,14 +4,24 @@
 // A is read through strides and B through the packing step, so a transpose costs nothing. With relaxed
 // SIMD's fused multiply-add (wasm-kernel-module.ts picks that build where the engine takes it) it also
 // multiplies faster than XNNPACK's wasm SIMD kernels on one thread (bench/wasm-gemm.bench.ts). Its rows are
-// split over helper threads where the environment started them (gemm-helpers.ts); matmul.ts uses it where
+// split over helper threads where the environment started them (wasm-helper-threads.ts); matmul.ts uses it where
 // tfjs-wasm runs one thread or has a helper per extra thread. The C source: src/util/wasm-gemm-kernel.c.
 import * as tf from '@tensorflow/tfjs-core';
-import { gemmRows } from './gemm-helpers.ts';
-import { wasmKernelsOf } from './wasm-kernel-module.ts';
+import { kernelThreads, runParts, splitRange } from './wasm-helper-threads.ts';
+import { wasmKernelsOf, type WasmKernelExports } from './wasm-kernel-module.ts';
 import { registerKernelOnce } from './register-kernel-once.ts';
 
 export const WASM_GEMM = 'ExpandrWasmGemm';
+/** Below this many rows the hand-over to a helper thread costs more than the second thread gains. */
+export const GEMM_SPLIT_MIN_ROWS = 96;
+/** Parts of rows are a multiple of the micro-tile's 6 rows, so a packed A's blocks are never cut. */
+const MR = 6;
+
+/** gemm(a, am, ak, packed, c, bias, M, K, N) over rows [0, M): split over this thread and the helpers when M is large enough. */
+function gemmRows(kernels: WasmKernelExports, a: number, am: number, ak: number, packed: number, c: number, bias: number, M: number, K: number, N: number): void {
+  const threads = M < GEMM_SPLIT_MIN_ROWS ? 1 : kernelThreads();
+  runParts(kernels, 'gemm', splitRange(M, threads, MR).map(([row0, row1]) => [a, am, ak, packed, c, bias, M, K, N, row0, row1]));
+}
 
 export interface GemmOptions {
   /** A is given as (K, M). */

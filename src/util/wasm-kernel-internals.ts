@@ -30,6 +30,7 @@ export function wasmInternals(backend: unknown): WasmBackendInternals {
  * gains in the same process (bench/encoder-page.bench.ts); the off path is the tfjs-op composition it replaced.
  * slicedMatMul: wasm-matmul-kernel.ts; fusedAttention: wasm-attention-kernel.ts (BertModel inference);
  * gelu: wasm-gelu-kernel.ts (src/encoder/gelu.ts, inference and training); gemm: wasm-gemm-kernel.ts (matmul.ts'
- * 2D products, forward and backward, where tfjs-wasm runs one thread).
+ * 2D products, forward and backward, where tfjs-wasm runs one thread or has a helper per extra thread);
+ * layerNorm: wasm-layer-norm-kernel.ts (BertModel inference: the embedding sum and residual + LayerNorm).
  */
-export const wasmKernelSwitches = { slicedMatMul: true, fusedAttention: true, gelu: true, gemm: true };
+export const wasmKernelSwitches = { slicedMatMul: true, fusedAttention: true, gelu: true, gemm: true, layerNorm: true };

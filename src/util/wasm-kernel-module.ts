@@ -5,7 +5,7 @@
 // (only byte offsets), so memory growth needs nothing here. It compiles on first use, synchronously;
 // prepareWasmKernels() compiles it ahead, asynchronously, for a browser's main thread (where browsers have
 // limited synchronous compiles to small modules). The kernels: wasm-attention-kernel.ts, wasm-gelu-kernel.ts,
-// wasm-gemm-kernel.ts. Each build comes twice: with relaxed SIMD (the GEMM's fused multiply-add) where the
+// wasm-gemm-kernel.ts, wasm-layer-norm-kernel.ts. Each build comes twice: with relaxed SIMD (the GEMM's fused multiply-add) where the
 // engine validates it (Chromium ≥ 114; Node 20 after backend.ts sets V8's flag), else with plain SIMD.
 import * as tf from '@tensorflow/tfjs-core';
 import { WASM_KERNELS_PLAIN, WASM_KERNELS_PLAIN_RELAXED, WASM_KERNELS_SHARED, WASM_KERNELS_SHARED_RELAXED } from './wasm-kernel-binaries.ts';
@@ -22,6 +22,8 @@ export interface WasmKernelExports {
   gemm_packed_a_floats(M: number, K: number): number;
   gemm_pack_a(a: number, packed: number, M: number, K: number, am: number, ak: number): void;
   gemm(a: number, am: number, ak: number, packed: number, c: number, bias: number, M: number, K: number, N: number, row0: number, row1: number): void;
+  embeddings(word: number, pos: number, type: number, ids: number, types: number, out: number, T: number, d: number, row0: number, row1: number): void;
+  add_layer_norm(x: number, res: number, gamma: number, beta: number, out: number, d: number, eps: number, row0: number, row1: number): void;
 }
 
 /** The emscripten module fields used here (tfjs-backend-wasm 4.22's wasm-out/*.js). */
@@ -126,7 +128,7 @@ export async function prepareWasmKernels(): Promise<Build | Error> {
 }
 
 /**
- * For helper threads (gemm-helpers.ts): the active wasm backend's shared memory, the kernels' module compiled for
+ * For helper threads (wasm-helper-threads.ts): the active wasm backend's shared memory, the kernels' module compiled for
  * it, and its malloc; undefined where tfjs-wasm runs a plain memory or the kernels did not start.
  */
 export function sharedWasmKernels(): { memory: WebAssembly.Memory; module: WebAssembly.Module; malloc(bytes: number): number } | undefined {
