@@ -11,7 +11,8 @@
 //   npx tsx bench/encoder-page.bench.ts                     32 docs on wasm, 2 on webgpu, 2 rounds
 //   npx tsx bench/encoder-page.bench.ts --backends wasm --docs 64 --rounds 3 --profile --variants
 // --variants also times ours on wasm with our wasm kernels switched off (src/util/wasm-kernel-internals.ts),
-// so what each kernel gains is measured in the same rounds; --profile adds the per-kernel profile in the page.
+// so what each kernel gains is measured in the same rounds (--variant TEXT, repeatable: only the variants whose
+// label contains TEXT); --profile adds the per-kernel profile in the page.
 // --threads N sets both engines' wasm threads (default: navigator.hardwareConcurrency); --tfjs-threads N ours only.
 // Prints measured figures and the load average; nothing here is a pass/fail test.
 import { createReadStream, existsSync, statSync } from 'node:fs';
@@ -48,6 +49,7 @@ const { values: argv } = parseArgs({
     backends: { type: 'string', default: 'wasm,webgpu' },
     profile: { type: 'boolean', default: false },
     variants: { type: 'boolean', default: false },
+    variant: { type: 'string', multiple: true, default: [] },
   },
 });
 const int = (k: 'docs' | 'gpu-docs' | 'batch' | 'rounds' | 'threads' | 'tfjs-threads', min: number) => {
@@ -138,15 +140,18 @@ try {
     tfjsThreads: int('tfjs-threads', 0),
     profile: argv.profile!,
     tolerance: AGREEMENT_TOLERANCE,
-    variants: argv.variants
+    variants: (argv.variants || argv.variant!.length > 0
       ? [
-          { label: '2D products on XNNPACK (no compiled GEMM; it runs at 1 thread only)', backend: 'wasm' as const, switches: { gemm: false } },
+          { label: 'no helper threads (compiled kernels on one thread, 2D products on XNNPACK and its pool)', backend: 'wasm' as const, switches: { helperThreads: false } },
+          { label: 'embeddings and LayerNorm composed from tfjs ops (no compiled wasm kernels)', backend: 'wasm' as const, switches: { layerNorm: false } },
+          { label: '2D products on XNNPACK (no compiled GEMM)', backend: 'wasm' as const, switches: { gemm: false } },
           { label: 'GELU composed from tfjs ops (no compiled wasm kernel)', backend: 'wasm' as const, switches: { gelu: false } },
           { label: 'attention composed from tfjs ops (no compiled wasm kernel)', backend: 'wasm' as const, switches: { fusedAttention: false } },
           { label: 'attention composed, products as before (read back + slices + Concat)', backend: 'wasm' as const, switches: { fusedAttention: false, slicedMatMul: false } },
           { label: 'attention composed from tfjs ops (before)', backend: 'webgpu' as const, switches: { fusedAttention: false } },
         ]
-      : [],
+      : []
+    ).filter((v) => argv.variant!.length === 0 || argv.variant!.some((t) => v.label.includes(t))),
   };
   console.log(`Encoder in Chromium: all-MiniLM-L6-v2 (real weights), ${docs.length} SciFact docs (webgpu: first ${req.gpuDocs}) at ${MAX_LENGTH} tokens, batch ${req.batch}, ${req.rounds} round(s)`);
   const result = await page.evaluate((r) => window.benchEncoderPage(r), req);

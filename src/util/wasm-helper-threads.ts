@@ -8,6 +8,7 @@
 // The threads are made by the environment (Node: src/cli/wasm-helper-threads-node.ts; browsers:
 // workers/wasm-helper-threads-browser.ts); each runs HELPER_SOURCE.
 import type { WasmKernelExports } from './wasm-kernel-module.ts';
+import { wasmKernelSwitches } from './wasm-kernel-internals.ts';
 
 /** The kernels a helper can run, by their index in this list (the control block's kernel slot). */
 export const HELPER_KERNELS = ['gemm', 'attention', 'gelu', 'gelu_grad', 'embeddings', 'add_layer_norm'] as const satisfies readonly (keyof WasmKernelExports)[];
@@ -77,8 +78,9 @@ export function setKernelHelpers(blocks: Int32Array[]): void {
   helpers = blocks;
 }
 
+/** Helpers installed (0 while wasmKernelSwitches.helperThreads is off). */
 export function kernelHelperCount(): number {
-  return helpers.length;
+  return wasmKernelSwitches.helperThreads ? helpers.length : 0;
 }
 
 const started = (b: Int32Array) => Atomics.load(b, STARTED_SLOT) === 1;
@@ -97,7 +99,7 @@ export function kernelHelperJobs(): number[] {
 
 /** How many parts runParts can run at once now: this thread and every helper whose thread has started (a Worker starts asynchronously). */
 export function kernelThreads(): number {
-  return 1 + helpers.filter(started).length;
+  return wasmKernelSwitches.helperThreads ? 1 + helpers.filter(started).length : 1;
 }
 
 /** [first, last) ranges of [0, n) for `parts` threads, each start a multiple of `align` (a kernel's block); fewer where n is small. */
@@ -137,10 +139,16 @@ export function runParts(kernels: WasmKernelExports, kernel: HelperKernel, parts
   });
   if (parts.length > 0) fn(...parts[0]);
   for (const block of handed) {
-    const t0 = Date.now();
+    let stalled = 0;
+    let last = Date.now();
     while (Atomics.load(block, STATE_SLOT) !== DONE) {
       waitWhileJob(block);
-      if (Date.now() - t0 > HELPER_TIMEOUT_MS) throw new Error(`A wasm kernel helper thread did not finish its part in ${HELPER_TIMEOUT_MS / 1000} s (it stopped?): reload to start the wasm backend afresh`);
+      // A gap far longer than one wait slice means this process itself was suspended (SIGSTOP, a sleeping
+      // laptop, a frozen tab), helper included: that time is not the helper's stall.
+      const now = Date.now();
+      stalled += Math.min(now - last, MAX_SLICE_MS);
+      last = now;
+      if (stalled > HELPER_TIMEOUT_MS) throw new Error(`A wasm kernel helper thread did not finish its part in ${HELPER_TIMEOUT_MS / 1000} s (it stopped?): reload to start the wasm backend afresh`);
     }
     Atomics.store(block, STATE_SLOT, IDLE);
   }
@@ -148,6 +156,8 @@ export function runParts(kernels: WasmKernelExports, kernel: HelperKernel, parts
 
 /** Far beyond any one kernel call (~0.1 s for MiniLM's largest product at 2,560 rows): a helper that takes longer is gone. */
 const HELPER_TIMEOUT_MS = 120_000;
+/** Longest time one wait slice (1 s) may count towards the stall. */
+const MAX_SLICE_MS = 2000;
 
 let canWait = true;
 /** Atomics.wait (1 s slices) where the thread may block (workers, Node); a browser's main thread may not, and spins instead. */
