@@ -17,7 +17,7 @@ import type { BertConfig } from './config.ts';
 import { bertParamSpecs, isLinearWeight, randomBertWeights, type HfTensor } from './bert-weights.ts';
 import { attentionProbs, type ProbsDropout } from './attention-probs.ts';
 import { gelu } from './gelu.ts';
-import { batchMatMul, linear2d } from '../util/matmul.ts';
+import { attentionMatMul, linear2d } from '../util/matmul.ts';
 import { webgpuFusedAttention, webgpuKernelSwitches } from '../util/webgpu-attention-kernel.ts';
 import { wasmFusedAttention } from '../util/wasm-attention-kernel.ts';
 import { wasmAddLayerNorm, wasmEmbeddings } from '../util/wasm-layer-norm-kernel.ts';
@@ -116,8 +116,8 @@ export class BertModel {
 
   /**
    * Multi-head scaled dot-product self-attention, before the output projection: (B*T, d) → (B*T, d).
-   * Heads are folded into one batch axis of B·nh matrices, K already transposed, so that both products
-   * are plain batched ones — which batchMatMul runs as 2D products on wasm's fast path (matmul.ts).
+   * Heads are folded into one batch axis of B·nh matrices, so that both products are batched ones, which
+   * attentionMatMul runs on wasm's fast paths (matmul.ts: the compiled batched GEMM, Kᵀ read in place).
    */
   private attention(x: tf.Tensor2D, p: string, B: number, T: number, maskAdd: tf.Tensor, drop: Dropout): tf.Tensor2D {
     const c = this.config;
@@ -125,11 +125,11 @@ export class BertModel {
     const hs = c.hiddenSize / nh;
     const heads = (t: tf.Tensor2D, perm: number[], shape: [number, number, number]) => tf.reshape(tf.transpose(tf.reshape(t, [B, T, nh, hs]), perm), shape) as tf.Tensor3D;
     const q = heads(this.linear(x, `${p}.attention.self.query`), [0, 2, 1, 3], [B * nh, T, hs]);
-    const kT = heads(this.linear(x, `${p}.attention.self.key`), [0, 2, 3, 1], [B * nh, hs, T]); // Kᵀ per head
+    const k = heads(this.linear(x, `${p}.attention.self.key`), [0, 2, 1, 3], [B * nh, T, hs]);
     const v = heads(this.linear(x, `${p}.attention.self.value`), [0, 2, 1, 3], [B * nh, T, hs]);
-    const scores = tf.reshape(batchMatMul(q, kT), [B, nh, T, T]) as tf.Tensor4D; // (B, nh, T, T)
+    const scores = tf.reshape(attentionMatMul(q, k, true), [B, nh, T, T]) as tf.Tensor4D; // (B, nh, T, T): q·kᵀ
     const att = attentionProbs(scores, maskAdd, 1 / Math.sqrt(hs), drop.site(c.attentionDropout)); // dropout(softmax(·/√hs + mask))
-    const y = batchMatMul(tf.reshape(att, [B * nh, T, T]) as tf.Tensor3D, v); // (B*nh, T, hs)
+    const y = attentionMatMul(tf.reshape(att, [B * nh, T, T]) as tf.Tensor3D, v, false); // (B*nh, T, hs)
     return tf.reshape(tf.transpose(tf.reshape(y, [B, nh, T, hs]), [0, 2, 1, 3]), [B * T, c.hiddenSize]); // (B*T, d), heads side by side
   }
 

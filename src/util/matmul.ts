@@ -7,14 +7,15 @@
 //    O(size) against O(size·N)).
 //  - batchMatMul: a (N, M, K) @ (N, K, P) product is split into N plain 2D products run in place on
 //    slices of the inputs' heap memory (wasm-matmul-kernel.ts), forward and backward.
-// Where the compiled GEMM has as many threads as XNNPACK (tfjs-wasm on one thread, or GEMM helpers for the
-// others), the 2D products (matMul2d, matMulBT, linear2d; forward and backward) go to it instead
-// (wasm-gemm-kernel.ts): no transpose copies, and faster than XNNPACK (bench/wasm-gemm.bench.ts). Other
-// backends use tf.matMul.
+// Where the compiled GEMM has as many threads as XNNPACK (tfjs-wasm on one thread, or kernel helpers for the
+// others), the 2D products (matMul2d, matMulBT, linear2d) and the batched ones (batchMatMul, attentionMatMul),
+// forward and backward, go to it instead (wasm-gemm-kernel.ts): no transpose copies, and faster than XNNPACK
+// (bench/wasm-gemm.bench.ts); a batched product's slices are shared between the threads. Other backends use
+// tf.matMul.
 import * as tf from '@tensorflow/tfjs-core';
 import { wasmKernelSwitches, wasmInternals } from './wasm-kernel-internals.ts';
 import { kernelHelperCount } from './wasm-helper-threads.ts';
-import { wasmGemm } from './wasm-gemm-kernel.ts';
+import { wasmBatchGemm, wasmGemm } from './wasm-gemm-kernel.ts';
 import { wasmKernelsAvailable } from './wasm-kernel-module.ts';
 import { wasmSlicedBatchMatMul } from './wasm-matmul-kernel.ts';
 
@@ -140,6 +141,7 @@ const swapLast = (t: tf.Tensor3D) => tf.transpose(t, [0, 2, 1]) as tf.Tensor3D;
 /** Batched a (N, M, K) @ b (N, K, P) → (N, M, P), differentiable; on wasm every product is a fast 2D one. */
 export function batchMatMul(a: tf.Tensor3D, b: tf.Tensor3D): tf.Tensor3D {
   if (!onWasm()) return tf.matMul(a, b);
+  if (gemmFor(a.shape[1])) return batchGemmProduct(a, b, false);
   const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
     const [x, y, save] = args as [tf.Tensor3D, tf.Tensor3D, tf.GradSaveFunc];
     save([x, y]);
@@ -162,11 +164,13 @@ export const SLICED_MIN_ROWS = 16;
 
 /**
  * Batched a (N, M, K) @ b (N, K, P), or @ bᵀ for b (N, P, K) when `transposeB`, differentiable: attention's
- * products. On wasm with M ≥ SLICED_MIN_ROWS, N plain 2D XNNPACK products (batchMatMul; bᵀ made explicit,
- * an O(size) copy); tfjs' wasm kernel would run any batched or transposed product in its scalar loop.
+ * products. On wasm with M ≥ SLICED_MIN_ROWS, the compiled batched GEMM where gemmFor allows (bᵀ read through
+ * strides), else N plain 2D XNNPACK products (batchMatMul; bᵀ made explicit, an O(size) copy); tfjs' wasm
+ * kernel would run any batched or transposed product in its scalar loop.
  */
 export function attentionMatMul(a: tf.Tensor3D, b: tf.Tensor3D, transposeB: boolean): tf.Tensor3D {
   if (!onWasm() || a.shape[1] < SLICED_MIN_ROWS) return tf.matMul(a, b, false, transposeB);
+  if (gemmFor(a.shape[1])) return batchGemmProduct(a, b, transposeB);
   return batchMatMul(a, transposeB ? swapLast(b) : b);
 }
 
@@ -213,6 +217,27 @@ function gemmProduct(a: tf.Tensor2D, b: tf.Tensor2D, transposeB: boolean, bias?:
     };
   });
   return (bias ? op(a, b, bias) : op(a, b)) as tf.Tensor2D;
+}
+
+/**
+ * a (S, M, K) @ b (S, K, N), or @ bᵀ for b (S, N, K) when transposeB, differentiable, on the compiled batched
+ * GEMM: dx = dy·op(b)ᵀ and d b = aᵀ·dy (for bᵀ: dyᵀ·a), each one call with the transposes in the strides.
+ */
+function batchGemmProduct(a: tf.Tensor3D, b: tf.Tensor3D, transposeB: boolean): tf.Tensor3D {
+  const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    const [x, y, save] = args as [tf.Tensor3D, tf.Tensor3D, tf.GradSaveFunc];
+    save([x, y]);
+    return {
+      value: wasmBatchGemm(x, y, { transposeB }),
+      gradFunc: (dy: tf.Tensor3D, saved: tf.Tensor[]) => {
+        const [xs, ys] = saved as [tf.Tensor3D, tf.Tensor3D];
+        const dx = wasmBatchGemm(dy, ys, { transposeB: !transposeB }); // (S, M, K)
+        const db = transposeB ? wasmBatchGemm(dy, xs, { transposeA: true }) : wasmBatchGemm(xs, dy, { transposeA: true }); // (S, N, K) or (S, K, N)
+        return [dx, db];
+      },
+    };
+  });
+  return op(a, b) as tf.Tensor3D;
 }
 
 /** a (M, K) @ wᵀ for a frozen w (N, K) on the compiled GEMM: the input's gradient only (as matMulBTFrozen). */

@@ -21,16 +21,18 @@
 #define NR 8
 #define KC 256
 #define NC 128
+// Internal bodies inline into every export that uses them: the module makes no calls (build-wasm-kernels.sh checks).
+#define INLINE static inline __attribute__((always_inline))
+
+INLINE int packed_b_floats(int K, int N) { return ((N + NR - 1) / NR) * NR * K; }
+INLINE int packed_a_floats(int M, int K) { return ((M + MR - 1) / MR) * MR * K; }
 
 /** Floats the packed B of a K × N product takes. */
 __attribute__((export_name("gemm_packed_floats")))
-int gemm_packed_floats(int K, int N) {
-  return ((N + NR - 1) / NR) * NR * K;
-}
+int gemm_packed_floats(int K, int N) { return packed_b_floats(K, N); }
 
 /** Packs B(k, n) = B[k·bk + n·bn] (K × N) into Bp: panel p holds columns 8p … 8p+7 for every k. */
-__attribute__((export_name("gemm_pack_b")))
-void gemm_pack_b(const float* B, float* Bp, int K, int N, int bk, int bn) {
+INLINE void pack_b(const float* B, float* Bp, int K, int N, int bk, int bn) {
   for (int n0 = 0; n0 < N; n0 += NR) {
     float* dst = Bp + (long)n0 * K;
     int cols = N - n0 < NR ? N - n0 : NR;
@@ -51,13 +53,10 @@ void gemm_pack_b(const float* B, float* Bp, int K, int N, int bk, int bn) {
 
 /** Floats the packed A of an M × K product takes. */
 __attribute__((export_name("gemm_packed_a_floats")))
-int gemm_packed_a_floats(int M, int K) {
-  return ((M + MR - 1) / MR) * MR * K;
-}
+int gemm_packed_a_floats(int M, int K) { return packed_a_floats(M, K); }
 
 /** Packs A(m, k) = A[m·am + k·ak] (M × K) into Ap: block b holds rows 6b … 6b+5 as K × 6 floats (zero rows past M). */
-__attribute__((export_name("gemm_pack_a")))
-void gemm_pack_a(const float* A, float* Ap, int M, int K, int am, int ak) {
+INLINE void pack_a(const float* A, float* Ap, int M, int K, int am, int ak) {
   for (int m0 = 0; m0 < M; m0 += MR) {
     float* dst = Ap + (long)m0 * K;
     const int rows = M - m0 < MR ? M - m0 : MR;
@@ -150,9 +149,7 @@ static inline void kernel6x8(const float* A, int am, int ak, const float* panel,
  * am = ak = 0, A packed by gemm_pack_a (row0 a multiple of 6); B packed by gemm_pack_b; bias N floats or 0.
  * Depth blocks of KC, column blocks of NC: a block of B stays in cache while every 6-row block of A passes.
  */
-__attribute__((export_name("gemm")))
-void gemm(const float* A, int am, int ak, const float* Bp, float* C, const float* bias, int M, int K, int N, int row0, int row1) {
-  (void)M;
+INLINE void gemm_rows(const float* A, int am, int ak, const float* Bp, float* C, const float* bias, int K, int N, int row0, int row1) {
   const int packed = am == 0 && ak == 0;
   for (int k0 = 0; k0 < K; k0 += KC) {
     const int kc = K - k0 < KC ? K - k0 : KC;
@@ -168,5 +165,40 @@ void gemm(const float* A, int am, int ak, const float* Bp, float* C, const float
         }
       }
     }
+  }
+}
+
+__attribute__((export_name("gemm_pack_b")))
+void gemm_pack_b(const float* B, float* Bp, int K, int N, int bk, int bn) { pack_b(B, Bp, K, N, bk, bn); }
+
+__attribute__((export_name("gemm_pack_a")))
+void gemm_pack_a(const float* A, float* Ap, int M, int K, int am, int ak) { pack_a(A, Ap, M, K, am, ak); }
+
+__attribute__((export_name("gemm")))
+void gemm(const float* A, int am, int ak, const float* Bp, float* C, const float* bias, int M, int K, int N, int row0, int row1) {
+  (void)M;
+  gemm_rows(A, am, ak, Bp, C, bias, K, N, row0, row1);
+}
+
+/** Floats of scratch one thread of batch_gemm needs: a packed B, and a packed A when A is transposed. */
+__attribute__((export_name("batch_gemm_scratch_floats")))
+int batch_gemm_scratch_floats(int M, int K, int N, int ta) {
+  return packed_b_floats(K, N) + (ta ? packed_a_floats(M, K) : 0);
+}
+
+/**
+ * Slices [first, last) of C (S × M × N) = op(A) · op(B) per slice: A slice s is M × K, or K × M when ta; B slice
+ * s is K × N, or N × K when tb. Each slice packs B (and a transposed A) into this thread's scratch
+ * (batch_gemm_scratch_floats), then runs as gemm: slices, not rows, are what threads share.
+ */
+__attribute__((export_name("batch_gemm")))
+void batch_gemm(const float* A, const float* B, float* C, int M, int K, int N, int ta, int tb, float* scratch, int first, int last) {
+  float* Bp = scratch;
+  float* Ap = scratch + packed_b_floats(K, N);
+  for (int s = first; s < last; s++) {
+    const float* As = A + (long)s * M * K;
+    pack_b(B + (long)s * K * N, Bp, K, N, tb ? 1 : N, tb ? K : 1);
+    if (ta) pack_a(As, Ap, M, K, 1, M);
+    gemm_rows(ta ? Ap : As, ta ? 0 : K, ta ? 0 : 1, Bp, C + (long)s * M * N, 0, K, N, 0, M);
   }
 }

@@ -12,6 +12,8 @@ import { wasmKernelsOf, type WasmKernelExports } from './wasm-kernel-module.ts';
 import { registerKernelOnce } from './register-kernel-once.ts';
 
 export const WASM_GEMM = 'ExpandrWasmGemm';
+/** Batched: op(A_s) · op(B_s) for every slice s, slices shared between threads. */
+export const WASM_BATCH_GEMM = 'ExpandrWasmBatchGemm';
 /** Below this many rows the hand-over to a helper thread costs more than the second thread gains. */
 export const GEMM_SPLIT_MIN_ROWS = 96;
 /** Parts of rows are a multiple of the micro-tile's 6 rows, so a packed A's blocks are never cut. */
@@ -64,9 +66,40 @@ function gemmKernel({ inputs, backend, attrs }: { inputs: tf.NamedTensorInfoMap;
   return out;
 }
 
-/** Registers WASM_GEMM for the wasm backend (idempotent). */
+/** Below this much work (slices · M · K · N) a batched product stays on one thread. */
+export const BATCH_SPLIT_MIN_WORK = 1 << 20;
+
+function batchGemmKernel({ inputs, backend, attrs }: { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs: unknown }): tf.TensorInfo {
+  const { a, b } = inputs as { a: tf.TensorInfo; b: tf.TensorInfo };
+  const { transposeA, transposeB } = attrs as { transposeA: boolean; transposeB: boolean };
+  const S = a.shape[0];
+  const [M, K] = transposeA ? [a.shape[2], a.shape[1]] : [a.shape[1], a.shape[2]];
+  const [kb, N] = transposeB ? [b.shape[2], b.shape[1]] : [b.shape[1], b.shape[2]];
+  if (a.dtype !== 'float32' || b.dtype !== 'float32' || a.shape.length !== 3 || b.shape.length !== 3 || b.shape[0] !== S || kb !== K) {
+    throw new Error(`${WASM_BATCH_GEMM}: expects float32 A (S, M, K), B (S, K, N) (transposed: (S, K, M), (S, N, K)); got A [${a.shape}] ${transposeA ? 'transposed ' : ''}${a.dtype}, B [${b.shape}] ${transposeB ? 'transposed ' : ''}${b.dtype}`);
+  }
+  const { be, mod, kernels } = wasmKernelsOf(backend);
+  const out = be.makeOutput([S, M, N], 'float32');
+  if (S * M * N === 0) return out;
+  const at = (t: tf.TensorInfo) => be.dataIdMap.get(t.dataId).memoryOffset;
+  const parts = splitRange(S, S * M * K * N < BATCH_SPLIT_MIN_WORK ? 1 : kernelThreads());
+  // Each thread packs its slices' B (and transposed A) into a scratch of its own.
+  const scratchBytes = 4 * Math.max(1, kernels.batch_gemm_scratch_floats(M, K, N, transposeA ? 1 : 0));
+  const scratch = mod._malloc(scratchBytes * parts.length);
+  try {
+    const ta = transposeA ? 1 : 0;
+    const tb = transposeB ? 1 : 0;
+    runParts(kernels, 'batch_gemm', parts.map(([first, last], i) => [at(a), at(b), at(out), M, K, N, ta, tb, scratch + i * scratchBytes, first, last]));
+  } finally {
+    mod._free(scratch);
+  }
+  return out;
+}
+
+/** Registers WASM_GEMM and WASM_BATCH_GEMM for the wasm backend (idempotent). */
 export function registerWasmGemm(): void {
   registerKernelOnce(WASM_GEMM, 'wasm', gemmKernel);
+  registerKernelOnce(WASM_BATCH_GEMM, 'wasm', batchGemmKernel);
 }
 
 /** op(a) · op(b) (+ bias) → (M, N), float32, wasm only, no gradient of its own (matmul.ts gives one). */
@@ -76,4 +109,11 @@ export function wasmGemm(a: tf.Tensor2D, b: tf.Tensor2D, options: GemmOptions = 
   if (options.bias) inputs.bias = options.bias;
   const attrs = { transposeA: options.transposeA === true, transposeB: options.transposeB === true };
   return tf.engine().runKernel(WASM_GEMM, inputs as unknown as tf.NamedTensorMap, attrs as unknown as tf.NamedAttrMap) as tf.Tensor2D;
+}
+
+/** Per slice s: op(a_s) · op(b_s) → (S, M, N), float32, wasm only, no gradient of its own (matmul.ts gives one). */
+export function wasmBatchGemm(a: tf.Tensor3D, b: tf.Tensor3D, options: { transposeA?: boolean; transposeB?: boolean } = {}): tf.Tensor3D {
+  registerWasmGemm();
+  const attrs = { transposeA: options.transposeA === true, transposeB: options.transposeB === true };
+  return tf.engine().runKernel(WASM_BATCH_GEMM, { a, b } as unknown as tf.NamedTensorMap, attrs as unknown as tf.NamedAttrMap) as tf.Tensor3D;
 }

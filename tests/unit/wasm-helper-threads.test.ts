@@ -1,6 +1,6 @@
 // The compiled kernels with their work split over a helper thread (src/util/wasm-helper-threads.ts, started for
 // Node by src/cli/wasm-helper-threads-node.ts) on tfjs-wasm's threaded build (2 threads, shared memory): the
-// GEMM's rows, attention's (row, head) pairs, GELU's elements, the embeddings' and LayerNorm's rows, each against
+// GEMM's rows and slices, attention's (row, head) pairs, GELU's elements, the embeddings' and LayerNorm's rows, each against
 // its reference on cpu or in float64; the helper must really have run a part, and matmul.ts must then use the
 // GEMM although tfjs has 2 threads.
 import * as tf from '@tensorflow/tfjs-core';
@@ -13,7 +13,7 @@ import { kernelHelperJobs, splitRange } from '../../src/util/wasm-helper-threads
 import { linear2d } from '../../src/util/matmul.ts';
 import { ATTENTION_SPLIT_MIN_SCORES, wasmFusedAttention } from '../../src/util/wasm-attention-kernel.ts';
 import { GELU_SPLIT_MIN, wasmGelu, wasmGeluGrad } from '../../src/util/wasm-gelu-kernel.ts';
-import { GEMM_SPLIT_MIN_ROWS, WASM_GEMM, wasmGemm } from '../../src/util/wasm-gemm-kernel.ts';
+import { BATCH_SPLIT_MIN_WORK, GEMM_SPLIT_MIN_ROWS, WASM_GEMM, wasmBatchGemm, wasmGemm } from '../../src/util/wasm-gemm-kernel.ts';
 import { ROWS_SPLIT_MIN, wasmAddLayerNorm, wasmEmbeddings } from '../../src/util/wasm-layer-norm-kernel.ts';
 import { attentionCase, composedAttention, maxDiff } from './helpers/attention-reference.ts';
 import { gelu64, geluGrad64 } from './helpers/gelu-reference.ts';
@@ -62,6 +62,24 @@ describe('compiled kernels split over a helper thread', () => {
       expect(helperJobs(() => (got = tf.tidy(() => wasmGemm(a(), b(), { transposeA: ta, transposeB: tb, bias: bias() }).dataSync()))), 'the helper ran a range').toBe(1);
       expect(await tf.setBackend('cpu')).toBe(true);
       const cpu = tf.tidy(() => tf.add(tf.matMul(a(), b(), ta, tb), bias()).dataSync());
+      expect(await tf.setBackend('wasm')).toBe(true);
+      expect(maxDiff(got, cpu), `transposeA ${ta}, transposeB ${tb}`).toBeLessThan(GEMM_TOL);
+    }
+  });
+
+  it('wasmBatchGemm equals tf.matMul on cpu in every transpose, the helper running the second half of the slices', async (ctx) => {
+    await sharedWasmKernels(ctx);
+    expect(await startKernelHelpers(1)).toBe(1);
+    const [S, M, K, N] = [7, 64, 48, 56]; // an odd slice count: parts of 4 and 3
+    expect(S * M * K * N).toBeGreaterThanOrEqual(BATCH_SPLIT_MIN_WORK);
+    const cube = (shape: number[], seed: number) => tf.randomUniform(shape as [number, number, number], -1, 1, 'float32', seed) as tf.Tensor3D;
+    for (const [ta, tb] of [[false, false], [true, false], [false, true], [true, true]] as const) {
+      const a = () => cube(ta ? [S, K, M] : [S, M, K], 1);
+      const b = () => cube(tb ? [S, N, K] : [S, K, N], 2);
+      let got: ArrayLike<number> = [];
+      expect(helperJobs(() => (got = tf.tidy(() => wasmBatchGemm(a(), b(), { transposeA: ta, transposeB: tb }).dataSync())))).toBe(1);
+      expect(await tf.setBackend('cpu')).toBe(true);
+      const cpu = tf.tidy(() => tf.matMul(a(), b(), ta, tb).dataSync());
       expect(await tf.setBackend('wasm')).toBe(true);
       expect(maxDiff(got, cpu), `transposeA ${ta}, transposeB ${tb}`).toBeLessThan(GEMM_TOL);
     }
