@@ -16,6 +16,7 @@ import { analysisMarkdown } from '../pipeline/analysis-markdown.ts';
 import type { TrainingCurve } from '../pipeline/figures-data.ts';
 import { settingsDone, settingValues } from '../pipeline/run-record.ts';
 import { parseStageName } from '../pipeline/stages.ts';
+import type { SettingEval } from '../pipeline/results.ts';
 import type { PreferenceRecord } from '../pipeline/types.ts';
 import { DPO_STATE_JSON } from '../train/dpo-checkpoint.ts';
 import { parseCommandArgs } from './args.ts';
@@ -83,6 +84,22 @@ function dpoCheckpointCurves(dir: string): Record<string, DpoPoint[]> {
   return out;
 }
 
+/**
+ * ExpandR after each round before the last (stages eval:ExpandR@roundT[@seedS]) as rows `ExpandR@roundT`: per
+ * query nDCG@10, the mean over the seeds run so far.
+ */
+function earlierRounds(state: NonNullable<FoundRun['state']>): Record<string, Record<string, number>> {
+  const byRound = new Map<number, Record<string, number>[]>();
+  for (const [name, rec] of Object.entries(state.stages)) {
+    const id = parseStageName(name);
+    if (id?.kind !== 'eval' || id.setting !== 'ExpandR' || id.round === undefined) continue;
+    const perQuery = (rec.output as SettingEval).perQuery;
+    byRound.set(id.round, [...(byRound.get(id.round) ?? []), Object.fromEntries(Object.entries(perQuery).map(([q, m]) => [q, m['ndcg@10']]))]);
+  }
+  const meanOver = (seeds: Record<string, number>[]) => Object.fromEntries(Object.keys(seeds[0]).map((q) => [q, seeds.reduce((a, s) => a + s[q], 0) / seeds.length]));
+  return Object.fromEntries([...byRound].sort(([a], [b]) => a - b).map(([round, seeds]) => [`ExpandR@round${round}`, meanOver(seeds)]));
+}
+
 /** The files `experiment` writes when it finishes (experiment-command.ts writeOutputs). */
 const FINAL_FILES = ['per-query.json', 'preferences.json', 'figures.json', 'timings.json'];
 
@@ -97,6 +114,7 @@ export async function readAnalysisInput(run: FoundRun, dataDir?: string): Promis
     const done = settingsDone(run.state);
     if (done.length) input.perQuery = Object.fromEntries(done.map((s) => [s, Object.fromEntries([...settingValues(run.state, s, run.config)!.perQuery].map(([q, m]) => [q, m['ndcg@10']]))]));
   }
+  if (run.state) input.perQuery = { ...input.perQuery, ...earlierRounds(run.state) };
   input.preferences = readJson<Record<string, PreferenceRecord[]>>(f('preferences.json'));
   const statePrefs = stateOutputs<{ records: PreferenceRecord[] }>(run, 'preferences');
   if (!input.preferences && statePrefs.size) input.preferences = Object.fromEntries([...statePrefs].map(([n, p]) => [n, p.records]));

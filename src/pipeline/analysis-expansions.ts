@@ -48,6 +48,8 @@ export function expansionLengthSection(input: AnalysisInput): LengthSection | Mi
     if (!exp[llm]) notes.push(`${s}: no test expansions of LLM ${llm} (${ANALYSIS_FILES.expansions.replace('LLM', llm)} missing)`);
     usedBy.set(llm, [...(usedBy.get(llm) ?? []), s]);
   }
+  // An earlier round's adapter wrote the test expansions of ExpandR after that round.
+  for (let r = 1; r < rounds; r++) if (exp[`round-${r}`] && input.perQuery?.[`ExpandR@round${r}`]) usedBy.set(`round-${r}`, [...(usedBy.get(`round-${r}`) ?? []), `ExpandR@round${r}`]);
   const names = inLoopOrder(Object.keys(exp));
   if (names.length === 0) return { missing: `No test expansions (${ANALYSIS_FILES.expansions}): the run has no expanded setting${notes.length ? ` finished (${notes.join('; ')})` : ''}.` };
   const rows = names.map((llm) => {
@@ -102,16 +104,25 @@ export function chooseCases(diffs: ReadonlyMap<string, number>, count = CASE_COU
   return [...up.slice(0, wantUp), ...down.slice(0, wantDown)];
 }
 
-/** Five case views of ExpandR against FT (or, without those rows, Raw+expansion against Raw). */
+/** The latest ExpandR row the run has: ExpandR, else ExpandR@roundT of the highest earlier round, with its LLM. */
+function latestExpandR(input: AnalysisInput): { row: string; llm: string } | undefined {
+  const rounds = roundsOf(input);
+  if (input.perQuery?.ExpandR) return { row: 'ExpandR', llm: expansionLlmOf('ExpandR', rounds)! };
+  for (let r = rounds - 1; r >= 1; r--) if (input.perQuery?.[`ExpandR@round${r}`]) return { row: `ExpandR@round${r}`, llm: `round-${r}` };
+  return undefined;
+}
+
+/** Five case views of ExpandR (or its latest round so far) against FT; without those rows, Raw+expansion against Raw. */
 export function caseSection(input: AnalysisInput): CaseSection | Missing {
   const pq = input.perQuery;
   if (!pq) return { missing: `No per-query values (${ANALYSIS_FILES.perQuery} missing): no case views.` };
-  const compared: [string, string] | undefined = pq.ExpandR && pq.FT ? ['ExpandR', 'FT'] : pq['Raw+expansion'] && pq.Raw ? ['Raw+expansion', 'Raw'] : undefined;
+  const latest = latestExpandR(input);
+  const compared: [string, string] | undefined = latest && pq.FT ? [latest.row, 'FT'] : pq['Raw+expansion'] && pq.Raw ? ['Raw+expansion', 'Raw'] : undefined;
   if (!compared) return { missing: `No case views: ${ANALYSIS_FILES.perQuery} has neither ExpandR and FT nor Raw+expansion and Raw (it has: ${Object.keys(pq).join(', ') || 'none'}).` };
   const [a, b] = compared;
   const diffs = new Map(Object.keys(pq[a]).filter((q) => q in pq[b]).map((q) => [q, pq[a][q] - pq[b][q]]));
   const chosen = chooseCases(diffs);
-  const afterLlm = expansionLlmOf('ExpandR', roundsOf(input))!;
+  const afterLlm = latest?.llm ?? expansionLlmOf('ExpandR', roundsOf(input))!;
   const exp = input.expansions ?? {};
   const notes: string[] = [];
   if (!input.queries || !input.gold) notes.push(`Query texts and gold passages absent (${ANALYSIS_FILES.dataset} not found): give --data.`);
@@ -121,6 +132,7 @@ export function caseSection(input: AnalysisInput): CaseSection | Missing {
     const gold = input.gold?.[qid];
     const ndcg: CaseRow['ndcg'] = {};
     for (const s of CASE_SETTINGS) if (pq[s]?.[qid] !== undefined) ndcg[s] = pq[s][qid];
+    if (latest && latest.row !== 'ExpandR' && pq[latest.row]?.[qid] !== undefined) ndcg.ExpandR = pq[latest.row][qid];
     return {
       qid,
       diff: diffs.get(qid)!,

@@ -26,6 +26,11 @@ export function queryPairs(rounds: number): QueryPair[] {
     { expanded: 'ExpandR', plain: 'w/o LLM training', differs: `DPO-trained vs the base LLM's expansion; ${er}` },
     { expanded: 'w/o self-reward', plain: 'w/o LLM training', differs: "DPO on the retriever reward only vs the base LLM's expansion; the same encoder E_1" },
     { expanded: 'w/o retriever reward', plain: 'w/o LLM training', differs: "DPO on the self reward only vs the base LLM's expansion; the same encoder E_1" },
+    ...Array.from({ length: rounds - 1 }, (_, i) => i + 1).flatMap((r) => [
+      { expanded: `ExpandR@round${r}`, plain: 'FT', differs: `ExpandR after round ${r}: the round-${r} LLM's expansion and E_${r} vs FT` },
+      { expanded: `ExpandR@round${r}`, plain: 'Raw+expansion', differs: `the round-${r} LLM's expansion and E_${r} vs the base LLM's expansion and E_0` },
+      ...(r === 1 ? [{ expanded: 'ExpandR@round1', plain: 'w/o LLM training', differs: "DPO-trained (round 1) vs the base LLM's expansion; the same encoder E_1" }] : []),
+    ]),
   ];
 }
 

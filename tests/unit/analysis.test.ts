@@ -218,6 +218,38 @@ describe('per query', () => {
   });
 });
 
+describe('an earlier round of ExpandR (two rounds, the run at round 1)', () => {
+  const input: AnalysisInput = {
+    config: { ...CONFIG, rounds: 2 },
+    perQuery: { Raw: { q1: 0.2, q2: 0.3 }, 'Raw+expansion': { q1: 0.1, q2: 0.6 }, FT: { q1: 0.5, q2: 0.5 }, 'ExpandR@round1': { q1: 1, q2: 0.25 } },
+    expansions: { base: { q1: 'before one', q2: 'before two' }, 'round-1': { q1: 'after one', q2: 'after two' } },
+  };
+
+  it('compares ExpandR@round1 with FT and Raw+expansion per query', () => {
+    const q = queryGainSection(input);
+    if (isMissing(q)) throw new Error(q.missing);
+    expect(q.pairs.map((p) => [p.expanded, p.plain, p.gain, p.loss])).toEqual([
+      ['Raw+expansion', 'Raw', 1, 1],
+      ['ExpandR@round1', 'FT', 1, 1],
+      ['ExpandR@round1', 'Raw+expansion', 1, 1],
+    ]);
+    expect(q.notes[0]).toMatch(/ExpandR@round1 vs w\/o LLM training/);
+  });
+
+  it('shows its cases against FT with the round-1 LLM as the expansion after DPO, and its expansion lengths as used by it', () => {
+    const c = caseSection(input);
+    if (isMissing(c)) throw new Error(c.missing);
+    expect(c.compared).toEqual(['ExpandR@round1', 'FT']);
+    expect(c.cases.map((x) => [x.qid, x.after, x.ndcg.ExpandR])).toEqual([
+      ['q1', 'after one', 1],
+      ['q2', 'after two', 0.25],
+    ]);
+    const l = expansionLengthSection(input);
+    if (isMissing(l)) throw new Error(l.missing);
+    expect(l.rows.find((r) => r.llm === 'round-1')?.settings).toEqual(['ExpandR@round1']);
+  });
+});
+
 describe('stage times', () => {
   it('groups the stages and sums them', () => {
     const t = timingSection({ timings: { totalMs: 9000, stages: { 'expansions:base:test': 1000, 'eval:Raw': 500, 'devEval:Raw': 250, 'dpo:round-1': 1500, 'retriever:FT@seed7': 600, 'candidates:base': 100, odd: 50 } } });
