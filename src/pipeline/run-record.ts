@@ -133,14 +133,17 @@ export type ValuesConfig = Partial<Pick<ExperimentConfig, 'rounds' | 'seed' | 's
  */
 export function settingValues(state: RunState | undefined, setting: string, config: ValuesConfig = {}, on: 'test' | 'dev' = 'test'): SettingValues | undefined {
   const kind = on === 'dev' ? 'devEval' : 'eval';
+  // 'ExpandR@roundT': ExpandR after round T of the loop, before the last (its stages eval:ExpandR@roundT[@seedS]).
+  const asked = /^(.*)@round(\d+)$/.exec(setting);
+  const [name, round] = asked ? [asked[1], Number(asked[2])] : [setting, undefined];
   const stored = Object.entries(state?.stages ?? {}).flatMap(([k, rec]) => {
     const id = parseStageName(k);
-    return id?.kind === kind && id.round === undefined && id.setting === setting ? [{ seed: id.seed, eval: rec.output as SettingEval }] : [];
+    return id?.kind === kind && id.round === round && id.setting === name ? [{ seed: id.seed, eval: rec.output as SettingEval }] : [];
   });
   if (stored.length === 0) return undefined;
   const seed = config.seed ?? 42;
   const [e] = combineStoredEvals(stored, seed, config.seeds?.length ? config.seeds : [seed]);
-  const llm = expansionLlmOf(setting, config.rounds ?? 1);
+  const llm = round === undefined ? expansionLlmOf(setting, config.rounds ?? 1) : `round-${round}`;
   const exp = llm ? state?.stages[stageName({ kind: 'expansions', llm, queries: on })] : undefined;
   return {
     setting,

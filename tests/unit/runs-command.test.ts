@@ -37,6 +37,8 @@ interface RunSpec {
   settings: SettingName[];
   values: Partial<Record<SettingName, Record<string, number>>>;
   expansions?: Record<string, string>;
+  /** Further stages by name with their output as is (e.g. 'expansions:round-1:test'). */
+  outputs?: Record<string, unknown>;
 }
 
 /** A run folder as `experiment` leaves it: run.json from recordRunStart, run-state.json through the folder store. */
@@ -54,6 +56,7 @@ async function makeRun(dir: string, s: RunSpec): Promise<string> {
   const state: RunState = { format: RUN_STATE_FORMAT, version: RUN_STATE_VERSION, configKey: configKey(config), stages: {} };
   const store = folderRunStore(dir);
   if (s.expansions) state.stages['expansions:base:test'] = { output: s.expansions, finishedAt: new Date().toISOString(), ms: 1 };
+  for (const [name, output] of Object.entries(s.outputs ?? {})) state.stages[name] = { output, finishedAt: new Date().toISOString(), ms: 1 };
   const stages: [string, string, Record<string, number>][] = [
     ...Object.entries(s.values).map(([setting, pq]) => [`eval:${setting}`, setting, pq!] as [string, string, Record<string, number>]),
     ...Object.entries(s.extra ?? {}).map(([name, pq]) => [name, name.replace(/^(eval|devEval):/, '').replace(/@seed\d+$/, ''), pq] as [string, string, Record<string, number>]),
@@ -193,6 +196,24 @@ describe('expandr runs compare', () => {
     expect(r.meanB).toBeCloseTo((4 * 0.5 + 4 * 1) / 8, 12); // seed 5: all 1; seed 6: 0 on q0-q3
     const list = lastJson(await run(['--root', join(root, 'seeded'), '--json'])) as { runs: Record<string, string>[] };
     expect(list.runs[0].settings).toBe('FT'); // once, not once per seed
+  });
+
+  it('compares ExpandR after an earlier round (ExpandR@roundT) with the expansions of that round\'s LLM', async () => {
+    const dir = join(root, 'rounds', 'exp-r');
+    await makeRun(dir, {
+      encoder: 'enc-r',
+      seed: 4,
+      settings: ['FT', 'ExpandR'],
+      values: { FT: valuesOf(() => 0.5) },
+      extra: { 'eval:ExpandR@round1': valuesOf((i) => (i === 2 ? 1 : 0.25)) },
+      outputs: { 'expansions:round-1:test': Object.fromEntries(QIDS.map((q) => [q, `round-1 expansion of ${q}`])) },
+    });
+    const r = lastJson(await run(['compare', `${dir}:ExpandR@round1`, `${dir}:FT`, '--root', root, '--json', '--cases', '1']));
+    expect(r.shared).toBe(8);
+    expect(r.meanA).toBeCloseTo((7 * 0.25 + 1) / 8, 12);
+    const [c] = r.cases as Record<string, unknown>[];
+    expect(c).toMatchObject({ qid: 'q2', expansionA: 'round-1 expansion of q2' });
+    await expect(run(['compare', `${dir}:ExpandR@round2`, `${dir}:FT`, '--root', root])).rejects.toThrow(/has no evaluation of "ExpandR@round2"/);
   });
 
   it('compares the dev evaluations with --dev (where choices are made), never mixing them with test', async () => {
