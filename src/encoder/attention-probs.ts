@@ -5,8 +5,10 @@
 // the result y (which the next product saves anyway, sharing the buffer) and rebuilds the multiplier from
 // y: it is 1/keep where y > 0, else 0. Backward, as PyTorch's softmax_backward_data:
 //   dp = dy ⊙ multiplier;  ds = scale · p ⊙ (dp − Σ_keys dp ⊙ p).
-// Forward values are those of the composed ops (tf.dropout with the same seed), bit for bit.
+// Forward values are those of the composed ops (tf.dropout with the same seed), bit for bit (on wasm its
+// multiplier comes from a compiled pass: wasm-dropout-kernel.ts).
 import * as tf from '@tensorflow/tfjs-core';
+import { seededDropout } from '../util/wasm-dropout-kernel.ts';
 
 /** Dropout of the probabilities: rate and seed, or null when not training. */
 export interface ProbsDropout {
@@ -18,7 +20,7 @@ export function attentionProbs(scores: tf.Tensor4D, maskAdd: tf.Tensor, scale: n
   const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
     const [s, save] = args as [tf.Tensor4D, tf.GradSaveFunc];
     const p = tf.softmax(tf.add(tf.mul(s, scale), maskAdd)) as tf.Tensor4D; // over keys; padding keys get 0
-    const y = dropout ? (tf.dropout(p, dropout.rate, undefined, dropout.seed) as tf.Tensor4D) : p;
+    const y = dropout ? seededDropout(p, dropout.rate, dropout.seed) : p;
     save(dropout ? [p, y] : [p]);
     return {
       value: y,

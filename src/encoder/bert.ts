@@ -21,6 +21,7 @@ import { attentionMatMul, linear2d } from '../util/matmul.ts';
 import { webgpuFusedAttention, webgpuKernelSwitches } from '../util/webgpu-attention-kernel.ts';
 import { wasmFusedAttention } from '../util/wasm-attention-kernel.ts';
 import { wasmAddLayerNorm, wasmEmbeddings } from '../util/wasm-layer-norm-kernel.ts';
+import { seededDropout } from '../util/wasm-dropout-kernel.ts';
 import { wasmKernelsAvailable } from '../util/wasm-kernel-module.ts';
 import { wasmKernelSwitches } from '../util/wasm-kernel-internals.ts';
 import type { TokenizedBatch } from './types.ts';
@@ -225,7 +226,7 @@ function makeDropout(training: boolean, seed: number): Dropout {
   const next = (rate: number): ProbsDropout | null => (training && rate > 0 ? { rate, seed: deriveSeed(seed, site++) } : null);
   const drop = <T extends tf.Tensor>(x: T, rate: number): T => {
     const d = next(rate);
-    return d ? (tf.dropout(x, d.rate, undefined, d.seed) as T) : x;
+    return d ? seededDropout(x, d.rate, d.seed) : x; // tf.dropout's masks (wasm-dropout-kernel.ts)
   };
   return Object.assign(drop, { site: next });
 }

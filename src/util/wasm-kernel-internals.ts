@@ -32,6 +32,7 @@ export function wasmInternals(backend: unknown): WasmBackendInternals {
  * gelu: wasm-gelu-kernel.ts (src/encoder/gelu.ts, inference and training); gemm: wasm-gemm-kernel.ts (matmul.ts'
  * 2D products, forward and backward, where tfjs-wasm runs one thread or has a helper per extra thread);
  * layerNorm: wasm-layer-norm-kernel.ts (BertModel inference: the embedding sum and residual + LayerNorm);
- * helperThreads: wasm-helper-threads.ts (off: every compiled kernel on the calling thread, as without helpers).
+ * helperThreads: wasm-helper-threads.ts (off: every compiled kernel on the calling thread, as without helpers);
+ * dropout: wasm-dropout-kernel.ts (tf.dropout's masks from a compiled pass instead of JavaScript's draws).
  */
-export const wasmKernelSwitches = { slicedMatMul: true, fusedAttention: true, gelu: true, gemm: true, layerNorm: true, helperThreads: true };
+export const wasmKernelSwitches = { slicedMatMul: true, fusedAttention: true, gelu: true, gemm: true, layerNorm: true, helperThreads: true, dropout: true };
