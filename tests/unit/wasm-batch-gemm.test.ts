@@ -12,11 +12,7 @@ import { attentionMatMul, batchMatMul } from '../../src/util/matmul.ts';
 import { WASM_BATCH_GEMM, wasmBatchGemm } from '../../src/util/wasm-gemm-kernel.ts';
 import { wasmKernelSwitches } from '../../src/util/wasm-kernel-internals.ts';
 import { maxDiff } from './helpers/attention-reference.ts';
-
-/** As wasm-gemm.test.ts: sums of ≤ 300 products of values in [−1, 1] in another order, fused multiply-adds. */
-const GEMM_TOL = 2e-5;
-/** Gradients: the same sums, through one more product. */
-const GRAD_TOL = 1e-4;
+import { GEMM_TOL, GRAD_TOL } from './helpers/gemm-tolerances.ts';
 
 enableRelaxedSimd();
 

@@ -13,14 +13,7 @@ import { WASM_GEMM, wasmGemm } from '../../src/util/wasm-gemm-kernel.ts';
 import { wasmKernelSwitches } from '../../src/util/wasm-kernel-internals.ts';
 import { setWasmKernelsRelaxed, wasmKernelsAvailable } from '../../src/util/wasm-kernel-module.ts';
 import { maxDiff } from './helpers/attention-reference.ts';
-
-/**
- * |Δ| against float32 tf.matMul on cpu: sums of ≤ 300 products of values in [−1, 1] (|sum| ≲ 20) in another
- * order, and fused multiply-adds rounding once where cpu rounds twice: a few ulp of 20, with margin.
- */
-const GEMM_TOL = 2e-5;
-/** Gradients: the same sums, through one more product. */
-const GRAD_TOL = 1e-4;
+import { GEMM_TOL, GRAD_TOL } from './helpers/gemm-tolerances.ts';
 
 enableRelaxedSimd();
 

@@ -17,10 +17,9 @@ import { BATCH_SPLIT_MIN_WORK, GEMM_SPLIT_MIN_ROWS, WASM_GEMM, wasmBatchGemm, wa
 import { ROWS_SPLIT_MIN, wasmAddLayerNorm, wasmEmbeddings } from '../../src/util/wasm-layer-norm-kernel.ts';
 import { attentionCase, composedAttention, maxDiff } from './helpers/attention-reference.ts';
 import { gelu64, geluGrad64 } from './helpers/gelu-reference.ts';
+import { GEMM_TOL } from './helpers/gemm-tolerances.ts';
 import { useThreadedWasm } from './helpers/threaded-wasm.ts';
 
-/** As tests/unit/wasm-gemm.test.ts: sums of ≤ 300 products of values in [−1, 1], another order, fused multiply-adds. */
-const GEMM_TOL = 2e-5;
 /** As encoder-wasm-attention.test.ts: the same kernel, the same sums. */
 const ATTENTION_TOL = 1e-5;
 /** As encoder-wasm-layer-norm.test.ts: sums of ≤ 384 terms in another order. */
