@@ -33,7 +33,7 @@ export function analyzeRun(input: AnalysisInput): RunAnalysis {
   if (!input.config) notes.push('No config (run.json): one round and the paper\'s 0.6 filter are assumed.');
   const seeds = input.config?.seeds ?? [];
   if (seeds.length > 1) {
-    notes.push(`Trained rows ran at seeds ${seeds.join(', ')}: their per-query nDCG@10 is each query's mean over the seeds; expansions, preferences and DPO curves are listed per seed (NAME@seedS; no suffix: seed ${input.config!.seed}).`);
+    notes.push(`The config runs its trained rows at seeds ${seeds.join(', ')}: a row's per-query nDCG@10 is each query's mean over the seeds it has run so far; expansions, preferences and DPO curves are listed per seed (NAME@seedS; no suffix: seed ${input.config!.seed}).`);
   }
   return {
     expansionLength: expansionLengthSection(input),
