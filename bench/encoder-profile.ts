@@ -11,7 +11,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { embeddingLookup } from '../src/encoder/bert.ts';
 import type { BertEncoder } from '../src/encoder/encoder.ts';
-import { batchMatMul, linear2d } from '../src/util/matmul.ts';
+import { batchMatMul, linear2d, linearGeluInference } from '../src/util/matmul.ts';
 import { gelu } from '../src/encoder/gelu.ts';
 import { wasmFusedAttention } from '../src/util/wasm-attention-kernel.ts';
 import { wasmAddLayerNorm, wasmEmbeddings } from '../src/util/wasm-layer-norm-kernel.ts';
@@ -132,10 +132,18 @@ function tracedForward(enc: BertEncoder, ids: Int32Array, types: Int32Array, att
       lap('attention: output linear');
       x = addLayerNorm(a, x, `${pre}.attention.output.LayerNorm`);
       lap('residual + LayerNorm (×2 per layer)');
-      const h0 = linear(x, `${pre}.intermediate.dense`);
-      lap('MLP: intermediate linear (d → 4d)');
-      const h = gelu(h0); // as BertModel: the compiled kernel on wasm (wasmKernelSwitches.gelu)
-      lap('MLP: GELU');
+      // As BertModel: on wasm, the product and GELU in one GEMM call where it applies; else the GELU kernel.
+      const fusedGelu = fused ? linearGeluInference(x, p(`${pre}.intermediate.dense.weight`) as tf.Tensor2D, p(`${pre}.intermediate.dense.bias`) as tf.Tensor1D) : null;
+      let h: tf.Tensor;
+      if (fusedGelu) {
+        h = fusedGelu;
+        lap('MLP: intermediate linear + GELU (one GEMM call)');
+      } else {
+        const h0 = linear(x, `${pre}.intermediate.dense`);
+        lap('MLP: intermediate linear (d → 4d)');
+        h = gelu(h0);
+        lap('MLP: GELU');
+      }
       const m = linear(h as tf.Tensor2D, `${pre}.output.dense`);
       lap('MLP: output linear (4d → d)');
       x = addLayerNorm(m, x, `${pre}.output.LayerNorm`);

@@ -17,7 +17,7 @@ import type { BertConfig } from './config.ts';
 import { bertParamSpecs, isLinearWeight, randomBertWeights, type HfTensor } from './bert-weights.ts';
 import { attentionProbs, type ProbsDropout } from './attention-probs.ts';
 import { gelu } from './gelu.ts';
-import { attentionMatMul, linear2d } from '../util/matmul.ts';
+import { attentionMatMul, linear2d, linearGeluInference } from '../util/matmul.ts';
 import { webgpuFusedAttention, webgpuKernelSwitches } from '../util/webgpu-attention-kernel.ts';
 import { wasmFusedAttention } from '../util/wasm-attention-kernel.ts';
 import { wasmAddLayerNorm, wasmEmbeddings } from '../util/wasm-layer-norm-kernel.ts';
@@ -110,7 +110,8 @@ export class BertModel {
     const heads = fused ? this.fusedAttention(fused, x, p, B, T, maskAdd) : this.attention(x, p, B, T, maskAdd, drop);
     const a = drop(this.linear(heads, `${p}.attention.output.dense`), c.hiddenDropout);
     x = this.addLayerNorm(a, x, `${p}.attention.output.LayerNorm`, fused);
-    const h = gelu(this.linear(x, `${p}.intermediate.dense`)); // (B*T, intermediate)
+    // Inference on wasm: the product and GELU in one GEMM call (matmul.ts linearGeluInference).
+    const h = (fused === 'wasm' ? this.linearGelu(x, `${p}.intermediate.dense`) : null) ?? gelu(this.linear(x, `${p}.intermediate.dense`)); // (B*T, intermediate)
     const m = drop(this.linear(h, `${p}.output.dense`), c.hiddenDropout); // (B*T, d)
     return this.addLayerNorm(m, x, `${p}.output.LayerNorm`, fused);
   }
@@ -151,6 +152,11 @@ export class BertModel {
    */
   private linear(x: tf.Tensor2D, prefix: string): tf.Tensor2D {
     return linear2d(x, this.p(`${prefix}.weight`) as tf.Tensor2D, this.p(`${prefix}.bias`) as tf.Tensor1D);
+  }
+
+  /** gelu(linear(x)) as one compiled call where it applies, else null. */
+  private linearGelu(x: tf.Tensor2D, prefix: string): tf.Tensor2D | null {
+    return linearGeluInference(x, this.p(`${prefix}.weight`) as tf.Tensor2D, this.p(`${prefix}.bias`) as tf.Tensor1D);
   }
 
   /** word[ids] + position + type embeddings, each a differentiable lookup: (B*T, d). */

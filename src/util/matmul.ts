@@ -198,6 +198,18 @@ export function linear2d(input: tf.Tensor2D, weight: tf.Tensor2D, bias: tf.Tenso
 }
 
 /**
+ * gelu(input @ weight + bias) as ONE compiled GEMM call with GELU at its store (the GELU kernel's exact
+ * values: the same as gelu(linear2d(…)) with the compiled kernels, bit for bit), inference only; null where
+ * it does not apply (not wasm, the GEMM or GELU kernel off, too few rows, or under a gradient tape): then
+ * the caller composes the two.
+ */
+export function linearGeluInference(input: tf.Tensor2D, weight: tf.Tensor2D, bias: tf.Tensor1D): tf.Tensor2D | null {
+  const tape = (tf.engine() as unknown as { state?: { gradientDepth?: number } }).state?.gradientDepth !== 0;
+  if (tape || !onWasm() || !wasmKernelSwitches.gelu || !gemmFor(input.shape[0])) return null;
+  return wasmGemm(input, weight, { bias, activation: 'gelu' });
+}
+
+/**
  * a (M, K) @ b (K, N), or @ bᵀ for b (N, K) when transposeB, (+ bias (N)), differentiable, all on the compiled
  * GEMM: dx = dy·op(b)ᵀ and d op(b) = aᵀ·dy (for bᵀ: dyᵀ·a), each one call with the transposes in the strides.
  */

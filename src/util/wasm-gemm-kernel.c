@@ -7,6 +7,7 @@
 // f32x4.relaxed_madd (one fused multiply-add on x86 FMA and ARM), chosen at run time where it validates.
 // No data section, no stack, no calls: everything lives in the caller's tensors and scratch.
 #include <wasm_simd128.h>
+#include "wasm-gelu.h"
 
 #ifdef RELAXED
 // clang 14 knows relaxed SIMD only by its 2021 draft (f32x4.fma, 0xfd 0xaf 0x01); the build script rewrites
@@ -94,8 +95,11 @@ static inline void load_edge(const float* p, int cols, v128_t* v0, v128_t* v1) {
   *v1 = wasm_f32x4_make(x4, x5, x6, 0);
 }
 
-/** Row r of the block: its two accumulators plus what C already holds (a later depth block) or the bias. */
-static inline void store_row(float* c, const float* bias, v128_t v0, v128_t v1, int cols, int accumulate) {
+/**
+ * Row r of the block: its two accumulators plus what C already holds (a later depth block) or the bias, then
+ * exact GELU when `gelu` (the last depth block only: wasm-gelu.h, the values of the GELU kernel).
+ */
+static inline void store_row(float* c, const float* bias, v128_t v0, v128_t v1, int cols, int accumulate, int gelu) {
   v128_t a0, a1;
   if (accumulate) {
     load_edge(c, cols, &a0, &a1);
@@ -106,6 +110,10 @@ static inline void store_row(float* c, const float* bias, v128_t v0, v128_t v1, 
     v0 = wasm_f32x4_add(v0, a0);
     v1 = wasm_f32x4_add(v1, a1);
   }
+  if (gelu) {
+    v0 = gelu4(v0);
+    v1 = gelu4(v1);
+  }
   if (cols == NR) {
     wasm_v128_store(c, v0);
     wasm_v128_store(c + 4, v1);
@@ -115,7 +123,7 @@ static inline void store_row(float* c, const float* bias, v128_t v0, v128_t v1, 
 }
 
 /** C[rows × cols] (+)= A[rows × kc] · panel (kc × 8); A(r, k) = A[r·am + k·ak]. rows ≤ 6 (missing rows repeat row 0). */
-static inline void kernel6x8(const float* A, int am, int ak, const float* panel, float* C, int ldc, const float* bias, int kc, int rows, int cols, int accumulate) {
+static inline void kernel6x8(const float* A, int am, int ak, const float* panel, float* C, int ldc, const float* bias, int kc, int rows, int cols, int accumulate, int gelu) {
   v128_t c00 = wasm_f32x4_splat(0), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
   v128_t c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
   const float* a0 = A;
@@ -136,20 +144,20 @@ static inline void kernel6x8(const float* A, int am, int ak, const float* panel,
     x = wasm_v128_load32_splat(a5); c50 = MADD(x, b0, c50); c51 = MADD(x, b1, c51);
     a0 += ak; a1 += ak; a2 += ak; a3 += ak; a4 += ak; a5 += ak;
   }
-  store_row(C, bias, c00, c01, cols, accumulate);
-  if (rows > 1) store_row(C + ldc, bias, c10, c11, cols, accumulate);
-  if (rows > 2) store_row(C + 2 * ldc, bias, c20, c21, cols, accumulate);
-  if (rows > 3) store_row(C + 3 * ldc, bias, c30, c31, cols, accumulate);
-  if (rows > 4) store_row(C + 4 * ldc, bias, c40, c41, cols, accumulate);
-  if (rows > 5) store_row(C + 5 * ldc, bias, c50, c51, cols, accumulate);
+  store_row(C, bias, c00, c01, cols, accumulate, gelu);
+  if (rows > 1) store_row(C + ldc, bias, c10, c11, cols, accumulate, gelu);
+  if (rows > 2) store_row(C + 2 * ldc, bias, c20, c21, cols, accumulate, gelu);
+  if (rows > 3) store_row(C + 3 * ldc, bias, c30, c31, cols, accumulate, gelu);
+  if (rows > 4) store_row(C + 4 * ldc, bias, c40, c41, cols, accumulate, gelu);
+  if (rows > 5) store_row(C + 5 * ldc, bias, c50, c51, cols, accumulate, gelu);
 }
 
 /**
- * Rows [row0, row1) of C (M × N, row-major) = A · B + bias: A(m, k) = A[m·am + k·ak] (M × K), or, with
+ * Rows [row0, row1) of C (M × N, row-major) = A · B + bias, then GELU when `gelu`: A(m, k) = A[m·am + k·ak] (M × K), or, with
  * am = ak = 0, A packed by gemm_pack_a (row0 a multiple of 6); B packed by gemm_pack_b; bias N floats or 0.
  * Depth blocks of KC, column blocks of NC: a block of B stays in cache while every 6-row block of A passes.
  */
-INLINE void gemm_rows(const float* A, int am, int ak, const float* Bp, float* C, const float* bias, int K, int N, int row0, int row1) {
+INLINE void gemm_rows(const float* A, int am, int ak, const float* Bp, float* C, const float* bias, int K, int N, int row0, int row1, int gelu) {
   const int packed = am == 0 && ak == 0;
   for (int k0 = 0; k0 < K; k0 += KC) {
     const int kc = K - k0 < KC ? K - k0 : KC;
@@ -161,7 +169,7 @@ INLINE void gemm_rows(const float* A, int am, int ak, const float* Bp, float* C,
         const int sm = packed ? 1 : am, sk = packed ? MR : ak;
         for (int n = n0; n < n1; n += NR) {
           const int cols = n1 - n < NR ? n1 - n : NR;
-          kernel6x8(a, sm, sk, Bp + (long)n * K + (long)k0 * NR, C + (long)m * N + n, N, bias ? bias + n : 0, kc, rows, cols, k0 > 0);
+          kernel6x8(a, sm, sk, Bp + (long)n * K + (long)k0 * NR, C + (long)m * N + n, N, bias ? bias + n : 0, kc, rows, cols, k0 > 0, gelu && k0 + kc == K);
         }
       }
     }
@@ -175,9 +183,9 @@ __attribute__((export_name("gemm_pack_a")))
 void gemm_pack_a(const float* A, float* Ap, int M, int K, int am, int ak) { pack_a(A, Ap, M, K, am, ak); }
 
 __attribute__((export_name("gemm")))
-void gemm(const float* A, int am, int ak, const float* Bp, float* C, const float* bias, int M, int K, int N, int row0, int row1) {
+void gemm(const float* A, int am, int ak, const float* Bp, float* C, const float* bias, int M, int K, int N, int row0, int row1, int gelu) {
   (void)M;
-  gemm_rows(A, am, ak, Bp, C, bias, K, N, row0, row1);
+  gemm_rows(A, am, ak, Bp, C, bias, K, N, row0, row1, gelu);
 }
 
 /** Floats of scratch one thread of batch_gemm needs: a packed B, and a packed A when A is transposed. */
@@ -199,6 +207,6 @@ void batch_gemm(const float* A, const float* B, float* C, int M, int K, int N, i
     const float* As = A + (long)s * M * K;
     pack_b(B + (long)s * K * N, Bp, K, N, tb ? 1 : N, tb ? K : 1);
     if (ta) pack_a(As, Ap, M, K, 1, M);
-    gemm_rows(ta ? Ap : As, ta ? 0 : K, ta ? 0 : 1, Bp, C + (long)s * M * N, 0, K, N, 0, M);
+    gemm_rows(ta ? Ap : As, ta ? 0 : K, ta ? 0 : 1, Bp, C + (long)s * M * N, 0, K, N, 0, M, 0);
   }
 }

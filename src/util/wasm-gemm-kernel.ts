@@ -19,10 +19,10 @@ export const GEMM_SPLIT_MIN_ROWS = 96;
 /** Parts of rows are a multiple of the micro-tile's 6 rows, so a packed A's blocks are never cut. */
 const MR = 6;
 
-/** gemm(a, am, ak, packed, c, bias, M, K, N) over rows [0, M): split over this thread and the helpers when M is large enough. */
-function gemmRows(kernels: WasmKernelExports, a: number, am: number, ak: number, packed: number, c: number, bias: number, M: number, K: number, N: number): void {
+/** gemm(a, am, ak, packed, c, bias, M, K, N, ·, ·, gelu) over rows [0, M): split over this thread and the helpers when M is large enough. */
+function gemmRows(kernels: WasmKernelExports, a: number, am: number, ak: number, packed: number, c: number, bias: number, M: number, K: number, N: number, gelu: number): void {
   const threads = M < GEMM_SPLIT_MIN_ROWS ? 1 : kernelThreads();
-  runParts(kernels, 'gemm', splitRange(M, threads, MR).map(([row0, row1]) => [a, am, ak, packed, c, bias, M, K, N, row0, row1]));
+  runParts(kernels, 'gemm', splitRange(M, threads, MR).map(([row0, row1]) => [a, am, ak, packed, c, bias, M, K, N, row0, row1, gelu]));
 }
 
 export interface GemmOptions {
@@ -32,11 +32,13 @@ export interface GemmOptions {
   transposeB?: boolean;
   /** Added to every row of the product (N floats). */
   bias?: tf.Tensor1D;
+  /** Exact GELU of every element of the result (after the bias): the GELU kernel's values (wasm-gelu.h). No gradient. */
+  activation?: 'gelu';
 }
 
 function gemmKernel({ inputs, backend, attrs }: { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs: unknown }): tf.TensorInfo {
   const { a, b, bias } = inputs as { a: tf.TensorInfo; b: tf.TensorInfo; bias?: tf.TensorInfo };
-  const { transposeA, transposeB } = attrs as { transposeA: boolean; transposeB: boolean };
+  const { transposeA, transposeB, gelu } = attrs as { transposeA: boolean; transposeB: boolean; gelu: boolean };
   const [M, K] = transposeA ? [a.shape[1], a.shape[0]] : [a.shape[0], a.shape[1]];
   const [kb, N] = transposeB ? [b.shape[1], b.shape[0]] : [b.shape[0], b.shape[1]];
   const bad = [a, b, ...(bias ? [bias] : [])].some((t) => t.dtype !== 'float32') || a.shape.length !== 2 || b.shape.length !== 2 || kb !== K || (bias && (bias.shape.length !== 1 || bias.shape[0] !== N));
@@ -55,9 +57,9 @@ function gemmKernel({ inputs, backend, attrs }: { inputs: tf.NamedTensorInfoMap;
     kernels.gemm_pack_b(at(b), packed, K, N, transposeB ? 1 : N, transposeB ? K : 1);
     if (transposeA) {
       kernels.gemm_pack_a(at(a), packedA, M, K, 1, M);
-      gemmRows(kernels, packedA, 0, 0, packed, at(out), bias ? at(bias) : 0, M, K, N);
+      gemmRows(kernels, packedA, 0, 0, packed, at(out), bias ? at(bias) : 0, M, K, N, gelu ? 1 : 0);
     } else {
-      gemmRows(kernels, at(a), K, 1, packed, at(out), bias ? at(bias) : 0, M, K, N);
+      gemmRows(kernels, at(a), K, 1, packed, at(out), bias ? at(bias) : 0, M, K, N, gelu ? 1 : 0);
     }
   } finally {
     mod._free(packed);
@@ -107,7 +109,7 @@ export function wasmGemm(a: tf.Tensor2D, b: tf.Tensor2D, options: GemmOptions = 
   registerWasmGemm();
   const inputs: Record<string, tf.Tensor> = { a, b };
   if (options.bias) inputs.bias = options.bias;
-  const attrs = { transposeA: options.transposeA === true, transposeB: options.transposeB === true };
+  const attrs = { transposeA: options.transposeA === true, transposeB: options.transposeB === true, gelu: options.activation === 'gelu' };
   return tf.engine().runKernel(WASM_GEMM, inputs as unknown as tf.NamedTensorMap, attrs as unknown as tf.NamedAttrMap) as tf.Tensor2D;
 }
 

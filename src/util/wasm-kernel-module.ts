@@ -21,7 +21,7 @@ export interface WasmKernelExports {
   gemm_pack_b(b: number, packed: number, K: number, N: number, bk: number, bn: number): void;
   gemm_packed_a_floats(M: number, K: number): number;
   gemm_pack_a(a: number, packed: number, M: number, K: number, am: number, ak: number): void;
-  gemm(a: number, am: number, ak: number, packed: number, c: number, bias: number, M: number, K: number, N: number, row0: number, row1: number): void;
+  gemm(a: number, am: number, ak: number, packed: number, c: number, bias: number, M: number, K: number, N: number, row0: number, row1: number, gelu: number): void;
   batch_gemm_scratch_floats(M: number, K: number, N: number, ta: number): number;
   batch_gemm(a: number, b: number, c: number, M: number, K: number, N: number, ta: number, tb: number, scratch: number, first: number, last: number): void;
   embeddings(word: number, pos: number, type: number, ids: number, types: number, out: number, T: number, d: number, row0: number, row1: number): void;

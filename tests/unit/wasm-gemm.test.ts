@@ -10,6 +10,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { enableRelaxedSimd } from '../../src/cli/backend.ts';
 import { linear2d, matMul2d, matMulBT } from '../../src/util/matmul.ts';
 import { WASM_GEMM, wasmGemm } from '../../src/util/wasm-gemm-kernel.ts';
+import { wasmGelu } from '../../src/util/wasm-gelu-kernel.ts';
 import { wasmKernelSwitches } from '../../src/util/wasm-kernel-internals.ts';
 import { setWasmKernelsRelaxed, wasmKernelsAvailable } from '../../src/util/wasm-kernel-module.ts';
 import { maxDiff } from './helpers/attention-reference.ts';
@@ -62,6 +63,24 @@ for (const relaxed of [false, true]) {
     });
   });
 }
+
+describe('wasmGemm with GELU at its store', () => {
+  // K 300 > 256: the GELU must apply after the last depth block only; N 37: a column edge; M 13: a row edge.
+  it.each([[13, 300, 37], [64, 100, 136]])('equals the GELU kernel on the product bit for bit, both builds: M %i, K %i, N %i', async (M, K, N) => {
+    for (const relaxed of [false, true]) {
+      await on('wasm', () => {
+        expect(setWasmKernelsRelaxed(relaxed)).toBe(relaxed);
+        const [fused, apart] = tf.tidy(() => {
+          const [a, b, bias] = [uniform([M, K], 1) as tf.Tensor2D, uniform([K, N], 2) as tf.Tensor2D, uniform([N], 3) as tf.Tensor1D];
+          return [wasmGemm(a, b, { bias, activation: 'gelu' }).dataSync(), wasmGelu(wasmGemm(a, b, { bias })).dataSync()];
+        });
+        expect(Array.from(fused).filter((x, i) => !Object.is(x, apart[i])), `relaxed ${relaxed}`).toEqual([]);
+        expect(Math.min(...fused)).toBeLessThan(0); // GELU's negative lobe: the activation did run
+      });
+    }
+    setWasmKernelsRelaxed(true);
+  });
+});
 
 describe('wasmGemm input checks', () => {
   it('names the kernel and the shapes when K or the bias do not fit', async () => {
