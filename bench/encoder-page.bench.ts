@@ -145,6 +145,7 @@ try {
           { label: 'no helper threads (compiled kernels on one thread, 2D products on XNNPACK and its pool)', backend: 'wasm' as const, switches: { helperThreads: false } },
           { label: 'embeddings and LayerNorm composed from tfjs ops (no compiled wasm kernels)', backend: 'wasm' as const, switches: { layerNorm: false } },
           { label: '2D products on XNNPACK (no compiled GEMM)', backend: 'wasm' as const, switches: { gemm: false } },
+          { label: 'GELU as its own kernel after the product (no GEMM epilogue)', backend: 'wasm' as const, switches: { geluEpilogue: false } },
           { label: 'GELU composed from tfjs ops (no compiled wasm kernel)', backend: 'wasm' as const, switches: { gelu: false } },
           { label: 'attention composed from tfjs ops (no compiled wasm kernel)', backend: 'wasm' as const, switches: { fusedAttention: false } },
           { label: 'attention composed, products as before (read back + slices + Concat)', backend: 'wasm' as const, switches: { fusedAttention: false, slicedMatMul: false } },

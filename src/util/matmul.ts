@@ -205,7 +205,7 @@ export function linear2d(input: tf.Tensor2D, weight: tf.Tensor2D, bias: tf.Tenso
  */
 export function linearGeluInference(input: tf.Tensor2D, weight: tf.Tensor2D, bias: tf.Tensor1D): tf.Tensor2D | null {
   const tape = (tf.engine() as unknown as { state?: { gradientDepth?: number } }).state?.gradientDepth !== 0;
-  if (tape || !onWasm() || !wasmKernelSwitches.gelu || !gemmFor(input.shape[0])) return null;
+  if (tape || !onWasm() || !wasmKernelSwitches.gelu || !wasmKernelSwitches.geluEpilogue || !gemmFor(input.shape[0])) return null;
   return wasmGemm(input, weight, { bias, activation: 'gelu' });
 }
 

@@ -33,6 +33,7 @@ export function wasmInternals(backend: unknown): WasmBackendInternals {
  * 2D products, forward and backward, where tfjs-wasm runs one thread or has a helper per extra thread);
  * layerNorm: wasm-layer-norm-kernel.ts (BertModel inference: the embedding sum and residual + LayerNorm);
  * helperThreads: wasm-helper-threads.ts (off: every compiled kernel on the calling thread, as without helpers);
- * dropout: wasm-dropout-kernel.ts (tf.dropout's masks from a compiled pass instead of JavaScript's draws).
+ * dropout: wasm-dropout-kernel.ts (tf.dropout's masks from a compiled pass instead of JavaScript's draws);
+ * geluEpilogue: the GEMM with GELU at its store (matmul.ts linearGeluInference; off: the GELU kernel after it).
  */
-export const wasmKernelSwitches = { slicedMatMul: true, fusedAttention: true, gelu: true, gemm: true, layerNorm: true, helperThreads: true, dropout: true };
+export const wasmKernelSwitches = { slicedMatMul: true, fusedAttention: true, gelu: true, gemm: true, layerNorm: true, helperThreads: true, dropout: true, geluEpilogue: true };
