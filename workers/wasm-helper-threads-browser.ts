@@ -3,13 +3,14 @@
 // kernels' module (both need cross-origin isolation, which the threaded tfjs-wasm build needs too).
 import * as tf from '@tensorflow/tfjs-core';
 import { HELPER_SOURCE, kernelHelpersStarted, newHelperBlock, setKernelHelpers } from '../src/util/wasm-helper-threads.ts';
+import { wasmInternals } from '../src/util/wasm-kernel-internals.ts';
 import { sharedWasmKernels } from '../src/util/wasm-kernel-module.ts';
 
 let started: Worker[] = [];
 
 /** Starts a helper per tfjs-wasm thread beyond the first; resolves with how many run (0 where the memory is not shared). */
 export async function startKernelHelpers(): Promise<number> {
-  const threads = (tf.backend() as unknown as { wasm?: { tfjs?: { getThreadsCount?(): number } } }).wasm?.tfjs?.getThreadsCount?.() ?? 1;
+  const threads = tf.getBackend() === 'wasm' ? (wasmInternals(tf.backend()).wasm.tfjs.getThreadsCount?.() ?? 1) : 1;
   const shared = threads > 1 ? sharedWasmKernels() : undefined;
   for (const w of started) w.terminate();
   started = [];

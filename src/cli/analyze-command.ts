@@ -16,7 +16,6 @@ import { analysisMarkdown } from '../pipeline/analysis-markdown.ts';
 import type { TrainingCurve } from '../pipeline/figures-data.ts';
 import { settingsDone, settingValues } from '../pipeline/run-record.ts';
 import { parseStageName } from '../pipeline/stages.ts';
-import type { SettingEval } from '../pipeline/results.ts';
 import type { PreferenceRecord } from '../pipeline/types.ts';
 import { DPO_STATE_JSON } from '../train/dpo-checkpoint.ts';
 import { parseCommandArgs } from './args.ts';
@@ -84,20 +83,16 @@ function dpoCheckpointCurves(dir: string): Record<string, DpoPoint[]> {
   return out;
 }
 
-/**
- * ExpandR after each round before the last (stages eval:ExpandR@roundT[@seedS]) as rows `ExpandR@roundT`: per
- * query nDCG@10, the mean over the seeds run so far.
- */
-function earlierRounds(state: NonNullable<FoundRun['state']>): Record<string, Record<string, number>> {
-  const byRound = new Map<number, Record<string, number>[]>();
-  for (const [name, rec] of Object.entries(state.stages)) {
+/** A row's nDCG@10 per query from the run state (a seeded row: each query's mean over its seeds). */
+const ndcgByQuery = (run: FoundRun, setting: string) => Object.fromEntries([...settingValues(run.state, setting, run.config)!.perQuery].map(([q, m]) => [q, m['ndcg@10']]));
+
+/** ExpandR after each round before the last (stages eval:ExpandR@roundT[@seedS]), as settingValues reads it. */
+function earlierRounds(run: FoundRun): string[] {
+  const rounds = Object.keys(run.state?.stages ?? {}).flatMap((name) => {
     const id = parseStageName(name);
-    if (id?.kind !== 'eval' || id.setting !== 'ExpandR' || id.round === undefined) continue;
-    const perQuery = (rec.output as SettingEval).perQuery;
-    byRound.set(id.round, [...(byRound.get(id.round) ?? []), Object.fromEntries(Object.entries(perQuery).map(([q, m]) => [q, m['ndcg@10']]))]);
-  }
-  const meanOver = (seeds: Record<string, number>[]) => Object.fromEntries(Object.keys(seeds[0]).map((q) => [q, seeds.reduce((a, s) => a + s[q], 0) / seeds.length]));
-  return Object.fromEntries([...byRound].sort(([a], [b]) => a - b).map(([round, seeds]) => [`ExpandR@round${round}`, meanOver(seeds)]));
+    return id?.kind === 'eval' && id.setting === 'ExpandR' && id.round !== undefined ? [id.round] : [];
+  });
+  return [...new Set(rounds)].sort((a, b) => a - b).map((r) => `ExpandR@round${r}`);
 }
 
 /** The files `experiment` writes when it finishes (experiment-command.ts writeOutputs). */
@@ -112,9 +107,10 @@ export async function readAnalysisInput(run: FoundRun, dataDir?: string): Promis
   input.perQuery = readJson<Record<string, Record<string, number>>>(f('per-query.json'));
   if (!input.perQuery && run.state) {
     const done = settingsDone(run.state);
-    if (done.length) input.perQuery = Object.fromEntries(done.map((s) => [s, Object.fromEntries([...settingValues(run.state, s, run.config)!.perQuery].map(([q, m]) => [q, m['ndcg@10']]))]));
+    if (done.length) input.perQuery = Object.fromEntries(done.map((s) => [s, ndcgByQuery(run, s)]));
   }
-  if (run.state) input.perQuery = { ...input.perQuery, ...earlierRounds(run.state) };
+  const rounds = earlierRounds(run);
+  if (rounds.length) input.perQuery = { ...input.perQuery, ...Object.fromEntries(rounds.map((s) => [s, ndcgByQuery(run, s)])) };
   input.preferences = readJson<Record<string, PreferenceRecord[]>>(f('preferences.json'));
   const statePrefs = stateOutputs<{ records: PreferenceRecord[] }>(run, 'preferences');
   if (!input.preferences && statePrefs.size) input.preferences = Object.fromEntries([...statePrefs].map(([n, p]) => [n, p.records]));

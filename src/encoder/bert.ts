@@ -13,6 +13,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import './gradients.ts';
 import { deriveSeed } from '../util/random.ts';
+import { recordingGradients } from '../util/gradient-tape.ts';
 import type { BertConfig } from './config.ts';
 import { bertParamSpecs, isLinearWeight, randomBertWeights, type HfTensor } from './bert-weights.ts';
 import { attentionProbs, type ProbsDropout } from './attention-probs.ts';
@@ -208,12 +209,10 @@ type FusedKind = 'webgpu' | 'wasm';
  * Which fused attention kernel forward() may use, or null for the composed ops: only when not training (no
  * attention dropout) and no gradient tape records (the kernels have no gradient; training keeps the composed
  * ops and their gradients), with the backend's switch on; on wasm also the head size the kernel takes
- * (a multiple of 4) and a kernel that started (wasm SIMD). tfjs has no public "is a tape recording" query:
- * engine.state.gradientDepth is its counter.
+ * (a multiple of 4) and a kernel that started (wasm SIMD).
  */
 function fusedAttentionKind(training: boolean, headSize: number): FusedKind | null {
-  const state = (tf.engine() as unknown as { state?: { gradientDepth?: number } }).state;
-  if (training || state?.gradientDepth !== 0) return null;
+  if (training || recordingGradients()) return null;
   const backend = tf.getBackend();
   if (backend === 'webgpu' && webgpuKernelSwitches.fusedAttention) return 'webgpu';
   if (backend === 'wasm' && wasmKernelSwitches.fusedAttention && headSize % 4 === 0 && wasmKernelsAvailable()) return 'wasm';

@@ -15,6 +15,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { wasmKernelSwitches, wasmInternals } from './wasm-kernel-internals.ts';
 import { kernelHelperCount } from './wasm-helper-threads.ts';
+import { recordingGradients } from './gradient-tape.ts';
 import { wasmBatchGemm, wasmGemm } from './wasm-gemm-kernel.ts';
 import { wasmKernelsAvailable } from './wasm-kernel-module.ts';
 import { wasmSlicedBatchMatMul } from './wasm-matmul-kernel.ts';
@@ -204,8 +205,7 @@ export function linear2d(input: tf.Tensor2D, weight: tf.Tensor2D, bias: tf.Tenso
  * the caller composes the two.
  */
 export function linearGeluInference(input: tf.Tensor2D, weight: tf.Tensor2D, bias: tf.Tensor1D): tf.Tensor2D | null {
-  const tape = (tf.engine() as unknown as { state?: { gradientDepth?: number } }).state?.gradientDepth !== 0;
-  if (tape || !onWasm() || !wasmKernelSwitches.gelu || !wasmKernelSwitches.geluEpilogue || !gemmFor(input.shape[0])) return null;
+  if (recordingGradients() || !onWasm() || !wasmKernelSwitches.gelu || !wasmKernelSwitches.geluEpilogue || !gemmFor(input.shape[0])) return null;
   return wasmGemm(input, weight, { bias, activation: 'gelu' });
 }
 

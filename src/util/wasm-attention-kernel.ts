@@ -23,9 +23,8 @@ function fusedAttentionKernel({ inputs, backend, attrs }: { inputs: tf.NamedTens
   const { heads, scale } = attrs as { heads: number; scale: number };
   const { batch, seq, d, headSize: hs } = attentionShape(WASM_FUSED_ATTENTION, q, k, v, mask, heads, 4);
   const rows = batch * seq;
-  const { be, mod, kernels: kernel } = wasmKernelsOf(backend);
+  const { be, mod, kernels: kernel, at } = wasmKernelsOf(backend);
   const out = be.makeOutput([rows, d], 'float32');
-  const at = (t: tf.TensorInfo) => be.dataIdMap.get(t.dataId).memoryOffset;
   const pairs = batch * heads;
   const parts = splitRange(pairs, pairs * seq * seq < ATTENTION_SPLIT_MIN_SCORES ? 1 : kernelThreads());
   // Each part its own scratch (the keys transposed, a mask row, the scores of a block of queries).

@@ -27,7 +27,7 @@ interface AleaState {
 
 function dropoutMultiplierKernel({ backend, attrs }: { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs: unknown }): tf.TensorInfo {
   const { shape, keep, seed } = attrs as { shape: number[]; keep: number; seed: string };
-  const { be, mod, kernels } = wasmKernelsOf(backend);
+  const { be, mod, kernels, at } = wasmKernelsOf(backend);
   const out = be.makeOutput(shape, 'float32');
   const n = shape.reduce((a, b) => a * b, 1);
   if (n === 0) return out;
@@ -36,7 +36,7 @@ function dropoutMultiplierKernel({ backend, attrs }: { inputs: tf.NamedTensorInf
   const state = mod._malloc(32);
   try {
     new Float64Array(be.wasm.HEAPF32.buffer, state, 4).set([s.s0, s.s1, s.s2, s.c]);
-    kernels.dropout_multiplier(be.dataIdMap.get(out.dataId).memoryOffset, n, state, keep);
+    kernels.dropout_multiplier(at(out), n, state, keep);
   } finally {
     mod._free(state);
   }

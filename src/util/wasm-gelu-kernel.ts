@@ -28,9 +28,8 @@ function checkFloat32(kernel: string, ts: tf.TensorInfo[]): void {
 function geluKernel({ inputs, backend }: { inputs: tf.NamedTensorInfoMap; backend: unknown }): tf.TensorInfo {
   const { x } = inputs as Record<'x', tf.TensorInfo>;
   checkFloat32(WASM_GELU, [x]);
-  const { be, kernels } = wasmKernelsOf(backend);
+  const { be, kernels, at } = wasmKernelsOf(backend);
   const out = be.makeOutput(x.shape, 'float32');
-  const at = (t: tf.TensorInfo) => be.dataIdMap.get(t.dataId).memoryOffset;
   runParts(kernels, 'gelu', geluRanges(size(x)).map(([i, n]) => [at(x) + 4 * i, at(out) + 4 * i, n]));
   return out;
 }
@@ -38,9 +37,8 @@ function geluKernel({ inputs, backend }: { inputs: tf.NamedTensorInfoMap; backen
 function geluGradKernel({ inputs, backend }: { inputs: tf.NamedTensorInfoMap; backend: unknown }): tf.TensorInfo {
   const { x, dy } = inputs as Record<'x' | 'dy', tf.TensorInfo>;
   checkFloat32(WASM_GELU_GRAD, [x, dy]);
-  const { be, kernels } = wasmKernelsOf(backend);
+  const { be, kernels, at } = wasmKernelsOf(backend);
   const out = be.makeOutput(x.shape, 'float32');
-  const at = (t: tf.TensorInfo) => be.dataIdMap.get(t.dataId).memoryOffset;
   runParts(kernels, 'gelu_grad', geluRanges(size(x)).map(([i, n]) => [at(x) + 4 * i, at(dy) + 4 * i, at(out) + 4 * i, n]));
   return out;
 }

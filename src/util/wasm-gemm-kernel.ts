@@ -45,10 +45,9 @@ function gemmKernel({ inputs, backend, attrs }: { inputs: tf.NamedTensorInfoMap;
   if (bad) {
     throw new Error(`${WASM_GEMM}: expects float32 A (M, K), B (K, N) (transposed: (K, M), (N, K)) and bias (N); got A [${a.shape}] ${transposeA ? 'transposed ' : ''}${a.dtype}, B [${b.shape}] ${transposeB ? 'transposed ' : ''}${b.dtype}${bias ? `, bias [${bias.shape}]` : ''}`);
   }
-  const { be, mod, kernels } = wasmKernelsOf(backend);
+  const { be, mod, kernels, at } = wasmKernelsOf(backend);
   const out = be.makeOutput([M, N], 'float32');
   if (M === 0 || N === 0) return out;
-  const at = (t: tf.TensorInfo) => be.dataIdMap.get(t.dataId).memoryOffset;
   const packed = mod._malloc(4 * Math.max(1, kernels.gemm_packed_floats(K, N)));
   // A transposed has its rows a column apart: packed into 6-row blocks first (O(M·K)), so the kernel reads it in order.
   const packedA = transposeA ? mod._malloc(4 * Math.max(1, kernels.gemm_packed_a_floats(M, K))) : 0;
@@ -80,10 +79,9 @@ function batchGemmKernel({ inputs, backend, attrs }: { inputs: tf.NamedTensorInf
   if (a.dtype !== 'float32' || b.dtype !== 'float32' || a.shape.length !== 3 || b.shape.length !== 3 || b.shape[0] !== S || kb !== K) {
     throw new Error(`${WASM_BATCH_GEMM}: expects float32 A (S, M, K), B (S, K, N) (transposed: (S, K, M), (S, N, K)); got A [${a.shape}] ${transposeA ? 'transposed ' : ''}${a.dtype}, B [${b.shape}] ${transposeB ? 'transposed ' : ''}${b.dtype}`);
   }
-  const { be, mod, kernels } = wasmKernelsOf(backend);
+  const { be, mod, kernels, at } = wasmKernelsOf(backend);
   const out = be.makeOutput([S, M, N], 'float32');
   if (S * M * N === 0) return out;
-  const at = (t: tf.TensorInfo) => be.dataIdMap.get(t.dataId).memoryOffset;
   const parts = splitRange(S, S * M * K * N < BATCH_SPLIT_MIN_WORK ? 1 : kernelThreads());
   // Each thread packs its slices' B (and transposed A) into a scratch of its own.
   const scratchBytes = 4 * Math.max(1, kernels.batch_gemm_scratch_floats(M, K, N, transposeA ? 1 : 0));

@@ -5,8 +5,9 @@
 // (only byte offsets), so memory growth needs nothing here. It compiles on first use, synchronously;
 // prepareWasmKernels() compiles it ahead, asynchronously, for a browser's main thread (where browsers have
 // limited synchronous compiles to small modules). The kernels: wasm-attention-kernel.ts, wasm-gelu-kernel.ts,
-// wasm-gemm-kernel.ts, wasm-layer-norm-kernel.ts, wasm-dropout-kernel.ts. Each build comes twice: with relaxed SIMD (the GEMM's fused multiply-add) where the
-// engine validates it (Chromium ≥ 114; Node 20 after backend.ts sets V8's flag), else with plain SIMD.
+// wasm-gemm-kernel.ts, wasm-layer-norm-kernel.ts, wasm-dropout-kernel.ts. Each build comes twice: with relaxed
+// SIMD (the GEMM's fused multiply-add) where the engine validates it (Chromium ≥ 114; Node 20 after backend.ts
+// sets V8's flag), else with plain SIMD.
 import * as tf from '@tensorflow/tfjs-core';
 import { WASM_KERNELS_PLAIN, WASM_KERNELS_PLAIN_RELAXED, WASM_KERNELS_SHARED, WASM_KERNELS_SHARED_RELAXED } from './wasm-kernel-binaries.ts';
 import { wasmInternals, type WasmBackendInternals } from './wasm-kernel-internals.ts';
@@ -58,10 +59,13 @@ function memoryOf(mod: EmscriptenModule): { memory: WebAssembly.Memory; build: B
   return { memory, build: shared ? 'shared' : 'plain' };
 }
 
+/** Whether this engine takes relaxed SIMD: it validates the relaxed build's own bytes. */
+const relaxedValidates = () => WebAssembly.validate(decode(WASM_KERNELS_PLAIN_RELAXED));
+
 let relaxed: boolean | undefined;
-/** Whether the kernels use relaxed SIMD: by default where the engine validates the relaxed build's own bytes. */
+/** Whether the kernels use relaxed SIMD: by default where the engine takes it. */
 export function wasmKernelsRelaxed(): boolean {
-  relaxed ??= WebAssembly.validate(decode(WASM_KERNELS_PLAIN_RELAXED));
+  relaxed ??= relaxedValidates();
   return relaxed;
 }
 
@@ -70,7 +74,7 @@ export function wasmKernelsRelaxed(): boolean {
  * after this call: benchmarks and tests measure and check both in one process. Returns what is in use.
  */
 export function setWasmKernelsRelaxed(on: boolean): boolean {
-  relaxed = on && WebAssembly.validate(decode(WASM_KERNELS_PLAIN_RELAXED));
+  relaxed = on && relaxedValidates();
   compiled.clear();
   instances = new WeakMap();
   return relaxed;
@@ -95,13 +99,16 @@ function instantiate(mod: EmscriptenModule): WasmKernelExports | Error {
   return exports;
 }
 
-/** For a kernel function: the backend's internals, its emscripten module and the kernels (throws if they did not start). */
-export function wasmKernelsOf(backend: unknown): { be: WasmBackendInternals; mod: EmscriptenModule; kernels: WasmKernelExports } {
+/**
+ * For a kernel function: the backend's internals, its emscripten module, the kernels (throws if they did not
+ * start), and `at`, a tensor's byte offset on the heap (what the kernels take for it).
+ */
+export function wasmKernelsOf(backend: unknown): { be: WasmBackendInternals; mod: EmscriptenModule; kernels: WasmKernelExports; at(t: tf.TensorInfo): number } {
   const be = wasmInternals(backend);
   const mod = be.wasm as unknown as EmscriptenModule;
   const kernels = instantiate(mod);
   if (kernels instanceof Error) throw kernels;
-  return { be, mod, kernels };
+  return { be, mod, kernels, at: (t) => be.dataIdMap.get(t.dataId).memoryOffset };
 }
 
 /** Whether the compiled kernels run on the active wasm backend (compiles them on first call). */

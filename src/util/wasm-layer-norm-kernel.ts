@@ -28,9 +28,8 @@ function embeddingsKernel({ inputs, backend, attrs }: KernelArgs): tf.TensorInfo
   if (tables.some((t) => t.dtype !== 'float32' || t.shape.length !== 2 || t.shape[1] !== d) || d % 4 !== 0 || ids.dtype !== 'int32' || types.dtype !== 'int32' || types.shape[0] !== rows || !(T > 0 && T <= pos.shape[0] && rows % T === 0)) {
     throw new Error(`${WASM_EMBEDDINGS}: expects float32 tables (V, d), (P, d), (2, d) with d a multiple of 4, int32 ids and types (B·T) and T ≤ P; got tables ${tables.map((t) => `${t.dtype} [${t.shape}]`).join(', ')}, ids ${ids.dtype} [${ids.shape}], types ${types.dtype} [${types.shape}], T ${T}`);
   }
-  const { be, kernels } = wasmKernelsOf(backend);
+  const { be, kernels, at } = wasmKernelsOf(backend);
   const out = be.makeOutput([rows, d], 'float32');
-  const at = (t: tf.TensorInfo) => be.dataIdMap.get(t.dataId).memoryOffset;
   // An id outside its table would read past it: checked here, where the ids are on the heap anyway.
   const heap = (t: tf.TensorInfo) => new Int32Array(be.wasm.HEAPF32.buffer, at(t), rows);
   for (const [t, n, name] of [[ids, word.shape[0], 'token id'], [types, type.shape[0], 'token type id']] as const) {
@@ -49,9 +48,8 @@ function addLayerNormKernel({ inputs, backend, attrs }: KernelArgs): tf.TensorIn
   if (all.some((t) => t.dtype !== 'float32') || x.shape.length !== 2 || d % 4 !== 0 || (res && (res.shape.length !== 2 || res.shape[0] !== rows || res.shape[1] !== d)) || gamma.shape.join() !== `${d}` || beta.shape.join() !== `${d}`) {
     throw new Error(`${WASM_ADD_LAYER_NORM}: expects float32 x and residual (N, d) with d a multiple of 4, γ and β (d); got ${all.map((t) => `${t.dtype} [${t.shape}]`).join(', ')}`);
   }
-  const { be, kernels } = wasmKernelsOf(backend);
+  const { be, kernels, at } = wasmKernelsOf(backend);
   const out = be.makeOutput([rows, d], 'float32');
-  const at = (t: tf.TensorInfo) => be.dataIdMap.get(t.dataId).memoryOffset;
   runParts(kernels, 'add_layer_norm', rowParts(rows).map(([row0, row1]) => [at(x), res ? at(res) : 0, at(gamma), at(beta), at(out), d, eps, row0, row1]), EPS_ARG_BIT);
   return out;
 }
