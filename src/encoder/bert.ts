@@ -22,6 +22,7 @@ import { attentionMatMul, linear2d, linearGeluInference } from '../util/matmul.t
 import { webgpuFusedAttention, webgpuKernelSwitches } from '../util/webgpu-attention-kernel.ts';
 import { wasmFusedAttention } from '../util/wasm-attention-kernel.ts';
 import { wasmAddLayerNorm, wasmEmbeddings } from '../util/wasm-layer-norm-kernel.ts';
+import { wasmAddLayerNormTrain } from '../util/wasm-layer-norm-grad-kernel.ts';
 import { seededDropout } from '../util/wasm-dropout-kernel.ts';
 import { wasmKernelsAvailable } from '../util/wasm-kernel-module.ts';
 import { wasmKernelSwitches } from '../util/wasm-kernel-internals.ts';
@@ -175,10 +176,16 @@ export class BertModel {
     return wasmEmbeddings(table('word_embeddings'), table('position_embeddings'), table('token_type_embeddings'), ids, types, T);
   }
 
-  /** nn.LayerNorm(x + residual) (residual null: of x); inference on wasm as one compiled kernel (wasm-layer-norm-kernel.ts). */
+  /**
+   * nn.LayerNorm(x + residual) (residual null: of x). On wasm: inference as one compiled kernel
+   * (wasm-layer-norm-kernel.ts); where that does not run (training, a gradient tape, fused attention off) a
+   * differentiable compiled forward and backward (wasm-layer-norm-grad-kernel.ts).
+   */
   private addLayerNorm(x: tf.Tensor2D, residual: tf.Tensor2D | null, prefix: string, fused: FusedKind | null): tf.Tensor2D {
-    if (fused === 'wasm' && wasmKernelSwitches.layerNorm) {
-      return wasmAddLayerNorm(x, residual, this.p(`${prefix}.weight`) as tf.Tensor1D, this.p(`${prefix}.bias`) as tf.Tensor1D, this.config.layerNormEps);
+    const [gamma, beta] = [this.p(`${prefix}.weight`) as tf.Tensor1D, this.p(`${prefix}.bias`) as tf.Tensor1D];
+    if (fused === 'wasm' && wasmKernelSwitches.layerNorm) return wasmAddLayerNorm(x, residual, gamma, beta, this.config.layerNormEps);
+    if (fused === null && wasmKernelSwitches.layerNormTrain && tf.getBackend() === 'wasm' && x.shape[1] % 4 === 0 && wasmKernelsAvailable()) {
+      return wasmAddLayerNormTrain(x, residual, gamma, beta, this.config.layerNormEps);
     }
     return this.layerNorm(residual ? tf.add(x, residual) : x, prefix);
   }

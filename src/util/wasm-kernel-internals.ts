@@ -32,8 +32,11 @@ export function wasmInternals(backend: unknown): WasmBackendInternals {
  * gelu: wasm-gelu-kernel.ts (src/encoder/gelu.ts, inference and training); gemm: wasm-gemm-kernel.ts (matmul.ts'
  * 2D products, forward and backward, where tfjs-wasm runs one thread or has a helper per extra thread);
  * layerNorm: wasm-layer-norm-kernel.ts (BertModel inference: the embedding sum and residual + LayerNorm);
+ * layerNormTrain: wasm-layer-norm-grad-kernel.ts (BertModel's residual + LayerNorm wherever the inference kernel does
+ * not run, training included: forward and backward compiled instead of ~9 + ~20 tfjs ops);
  * helperThreads: wasm-helper-threads.ts (off: every compiled kernel on the calling thread, as without helpers);
  * dropout: wasm-dropout-kernel.ts (tf.dropout's masks from a compiled pass instead of JavaScript's draws);
- * geluEpilogue: the GEMM with GELU at its store (matmul.ts linearGeluInference; off: the GELU kernel after it).
+ * geluEpilogue: the GEMM with GELU at its store (matmul.ts linearGeluInference; off: the GELU kernel after it);
+ * attentionProbs: wasm-attention-probs-kernel.ts (BertModel training: softmax and its backward through dropout).
  */
-export const wasmKernelSwitches = { slicedMatMul: true, fusedAttention: true, gelu: true, gemm: true, layerNorm: true, helperThreads: true, dropout: true, geluEpilogue: true };
+export const wasmKernelSwitches = { slicedMatMul: true, fusedAttention: true, gelu: true, gemm: true, layerNorm: true, layerNormTrain: true, helperThreads: true, dropout: true, geluEpilogue: true, attentionProbs: true };

@@ -5,7 +5,7 @@
 // (only byte offsets), so memory growth needs nothing here. It compiles on first use, synchronously;
 // prepareWasmKernels() compiles it ahead, asynchronously, for a browser's main thread (where browsers have
 // limited synchronous compiles to small modules). The kernels: wasm-attention-kernel.ts, wasm-gelu-kernel.ts,
-// wasm-gemm-kernel.ts, wasm-layer-norm-kernel.ts, wasm-dropout-kernel.ts. Each build comes twice: with relaxed
+// wasm-gemm-kernel.ts, wasm-layer-norm-kernel.ts, wasm-layer-norm-grad-kernel.ts, wasm-dropout-kernel.ts. Each build comes twice: with relaxed
 // SIMD (the GEMM's fused multiply-add) where the engine validates it (Chromium ≥ 114; Node 20 after backend.ts
 // sets V8's flag), else with plain SIMD.
 import * as tf from '@tensorflow/tfjs-core';
@@ -27,7 +27,12 @@ export interface WasmKernelExports {
   batch_gemm(a: number, b: number, c: number, M: number, K: number, N: number, ta: number, tb: number, scratch: number, first: number, last: number): void;
   embeddings(word: number, pos: number, type: number, ids: number, types: number, out: number, T: number, d: number, row0: number, row1: number): void;
   add_layer_norm(x: number, res: number, gamma: number, beta: number, out: number, d: number, eps: number, row0: number, row1: number): void;
-  dropout_multiplier(out: number, n: number, state: number, keep: number): void;
+  layer_norm_train(x: number, res: number, gamma: number, beta: number, out: number, xhat: number, rstd: number, d: number, eps: number, row0: number, row1: number): void;
+  layer_norm_grad(dy: number, xhat: number, rstd: number, gamma: number, dx: number, partials: number, d: number, block: number, row0: number, row1: number): void;
+  layer_norm_grad_reduce(partials: number, blocks: number, d: number, dgamma: number, dbeta: number): void;
+  dropout_lanes(x: number, out: number, n: number, states: number, keep: number): void;
+  attention_probs(scores: number, mask: number, p: number, T: number, rowsPerBatch: number, scale: number, row0: number, row1: number): void;
+  attention_probs_grad(dy: number, p: number, y: number, ds: number, T: number, keep: number, scale: number, row0: number, row1: number): void;
 }
 
 /** The emscripten module fields used here (tfjs-backend-wasm 4.22's wasm-out/*.js). */

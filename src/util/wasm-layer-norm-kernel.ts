@@ -3,7 +3,8 @@
 // embeddings are 3 gathers (tfjs-wasm's GatherV2 is an element-by-element loop: ~85 ms of a 10 × 256-token
 // MiniLM pass) and 2 adds, and each LayerNorm 8 kernels over (tokens, d), 13 LayerNorms per pass; here
 // src/util/wasm-layer-norm-kernel.c reads each input once per pass. Rows are split over helper threads where
-// the environment started them (wasm-helper-threads.ts). The compiled module: wasm-kernel-module.ts.
+// the environment started them (wasm-helper-threads.ts). The compiled module: wasm-kernel-module.ts. The same
+// LayerNorm for training, with its gradient: wasm-layer-norm-grad-kernel.ts.
 import * as tf from '@tensorflow/tfjs-core';
 import { wasmKernelsOf } from './wasm-kernel-module.ts';
 import { registerKernelOnce } from './register-kernel-once.ts';

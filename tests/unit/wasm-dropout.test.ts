@@ -7,7 +7,7 @@ import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-backend-wasm';
 import '@tensorflow/tfjs-core/dist/register_all_gradients.js';
 import { describe, expect, it } from 'vitest';
-import { seededDropout, WASM_DROPOUT_MULTIPLIER, wasmDropoutMultiplier } from '../../src/util/wasm-dropout-kernel.ts';
+import { seededDropout, WASM_DROPOUT, wasmDropoutMultiplier } from '../../src/util/wasm-dropout-kernel.ts';
 import { wasmKernelSwitches } from '../../src/util/wasm-kernel-internals.ts';
 
 async function on<T>(backend: string, f: () => T | Promise<T>): Promise<T> {
@@ -35,7 +35,7 @@ describe('seededDropout (tf.dropout with a compiled multiplier)', () => {
       const { kernels } = await tf.profile(() => void (got = tf.tidy(() => seededDropout(input(shape), rate, seed).dataSync())));
       return [reference, got, kernels.map((k) => k.name)] as const;
     });
-    expect(names).toContain(WASM_DROPOUT_MULTIPLIER);
+    expect(names).toContain(WASM_DROPOUT);
     expect(differing(ours, cpu)).toEqual([]);
     expect(differing(ours, wasmTf)).toEqual([]);
     // Some dropped, some kept and scaled.
