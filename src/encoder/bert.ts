@@ -21,7 +21,7 @@ import { gelu } from './gelu.ts';
 import { attentionMatMul, linear2d, linearGeluInference } from '../util/matmul.ts';
 import { webgpuFusedAttention, webgpuKernelSwitches } from '../util/webgpu-attention-kernel.ts';
 import { wasmFusedAttention } from '../util/wasm-attention-kernel.ts';
-import { wasmAddLayerNorm, wasmEmbeddings } from '../util/wasm-layer-norm-kernel.ts';
+import { wasmAddLayerNorm, wasmEmbeddings, wasmEmbeddingsTrain } from '../util/wasm-layer-norm-kernel.ts';
 import { wasmAddLayerNormTrain } from '../util/wasm-layer-norm-grad-kernel.ts';
 import { seededDropout } from '../util/wasm-dropout-kernel.ts';
 import { wasmKernelsAvailable } from '../util/wasm-kernel-module.ts';
@@ -93,7 +93,7 @@ export class BertModel {
       // Inference (no dropout, no gradient tape) on webgpu or wasm: attention as one fused kernel per layer.
       const fused = fusedAttentionKind(opts.training === true, c.hiddenSize / c.numHeads);
 
-      let x = fused === 'wasm' && wasmKernelSwitches.layerNorm ? this.wasmEmbeddings(ids, types, T) : this.embeddings(ids, types, positions, B, T);
+      let x = fused === 'wasm' && wasmKernelSwitches.layerNorm ? this.wasmEmbeddings(ids, types, T, false) : fused === null && compiledTraining(d) && wasmKernelSwitches.embeddingsTrain ? this.wasmEmbeddings(ids, types, T, true) : this.embeddings(ids, types, positions, B, T);
       x = drop(this.addLayerNorm(x, null, 'embeddings.LayerNorm', fused), c.hiddenDropout);
       // A scope per layer: its temporaries go when it ends instead of at the end of the forward pass
       // (under a gradient tape the tensors a gradient needs are kept by the tape, not by the scope).
@@ -170,10 +170,10 @@ export class BertModel {
     return tf.reshape(tf.add(tf.add(word, pos), type), [B * T, d]);
   }
 
-  /** The same sum as embeddings(), inference only, as one compiled kernel (wasm-layer-norm-kernel.ts). */
-  private wasmEmbeddings(ids: tf.Tensor1D, types: tf.Tensor1D, T: number): tf.Tensor2D {
+  /** The same sum as embeddings() as one compiled kernel (wasm-layer-norm-kernel.ts); with its gradient when `train`. */
+  private wasmEmbeddings(ids: tf.Tensor1D, types: tf.Tensor1D, T: number, train: boolean): tf.Tensor2D {
     const table = (name: string) => this.p(`embeddings.${name}.weight`) as tf.Tensor2D;
-    return wasmEmbeddings(table('word_embeddings'), table('position_embeddings'), table('token_type_embeddings'), ids, types, T);
+    return (train ? wasmEmbeddingsTrain : wasmEmbeddings)(table('word_embeddings'), table('position_embeddings'), table('token_type_embeddings'), ids, types, T);
   }
 
   /**
@@ -184,7 +184,7 @@ export class BertModel {
   private addLayerNorm(x: tf.Tensor2D, residual: tf.Tensor2D | null, prefix: string, fused: FusedKind | null): tf.Tensor2D {
     const [gamma, beta] = [this.p(`${prefix}.weight`) as tf.Tensor1D, this.p(`${prefix}.bias`) as tf.Tensor1D];
     if (fused === 'wasm' && wasmKernelSwitches.layerNorm) return wasmAddLayerNorm(x, residual, gamma, beta, this.config.layerNormEps);
-    if (fused === null && wasmKernelSwitches.layerNormTrain && tf.getBackend() === 'wasm' && x.shape[1] % 4 === 0 && wasmKernelsAvailable()) {
+    if (fused === null && wasmKernelSwitches.layerNormTrain && compiledTraining(x.shape[1])) {
       return wasmAddLayerNormTrain(x, residual, gamma, beta, this.config.layerNormEps);
     }
     return this.layerNorm(residual ? tf.add(x, residual) : x, prefix);
@@ -224,6 +224,11 @@ function fusedAttentionKind(training: boolean, headSize: number): FusedKind | nu
   if (backend === 'webgpu' && webgpuKernelSwitches.fusedAttention) return 'webgpu';
   if (backend === 'wasm' && wasmKernelSwitches.fusedAttention && headSize % 4 === 0 && wasmKernelsAvailable()) return 'wasm';
   return null;
+}
+
+/** Whether the compiled training kernels (with gradients) apply: wasm, the kernels started, a hidden size they take. */
+function compiledTraining(hidden: number): boolean {
+  return tf.getBackend() === 'wasm' && hidden % 4 === 0 && wasmKernelsAvailable();
 }
 
 interface Dropout {

@@ -5,10 +5,17 @@
 // Scalars are computed in float64 as Python does, tensors in float32. A variable whose gradient is
 // missing (not on the loss path, e.g. BERT's pooler under mean pooling) is skipped entirely, as torch
 // skips parameters with grad None. Plus gradient accumulation and torch's clip_grad_norm_.
-// Moments live as tensors on the backend, or — on wasm, where everything shares one 4 GiB heap — as host
-// Float32Arrays updated in a JS loop (same float32 roundings, Math.fround per operation): that frees
-// 2 × the model's size in the heap (BERT-base: 836 MB) for activations.
+// Moments live as tensors on the backend, updated by tfjs ops; or — on wasm, the host path — each variable's
+// update is one compiled pass (src/util/wasm-adamw-kernel.ts) that reads p, g and the moments (float32 tensors
+// in the heap, updated in place) once. Where that kernel does not run (wasmKernelSwitches.adamw off, kernels not
+// started, or a model whose moments would take more than HEAP_MOMENTS_MAX_FLOATS of the heap) the moments are host
+// Float32Arrays updated in a JavaScript loop: that keeps 2 × the model's size out of the 4 GiB heap (MiniLM:
+// 182 MB, BERT-base: 836 MB, which its activations need) but takes ~10 × the compiled pass's time
+// (bench/wasm-adamw.bench.ts). Both host forms round every operation to float32 as the tensor path's kernels
+// do, and equal each other and the tensor path on cpu bit for bit (tests/unit/wasm-adamw.test.ts).
 import * as tf from '@tensorflow/tfjs-core';
+import { wasmAdamW, wasmAdamWUsable, type AdamWStepConstants } from '../util/wasm-adamw-kernel.ts';
+import { disposeMoment, momentArray, momentCopy, momentTensor, type HostMoment } from './host-moments.ts';
 
 export interface AdamWConfig {
   beta1: number;
@@ -35,21 +42,33 @@ export interface AdamWState {
 
 export type Grads = (tf.Tensor | null)[];
 
-/** Where the first and second moments are kept; 'auto' = host on wasm, tensors elsewhere. */
+/** Where the first and second moments are kept; 'auto' = host on wasm, tensors elsewhere (see above). */
 export type MomentsPlace = 'tensor' | 'host' | 'auto';
+
+/**
+ * Moments (m and v together) of at most this many floats go into the wasm heap for the compiled pass: 64 M floats
+ * = 256 MB, MiniLM's 45 M and any LoRA adapter; BERT-base's 218 M stay on the host, out of the heap its
+ * activations fill (bench/RESULTS-wasm-training.md §5).
+ */
+export const HEAP_MOMENTS_MAX_FLOATS = 64 * 2 ** 20;
+
+/** Whether the moments of these variables fit HEAP_MOMENTS_MAX_FLOATS. */
+export const heapMomentsFit = (variables: readonly { size: number }[]) => 2 * variables.reduce((n, v) => n + v.size, 0) <= HEAP_MOMENTS_MAX_FLOATS;
 
 /** tidy so that the initial value's tensor handle is released (tidy never disposes variables). */
 const zerosVariable = (p: tf.Variable) => tf.tidy(() => tf.variable(tf.zerosLike(p), false));
 
 export class AdamW {
   readonly config: AdamWConfig;
-  /** Moments as host arrays rather than backend tensors. */
+  /** The host path (hostStep: the compiled kernel on wasm, else the JavaScript loop) rather than tfjs ops. */
   readonly onHost: boolean;
+  /** On the host path, whether the moments may live in the wasm heap (the compiled pass): HEAP_MOMENTS_MAX_FLOATS. */
+  private readonly heapMoments: boolean;
   private steps: number[];
   private m: (tf.Variable | null)[];
   private v: (tf.Variable | null)[];
-  private hostM: (Float32Array | null)[];
-  private hostV: (Float32Array | null)[];
+  private hostM: HostMoment[];
+  private hostV: HostMoment[];
 
   constructor(
     readonly variables: readonly tf.Variable[],
@@ -58,6 +77,7 @@ export class AdamW {
   ) {
     this.config = { ...ADAMW_DEFAULTS, ...config };
     this.onHost = moments === 'host' || (moments === 'auto' && tf.getBackend() === 'wasm');
+    this.heapMoments = heapMomentsFit(variables);
     this.steps = variables.map(() => 0);
     this.m = variables.map(() => null);
     this.v = variables.map(() => null);
@@ -92,21 +112,29 @@ export class AdamW {
   }
 
   /**
-   * The same update in a JS loop over host moments, every operation rounded to float32 as the tensor
-   * path's kernels do (tf.mul(x, c) multiplies by c rounded to float32, as torch does for a Python scalar).
+   * The same update with every operation rounded to float32 as the tensor path's kernels do (tf.mul(x, c)
+   * multiplies by c rounded to float32, as torch does for a Python scalar; √v is rounded before its division,
+   * as tf.sqrt's and torch's sqrt() output is): one compiled pass on wasm, else a JS loop over host moments.
    */
   private hostStep(i: number, g: tf.Tensor, lr: number): void {
     const { beta1, beta2, eps, weightDecay } = this.config;
     const p = this.variables[i];
     const t = ++this.steps[i];
-    const m = (this.hostM[i] ??= new Float32Array(p.size));
-    const v = (this.hostV[i] ??= new Float32Array(p.size));
     const f = Math.fround;
-    const decay = f(1 - lr * weightDecay);
-    const [b1, c1, b2, c2] = [f(beta1), f(1 - beta1), f(beta2), f(1 - beta2)];
-    const bc2Sqrt = f(Math.sqrt(1 - beta2 ** t));
-    const stepSize = f(lr / (1 - beta1 ** t));
-    const epsF = f(eps);
+    // decay is 1 when weightDecay is 0: no decay (the kernel skips it then, as the loop does).
+    const c: AdamWStepConstants = {
+      decay: f(1 - lr * weightDecay), b1: f(beta1), c1: f(1 - beta1), b2: f(beta2), c2: f(1 - beta2),
+      bc2Sqrt: f(Math.sqrt(1 - beta2 ** t)), eps: f(eps), stepSize: f(lr / (1 - beta1 ** t)),
+    };
+    if (this.heapMoments && wasmAdamWUsable(p, g)) {
+      const m = (this.hostM[i] = momentTensor(this.hostM[i], p.shape));
+      const v = (this.hostV[i] = momentTensor(this.hostV[i], p.shape));
+      tf.tidy(() => p.assign(wasmAdamW(p, g, m, v, c)));
+      return;
+    }
+    const m = (this.hostM[i] = momentArray(this.hostM[i], p.size));
+    const v = (this.hostV[i] = momentArray(this.hostV[i], p.size));
+    const { decay, b1, c1, b2, c2, bc2Sqrt, eps: epsF, stepSize } = c;
     const gd = g.dataSync() as Float32Array;
     const pd = (p.dataSync() as Float32Array).slice();
     for (let k = 0; k < pd.length; k++) {
@@ -114,7 +142,7 @@ export class AdamW {
       const decayed = weightDecay ? f(pd[k] * decay) : pd[k];
       const mk = f(f(m[k] * b1) + f(gk * c1));
       const vk = f(f(v[k] * b2) + f(f(gk * gk) * c2));
-      const denom = f(f(Math.sqrt(vk) / bc2Sqrt) + epsF);
+      const denom = f(f(f(Math.sqrt(vk)) / bc2Sqrt) + epsF);
       m[k] = mk;
       v[k] = vk;
       pd[k] = f(decayed - f(f(mk / denom) * stepSize));
@@ -123,10 +151,7 @@ export class AdamW {
   }
 
   async getState(): Promise<AdamWState> {
-    if (this.onHost) {
-      const copy = (x: Float32Array | null) => (x ? x.slice() : null);
-      return { steps: [...this.steps], m: this.hostM.map(copy), v: this.hostV.map(copy) };
-    }
+    if (this.onHost) return { steps: [...this.steps], m: await Promise.all(this.hostM.map(momentCopy)), v: await Promise.all(this.hostV.map(momentCopy)) };
     const read = async (x: tf.Variable | null) => (x ? new Float32Array(await x.data()) : null);
     return { steps: [...this.steps], m: await Promise.all(this.m.map(read)), v: await Promise.all(this.v.map(read)) };
   }
@@ -142,8 +167,10 @@ export class AdamW {
     };
     [...state.m, ...state.v].forEach((d, j) => check(d, j % this.variables.length));
     if (this.onHost) {
-      this.hostM = state.m.map((d) => (d ? d.slice() : null));
-      this.hostV = state.v.map((d) => (d ? d.slice() : null));
+      // Copies, as heap tensors where the compiled kernel will update them.
+      const load = (d: Float32Array | null, i: number) => (!d ? null : this.heapMoments && wasmAdamWUsable(this.variables[i]) ? momentTensor(d, this.variables[i].shape) : d.slice());
+      this.hostM = state.m.map(load);
+      this.hostV = state.v.map(load);
       return;
     }
     const load = (data: Float32Array | null, i: number) => (data ? tf.tidy(() => tf.variable(tf.tensor(data, this.variables[i].shape), false)) : null);
@@ -153,6 +180,7 @@ export class AdamW {
 
   private disposeMoments(): void {
     for (const x of [...this.m, ...this.v]) x?.dispose();
+    for (const x of [...this.hostM, ...this.hostV]) disposeMoment(x);
   }
 
   dispose(): void {

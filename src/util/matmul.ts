@@ -19,8 +19,12 @@ import { recordingGradients } from './gradient-tape.ts';
 import { wasmBatchGemm, wasmGemm } from './wasm-gemm-kernel.ts';
 import { wasmKernelsAvailable } from './wasm-kernel-module.ts';
 import { wasmSlicedBatchMatMul } from './wasm-matmul-kernel.ts';
+import { wasmColumnSum } from './wasm-column-sum-kernel.ts';
 
 const onWasm = () => tf.getBackend() === 'wasm';
+
+/** A bias's gradient Σ_rows dy: one compiled pass on wasm (wasm-column-sum-kernel.ts), else tf.sum. */
+const biasGrad = (dy: tf.Tensor2D) => (wasmKernelSwitches.columnSum && dy.dtype === 'float32' && onWasm() && wasmKernelsAvailable() ? wasmColumnSum(dy) : tf.sum(dy, 0));
 
 /**
  * Rows below which a product stays with XNNPACK: it keeps each weight packed between calls, where the GEMM
@@ -191,7 +195,7 @@ export function linear2d(input: tf.Tensor2D, weight: tf.Tensor2D, bias: tf.Tenso
       value: tf.fused.matMul({ a: xi, b: wi, bias: bi }) as tf.Tensor2D,
       gradFunc: (dy: tf.Tensor2D, saved: tf.Tensor[]) => {
         const [xs, ws] = saved as [tf.Tensor2D, tf.Tensor2D];
-        return [tf.matMul(dy, tf.transpose(ws)), tf.matMul(tf.transpose(xs), dy), tf.sum(dy, 0)]; // (M, K), (K, N), (N)
+        return [tf.matMul(dy, tf.transpose(ws)), tf.matMul(tf.transpose(xs), dy), biasGrad(dy)]; // (M, K), (K, N), (N)
       },
     };
   });
@@ -224,7 +228,7 @@ function gemmProduct(a: tf.Tensor2D, b: tf.Tensor2D, transposeB: boolean, bias?:
         const [xs, ws] = saved as [tf.Tensor2D, tf.Tensor2D];
         const dx = wasmGemm(dy, ws, { transposeB: !transposeB }); // (M, K)
         const dw = transposeB ? wasmGemm(dy, xs, { transposeA: true }) : wasmGemm(xs, dy, { transposeA: true }); // (N, K) or (K, N)
-        return bias ? [dx, dw, tf.sum(dy, 0)] : [dx, dw];
+        return bias ? [dx, dw, biasGrad(dy)] : [dx, dw];
       },
     };
   });

@@ -1,5 +1,5 @@
 // Parts of a compiled kernel's work (wasm-kernel-module.ts: the GEMM's rows or slices, attention's (row, head) pairs,
-// GELU's elements, the embeddings' and LayerNorm's rows, forward and backward) on helper threads that share tfjs-wasm's memory (its threaded build's shared
+// GELU's and AdamW's elements, the embeddings' and LayerNorm's rows, forward and backward) on helper threads that share tfjs-wasm's memory (its threaded build's shared
 // WebAssembly.Memory), so that our kernels use the cores XNNPACK's pool would. The caller splits the work into
 // parts (each kernel takes a range), hands each helper one part through a control block of int32 in that memory
 // (Atomics.notify), runs the first part itself, then waits (Atomics.wait) for the helpers. The kernels' module
@@ -11,7 +11,7 @@ import type { WasmKernelExports } from './wasm-kernel-module.ts';
 import { wasmKernelSwitches } from './wasm-kernel-internals.ts';
 
 /** The kernels a helper can run, by their index in this list (the control block's kernel slot). */
-export const HELPER_KERNELS = ['gemm', 'batch_gemm', 'attention', 'gelu', 'gelu_grad', 'embeddings', 'add_layer_norm', 'dropout_lanes', 'attention_probs', 'attention_probs_grad', 'layer_norm_train', 'layer_norm_grad'] as const satisfies readonly (keyof WasmKernelExports)[];
+export const HELPER_KERNELS = ['gemm', 'batch_gemm', 'attention', 'gelu', 'gelu_grad', 'embeddings', 'add_layer_norm', 'dropout_lanes', 'attention_probs', 'attention_probs_grad', 'column_sum', 'layer_norm_train', 'layer_norm_grad', 'adamw'] as const satisfies readonly (keyof WasmKernelExports)[];
 export type HelperKernel = (typeof HELPER_KERNELS)[number];
 
 /** Control block: state, kernel, argument count, which arguments are f32 (bit i), arguments, jobs done, started. */

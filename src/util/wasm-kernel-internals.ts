@@ -37,6 +37,10 @@ export function wasmInternals(backend: unknown): WasmBackendInternals {
  * helperThreads: wasm-helper-threads.ts (off: every compiled kernel on the calling thread, as without helpers);
  * dropout: wasm-dropout-kernel.ts (tf.dropout's masks from a compiled pass instead of JavaScript's draws);
  * geluEpilogue: the GEMM with GELU at its store (matmul.ts linearGeluInference; off: the GELU kernel after it);
- * attentionProbs: wasm-attention-probs-kernel.ts (BertModel training: softmax and its backward through dropout).
+ * attentionProbs: wasm-attention-probs-kernel.ts (BertModel training: softmax and its backward through dropout);
+ * columnSum: wasm-column-sum-kernel.ts (a bias's gradient Σ_rows dy in matmul.ts' products);
+ * embeddingsTrain: the embedding sum's compiled pass with its gradient in training (wasm-layer-norm-kernel.ts);
+ * adamw: wasm-adamw-kernel.ts (AdamW's update on wasm as one compiled pass per variable, moments as heap tensors;
+ * off: the JavaScript loop over host Float32Array moments, optimizer.ts hostStep).
  */
-export const wasmKernelSwitches = { slicedMatMul: true, fusedAttention: true, gelu: true, gemm: true, layerNorm: true, layerNormTrain: true, helperThreads: true, dropout: true, geluEpilogue: true, attentionProbs: true };
+export const wasmKernelSwitches = { slicedMatMul: true, fusedAttention: true, gelu: true, gemm: true, layerNorm: true, layerNormTrain: true, helperThreads: true, dropout: true, geluEpilogue: true, attentionProbs: true, columnSum: true, embeddingsTrain: true, adamw: true };

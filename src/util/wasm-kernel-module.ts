@@ -5,7 +5,7 @@
 // (only byte offsets), so memory growth needs nothing here. It compiles on first use, synchronously;
 // prepareWasmKernels() compiles it ahead, asynchronously, for a browser's main thread (where browsers have
 // limited synchronous compiles to small modules). The kernels: wasm-attention-kernel.ts, wasm-gelu-kernel.ts,
-// wasm-gemm-kernel.ts, wasm-layer-norm-kernel.ts, wasm-layer-norm-grad-kernel.ts, wasm-dropout-kernel.ts. Each build comes twice: with relaxed
+// wasm-gemm-kernel.ts, wasm-layer-norm-kernel.ts, wasm-layer-norm-grad-kernel.ts, wasm-dropout-kernel.ts, wasm-adamw-kernel.ts. Each build comes twice: with relaxed
 // SIMD (the GEMM's fused multiply-add) where the engine validates it (Chromium ≥ 114; Node 20 after backend.ts
 // sets V8's flag), else with plain SIMD.
 import * as tf from '@tensorflow/tfjs-core';
@@ -32,7 +32,9 @@ export interface WasmKernelExports {
   layer_norm_grad_reduce(partials: number, blocks: number, d: number, dgamma: number, dbeta: number): void;
   dropout_lanes(x: number, out: number, n: number, states: number, keep: number): void;
   attention_probs(scores: number, mask: number, p: number, T: number, rowsPerBatch: number, scale: number, row0: number, row1: number): void;
+  column_sum(x: number, out: number, rows: number, cols: number, c0: number, c1: number): void;
   attention_probs_grad(dy: number, p: number, y: number, ds: number, T: number, keep: number, scale: number, row0: number, row1: number): void;
+  adamw(p: number, g: number, m: number, v: number, out: number, n: number, decay: number, b1: number, c1: number, b2: number, c2: number, bc2Sqrt: number, eps: number, stepSize: number): void;
 }
 
 /** The emscripten module fields used here (tfjs-backend-wasm 4.22's wasm-out/*.js). */

@@ -9,6 +9,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { wasmKernelsOf } from './wasm-kernel-module.ts';
 import { registerKernelOnce } from './register-kernel-once.ts';
 import { kernelThreads, runParts, splitRange } from './wasm-helper-threads.ts';
+import { wasmColumnSum } from './wasm-column-sum-kernel.ts';
 
 export const WASM_EMBEDDINGS = 'ExpandrWasmEmbeddings';
 export const WASM_ADD_LAYER_NORM = 'ExpandrWasmAddLayerNorm';
@@ -73,4 +74,33 @@ export function wasmAddLayerNorm(x: tf.Tensor2D, residual: tf.Tensor2D | null, g
   const inputs: Record<string, tf.Tensor> = { x, gamma, beta };
   if (residual) inputs.res = residual;
   return tf.engine().runKernel(WASM_ADD_LAYER_NORM, inputs as unknown as tf.NamedTensorMap, { eps } as unknown as tf.NamedAttrMap) as tf.Tensor2D;
+}
+
+/**
+ * wasmEmbeddings with a gradient for the three tables, for training: the sum in one compiled pass (tfjs-wasm's
+ * GatherV2 copies element by element), the gradients as BertModel's composed lookups give them: scatter-adds of
+ * dy into the word and type tables, and Σ_batch dy into the first T position rows. ids and types are inputs
+ * (gradient 0) so that the tape keeps them for the backward pass.
+ */
+export function wasmEmbeddingsTrain(word: tf.Tensor2D, pos: tf.Tensor2D, type: tf.Tensor2D, ids: tf.Tensor1D, types: tf.Tensor1D, seqLen: number): tf.Tensor2D {
+  const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    const [w, p, t, i, k, save] = args as [tf.Tensor2D, tf.Tensor2D, tf.Tensor2D, tf.Tensor1D, tf.Tensor1D, tf.GradSaveFunc];
+    save([i, k]);
+    return {
+      value: wasmEmbeddings(w, p, t, i, k, seqLen),
+      gradFunc: (dy: tf.Tensor2D, saved: tf.Tensor[]) => {
+        const [si, sk] = saved as [tf.Tensor1D, tf.Tensor1D];
+        const [rows, d] = dy.shape;
+        const dPos = tf.reshape(wasmColumnSum(tf.reshape(dy, [rows / seqLen, seqLen * d])), [seqLen, d]);
+        return [
+          tf.scatterND(tf.reshape(si, [-1, 1]), dy, w.shape),
+          tf.pad(dPos, [[0, p.shape[0] - seqLen], [0, 0]]),
+          tf.scatterND(tf.reshape(sk, [-1, 1]), dy, t.shape),
+          tf.zerosLike(si),
+          tf.zerosLike(sk),
+        ];
+      },
+    };
+  });
+  return op(word, pos, type, ids, types) as tf.Tensor2D;
 }

@@ -83,7 +83,7 @@ describe('AdamW', () => {
 describe('AdamW with host moments (the wasm default)', () => {
   const seq = (n: number, seed: number) => Float32Array.from({ length: n }, (_, i) => Math.sin(seed * 31 + i * 1.7) * (1 + (i % 5)));
 
-  it('updates as the tensor moments do, to the last float32 bit or one ulp (weight decay, skipped gradients, 5 steps)', () => {
+  it('updates as the tensor moments do, to the last float32 bit (weight decay, skipped gradients, 5 steps)', () => {
     const init = [seq(300, 1), seq(7, 2)];
     const run = (moments: 'tensor' | 'host') => {
       const ps = init.map((x) => tf.variable(tf.tensor1d(x)));
@@ -95,10 +95,10 @@ describe('AdamW with host moments (the wasm default)', () => {
       opt.dispose();
       return out;
     };
-    // Both round every operation to float32 (and both equal torch exactly on the reference fixture);
-    // a handful of values differ by one ulp.
+    // Both round every operation to float32 in the same order, √v before its division included (and both equal
+    // torch on the reference fixture); tfjs-cpu computes each in float64 and stores float32, as Math.fround does.
     const [h, t] = [run('host'), run('tensor')];
-    h.forEach((xs, i) => xs.forEach((x, k) => expect(Math.abs(x - t[i][k])).toBeLessThanOrEqual(Math.abs(t[i][k]) * 2 ** -23)));
+    expect(h).toEqual(t);
   });
 
   it("state moves between host and tensor optimizers (a checkpoint from one resumes in the other)", async () => {
