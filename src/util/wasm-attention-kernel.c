@@ -24,18 +24,6 @@ __attribute__((export_name("attention_scratch_floats"))) int attention_scratch_f
   return (hs + 1 + QB) * tp; // Kᵀ of one head, the mask row, QB rows of scores
 }
 
-static inline f32 hmax4(v128_t v) {
-  v = wasm_f32x4_pmax(v, wasm_i32x4_shuffle(v, v, 2, 3, 0, 1));
-  v = wasm_f32x4_pmax(v, wasm_i32x4_shuffle(v, v, 1, 0, 3, 2));
-  return wasm_f32x4_extract_lane(v, 0);
-}
-
-static inline f32 hsum4(v128_t v) {
-  v = wasm_f32x4_add(v, wasm_i32x4_shuffle(v, v, 2, 3, 0, 1));
-  v = wasm_f32x4_add(v, wasm_i32x4_shuffle(v, v, 1, 0, 3, 2));
-  return wasm_f32x4_extract_lane(v, 0);
-}
-
 #define FMA(acc, a, b) acc = wasm_f32x4_add(acc, wasm_f32x4_mul(a, b))
 
 // Scores of QB queries against keys 0..tp−1: s[r·tp + j] = scale · q_r·k_j + mrow[j]; returns the row

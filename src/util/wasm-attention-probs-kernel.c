@@ -11,18 +11,6 @@
 
 typedef float f32;
 
-static inline f32 lanes_max(v128_t v) {
-  v = wasm_f32x4_pmax(v, wasm_i32x4_shuffle(v, v, 2, 3, 0, 1));
-  v = wasm_f32x4_pmax(v, wasm_i32x4_shuffle(v, v, 1, 0, 3, 2));
-  return wasm_f32x4_extract_lane(v, 0);
-}
-
-static inline f32 lanes_sum(v128_t v) {
-  v = wasm_f32x4_add(v, wasm_i32x4_shuffle(v, v, 2, 3, 0, 1));
-  v = wasm_f32x4_add(v, wasm_i32x4_shuffle(v, v, 1, 0, 3, 2));
-  return wasm_f32x4_extract_lane(v, 0);
-}
-
 static inline f32 exp1(f32 x) { return wasm_f32x4_extract_lane(exp4(wasm_f32x4_splat(x)), 0); }
 
 __attribute__((export_name("attention_probs"))) void attention_probs(const f32 *s, const f32 *mask, f32 *p, int T, int rows_per_batch,
@@ -44,7 +32,7 @@ __attribute__((export_name("attention_probs"))) void attention_probs(const f32 *
       pr[j] = sr[j] * scale + mr[j];
       if (pr[j] > mx) mx = pr[j];
     }
-    const f32 m4 = lanes_max(mv);
+    const f32 m4 = hmax4(mv);
     if (m4 > mx) mx = m4;
     // e = exp(z − max), Σ e, then p = e / Σ.
     const v128_t mxv = wasm_f32x4_splat(mx);
@@ -56,7 +44,7 @@ __attribute__((export_name("attention_probs"))) void attention_probs(const f32 *
       sv = wasm_f32x4_add(sv, e);
     }
     for (int j = T4; j < T; j++) sum += (pr[j] = exp1(pr[j] - mx));
-    sum += lanes_sum(sv);
+    sum += hsum4(sv);
     const f32 inv = 1.0f / sum;
     const v128_t iv = wasm_f32x4_splat(inv);
     for (int j = 0; j < T4; j += 4) wasm_v128_store(pr + j, wasm_f32x4_mul(wasm_v128_load(pr + j), iv));
@@ -87,7 +75,7 @@ __attribute__((export_name("attention_probs_grad"))) void attention_probs_grad(c
       const f32 dp = yr ? (yr[j] > 0.0f ? dyr[j] * inv_keep : 0.0f) : dyr[j];
       tail += (dr[j] = dp * pr[j]);
     }
-    const f32 total = lanes_sum(acc) + tail;
+    const f32 total = hsum4(acc) + tail;
     const v128_t tv = wasm_f32x4_splat(total);
     for (int j = 0; j < T4; j += 4) {
       v128_t g = wasm_f32x4_sub(wasm_v128_load(dr + j), wasm_f32x4_mul(tv, wasm_v128_load(pr + j)));

@@ -6,14 +6,9 @@
 // layer_norm_train and layer_norm_grad(_reduce): the same LayerNorm with its gradient (wasm-layer-norm-grad-kernel.ts).
 // Freestanding (no libc, no stack, no data segment), like wasm-attention-kernel.c; same build.
 #include <wasm_simd128.h>
+#include "wasm-simd-math.h"
 
 typedef float f32;
-
-static inline f32 lane_sum(v128_t v) {
-  v = wasm_f32x4_add(v, wasm_i32x4_shuffle(v, v, 2, 3, 0, 1));
-  v = wasm_f32x4_add(v, wasm_i32x4_shuffle(v, v, 1, 0, 3, 2));
-  return wasm_f32x4_extract_lane(v, 0);
-}
 
 __attribute__((export_name("embeddings"))) void embeddings(const f32 *word, const f32 *pos, const f32 *type, const int *ids,
                                                            const int *types, f32 *out, int T, int d, int row0, int row1) {
@@ -27,32 +22,37 @@ __attribute__((export_name("embeddings"))) void embeddings(const f32 *word, cons
   }
 }
 
+// One row: y = x + res (res 0: none) into h, then h = (y − mean)·rstd and o = h·γ + β; returns rstd. Inference
+// passes h = o (only the output stays); training keeps h as xhat for the backward. The same arithmetic either way.
+static inline __attribute__((always_inline)) f32 layer_norm_row(const f32 *xr, const f32 *rr, const f32 *gamma, const f32 *beta, f32 *o, f32 *h,
+                                                                int d, f32 inv_d, f32 eps) {
+  v128_t sum = wasm_f32x4_splat(0.0f);
+  for (int c = 0; c < d; c += 4) {
+    v128_t y = wasm_v128_load(xr + c);
+    if (rr) y = wasm_f32x4_add(y, wasm_v128_load(rr + c));
+    wasm_v128_store(h + c, y);
+    sum = wasm_f32x4_add(sum, y);
+  }
+  const v128_t mean = wasm_f32x4_splat(hsum4(sum) * inv_d);
+  v128_t sq = wasm_f32x4_splat(0.0f);
+  for (int c = 0; c < d; c += 4) {
+    v128_t e = wasm_f32x4_sub(wasm_v128_load(h + c), mean);
+    sq = wasm_f32x4_add(sq, wasm_f32x4_mul(e, e));
+  }
+  const f32 rstd = 1.0f / __builtin_sqrtf(hsum4(sq) * inv_d + eps);
+  const v128_t inv_std = wasm_f32x4_splat(rstd);
+  for (int c = 0; c < d; c += 4) {
+    v128_t e = wasm_f32x4_mul(wasm_f32x4_sub(wasm_v128_load(h + c), mean), inv_std);
+    wasm_v128_store(h + c, e);
+    wasm_v128_store(o + c, wasm_f32x4_add(wasm_f32x4_mul(e, wasm_v128_load(gamma + c)), wasm_v128_load(beta + c)));
+  }
+  return rstd;
+}
+
 __attribute__((export_name("add_layer_norm"))) void add_layer_norm(const f32 *x, const f32 *res, const f32 *gamma, const f32 *beta,
                                                                    f32 *out, int d, f32 eps, int row0, int row1) {
   const f32 inv_d = 1.0f / (f32)d;
-  for (int r = row0; r < row1; r++) {
-    const f32 *xr = x + r * d, *rr = res ? res + r * d : 0;
-    f32 *o = out + r * d;
-    // y = x + res into out, summed as it goes.
-    v128_t sum = wasm_f32x4_splat(0.0f);
-    for (int c = 0; c < d; c += 4) {
-      v128_t y = wasm_v128_load(xr + c);
-      if (rr) y = wasm_f32x4_add(y, wasm_v128_load(rr + c));
-      wasm_v128_store(o + c, y);
-      sum = wasm_f32x4_add(sum, y);
-    }
-    const v128_t mean = wasm_f32x4_splat(lane_sum(sum) * inv_d);
-    v128_t sq = wasm_f32x4_splat(0.0f);
-    for (int c = 0; c < d; c += 4) {
-      v128_t e = wasm_f32x4_sub(wasm_v128_load(o + c), mean);
-      sq = wasm_f32x4_add(sq, wasm_f32x4_mul(e, e));
-    }
-    const v128_t inv_std = wasm_f32x4_splat(1.0f / __builtin_sqrtf(lane_sum(sq) * inv_d + eps));
-    for (int c = 0; c < d; c += 4) {
-      v128_t e = wasm_f32x4_mul(wasm_f32x4_sub(wasm_v128_load(o + c), mean), inv_std);
-      wasm_v128_store(o + c, wasm_f32x4_add(wasm_f32x4_mul(e, wasm_v128_load(gamma + c)), wasm_v128_load(beta + c)));
-    }
-  }
+  for (int r = row0; r < row1; r++) layer_norm_row(x + r * d, res ? res + r * d : 0, gamma, beta, out + r * d, out + r * d, d, inv_d, eps);
 }
 
 // Training: the same forward (out bit for bit as add_layer_norm) that also keeps, for the backward,
@@ -60,31 +60,7 @@ __attribute__((export_name("add_layer_norm"))) void add_layer_norm(const f32 *x,
 __attribute__((export_name("layer_norm_train"))) void layer_norm_train(const f32 *x, const f32 *res, const f32 *gamma, const f32 *beta, f32 *out,
                                                                        f32 *xhat, f32 *rstd, int d, f32 eps, int row0, int row1) {
   const f32 inv_d = 1.0f / (f32)d;
-  for (int r = row0; r < row1; r++) {
-    const f32 *xr = x + r * d, *rr = res ? res + r * d : 0;
-    f32 *o = out + r * d, *h = xhat + r * d;
-    v128_t sum = wasm_f32x4_splat(0.0f);
-    for (int c = 0; c < d; c += 4) {
-      v128_t y = wasm_v128_load(xr + c);
-      if (rr) y = wasm_f32x4_add(y, wasm_v128_load(rr + c));
-      wasm_v128_store(h + c, y);
-      sum = wasm_f32x4_add(sum, y);
-    }
-    const v128_t mean = wasm_f32x4_splat(lane_sum(sum) * inv_d);
-    v128_t sq = wasm_f32x4_splat(0.0f);
-    for (int c = 0; c < d; c += 4) {
-      v128_t e = wasm_f32x4_sub(wasm_v128_load(h + c), mean);
-      sq = wasm_f32x4_add(sq, wasm_f32x4_mul(e, e));
-    }
-    const f32 s = 1.0f / __builtin_sqrtf(lane_sum(sq) * inv_d + eps);
-    const v128_t inv_std = wasm_f32x4_splat(s);
-    rstd[r] = s;
-    for (int c = 0; c < d; c += 4) {
-      v128_t e = wasm_f32x4_mul(wasm_f32x4_sub(wasm_v128_load(h + c), mean), inv_std);
-      wasm_v128_store(h + c, e);
-      wasm_v128_store(o + c, wasm_f32x4_add(wasm_f32x4_mul(e, wasm_v128_load(gamma + c)), wasm_v128_load(beta + c)));
-    }
-  }
+  for (int r = row0; r < row1; r++) rstd[r] = layer_norm_row(x + r * d, res ? res + r * d : 0, gamma, beta, out + r * d, xhat + r * d, d, inv_d, eps);
 }
 
 // Backward, rows [row0, row1) with row0 a multiple of `block`: g = dy·γ, dx = rstd·(g − mean(g) − xhat·mean(g·xhat)).
@@ -107,7 +83,7 @@ __attribute__((export_name("layer_norm_grad"))) void layer_norm_grad(const f32 *
       wasm_v128_store(pg + c, wasm_f32x4_add(wasm_v128_and(wasm_v128_load(pg + c), keep), wasm_f32x4_mul(dv, hv)));
       wasm_v128_store(pb + c, wasm_f32x4_add(wasm_v128_and(wasm_v128_load(pb + c), keep), dv));
     }
-    const v128_t mg = wasm_f32x4_splat(lane_sum(sg) * inv_d), mgh = wasm_f32x4_splat(lane_sum(sgh) * inv_d);
+    const v128_t mg = wasm_f32x4_splat(hsum4(sg) * inv_d), mgh = wasm_f32x4_splat(hsum4(sgh) * inv_d);
     const v128_t s = wasm_f32x4_splat(rstd[r]);
     for (int c = 0; c < d; c += 4) {
       v128_t g = wasm_f32x4_mul(wasm_v128_load(dr + c), wasm_v128_load(gamma + c));

@@ -1,5 +1,5 @@
-// Elementwise float32 math on wasm SIMD128 lanes, shared by the compiled kernels (wasm-attention-kernel.c,
-// wasm-gelu-kernel.c). Header only, static inline: each kernel inlines what it uses (no calls, no data).
+// Float32 math on wasm SIMD128 lanes, shared by the compiled kernels (wasm-attention-kernel.c,
+// wasm-gelu-kernel.c, wasm-attention-probs-kernel.c, wasm-layer-norm-kernel.c). Header only, static inline: each kernel inlines what it uses (no calls, no data).
 #ifndef WASM_SIMD_MATH_H
 #define WASM_SIMD_MATH_H
 #include <wasm_simd128.h>
@@ -24,6 +24,19 @@ static inline v128_t exp4(v128_t x) {
   y = wasm_f32x4_add(wasm_f32x4_add(wasm_f32x4_mul(wasm_f32x4_mul(y, x), x), x), wasm_f32x4_splat(1.0f));
   v128_t pow2n = wasm_i32x4_shl(wasm_i32x4_add(wasm_i32x4_trunc_sat_f32x4(fx), wasm_i32x4_splat(127)), 23);
   return wasm_v128_and(wasm_f32x4_mul(y, pow2n), keep);
+}
+
+// Horizontal maximum and sum of 4 lanes (pairwise: lanes 0+2 and 1+3, then the two).
+static inline float hmax4(v128_t v) {
+  v = wasm_f32x4_pmax(v, wasm_i32x4_shuffle(v, v, 2, 3, 0, 1));
+  v = wasm_f32x4_pmax(v, wasm_i32x4_shuffle(v, v, 1, 0, 3, 2));
+  return wasm_f32x4_extract_lane(v, 0);
+}
+
+static inline float hsum4(v128_t v) {
+  v = wasm_f32x4_add(v, wasm_i32x4_shuffle(v, v, 2, 3, 0, 1));
+  v = wasm_f32x4_add(v, wasm_i32x4_shuffle(v, v, 1, 0, 3, 2));
+  return wasm_f32x4_extract_lane(v, 0);
 }
 
 #endif

@@ -8,13 +8,11 @@ import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-backend-wasm';
 import '@tensorflow/tfjs-core/dist/register_all_gradients.js';
 import { describe, expect, it } from 'vitest';
-import { BertModel } from '../../src/encoder/bert.ts';
-import type { BertConfig } from '../../src/encoder/config.ts';
-import type { TokenizedBatch } from '../../src/encoder/types.ts';
 import { WASM_LAYER_NORM_GRAD, WASM_LAYER_NORM_TRAIN, wasmAddLayerNormTrain } from '../../src/util/wasm-layer-norm-grad-kernel.ts';
 import { wasmAddLayerNorm } from '../../src/util/wasm-layer-norm-kernel.ts';
 import { wasmKernelSwitches } from '../../src/util/wasm-kernel-internals.ts';
 import { maxDiff } from './helpers/attention-reference.ts';
+import { BERT_TRAINING_CONFIG, bertTrainingGrads } from './helpers/bert-training-grads.ts';
 import { layerNormCase, layerNormGrads, relDiff } from './helpers/layer-norm-reference.ts';
 
 /** As encoder-wasm-layer-norm.test.ts: outputs ~γ·O(1) from sums of ≤ 384 terms in another order. */
@@ -75,26 +73,12 @@ describe('wasmAddLayerNormTrain (compiled forward and backward)', () => {
 });
 
 describe('BertModel training gradients with the compiled LayerNorm', () => {
-  const config: BertConfig = { vocabSize: 50, hiddenSize: 64, numLayers: 2, numHeads: 2, intermediateSize: 96, hiddenAct: 'gelu', maxPositions: 16, typeVocabSize: 2, layerNormEps: 1e-12, hiddenDropout: 0.1, attentionDropout: 0.1, initializerRange: 0.02 };
-  const batch: TokenizedBatch = { batch: 2, seqLen: 7, inputIds: Int32Array.from([2, 5, 9, 11, 3, 8, 1, 2, 7, 3, 0, 0, 0, 0]), tokenTypeIds: Int32Array.from([0, 0, 0, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0]), attentionMask: Int32Array.from([1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0]) };
-  const run = () =>
-    on('wasm', async () => {
-      const model = BertModel.random(config, 3);
-      const w = tf.tensor3d(Float32Array.from({ length: 14 * 64 }, (_, i) => Math.sin(0.3 * i)), [2, 7, 64]);
-      let grads = new Map<string, Float32Array>();
-      const { kernels } = await tf.profile(() => {
-        const { value, grads: g } = tf.variableGrads(() => tf.sum(tf.mul(model.forward(batch, { training: true, seed: 5 }), w)) as tf.Scalar, model.variables);
-        grads = new Map([...model.params].map(([key, v]) => [key, g[v.name].dataSync() as Float32Array]));
-        tf.dispose([value, ...Object.values(g)]);
-      });
-      tf.dispose([w, ...model.variables]);
-      return { grads, names: kernels.map((k) => k.name) };
-    });
+  const run = () => bertTrainingGrads('wasm');
 
   it('equal the composed path (switch off) within float rounding; one forward and one backward kernel per LayerNorm', async () => {
     const compiled = await run();
-    expect(compiled.names.filter((n) => n === WASM_LAYER_NORM_TRAIN)).toHaveLength(1 + 2 * config.numLayers);
-    expect(compiled.names.filter((n) => n === WASM_LAYER_NORM_GRAD)).toHaveLength(1 + 2 * config.numLayers);
+    expect(compiled.names.filter((n) => n === WASM_LAYER_NORM_TRAIN)).toHaveLength(1 + 2 * BERT_TRAINING_CONFIG.numLayers);
+    expect(compiled.names.filter((n) => n === WASM_LAYER_NORM_GRAD)).toHaveLength(1 + 2 * BERT_TRAINING_CONFIG.numLayers);
     wasmKernelSwitches.layerNormTrain = false;
     let composed: Awaited<ReturnType<typeof run>>;
     try {
