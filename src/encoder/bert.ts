@@ -93,7 +93,7 @@ export class BertModel {
       // Inference (no dropout, no gradient tape) on webgpu or wasm: attention as one fused kernel per layer.
       const fused = fusedAttentionKind(opts.training === true, c.hiddenSize / c.numHeads);
 
-      let x = fused === 'wasm' && wasmKernelSwitches.layerNorm ? this.wasmEmbeddings(ids, types, T, false) : fused === null && compiledTraining(d) && wasmKernelSwitches.embeddingsTrain ? this.wasmEmbeddings(ids, types, T, true) : this.embeddings(ids, types, positions, B, T);
+      let x = this.embed(ids, types, positions, B, T, fused);
       x = drop(this.addLayerNorm(x, null, 'embeddings.LayerNorm', fused), c.hiddenDropout);
       // A scope per layer: its temporaries go when it ends instead of at the end of the forward pass
       // (under a gradient tape the tensors a gradient needs are kept by the tape, not by the scope).
@@ -159,6 +159,13 @@ export class BertModel {
   /** gelu(linear(x)) as one compiled call where it applies, else null. */
   private linearGelu(x: tf.Tensor2D, prefix: string): tf.Tensor2D | null {
     return linearGeluInference(x, this.p(`${prefix}.weight`) as tf.Tensor2D, this.p(`${prefix}.bias`) as tf.Tensor1D);
+  }
+
+  /** The embedding sum (B*T, d): compiled on wasm (inference, or training with its gradient), else composed lookups. */
+  private embed(ids: tf.Tensor1D, types: tf.Tensor1D, positions: tf.Tensor1D, B: number, T: number, fused: FusedKind | null): tf.Tensor2D {
+    if (fused === 'wasm' && wasmKernelSwitches.layerNorm) return this.wasmEmbeddings(ids, types, T, false);
+    if (fused === null && wasmKernelSwitches.embeddingsTrain && compiledTraining(this.config.hiddenSize)) return this.wasmEmbeddings(ids, types, T, true);
+    return this.embeddings(ids, types, positions, B, T);
   }
 
   /** word[ids] + position + type embeddings, each a differentiable lookup: (B*T, d). */
