@@ -8,6 +8,7 @@
 //
 // A tuned model reaches llama.cpp as the base GGUF plus its adapter as llama.cpp's LoRA file
 // (src/llm/gguf/lora-adapter-gguf.ts), written once per adapter content into `loraDir` and reused.
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { ExpandrError } from '../errors.ts';
 import { encodePrompt } from '../llm/generate.ts';
@@ -21,13 +22,15 @@ import type { GenerationProvenance } from './generation-provenance.ts';
 import type { GenerateWork, GenerationFailure, SamplingSettings, TextGenerator } from './types.ts';
 
 /**
- * Prompts generated at once by default: 1 (EXPANDR_LLAMACPP_PARALLEL overrides). Measured on the 2 shared
- * cores at batch 8 (bench/RESULTS-generation.md): two single-thread contexts gave 72.6 / 65.9 tokens/s
- * (greedy / sampled) against 74.6 / 63.6 for one, no gain with no idle core, for a second context's memory;
- * 8 batched sequences gave 90.9 greedy but 40.8 sampled, and make a text depend on its batch neighbours.
- * Raise it on an idle machine with more cores: each context is one more thread.
+ * Prompts generated at once by default: one single-thread context per core, at most 4
+ * (EXPANDR_LLAMACPP_PARALLEL overrides). Each context decodes its prompt alone, so a text depends only on (seed,
+ * prompt), whatever the count (tests/unit/llamacpp-generator.test.ts). Measured at batch 8
+ * (bench/RESULTS-generation.md): on 2 idle cores two contexts gave 142.6 / 129.6 tokens/s (greedy / sampled)
+ * against 86.4 / 76.9 for one (1.65 / 1.69 ×); on the same cores shared with other jobs, no gain (72.6 / 65.9
+ * against 74.6 / 63.6). 8 batched sequences in one context gave 101.5 / 95.6 and make a text depend on its batch
+ * neighbours.
  */
-export const DEFAULT_LLAMACPP_PARALLEL = 1;
+export const DEFAULT_LLAMACPP_PARALLEL = Math.max(1, Math.min(4, availableParallelism()));
 
 export interface LlamaCppGeneratorOptions {
   /** The .gguf llama.cpp loads (the base model, or a merged tuned one). */

@@ -132,6 +132,19 @@ describe.skipIf(missing !== null)('llama.cpp generator (node-llama-cpp) on SmolL
     expect(others.map(text).some((t) => t !== alone)).toBe(true);
   }, 120_000);
 
+  test('one context gives the texts two contexts give (the default parallel: one context per core), greedy and sampled', async () => {
+    const prompts = QUERIES.slice(0, 3).map(q2dPrompt);
+    const one = await LlamaCppGenerator.load({ modelPath: GGUF, name: NAME, chat: true, parallel: 1 });
+    try {
+      for (const sampling of [GREEDY, SAMPLED]) {
+        const seeds = [21, 22, 23];
+        expect((await one.generate(prompts, sampling, { seeds })).map(text)).toEqual((await gen.generate(prompts, sampling, { seeds })).map(text));
+      }
+    } finally {
+      await one.dispose();
+    }
+  }, 180_000);
+
   test('a prompt that does not fit the context is a GenerationFailure; the others still run', async () => {
     const long = 'word '.repeat(gen.engine.contextSize + 10);
     const r = await gen.generate([long, q2dPrompt(QUERIES[0])], { ...SAMPLED, maxTokens: 2 });
