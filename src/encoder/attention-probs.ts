@@ -21,7 +21,7 @@ export interface ProbsDropout {
 }
 
 /** Whether the compiled passes apply: wasm with its kernels and switches on, float32. */
-const compiled = (scores: tf.Tensor) => wasmKernelSwitches.attentionProbs && wasmKernelSwitches.dropout && scores.dtype === 'float32' && tf.getBackend() === 'wasm' && wasmKernelsAvailable();
+const compiled = (scores: tf.Tensor) => wasmKernelSwitches.attentionProbs && wasmKernelSwitches.dropout && scores.dtype === 'float32' && wasmKernelsAvailable();
 
 export function attentionProbs(scores: tf.Tensor4D, maskAdd: tf.Tensor, scale: number, dropout: ProbsDropout | null): tf.Tensor4D {
   if (compiled(scores)) return compiledAttentionProbs(scores, maskAdd, scale, dropout);

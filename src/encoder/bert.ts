@@ -235,7 +235,7 @@ function fusedAttentionKind(training: boolean, headSize: number): FusedKind | nu
 
 /** Whether the compiled training kernels (with gradients) apply: wasm, the kernels started, a hidden size they take. */
 function compiledTraining(hidden: number): boolean {
-  return tf.getBackend() === 'wasm' && hidden % 4 === 0 && wasmKernelsAvailable();
+  return hidden % 4 === 0 && wasmKernelsAvailable();
 }
 
 interface Dropout {

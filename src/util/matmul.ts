@@ -24,7 +24,7 @@ import { wasmColumnSum } from './wasm-column-sum-kernel.ts';
 const onWasm = () => tf.getBackend() === 'wasm';
 
 /** A bias's gradient Σ_rows dy: one compiled pass on wasm (wasm-column-sum-kernel.ts), else tf.sum. */
-const biasGrad = (dy: tf.Tensor2D) => (wasmKernelSwitches.columnSum && dy.dtype === 'float32' && onWasm() && wasmKernelsAvailable() ? wasmColumnSum(dy) : tf.sum(dy, 0));
+const biasGrad = (dy: tf.Tensor2D) => (wasmKernelSwitches.columnSum && dy.dtype === 'float32' && wasmKernelsAvailable() ? wasmColumnSum(dy) : tf.sum(dy, 0));
 
 /**
  * Rows below which a product stays with XNNPACK: it keeps each weight packed between calls, where the GEMM

@@ -8,7 +8,7 @@
 // The compiled module and its loading: wasm-kernel-module.ts.
 import * as tf from '@tensorflow/tfjs-core';
 import { attentionShape } from './attention-inputs.ts';
-import { wasmKernelsOf } from './wasm-kernel-module.ts';
+import { withHeapScratch, wasmKernelsOf } from './wasm-kernel-module.ts';
 import { registerKernelOnce } from './register-kernel-once.ts';
 import { kernelThreads, runParts, splitRange } from './wasm-helper-threads.ts';
 
@@ -29,13 +29,10 @@ function fusedAttentionKernel({ inputs, backend, attrs }: { inputs: tf.NamedTens
   const parts = splitRange(pairs, pairs * seq * seq < ATTENTION_SPLIT_MIN_SCORES ? 1 : kernelThreads());
   // Each part its own scratch (the keys transposed, a mask row, the scores of a block of queries).
   const scratchBytes = 4 * kernel.attention_scratch_floats(seq, hs);
-  const scratch = mod._malloc(scratchBytes * parts.length);
-  try {
+  withHeapScratch(mod, scratchBytes * parts.length, (scratch) => {
     const args = parts.map(([first, last], i) => [at(q), at(k), at(v), at(mask), at(out), scratch + i * scratchBytes, seq, heads, hs, scale, first, last]);
     runParts(kernel, 'attention', args, SCALE_ARG_BIT);
-  } finally {
-    mod._free(scratch);
-  }
+  });
   return out;
 }
 

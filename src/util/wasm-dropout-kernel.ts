@@ -9,7 +9,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import * as seedrandomModule from 'seedrandom';
 import { registerKernelOnce } from './register-kernel-once.ts';
-import { wasmKernelsAvailable, wasmKernelsOf } from './wasm-kernel-module.ts';
+import { withHeapScratch, wasmKernelsAvailable, wasmKernelsOf } from './wasm-kernel-module.ts';
 import { wasmKernelSwitches } from './wasm-kernel-internals.ts';
 import { kernelThreads, runParts, splitRange } from './wasm-helper-threads.ts';
 
@@ -72,8 +72,7 @@ function dropoutKernel({ inputs, backend, attrs }: { inputs: tf.NamedTensorInfoM
   // tfjs' UniformRandom: seedrandom.alea(String(seed)); its state after seeding is where the stream starts.
   const start = alea(seed, { state: true }).state();
   const parts = splitRange(n, n < DROPOUT_SPLIT_MIN ? 1 : kernelThreads(), LANES);
-  const states = mod._malloc(parts.length * LANES * 32);
-  try {
+  withHeapScratch(mod, parts.length * LANES * 32, (states) => {
     const heap = new Float64Array(be.wasm.HEAPF32.buffer, states, parts.length * LANES * 4);
     parts.forEach(([first, last], p) => {
       const q = Math.floor((last - first) / LANES);
@@ -84,9 +83,7 @@ function dropoutKernel({ inputs, backend, attrs }: { inputs: tf.NamedTensorInfoM
     });
     const args = parts.map(([first, last], p) => [x ? at(x) + 4 * first : 0, at(out) + 4 * first, last - first, states + p * LANES * 32, keep]);
     runParts(kernels, 'dropout_lanes', args, KEEP_ARG_BIT);
-  } finally {
-    mod._free(states);
-  }
+  });
   return out;
 }
 
@@ -115,7 +112,7 @@ export function wasmDropoutValues<T extends tf.Tensor>(x: T, rate: number, seed:
  * same multiplier, drawn again: cheaper than keeping it), which is the product's gradient tf.dropout has.
  */
 export function seededDropout<T extends tf.Tensor>(x: T, rate: number, seed: number): T {
-  if (rate === 0 || !wasmKernelSwitches.dropout || tf.getBackend() !== 'wasm' || x.dtype !== 'float32' || !wasmKernelsAvailable()) {
+  if (rate === 0 || !wasmKernelSwitches.dropout || x.dtype !== 'float32' || !wasmKernelsAvailable()) {
     return tf.dropout(x, rate, undefined, seed) as T;
   }
   if (!(rate > 0 && rate < 1)) throw new RangeError(`dropout: rate must be in [0, 1), got ${rate}`);

@@ -8,7 +8,7 @@
 // tfjs-wasm runs one thread or has a helper per extra thread. The C source: src/util/wasm-gemm-kernel.c.
 import * as tf from '@tensorflow/tfjs-core';
 import { kernelThreads, runParts, splitRange } from './wasm-helper-threads.ts';
-import { wasmKernelsOf, type WasmKernelExports } from './wasm-kernel-module.ts';
+import { withHeapScratch, wasmKernelsOf, type WasmKernelExports } from './wasm-kernel-module.ts';
 import { registerKernelOnce } from './register-kernel-once.ts';
 
 export const WASM_GEMM = 'ExpandrWasmGemm';
@@ -85,14 +85,10 @@ function batchGemmKernel({ inputs, backend, attrs }: { inputs: tf.NamedTensorInf
   const parts = splitRange(S, S * M * K * N < BATCH_SPLIT_MIN_WORK ? 1 : kernelThreads());
   // Each thread packs its slices' B (and transposed A) into a scratch of its own.
   const scratchBytes = 4 * Math.max(1, kernels.batch_gemm_scratch_floats(M, K, N, transposeA ? 1 : 0));
-  const scratch = mod._malloc(scratchBytes * parts.length);
-  try {
-    const ta = transposeA ? 1 : 0;
-    const tb = transposeB ? 1 : 0;
+  const [ta, tb] = [transposeA ? 1 : 0, transposeB ? 1 : 0];
+  withHeapScratch(mod, scratchBytes * parts.length, (scratch) => {
     runParts(kernels, 'batch_gemm', parts.map(([first, last], i) => [at(a), at(b), at(out), M, K, N, ta, tb, scratch + i * scratchBytes, first, last]));
-  } finally {
-    mod._free(scratch);
-  }
+  });
   return out;
 }
 

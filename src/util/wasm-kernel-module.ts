@@ -118,6 +118,16 @@ export function wasmKernelsOf(backend: unknown): { be: WasmBackendInternals; mod
   return { be, mod, kernels, at: (t) => be.dataIdMap.get(t.dataId).memoryOffset };
 }
 
+/** Runs f with `bytes` of scratch on the backend's heap: malloc'd, and freed after f, also when it throws. */
+export function withHeapScratch<T>(mod: EmscriptenModule, bytes: number, f: (ptr: number) => T): T {
+  const ptr = mod._malloc(bytes);
+  try {
+    return f(ptr);
+  } finally {
+    mod._free(ptr);
+  }
+}
+
 /** Whether the compiled kernels run on the active wasm backend (compiles them on first call). */
 export function wasmKernelsAvailable(): boolean {
   if (tf.getBackend() !== 'wasm') return false;

@@ -5,7 +5,7 @@
 // tensors); the backward gives dx in one pass and dγ, dβ as column sums over fixed blocks of GRAD_BLOCK_ROWS
 // rows, one partial per block, added in block order by a second kernel: the same bits for any thread split.
 import * as tf from '@tensorflow/tfjs-core';
-import { wasmKernelsOf } from './wasm-kernel-module.ts';
+import { withHeapScratch, wasmKernelsOf } from './wasm-kernel-module.ts';
 import { registerKernelOnce } from './register-kernel-once.ts';
 import { kernelThreads, runParts, splitRange } from './wasm-helper-threads.ts';
 import { ROWS_SPLIT_MIN } from './wasm-layer-norm-kernel.ts';
@@ -47,14 +47,11 @@ function gradKernel({ inputs, backend }: KernelArgs): tf.TensorInfo[] {
   const { be, mod, kernels, at } = wasmKernelsOf(backend);
   const [dx, dgamma, dbeta] = [be.makeOutput([rows, d], 'float32'), be.makeOutput([d], 'float32'), be.makeOutput([d], 'float32')];
   const blocks = Math.ceil(rows / GRAD_BLOCK_ROWS);
-  const partials = mod._malloc(4 * 2 * d * Math.max(1, blocks));
-  try {
+  withHeapScratch(mod, 4 * 2 * d * Math.max(1, blocks), (partials) => {
     const parts = splitRange(rows, threadsFor(rows), GRAD_BLOCK_ROWS).map(([row0, row1]) => [at(dy), at(xhat), at(rstd), at(gamma), at(dx), partials, d, GRAD_BLOCK_ROWS, row0, row1]);
     runParts(kernels, 'layer_norm_grad', parts);
     kernels.layer_norm_grad_reduce(partials, blocks, d, at(dgamma), at(dbeta));
-  } finally {
-    mod._free(partials);
-  }
+  });
   return [dx, dgamma, dbeta];
 }
 
