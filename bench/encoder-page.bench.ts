@@ -13,6 +13,7 @@
 // --variants also times ours on wasm with our wasm kernels switched off (src/util/wasm-kernel-internals.ts),
 // so what each kernel gains is measured in the same rounds (--variant TEXT, repeatable: only the variants whose
 // label contains TEXT); --profile adds the per-kernel profile in the page.
+// --chromium-flag F (repeatable) passes F to Chromium, e.g. --chromium-flag=--js-flags=--no-liftoff.
 // --threads N sets both engines' wasm threads (default: navigator.hardwareConcurrency); --tfjs-threads N ours only.
 // Prints measured figures and the load average; nothing here is a pass/fail test.
 import { createReadStream, existsSync, statSync } from 'node:fs';
@@ -50,6 +51,7 @@ const { values: argv } = parseArgs({
     profile: { type: 'boolean', default: false },
     variants: { type: 'boolean', default: false },
     variant: { type: 'string', multiple: true, default: [] },
+    'chromium-flag': { type: 'string', multiple: true, default: [] },
   },
 });
 const int = (k: 'docs' | 'gpu-docs' | 'batch' | 'rounds' | 'threads' | 'tfjs-threads', min: number) => {
@@ -115,7 +117,7 @@ function report(r: PageResult, loads: number[]): void {
 
 const docs = (await scifactTexts(int('docs', 1), 0)).docs;
 const files = await fileServer();
-const h = await startHarness([], { pages: [PAGE] });
+const h = await startHarness(argv['chromium-flag'], { pages: [PAGE] });
 const loads = [loadavg()[0]];
 try {
   const page = await h.newPage();

@@ -14,6 +14,7 @@ import { BertEncoder, loadBertEncoder } from '../../src/encoder/encoder.ts';
 import { shareWasmIdentity } from '../../src/util/wasm-identity.ts';
 import { prepareWasmKernels, wasmKernelsRelaxed } from '../../src/util/wasm-kernel-module.ts';
 import { startKernelHelpers } from '../../workers/wasm-helper-threads-browser.ts';
+import { helperSplitTimes } from '../../src/util/wasm-helper-threads.ts';
 import { wasmKernelSwitches } from '../../src/util/wasm-kernel-internals.ts';
 import { webgpuKernelSwitches } from '../../src/util/webgpu-attention-kernel.ts';
 import { batchPlan, type FeatureExtractor } from '../encoder-measure.ts';
@@ -189,10 +190,12 @@ async function timeBackend(backend: PageBackend, enc: BertEncoder, fe: FeatureEx
     const order = names.map((_, k) => names[(k + round) % names.length]); // rotated: none always first
     for (const engine of order) {
       const t0 = performance.now();
+      Object.assign(helperSplitTimes, { calls: 0, ownMs: 0, waitMs: 0 });
       await engines[engine]();
       const ms = performance.now() - t0;
+      const split = helperSplitTimes.calls ? ` (kernel parts split ${helperSplitTimes.calls}×: own parts ${helperSplitTimes.ownMs.toFixed(0)} ms, then waited ${helperSplitTimes.waitMs.toFixed(0)} ms for the helpers)` : '';
       out.push({ backend, engine, round, ms, docs: docs.length, tokens: plan.tokens });
-      log(`${backend} round ${round + 1} ${engine}: ${(ms / 1000).toFixed(2)} s`);
+      log(`${backend} round ${round + 1} ${engine}: ${(ms / 1000).toFixed(2)} s${split}`);
     }
   }
   return out;

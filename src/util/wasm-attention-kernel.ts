@@ -10,12 +10,15 @@ import * as tf from '@tensorflow/tfjs-core';
 import { attentionShape } from './attention-inputs.ts';
 import { withHeapScratch, wasmKernelsOf } from './wasm-kernel-module.ts';
 import { registerKernelOnce } from './register-kernel-once.ts';
-import { kernelThreads, runParts, splitRange } from './wasm-helper-threads.ts';
+import { kernelThreads, minChunkOf, runChunks } from './wasm-helper-threads.ts';
 
 export const WASM_FUSED_ATTENTION = 'ExpandrWasmFusedAttention';
 /** Below this many score entries (pairs · seq²) a hand-over to a helper thread costs more than it gains. */
 export const ATTENTION_SPLIT_MIN_SCORES = 1 << 16;
-/** Bit of attention()'s `scale` argument, its one f32 (runParts' floats). */
+/** The smallest chunk of (row, head) pairs (runChunks) is a 1 / (threads · this) share (a pair at 256 tokens: ~0.2 ms). */
+export const ATTENTION_MIN_CHUNKS_PER_THREAD = 16;
+
+/** Bit of attention()'s `scale` argument, its one f32 (runChunks' floats). */
 const SCALE_ARG_BIT = 1 << 9;
 
 function fusedAttentionKernel({ inputs, backend, attrs }: { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs: unknown }): tf.TensorInfo {
@@ -26,12 +29,13 @@ function fusedAttentionKernel({ inputs, backend, attrs }: { inputs: tf.NamedTens
   const { be, mod, kernels: kernel, at } = wasmKernelsOf(backend);
   const out = be.makeOutput([rows, d], 'float32');
   const pairs = batch * heads;
-  const parts = splitRange(pairs, pairs * seq * seq < ATTENTION_SPLIT_MIN_SCORES ? 1 : kernelThreads());
-  // Each part its own scratch (the keys transposed, a mask row, the scores of a block of queries).
+  const threads = pairs * seq * seq < ATTENTION_SPLIT_MIN_SCORES ? 1 : kernelThreads();
+  // Each thread its own scratch (the keys transposed, a mask row, the scores of a block of queries); the
+  // (row, head) pairs in chunks the threads claim as they go.
   const scratchBytes = 4 * kernel.attention_scratch_floats(seq, hs);
-  withHeapScratch(mod, scratchBytes * parts.length, (scratch) => {
-    const args = parts.map(([first, last], i) => [at(q), at(k), at(v), at(mask), at(out), scratch + i * scratchBytes, seq, heads, hs, scale, first, last]);
-    runParts(kernel, 'attention', args, SCALE_ARG_BIT);
+  withHeapScratch(mod, scratchBytes * threads, (scratch) => {
+    const argsOf = (t: number) => [at(q), at(k), at(v), at(mask), at(out), scratch + t * scratchBytes, seq, heads, hs, scale, 0, pairs];
+    runChunks(kernel, 'attention', argsOf, { rangeArg: 10, n: pairs, minChunk: minChunkOf(pairs, threads, ATTENTION_MIN_CHUNKS_PER_THREAD), helpers: threads - 1, floats: SCALE_ARG_BIT });
   });
   return out;
 }

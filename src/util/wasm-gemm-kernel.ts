@@ -4,10 +4,10 @@
 // A is read through strides and B through the packing step, so a transpose costs nothing. With relaxed
 // SIMD's fused multiply-add (wasm-kernel-module.ts picks that build where the engine takes it) it also
 // multiplies faster than XNNPACK's wasm SIMD kernels on one thread (bench/wasm-gemm.bench.ts). Its rows are
-// split over helper threads where the environment started them (wasm-helper-threads.ts); matmul.ts uses it where
+// shared in chunks with helper threads where the environment started them (wasm-helper-threads.ts); matmul.ts uses it where
 // tfjs-wasm runs one thread or has a helper per extra thread. The C source: src/util/wasm-gemm-kernel.c.
 import * as tf from '@tensorflow/tfjs-core';
-import { kernelThreads, runParts, splitRange } from './wasm-helper-threads.ts';
+import { kernelThreads, minChunkOf, runChunks, runParts, splitRange } from './wasm-helper-threads.ts';
 import { withHeapScratch, wasmKernelsOf, type WasmKernelExports } from './wasm-kernel-module.ts';
 import { registerKernelOnce } from './register-kernel-once.ts';
 
@@ -19,10 +19,17 @@ export const GEMM_SPLIT_MIN_ROWS = 96;
 /** Parts of rows are a multiple of the micro-tile's 6 rows, so a packed A's blocks are never cut. */
 const MR = 6;
 
-/** gemm(a, am, ak, packed, c, bias, M, K, N, ·, ·, gelu) over rows [0, M): split over this thread and the helpers when M is large enough. */
+/** The smallest chunk of rows (runChunks) is a 1 / (threads · this) share: ~0.3 ms of work for MiniLM's 384 → 384 at 2,560 rows. */
+export const GEMM_MIN_CHUNKS_PER_THREAD = 16;
+
+/**
+ * gemm(a, am, ak, packed, c, bias, M, K, N, ·, ·, gelu) over rows [0, M): in chunks of rows (multiples of 6) that
+ * this thread and the helpers claim as they go (runChunks), when M is large enough to share.
+ */
 function gemmRows(kernels: WasmKernelExports, a: number, am: number, ak: number, packed: number, c: number, bias: number, M: number, K: number, N: number, gelu: number): void {
   const threads = M < GEMM_SPLIT_MIN_ROWS ? 1 : kernelThreads();
-  runParts(kernels, 'gemm', splitRange(M, threads, MR).map(([row0, row1]) => [a, am, ak, packed, c, bias, M, K, N, row0, row1, gelu]));
+  const args = [a, am, ak, packed, c, bias, M, K, N, 0, M, gelu];
+  runChunks(kernels, 'gemm', () => args, { rangeArg: 9, n: M, minChunk: minChunkOf(M, threads, GEMM_MIN_CHUNKS_PER_THREAD, MR), align: MR, helpers: threads - 1 });
 }
 
 export interface GemmOptions {

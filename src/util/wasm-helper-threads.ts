@@ -14,7 +14,7 @@ import { wasmKernelSwitches } from './wasm-kernel-internals.ts';
 export const HELPER_KERNELS = ['gemm', 'batch_gemm', 'attention', 'gelu', 'gelu_grad', 'embeddings', 'add_layer_norm', 'dropout_lanes', 'attention_probs', 'attention_probs_grad', 'column_sum', 'layer_norm_train', 'layer_norm_grad', 'adamw'] as const satisfies readonly (keyof WasmKernelExports)[];
 export type HelperKernel = (typeof HELPER_KERNELS)[number];
 
-/** Control block: state, kernel, argument count, which arguments are f32 (bit i), arguments, jobs done, started. */
+/** Control block: state, kernel, argument count, which arguments are f32 (bit i), arguments, a chunked job's range, chunks done, jobs done, started. */
 export const HELPER_BLOCK_INTS = 32;
 const STATE_SLOT = 0;
 const KERNEL_SLOT = 1;
@@ -22,6 +22,16 @@ const COUNT_SLOT = 2;
 const FLOATS_SLOT = 3;
 const ARGS_SLOT = 4;
 const MAX_ARGS = 16;
+/** Chunked jobs (runChunks): the argument index of the range's first (−1: a fixed part), n, the smallest chunk, chunks' alignment, the share of what is left a chunk takes (1/share), the counter's byte offset. */
+const RANGE_ARG_SLOT = 20;
+const RANGE_N_SLOT = 21;
+const RANGE_MIN_SLOT = 22;
+const RANGE_ALIGN_SLOT = 25;
+const RANGE_SHARE_SLOT = 26;
+const COUNTER_AT_SLOT = 23;
+/** The shared chunk counter lives in the first helper's block. */
+const COUNTER_SLOT = 24;
+const CHUNKS_DONE_SLOT = 29;
 const JOBS_DONE_SLOT = 30;
 const STARTED_SLOT = 31;
 const IDLE = 0;
@@ -44,7 +54,26 @@ function kernelHelper({ memory, module, block }) {
     if (s !== ${JOB}) continue;
     const args = [];
     for (let i = 0; i < c[${COUNT_SLOT}]; i++) args.push((c[${FLOATS_SLOT}] >> i) & 1 ? f[${ARGS_SLOT} + i] : c[${ARGS_SLOT} + i]);
-    kernels[c[${KERNEL_SLOT}]](...args);
+    const kernel = kernels[c[${KERNEL_SLOT}]];
+    const at = c[${RANGE_ARG_SLOT}];
+    if (at < 0) kernel(...args);
+    else {
+      // Chunks of [0, n) claimed one at a time from the counter (the next unclaimed index) shared with the caller
+      // and the other helpers: guided sizes, as claimNext in wasm-helper-threads.ts.
+      const counter = new Int32Array(memory.buffer, c[${COUNTER_AT_SLOT}], 1);
+      const n = c[${RANGE_N_SLOT}], min = c[${RANGE_MIN_SLOT}], align = c[${RANGE_ALIGN_SLOT}], share = c[${RANGE_SHARE_SLOT}];
+      for (;;) {
+        const first = Atomics.load(counter, 0);
+        if (first >= n) break;
+        const size = Math.max(min, Math.ceil((n - first) / share / align) * align);
+        const last = Math.min(n, first + size);
+        if (Atomics.compareExchange(counter, 0, first, last) !== first) continue;
+        args[at] = first;
+        args[at + 1] = last;
+        kernel(...args);
+        c[${CHUNKS_DONE_SLOT}]++;
+      }
+    }
     c[${JOBS_DONE_SLOT}]++;
     Atomics.store(c, ${STATE_SLOT}, ${DONE});
     Atomics.notify(c, ${STATE_SLOT});
@@ -97,6 +126,11 @@ export function kernelHelperJobs(): number[] {
   return helpers.map((b) => Atomics.load(b, JOBS_DONE_SLOT));
 }
 
+/** Chunks of runChunks' ranges each helper has run. */
+export function kernelHelperChunks(): number[] {
+  return helpers.map((b) => Atomics.load(b, CHUNKS_DONE_SLOT));
+}
+
 /** How many parts runParts can run at once now: this thread and every helper whose thread has started (a Worker starts asynchronously). */
 export function kernelThreads(): number {
   return wasmKernelSwitches.helperThreads ? 1 + helpers.filter(started).length : 1;
@@ -110,6 +144,12 @@ export function splitRange(n: number, parts: number, align = 1): [number, number
   return ranges;
 }
 
+/**
+ * Time (ms) this thread spent in its own parts and then waiting for the helpers' parts, over `calls` runParts
+ * calls with at least one helper: how even a static split is in practice (benchmarks reset and read it).
+ */
+export const helperSplitTimes = { calls: 0, ownMs: 0, waitMs: 0 };
+
 const f32 = new Float32Array(1);
 const f32Bits = new Int32Array(f32.buffer);
 
@@ -122,36 +162,124 @@ export function runParts(kernels: WasmKernelExports, kernel: HelperKernel, parts
   const fn = kernels[kernel] as (...args: number[]) => void;
   const ready = helpers.filter(started);
   if (parts.length > ready.length + 1) throw new Error(`runParts: ${parts.length} parts for ${ready.length + 1} threads`);
-  const handed: Int32Array[] = [];
-  parts.slice(1).forEach((args, i) => {
-    if (args.length > MAX_ARGS) throw new Error(`runParts: ${kernel} with ${args.length} arguments (at most ${MAX_ARGS})`);
-    const block = ready[i];
-    block[KERNEL_SLOT] = HELPER_KERNELS.indexOf(kernel);
-    block[COUNT_SLOT] = args.length;
-    block[FLOATS_SLOT] = floats;
-    args.forEach((x, j) => {
-      f32[0] = x;
-      block[ARGS_SLOT + j] = (floats >> j) & 1 ? f32Bits[0] : x;
-    });
-    Atomics.store(block, STATE_SLOT, JOB);
-    Atomics.notify(block, STATE_SLOT);
-    handed.push(block);
-  });
-  if (parts.length > 0) fn(...parts[0]);
-  for (const block of handed) {
-    let stalled = 0;
-    let last = Date.now();
-    while (Atomics.load(block, STATE_SLOT) !== DONE) {
-      waitWhileJob(block);
-      // A gap far longer than one wait slice means this process itself was suspended (SIGSTOP, a sleeping
-      // laptop, a frozen tab), helper included: that time is not the helper's stall.
-      const now = Date.now();
-      stalled += Math.min(now - last, MAX_SLICE_MS);
-      last = now;
-      if (stalled > HELPER_TIMEOUT_MS) throw new Error(`A wasm kernel helper thread did not finish its part in ${HELPER_TIMEOUT_MS / 1000} s (it stopped?): reload to start the wasm backend afresh`);
-    }
-    Atomics.store(block, STATE_SLOT, IDLE);
+  const handed = parts.slice(1).map((args, i) => handOut(ready[i], kernel, args, floats, -1));
+  timedSplit(handed, () => parts.length > 0 && fn(...parts[0]));
+}
+
+export interface ChunkPlan {
+  /** Argument index of the range's first index (its last at rangeArg + 1). */
+  rangeArg: number;
+  /** The range is [0, n). */
+  n: number;
+  /** Smallest chunk (the last may be shorter): a few hundred microseconds of work at least. */
+  minChunk: number;
+  /** Every chunk starts at a multiple of this (a kernel's block). */
+  align?: number;
+  /** Helpers to use at most (kernelThreads() − 1 for all). */
+  helpers: number;
+  /** Bit i marks argument i as f32. */
+  floats?: number;
+}
+
+/**
+ * Runs `kernel` over [0, plan.n) in chunks that this thread and the started helpers claim one at a time from a
+ * shared counter until none is left (guided sizes: a chunk takes 1 / (2 · threads) of what is left, at least
+ * minChunk), so a thread the scheduler slows takes fewer chunks instead of holding the others up, and the
+ * last chunks are small (a static split waits for its slowest part). argsOf(t) is thread t's argument list
+ * (0 this thread, i the i-th helper: its own scratch, say). Only for kernels whose every output depends on
+ * its own range alone: the result is then the one-thread result bit for bit.
+ */
+export function runChunks(kernels: WasmKernelExports, kernel: HelperKernel, argsOf: (thread: number) => number[], plan: ChunkPlan): void {
+  const fn = kernels[kernel] as (...args: number[]) => void;
+  const { rangeArg, n, floats = 0 } = plan;
+  const align = plan.align ?? 1;
+  const minChunk = Math.max(align, Math.ceil(plan.minChunk / align) * align);
+  const ready = helpers.filter(started).slice(0, Math.max(0, plan.helpers));
+  const own = argsOf(0);
+  const runRange = (first: number, last: number) => {
+    own[rangeArg] = first;
+    own[rangeArg + 1] = last;
+    fn(...own);
+  };
+  if (!ready.length || n <= minChunk) {
+    if (n > 0) runRange(0, n);
+    return;
   }
+  const counterBlock = ready[0];
+  Atomics.store(counterBlock, COUNTER_SLOT, 0);
+  const counterAt = counterBlock.byteOffset + 4 * COUNTER_SLOT;
+  const share = 2 * (ready.length + 1);
+  const handed = ready.map((block, i) => {
+    block[RANGE_N_SLOT] = n;
+    block[RANGE_MIN_SLOT] = minChunk;
+    block[RANGE_ALIGN_SLOT] = align;
+    block[RANGE_SHARE_SLOT] = share;
+    block[COUNTER_AT_SLOT] = counterAt;
+    return handOut(block, kernel, argsOf(i + 1), floats, rangeArg);
+  });
+  timedSplit(handed, () => {
+    for (let r = claimNext(counterBlock, n, minChunk, align, share); r; r = claimNext(counterBlock, n, minChunk, align, share)) runRange(r[0], r[1]);
+  });
+}
+
+/** Claims the next chunk [first, last) from the counter in the block's COUNTER_SLOT (the helpers' loop does the same); null when none is left. */
+function claimNext(block: Int32Array, n: number, minChunk: number, align: number, share: number): [number, number] | null {
+  for (;;) {
+    const first = Atomics.load(block, COUNTER_SLOT);
+    if (first >= n) return null;
+    const last = Math.min(n, first + Math.max(minChunk, Math.ceil((n - first) / share / align) * align));
+    if (Atomics.compareExchange(block, COUNTER_SLOT, first, last) === first) return [first, last];
+  }
+}
+
+/** runChunks' smallest chunk: about a 1 / (threads · perThread) share of n, a multiple of align. */
+export function minChunkOf(n: number, threads: number, perThread: number, align = 1): number {
+  return align * Math.max(1, Math.ceil(n / (threads * perThread) / align));
+}
+
+/** Writes a job into a helper's block and wakes it: a fixed part (rangeArg −1) or runChunks' chunked range. */
+function handOut(block: Int32Array, kernel: HelperKernel, args: number[], floats: number, rangeArg: number): Int32Array {
+  if (args.length > MAX_ARGS) throw new Error(`runParts: ${kernel} with ${args.length} arguments (at most ${MAX_ARGS})`);
+  block[KERNEL_SLOT] = HELPER_KERNELS.indexOf(kernel);
+  block[COUNT_SLOT] = args.length;
+  block[FLOATS_SLOT] = floats;
+  block[RANGE_ARG_SLOT] = rangeArg;
+  args.forEach((x, j) => {
+    f32[0] = x;
+    block[ARGS_SLOT + j] = (floats >> j) & 1 ? f32Bits[0] : x;
+  });
+  Atomics.store(block, STATE_SLOT, JOB);
+  Atomics.notify(block, STATE_SLOT);
+  return block;
+}
+
+/** Runs this thread's share, then waits for every handed-out helper; records both times (helperSplitTimes). */
+function timedSplit(handed: Int32Array[], own: () => void): void {
+  const t0 = handed.length ? performance.now() : 0;
+  own();
+  const t1 = handed.length ? performance.now() : 0;
+  for (const block of handed) waitForHelper(block);
+  if (handed.length) {
+    helperSplitTimes.calls++;
+    helperSplitTimes.ownMs += t1 - t0;
+    helperSplitTimes.waitMs += performance.now() - t1;
+  }
+}
+
+/** Waits until the helper's job is done (a stall of HELPER_TIMEOUT_MS throws), then marks its block idle. */
+function waitForHelper(block: Int32Array): void {
+  let stalled = 0;
+  let last = Date.now();
+  while (Atomics.load(block, STATE_SLOT) !== DONE) {
+    waitWhileJob(block);
+    // A gap far longer than one wait slice means this process itself was suspended (SIGSTOP, a sleeping
+    // laptop, a frozen tab), helper included: that time is not the helper's stall.
+    const now = Date.now();
+    stalled += Math.min(now - last, MAX_SLICE_MS);
+    last = now;
+    if (stalled > HELPER_TIMEOUT_MS) throw new Error(`A wasm kernel helper thread did not finish its part in ${HELPER_TIMEOUT_MS / 1000} s (it stopped?): reload to start the wasm backend afresh`);
+  }
+  Atomics.store(block, STATE_SLOT, IDLE);
 }
 
 /** Far beyond any one kernel call (~0.1 s for MiniLM's largest product at 2,560 rows): a helper that takes longer is gone. */

@@ -9,11 +9,12 @@ import '@tensorflow/tfjs-core/dist/register_all_gradients.js';
 import { describe, expect, it } from 'vitest';
 import { enableRelaxedSimd } from '../../src/cli/backend.ts';
 import { startKernelHelpers } from '../../src/cli/wasm-helper-threads-node.ts';
-import { kernelHelperJobs, splitRange } from '../../src/util/wasm-helper-threads.ts';
+import { kernelHelperChunks, kernelHelperJobs, splitRange } from '../../src/util/wasm-helper-threads.ts';
+import { wasmKernelSwitches } from '../../src/util/wasm-kernel-internals.ts';
 import { linear2d } from '../../src/util/matmul.ts';
 import { ATTENTION_SPLIT_MIN_SCORES, wasmFusedAttention } from '../../src/util/wasm-attention-kernel.ts';
 import { GELU_SPLIT_MIN, wasmGelu, wasmGeluGrad } from '../../src/util/wasm-gelu-kernel.ts';
-import { BATCH_SPLIT_MIN_WORK, GEMM_SPLIT_MIN_ROWS, WASM_GEMM, wasmBatchGemm, wasmGemm } from '../../src/util/wasm-gemm-kernel.ts';
+import { BATCH_SPLIT_MIN_WORK, GEMM_MIN_CHUNKS_PER_THREAD, GEMM_SPLIT_MIN_ROWS, WASM_GEMM, wasmBatchGemm, wasmGemm } from '../../src/util/wasm-gemm-kernel.ts';
 import { ROWS_SPLIT_MIN, wasmAddLayerNorm, wasmEmbeddings } from '../../src/util/wasm-layer-norm-kernel.ts';
 import { attentionCase, composedAttention, maxDiff } from './helpers/attention-reference.ts';
 import { gelu64, geluGrad64 } from './helpers/gelu-reference.ts';
@@ -49,7 +50,7 @@ describe('splitRange', () => {
 });
 
 describe('compiled kernels split over a helper thread', () => {
-  it('wasmGemm equals tf.matMul on cpu in every transpose, the helper running the second half of the rows', async (ctx) => {
+  it('wasmGemm equals tf.matMul on cpu in every transpose, the helper sharing the rows', async (ctx) => {
     await sharedWasmKernels(ctx);
     expect(await startKernelHelpers(1)).toBe(1);
     const [M, K, N] = [GEMM_SPLIT_MIN_ROWS + 37, 300, 70];
@@ -63,6 +64,44 @@ describe('compiled kernels split over a helper thread', () => {
       const cpu = tf.tidy(() => tf.add(tf.matMul(a(), b(), ta, tb), bias()).dataSync());
       expect(await tf.setBackend('wasm')).toBe(true);
       expect(maxDiff(got, cpu), `transposeA ${ta}, transposeB ${tb}`).toBeLessThan(GEMM_TOL);
+    }
+  });
+
+  it('wasmGemm and wasmFusedAttention share their work in chunks claimed as the threads go: the one-thread result bit for bit, the helper taking some', async (ctx) => {
+    await sharedWasmKernels(ctx);
+    expect(await startKernelHelpers(1)).toBe(1);
+    const [M, K, N] = [2 * GEMM_MIN_CHUNKS_PER_THREAD * 6 * 9 + 5, 384, 384]; // smallest chunk 9 micro-tiles; a short last chunk
+    const a = uniform([M, K], 4) as tf.Tensor2D;
+    const b = uniform([K, N], 5) as tf.Tensor2D;
+    const bias = uniform([N], 6) as tf.Tensor1D;
+    const shape = { B: 3, T: 128, heads: 12, hs: 32 };
+    expect(shape.B * shape.heads * shape.T ** 2).toBeGreaterThanOrEqual(ATTENTION_SPLIT_MIN_SCORES);
+    const [q, k, v, mask] = attentionCase(shape);
+    const runs = {
+      gemm: () => wasmGemm(a, b, { bias, activation: 'gelu' }),
+      attention: () => wasmFusedAttention(q, k, v, mask, shape.heads, 0.125),
+    };
+    // Every result stays allocated to the end, so no output reuses a buffer that already holds the answer.
+    const kept: tf.Tensor[] = [];
+    try {
+      for (const [name, run] of Object.entries(runs)) {
+        wasmKernelSwitches.helperThreads = false;
+        const alone = run();
+        kept.push(alone);
+        wasmKernelSwitches.helperThreads = true;
+        const chunks = kernelHelperChunks()[0];
+        for (let round = 0; round < 5; round++) {
+          let shared: tf.Tensor | undefined;
+          expect(helperJobs(() => (shared = run()))).toBe(1);
+          kept.push(shared!);
+          expect(maxDiff(shared!.dataSync(), alone.dataSync()), `${name}, round ${round}`).toBe(0);
+        }
+        // The helper wakes within microseconds and each chunk is ≥ 0.1 ms of work: over 5 calls it takes some.
+        expect(kernelHelperChunks()[0] - chunks, name).toBeGreaterThan(0);
+      }
+    } finally {
+      wasmKernelSwitches.helperThreads = true;
+      tf.dispose([a, b, bias, q, k, v, mask, ...kept]);
     }
   });
 
