@@ -193,8 +193,9 @@ export function runChunks(kernels: WasmKernelExports, kernel: HelperKernel, args
   const fn = kernels[kernel] as (...args: number[]) => void;
   const { rangeArg, n, floats = 0 } = plan;
   const align = plan.align ?? 1;
-  const minChunk = Math.max(align, Math.ceil(plan.minChunk / align) * align);
   const ready = helpers.filter(started).slice(0, Math.max(0, plan.helpers));
+  // Switched off (benchmarks): one chunk per thread, a static split claimed in turn.
+  const minChunk = wasmKernelSwitches.chunkedSplits ? Math.max(align, Math.ceil(plan.minChunk / align) * align) : minChunkOf(n, ready.length + 1, 1, align);
   const own = argsOf(0);
   const runRange = (first: number, last: number) => {
     own[rangeArg] = first;
