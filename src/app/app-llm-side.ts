@@ -77,8 +77,8 @@ export function appLlmSide(llm: LoadedLlm, config: ExperimentConfig, at: AppLlmS
     generator: (adapter) => generator(adapter),
     expand: (gen, queries, w, seed) => generateExpansions(gen, queries.map((q) => ({ id: q.id, text: q.text })), seed === undefined ? config.expansion : { ...config.expansion, seed }, cache, w),
     // Small models (stories260K: 512 positions) cannot take the paper's 2000 characters of d* in the Q2A prompt.
-    candidates: (gen, queries, w) =>
-      sampleCandidateSets(gen, queries, { candidates: config.candidates, answer: config.answer, seed: config.seed }, cache, w, {
+    candidates: (gen, queries, w, settings) =>
+      sampleCandidateSets(gen, queries, { candidates: settings ?? config.candidates, answer: config.answer, seed: config.seed }, cache, w, {
         maxDocChars: q2aDocChars(llm.summary, config.answer.maxTokens),
       }),
     preferences: (encoder, candidates, queries, rewards, w) =>
@@ -87,7 +87,7 @@ export function appLlmSide(llm: LoadedLlm, config: ExperimentConfig, at: AppLlmS
         rewards,
         similarity: rankSimilarity(encoder.settings, config.encoder.expansionNorm),
       }),
-    trainDpo: async (pairs, from, checkpoints, w, seed) =>
-      trainDpoAdapter({ files: await files(), baseModel: llm.summary.name, chat, dpo: config.dpo, lora: config.lora, seed: seed ?? config.seed }, pairs, from, checkpoints, w),
+    trainDpo: async (pairs, from, checkpoints, w, seed, dpo) =>
+      trainDpoAdapter({ files: await files(), baseModel: llm.summary.name, chat, dpo: dpo ?? config.dpo, lora: config.lora, seed: seed ?? config.seed }, pairs, from, checkpoints, w),
   };
 }

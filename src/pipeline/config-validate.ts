@@ -131,6 +131,40 @@ function checkEngineModel(llm: { model: string; engine: LlmEngine }, file: strin
   );
 }
 
+/**
+ * Each variant (config.ts VariantConfig) as an object of name, why and the LLM side's settings, checked key by
+ * key like the config itself; names non-empty with distinct slugs; dpo through dpoSettings() over the config's.
+ */
+function checkVariants(config: Record<string, unknown>, defaults: Record<string, unknown>, file: string, walk: (obj: Record<string, unknown>, shape: Record<string, unknown>, prefix: string, rules: string) => void): void {
+  const variants = config.variants;
+  if (!Array.isArray(variants)) return; // the walk has said so already
+  const cand = defaults.candidates as Record<string, unknown>;
+  const shape = { name: '', why: '', candidates: { temperatures: cand.temperatures, perTemperature: cand.perTemperature, queries: cand.queries }, dpo: DPO_DEFAULTS, rewards: defaults.rewards };
+  const slugs = new Set<string>();
+  variants.forEach((v, i) => {
+    const at = `variants[${i}]`;
+    if (!isObject(v)) throw new ExpandrError(`${file}: "${at}" must be an object like {"name": "16 candidates", "why": "…", "candidates": {"perTemperature": 4}}, got ${JSON.stringify(v)}.`);
+    walk(v, shape, `${at}.`, '');
+    const slug = typeof v.name === 'string' ? variantSlug(v.name) : '';
+    if (!slug) throw new ExpandrError(`${file}: "${at}.name" must be a name with a letter or digit (it names the variant's stages), got ${JSON.stringify(v.name)}.`);
+    if (typeof v.why !== 'string' || !v.why.trim()) throw new ExpandrError(`${file}: "${at}.why" must say why the variant is tried, got ${JSON.stringify(v.why)}.`);
+    if (slugs.has(slug)) throw new ExpandrError(`${file}: "${at}.name" ${JSON.stringify(v.name)} names the same stages as an earlier variant (${slug}): give it another name.`);
+    slugs.add(slug);
+    try {
+      dpoSettings({ ...(config.dpo as Partial<DpoSettings>), ...(v.dpo as Partial<DpoSettings>) });
+    } catch (e) {
+      throw new ExpandrError(`${file}: ${at}.dpo: ${(e as Error).message}`);
+    }
+  });
+}
+
+/** The variant's stage slug (config.ts re-exports it): "16 candidates" → "16-candidates". */
+export const variantSlug = (name: string): string =>
+  name
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, '-')
+    .replace(/^-+|-+$/g, '');
+
 /** The shape every key is checked against: the defaults, with the trainers' full settings under retriever and dpo. */
 function shapeOf(defaults: Record<string, unknown>): Record<string, unknown> {
   return { ...defaults, retriever: TRAIN_DEFAULTS as RetrieverTrainSettings, dpo: DPO_DEFAULTS as DpoSettings };
@@ -157,21 +191,23 @@ export function validateExperimentConfig(config: Record<string, unknown>, defaul
   const fail = (path: string, v: unknown, want: string, hint = ''): never => {
     throw new ExpandrError(`${file}: "${path}" must be ${want}, got ${JSON.stringify(v)}. Set it so in ${file}${hint ? ` (${hint})` : ''}, or remove it for the default.`);
   };
-  const walk = (obj: Record<string, unknown>, shape: Record<string, unknown>, prefix: string) => {
+  // `rules`: where the key's range rule sits in CONFIG_RULES (a variant's "dpo.lr" is checked as "dpo.lr").
+  const walk = (obj: Record<string, unknown>, shape: Record<string, unknown>, prefix: string, rules = prefix) => {
     for (const [k, v] of Object.entries(obj)) {
       const path = prefix + k;
-      if (path in MOVED_KEYS) throw new ExpandrError(`${file}: "${path}" is not set here: ${MOVED_KEYS[path]}.`);
+      if (rules + k in MOVED_KEYS) throw new ExpandrError(`${file}: "${path}" is not set here: ${MOVED_KEYS[rules + k]}.`);
       if (!(k in shape)) throw new ExpandrError(`${file}: unknown setting "${path}" (known: ${Object.keys(shape).join(', ')}). Remove it or correct its name.`);
       const d = shape[k];
       const t = typeMismatch(v, d);
       if (t) fail(path, v, t, `default ${JSON.stringify(d)}`);
-      const rule = CONFIG_RULES[path];
+      const rule = CONFIG_RULES[rules + k];
       const want = rule?.(v);
       if (want) fail(path, v, want, d === undefined ? '' : `default ${JSON.stringify(d)}`);
-      if (isObject(d) && isObject(v)) walk(v, d, `${path}.`);
+      if (isObject(d) && isObject(v)) walk(v, d, `${path}.`, `${rules + k}.`);
     }
   };
   walk(config, shapeOf(defaults), '');
+  checkVariants(config, defaults, file, walk);
   if (isObject(config.llm)) checkEngineModel(config.llm as { model: string; engine: LlmEngine }, file);
   // The trainers' own checks (cross-field ones such as cropRatioMin ≤ cropRatioMax) as a backstop.
   const wrap = (at: string, f: () => unknown) => {

@@ -1,11 +1,13 @@
 // One typed config for a whole ExpandR experiment, with the paper's defaults (DESIGN.md §1; paper §4,
 // Tables 2–3). The four ablations are switches of this config, not separate code paths.
+import canonicalize from 'canonicalize';
 import { ExpandrError } from '../errors.ts';
+import { fnv1aHex } from '../util/fnv1a.ts';
 import type { RetrieverTrainSettings } from '../train/settings.ts';
 import type { DpoSettings } from '../llm/dpo.ts';
 import type { ExpansionNorm } from '../retrieval/dense/expanded-query.ts';
 import { SETTING_NAMES, type SamplingSettings, type SettingName } from './types.ts';
-import { LLM_ENGINES, validateExperimentConfig, type LlmEngine } from './config-validate.ts';
+import { LLM_ENGINES, validateExperimentConfig, variantSlug, type LlmEngine } from './config-validate.ts';
 
 export interface CandidateSettings {
   /** Paper: {0.8, 0.9, 1.0, 1.1}. */
@@ -38,8 +40,39 @@ export interface LoraSettingsConfig {
   targetModules: string[];
 }
 
+/**
+ * A change within the method tried on dev when ExpandR does not beat FT: round 1 of the loop again (the round-1
+ * retriever E_1 of the first seed, LLM_0's candidates), with these settings for the LLM side only, then the
+ * tuned LLM's dev expansions with E_1. Judged on dev against ExpandR after round 1 (results.variants); test
+ * is not evaluated. Changes of the retriever (encoder.expansionNorm, retriever.*) train another E_1: a config of
+ * their own.
+ */
+export interface VariantConfig {
+  /** Shown in the report; its slug (lower case, [a-z0-9-]) names the variant's stages and must be unique. */
+  name: string;
+  /** Why it is tried. */
+  why: string;
+  /** More candidates per temperature, other temperatures, more train queries with candidates (more pairs). */
+  candidates?: Partial<Pick<CandidateSettings, 'temperatures' | 'perTemperature' | 'queries'>>;
+  /** DPO settings over the config's (e.g. epochs 2, lr). */
+  dpo?: Partial<DpoSettings>;
+  /** Reward terms and the filter over the config's. */
+  rewards?: Partial<RewardSettings>;
+}
+
+/** The name of a variant's LLM (its candidates, preferences, DPO, expansions): its slug and a hash of its settings, so a changed variant trains anew. */
+export function variantStageName(v: VariantConfig): string {
+  const settings = canonicalize({ candidates: v.candidates ?? {}, dpo: v.dpo ?? {}, rewards: v.rewards ?? {} }) ?? '';
+  return `variant-${variantSlug(v.name)}-${fnv1aHex(settings).padStart(8, '0')}`;
+}
+
+/** The config a variant runs with: this config with the variant's candidates, DPO and reward settings. */
+export function variantConfig(config: ExperimentConfig, v: VariantConfig): ExperimentConfig {
+  return { ...config, candidates: { ...config.candidates, ...v.candidates }, dpo: { ...config.dpo, ...v.dpo }, rewards: { ...config.rewards, ...v.rewards } };
+}
+
 /** The dev split every setting is also evaluated on (src/data/dev-split.ts): the numbers choices may read. */
-export { LLM_ENGINES, type LlmEngine };
+export { LLM_ENGINES, variantSlug, type LlmEngine };
 
 export interface DevSettings {
   /** Share of each train dataset's train split held out as dev; null: the dataset's own dev split when it has one, else 0.2. */
@@ -112,6 +145,8 @@ export interface ExperimentConfig {
   lora: LoraSettingsConfig;
   /** Which rows of the table to produce (default: all nine). */
   settings: SettingName[];
+  /** Changes within the method tried on dev after the table's rows (VariantConfig); default none. */
+  variants: VariantConfig[];
 }
 
 export const EXPERIMENT_DEFAULTS: Readonly<ExperimentConfig> = Object.freeze({
@@ -141,6 +176,7 @@ export const EXPERIMENT_DEFAULTS: Readonly<ExperimentConfig> = Object.freeze({
   dpo: { beta: 0.1, lr: 2e-5 },
   lora: { r: 8, alpha: 32, dropout: 0.1, targetModules: ['q_proj', 'v_proj'] },
   settings: [...SETTING_NAMES],
+  variants: [],
 } satisfies ExperimentConfig);
 
 /**

@@ -29,7 +29,9 @@ import type { DpoCheckpointSink, DpoStepMetrics } from '../train/dpo-checkpoint.
 import type { PreferencePair } from '../llm/dpo-data.ts';
 import { buildTrainData, type TrainData } from '../train/examples.ts';
 import { withSeries, type WorkOptions } from '../util/progress.ts';
-import type { RewardSettings } from './config.ts';
+import { variantConfig, variantStageName, type CandidateSettings, type ExperimentConfig, type RewardSettings } from './config.ts';
+import { buildVariantRows, type VariantEval } from './results-variants.ts';
+import type { DpoSettings } from '../llm/dpo.ts';
 import type { TrainingCurve } from './figures-data.ts';
 import { buildResults, type SettingEval } from './results.ts';
 import { bm25Stage, denseStage, encoderFiles, expansionFileSet, expansionSource, trainRetrieverStage, type EvalOn, type EvalOut, type LoopContext } from './stages-retriever.ts';
@@ -49,12 +51,12 @@ export interface LlmSide {
   generator(adapter: AdapterFiles, name: string): Promise<TextGenerator & { dispose?(): void }>;
   /** Q2D expansions of `queries` (cached by generator id and prompt), sampled with `seed` (default: config.expansion.seed). */
   expand(gen: TextGenerator, queries: readonly BeirQuery[], work: WorkOptions, seed?: number): Promise<Map<string, string>>;
-  /** Candidates at the config's temperatures and the Q2A answers, as JSON (kept in the run state). */
-  candidates(gen: TextGenerator, queries: readonly QueryWithGold[], work: WorkOptions): Promise<QueryCandidates[]>;
+  /** Candidates at the config's temperatures (`settings`: a variant's instead) and the Q2A answers, as JSON (kept in the run state). */
+  candidates(gen: TextGenerator, queries: readonly QueryWithGold[], work: WorkOptions, settings?: CandidateSettings): Promise<QueryCandidates[]>;
   /** Eqs. 11–14 with `encoder`: one record per query and the DPO pairs. */
   preferences(encoder: Encoder, candidates: readonly QueryCandidates[], queries: readonly QueryWithGold[], rewards: RewardSettings, work: WorkOptions): Promise<{ records: PreferenceRecord[]; pairs: PreferencePair[] }>;
-  /** DPO (Eq. 17) on `pairs` starting from `from`; resumes from `checkpoints`. */
-  trainDpo(pairs: readonly PreferencePair[], from: AdapterFiles, checkpoints: DpoCheckpointSink, work: WorkOptions, seed?: number): Promise<{ adapter: Map<string, Uint8Array>; curve: DpoStepMetrics[] }>;
+  /** DPO (Eq. 17) on `pairs` starting from `from` with the config's DPO settings (`dpo`: a variant's); resumes from `checkpoints`. */
+  trainDpo(pairs: readonly PreferencePair[], from: AdapterFiles, checkpoints: DpoCheckpointSink, work: WorkOptions, seed?: number, dpo?: Partial<DpoSettings>): Promise<{ adapter: Map<string, Uint8Array>; curve: DpoStepMetrics[] }>;
 }
 
 export interface ExperimentOutcome {
@@ -183,10 +185,16 @@ export async function runExperiment(ctx: LoopContext, llm: LlmSide | null): Prom
    * with expansion.seed, as before.
    */
   const evalSampling = (seed: number) => (seed === config.seed ? undefined : { seed: config.expansion.seed + (seed - config.seed), name: seededName('base', seed, config.seed) });
-  const candidatesOf = (adapter: string | null) =>
-    stages.once({ kind: 'candidates', llm: adapter ?? 'base' }, async () => {
-      ctx.log(`sampling candidates and answers for ${llmQueries.length} train queries with LLM ${adapter ?? 'base'}`);
-      const sets = await llm!.candidates(await generator(adapter), llmQueries, ctx.work);
+  /** The train queries the LLM side uses under `c` (a variant's candidate settings, or the config's). */
+  const llmQueriesOf = (c: CandidateSettings) => (c.queries > 0 ? trainQueries.slice(0, c.queries) : trainQueries);
+  const sameCandidates = (c: CandidateSettings) => JSON.stringify(c) === JSON.stringify(config.candidates);
+  // A variant with other candidate settings samples under its own name (LLM~VARIANT); the texts it shares
+  // with the config's (same prompt, temperature and sample index) come from the generation cache.
+  const candidatesOf = (adapter: string | null, variant?: { llm: string; settings: CandidateSettings }) =>
+    stages.once({ kind: 'candidates', llm: variant && !sameCandidates(variant.settings) ? `${adapter ?? 'base'}~${variant.llm}` : (adapter ?? 'base') }, async () => {
+      const qs = variant ? llmQueriesOf(variant.settings) : llmQueries;
+      ctx.log(`sampling candidates and answers for ${qs.length} train queries with LLM ${adapter ?? 'base'}${variant ? ` (variant ${variant.llm})` : ''}`);
+      const sets = await llm!.candidates(await generator(adapter), qs, ctx.work, variant?.settings);
       const failed = sets.reduce((n, s) => n + (s.failed ?? 0), 0);
       if (failed) ctx.log(`${failed} candidate and answer generations failed after retries (not cached; left out, and ${sets.filter((s) => s.answerFailed).length} queries without an answer are skipped): run afresh to try them again`);
       return sets;
@@ -195,13 +203,14 @@ export async function runExperiment(ctx: LoopContext, llm: LlmSide | null): Prom
   // The seed the stages below train and evaluate with, and where their evaluations go (one list per seed).
   let run: { seed: number; ctx: LoopContext; evals: EvalOut[]; devEvals: EvalOut[]; roundEvals: Record<number, { evals: EvalOut[]; devEvals: EvalOut[] }> } = { seed: config.seed, ctx, evals, devEvals, roundEvals: {} };
   const seedOn = <T extends object>(on: T): T & { seed?: number } => (run.seed === config.seed ? on : { ...on, seed: run.seed });
-  const trainLlm = async (name: string, fromAdapter: string | null, encoderName: string, rewards: RewardSettings): Promise<void> => {
-    const cands = await candidatesOf(fromAdapter);
+  // `variant`: the config a variant of round 1 runs with (its candidates and DPO settings; rewards as given).
+  const trainLlm = async (name: string, fromAdapter: string | null, encoderName: string, rewards: RewardSettings, variant?: ExperimentConfig): Promise<number> => {
+    const cands = await candidatesOf(fromAdapter, variant && { llm: name, settings: variant.candidates });
     const prefs = await stages.once({ kind: 'preferences', name }, async () => {
       ctx.log(`scoring candidates with retriever ${encoderName} for ${name}`);
       const enc = await ctx.encoders.load(await encoderFiles(ctx, encoderName));
       try {
-        const out = await llm!.preferences(enc, cands, llmQueries, rewards, ctx.work);
+        const out = await llm!.preferences(enc, cands, variant ? llmQueriesOf(variant.candidates) : llmQueries, rewards, ctx.work);
         sendRewardPoints(ctx.work, `rewards:${name}`, out.records);
         return out;
       } finally {
@@ -213,12 +222,13 @@ export async function runExperiment(ctx: LoopContext, llm: LlmSide | null): Prom
       if (prefs.pairs.length === 0) throw new ExpandrError(`No preference pairs for ${name}: every train query was skipped (see preferences). Use more train queries or candidates, or lower rewards.filter.`);
       ctx.log(`DPO ${name} on ${prefs.pairs.length} pairs (from LLM ${fromAdapter ?? 'base'})`);
       const from = fromAdapter ? ((await ctx.store.getFiles(`adapters/${fromAdapter}`)) ?? null) : null;
-      const r = await llm!.trainDpo(prefs.pairs, from, ctx.store.dpoCheckpoints(`dpo-${name}`), withSeries(ctx.work, `dpo:${name}`), run.seed);
+      const r = await llm!.trainDpo(prefs.pairs, from, ctx.store.dpoCheckpoints(`dpo-${name}`), withSeries(ctx.work, `dpo:${name}`), run.seed, variant?.dpo);
       await ctx.store.putFiles(`adapters/${name}`, r.adapter);
       const points = r.curve.map((p) => ({ step: p.step, loss: p.loss, chosenReward: p.chosenReward, rejectedReward: p.rejectedReward, margin: p.margin, accuracy: p.accuracy }));
       return { pairs: prefs.pairs.length, curve: { stage: `dpo:${name}`, kind: 'dpo' as const, points } };
     });
     curves.push(dpo.curve);
+    return dpo.pairs;
   };
   /** A dense setting on test, then on dev; `adapter` undefined: plain queries, else that LLM's expansions (Eq. 8). */
   // `round`: ExpandR after an earlier round than the last, kept apart from the table's rows (roundEvals).
@@ -287,6 +297,21 @@ export async function runExperiment(ctx: LoopContext, llm: LlmSide | null): Prom
       await evalDense('w/o retriever reward', tag('round-1'), tag('wo-retriever-reward'));
     }
   }
+  // Variants of round 1 (config.variants), judged on dev: the first seed's E_1, each variant's own LLM_1.
+  const variantEvals: VariantEval[] = [];
+  if (config.variants.length) {
+    if (!want.has('ExpandR') || !devOn) throw new ExpandrError('config.variants are tried against ExpandR after round 1 on dev: add "ExpandR" to settings and keep a dev split (dev.fraction), or remove the variants.');
+    run = seeded[0];
+    const e1 = seededName('round-1', run.seed, config.seed);
+    for (const v of config.variants) {
+      const name = variantStageName(v);
+      const vc = variantConfig(config, v);
+      const pairs = await trainLlm(name, null, e1, vc.rewards, vc);
+      const on = seedOn({ ...devOn, round: 1, variant: name });
+      const dev = await denseStage(ctx, 'ExpandR', e1, devQueries, devQrels, await expansionsOf(name, 'dev'), on, await expansionSource(ctx, `expansions/${name}-dev`));
+      variantEvals.push({ variant: v, llm: name, seed: run.seed, pairs, dev });
+    }
+  }
   (current as { gen: { dispose?(): void } } | null)?.gen.dispose?.();
   // One row per trained setting: the mean over the seeds (per query too, for the paired tests).
   evals.push(...combineBySetting(seeded.map((r) => ({ seed: r.seed, evals: r.evals }))));
@@ -308,6 +333,11 @@ export async function runExperiment(ctx: LoopContext, llm: LlmSide | null): Prom
     roundEvals.push({ round: t, test: test as SettingEval, ...(dev ? { dev: dev as SettingEval } : {}) });
   }
   if (roundEvals.length) results.roundRows = buildRoundRows(evals as SettingEval[], roundEvals, { seed: config.seed });
+  if (variantEvals.length) {
+    const first = seeded[0];
+    const round1Dev = (config.rounds > 1 ? first.roundEvals[1]?.devEvals : first.devEvals)?.find((e) => e.setting === 'ExpandR') ?? null;
+    results.variants = buildVariantRows(variantEvals, round1Dev as SettingEval | null);
+  }
   if (source) {
     const sources: ExperimentSources = { test: { dataset: data.name, checksum: data.checksum, split: config.split, queries: testQueries.length }, train: source.records, devQueries: devQueries.length };
     results.sources = sources;

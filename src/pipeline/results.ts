@@ -19,7 +19,7 @@ import {
 } from '../eval/significance-marks.ts';
 import { provenanceText, type GenerationProvenance } from './generation-provenance.ts';
 import { sourcesNote, type ExperimentSources } from './train-sources.ts';
-import { SETTING_NAMES, type ExperimentResults, type ResultRow, type RoundRow, type SettingName } from './types.ts';
+import { SETTING_NAMES, type ExperimentResults, type ResultRow, type RoundRow, type SettingName, type VariantRow } from './types.ts';
 import type { ExperimentConfig } from './config.ts';
 import { defaultNotesMarkdown } from './config-notes.ts';
 import { meanSdText, seedsLegend, type SeedStats } from './seeds.ts';
@@ -163,11 +163,12 @@ export function encoderScoringNote(results: ExperimentResults): string {
 }
 
 /** results.json as DESIGN.md §5 fixes it: {"dataset", "rows": [{"setting", "ndcg@10", …}]}; per-query values go elsewhere. */
-export function resultsJson(results: ExperimentResults): { dataset: string; rows: Omit<ResultRow, 'perQuery'>[]; roundRows?: Omit<RoundRow, 'perQuery'>[]; sources?: ExperimentSources } {
+export function resultsJson(results: ExperimentResults): { dataset: string; rows: Omit<ResultRow, 'perQuery'>[]; roundRows?: Omit<RoundRow, 'perQuery'>[]; variants?: VariantRow[]; sources?: ExperimentSources } {
   return {
     dataset: results.dataset,
     rows: results.rows.map(({ perQuery: _pq, ...rest }) => rest),
     ...(results.roundRows?.length && { roundRows: results.roundRows.map(({ perQuery: _pq, ...rest }) => rest) }),
+    ...(results.variants?.length && { variants: results.variants }),
     ...(results.sources && { sources: results.sources }),
   };
 }
@@ -191,6 +192,25 @@ export function roundRowsMarkdown(results: ExperimentResults): string {
     out.push(`| ${r.round} | ${cell(r, 'ndcg@10')}${marksOf(r, 'ndcg@10')} | ${cell(r, 'recall@100')}${marksOf(r, 'recall@100')} | ${diff} | ${t ? t.pValue.toPrecision(2) : ''} | ${fmt(r.dev?.['ndcg@10'])} |`);
   }
   if (last) out.push(`| last (the table’s row) | ${cell(last, 'ndcg@10')}${marksOf(last, 'ndcg@10')} | ${cell(last, 'recall@100')}${marksOf(last, 'recall@100')} | | | ${fmt(last.dev?.['ndcg@10'])} |`);
+  return out.join('\n');
+}
+
+/** The section under the table when the config tried variants; '' otherwise. */
+export function variantRowsMarkdown(rows: readonly VariantRow[] | undefined, round1DevNdcg?: number): string {
+  if (!rows?.length) return '';
+  const out = [
+    '## Variants of round 1, judged on dev',
+    '',
+    `Each variant runs round 1 again with its own LLM-side settings (the same round-1 retriever, seed ${rows[0].seed}) and is evaluated on the dev queries only; it is tested against ExpandR after round 1 with the config's settings${round1DevNdcg === undefined ? '' : ` (dev nDCG@10 ${round1DevNdcg.toFixed(4)})`} by a paired permutation test (▲ / ▼: the variant significantly better / worse). Every variant tried is listed.`,
+    '',
+    '| variant | changes | why | DPO pairs | dev nDCG@10 | − round 1 | p |',
+    '|---|---|---|---:|---:|---:|---:|',
+  ];
+  for (const r of rows) {
+    const t = r.vsRound1?.['ndcg@10'];
+    const diff = t ? `${t.meanDiff >= 0 ? '+' : ''}${t.meanDiff.toFixed(4)}${t.direction === 'improvement' ? ' ▲' : t.direction === 'loss' ? ' ▼' : ''}` : '';
+    out.push(`| ${r.name} | \`${JSON.stringify(r.changes)}\` | ${r.why} | ${r.pairs ?? ''} | ${r.dev['ndcg@10'].toFixed(4)} | ${diff} | ${t ? t.pValue.toPrecision(2) : ''} |`);
+  }
   return out.join('\n');
 }
 
@@ -250,6 +270,9 @@ export function resultsMarkdown(results: ExperimentResults, opts: { queries?: nu
   out.push('', RESULTS_LEGEND);
   const rounds = roundRowsMarkdown(results);
   if (rounds) out.push('', rounds);
+  const round1Dev = results.roundRows?.find((r) => r.round === 1)?.dev?.['ndcg@10'] ?? (results.roundRows?.length ? undefined : results.rows.find((r) => r.setting === 'ExpandR')?.dev?.['ndcg@10']);
+  const variants = variantRowsMarkdown(results.variants, round1Dev);
+  if (variants) out.push('', variants);
   const seeded = seedsLegend(results.rows);
   if (seeded) out.push('', seeded);
   for (const line of [comparabilityLegend(results), encoderScoringNote(results)]) if (line) out.push('', line);

@@ -40,9 +40,14 @@ export interface RunStore {
   readonly startAfresh: string;
 }
 
-/** FNV-1a over the config's JSON (keys in insertion order: the config comes from experimentConfig()). */
+/**
+ * FNV-1a over the config's JSON (keys in insertion order: the config comes from experimentConfig()), without
+ * `variants`: they only add stages of their own, named by their slug and settings (variantStageName) and read by
+ * nothing else, so adding one to a running config resumes it.
+ */
 export function configKey(config: unknown): string {
-  return fnv1aHex(JSON.stringify(config)).padStart(8, '0');
+  const keyed = config && typeof config === 'object' && 'variants' in config ? { ...(config as Record<string, unknown>), variants: undefined } : config;
+  return fnv1aHex(JSON.stringify(keyed)).padStart(8, '0');
 }
 
 /** Runs each named stage once: a finished stage returns its stored output instead of running again. */

@@ -84,14 +84,14 @@ export function tfjsLlmSide(options: TfjsLlmSideOptions): LlmSide {
   return {
     generator: options.generator ?? ((adapter) => loadTfjsGenerator(options.files, { name: options.name, chat: c.llm.chat, adapter, batchSize: options.batchSize })),
     expand: (gen, queries, work, seed) => generateExpansions(gen, queries, seed === undefined ? c.expansion : { ...c.expansion, seed }, options.cache, work),
-    candidates: (gen, queries: readonly QueryWithGold[], work) => sampleCandidateSets(gen, queries, { candidates: c.candidates, answer: c.answer, seed: c.seed }, options.cache, work, { maxDocChars: options.maxDocChars }),
+    candidates: (gen, queries: readonly QueryWithGold[], work, settings) => sampleCandidateSets(gen, queries, { candidates: settings ?? c.candidates, answer: c.answer, seed: c.seed }, options.cache, work, { maxDocChars: options.maxDocChars }),
     preferences: (encoder, sets, queries, rewards, work) =>
       buildPreferences(sets as QueryCandidates[], queries, encoderEmbed(encoder, { ...work, batchSize: c.encoder.batchSize }), {
         ...work,
         rewards,
         similarity: rankSimilarity(encoder.settings, c.encoder.expansionNorm),
       }),
-    trainDpo: (pairs, from, checkpoints, work, seed) =>
-      trainDpoAdapter({ files: options.files, baseModel: options.name, chat: c.llm.chat, dpo: c.dpo, lora: c.lora, seed: seed ?? c.seed }, pairs, from, checkpoints, work),
+    trainDpo: (pairs, from, checkpoints, work, seed, dpo) =>
+      trainDpoAdapter({ files: options.files, baseModel: options.name, chat: c.llm.chat, dpo: dpo ?? c.dpo, lora: c.lora, seed: seed ?? c.seed }, pairs, from, checkpoints, work),
   };
 }

@@ -70,6 +70,8 @@ export interface EvalOn {
   seed?: number;
   /** ExpandR after an earlier round than the last (config.rounds > 1): stage eval:ExpandR@roundT, runs/ExpandR@roundT. */
   round?: number;
+  /** A variant of round 1 (config.ts variantStageName): stage devEval:ExpandR@round1@VARIANT, runs/expandr@round1@VARIANT-dev. */
+  variant?: string;
 }
 
 /** Key of an encoder's embeddings of `corpus` in LoopContext.corpus: the encoder's name for the test corpus (as before dev). */
@@ -130,9 +132,10 @@ const evalStage = (setting: SettingName, on: EvalOn) => ({
   setting,
   ...(on.round === undefined ? {} : { round: on.round }),
   ...(on.seed === undefined ? {} : { seed: on.seed }),
+  ...(on.variant === undefined ? {} : { variant: on.variant }),
 });
-/** runs/SETTING (test) or runs/SETTING-dev, with @roundT for an earlier round and @seedS for a seeded run. */
-export const runFolder = (setting: string, tag: { round?: number; seed?: number }, dev = false) => `runs/${settingSlug(setting)}${evalTag(tag)}${dev ? '-dev' : ''}`;
+/** runs/SETTING (test) or runs/SETTING-dev, with @roundT for an earlier round, @seedS for a seeded run, @VARIANT for a variant. */
+export const runFolder = (setting: string, tag: { round?: number; seed?: number; variant?: string }, dev = false) => `runs/${settingSlug(setting)}${evalTag(tag)}${dev ? '-dev' : ''}`;
 const runSet = (setting: SettingName, on: EvalOn) => runFolder(setting, on, on.queries === 'dev');
 
 /** Whether a plain row is scored by cosine: the table's Eq. 8 normalisation normalises. */

@@ -46,15 +46,17 @@ export interface EvalKey {
   seed?: number;
   /** ExpandR after round `round` of several (config.rounds > 1): the row is the last round's. */
   round?: number;
+  /** A variant of round 1 tried on dev (config.ts variantStageName): 'variant-SLUG-HASH'. */
+  variant?: string;
 }
 
-/** '@roundT' and '@seedS' after an evaluation's setting in its stage name; '' for the last round and the config's own seed. */
-export const evalTag = (id: Omit<EvalKey, 'setting'>) => `${id.round === undefined ? '' : `@round${id.round}`}${id.seed === undefined ? '' : `@seed${id.seed}`}`;
+/** '@roundT', '@seedS' and '@variant-…' after an evaluation's setting in its stage name; '' for the last round, the config's own seed and no variant. */
+export const evalTag = (id: Omit<EvalKey, 'setting'>) => `${id.round === undefined ? '' : `@round${id.round}`}${id.seed === undefined ? '' : `@seed${id.seed}`}${id.variant === undefined ? '' : `@${id.variant}`}`;
 
 /** The EvalKey of the part of a stage name after 'eval:' / 'devEval:'. */
 function evalKeyOf(rest: string): EvalKey {
-  const m = /^(.*?)(?:@round(\d+))?(?:@seed(\d+))?$/.exec(rest)!;
-  return { setting: m[1] as SettingName, ...(m[2] === undefined ? {} : { round: Number(m[2]) }), ...(m[3] === undefined ? {} : { seed: Number(m[3]) }) };
+  const m = /^(.*?)(?:@round(\d+))?(?:@seed(\d+))?(?:@(variant-[a-z0-9-]+))?$/.exec(rest)!;
+  return { setting: m[1] as SettingName, ...(m[2] === undefined ? {} : { round: Number(m[2]) }), ...(m[3] === undefined ? {} : { seed: Number(m[3]) }), ...(m[4] === undefined ? {} : { variant: m[4] }) };
 }
 
 /** Which queries a stage reads: the test split's, the train part's, or the dev part's. */

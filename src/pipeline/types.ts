@@ -149,12 +149,32 @@ export interface RoundRow extends ResultRow {
   lastVsThis?: Record<string, MarkedTest>;
 }
 
+/** A variant of round 1 tried on dev (config.ts VariantConfig, results-variants.ts): dev only, seed = config.seed. */
+export interface VariantRow {
+  name: string;
+  why: string;
+  /** What it changes over the config. */
+  changes: { candidates?: Record<string, unknown>; dpo?: Record<string, unknown>; rewards?: Record<string, unknown> };
+  /** Its LLM's name in the run (stages dpo:NAME, devEval:ExpandR@round1@NAME). */
+  llm: string;
+  seed: number;
+  /** DPO pairs it trained on. */
+  pairs?: number;
+  dev: { 'ndcg@10': number; 'recall@100': number; 'mrr@10': number; 'map@100': number; queries: number };
+  /** This variant against ExpandR after round 1 with the config's own settings (same seed, same E_1), on dev: '▲' / '▼' the variant significantly better / worse. */
+  vsRound1?: Record<string, MarkedTest>;
+  /** What it is judged against. */
+  baseline: string;
+}
+
 export interface ExperimentResults {
   dataset: string;
   split: string;
   rows: ResultRow[];
   /** config.rounds > 1: ExpandR after each earlier round. */
   roundRows?: RoundRow[];
+  /** config.variants: each variant of round 1, on dev. */
+  variants?: VariantRow[];
   /** Train and test sources and the dev split (absent in runs made before the dev split). */
   sources?: ExperimentSources;
 }

@@ -1,0 +1,126 @@
+// Variants of round 1 tried on dev (config.variants): each trains its own LLM_1 from the first seed's round-1
+// retriever with its candidate, DPO and reward settings, is evaluated on dev only, and is reported against
+// ExpandR after round 1 (results.variants) with a paired test. Adding variants does not change the config's
+// key, so a running config resumes; a variant with the config's candidate settings reuses its candidates.
+import { beforeAll, describe, expect, it } from 'vitest';
+import { useCpuBackend } from './helpers/tiny-encoder.ts';
+import { syntheticDataset } from './helpers/train-corpus.ts';
+import { loadBertEncoder } from '../../src/encoder/encoder.ts';
+import { readModelDir } from '../../src/encoder/node-files.ts';
+import { experimentConfig, variantStageName, type CandidateSettings } from '../../src/pipeline/config.ts';
+import type { DpoSettings } from '../../src/llm/dpo.ts';
+import { runExperiment, type LlmSide } from '../../src/pipeline/loop.ts';
+import { configKey, memoryRunStore, RunStages } from '../../src/pipeline/run-state.ts';
+import type { LoopContext } from '../../src/pipeline/stages-retriever.ts';
+import { parseStageName, stageName } from '../../src/pipeline/stages.ts';
+import { resultsJson, resultsMarkdown, type SettingEval } from '../../src/pipeline/results.ts';
+
+const TINY_BERT = new URL('../reference/fixtures/tiny-bert', import.meta.url).pathname;
+const TEST_MS = 300_000;
+
+/** As pipeline-loop-rounds.test.ts' fake LLM, recording the settings each call was given. */
+const seen = { candidates: [] as (CandidateSettings | undefined)[], dpo: [] as (Partial<DpoSettings> | undefined)[], candidateQueries: [] as number[] };
+const llm: LlmSide = {
+  generator: async (adapter, name) => ({ id: name, generate: async (prompts: readonly string[]) => prompts.map((p) => p), level: adapter?.get('level')?.[0] ?? 0 }) as never,
+  expand: async (gen, queries) => {
+    const level = (gen as unknown as { level: number }).level;
+    return new Map(queries.map((q) => [q.id, Array(level + 1).fill(q.text).join(' ')]));
+  },
+  candidates: async (_gen, queries, _work, settings) => {
+    seen.candidates.push(settings);
+    seen.candidateQueries.push(queries.length);
+    return queries.map((q) => ({ qid: q.qid, answer: q.query, candidates: [{ text: q.query, temperature: 0.8, sample: 0 }, { text: 'unrelated words', temperature: 1.1, sample: 0 }] }));
+  },
+  preferences: async (_enc, _cands, queries) => ({ records: [], pairs: queries.map((q) => ({ prompt: q.query, chosen: q.query, rejected: 'unrelated words' })) }),
+  trainDpo: async (_pairs, from, _checkpoints, _work, _seed, dpo) => {
+    seen.dpo.push(dpo);
+    // The level grows with the epochs, so a variant's LLM expands differently from round 1's.
+    return { adapter: new Map([['level', Uint8Array.of((from?.get('level')?.[0] ?? 0) + (dpo?.epochs ?? 1))]]), curve: [] };
+  },
+};
+
+const VARIANTS = [
+  { name: '4 candidates per temperature', why: 'more candidates give each pair a wider reward gap', candidates: { perTemperature: 4, queries: 6 } },
+  { name: 'Two DPO epochs', why: 'the reference code trains 2 epochs', dpo: { epochs: 2 } },
+];
+const baseConfig = {
+  data: 'synthetic',
+  settings: ['Raw', 'ExpandR'],
+  seed: 7,
+  rounds: 1,
+  dev: { fraction: 0.3 },
+  encoder: { model: 'tiny-bert', expansionNorm: 'contriever', batchSize: 8 },
+  llm: { model: 'fake', chat: false },
+  candidates: { queries: 4 },
+  retriever: { steps: 2, batchSize: 4, lr: 1e-3, dropout: true },
+};
+
+beforeAll(useCpuBackend);
+
+it('runs each variant of round 1 on dev from the same E_1 and reports it against ExpandR after round 1', { timeout: TEST_MS }, async () => {
+  const config = experimentConfig({ ...baseConfig, variants: VARIANTS });
+  const store = memoryRunStore();
+  const ctx: LoopContext = {
+    config,
+    data: syntheticDataset(),
+    store,
+    stages: await RunStages.open(store, config),
+    encoders: { baseFiles: new Map(await readModelDir(TINY_BERT)), load: (files) => loadBertEncoder(files, { seed: 1, settings: { maxLength: 32 } }) },
+    work: {},
+    log: () => {},
+    corpus: new Map(),
+  };
+  const out = await runExperiment(ctx, llm);
+  const state = (await store.loadState())!;
+  const names = Object.keys(state.stages);
+  const [more, epochs] = VARIANTS.map((v) => variantStageName(v as never));
+  expect(more).toMatch(/^variant-4-candidates-per-temperature-[0-9a-f]{8}$/);
+  for (const n of [`candidates:base~${more}`, `dpo:${more}`, `dpo:${epochs}`, `expansions:${more}:dev`, `devEval:ExpandR@round1@${more}`, `devEval:ExpandR@round1@${epochs}`]) expect(names).toContain(n);
+  // Test is not looked at; E_1 is the table's; the epochs variant reuses the config's candidates.
+  expect(names.filter((n) => n.startsWith('eval:') && n.includes('variant'))).toEqual([]);
+  expect(names.filter((n) => n.startsWith('retriever:'))).toEqual(['retriever:round-1']);
+  expect(names.filter((n) => n.startsWith('candidates:'))).toEqual(['candidates:base', `candidates:base~${more}`]);
+  // The LLM side got each variant's settings: 4 per temperature for 6 queries, then DPO with 2 epochs.
+  expect(seen.candidates).toEqual([undefined, { ...config.candidates, perTemperature: 4, queries: 6 }]);
+  expect(seen.candidateQueries).toEqual([4, 6]);
+  expect(seen.dpo).toEqual([undefined, config.dpo, { ...config.dpo, epochs: 2 }]);
+
+  const rows = out.results.variants!;
+  expect(rows.map((r) => r.name)).toEqual(VARIANTS.map((v) => v.name));
+  const stored = (name: string) => state.stages[name].output as SettingEval;
+  expect(rows[1].dev['ndcg@10']).toBe(stored(`devEval:ExpandR@round1@${epochs}`).metrics['ndcg@10']);
+  expect(rows[1].changes).toEqual({ dpo: { epochs: 2 } });
+  expect(rows[0].pairs).toBe(6);
+  const round1 = stored('devEval:ExpandR');
+  expect(rows[1].vsRound1!['ndcg@10'].meanDiff).toBeCloseTo(rows[1].dev['ndcg@10'] - round1.metrics['ndcg@10'], 12);
+  // The variant's dev expansions are its own LLM's, not round 1's.
+  const expansions = (name: string) => state.stages[name].output as Record<string, string>;
+  expect(Object.keys(expansions(`expansions:${epochs}:dev`))).toEqual(Object.keys(expansions('expansions:round-1:dev')));
+  expect(expansions(`expansions:${epochs}:dev`)).not.toEqual(expansions('expansions:round-1:dev'));
+  expect(resultsJson(out.results).variants).toHaveLength(2);
+  expect(resultsMarkdown(out.results)).toContain('## Variants of round 1, judged on dev');
+});
+
+describe('variants in the config', () => {
+  it('leave the config key as it was, so that a running config resumes with variants added', () => {
+    expect(configKey(experimentConfig({ ...baseConfig, variants: VARIANTS }))).toBe(configKey(experimentConfig(baseConfig)));
+  });
+
+  it('are checked key by key, with names that give distinct stages', () => {
+    const bad = (variants: unknown[]) => () => experimentConfig({ ...baseConfig, variants }, 'exp.json');
+    expect(bad([{ name: 'a', why: 'b', candidates: { perTemp: 4 } }])).toThrow(/exp\.json: unknown setting "variants\[0\]\.candidates\.perTemp"/);
+    expect(bad([{ name: 'a', why: 'b', candidates: { perTemperature: 0 } }])).toThrow(/"variants\[0\]\.candidates\.perTemperature" must be an integer ≥ 1/);
+    expect(bad([{ name: 'a', why: 'b', dpo: { lr: -1 } }])).toThrow(/"variants\[0\]\.dpo\.lr" must be a number > 0/);
+    expect(bad([{ name: 'a', why: 'b', encoder: { expansionNorm: 'raw' } }])).toThrow(/unknown setting "variants\[0\]\.encoder"/);
+    expect(bad([{ name: '!!', why: 'b' }])).toThrow(/"variants\[0\]\.name" must be a name with a letter or digit/);
+    expect(bad([{ name: 'a' }])).toThrow(/"variants\[0\]\.why" must say why/);
+    expect(bad([{ name: 'Two epochs', why: 'b' }, { name: 'two  epochs', why: 'c' }])).toThrow(/"variants\[1\]\.name" "two  epochs" names the same stages/);
+    expect(bad(['x'])).toThrow(/"variants\[0\]" must be an object/);
+  });
+
+  it('name their evaluations so that they parse back', () => {
+    const name = 'devEval:ExpandR@round1@variant-two-dpo-epochs-0a1b2c3d';
+    expect(parseStageName(name)).toEqual({ kind: 'devEval', setting: 'ExpandR', round: 1, variant: 'variant-two-dpo-epochs-0a1b2c3d' });
+    expect(stageName(parseStageName(name)!)).toBe(name);
+  });
+});
