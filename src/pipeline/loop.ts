@@ -17,6 +17,9 @@
 // Several seeds (config.seeds, seeds.ts): the trained rows (FT, the rounds, the ablations) run once per
 // seed, under names that carry it (round-1@seed7, eval:FT@seed7); each row is then the mean over its seeds.
 //
+// Variants (config.variants, results-variants.ts): after every seed, round 1 again with a variant's LLM-side
+// settings from the first seed's E_1, evaluated on dev only and tested against ExpandR after round 1.
+//
 // Train and test may come from different datasets (train-sources.ts): training (queries, gold documents,
 // hard negatives, candidates, rewards) reads the train part of the train datasets, every setting is
 // evaluated on the test split (the test corpus) and on the dev part (the train corpus). Dev is what

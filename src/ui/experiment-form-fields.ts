@@ -151,6 +151,9 @@ export const FORM_FIELDS: readonly FormField[] = [
 /** Keys the page sets itself from its choices (dataset pickers, encoder and LLM): not form fields. */
 export const PAGE_SET_KEYS: readonly string[] = ['data', 'trainData', 'encoder.model', 'llm.model'];
 
+/** Keys written in the config's JSON text only (a list of objects: config.ts VariantConfig); the form keeps them as they are. */
+export const TEXT_ONLY_KEYS: readonly string[] = ['variants'];
+
 /** The settings checkboxes, in table order. */
 export const SETTING_CHOICES = SETTING_NAMES;
 

@@ -6,7 +6,7 @@ import { EXPERIMENT_DEFAULTS, experimentConfig } from '../../src/pipeline/config
 import { MOVED_KEYS } from '../../src/pipeline/config-validate.ts';
 import { DPO_DEFAULTS } from '../../src/llm/dpo-settings.ts';
 import { TRAIN_DEFAULTS } from '../../src/train/settings.ts';
-import { FIELD_BY_PATH, FORM_FIELDS, PAGE_SET_KEYS } from '../../src/ui/experiment-form-fields.ts';
+import { FIELD_BY_PATH, FORM_FIELDS, PAGE_SET_KEYS, TEXT_ONLY_KEYS } from '../../src/ui/experiment-form-fields.ts';
 import { checkValue, configProblem, configTextOf, fieldProblems, formFromConfigText, formFromOverrides, overridesOf, parseText, toggleSetting } from '../../src/ui/experiment-form.ts';
 import { PAPER_CONFIG, QUICK_CONFIG } from '../../src/ui/experiment-form-presets.ts';
 
@@ -25,10 +25,17 @@ function configPaths(): string[] {
 
 describe('experiment form model', () => {
   it('has a field for every config key but the ones the page sets itself', () => {
-    const covered = new Set([...FORM_FIELDS.map((f) => f.path), ...PAGE_SET_KEYS]);
+    const covered = new Set([...FORM_FIELDS.map((f) => f.path), ...PAGE_SET_KEYS, ...TEXT_ONLY_KEYS]);
     expect(configPaths().filter((p) => !covered.has(p))).toEqual([]);
     expect(FORM_FIELDS.map((f) => f.path).filter((p) => !configPaths().includes(p))).toEqual([]);
     expect(new Set(FORM_FIELDS.map((f) => f.path)).size).toBe(FORM_FIELDS.length);
+  });
+
+  it('keeps the keys written in the JSON text only (variants) through the form', () => {
+    const variants = [{ name: '16 candidates', why: 'more candidates', candidates: { perTemperature: 4 } }];
+    const read = formFromConfigText(JSON.stringify({ rounds: 2, variants }));
+    if (!('state' in read)) throw new Error(read.error);
+    expect(overridesOf(read.state)).toEqual({ rounds: 2, variants });
   });
 
   it('starts from config.ts defaults: nothing written, and the same config as no overrides', () => {
