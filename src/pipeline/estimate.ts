@@ -3,7 +3,7 @@
 // divided by per-unit rates measured on a backend (estimate-rates.ts, bench/estimate-rates.bench.ts).
 // Upper bounds where the loop may do less: every generation runs to maxTokens, every train query gives a
 // DPO pair. Pure: the page and tests call it with the dataset's counts and the models' sizes.
-import type { ExperimentConfig } from './config.ts';
+import { variantConfig, type ExperimentConfig } from './config.ts';
 import type { SettingName } from './types.ts';
 import type { LlmEngine } from './config-validate.ts';
 import { dpoSettings } from '../llm/dpo-settings.ts';
@@ -153,6 +153,16 @@ export function estimateExperiment(input: EstimateInput, rates: Rates): Estimate
     genTokens += n * tokens;
     prompts += n;
   };
+  // Variants of round 1 (config.variants): their candidates and answers (an upper bound: texts shared with the
+  // config's come from the cache), rewards, DPO and dev expansions; E_1 and its dev embeddings are the table's.
+  const variants = withLlm && has(c, 'ExpandR') && devQ > 0 ? c.variants.map((v) => variantConfig(c, v)) : [];
+  const variantLlmQ = (v: ExperimentConfig) => limit(trainQ, v.candidates.queries);
+  const variantPerQuery = (v: ExperimentConfig) => v.candidates.temperatures.length * v.candidates.perTemperature;
+  for (const v of variants) {
+    gen(variantLlmQ(v) * variantPerQuery(v), v.candidates.maxTokens);
+    gen(variantLlmQ(v), c.answer.maxTokens);
+    gen(devQ, exp);
+  }
   if (baseExpansions) gen(testQ + devQ + (rounds > 0 ? trainQ : 0), exp);
   gen(candidateRounds * llmQ * perCandidateQuery, c.candidates.maxTokens);
   gen(candidateRounds * llmQ, c.answer.maxTokens);
@@ -171,7 +181,8 @@ export function estimateExperiment(input: EstimateInput, rates: Rates): Estimate
   const encodeTokens =
     encoders * data.docs * docTok +
     denseEvals * (testQ + devQ) * queryTok +
-    candidateRounds * llmQ * ((perCandidateQuery + 1) * Math.min(encoder.maxLength, c.candidates.maxTokens) + docTok);
+    candidateRounds * llmQ * ((perCandidateQuery + 1) * Math.min(encoder.maxLength, c.candidates.maxTokens) + docTok) +
+    variants.reduce((n, v) => n + variantLlmQ(v) * ((variantPerQuery(v) + 1) * Math.min(encoder.maxLength, v.candidates.maxTokens) + docTok) + devQ * queryTok, 0);
 
   // Retriever training: FT and one per round, each steps × batch × accumulation × (query (+ expansion), positive (+ negative)).
   const rs = trainSettings(c.retriever);
@@ -187,7 +198,11 @@ export function estimateExperiment(input: EstimateInput, rates: Rates): Estimate
   // DPO: every train query gives a pair (the upper bound); a step is batch × accumulation pairs × 2 rows.
   const ds = dpoSettings(c.dpo);
   const dpoStepsEach = ds.steps > 0 ? ds.steps : Math.max(1, Math.ceil((ds.epochs * llmQ) / (ds.batchSize * ds.accumulation)));
-  const dpoSteps = dpoRuns * dpoStepsEach;
+  const variantDpoSteps = variants.reduce((n, v) => {
+    const vs = dpoSettings(v.dpo);
+    return n + (vs.steps > 0 ? vs.steps : Math.max(1, Math.ceil((vs.epochs * variantLlmQ(v)) / (vs.batchSize * vs.accumulation))));
+  }, 0);
+  const dpoSteps = dpoRuns * dpoStepsEach + variantDpoSteps;
   const rowTokens = Math.min(ds.maxLength, ds.maxPromptLength + (ds.maxCompletionLength ?? c.candidates.maxTokens));
   const dpoTokens = dpoSteps * ds.batchSize * ds.accumulation * 2 * rowTokens;
 
@@ -201,7 +216,7 @@ export function estimateExperiment(input: EstimateInput, rates: Rates): Estimate
   }
   if (encodeTokens > 0) stages.push({ stage: 'encode', what: `${encoders} encoder(s) × ${fmt(data.docs)} docs, plus queries and rewards`, tokens: encodeTokens, seconds: encodeTokens / rateAt(rates.encode, encoder.params) });
   if (trainTokens > 0) stages.push({ stage: 'train retriever', what: `${retrieverRuns} run(s), ${fmt(retrieverSteps)} steps`, tokens: trainTokens, seconds: trainTokens / rateAt(rates.trainEncoder, encoder.params) });
-  if (llm && dpoTokens > 0) stages.push({ stage: 'DPO', what: `${dpoRuns} run(s), ${fmt(dpoSteps)} steps`, tokens: dpoTokens, seconds: dpoTokens / rateAt(rates.dpo, llm.params) });
+  if (llm && dpoTokens > 0) stages.push({ stage: 'DPO', what: `${dpoRuns + variants.length} run(s), ${fmt(dpoSteps)} steps`, tokens: dpoTokens, seconds: dpoTokens / rateAt(rates.dpo, llm.params) });
 
   // Memory: the phases do not overlap; the largest is the peak.
   const corpusVectors = 2 * data.docs * encoder.dim * F32; // the corpus embeddings of two encoders at once (a row and its peer)

@@ -71,6 +71,22 @@ describe('estimateExperiment', () => {
     expect(all.counts.dpoSteps).toBe((6 + 9) * 2);
   });
 
+  it("counts each variant's candidates, answers, dev expansions and DPO, and no retriever", () => {
+    const cfg = { trainQueries: 8, dev: { queries: 4 }, expansion: { maxTokens: 10 }, answer: { maxTokens: 5 }, candidates: { temperatures: [0.8, 1.1], perTemperature: 2, maxTokens: 10, queries: 6 }, retriever: { steps: 3, batchSize: 4 }, dpo: { epochs: 1, batchSize: 2, accumulation: 1, maxLength: 30, maxPromptLength: 16 } };
+    const plain = estimateExperiment(input(cfg), RATES);
+    const variants = [
+      { name: 'more candidates', why: 'w', candidates: { perTemperature: 4 } },
+      { name: 'two epochs', why: 'w', dpo: { epochs: 2 } },
+    ];
+    const e = estimateExperiment(input({ ...cfg, variants }), RATES);
+    // Per variant: 6 queries × its candidates (2 × 4, then 2 × 2), 6 answers, 4 dev expansions.
+    expect(e.counts.generations - plain.counts.generations).toBe(6 * 8 + 6 + 4 + (6 * 4 + 6 + 4));
+    // DPO: 1 epoch of 6 pairs in batches of 2 → 3 steps, then 2 epochs → 6.
+    expect(e.counts.dpoSteps - plain.counts.dpoSteps).toBe(3 + 6);
+    expect(e.counts.retrieverSteps).toBe(plain.counts.retrieverSteps);
+    expect(e.counts.encoders).toBe(plain.counts.encoders);
+  });
+
   it("counts a seeded Raw+expansion's own expansions and evaluation for every later seed", () => {
     const cfg = { trainQueries: 8, dev: { queries: 4 }, expansion: { maxTokens: 10 }, settings: ['Raw', 'Raw+expansion'], seeds: [1, 2, 3] };
     const once = estimateExperiment(input(cfg), RATES);
