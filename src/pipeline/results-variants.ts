@@ -33,7 +33,10 @@ export function buildVariantRows(variants: readonly VariantEval[], round1Dev: Se
       dev: { 'ndcg@10': dev.metrics['ndcg@10'], 'recall@100': dev.metrics['recall@100'], 'mrr@10': dev.metrics['mrr@10'], 'map@100': dev.metrics['map@100'], queries: Object.keys(dev.perQuery).length },
       baseline: 'ExpandR after round 1 (the config’s settings), dev',
     };
-    if (round1Dev) row.vsRound1 = testAgainst(perQuery(dev), perQuery(round1Dev), 'run', TESTED_METRICS);
+    if (round1Dev) {
+      row.baselineDev = round1Dev.metrics['ndcg@10'];
+      row.vsRound1 = testAgainst(perQuery(dev), perQuery(round1Dev), 'run', TESTED_METRICS);
+    }
     return row;
   });
 }

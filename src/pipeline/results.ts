@@ -196,8 +196,9 @@ export function roundRowsMarkdown(results: ExperimentResults): string {
 }
 
 /** The section under the table when the config tried variants; '' otherwise. */
-export function variantRowsMarkdown(rows: readonly VariantRow[] | undefined, round1DevNdcg?: number): string {
+export function variantRowsMarkdown(rows: readonly VariantRow[] | undefined): string {
   if (!rows?.length) return '';
+  const round1DevNdcg = rows[0].baselineDev;
   const out = [
     '## Variants of round 1, judged on dev',
     '',
@@ -270,8 +271,7 @@ export function resultsMarkdown(results: ExperimentResults, opts: { queries?: nu
   out.push('', RESULTS_LEGEND);
   const rounds = roundRowsMarkdown(results);
   if (rounds) out.push('', rounds);
-  const round1Dev = results.roundRows?.find((r) => r.round === 1)?.dev?.['ndcg@10'] ?? (results.roundRows?.length ? undefined : results.rows.find((r) => r.setting === 'ExpandR')?.dev?.['ndcg@10']);
-  const variants = variantRowsMarkdown(results.variants, round1Dev);
+  const variants = variantRowsMarkdown(results.variants);
   if (variants) out.push('', variants);
   const seeded = seedsLegend(results.rows);
   if (seeded) out.push('', seeded);

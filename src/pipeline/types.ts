@@ -163,8 +163,9 @@ export interface VariantRow {
   dev: { 'ndcg@10': number; 'recall@100': number; 'mrr@10': number; 'map@100': number; queries: number };
   /** This variant against ExpandR after round 1 with the config's own settings (same seed, same E_1), on dev: '▲' / '▼' the variant significantly better / worse. */
   vsRound1?: Record<string, MarkedTest>;
-  /** What it is judged against. */
+  /** What it is judged against, and that row's dev nDCG@10 (same seed). */
   baseline: string;
+  baselineDev?: number;
 }
 
 export interface ExperimentResults {

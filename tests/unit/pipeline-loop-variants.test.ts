@@ -92,6 +92,7 @@ it('runs each variant of round 1 on dev from the same E_1 and reports it against
   expect(rows[1].changes).toEqual({ dpo: { epochs: 2 } });
   expect(rows[0].pairs).toBe(6);
   const round1 = stored('devEval:ExpandR');
+  expect(rows[1].baselineDev).toBe(round1.metrics['ndcg@10']);
   expect(rows[1].vsRound1!['ndcg@10'].meanDiff).toBeCloseTo(rows[1].dev['ndcg@10'] - round1.metrics['ndcg@10'], 12);
   // The variant's dev expansions are its own LLM's, not round 1's.
   const expansions = (name: string) => state.stages[name].output as Record<string, string>;
@@ -99,6 +100,7 @@ it('runs each variant of round 1 on dev from the same E_1 and reports it against
   expect(expansions(`expansions:${epochs}:dev`)).not.toEqual(expansions('expansions:round-1:dev'));
   expect(resultsJson(out.results).variants).toHaveLength(2);
   expect(resultsMarkdown(out.results)).toContain('## Variants of round 1, judged on dev');
+  expect(resultsMarkdown(out.results)).toContain(`(dev nDCG@10 ${round1.metrics['ndcg@10'].toFixed(4)})`);
 });
 
 describe('variants in the config', () => {
