@@ -4,10 +4,11 @@
 // shared one for its threaded SIMD build (Module.wasmMemory). The instance holds no views of that memory
 // (only byte offsets), so memory growth needs nothing here. It compiles on first use, synchronously;
 // prepareWasmKernels() compiles it ahead, asynchronously, for a browser's main thread (where browsers have
-// limited synchronous compiles to small modules). The kernels: wasm-attention-kernel.ts, wasm-gelu-kernel.ts,
-// wasm-gemm-kernel.ts, wasm-layer-norm-kernel.ts, wasm-layer-norm-grad-kernel.ts, wasm-dropout-kernel.ts, wasm-adamw-kernel.ts. Each build comes twice: with relaxed
-// SIMD (the GEMM's fused multiply-add) where the engine validates it (Chromium ≥ 114; Node 20 after backend.ts
-// sets V8's flag), else with plain SIMD.
+// limited synchronous compiles to small modules). The kernels: wasm-attention-kernel.ts,
+// wasm-attention-probs-kernel.ts, wasm-gelu-kernel.ts, wasm-gemm-kernel.ts, wasm-layer-norm-kernel.ts,
+// wasm-layer-norm-grad-kernel.ts, wasm-column-sum-kernel.ts, wasm-dropout-kernel.ts, wasm-adamw-kernel.ts.
+// Each build comes twice: with relaxed SIMD (the GEMM's fused multiply-add) where the engine validates it
+// (Chromium ≥ 114; Node 20 after backend.ts sets V8's flag), else with plain SIMD.
 import * as tf from '@tensorflow/tfjs-core';
 import { WASM_KERNELS_PLAIN, WASM_KERNELS_PLAIN_RELAXED, WASM_KERNELS_SHARED, WASM_KERNELS_SHARED_RELAXED } from './wasm-kernel-binaries.ts';
 import { wasmInternals, type WasmBackendInternals } from './wasm-kernel-internals.ts';
