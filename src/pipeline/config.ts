@@ -1,6 +1,5 @@
 // One typed config for a whole ExpandR experiment, with the paper's defaults (DESIGN.md §1; paper §4,
 // Tables 2–3). The four ablations are switches of this config, not separate code paths.
-import canonicalize from 'canonicalize';
 import { ExpandrError } from '../errors.ts';
 import { fnv1aHex } from '../util/fnv1a.ts';
 import type { RetrieverTrainSettings } from '../train/settings.ts';
@@ -62,8 +61,11 @@ export interface VariantConfig {
 
 /** The name of a variant's LLM (its candidates, preferences, DPO, expansions): its slug and a hash of its settings, so a changed variant trains anew. */
 export function variantStageName(v: VariantConfig): string {
-  const settings = canonicalize({ candidates: v.candidates ?? {}, dpo: v.dpo ?? {}, rewards: v.rewards ?? {} }) ?? '';
-  return `variant-${variantSlug(v.name)}-${fnv1aHex(settings).padStart(8, '0')}`;
+  const settings = { candidates: v.candidates ?? {}, dpo: v.dpo ?? {}, rewards: v.rewards ?? {} };
+  // Keys sorted at every depth (JSON.stringify with the sorted list of every key as its replacer), so the order they were written in does not count.
+  const keys = new Set<string>();
+  JSON.stringify(settings, (k, x) => (keys.add(k), x));
+  return `variant-${variantSlug(v.name)}-${fnv1aHex(JSON.stringify(settings, [...keys].sort())).padStart(8, '0')}`;
 }
 
 /** The config a variant runs with: this config with the variant's candidates, DPO and reward settings. */

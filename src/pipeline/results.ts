@@ -20,6 +20,7 @@ import {
 import { provenanceText, type GenerationProvenance } from './generation-provenance.ts';
 import { sourcesNote, type ExperimentSources } from './train-sources.ts';
 import { SETTING_NAMES, type ExperimentResults, type ResultRow, type RoundRow, type SettingName, type VariantRow } from './types.ts';
+import { roundRowsMarkdown, variantRowsMarkdown } from './results-sections.ts';
 import type { ExperimentConfig } from './config.ts';
 import { defaultNotesMarkdown } from './config-notes.ts';
 import { meanSdText, seedsLegend, type SeedStats } from './seeds.ts';
@@ -171,48 +172,6 @@ export function resultsJson(results: ExperimentResults): { dataset: string; rows
     ...(results.variants?.length && { variants: results.variants }),
     ...(results.sources && { sources: results.sources }),
   };
-}
-
-/** The section under the table when the run had several rounds; '' otherwise. */
-export function roundRowsMarkdown(results: ExperimentResults): string {
-  const rows = results.roundRows ?? [];
-  if (!rows.length) return '';
-  const last = results.rows.find((r) => r.setting === 'ExpandR');
-  const out = [
-    '## ExpandR after each round',
-    '',
-    'The table’s ExpandR row is the last round’s. Each earlier round is evaluated the same way (mean ± sd over its seeds, marks against Raw and FT), and the last round is tested against it (paired permutation test; ▲ / ▼: the last round significantly better / worse).',
-    '',
-    '| after round | nDCG@10 | Recall@100 | last round − this, nDCG@10 | p | dev nDCG@10 |',
-    '|---|---:|---:|---:|---:|---:|',
-  ];
-  for (const r of rows) {
-    const t = r.lastVsThis?.['ndcg@10'];
-    const diff = t ? `${t.meanDiff >= 0 ? '+' : ''}${t.meanDiff.toFixed(4)}${t.direction === 'improvement' ? ' ▲' : t.direction === 'loss' ? ' ▼' : ''}` : '';
-    out.push(`| ${r.round} | ${cell(r, 'ndcg@10')}${marksOf(r, 'ndcg@10')} | ${cell(r, 'recall@100')}${marksOf(r, 'recall@100')} | ${diff} | ${t ? t.pValue.toPrecision(2) : ''} | ${fmt(r.dev?.['ndcg@10'])} |`);
-  }
-  if (last) out.push(`| last (the table’s row) | ${cell(last, 'ndcg@10')}${marksOf(last, 'ndcg@10')} | ${cell(last, 'recall@100')}${marksOf(last, 'recall@100')} | | | ${fmt(last.dev?.['ndcg@10'])} |`);
-  return out.join('\n');
-}
-
-/** The section under the table when the config tried variants; '' otherwise. */
-export function variantRowsMarkdown(rows: readonly VariantRow[] | undefined): string {
-  if (!rows?.length) return '';
-  const round1DevNdcg = rows[0].baselineDev;
-  const out = [
-    '## Variants of round 1, judged on dev',
-    '',
-    `Each variant runs round 1 again with its own LLM-side settings (the same round-1 retriever, seed ${rows[0].seed}) and is evaluated on the dev queries only; it is tested against ExpandR after round 1 with the config's settings${round1DevNdcg === undefined ? '' : ` (dev nDCG@10 ${round1DevNdcg.toFixed(4)})`} by a paired permutation test (▲ / ▼: the variant significantly better / worse). Every variant tried is listed.`,
-    '',
-    '| variant | changes | why | DPO pairs | dev nDCG@10 | − round 1 | p |',
-    '|---|---|---|---:|---:|---:|---:|',
-  ];
-  for (const r of rows) {
-    const t = r.vsRound1?.['ndcg@10'];
-    const diff = t ? `${t.meanDiff >= 0 ? '+' : ''}${t.meanDiff.toFixed(4)}${t.direction === 'improvement' ? ' ▲' : t.direction === 'loss' ? ' ▼' : ''}` : '';
-    out.push(`| ${r.name} | \`${JSON.stringify(r.changes)}\` | ${r.why} | ${r.pairs ?? ''} | ${r.dev['ndcg@10'].toFixed(4)} | ${diff} | ${t ? t.pValue.toPrecision(2) : ''} |`);
-  }
-  return out.join('\n');
 }
 
 /** Per-query nDCG@10 by setting: {setting: {qid: value}}. */

@@ -120,6 +120,13 @@ describe('variants in the config', () => {
     expect(bad(['x'])).toThrow(/"variants\[0\]" must be an object/);
   });
 
+  it('name their stages by slug and settings, whatever order the settings were written in', () => {
+    const a = variantStageName({ name: 'More pairs', why: 'w', candidates: { queries: 320, perTemperature: 4 }, dpo: { lr: 1e-4 } });
+    expect(a).toBe(variantStageName({ name: 'more pairs!', why: 'other words', dpo: { lr: 1e-4 }, candidates: { perTemperature: 4, queries: 320 } }));
+    expect(a).not.toBe(variantStageName({ name: 'More pairs', why: 'w', candidates: { queries: 320, perTemperature: 4 }, dpo: { lr: 2e-4 } }));
+    expect(a).toMatch(/^variant-more-pairs-[0-9a-f]{8}$/);
+  });
+
   it('name their evaluations so that they parse back', () => {
     const name = 'devEval:ExpandR@round1@variant-two-dpo-epochs-0a1b2c3d';
     expect(parseStageName(name)).toEqual({ kind: 'devEval', setting: 'ExpandR', round: 1, variant: 'variant-two-dpo-epochs-0a1b2c3d' });

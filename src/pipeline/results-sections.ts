@@ -1,0 +1,55 @@
+// The two tables under the results table, as cells that results.md (results.ts resultsMarkdown) and the page
+// (src/ui/components/ExpandrResults.svelte) both show: ExpandR after each earlier round (results-rounds.ts)
+// and the variants of round 1 tried on dev (results-variants.ts).
+import { marksText, type MarkedTest } from '../eval/significance-marks.ts';
+import { meanSdText } from './seeds.ts';
+import type { ExperimentResults, ResultRow, VariantRow } from './types.ts';
+
+const fmt = (x: number | undefined) => (x === undefined || Number.isNaN(x) ? '' : x.toFixed(4));
+const withMarks = (row: ResultRow, m: 'ndcg@10' | 'recall@100') => `${meanSdText(row[m], row.sd?.[m])}${marksText(row.significance ?? {}, m)}`;
+/** A paired difference with ▲ / ▼ where significant, and its p-value. */
+const diffCells = (t: MarkedTest | undefined): [string, string] =>
+  t ? [`${t.meanDiff >= 0 ? '+' : ''}${t.meanDiff.toFixed(4)}${t.direction === 'improvement' ? ' ▲' : t.direction === 'loss' ? ' ▼' : ''}`, t.pValue.toPrecision(2)] : ['', ''];
+
+export const ROUND_COLUMNS = ['after round', 'nDCG@10', 'Recall@100', 'last round − this, nDCG@10', 'p', 'dev nDCG@10'] as const;
+export const ROUNDS_NOTE =
+  'The table’s ExpandR row is the last round’s. Each earlier round is evaluated the same way (mean ± sd over its seeds, marks against Raw and FT), and the last round is tested against it (paired permutation test; ▲ / ▼: the last round significantly better / worse).';
+
+/** One row of cells per earlier round, then the last round (the table's ExpandR row); [] without rounds. */
+export function roundRowCells(results: ExperimentResults): string[][] {
+  const rows = results.roundRows ?? [];
+  if (!rows.length) return [];
+  const out = rows.map((r) => [String(r.round), withMarks(r, 'ndcg@10'), withMarks(r, 'recall@100'), ...diffCells(r.lastVsThis?.['ndcg@10']), fmt(r.dev?.['ndcg@10'])]);
+  const last = results.rows.find((r) => r.setting === 'ExpandR');
+  if (last) out.push(['last (the table’s row)', withMarks(last, 'ndcg@10'), withMarks(last, 'recall@100'), '', '', fmt(last.dev?.['ndcg@10'])]);
+  return out;
+}
+
+export const VARIANT_COLUMNS = ['variant', 'changes', 'why', 'DPO pairs', 'dev nDCG@10', '− round 1', 'p'] as const;
+
+/** What the variants' table says above it: how each ran and what it is tested against. */
+export function variantsNote(rows: readonly VariantRow[]): string {
+  const base = rows[0]?.baselineDev;
+  return `Each variant runs round 1 again with its own LLM-side settings (the same round-1 retriever, seed ${rows[0]?.seed}) and is evaluated on the dev queries only; it is tested against ExpandR after round 1 with the config's settings${base === undefined ? '' : ` (dev nDCG@10 ${base.toFixed(4)})`} by a paired permutation test (▲ / ▼: the variant significantly better / worse). Every variant tried is listed.`;
+}
+
+/** One row of cells per variant (changes as JSON). */
+export function variantRowCells(rows: readonly VariantRow[] | undefined): string[][] {
+  return (rows ?? []).map((r) => [r.name, JSON.stringify(r.changes), r.why, r.pairs === undefined ? '' : String(r.pairs), r.dev['ndcg@10'].toFixed(4), ...diffCells(r.vsRound1?.['ndcg@10'])]);
+}
+
+const mdTable = (columns: readonly string[], rows: string[][], align: string) => [`| ${columns.join(' | ')} |`, align, ...rows.map((c) => `| ${c.join(' | ')} |`)];
+
+/** The section under the table when the run had several rounds; '' otherwise. */
+export function roundRowsMarkdown(results: ExperimentResults): string {
+  const rows = roundRowCells(results);
+  if (!rows.length) return '';
+  return ['## ExpandR after each round', '', ROUNDS_NOTE, '', ...mdTable(ROUND_COLUMNS, rows, '|---|---:|---:|---:|---:|---:|')].join('\n');
+}
+
+/** The section under the table when the config tried variants; '' otherwise. */
+export function variantRowsMarkdown(rows: readonly VariantRow[] | undefined): string {
+  if (!rows?.length) return '';
+  const cells = variantRowCells(rows).map((c) => c.map((x, i) => (i === 1 ? `\`${x}\`` : x)));
+  return ['## Variants of round 1, judged on dev', '', variantsNote(rows), '', ...mdTable(VARIANT_COLUMNS, cells, '|---|---|---|---:|---:|---:|---:|')].join('\n');
+}

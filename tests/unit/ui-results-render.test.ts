@@ -1,0 +1,40 @@
+// The page's results view (ExpandrResults.svelte, rendered on the server): the table's rows, and below it the
+// same two sections results.md has — ExpandR after each earlier round and the variants of round 1 on dev —
+// with the cells results-sections.ts makes for both.
+import { render } from 'svelte/server';
+import { expect, it } from 'vitest';
+import ExpandrResults from '../../src/ui/components/ExpandrResults.svelte';
+import { buildResults, type SettingEval } from '../../src/pipeline/results.ts';
+import { buildRoundRows } from '../../src/pipeline/results-rounds.ts';
+import { buildVariantRows } from '../../src/pipeline/results-variants.ts';
+import { roundRowCells, variantRowCells } from '../../src/pipeline/results-sections.ts';
+
+const QUERIES = ['q1', 'q2', 'q3', 'q4'];
+/** An evaluation with per-query values v + step·i (so paired tests have something to compare). */
+const ev = (setting: string, v: number, step = 0.01): SettingEval => {
+  const perQuery = Object.fromEntries(QUERIES.map((q, i) => [q, Object.fromEntries(['ndcg@10', 'recall@100', 'mrr@10', 'map@100'].map((m) => [m, v + step * i]))]));
+  const mean = v + (step * (QUERIES.length - 1)) / 2;
+  return { setting, metrics: { 'ndcg@10': mean, 'recall@100': mean, 'mrr@10': mean, 'map@100': mean }, perQuery } as SettingEval;
+};
+
+it('shows the table, ExpandR after each round and the variants of round 1 with the cells results.md has', () => {
+  const table = [ev('Raw', 0.5), ev('FT', 0.6), ev('ExpandR', 0.62)];
+  const results = buildResults('scifact', 'test', table);
+  results.roundRows = buildRoundRows(table, [{ round: 1, test: ev('ExpandR', 0.55), dev: ev('ExpandR', 0.57) }]);
+  results.variants = buildVariantRows([{ variant: { name: '2 DPO epochs', why: 'the reference code’s', dpo: { epochs: 2 } }, llm: 'variant-2-dpo-epochs-00000000', seed: 42, pairs: 125, dev: ev('ExpandR', 0.59) }], ev('ExpandR', 0.57));
+  const { body } = render(ExpandrResults, { props: { results } });
+  expect(body).toContain('data-testid="expandr-results"');
+  expect(body).toContain('data-testid="expandr-rounds"');
+  expect(body).toContain('data-testid="expandr-variants"');
+  const text = (x: string) => x.replace(/&/g, '&amp;').replace(/</g, '&lt;'); // as the server render escapes text
+  for (const cells of [...roundRowCells(results), ...variantRowCells(results.variants)]) for (const x of cells) expect(body).toContain(`>${text(x)}</td>`);
+  expect(variantRowCells(results.variants)[0].slice(0, 5)).toEqual(['2 DPO epochs', '{"dpo":{"epochs":2}}', 'the reference code’s', '125', '0.6050']);
+  expect(body).toContain('(dev nDCG@10 0.5850)');
+});
+
+it('shows neither section for a run of one round without variants', () => {
+  const { body } = render(ExpandrResults, { props: { results: buildResults('scifact', 'test', [ev('Raw', 0.5), ev('ExpandR', 0.6)]) } });
+  expect(body).toContain('data-testid="expandr-results"');
+  expect(body).not.toContain('expandr-rounds');
+  expect(body).not.toContain('expandr-variants');
+});
