@@ -4,7 +4,9 @@
 // the JavaScript loop over host moments (wasmKernelSwitches.adamw off: dataSync of p and g, a Math.fround per
 // operation, an upload of the new p) against the compiled pass (src/util/wasm-adamw-kernel.ts) on 1 thread
 // (wasmKernelSwitches.helperThreads off) and on this thread + helpers. Each way has its own optimizer (so its
-// moments stay in their own form: host arrays or heap tensors); all update the same variables.
+// moments stay in their own form: host arrays or heap tensors); all update the same variables. 'compiled,
+// moments copied' keeps host arrays as a model too large for heap moments does (BERT-base), each variable's pair
+// copied into the heap for its pass and back.
 //   npx tsx bench/wasm-adamw.bench.ts [--rounds 7] [--threads 2]
 // Prints measured figures and the load average; not a pass/fail test.
 import { loadavg } from 'node:os';
@@ -32,9 +34,9 @@ const total = shapes.reduce((s, sh) => s + sh.reduce((a, b) => a * b, 1), 0);
 const variables = shapes.map((sh, i) => tf.tidy(() => tf.variable(tf.randomNormal(sh, 0, 0.05, 'float32', i))));
 const grads = shapes.map((sh, i) => tf.randomNormal(sh, 0, 1e-3, 'float32', 1000 + i));
 
-type Way = 'js loop' | 'compiled, 1 thread' | `compiled, ${number} threads`;
-const ways: Way[] = ['js loop', 'compiled, 1 thread', ...(helpers > 0 ? [`compiled, ${helpers + 1} threads` as Way] : [])];
-const optimizers = new Map(ways.map((w) => [w, new AdamW(variables, { weightDecay: 0.01 })]));
+type Way = 'js loop' | 'compiled, 1 thread' | `compiled, ${number} threads` | 'compiled, moments copied';
+const ways: Way[] = ['js loop', 'compiled, 1 thread', ...(helpers > 0 ? [`compiled, ${helpers + 1} threads` as Way] : []), 'compiled, moments copied'];
+const optimizers = new Map(ways.map((w) => [w, new AdamW(variables, { weightDecay: 0.01 }, 'auto', w === 'compiled, moments copied' ? 0 : undefined)]));
 const setWay = (w: Way) => {
   wasmKernelSwitches.adamw = w !== 'js loop';
   wasmKernelSwitches.helperThreads = w !== 'compiled, 1 thread';

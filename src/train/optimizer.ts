@@ -7,12 +7,13 @@
 // skips parameters with grad None. Plus gradient accumulation and torch's clip_grad_norm_.
 // Moments live as tensors on the backend, updated by tfjs ops; or — on wasm, the host path — each variable's
 // update is one compiled pass (src/util/wasm-adamw-kernel.ts) that reads p, g and the moments (float32 tensors
-// in the heap, updated in place) once. Where that kernel does not run (wasmKernelSwitches.adamw off, kernels not
-// started, or a model whose moments would take more than HEAP_MOMENTS_MAX_FLOATS of the heap) the moments are host
-// Float32Arrays updated in a JavaScript loop: that keeps 2 × the model's size out of the 4 GiB heap (MiniLM:
-// 182 MB, BERT-base: 836 MB, which its activations need) but takes ~10 × the compiled pass's time
-// (bench/wasm-adamw.bench.ts). Both host forms round every operation to float32 as the tensor path's kernels
-// do, and equal each other and the tensor path on cpu bit for bit (tests/unit/wasm-adamw.test.ts).
+// in the heap, updated in place) once. A model whose moments would take more than HEAP_MOMENTS_MAX_FLOATS of the
+// heap (BERT-base: 836 MB, which its activations need; MiniLM: 182 MB stays) keeps them as host Float32Arrays, and
+// each variable's pair is copied into the heap for its compiled pass and back: the heap holds at most the largest
+// variable's moments. Where the kernel does not run (wasmKernelSwitches.adamw off, kernels not started) the host
+// arrays are updated in a JavaScript loop, ~10 × the compiled pass's time (bench/wasm-adamw.bench.ts). Every host
+// form rounds each operation to float32 as the tensor path's kernels do, and they equal each other and the
+// tensor path on cpu bit for bit (tests/unit/wasm-adamw.test.ts).
 import * as tf from '@tensorflow/tfjs-core';
 import { wasmAdamW, wasmAdamWUsable, type AdamWStepConstants } from '../util/wasm-adamw-kernel.ts';
 import { disposeMoment, momentArray, momentCopy, momentTensor, type HostMoment } from './host-moments.ts';
@@ -52,8 +53,8 @@ export type MomentsPlace = 'tensor' | 'host' | 'auto';
  */
 export const HEAP_MOMENTS_MAX_FLOATS = 64 * 2 ** 20;
 
-/** Whether the moments of these variables fit HEAP_MOMENTS_MAX_FLOATS. */
-export const heapMomentsFit = (variables: readonly { size: number }[]) => 2 * variables.reduce((n, v) => n + v.size, 0) <= HEAP_MOMENTS_MAX_FLOATS;
+/** Whether the moments of these variables fit `maxFloats` (HEAP_MOMENTS_MAX_FLOATS). */
+export const heapMomentsFit = (variables: readonly { size: number }[], maxFloats = HEAP_MOMENTS_MAX_FLOATS) => 2 * variables.reduce((n, v) => n + v.size, 0) <= maxFloats;
 
 /** tidy so that the initial value's tensor handle is released (tidy never disposes variables). */
 const zerosVariable = (p: tf.Variable) => tf.tidy(() => tf.variable(tf.zerosLike(p), false));
@@ -62,7 +63,7 @@ export class AdamW {
   readonly config: AdamWConfig;
   /** The host path (hostStep: the compiled kernel on wasm, else the JavaScript loop) rather than tfjs ops. */
   readonly onHost: boolean;
-  /** On the host path, whether the moments may live in the wasm heap (the compiled pass): HEAP_MOMENTS_MAX_FLOATS. */
+  /** On the host path, whether the moments live in the wasm heap (else host arrays, copied in per variable for the compiled pass). */
   private readonly heapMoments: boolean;
   private steps: number[];
   private m: (tf.Variable | null)[];
@@ -74,10 +75,12 @@ export class AdamW {
     readonly variables: readonly tf.Variable[],
     config: Partial<AdamWConfig> = {},
     moments: MomentsPlace = 'auto',
+    /** Moments kept in the wasm heap up to this many floats (tests set it low to take the copied path). */
+    heapMomentsMaxFloats = HEAP_MOMENTS_MAX_FLOATS,
   ) {
     this.config = { ...ADAMW_DEFAULTS, ...config };
     this.onHost = moments === 'host' || (moments === 'auto' && tf.getBackend() === 'wasm');
-    this.heapMoments = heapMomentsFit(variables);
+    this.heapMoments = heapMomentsFit(variables, heapMomentsMaxFloats);
     this.steps = variables.map(() => 0);
     this.m = variables.map(() => null);
     this.v = variables.map(() => null);
@@ -134,6 +137,18 @@ export class AdamW {
     }
     const m = (this.hostM[i] = momentArray(this.hostM[i], p.size));
     const v = (this.hostV[i] = momentArray(this.hostV[i], p.size));
+    if (wasmAdamWUsable(p, g)) {
+      // Moments too large for the heap as a whole: this variable's pair copied in for the compiled pass, then back.
+      const [mT, vT] = [tf.tensor(m, p.shape, 'float32'), tf.tensor(v, p.shape, 'float32')];
+      try {
+        tf.tidy(() => p.assign(wasmAdamW(p, g, mT, vT, c)));
+        m.set(mT.dataSync() as Float32Array);
+        v.set(vT.dataSync() as Float32Array);
+      } finally {
+        tf.dispose([mT, vT]);
+      }
+      return;
+    }
     const { decay, b1, c1, b2, c2, bc2Sqrt, eps: epsF, stepSize } = c;
     const gd = g.dataSync() as Float32Array;
     const pd = (p.dataSync() as Float32Array).slice();

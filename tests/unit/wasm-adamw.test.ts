@@ -46,19 +46,19 @@ interface Run {
  * says; at step `resumeAt` the optimizer is replaced by a new one restored from its state (a checkpoint resumed).
  * Checks that nothing is left behind.
  */
-async function train(weightDecay: number, kernelAt: (step: number) => boolean, opts: { steps?: number; resumeAt?: number; shapes?: number[][] } = {}): Promise<Run> {
-  const { steps = 4, resumeAt = -1, shapes = SHAPES } = opts;
+async function train(weightDecay: number, kernelAt: (step: number) => boolean, opts: { steps?: number; resumeAt?: number; shapes?: number[][]; heapMax?: number } = {}): Promise<Run> {
+  const { steps = 4, resumeAt = -1, shapes = SHAPES, heapMax = HEAP_MOMENTS_MAX_FLOATS } = opts;
   const before = tf.memory().numTensors;
   const kernels = new Set<string>();
   try {
     const ps = shapes.map((s, i) => tf.tidy(() => tf.variable(tf.tensor(values(size(s), i), s))));
-    let opt = new AdamW(ps, { weightDecay });
+    let opt = new AdamW(ps, { weightDecay }, 'auto', heapMax);
     for (let s = 0; s < steps; s++) {
       wasmKernelSwitches.adamw = kernelAt(s);
       if (s === resumeAt) {
         const state = await opt.getState();
         opt.dispose();
-        opt = new AdamW(ps, { weightDecay });
+        opt = new AdamW(ps, { weightDecay }, 'auto', heapMax);
         opt.setState(state);
       }
       const grads = shapes.map((sh, i) => (i === 1 && s % 2 ? null : tf.tensor(values(size(sh), 100 * (s + 1) + i), sh)));
@@ -69,7 +69,8 @@ async function train(weightDecay: number, kernelAt: (step: number) => boolean, o
     // A variable's moments are heap tensors where the switch was on at its last update (or at a later resume).
     const lastTouched = (i: number) => Math.max(i === 1 ? 2 * Math.floor((steps - 1) / 2) : steps - 1, resumeAt);
     // (Elsewhere the tensor path keeps them as variables.)
-    const momentTensors = 2 * (tf.getBackend() === 'wasm' ? shapes.filter((_, i) => kernelAt(lastTouched(i))).length : shapes.length);
+    const heapKept = heapMomentsFit(shapes.map((sh) => ({ size: size(sh) })), heapMax);
+    const momentTensors = 2 * (tf.getBackend() === 'wasm' ? (heapKept ? shapes.filter((_, i) => kernelAt(lastTouched(i))).length : 0) : shapes.length);
     expect(tf.memory().numTensors - before, 'the variables and, on the kernel path, their moments').toBe(ps.length + momentTensors);
     const params = ps.map((p) => (p.dataSync() as Float32Array).slice());
     const state = await opt.getState();
@@ -124,6 +125,17 @@ describe('AdamW on wasm: the compiled update', () => {
       expectSameBits(kernel, cpu);
     });
   }
+
+  it('with moments too large for the heap, copies each variable\'s pair in for the compiled pass: the loop\'s bits, no moment left in the heap', async () => {
+    expect(await tf.setBackend('wasm')).toBe(true);
+    for (const weightDecay of [0, 0.01]) {
+      const copied = await train(weightDecay, always, { heapMax: 0, steps: 5, resumeAt: 2 });
+      expect(copied.kernels).toContain(WASM_ADAMW);
+      expectSameBits(copied, await train(weightDecay, never, { steps: 5, resumeAt: 2 }));
+    }
+    // The switch flipped between steps: the arrays stay arrays either way.
+    expectSameBits(await train(0.01, (s) => s % 2 === 0, { heapMax: 0, steps: 5 }), await train(0.01, always, { steps: 5 }));
+  });
 
   it('a checkpoint moves between the kernel and the loop, and the switch may change between steps', async () => {
     expect(await tf.setBackend('wasm')).toBe(true);
