@@ -15,7 +15,7 @@
 // form rounds each operation to float32 as the tensor path's kernels do, and they equal each other and the
 // tensor path on cpu bit for bit (tests/unit/wasm-adamw.test.ts).
 import * as tf from '@tensorflow/tfjs-core';
-import { wasmAdamW, wasmAdamWUsable, type AdamWStepConstants } from '../util/wasm-adamw-kernel.ts';
+import { wasmAdamW, wasmAdamWHostMoments, wasmAdamWUsable, type AdamWStepConstants } from '../util/wasm-adamw-kernel.ts';
 import { disposeMoment, momentArray, momentCopy, momentTensor, type HostMoment } from './host-moments.ts';
 
 export interface AdamWConfig {
@@ -139,14 +139,7 @@ export class AdamW {
     const v = (this.hostV[i] = momentArray(this.hostV[i], p.size));
     if (wasmAdamWUsable(p, g)) {
       // Moments too large for the heap as a whole: this variable's pair copied in for the compiled pass, then back.
-      const [mT, vT] = [tf.tensor(m, p.shape, 'float32'), tf.tensor(v, p.shape, 'float32')];
-      try {
-        tf.tidy(() => p.assign(wasmAdamW(p, g, mT, vT, c)));
-        m.set(mT.dataSync() as Float32Array);
-        v.set(vT.dataSync() as Float32Array);
-      } finally {
-        tf.dispose([mT, vT]);
-      }
+      tf.tidy(() => p.assign(wasmAdamWHostMoments(p, g, m, v, c)));
       return;
     }
     const { decay, b1, c1, b2, c2, bc2Sqrt, eps: epsF, stepSize } = c;

@@ -176,7 +176,7 @@ describe('which models keep their moments in the heap', () => {
 });
 
 describe('AdamW on wasm split over a helper thread', () => {
-  it('a large variable: one part on the helper, bit for bit as one thread and as the loop', async (ctx) => {
+  it('a large variable: one part on the helper, bit for bit as one thread and as the loop, heap or host moments', async (ctx) => {
     await sharedWasmKernels(ctx);
     expect(await startKernelHelpers(1)).toBe(1);
     // Parts [0, 32776) + [32776, 65551): the helper's part ends off the 4-lane groups.
@@ -195,6 +195,10 @@ describe('AdamW on wasm split over a helper thread', () => {
       expect(kernelHelperJobs()[0] - jobs).toBe(4);
       expectSameBits(split, alone);
       expectSameBits(split, await train(weightDecay, never, { shapes }));
+      // Host moments copied into scratch: the helper updates its part there too.
+      const copied = await train(weightDecay, always, { shapes, heapMax: 0 });
+      expect(kernelHelperJobs()[0] - jobs).toBe(8);
+      expectSameBits(copied, split);
     }
   });
 });
