@@ -3,18 +3,13 @@
 // the last round tested against it; rows outside seededSettings run with the first seed only.
 import { beforeAll, expect, it } from 'vitest';
 import { useCpuBackend } from './helpers/tiny-encoder.ts';
-import { syntheticDataset } from './helpers/train-corpus.ts';
-import { loadBertEncoder } from '../../src/encoder/encoder.ts';
-import { readModelDir } from '../../src/encoder/node-files.ts';
+import { tinyLoopContext } from './helpers/tiny-loop-context.ts';
 import { experimentConfig } from '../../src/pipeline/config.ts';
 import { runExperiment, type LlmSide } from '../../src/pipeline/loop.ts';
-import { memoryRunStore, RunStages } from '../../src/pipeline/run-state.ts';
-import type { LoopContext } from '../../src/pipeline/stages-retriever.ts';
 import { parseStageName, stageName } from '../../src/pipeline/stages.ts';
 import { resultsJson, resultsMarkdown } from '../../src/pipeline/results.ts';
 import type { SettingEval } from '../../src/pipeline/results.ts';
 
-const TINY_BERT = new URL('../reference/fixtures/tiny-bert', import.meta.url).pathname;
 const TEST_MS = 300_000;
 
 /** An "adapter" is one byte: its expansions repeat the query that many extra times, so each LLM_t expands differently. */
@@ -44,17 +39,8 @@ it('evaluates ExpandR after each earlier round, per seed, apart from the table; 
     llm: { model: 'fake', chat: false },
     retriever: { steps: 2, batchSize: 4, lr: 1e-3, dropout: true },
   });
-  const store = memoryRunStore();
-  const ctx: LoopContext = {
-    config,
-    data: syntheticDataset(),
-    store,
-    stages: await RunStages.open(store, config),
-    encoders: { baseFiles: new Map(await readModelDir(TINY_BERT)), load: (files) => loadBertEncoder(files, { seed: 1, settings: { maxLength: 32 } }) },
-    work: {},
-    log: () => {},
-    corpus: new Map(),
-  };
+  const ctx = await tinyLoopContext(config);
+  const { store } = ctx;
   const out = await runExperiment(ctx, llm);
   const state = (await store.loadState())!;
   const names = Object.keys(state.stages);

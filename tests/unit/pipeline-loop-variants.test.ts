@@ -4,18 +4,14 @@
 // key, so a running config resumes; a variant with the config's candidate settings reuses its candidates.
 import { beforeAll, describe, expect, it } from 'vitest';
 import { useCpuBackend } from './helpers/tiny-encoder.ts';
-import { syntheticDataset } from './helpers/train-corpus.ts';
-import { loadBertEncoder } from '../../src/encoder/encoder.ts';
-import { readModelDir } from '../../src/encoder/node-files.ts';
+import { tinyLoopContext } from './helpers/tiny-loop-context.ts';
 import { experimentConfig, variantStageName, type CandidateSettings } from '../../src/pipeline/config.ts';
 import type { DpoSettings } from '../../src/llm/dpo.ts';
 import { runExperiment, type LlmSide } from '../../src/pipeline/loop.ts';
-import { configKey, memoryRunStore, RunStages } from '../../src/pipeline/run-state.ts';
-import type { LoopContext } from '../../src/pipeline/stages-retriever.ts';
+import { configKey } from '../../src/pipeline/run-state.ts';
 import { parseStageName, stageName } from '../../src/pipeline/stages.ts';
 import { resultsJson, resultsMarkdown, type SettingEval } from '../../src/pipeline/results.ts';
 
-const TINY_BERT = new URL('../reference/fixtures/tiny-bert', import.meta.url).pathname;
 const TEST_MS = 300_000;
 
 /** As pipeline-loop-rounds.test.ts' fake LLM, recording the settings each call was given. */
@@ -59,17 +55,8 @@ beforeAll(useCpuBackend);
 
 it('runs each variant of round 1 on dev from the same E_1 and reports it against ExpandR after round 1', { timeout: TEST_MS }, async () => {
   const config = experimentConfig({ ...baseConfig, variants: VARIANTS });
-  const store = memoryRunStore();
-  const ctx: LoopContext = {
-    config,
-    data: syntheticDataset(),
-    store,
-    stages: await RunStages.open(store, config),
-    encoders: { baseFiles: new Map(await readModelDir(TINY_BERT)), load: (files) => loadBertEncoder(files, { seed: 1, settings: { maxLength: 32 } }) },
-    work: {},
-    log: () => {},
-    corpus: new Map(),
-  };
+  const ctx = await tinyLoopContext(config);
+  const { store } = ctx;
   const out = await runExperiment(ctx, llm);
   const state = (await store.loadState())!;
   const names = Object.keys(state.stages);
