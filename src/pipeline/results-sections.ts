@@ -1,12 +1,20 @@
 // The two tables under the results table, as cells that results.md (results.ts resultsMarkdown) and the page
 // (src/ui/components/ExpandrResults.svelte) both show: ExpandR after each earlier round (results-rounds.ts)
 // and the variants of round 1 tried on dev (results-variants.ts).
-import { marksText, type MarkedTest } from '../eval/significance-marks.ts';
+import type { STANDARD_METRICS } from '../eval/metrics.ts';
+import { marksText, type MarkedTest, type SignificanceMetric } from '../eval/significance-marks.ts';
 import { meanSdText } from './seeds.ts';
 import type { ExperimentResults, ResultRow, VariantRow } from './types.ts';
 
-const fmt = (x: number | undefined) => (x === undefined || Number.isNaN(x) ? '' : x.toFixed(4));
-const withMarks = (row: ResultRow, m: 'ndcg@10' | 'recall@100') => `${meanSdText(row[m], row.sd?.[m])}${marksText(row.significance ?? {}, m)}`;
+/** A metric as the tables print it: 4 decimals, '' when missing. */
+export const fmt = (x: number | undefined) => (x === undefined || Number.isNaN(x) ? '' : x.toFixed(4));
+/** A metric cell: mean ± sd for a row with several seeds. */
+export const metricCell = (row: ResultRow, m: (typeof STANDARD_METRICS)[number]) => meanSdText(row[m], row.sd?.[m]);
+/** The marks of one metric of a row (src/eval/significance-marks.ts); '' for rows stored without directions. */
+export function marksOf(row: ResultRow, metric: SignificanceMetric): string {
+  return marksText(row.significance ?? {}, metric);
+}
+const withMarks = (row: ResultRow, m: SignificanceMetric) => `${metricCell(row, m)}${marksOf(row, m)}`;
 /** A paired difference with ▲ / ▼ where significant, and its p-value. */
 const diffCells = (t: MarkedTest | undefined): [string, string] =>
   t ? [`${t.meanDiff >= 0 ? '+' : ''}${t.meanDiff.toFixed(4)}${t.direction === 'improvement' ? ' ▲' : t.direction === 'loss' ? ' ▼' : ''}`, t.pValue.toPrecision(2)] : ['', ''];

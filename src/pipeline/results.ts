@@ -7,7 +7,6 @@
 import { STANDARD_METRICS } from '../eval/metrics.ts';
 import {
   comparability,
-  marksText,
   NOT_COMPARABLE_MARK,
   significanceLegend,
   SIGNIFICANCE_METRICS,
@@ -20,10 +19,12 @@ import {
 import { provenanceText, type GenerationProvenance } from './generation-provenance.ts';
 import { sourcesNote, type ExperimentSources } from './train-sources.ts';
 import { SETTING_NAMES, type ExperimentResults, type ResultRow, type RoundRow, type SettingName, type VariantRow } from './types.ts';
-import { roundRowsMarkdown, variantRowsMarkdown } from './results-sections.ts';
+import { fmt, marksOf, metricCell, roundRowsMarkdown, variantRowsMarkdown } from './results-sections.ts';
+
+export { marksOf };
 import type { ExperimentConfig } from './config.ts';
 import { defaultNotesMarkdown } from './config-notes.ts';
-import { meanSdText, seedsLegend, type SeedStats } from './seeds.ts';
+import { seedsLegend, type SeedStats } from './seeds.ts';
 
 /** What the loop keeps per evaluated setting (JSON: stored in the run state). */
 export interface SettingEval {
@@ -179,14 +180,7 @@ export function perQueryJson(results: ExperimentResults): Record<string, Record<
   return Object.fromEntries(results.rows.map((row) => [row.setting, row.perQuery ?? {}]));
 }
 
-/** The marks of one metric of a row (src/eval/significance-marks.ts); '' for rows stored without directions. */
-export function marksOf(row: ResultRow, metric: (typeof TESTED_METRICS)[number]): string {
-  return marksText(row.significance ?? {}, metric);
-}
 
-const fmt = (x: number | undefined) => (x === undefined || Number.isNaN(x) ? '' : x.toFixed(4));
-/** A metric cell of the markdown table: mean ± sd for a row with several seeds. */
-const cell = (row: ResultRow, m: (typeof STANDARD_METRICS)[number]) => meanSdText(row[m], row.sd?.[m]);
 const csvCell = (s: string) => (/[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s);
 
 export function resultsCsv(results: ExperimentResults): string {
@@ -224,7 +218,7 @@ export function resultsMarkdown(results: ExperimentResults, opts: { queries?: nu
     const p = BASELINES.map((b) => (row.pValues?.[b] ? row.pValues[b]!['ndcg@10'].toPrecision(2) : '—')).join(' / ');
     const name = `${row.setting}${comparabilityMarks(row) ? ` ${comparabilityMarks(row)}` : ''}`;
     out.push(
-      `| ${name} | ${cell(row, 'ndcg@10')}${marksOf(row, 'ndcg@10')} | ${cell(row, 'recall@100')}${marksOf(row, 'recall@100')} | ${cell(row, 'mrr@10')} | ${cell(row, 'map@100')} | ${p} | ${makingText(row)} |${dev ? ` ${fmt(row.dev?.['ndcg@10'])} |` : ''}`,
+      `| ${name} | ${metricCell(row, 'ndcg@10')}${marksOf(row, 'ndcg@10')} | ${metricCell(row, 'recall@100')}${marksOf(row, 'recall@100')} | ${metricCell(row, 'mrr@10')} | ${metricCell(row, 'map@100')} | ${p} | ${makingText(row)} |${dev ? ` ${fmt(row.dev?.['ndcg@10'])} |` : ''}`,
     );
   }
   out.push('', RESULTS_LEGEND);

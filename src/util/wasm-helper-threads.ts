@@ -41,6 +41,7 @@ const QUIT = 3;
 
 /** The helper's loop: runs the kernel its control block announces on the arguments there, until told to quit. */
 const HELPER_LOOP = `
+const claimNext = ${claimNext};
 function kernelHelper({ memory, module, block }) {
   const exports = new WebAssembly.Instance(module, { env: { memory } }).exports;
   const kernels = ${JSON.stringify(HELPER_KERNELS)}.map((name) => exports[name]);
@@ -58,18 +59,12 @@ function kernelHelper({ memory, module, block }) {
     const at = c[${RANGE_ARG_SLOT}];
     if (at < 0) kernel(...args);
     else {
-      // Chunks of [0, n) claimed one at a time from the counter (the next unclaimed index) shared with the caller
-      // and the other helpers: guided sizes, as claimNext in wasm-helper-threads.ts.
+      // Chunks of [0, n) claimed one at a time from the counter shared with the caller and the other helpers.
       const counter = new Int32Array(memory.buffer, c[${COUNTER_AT_SLOT}], 1);
       const n = c[${RANGE_N_SLOT}], min = c[${RANGE_MIN_SLOT}], align = c[${RANGE_ALIGN_SLOT}], share = c[${RANGE_SHARE_SLOT}];
-      for (;;) {
-        const first = Atomics.load(counter, 0);
-        if (first >= n) break;
-        const size = Math.max(min, Math.ceil((n - first) / share / align) * align);
-        const last = Math.min(n, first + size);
-        if (Atomics.compareExchange(counter, 0, first, last) !== first) continue;
-        args[at] = first;
-        args[at + 1] = last;
+      for (let r = claimNext(counter, 0, n, min, align, share); r; r = claimNext(counter, 0, n, min, align, share)) {
+        args[at] = r[0];
+        args[at + 1] = r[1];
         kernel(...args);
         c[${CHUNKS_DONE_SLOT}]++;
       }
@@ -219,17 +214,21 @@ export function runChunks(kernels: WasmKernelExports, kernel: HelperKernel, args
     return handOut(block, kernel, argsOf(i + 1), floats, rangeArg);
   });
   timedSplit(handed, () => {
-    for (let r = claimNext(counterBlock, n, minChunk, align, share); r; r = claimNext(counterBlock, n, minChunk, align, share)) runRange(r[0], r[1]);
+    for (let r = claimNext(counterBlock, COUNTER_SLOT, n, minChunk, align, share); r; r = claimNext(counterBlock, COUNTER_SLOT, n, minChunk, align, share)) runRange(r[0], r[1]);
   });
 }
 
-/** Claims the next chunk [first, last) from the counter in the block's COUNTER_SLOT (the helpers' loop does the same); null when none is left. */
-function claimNext(block: Int32Array, n: number, minChunk: number, align: number, share: number): [number, number] | null {
+/**
+ * Claims the next chunk [first, last) from the counter counter[at] (the next unclaimed index); null when none is
+ * left. Guided sizes: 1 / share of what is left, at least minChunk, a multiple of align. Self-contained (no names
+ * from outside but Atomics and Math): the helpers' loop runs this same function from its source.
+ */
+function claimNext(counter: Int32Array, at: number, n: number, minChunk: number, align: number, share: number): [number, number] | null {
   for (;;) {
-    const first = Atomics.load(block, COUNTER_SLOT);
+    const first = Atomics.load(counter, at);
     if (first >= n) return null;
     const last = Math.min(n, first + Math.max(minChunk, Math.ceil((n - first) / share / align) * align));
-    if (Atomics.compareExchange(block, COUNTER_SLOT, first, last) === first) return [first, last];
+    if (Atomics.compareExchange(counter, at, first, last) === first) return [first, last];
   }
 }
 
