@@ -2,7 +2,7 @@
 // trace and tf.profile kernel table of bench/encoder-profile.ts, on the longest SciFact documents at 256
 // tokens in one batch of encode()'s size (10 rows at 256: MAX_ATTENTION_ELEMENTS). The Chromium
 // counterpart is the 'profile' part of bench/encoder-page.bench.ts (same function, in the page).
-//   npx tsx bench/encoder-page-profile.ts [--threads 1] [--docs 64] [--batch 10] [--composed-attention] [--composed-gelu] [--composed-layer-norm] [--xnnpack-gemm] [--no-helpers]
+//   npx tsx bench/encoder-page-profile.ts [--threads 1] [--docs 64] [--batch 10] [--composed-attention] [--composed-gelu] [--composed-layer-norm] [--xnnpack-gemm] [--no-helpers] [--keep-padding]
 // --composed-attention / --composed-gelu / --composed-layer-norm switch the compiled attention / GELU /
 // embeddings + LayerNorm kernels off (src/util/wasm-attention-kernel.ts, wasm-gelu-kernel.ts, wasm-layer-norm-kernel.ts); --xnnpack-gemm the compiled GEMM
 // (src/util/wasm-gemm-kernel.ts). With --threads N > 1 the compiled kernels' work is split over N − 1 helper
@@ -29,11 +29,12 @@ const { profileTables } = await import('./encoder-results.ts');
 
 const MODEL = join(resolve(import.meta.dirname, '..'), '.cache/models/all-MiniLM-L6-v2');
 const MAX_LENGTH = 256;
-const { values } = parseArgs({ options: { threads: { type: 'string', default: '1' }, docs: { type: 'string', default: '64' }, batch: { type: 'string', default: '10' }, 'composed-attention': { type: 'boolean', default: false }, 'composed-gelu': { type: 'boolean', default: false }, 'composed-layer-norm': { type: 'boolean', default: false }, 'xnnpack-gemm': { type: 'boolean', default: false }, 'no-helpers': { type: 'boolean', default: false } } });
+const { values } = parseArgs({ options: { threads: { type: 'string', default: '1' }, docs: { type: 'string', default: '64' }, batch: { type: 'string', default: '10' }, 'composed-attention': { type: 'boolean', default: false }, 'composed-gelu': { type: 'boolean', default: false }, 'composed-layer-norm': { type: 'boolean', default: false }, 'xnnpack-gemm': { type: 'boolean', default: false }, 'no-helpers': { type: 'boolean', default: false }, 'keep-padding': { type: 'boolean', default: false } } });
 wasmKernelSwitches.fusedAttention = !values['composed-attention'];
 wasmKernelSwitches.gelu = !values['composed-gelu'];
 wasmKernelSwitches.layerNorm = !values['composed-layer-norm'];
 wasmKernelSwitches.gemm = !values['xnnpack-gemm'];
+wasmKernelSwitches.skipPadding = !values['keep-padding'];
 enableRelaxedSimd();
 const threads = await startWasmWithThreads(Number(values.threads));
 const helpers = threads > 1 && !values['no-helpers'] ? await startKernelHelpers(threads - 1) : 0;

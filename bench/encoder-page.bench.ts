@@ -146,6 +146,7 @@ try {
       ? [
           { label: 'no helper threads (compiled kernels on one thread, 2D products on XNNPACK and its pool)', backend: 'wasm' as const, switches: { helperThreads: false } },
           { label: 'static halves (GEMM rows and attention pairs split once, not in chunks)', backend: 'wasm' as const, switches: { chunkedSplits: false } },
+          { label: 'padding kept (every padded position through the products and attention)', backend: 'wasm' as const, switches: { skipPadding: false } },
           { label: 'embeddings and LayerNorm composed from tfjs ops (no compiled wasm kernels)', backend: 'wasm' as const, switches: { layerNorm: false } },
           { label: '2D products on XNNPACK (no compiled GEMM)', backend: 'wasm' as const, switches: { gemm: false } },
           { label: 'GELU as its own kernel after the product (no GEMM epilogue)', backend: 'wasm' as const, switches: { geluEpilogue: false } },

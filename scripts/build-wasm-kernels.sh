@@ -13,7 +13,7 @@
 #   bash scripts/build-wasm-kernels.sh [OUT.ts]     (default src/util/wasm-kernel-binaries.ts)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-SRCS=(src/util/wasm-attention-kernel.c src/util/wasm-gelu-kernel.c src/util/wasm-gemm-kernel.c src/util/wasm-layer-norm-kernel.c src/util/wasm-dropout-kernel.c src/util/wasm-attention-probs-kernel.c src/util/wasm-column-sum-kernel.c src/util/wasm-adamw-kernel.c)
+SRCS=(src/util/wasm-attention-kernel.c src/util/wasm-gather-rows-kernel.c src/util/wasm-gelu-kernel.c src/util/wasm-gemm-kernel.c src/util/wasm-layer-norm-kernel.c src/util/wasm-dropout-kernel.c src/util/wasm-attention-probs-kernel.c src/util/wasm-column-sum-kernel.c src/util/wasm-adamw-kernel.c)
 # The GEMM micro-kernel's multiply-adds (wasm-gemm-kernel.c, kernel6x8: 12, inlined into gemm and batch_gemm):
 # the relaxed builds must hold exactly these.
 RELAXED_MADDS=24

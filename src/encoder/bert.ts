@@ -6,7 +6,8 @@
 // Only ops with tfjs 4.22 gradients on every backend are used (no StridedSlice, GatherNd, Einsum; the
 // embedding lookup brings its own gradient because wasm lacks UnsortedSegmentSum). One exception, outside
 // any gradient tape only: inference runs attention as one fused kernel per layer, WGSL on WebGPU and
-// compiled wasm SIMD on wasm (fusedAttentionKind).
+// compiled wasm SIMD on wasm (fusedAttentionKind); on wasm it may also skip the padding (skipPadding:
+// the tokens packed into one matrix for every row-wise product, attention per sequence; packing.ts).
 //
 // References: Devlin et al. 2019 (BERT); transformers' modeling_bert.py (names, eps, masking);
 // Hendrycks & Gimpel 2016 (GELU, exact erf form).
@@ -20,12 +21,14 @@ import { attentionProbs, type ProbsDropout } from './attention-probs.ts';
 import { gelu } from './gelu.ts';
 import { attentionMatMul, linear2d, linearGeluInference } from '../util/matmul.ts';
 import { webgpuFusedAttention, webgpuKernelSwitches } from '../util/webgpu-attention-kernel.ts';
-import { wasmFusedAttention } from '../util/wasm-attention-kernel.ts';
+import { wasmFusedAttention, wasmPackedAttention } from '../util/wasm-attention-kernel.ts';
+import { wasmGatherRows } from '../util/wasm-gather-rows-kernel.ts';
 import { wasmAddLayerNorm, wasmEmbeddings, wasmEmbeddingsTrain } from '../util/wasm-layer-norm-kernel.ts';
 import { wasmAddLayerNormTrain } from '../util/wasm-layer-norm-grad-kernel.ts';
 import { seededDropout } from '../util/wasm-dropout-kernel.ts';
 import { wasmKernelsAvailable } from '../util/wasm-kernel-module.ts';
 import { wasmKernelSwitches } from '../util/wasm-kernel-internals.ts';
+import { packingOf } from './packing.ts';
 import type { TokenizedBatch } from './types.ts';
 
 /** Added to attention scores of padding keys: exp() underflows to exactly 0 in float32 (HF uses finfo.min). */
@@ -36,6 +39,11 @@ export interface ForwardOptions {
   training?: boolean;
   /** Seeds the dropout masks of this call; omitted → the model's own stream (seeded at construction). */
   seed?: number;
+  /**
+   * Inference on wasm may skip the padding (packing.ts): the tokens' states are the padded pass's bit for bit,
+   * the padding positions' states come back as zeros. For callers that pool with the mask (BertEncoder.embed).
+   */
+  skipPadding?: boolean;
 }
 
 let instances = 0;
@@ -93,23 +101,30 @@ export class BertModel {
       // Inference (no dropout, no gradient tape) on webgpu or wasm: attention as one fused kernel per layer.
       const fused = fusedAttentionKind(opts.training === true, c.hiddenSize / c.numHeads);
 
+      // Inference on wasm: the row-wise products on the tokens only, attention per sequence.
+      const packing = opts.skipPadding && fused === 'wasm' && wasmKernelSwitches.skipPadding ? packingOf(batch.attentionMask, B, T) : null;
+      const packed: Packed | null = packing && { starts: tf.tensor1d(packing.starts, 'int32'), maxSeq: packing.maxSeq };
+
       let x = this.embed(ids, types, positions, B, T, fused);
+      if (packing) x = wasmGatherRows(x, tf.tensor1d(packing.keep, 'int32'));
       x = drop(this.addLayerNorm(x, null, 'embeddings.LayerNorm', fused), c.hiddenDropout);
       // A scope per layer: its temporaries go when it ends instead of at the end of the forward pass
       // (under a gradient tape the tensors a gradient needs are kept by the tape, not by the scope).
       for (let i = 0; i < c.numLayers; i++) {
         const xi = x;
-        x = tf.tidy(() => this.layer(xi, i, B, T, maskAdd, drop, fused));
+        x = tf.tidy(() => this.layer(xi, i, B, T, maskAdd, drop, fused, packed));
       }
+      // Back to (B·T, d), padding rows zeros.
+      if (packing) x = wasmGatherRows(x, tf.tensor1d(packing.back, 'int32'));
       return tf.reshape(x, [B, T, d]);
     });
   }
 
-  /** One post-norm transformer layer: x (B*T, d) → (B*T, d). */
-  private layer(x: tf.Tensor2D, i: number, B: number, T: number, maskAdd: tf.Tensor, drop: Dropout, fused: FusedKind | null): tf.Tensor2D {
+  /** One post-norm transformer layer: x (B*T, d) → (B*T, d); packed: (N, d) → (N, d), N the tokens. */
+  private layer(x: tf.Tensor2D, i: number, B: number, T: number, maskAdd: tf.Tensor, drop: Dropout, fused: FusedKind | null, packed: Packed | null): tf.Tensor2D {
     const c = this.config;
     const p = `encoder.layer.${i}`;
-    const heads = fused ? this.fusedAttention(fused, x, p, B, T, maskAdd) : this.attention(x, p, B, T, maskAdd, drop);
+    const heads = fused ? this.fusedAttention(fused, x, p, B, T, maskAdd, packed) : this.attention(x, p, B, T, maskAdd, drop);
     const a = drop(this.linear(heads, `${p}.attention.output.dense`), c.hiddenDropout);
     x = this.addLayerNorm(a, x, `${p}.attention.output.LayerNorm`, fused);
     // Inference on wasm: the product and GELU in one GEMM call (matmul.ts linearGeluInference).
@@ -138,13 +153,15 @@ export class BertModel {
   }
 
   /** The same attention as attention(), inference only, as one kernel (webgpu- / wasm-attention-kernel.ts). */
-  private fusedAttention(kind: FusedKind, x: tf.Tensor2D, p: string, B: number, T: number, maskAdd: tf.Tensor): tf.Tensor2D {
+  private fusedAttention(kind: FusedKind, x: tf.Tensor2D, p: string, B: number, T: number, maskAdd: tf.Tensor, packed: Packed | null): tf.Tensor2D {
     const c = this.config;
     const q = this.linear(x, `${p}.attention.self.query`);
     const k = this.linear(x, `${p}.attention.self.key`);
     const v = this.linear(x, `${p}.attention.self.value`);
+    const scale = 1 / Math.sqrt(c.hiddenSize / c.numHeads);
+    if (packed) return wasmPackedAttention(q, k, v, packed.starts, packed.maxSeq, c.numHeads, scale);
     const run = kind === 'webgpu' ? webgpuFusedAttention : wasmFusedAttention;
-    return run(q, k, v, tf.reshape(maskAdd, [B, T]), c.numHeads, 1 / Math.sqrt(c.hiddenSize / c.numHeads));
+    return run(q, k, v, tf.reshape(maskAdd, [B, T]), c.numHeads, scale);
   }
 
   /**
@@ -218,6 +235,8 @@ export class BertModel {
 }
 
 type FusedKind = 'webgpu' | 'wasm';
+/** A batch packed without padding (packing.ts): sequence starts as a tensor, the longest length. */
+type Packed = { starts: tf.Tensor1D; maxSeq: number };
 
 /**
  * Which fused attention kernel forward() may use, or null for the composed ops: only when not training (no

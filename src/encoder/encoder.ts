@@ -60,7 +60,7 @@ export class BertEncoder implements Encoder {
   /** Pooled (and, if settings.normalize, L2-normalised) embeddings (B, dim); the caller disposes them. */
   embed(batch: TokenizedBatch, opts: ForwardOptions = {}): tf.Tensor2D {
     return tf.tidy(() => {
-      const hidden = this.model.forward(batch, opts); // (B, T, dim)
+      const hidden = this.model.forward(batch, { skipPadding: true, ...opts }); // (B, T, dim); padding states zero where skipped
       const mask = maskTensor(batch.attentionMask, batch.batch, batch.seqLen); // (B, T) float 0/1
       const pooled = pool(this.settings.pooling, hidden, mask); // (B, dim)
       return this.settings.normalize ? l2Normalize(pooled) : pooled;

@@ -95,6 +95,33 @@ static inline __attribute__((always_inline)) void pv(const f32 *s, int tp, const
 #undef OUT
 }
 
+// One (b, h) pair over `seq` tokens: qb, kb, vb, ob point at the head's columns of the sequence's first row
+// (row stride d); mask: its additive row of seq floats, or NULL for none (every key a token, the packed layout).
+static inline __attribute__((always_inline)) void attend(const f32 *qb, const f32 *kb, const f32 *vb, const f32 *mask, f32 *ob,
+                                                          f32 *scratch, int seq, int d, int hs, f32 scale) {
+  const int tp = round_up(seq, KB);
+  f32 *kt = scratch, *mrow = kt + hs * tp, *s = mrow + tp;
+  for (int j = 0; j < tp; j++) {
+    for (int c = 0; c < hs; c++) kt[c * tp + j] = j < seq ? kb[j * d + c] : 0.0f;
+    mrow[j] = j < seq ? (mask ? mask[j] : 0.0f) : PAD;
+  }
+  for (int i0 = 0; i0 < seq; i0 += QB) {
+    // A last block past T recomputes query T−1 in its spare rows and does not write them.
+    const int r1 = i0 + 1 < seq ? i0 + 1 : seq - 1, r2 = i0 + 2 < seq ? i0 + 2 : seq - 1, r3 = i0 + 3 < seq ? i0 + 3 : seq - 1;
+    f32 mx[QB];
+    scores(qb + i0 * d, qb + r1 * d, qb + r2 * d, qb + r3 * d, kt, mrow, s, tp, hs, scale, mx);
+    const f32 inv0 = 1.0f / softmax_numerators(s, tp, mx[0]);
+    const f32 inv1 = 1.0f / softmax_numerators(s + tp, tp, mx[1]);
+    const f32 inv2 = 1.0f / softmax_numerators(s + 2 * tp, tp, mx[2]);
+    const f32 inv3 = 1.0f / softmax_numerators(s + 3 * tp, tp, mx[3]);
+    const int rows = seq - i0 < QB ? seq - i0 : QB;
+    // p·V, 8 columns at a time (then 4 when hs is not a multiple of 8), keys 0..T−1 only.
+    int c0 = 0;
+    for (; c0 + 8 <= hs; c0 += 8) pv(s, tp, vb + c0, d, seq, ob + i0 * d + c0, rows, inv0, inv1, inv2, inv3, 1);
+    if (c0 < hs) pv(s, tp, vb + c0, d, seq, ob + i0 * d + c0, rows, inv0, inv1, inv2, inv3, 0);
+  }
+}
+
 /**
  * Attention for the (b, h) pairs first … last−1 (pair p = b·heads + h), so that a caller may split the
  * pairs between threads (each with its own scratch). q, k, v, out: (batch·seq, heads·hs) row-major;
@@ -103,30 +130,25 @@ static inline __attribute__((always_inline)) void pv(const f32 *s, int tp, const
 __attribute__((export_name("attention"))) void attention(const f32 *q, const f32 *k, const f32 *v, const f32 *mask,
                                                          f32 *out, f32 *scratch, int seq, int heads, int hs,
                                                          f32 scale, int first, int last) {
-  const int d = heads * hs, tp = round_up(seq, KB);
-  f32 *kt = scratch, *mrow = kt + hs * tp, *s = mrow + tp;
+  const int d = heads * hs;
   for (int p = first; p < last; p++) {
-    const int b = p / heads, h = p % heads;
-    const f32 *kb = k + b * seq * d + h * hs, *vb = v + b * seq * d + h * hs, *qb = q + b * seq * d + h * hs;
-    f32 *ob = out + b * seq * d + h * hs;
-    for (int j = 0; j < tp; j++) {
-      for (int c = 0; c < hs; c++) kt[c * tp + j] = j < seq ? kb[j * d + c] : 0.0f;
-      mrow[j] = j < seq ? mask[b * seq + j] : PAD;
-    }
-    for (int i0 = 0; i0 < seq; i0 += QB) {
-      // A last block past T recomputes query T−1 in its spare rows and does not write them.
-      const int r1 = i0 + 1 < seq ? i0 + 1 : seq - 1, r2 = i0 + 2 < seq ? i0 + 2 : seq - 1, r3 = i0 + 3 < seq ? i0 + 3 : seq - 1;
-      f32 mx[QB];
-      scores(qb + i0 * d, qb + r1 * d, qb + r2 * d, qb + r3 * d, kt, mrow, s, tp, hs, scale, mx);
-      const f32 inv0 = 1.0f / softmax_numerators(s, tp, mx[0]);
-      const f32 inv1 = 1.0f / softmax_numerators(s + tp, tp, mx[1]);
-      const f32 inv2 = 1.0f / softmax_numerators(s + 2 * tp, tp, mx[2]);
-      const f32 inv3 = 1.0f / softmax_numerators(s + 3 * tp, tp, mx[3]);
-      const int rows = seq - i0 < QB ? seq - i0 : QB;
-      // p·V, 8 columns at a time (then 4 when hs is not a multiple of 8), keys 0..T−1 only.
-      int c0 = 0;
-      for (; c0 + 8 <= hs; c0 += 8) pv(s, tp, vb + c0, d, seq, ob + i0 * d + c0, rows, inv0, inv1, inv2, inv3, 1);
-      if (c0 < hs) pv(s, tp, vb + c0, d, seq, ob + i0 * d + c0, rows, inv0, inv1, inv2, inv3, 0);
-    }
+    const int b = p / heads, h = p % heads, at = b * seq * d + h * hs;
+    attend(q + at, k + at, v + at, mask + b * seq, out + at, scratch, seq, d, hs, scale);
+  }
+}
+
+/**
+ * The same attention over sequences packed without padding: sequence b is rows starts[b] … starts[b+1]−1 of
+ * q, k, v and out ((Σ lengths, heads·hs) row-major), every row a token (no mask). Pairs first … last−1 as in
+ * attention(); the scratch sized for the longest sequence (maxSeq).
+ */
+__attribute__((export_name("attention_packed"))) void attention_packed(const f32 *q, const f32 *k, const f32 *v, const int *starts,
+                                                                       f32 *out, f32 *scratch, int maxSeq, int heads, int hs,
+                                                                       f32 scale, int first, int last) {
+  const int d = heads * hs;
+  (void)maxSeq;
+  for (int p = first; p < last; p++) {
+    const int b = p / heads, h = p % heads, seq = starts[b + 1] - starts[b], at = starts[b] * d + h * hs;
+    if (seq > 0) attend(q + at, k + at, v + at, 0, out + at, scratch, seq, d, hs, scale);
   }
 }

@@ -13,6 +13,7 @@ import { registerKernelOnce } from './register-kernel-once.ts';
 import { kernelThreads, minChunkOf, runChunks } from './wasm-helper-threads.ts';
 
 export const WASM_FUSED_ATTENTION = 'ExpandrWasmFusedAttention';
+export const WASM_PACKED_ATTENTION = 'ExpandrWasmPackedAttention';
 /** Below this many score entries (pairs · seq²) a hand-over to a helper thread costs more than it gains. */
 export const ATTENTION_SPLIT_MIN_SCORES = 1 << 16;
 /** The smallest chunk of (row, head) pairs (runChunks) is a 1 / (threads · this) share (a pair at 256 tokens: ~0.2 ms). */
@@ -40,9 +41,34 @@ function fusedAttentionKernel({ inputs, backend, attrs }: { inputs: tf.NamedTens
   return out;
 }
 
-/** Registers WASM_FUSED_ATTENTION for the wasm backend (idempotent). */
+/** The same attention over sequences packed without padding (attention_packed in the .c): starts (B + 1) int32. */
+function packedAttentionKernel({ inputs, backend, attrs }: { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs: unknown }): tf.TensorInfo {
+  const { q, k, v, starts } = inputs as Record<'q' | 'k' | 'v' | 'starts', tf.TensorInfo>;
+  const { heads, scale, maxSeq } = attrs as { heads: number; scale: number; maxSeq: number };
+  const [rows, d] = q.shape;
+  const hs = d / heads;
+  const same = (t: tf.TensorInfo) => t.shape.length === 2 && t.shape[0] === rows && t.shape[1] === d && t.dtype === 'float32';
+  if (!same(q) || !same(k) || !same(v) || starts.shape.length !== 1 || starts.dtype !== 'int32' || starts.shape[0] < 2 || !Number.isInteger(hs) || hs % 4 !== 0 || !(maxSeq >= 1)) {
+    throw new Error(`${WASM_PACKED_ATTENTION}: expects float32 q, k, v (rows, d) with d/heads a multiple of 4, int32 starts (B + 1) and maxSeq ≥ 1; got q [${q.shape}], k [${k.shape}], v [${v.shape}], starts [${starts.shape}] ${starts.dtype}, heads ${heads}, maxSeq ${maxSeq}`);
+  }
+  const batch = starts.shape[0] - 1;
+  const { be, mod, kernels: kernel, at } = wasmKernelsOf(backend);
+  const out = be.makeOutput([rows, d], 'float32');
+  const pairs = batch * heads;
+  // Work per pair varies with its sequence's length²: the guided chunks even it out.
+  const threads = heads * rows * maxSeq < ATTENTION_SPLIT_MIN_SCORES ? 1 : kernelThreads();
+  const scratchBytes = 4 * kernel.attention_scratch_floats(maxSeq, hs);
+  withHeapScratch(mod, scratchBytes * threads, (scratch) => {
+    const argsOf = (t: number) => [at(q), at(k), at(v), at(starts), at(out), scratch + t * scratchBytes, maxSeq, heads, hs, scale, 0, pairs];
+    runChunks(kernel, 'attention_packed', argsOf, { rangeArg: 10, n: pairs, minChunk: minChunkOf(pairs, threads, ATTENTION_MIN_CHUNKS_PER_THREAD), helpers: threads - 1, floats: SCALE_ARG_BIT });
+  });
+  return out;
+}
+
+/** Registers WASM_FUSED_ATTENTION and WASM_PACKED_ATTENTION for the wasm backend (idempotent). */
 export function registerWasmFusedAttention(): void {
   registerKernelOnce(WASM_FUSED_ATTENTION, 'wasm', fusedAttentionKernel);
+  registerKernelOnce(WASM_PACKED_ATTENTION, 'wasm', packedAttentionKernel);
 }
 
 /**
@@ -53,4 +79,14 @@ export function registerWasmFusedAttention(): void {
 export function wasmFusedAttention(q: tf.Tensor2D, k: tf.Tensor2D, v: tf.Tensor2D, maskAdd: tf.Tensor2D, heads: number, scale: number): tf.Tensor2D {
   registerWasmFusedAttention();
   return tf.engine().runKernel(WASM_FUSED_ATTENTION, { q, k, v, mask: maskAdd } as unknown as tf.NamedTensorMap, { heads, scale } as unknown as tf.NamedAttrMap) as tf.Tensor2D;
+}
+
+/**
+ * wasmFusedAttention over sequences packed without padding: sequence b is rows starts[b] … starts[b+1]−1 of
+ * q, k, v (Σ lengths, d); maxSeq its longest length. → (Σ lengths, d), each row as wasmFusedAttention gives
+ * that token in a padded batch (bit for bit: padding keys add exact zeros there). Wasm only, no gradient.
+ */
+export function wasmPackedAttention(q: tf.Tensor2D, k: tf.Tensor2D, v: tf.Tensor2D, starts: tf.Tensor1D, maxSeq: number, heads: number, scale: number): tf.Tensor2D {
+  registerWasmFusedAttention();
+  return tf.engine().runKernel(WASM_PACKED_ATTENTION, { q, k, v, starts } as unknown as tf.NamedTensorMap, { heads, scale, maxSeq } as unknown as tf.NamedAttrMap) as tf.Tensor2D;
 }

@@ -11,7 +11,7 @@ import type { WasmKernelExports } from './wasm-kernel-module.ts';
 import { wasmKernelSwitches } from './wasm-kernel-internals.ts';
 
 /** The kernels a helper can run, by their index in this list (the control block's kernel slot). */
-export const HELPER_KERNELS = ['gemm', 'batch_gemm', 'attention', 'gelu', 'gelu_grad', 'embeddings', 'add_layer_norm', 'dropout_lanes', 'attention_probs', 'attention_probs_grad', 'column_sum', 'layer_norm_train', 'layer_norm_grad', 'adamw'] as const satisfies readonly (keyof WasmKernelExports)[];
+export const HELPER_KERNELS = ['gemm', 'batch_gemm', 'attention', 'gelu', 'gelu_grad', 'embeddings', 'add_layer_norm', 'dropout_lanes', 'attention_probs', 'attention_probs_grad', 'column_sum', 'layer_norm_train', 'layer_norm_grad', 'adamw', 'attention_packed'] as const satisfies readonly (keyof WasmKernelExports)[];
 export type HelperKernel = (typeof HELPER_KERNELS)[number];
 
 /** Control block: state, kernel, argument count, which arguments are f32 (bit i), arguments, a chunked job's range, chunks done, jobs done, started. */

@@ -35,6 +35,7 @@ export function wasmInternals(backend: unknown): WasmBackendInternals {
  * layerNormTrain: wasm-layer-norm-grad-kernel.ts (BertModel's residual + LayerNorm wherever the inference kernel does
  * not run, training included: forward and backward compiled instead of ~9 + ~20 tfjs ops);
  * helperThreads: wasm-helper-threads.ts (off: every compiled kernel on the calling thread, as without helpers);
+ * skipPadding: BertModel inference (BertEncoder.embed) on the tokens only, packed without padding (encoder/packing.ts);
  * chunkedSplits: runChunks' guided chunks for the GEMM's rows and attention's pairs (off: one chunk per thread, as a static split);
  * dropout: wasm-dropout-kernel.ts (tf.dropout's masks from a compiled pass instead of JavaScript's draws);
  * geluEpilogue: the GEMM with GELU at its store (matmul.ts linearGeluInference; off: the GELU kernel after it);
@@ -44,4 +45,4 @@ export function wasmInternals(backend: unknown): WasmBackendInternals {
  * adamw: wasm-adamw-kernel.ts (AdamW's update on wasm as one compiled pass per variable, moments as heap tensors;
  * off: the JavaScript loop over host Float32Array moments, optimizer.ts hostStep).
  */
-export const wasmKernelSwitches = { slicedMatMul: true, fusedAttention: true, gelu: true, gemm: true, layerNorm: true, layerNormTrain: true, helperThreads: true, chunkedSplits: true, dropout: true, geluEpilogue: true, attentionProbs: true, columnSum: true, embeddingsTrain: true, adamw: true };
+export const wasmKernelSwitches = { slicedMatMul: true, fusedAttention: true, gelu: true, gemm: true, layerNorm: true, layerNormTrain: true, helperThreads: true, chunkedSplits: true, skipPadding: true, dropout: true, geluEpilogue: true, attentionProbs: true, columnSum: true, embeddingsTrain: true, adamw: true };

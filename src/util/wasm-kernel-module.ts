@@ -5,7 +5,7 @@
 // (only byte offsets), so memory growth needs nothing here. It compiles on first use, synchronously;
 // prepareWasmKernels() compiles it ahead, asynchronously, for a browser's main thread (where browsers have
 // limited synchronous compiles to small modules). The kernels: wasm-attention-kernel.ts,
-// wasm-attention-probs-kernel.ts, wasm-gelu-kernel.ts, wasm-gemm-kernel.ts, wasm-layer-norm-kernel.ts,
+// wasm-attention-probs-kernel.ts, wasm-gather-rows-kernel.ts, wasm-gelu-kernel.ts, wasm-gemm-kernel.ts, wasm-layer-norm-kernel.ts,
 // wasm-layer-norm-grad-kernel.ts, wasm-column-sum-kernel.ts, wasm-dropout-kernel.ts, wasm-adamw-kernel.ts.
 // Each build comes twice: with relaxed SIMD (the GEMM's fused multiply-add) where the engine validates it
 // (Chromium ≥ 114; Node 20 after backend.ts sets V8's flag), else with plain SIMD.
@@ -17,6 +17,8 @@ import { wasmInternals, type WasmBackendInternals } from './wasm-kernel-internal
 export interface WasmKernelExports {
   attention(q: number, k: number, v: number, mask: number, out: number, scratch: number, seq: number, heads: number, hs: number, scale: number, first: number, last: number): void;
   attention_scratch_floats(seq: number, hs: number): number;
+  gather_rows(src: number, idx: number, out: number, n: number, d: number): void;
+  attention_packed(q: number, k: number, v: number, starts: number, out: number, scratch: number, maxSeq: number, heads: number, hs: number, scale: number, first: number, last: number): void;
   gelu(x: number, y: number, n: number): void;
   gelu_grad(x: number, dy: number, dx: number, n: number): void;
   gemm_packed_floats(K: number, N: number): number;

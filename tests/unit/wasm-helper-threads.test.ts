@@ -12,11 +12,11 @@ import { startKernelHelpers } from '../../src/cli/wasm-helper-threads-node.ts';
 import { kernelHelperChunks, kernelHelperJobs, splitRange } from '../../src/util/wasm-helper-threads.ts';
 import { wasmKernelSwitches } from '../../src/util/wasm-kernel-internals.ts';
 import { linear2d } from '../../src/util/matmul.ts';
-import { ATTENTION_SPLIT_MIN_SCORES, wasmFusedAttention } from '../../src/util/wasm-attention-kernel.ts';
+import { ATTENTION_SPLIT_MIN_SCORES, wasmFusedAttention, wasmPackedAttention } from '../../src/util/wasm-attention-kernel.ts';
 import { GELU_SPLIT_MIN, wasmGelu, wasmGeluGrad } from '../../src/util/wasm-gelu-kernel.ts';
 import { BATCH_SPLIT_MIN_WORK, GEMM_MIN_CHUNKS_PER_THREAD, GEMM_SPLIT_MIN_ROWS, WASM_GEMM, wasmBatchGemm, wasmGemm } from '../../src/util/wasm-gemm-kernel.ts';
 import { ROWS_SPLIT_MIN, wasmAddLayerNorm, wasmEmbeddings } from '../../src/util/wasm-layer-norm-kernel.ts';
-import { attentionCase, composedAttention, maxDiff } from './helpers/attention-reference.ts';
+import { attentionCase, composedAttention, maxDiff, packedCase } from './helpers/attention-reference.ts';
 import { gelu64, geluGrad64 } from './helpers/gelu-reference.ts';
 import { GEMM_TOL } from './helpers/gemm-tolerances.ts';
 import { useThreadedWasm } from './helpers/threaded-wasm.ts';
@@ -67,7 +67,7 @@ describe('compiled kernels split over a helper thread', () => {
     }
   });
 
-  it('wasmGemm and wasmFusedAttention share their work in chunks claimed as the threads go: the one-thread result bit for bit, the helper taking some', async (ctx) => {
+  it('wasmGemm, wasmFusedAttention and wasmPackedAttention share their work in chunks claimed as the threads go: the one-thread result bit for bit, the helper taking some', async (ctx) => {
     await sharedWasmKernels(ctx);
     expect(await startKernelHelpers(1)).toBe(1);
     const [M, K, N] = [2 * GEMM_MIN_CHUNKS_PER_THREAD * 6 * 9 + 5, 384, 384]; // smallest chunk 9 micro-tiles; a short last chunk
@@ -77,9 +77,11 @@ describe('compiled kernels split over a helper thread', () => {
     const shape = { B: 3, T: 128, heads: 12, hs: 32 };
     expect(shape.B * shape.heads * shape.T ** 2).toBeGreaterThanOrEqual(ATTENTION_SPLIT_MIN_SCORES);
     const [q, k, v, mask] = attentionCase(shape);
+    const packed = packedCase(shape); // lengths 128, 126, 124: pairs of unequal work
     const runs = {
       gemm: () => wasmGemm(a, b, { bias, activation: 'gelu' }),
       attention: () => wasmFusedAttention(q, k, v, mask, shape.heads, 0.125),
+      packedAttention: () => wasmPackedAttention(packed.q, packed.k, packed.v, packed.starts, packed.maxSeq, shape.heads, 0.125),
     };
     // Every result stays allocated to the end, so no output reuses a buffer that already holds the answer.
     const kept: tf.Tensor[] = [];
@@ -101,7 +103,7 @@ describe('compiled kernels split over a helper thread', () => {
       }
     } finally {
       wasmKernelSwitches.helperThreads = true;
-      tf.dispose([a, b, bias, q, k, v, mask, ...kept]);
+      tf.dispose([a, b, bias, q, k, v, mask, packed.q, packed.k, packed.v, packed.starts, ...kept]);
     }
   });
 

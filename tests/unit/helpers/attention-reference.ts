@@ -36,3 +36,19 @@ export function composedAttention(q: tf.Tensor2D, k: tf.Tensor2D, v: tf.Tensor2D
   const y = tf.matMul(tf.softmax(s), split(v)); // (B, heads, T, hs)
   return tf.reshape(tf.transpose(y, [0, 2, 1, 3]), [B * T, d]);
 }
+
+/** Row b's length in attentionCase: its last 2b keys padded, at least one token. */
+export const caseLength = ({ T }: AttentionCase, b: number) => Math.max(1, T - 2 * b);
+
+/** attentionCase's q, k, v packed without their padding rows (packing.ts' layout): starts (B + 1), the longest length. */
+export function packedCase(shape: AttentionCase): { q: tf.Tensor2D; k: tf.Tensor2D; v: tf.Tensor2D; starts: tf.Tensor1D; maxSeq: number; keep: number[] } {
+  const keep = Array.from({ length: shape.B }, (_, b) => seq(caseLength(shape, b), (t) => b * shape.T + t)).flat();
+  const starts = [0];
+  for (let b = 0; b < shape.B; b++) starts.push(starts[b] + caseLength(shape, b));
+  const [q, k, v, mask] = attentionCase(shape);
+  const idx = tf.tensor1d(keep, 'int32');
+  const pick = (x: tf.Tensor2D) => tf.gather(x, idx) as tf.Tensor2D;
+  const out = { q: pick(q), k: pick(k), v: pick(v), starts: tf.tensor1d(starts, 'int32'), maxSeq: shape.T, keep };
+  tf.dispose([q, k, v, mask, idx]);
+  return out;
+}
