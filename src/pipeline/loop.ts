@@ -311,7 +311,8 @@ export async function runExperiment(ctx: LoopContext, llm: LlmSide | null): Prom
       const vc = variantConfig(config, v);
       const pairs = await trainLlm(name, null, e1, vc.rewards, vc);
       const on = seedOn({ ...devOn, round: 1, variant: name });
-      const dev = await denseStage(ctx, 'ExpandR', e1, devQueries, devQrels, await expansionsOf(name, 'dev'), on, await expansionSource(ctx, `expansions/${name}-dev`));
+      // Sampled as that seed's round-1 row samples its dev expansions, so the two differ by the LLM alone.
+      const dev = await denseStage(ctx, 'ExpandR', e1, devQueries, devQrels, await expansionsOf(name, 'dev', evalSampling(run.seed)), on, await expansionSource(ctx, `expansions/${name}-dev`));
       variantEvals.push({ variant: v, llm: name, seed: run.seed, pairs, dev });
     }
   }

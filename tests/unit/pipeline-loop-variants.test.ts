@@ -15,10 +15,11 @@ import { resultsJson, resultsMarkdown, type SettingEval } from '../../src/pipeli
 const TEST_MS = 300_000;
 
 /** As pipeline-loop-rounds.test.ts' fake LLM, recording the settings each call was given. */
-const seen = { candidates: [] as (CandidateSettings | undefined)[], dpo: [] as (Partial<DpoSettings> | undefined)[], candidateQueries: [] as number[] };
+const seen = { candidates: [] as (CandidateSettings | undefined)[], dpo: [] as (Partial<DpoSettings> | undefined)[], candidateQueries: [] as number[], expandSeeds: [] as [string, number | undefined][] };
 const llm: LlmSide = {
   generator: async (adapter, name) => ({ id: name, generate: async (prompts: readonly string[]) => prompts.map((p) => p), level: adapter?.get('level')?.[0] ?? 0 }) as never,
-  expand: async (gen, queries) => {
+  expand: async (gen, queries, _work, seed) => {
+    seen.expandSeeds.push([(gen as unknown as { id: string }).id, seed]);
     const level = (gen as unknown as { level: number }).level;
     return new Map(queries.map((q) => [q.id, Array(level + 1).fill(q.text).join(' ')]));
   },
@@ -88,6 +89,17 @@ it('runs each variant of round 1 on dev from the same E_1 and reports it against
   expect(resultsJson(out.results).variants).toHaveLength(2);
   expect(resultsMarkdown(out.results)).toContain('## Variants of round 1, judged on dev');
   expect(resultsMarkdown(out.results)).toContain(`(dev nDCG@10 ${round1.metrics['ndcg@10'].toFixed(4)})`);
+});
+
+it("samples a variant's dev expansions with its seed's draw when the first seed is not the config's seed", { timeout: TEST_MS }, async () => {
+  const config = experimentConfig({ ...baseConfig, seeds: [9], variants: [VARIANTS[1]] });
+  seen.expandSeeds.length = 0;
+  await runExperiment(await tinyLoopContext(config), llm);
+  const epochs = variantStageName(VARIANTS[1] as never);
+  const seedsOf = (id: string) => seen.expandSeeds.filter(([g]) => g === id).map(([, s]) => s);
+  // Seed 9's rows sample with expansion.seed + 2; the variant (trained from seed 9's E_1) with the same.
+  expect(seedsOf(epochs)).toEqual([config.expansion.seed + 2]);
+  expect(seedsOf('round-1@seed9')).toEqual([config.expansion.seed + 2, config.expansion.seed + 2]);
 });
 
 describe('variants in the config', () => {
