@@ -107,6 +107,7 @@ export function createHost(post: (msg: Response) => void, openStore: (onNotice: 
       if (b) ctx.onEvent({ kind: 'log', text: `computing on tfjs ${b.backend}`, at: Date.now() });
       return pipeline.run(args, ctx);
     },
+    'pipeline:analysis': ({ datasetId }) => pipeline.analysis(datasetId),
     'pipeline:reset': async ({ datasetId }) => {
       await pipeline.reset(datasetId);
       return null;

@@ -21,6 +21,7 @@ import type { WorkOptions } from '../util/progress.ts';
 import type { LoadedLlm, LlmSession } from './llm-session.ts';
 import { figuresOf } from '../pipeline/figures.ts';
 import type { RetrieverSession } from './retriever-session.ts';
+import { analyzeStoredRun, type RunAnalysisReport } from './run-analysis.ts';
 import { parseStageName, stepOfStage } from '../pipeline/stages.ts';
 import { combineStoredEvals } from '../pipeline/seeds.ts';
 import { DEFAULT_CHUNK_SIZE, embeddingCacheKey, MemoryChunkStore } from '../retrieval/dense/chunk-store.ts';
@@ -211,6 +212,14 @@ export class PipelineSession {
     const elsewhere = !this.#running.has(datasetId) && (await runLockHeld(pipelineRunKey(datasetId), this.locks));
     if (!snap && !state && !elsewhere) return null;
     return { ...(await this.#snapshot(store, datasetId, snap ?? null, prefix)), runningElsewhere: elsewhere };
+  }
+
+  /** The open run's analysis (run-analysis.ts): the runner's `expandr analyze` report of what is stored so far. */
+  async analysis(datasetId: string): Promise<RunAnalysisReport> {
+    const store = await this.store();
+    const prefix = await openPrefix(store, datasetId);
+    const snap = await store.getArtifact<StoredSnapshot>(datasetId, `${prefix}/snapshot`);
+    return analyzeStoredRun(store, datasetId, prefix, snap?.config ?? null);
   }
 
   /** Forgets what the dataset's open run made (it starts afresh; other runs stay); refused while a run on it goes on (here or in another tab). */

@@ -15,6 +15,7 @@ import type { DroppedFile, EncoderSource, EncoderSummary, LlmSource, LlmSummary,
 import type { RunCompareResult, RunListEntry, RunSettingRef } from './run-types.ts';
 import type { ImportResult } from './run-import.ts';
 import type { RunExportParts } from './run-export.ts';
+import type { RunAnalysisReport } from './run-analysis.ts';
 export type { DroppedFile } from './session-types.ts';
 
 
@@ -64,6 +65,7 @@ export interface Calls {
   'pipeline:run': { args: PipelineRunArgs; result: PipelineSnapshot };
   /** Forgets the stored run of a dataset (the next run starts afresh). */
   'pipeline:reset': { args: { datasetId: string }; result: null };
+  'pipeline:analysis': { args: { datasetId: string }; result: RunAnalysisReport };
   /** A file of the stored run as a download: an encoder or adapter zip, expansions JSONL, run files, results, an adapter merged into the GGUF LLM (with progress). */
   'pipeline:download': { args: { datasetId: string; what: PipelineDownload }; result: PipelineFile };
   /** The runs kept in this browser, of one dataset or all, newest first (src/app/run-list.ts). */

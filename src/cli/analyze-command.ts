@@ -8,14 +8,11 @@ import { fileURLToPath } from 'node:url';
 import { UsageError } from '../errors.ts';
 import { sourcesFromPath } from '../data/node-sources.ts';
 import { loadBeir } from '../data/load.ts';
-import { flatText } from '../data/types.ts';
-import { goldDocOf } from '../data/qrels.ts';
 import { analyzeRun } from '../pipeline/analysis.ts';
 import type { AnalysisInput, DpoPoint } from '../pipeline/analysis-input.ts';
 import { analysisMarkdown } from '../pipeline/analysis-markdown.ts';
 import type { TrainingCurve } from '../pipeline/figures-data.ts';
-import { settingsDone, settingValues } from '../pipeline/run-record.ts';
-import { parseStageName } from '../pipeline/stages.ts';
+import { analysisTexts, dpoCurvesFromState, earlierRoundsFromState, perQueryFromState, preferencesFromState, testExpansionsFromState, timingsFromState } from '../pipeline/analysis-from-state.ts';
 import type { PreferenceRecord } from '../pipeline/types.ts';
 import { DPO_STATE_JSON } from '../train/dpo-checkpoint.ts';
 import { parseCommandArgs } from './args.ts';
@@ -37,15 +34,6 @@ const PROJECT_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..'
 
 const readJson = <T>(p: string): T | undefined => (existsSync(p) ? (JSON.parse(readFileSync(p, 'utf8')) as T) : undefined);
 
-/** Stage outputs of a kind from the run state, by the part of the stage name after the kind. */
-function stateOutputs<T>(run: FoundRun, kind: string): Map<string, T> {
-  const out = new Map<string, T>();
-  for (const [name, rec] of Object.entries(run.state?.stages ?? {})) {
-    if (parseStageName(name)?.kind === kind) out.set(name.slice(kind.length + 1), rec.output as T);
-  }
-  return out;
-}
-
 /** qid → expansion of a JSONL file of {"id", "expansion"} lines. */
 function readExpansions(file: string): Record<string, string> {
   const out: Record<string, string> = {};
@@ -59,8 +47,7 @@ function readExpansions(file: string): Record<string, string> {
 
 /** Test expansions by LLM: expansions/LLM-test/expansions.jsonl, else the run state's expansions:LLM:test. */
 function expansionsOf(run: FoundRun): Record<string, Record<string, string>> {
-  const out: Record<string, Record<string, string>> = {};
-  for (const [rest, rec] of stateOutputs<Record<string, string>>(run, 'expansions')) if (rest.endsWith(':test')) out[rest.slice(0, -':test'.length)] = rec;
+  const out = testExpansionsFromState(run.state);
   const dir = join(run.dir, 'expansions');
   if (existsSync(dir)) {
     for (const name of readdirSync(dir)) {
@@ -83,18 +70,6 @@ function dpoCheckpointCurves(dir: string): Record<string, DpoPoint[]> {
   return out;
 }
 
-/** A row's nDCG@10 per query from the run state (a seeded row: each query's mean over its seeds). */
-const ndcgByQuery = (run: FoundRun, setting: string) => Object.fromEntries([...settingValues(run.state, setting, run.config)!.perQuery].map(([q, m]) => [q, m['ndcg@10']]));
-
-/** ExpandR after each round before the last (stages eval:ExpandR@roundT[@seedS]), as settingValues reads it. */
-function earlierRounds(run: FoundRun): string[] {
-  const rounds = Object.keys(run.state?.stages ?? {}).flatMap((name) => {
-    const id = parseStageName(name);
-    return id?.kind === 'eval' && id.setting === 'ExpandR' && id.round !== undefined ? [id.round] : [];
-  });
-  return [...new Set(rounds)].sort((a, b) => a - b).map((r) => `ExpandR@round${r}`);
-}
-
 /** The files `experiment` writes when it finishes (experiment-command.ts writeOutputs). */
 const FINAL_FILES = ['per-query.json', 'preferences.json', 'figures.json', 'timings.json'];
 
@@ -105,21 +80,18 @@ export async function readAnalysisInput(run: FoundRun, dataDir?: string): Promis
   if (run.config) input.config = run.config;
 
   input.perQuery = readJson<Record<string, Record<string, number>>>(f('per-query.json'));
-  if (!input.perQuery && run.state) {
-    const done = settingsDone(run.state);
-    if (done.length) input.perQuery = Object.fromEntries(done.map((s) => [s, ndcgByQuery(run, s)]));
+  if (run.state) {
+    // A run still going: every row from its state; a finished one: per-query.json plus the earlier rounds.
+    const fromState = input.perQuery ? earlierRoundsFromState(run.state, run.config) : perQueryFromState(run.state, run.config);
+    if (Object.keys(fromState).length) input.perQuery = { ...input.perQuery, ...fromState };
   }
-  const rounds = earlierRounds(run);
-  if (rounds.length) input.perQuery = { ...input.perQuery, ...Object.fromEntries(rounds.map((s) => [s, ndcgByQuery(run, s)])) };
   input.preferences = readJson<Record<string, PreferenceRecord[]>>(f('preferences.json'));
-  const statePrefs = stateOutputs<{ records: PreferenceRecord[] }>(run, 'preferences');
-  if (!input.preferences && statePrefs.size) input.preferences = Object.fromEntries([...statePrefs].map(([n, p]) => [n, p.records]));
+  if (!input.preferences && run.state && Object.keys(preferencesFromState(run.state)).length) input.preferences = preferencesFromState(run.state);
   input.curves = readJson<{ curves: TrainingCurve[] }>(f('figures.json'))?.curves;
-  const stateDpo = stateOutputs<{ curve: TrainingCurve }>(run, 'dpo');
-  if (!input.curves && stateDpo.size) input.curves = [...stateDpo.values()].map((d) => d.curve);
+  if (!input.curves && run.state && dpoCurvesFromState(run.state).length) input.curves = dpoCurvesFromState(run.state);
   input.dpoCheckpoints = dpoCheckpointCurves(run.dir);
   input.timings = readJson<{ totalMs: number; stages: Record<string, number> }>(f('timings.json'));
-  if (!input.timings && run.state) input.timings = { stages: Object.fromEntries(Object.entries(run.state.stages).map(([k, v]) => [k, v.ms])) };
+  if (!input.timings && run.state) input.timings = timingsFromState(run.state);
   input.expansions = expansionsOf(run);
   const fromState = FINAL_FILES.filter((name) => !existsSync(f(name)));
   if (run.state && fromState.length) input.sourceNotes = [`${fromState.join(', ')} not written (the run is still going, or stopped): what they hold is read from run-state.json where it is there.`];
@@ -130,17 +102,8 @@ export async function readAnalysisInput(run: FoundRun, dataDir?: string): Promis
   if (path && existsSync(path)) {
     const data = await loadBeir(await sourcesFromPath(path));
     input.dataset = data.name;
-    const qrels = data.qrels.get(run.config?.split ?? 'test');
-    const docs = new Map(data.docs.map((d) => [d.id, d]));
     const qids = new Set(Object.values(input.perQuery ?? {}).flatMap((m) => Object.keys(m)));
-    input.queries = {};
-    input.gold = {};
-    for (const qid of qids) {
-      const q = data.queries.get(qid);
-      if (q) input.queries[qid] = q.text;
-      const g = qrels && goldDocOf(qrels, qid, (d) => docs.has(d));
-      if (g) input.gold[qid] = { docId: g, text: flatText(docs.get(g)!) };
-    }
+    Object.assign(input, analysisTexts(qids, data.queries, new Map(data.docs.map((d) => [d.id, d])), data.qrels.get(run.config?.split ?? 'test')));
   }
   return input;
 }

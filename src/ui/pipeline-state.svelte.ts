@@ -1,6 +1,7 @@
 // The ExpandR pipeline part of the page: the LLM the user loaded, the run of the chosen dataset (restored
 // from IndexedDB on load, so a closed tab loses nothing finished), one running step at a time with
 // progress and cancel, the log, and downloads of what the run made.
+import type { RunAnalysisReport } from '../app/run-analysis.ts';
 import type { CallHandle, CoreClient } from './core-client.ts';
 import type { DroppedFile } from '../app/protocol.ts';
 import type { LlmTry } from '../app/llm-session.ts';
@@ -176,6 +177,12 @@ export class PipelineState {
     if (!this.datasetId) return;
     await this.client.call('pipeline:reset', { datasetId: this.datasetId }).promise;
     this.snapshot = null;
+  }
+
+  /** The open run's analysis (the report `expandr analyze` writes); throws with the worker's message. */
+  async analysis(): Promise<RunAnalysisReport> {
+    if (!this.datasetId) throw new Error('Choose a dataset first.');
+    return this.client.call('pipeline:analysis', { datasetId: this.datasetId }).promise;
   }
 
   async download(what: PipelineDownload) {

@@ -3,7 +3,7 @@
 // tiny config, and check what the page shows against the same run of the worker's code in this Node
 // process (node-mirror.ts, started alongside): the Tables 2–3 view has a row for every setting with
 // exactly the mirror's numbers and significance marks, trained rows differ from their untrained
-// counterparts, and the case view shows the mirror's non-empty expansions. Then the figures, the trained
+// counterparts, and the case view shows the mirror's non-empty expansions. Then the run's analysis, the figures, the trained
 // encoder's checkpoint zip, the results after a reload, and a screenshot in test-results/.
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -139,6 +139,23 @@ describe('ExpandR end to end in the page', () => {
     for (const [, text] of shown) expect(text!.trim()).not.toBe('');
     const expansion = new Map(shown.map(([s, t]) => [s, t]));
     expect(expansion.get('ExpandR')).not.toBe(expansion.get('Raw+expansion'));
+
+    // The analysis (`expandr analyze`'s report), computed in the worker from the stored run: its seven sections,
+    // section 1 (words per expansion of each LLM) as the mirror has it, the markdown as a download.
+    await page.getByTestId('analysis-run').click();
+    const report = page.getByTestId('analysis-report');
+    await report.waitFor({ timeout: LOAD_TIMEOUT_MS });
+    const headings = await report.locator('h2').allTextContents();
+    expect(headings).toEqual([...node.analysis.markdown.matchAll(/^## (.*)$/gm)].map((m) => m[1]));
+    expect(headings).toHaveLength(7);
+    const section1 = await report.locator('table').first().locator('tr').evaluateAll((trs) => trs.map((tr) => [...tr.querySelectorAll('th, td')].map((c) => c.textContent?.trim())));
+    const nodeSection1 = node.analysis.markdown.split('## 2.')[0].split('\n').filter((l) => l.startsWith('|') && !/^\|[\s|:-]+\|$/.test(l)).map((l) => l.slice(1, -1).split('|').map((c) => c.trim()));
+    expect(section1).toEqual(nodeSection1);
+    expect(await report.locator('script, [onerror], [onload]').count()).toBe(0);
+    const [md] = await Promise.all([page.waitForEvent('download'), page.getByTestId('analysis-md').click()]);
+    expect(md.suggestedFilename()).toMatch(/-analysis\.md$/);
+    const section1Md = (text: string) => text.split('## 1.')[1].split('## 2.')[0];
+    expect(section1Md(readFileSync((await md.path())!, 'utf8'))).toBe(section1Md(node.analysis.markdown));
 
     const tsne = page.getByTestId('tsne-figure');
     const [svg] = await Promise.all([page.waitForEvent('download'), tsne.getByRole('button', { name: 'SVG' }).click()]);

@@ -10,6 +10,7 @@ import { useBackend } from '../../src/cli/backend.ts';
 import { appLlmSide } from '../../src/app/app-llm-side.ts';
 import { LlmSession } from '../../src/app/llm-session.ts';
 import { PipelineSession } from '../../src/app/pipeline-session.ts';
+import type { RunAnalysisReport } from '../../src/app/run-analysis.ts';
 import { RetrieverSession } from '../../src/app/retriever-session.ts';
 import type { PipelineSnapshot } from '../../src/app/session-types.ts';
 import { fromBytes } from '../../src/data/source.ts';
@@ -42,20 +43,21 @@ async function storeWith(dir: string, names: Readonly<Record<string, string>>): 
   return { store, datasetId: dataset.id };
 }
 
-/** "Run all" of the page's pipeline (PipelineSession, appLlmSide on the tfjs decoder) on a dropped folder pair. */
+/** "Run all" of the page's pipeline (PipelineSession, appLlmSide on the tfjs decoder) on a dropped folder pair, and its analysis. */
 export async function runPipelineInNode(
   beirDir: string,
   names: Readonly<Record<string, string>>,
   models: { encoderDir: string; encoderName: string; llmDir: string; llmName: string },
   config: Record<string, unknown>,
-): Promise<PipelineSnapshot> {
+): Promise<PipelineSnapshot & { analysis: RunAnalysisReport }> {
   const { store, datasetId } = await storeWith(beirDir, names);
   const retrievers = new RetrieverSession(async () => store);
   const llms = new LlmSession();
   const session = new PipelineSession(async () => store, retrievers, llms, (llm, c, at) => appLlmSide(llm, c, at));
   const enc = await retrievers.load({ kind: 'files', files: folderFiles(models.encoderDir, models.encoderName), preset: PAGE_DEFAULT_PRESET });
   const llm = await llms.load({ kind: 'files', files: folderFiles(models.llmDir, models.llmName) });
-  return session.run({ datasetId, encoder: enc.handle, llm: llm.handle, config, step: 'all' }, {});
+  const snapshot = await session.run({ datasetId, encoder: enc.handle, llm: llm.handle, config, step: 'all' }, {});
+  return { ...snapshot, analysis: await session.analysis(datasetId) };
 }
 
 export interface DenseMirror {

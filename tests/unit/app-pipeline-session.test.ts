@@ -17,6 +17,9 @@ import { LlmSession, q2aDocChars } from '../../src/app/llm-session.ts';
 import { PipelineSession, stepOfStage, type PipelineRunArgs } from '../../src/app/pipeline-session.ts';
 import { appLlmSide } from '../../src/app/app-llm-side.ts';
 import { SETTING_NAMES } from '../../src/pipeline/types.ts';
+import { isMissing } from '../../src/pipeline/analysis-input.ts';
+
+const present = <T extends object>(s: T | { missing: string }) => s as T;
 import { CancelledError } from '../../src/errors.ts';
 import { Q2A_DOC_MAX_CHARS } from '../../src/pipeline/prompts.ts';
 import { barsSvg, linesSvg, scatterSvg } from '../../src/ui/figure-svg.ts';
@@ -101,6 +104,18 @@ describe('PipelineSession', () => {
       const restored = await again.state(dataset.id);
       expect(restored?.results?.rows).toHaveLength(SETTING_NAMES.length);
       expect(restored?.complete).toBe(true);
+
+      // The analysis (`expandr analyze`'s report) from what the tab stored: every section there, each from the run.
+      const { analysis, markdown, fileName } = await again.analysis(dataset.id);
+      expect(fileName).toMatch(/-analysis\.md$/);
+      for (const [name, section] of Object.entries(analysis)) if (name !== 'notes') expect(isMissing(section as object), name).toBe(false);
+      expect(present(analysis.expansionLength).rows.map((l) => l.llm)).toEqual(expect.arrayContaining(['base', 'round-1']));
+      expect(present(analysis.dpo).stages.map((d) => d.name)).toContain('round-1');
+      expect(present(analysis.dpo).stages.find((d) => d.name === 'round-1')!.accuracySource).not.toBe('none'); // from the stored checkpoint
+      expect(present(analysis.timings).stages.map((t) => t.stage).sort()).toEqual([...all.finished].sort());
+      expect(present(analysis.queryGains).pairs.some((p) => p.expanded === 'ExpandR')).toBe(true);
+      expect(markdown).toContain('## 7. Wall time per stage');
+      await expect(side(new RetrieverSession(async () => store), new LlmSession()).analysis('no-such-dataset')).rejects.toThrow(/no longer stored/);
 
       const zip = await again.download(dataset.id, { kind: 'files', name: 'encoders/round-1' });
       expect(zip.name).toMatch(/\.zip$/);

@@ -1,0 +1,89 @@
+// The analysis' inputs (analysis-input.ts) that a run's state holds: per-query nDCG@10 of every row and of
+// ExpandR after each earlier round, the preference records, the DPO curves, the stage times and the test
+// expansions; and the query texts and gold passages from its dataset. The runner's `analyze` reads them from
+// run-state.json when the final files are not written (src/cli/analyze-command.ts); the page from its stored
+// run (src/app/run-analysis.ts).
+import { goldDocOf } from '../data/qrels.ts';
+import { flatText, type BeirDoc, type Qrels } from '../data/types.ts';
+import type { AnalysisInput } from './analysis-input.ts';
+import type { TrainingCurve } from './figures-data.ts';
+import { settingsDone, settingValues, type ValuesConfig } from './run-record.ts';
+import type { RunState } from './run-state.ts';
+import { parseStageName } from './stages.ts';
+import type { PreferenceRecord } from './types.ts';
+
+/** Stage outputs of a kind, by the part of the stage name after the kind. */
+export function stateOutputs<T>(state: RunState | undefined, kind: string): Map<string, T> {
+  const out = new Map<string, T>();
+  for (const [name, rec] of Object.entries(state?.stages ?? {})) {
+    if (parseStageName(name)?.kind === kind) out.set(name.slice(kind.length + 1), rec.output as T);
+  }
+  return out;
+}
+
+/** A row's nDCG@10 per query (a seeded row: each query's mean over its seeds). */
+const ndcgByQuery = (state: RunState, setting: string, config: ValuesConfig) =>
+  Object.fromEntries([...settingValues(state, setting, config)!.perQuery].map(([q, m]) => [q, m['ndcg@10']]));
+
+/** ExpandR after each round before the last (stages eval:ExpandR@roundT[@seedS]), as settingValues reads it. */
+function earlierRounds(state: RunState): string[] {
+  const rounds = Object.keys(state.stages).flatMap((name) => {
+    const id = parseStageName(name);
+    return id?.kind === 'eval' && id.setting === 'ExpandR' && id.round !== undefined ? [id.round] : [];
+  });
+  return [...new Set(rounds)].sort((a, b) => a - b).map((r) => `ExpandR@round${r}`);
+}
+
+/** The rows' per-query nDCG@10: every evaluated setting and ExpandR after each earlier round. */
+export function perQueryFromState(state: RunState, config: ValuesConfig = {}): Record<string, Record<string, number>> {
+  return Object.fromEntries([...settingsDone(state), ...earlierRounds(state)].map((s) => [s, ndcgByQuery(state, s, config)]));
+}
+
+/** ExpandR after each earlier round only (a finished run's per-query.json lacks them). */
+export function earlierRoundsFromState(state: RunState, config: ValuesConfig = {}): Record<string, Record<string, number>> {
+  return Object.fromEntries(earlierRounds(state).map((s) => [s, ndcgByQuery(state, s, config)]));
+}
+
+/** Preference records by LLM-training stage name. */
+export const preferencesFromState = (state: RunState): Record<string, PreferenceRecord[]> =>
+  Object.fromEntries([...stateOutputs<{ records: PreferenceRecord[] }>(state, 'preferences')].map(([n, p]) => [n, p.records]));
+
+/** The DPO stages' training curves. */
+export const dpoCurvesFromState = (state: RunState): TrainingCurve[] => [...stateOutputs<{ curve: TrainingCurve }>(state, 'dpo').values()].map((d) => d.curve);
+
+/** Milliseconds per stage (of the invocation that finished it). */
+export const timingsFromState = (state: RunState): { stages: Record<string, number> } => ({ stages: Object.fromEntries(Object.entries(state.stages).map(([k, v]) => [k, v.ms])) });
+
+/** Test-query expansions by LLM (stages expansions:LLM:test). */
+export function testExpansionsFromState(state: RunState | undefined): Record<string, Record<string, string>> {
+  const out: Record<string, Record<string, string>> = {};
+  for (const [rest, rec] of stateOutputs<Record<string, string>>(state, 'expansions')) if (rest.endsWith(':test')) out[rest.slice(0, -':test'.length)] = rec;
+  return out;
+}
+
+/** Everything the analysis reads that the run state holds (no DPO checkpoints, no dataset texts). */
+export function analysisInputFromState(state: RunState, config: (ValuesConfig & AnalysisInput['config']) | undefined): AnalysisInput {
+  const input: AnalysisInput = {};
+  if (config) input.config = config;
+  const perQuery = perQueryFromState(state, config);
+  if (Object.keys(perQuery).length) input.perQuery = perQuery;
+  const prefs = preferencesFromState(state);
+  if (Object.keys(prefs).length) input.preferences = prefs;
+  const curves = dpoCurvesFromState(state);
+  if (curves.length) input.curves = curves;
+  input.timings = timingsFromState(state);
+  input.expansions = testExpansionsFromState(state);
+  return input;
+}
+
+/** The test queries' texts and gold passages (d*: the highest-graded judged document the corpus has). */
+export function analysisTexts(qids: Iterable<string>, queries: ReadonlyMap<string, { text: string }>, docs: ReadonlyMap<string, BeirDoc>, qrels: Qrels | undefined): Pick<AnalysisInput, 'queries' | 'gold'> {
+  const out: Required<Pick<AnalysisInput, 'queries' | 'gold'>> = { queries: {}, gold: {} };
+  for (const qid of qids) {
+    const q = queries.get(qid);
+    if (q) out.queries[qid] = q.text;
+    const g = qrels && goldDocOf(qrels, qid, (d) => docs.has(d));
+    if (g) out.gold[qid] = { docId: g, text: flatText(docs.get(g)!) };
+  }
+  return out;
+}
