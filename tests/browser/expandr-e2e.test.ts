@@ -145,6 +145,7 @@ describe('ExpandR end to end in the page', () => {
     await page.getByTestId('analysis-run').click();
     const report = page.getByTestId('analysis-report');
     await report.waitFor({ timeout: LOAD_TIMEOUT_MS });
+    await page.getByTestId('run-analysis').screenshot({ path: join(ARTIFACTS, 'expandr-analysis.png') });
     const headings = await report.locator('h2').allTextContents();
     expect(headings).toEqual([...node.analysis.markdown.matchAll(/^## (.*)$/gm)].map((m) => m[1]));
     expect(headings).toHaveLength(7);
