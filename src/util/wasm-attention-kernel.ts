@@ -22,27 +22,39 @@ export const ATTENTION_MIN_CHUNKS_PER_THREAD = 16;
 /** Bit of attention()'s `scale` argument, its one f32 (runChunks' floats). */
 const SCALE_ARG_BIT = 1 << 9;
 
-function fusedAttentionKernel({ inputs, backend, attrs }: { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs: unknown }): tf.TensorInfo {
-  const { q, k, v, mask } = inputs as Record<'q' | 'k' | 'v' | 'mask', tf.TensorInfo>;
-  const { heads, scale } = attrs as { heads: number; scale: number };
-  const { batch, seq, d, headSize: hs } = attentionShape(WASM_FUSED_ATTENTION, q, k, v, mask, heads, 4);
-  const rows = batch * seq;
+type KernelArgs = { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs: unknown };
+
+/**
+ * One compiled call over all (row, head) pairs of `batch` sequences: `fourth` is the mask (attention) or the
+ * sequence starts (attention_packed), `seq` the (longest) length, `scores` the score entries in all (whether
+ * helpers are worth waking). Each thread its own scratch (the keys transposed, a mask row, the scores of a
+ * block of queries); the pairs in chunks the threads claim as they go (a packed pair's work varies with its
+ * length²: the guided chunks even it out).
+ */
+function runAttention(backend: unknown, name: 'attention' | 'attention_packed', [q, k, v, fourth]: tf.TensorInfo[], batch: number, seq: number, heads: number, scale: number, scores: number): tf.TensorInfo {
+  const [rows, d] = q.shape;
+  const hs = d / heads;
   const { be, mod, kernels: kernel, at } = wasmKernelsOf(backend);
   const out = be.makeOutput([rows, d], 'float32');
   const pairs = batch * heads;
-  const threads = pairs * seq * seq < ATTENTION_SPLIT_MIN_SCORES ? 1 : kernelThreads();
-  // Each thread its own scratch (the keys transposed, a mask row, the scores of a block of queries); the
-  // (row, head) pairs in chunks the threads claim as they go.
+  const threads = scores < ATTENTION_SPLIT_MIN_SCORES ? 1 : kernelThreads();
   const scratchBytes = 4 * kernel.attention_scratch_floats(seq, hs);
   withHeapScratch(mod, scratchBytes * threads, (scratch) => {
-    const argsOf = (t: number) => [at(q), at(k), at(v), at(mask), at(out), scratch + t * scratchBytes, seq, heads, hs, scale, 0, pairs];
-    runChunks(kernel, 'attention', argsOf, { rangeArg: 10, n: pairs, minChunk: minChunkOf(pairs, threads, ATTENTION_MIN_CHUNKS_PER_THREAD), helpers: threads - 1, floats: SCALE_ARG_BIT });
+    const argsOf = (t: number) => [at(q), at(k), at(v), at(fourth), at(out), scratch + t * scratchBytes, seq, heads, hs, scale, 0, pairs];
+    runChunks(kernel, name, argsOf, { rangeArg: 10, n: pairs, minChunk: minChunkOf(pairs, threads, ATTENTION_MIN_CHUNKS_PER_THREAD), helpers: threads - 1, floats: SCALE_ARG_BIT });
   });
   return out;
 }
 
+function fusedAttentionKernel({ inputs, backend, attrs }: KernelArgs): tf.TensorInfo {
+  const { q, k, v, mask } = inputs as Record<'q' | 'k' | 'v' | 'mask', tf.TensorInfo>;
+  const { heads, scale } = attrs as { heads: number; scale: number };
+  const { batch, seq } = attentionShape(WASM_FUSED_ATTENTION, q, k, v, mask, heads, 4);
+  return runAttention(backend, 'attention', [q, k, v, mask], batch, seq, heads, scale, batch * heads * seq * seq);
+}
+
 /** The same attention over sequences packed without padding (attention_packed in the .c): starts (B + 1) int32. */
-function packedAttentionKernel({ inputs, backend, attrs }: { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs: unknown }): tf.TensorInfo {
+function packedAttentionKernel({ inputs, backend, attrs }: KernelArgs): tf.TensorInfo {
   const { q, k, v, starts } = inputs as Record<'q' | 'k' | 'v' | 'starts', tf.TensorInfo>;
   const { heads, scale, maxSeq } = attrs as { heads: number; scale: number; maxSeq: number };
   const [rows, d] = q.shape;
@@ -51,18 +63,14 @@ function packedAttentionKernel({ inputs, backend, attrs }: { inputs: tf.NamedTen
   if (!same(q) || !same(k) || !same(v) || starts.shape.length !== 1 || starts.dtype !== 'int32' || starts.shape[0] < 2 || !Number.isInteger(hs) || hs % 4 !== 0 || !(maxSeq >= 1)) {
     throw new Error(`${WASM_PACKED_ATTENTION}: expects float32 q, k, v (rows, d) with d/heads a multiple of 4, int32 starts (B + 1) and maxSeq ≥ 1; got q [${q.shape}], k [${k.shape}], v [${v.shape}], starts [${starts.shape}] ${starts.dtype}, heads ${heads}, maxSeq ${maxSeq}`);
   }
-  const batch = starts.shape[0] - 1;
-  const { be, mod, kernels: kernel, at } = wasmKernelsOf(backend);
-  const out = be.makeOutput([rows, d], 'float32');
-  const pairs = batch * heads;
-  // Work per pair varies with its sequence's length²: the guided chunks even it out.
-  const threads = heads * rows * maxSeq < ATTENTION_SPLIT_MIN_SCORES ? 1 : kernelThreads();
-  const scratchBytes = 4 * kernel.attention_scratch_floats(maxSeq, hs);
-  withHeapScratch(mod, scratchBytes * threads, (scratch) => {
-    const argsOf = (t: number) => [at(q), at(k), at(v), at(starts), at(out), scratch + t * scratchBytes, maxSeq, heads, hs, scale, 0, pairs];
-    runChunks(kernel, 'attention_packed', argsOf, { rangeArg: 10, n: pairs, minChunk: minChunkOf(pairs, threads, ATTENTION_MIN_CHUNKS_PER_THREAD), helpers: threads - 1, floats: SCALE_ARG_BIT });
-  });
-  return out;
+  // Starts past the rows would read outside q, k, v, and a length past maxSeq past the scratch: checked here.
+  const { be, at } = wasmKernelsOf(backend);
+  const st = new Int32Array(be.wasm.HEAPF32.buffer, at(starts), starts.shape[0]);
+  const bad = st.findIndex((x, b) => (b === 0 ? x !== 0 : x < st[b - 1] || x - st[b - 1] > maxSeq));
+  if (bad >= 0 || st[st.length - 1] !== rows) {
+    throw new RangeError(`${WASM_PACKED_ATTENTION}: starts must rise from 0 to the ${rows} rows in steps of at most maxSeq ${maxSeq}; got [${[...st].join(', ')}]`);
+  }
+  return runAttention(backend, 'attention_packed', [q, k, v, starts], starts.shape[0] - 1, maxSeq, heads, scale, heads * rows * maxSeq);
 }
 
 /** Registers WASM_FUSED_ATTENTION and WASM_PACKED_ATTENTION for the wasm backend (idempotent). */

@@ -85,12 +85,16 @@ describe('wasmPackedAttention', () => {
     });
   }
 
-  it('refuses inputs of the wrong shape with what it got', async () => {
+  it('refuses inputs of the wrong shape, and starts that leave the rows or pass maxSeq, with what it got', async () => {
     await onWasm();
     const q = tf.zeros([5, 64]) as tf.Tensor2D;
     const starts = tf.tensor1d([0, 5], 'float32');
     expect(() => wasmPackedAttention(q, q, q, starts, 5, 2, 1)).toThrow(new RegExp(`${WASM_PACKED_ATTENTION}: expects .* int32 starts .*got .*starts \\[2\\] float32`));
-    tf.dispose([q, starts]);
+    const int = tf.tensor1d([0, 3, 5], 'int32');
+    expect(() => wasmPackedAttention(q, q, q, int, 2, 2, 1)).toThrow(new RegExp(`${WASM_PACKED_ATTENTION}: starts must rise from 0 to the 5 rows in steps of at most maxSeq 2; got \\[0, 3, 5\\]`));
+    const short = tf.tensor1d([0, 2, 4], 'int32');
+    expect(() => wasmPackedAttention(q, q, q, short, 2, 2, 1)).toThrow(/got \[0, 2, 4\]/);
+    tf.dispose([q, starts, int, short]);
   });
 });
 
