@@ -38,6 +38,7 @@ export async function analyzeStoredRun(store: Store, datasetId: string, prefix: 
     const id = parseStageName(name);
     if (id?.kind !== 'dpo') continue;
     const llm = name.slice('dpo:'.length);
+    // A checkpoint removed or damaged: the stage's own curve (without accuracy) still serves; the trainer reports damage.
     const latest = await storeDpoCheckpointSink(store, datasetId, `${prefix}/checkpoints/dpo-${llm}`).latest().catch(() => undefined);
     if (latest?.curve.length) input.dpoCheckpoints[llm] = latest.curve as DpoPoint[];
   }
