@@ -1,5 +1,5 @@
 // The parts of a run's zip that live in the store (run-export.ts builds the zip's file list from them):
-// its manifest as config.json, its results in three formats, its file sets (checkpoints only when asked)
+// its manifest as config.json, its results in three formats, its analysis, its file sets (checkpoints only when asked)
 // and its figures data for the page to draw. Works for any run in the list, not only the open one.
 import { NotFoundError } from '../errors.ts';
 import type { ExperimentConfig } from '../pipeline/config.ts';
@@ -13,6 +13,7 @@ import type { ExperimentResults, ResultRow } from '../pipeline/types.ts';
 import { getRunManifest, listRunIds, runPrefix } from '../store/run-artifacts.ts';
 import type { Store } from '../store/store.ts';
 import { CHECKPOINT_SETS, type RunExportParts } from './run-export.ts';
+import { analyzeStoredRun } from './run-analysis.ts';
 import type { ImportedManifest } from './run-import.ts';
 
 /** What the pipeline keeps beside a run's state (pipeline-session.ts); only these fields are read. */
@@ -42,6 +43,8 @@ export async function collectRunExport(store: Store, datasetId: string, id: stri
     const files = await store.getArtifact<Record<string, Uint8Array>>(datasetId, `${FILES}${name}`);
     if (files) fileSets.push({ name, files });
   }
+  // The analysis of a run the pipeline made (an imported run has only its one evaluation to show).
+  const analysis = state && Object.keys(state.stages).length && !manifest?.imported ? (await analyzeStoredRun(store, datasetId, prefix, config)).markdown : undefined;
   const record = manifest
     ? { name: manifest.name, key: manifest.key, datasets: manifest.datasets, models: manifest.models, ...(manifest.adapters ? { adapters: manifest.adapters } : {}), code: manifest.code, configSummary: manifest.configSummary, done: manifest.done, createdAt: manifest.createdAt, updatedAt: manifest.updatedAt, ...(manifest.imported ? { imported: manifest.imported } : {}), config: manifest.config }
     : { name: 'Run stored before run keys', key: id, datasets: [{ role: 'data', name: info.name, checksum: info.checksum }], config };
@@ -60,6 +63,7 @@ export async function collectRunExport(store: Store, datasetId: string, id: stri
     code: opts.code,
     ...(manifest ? { runCode: manifest.code } : {}),
     figures: snap?.figures ?? null,
+    ...(analysis ? { analysis } : {}),
   };
 }
 

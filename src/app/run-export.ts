@@ -1,4 +1,4 @@
-// A run taken away as ONE zip: its config, results (JSON, Markdown, CSV), TREC run files, expansions,
+// A run taken away as ONE zip: its config, results (JSON, Markdown, CSV), its analysis, TREC run files, expansions,
 // figures (SVG and PNG, made in the page), checkpoints only when asked, and a README naming what is inside
 // and the code version. The file list is built here from plain parts (no store, no DOM), so it is tested
 // as a list; run-export-collect.ts reads the parts from the store, the page adds the figures and zips.
@@ -16,6 +16,8 @@ export interface RunExportParts {
   config: Record<string, unknown>;
   /** The results in the three formats; null when nothing was evaluated. */
   results: { json: string; md: string; csv: string } | null;
+  /** analysis.md: the report `expandr analyze` writes (run-analysis.ts); absent for an imported run or one with no stage. */
+  analysis?: string;
   /** The run's file sets by name ('runs/BM25', 'expansions/base-test', 'encoders/FT', 'adapters/round-1'), each path → bytes. */
   fileSets: { name: string; files: Record<string, Uint8Array> }[];
   /** Checkpoints were asked for (encoders/ and adapters/ sets are then in fileSets). */
@@ -62,6 +64,7 @@ function setEntries(name: string, files: Record<string, Uint8Array>): [string, U
 const WHAT: [RegExp, string][] = [
   [/^config\.json$/, 'what identifies the run: models (Hub ones with their commit), dataset checksum, code version, the full config'],
   [/^results\./, 'the results table (one row per setting: nDCG@10, Recall@100, MRR@10, MAP@100, significance marks)'],
+  [/^analysis\.md$/, 'why the numbers are what they are: expansion length, rewards and the filter, DPO curves, per-query gains, cases, stage times (what `expandr analyze` writes)'],
   [/^runs\//, 'TREC run files (qid Q0 docid rank score tag), one per evaluated setting'],
   [/^expansions\//, 'query expansions as JSONL ({"id", "expansion"} per line; `expandr eval --expansions` reads them)'],
   [/^figures\/.*\.svg$/, 'figures as SVG'],
@@ -87,7 +90,7 @@ export function exportReadme(p: RunExportParts, paths: readonly string[]): strin
 }
 
 /**
- * Every file of the zip, path → bytes, in a stable order: config.json, results.*, runs/, expansions/,
+ * Every file of the zip, path → bytes, in a stable order: config.json, results.*, analysis.md, runs/, expansions/,
  * figures/, checkpoints/ (only when p.checkpoints), README.txt last. Checkpoint sets present in
  * p.fileSets without p.checkpoints are left out.
  */
@@ -99,6 +102,7 @@ export function runExportEntries(p: RunExportParts, figures: readonly ExportFigu
     out.set('results.md', utf8(p.results.md));
     out.set('results.csv', utf8(p.results.csv));
   }
+  if (p.analysis) out.set('analysis.md', utf8(p.analysis));
   const sets = [...p.fileSets].filter((s) => p.checkpoints || !isCheckpoint(s.name)).sort((a, b) => Number(isCheckpoint(a.name)) - Number(isCheckpoint(b.name)) || a.name.localeCompare(b.name));
   const plain = sets.filter((s) => !isCheckpoint(s.name));
   for (const s of plain) for (const [path, bytes] of setEntries(s.name, s.files)) out.set(path, bytes);

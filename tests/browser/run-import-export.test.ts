@@ -121,7 +121,7 @@ describe('bring and take in the page', () => {
     // Export the open run as one zip from the Export area, then the imported one from the run list.
     const entries = await zipEntries(page, () => page.getByTestId('export-run-zip').click());
     const paths = Object.keys(entries);
-    for (const p of ['config.json', 'results.json', 'results.md', 'results.csv', 'runs/BM25.trec', 'runs/Raw.trec', 'README.txt']) expect(paths).toContain(p);
+    for (const p of ['config.json', 'results.json', 'results.md', 'results.csv', 'analysis.md', 'runs/BM25.trec', 'runs/Raw.trec', 'README.txt']) expect(paths).toContain(p);
     expect(paths.some((p) => p.startsWith('checkpoints/'))).toBe(false);
     const svgs = paths.filter((p) => /^figures\/.*\.svg$/.test(p));
     expect(svgs.length).toBeGreaterThan(0); // the t-SNE of Raw's query/document pairs

@@ -4,7 +4,7 @@
 // - a TREC run made from the page's own BM25 run, imported, is listed as a run and compares with that
 //   BM25 row at p = 1 with zero difference on every query; expansions are scored as BM25 over
 //   "query expansion" without an encoder and as Raw+expansion with one, and the case rows show them;
-// - a run's zip holds config, results (json/md/csv), TREC runs, expansions, figures, README, and
+// - a run's zip holds config, results (json/md/csv), its analysis, TREC runs, expansions, figures, README, and
 //   checkpoints only when asked;
 // - the Hugging Face token opens a gated model (Authorization: Bearer) and is written nowhere: not in the
 //   model cache, the run's records, or its export.
@@ -234,7 +234,12 @@ describe('bring and take through the store', () => {
       // Export: the page run without checkpoints; the import with its run file and expansions.
       const p = await collectRunExport(store, datasetId, page.id, { checkpoints: false, code: 'test+code' });
       const paths = [...runExportEntries(p).keys()];
-      expect(paths).toEqual(['config.json', 'results.json', 'results.md', 'results.csv', 'runs/BM25.trec', 'runs/BM25-dev.trec', 'runs/Raw.trec', 'runs/Raw-dev.trec', 'README.txt']);
+      expect(paths).toEqual(['config.json', 'results.json', 'results.md', 'results.csv', 'analysis.md', 'runs/BM25.trec', 'runs/BM25-dev.trec', 'runs/Raw.trec', 'runs/Raw-dev.trec', 'README.txt']);
+      // The analysis of what the run has (BM25 and Raw: no expansions, no LLM training yet), with the README's line for it.
+      const analysis = new TextDecoder().decode(runExportEntries(p).get('analysis.md'));
+      expect(analysis).toMatch(/^# Analysis of the scifact-mini run/);
+      expect(analysis).toContain('## 7. Wall time per stage');
+      expect(new TextDecoder().decode(runExportEntries(p).get('README.txt'))).toContain('analysis.md - why the numbers are what they are');
       expect(JSON.parse(new TextDecoder().decode(runExportEntries(p).get('results.json'))).rows.map((r: { setting: string }) => r.setting)).toEqual(['BM25', 'Raw']);
       const pi = await collectRunExport(store, datasetId, viaDense.run, { checkpoints: true, code: 'test+code' });
       const ei = runExportEntries(pi);
