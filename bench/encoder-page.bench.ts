@@ -154,6 +154,7 @@ try {
           { label: 'attention composed from tfjs ops (no compiled wasm kernel)', backend: 'wasm' as const, switches: { fusedAttention: false } },
           { label: 'attention composed, products as before (read back + slices + Concat)', backend: 'wasm' as const, switches: { fusedAttention: false, slicedMatMul: false } },
           { label: 'attention composed from tfjs ops (before)', backend: 'webgpu' as const, switches: { fusedAttention: false } },
+          { label: 'padding kept on webgpu (every padded position through the products and attention)', backend: 'webgpu' as const, switches: { skipPadding: false } },
         ]
       : []
     ).filter((v) => argv.variant!.length === 0 || argv.variant!.some((t) => v.label.includes(t))),

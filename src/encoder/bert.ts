@@ -6,7 +6,7 @@
 // Only ops with tfjs 4.22 gradients on every backend are used (no StridedSlice, GatherNd, Einsum; the
 // embedding lookup brings its own gradient because wasm lacks UnsortedSegmentSum). One exception, outside
 // any gradient tape only: inference runs attention as one fused kernel per layer, WGSL on WebGPU and
-// compiled wasm SIMD on wasm (fusedAttentionKind); on wasm it may also skip the padding (skipPadding:
+// compiled wasm SIMD on wasm (fusedAttentionKind); there it may also skip the padding (skipPadding:
 // the tokens packed into one matrix for every row-wise product, attention per sequence; packing.ts).
 //
 // References: Devlin et al. 2019 (BERT); transformers' modeling_bert.py (names, eps, masking);
@@ -20,7 +20,7 @@ import { bertParamSpecs, isLinearWeight, randomBertWeights, type HfTensor } from
 import { attentionProbs, type ProbsDropout } from './attention-probs.ts';
 import { gelu } from './gelu.ts';
 import { attentionMatMul, linear2d, linearGeluInference } from '../util/matmul.ts';
-import { webgpuFusedAttention, webgpuKernelSwitches } from '../util/webgpu-attention-kernel.ts';
+import { webgpuFusedAttention, webgpuKernelSwitches, webgpuPackedAttention } from '../util/webgpu-attention-kernel.ts';
 import { wasmFusedAttention, wasmPackedAttention } from '../util/wasm-attention-kernel.ts';
 import { wasmGatherRows } from '../util/wasm-gather-rows-kernel.ts';
 import { wasmAddLayerNorm, wasmEmbeddings, wasmEmbeddingsTrain } from '../util/wasm-layer-norm-kernel.ts';
@@ -40,7 +40,7 @@ export interface ForwardOptions {
   /** Seeds the dropout masks of this call; omitted → the model's own stream (seeded at construction). */
   seed?: number;
   /**
-   * Inference on wasm may skip the padding (packing.ts): the tokens' states are the padded pass's bit for bit,
+   * Inference (fused attention on wasm or webgpu) may skip the padding (packing.ts): the tokens' states are the padded pass's,
    * the padding positions' states come back as zeros. For callers that pool with the mask (BertEncoder.embed).
    */
   skipPadding?: boolean;
@@ -101,12 +101,13 @@ export class BertModel {
       // Inference (no dropout, no gradient tape) on webgpu or wasm: attention as one fused kernel per layer.
       const fused = fusedAttentionKind(opts.training === true, c.hiddenSize / c.numHeads);
 
-      // Inference on wasm: the row-wise products on the tokens only, attention per sequence.
-      const packing = opts.skipPadding && fused === 'wasm' && wasmKernelSwitches.skipPadding ? packingOf(batch.attentionMask, B, T) : null;
-      const packed: Packed | null = packing && { starts: tf.tensor1d(packing.starts, 'int32'), maxSeq: packing.maxSeq };
+      // Inference: the row-wise products on the tokens only, attention per sequence.
+      const skip = fused === 'wasm' ? wasmKernelSwitches.skipPadding : fused === 'webgpu' && webgpuKernelSwitches.skipPadding;
+      const packing = opts.skipPadding && skip ? packingOf(batch.attentionMask, B, T) : null;
+      const packed: Packed | null = packing && (fused === 'wasm' ? { starts: tf.tensor1d(packing.starts, 'int32'), maxSeq: packing.maxSeq } : { seqs: tf.tensor1d(packing.rowSeqs, 'int32') });
 
       let x = this.embed(ids, types, positions, B, T, fused);
-      if (packing) x = wasmGatherRows(x, tf.tensor1d(packing.keep, 'int32'));
+      if (packing) x = this.gatherRows(x, packing.keep, fused!);
       x = drop(this.addLayerNorm(x, null, 'embeddings.LayerNorm', fused), c.hiddenDropout);
       // A scope per layer: its temporaries go when it ends instead of at the end of the forward pass
       // (under a gradient tape the tensors a gradient needs are kept by the tape, not by the scope).
@@ -115,7 +116,7 @@ export class BertModel {
         x = tf.tidy(() => this.layer(xi, i, B, T, maskAdd, drop, fused, packed));
       }
       // Back to (B·T, d), padding rows zeros.
-      if (packing) x = wasmGatherRows(x, tf.tensor1d(packing.back, 'int32'));
+      if (packing) x = this.gatherRows(x, packing.back, fused!);
       return tf.reshape(x, [B, T, d]);
     });
   }
@@ -159,7 +160,7 @@ export class BertModel {
     const k = this.linear(x, `${p}.attention.self.key`);
     const v = this.linear(x, `${p}.attention.self.value`);
     const scale = 1 / Math.sqrt(c.hiddenSize / c.numHeads);
-    if (packed) return wasmPackedAttention(q, k, v, packed.starts, packed.maxSeq, c.numHeads, scale);
+    if (packed) return 'seqs' in packed ? webgpuPackedAttention(q, k, v, packed.seqs, c.numHeads, scale) : wasmPackedAttention(q, k, v, packed.starts, packed.maxSeq, c.numHeads, scale);
     const run = kind === 'webgpu' ? webgpuFusedAttention : wasmFusedAttention;
     return run(q, k, v, tf.reshape(maskAdd, [B, T]), c.numHeads, scale);
   }
@@ -171,6 +172,13 @@ export class BertModel {
    */
   private linear(x: tf.Tensor2D, prefix: string): tf.Tensor2D {
     return linear2d(x, this.p(`${prefix}.weight`) as tf.Tensor2D, this.p(`${prefix}.bias`) as tf.Tensor1D);
+  }
+
+  /** Rows idx[i] of x (−1: a zero row): one compiled copy on wasm, tf.gather over x and a zero row on webgpu. */
+  private gatherRows(x: tf.Tensor2D, idx: Int32Array, fused: FusedKind): tf.Tensor2D {
+    const n = x.shape[0];
+    if (fused === 'wasm') return wasmGatherRows(x, tf.tensor1d(idx, 'int32'));
+    return tf.gather(tf.concat([x, tf.zeros([1, x.shape[1]])]), tf.tensor1d(idx.map((i) => (i < 0 ? n : i)), 'int32')) as tf.Tensor2D;
   }
 
   /** gelu(linear(x)) as one compiled call where it applies, else null. */
@@ -235,8 +243,8 @@ export class BertModel {
 }
 
 type FusedKind = 'webgpu' | 'wasm';
-/** A batch packed without padding (packing.ts): sequence starts as a tensor, the longest length. */
-type Packed = { starts: tf.Tensor1D; maxSeq: number };
+/** A batch packed without padding (packing.ts): on wasm the sequence starts and the longest length, on webgpu each row's sequence. */
+type Packed = { starts: tf.Tensor1D; maxSeq: number } | { seqs: tf.Tensor1D };
 
 /**
  * Which fused attention kernel forward() may use, or null for the composed ops: only when not training (no

@@ -1,6 +1,6 @@
 // Rows of a padded batch without its padding: the index arrays that gather the tokens of a (B·T, d) batch into
 // (N, d), N = Σ lengths, and back. Inference then runs every row-wise product on tokens only, and attention
-// per sequence (wasmPackedAttention). Pure JS over the attention mask.
+// per sequence (wasmPackedAttention, webgpuPackedAttention). Pure JS over the attention mask.
 
 export interface Packing {
   /** Row b·T + t of the padded batch for each packed row, in order (N). */
@@ -9,6 +9,8 @@ export interface Packing {
   back: Int32Array;
   /** Sequence b is packed rows starts[b] … starts[b+1]−1 (B + 1). */
   starts: Int32Array;
+  /** For each packed row, its sequence's first packed row and length (2N: start, length, start, length, …). */
+  rowSeqs: Int32Array;
   /** The longest sequence. */
   maxSeq: number;
 }
@@ -32,13 +34,15 @@ export function packingOf(attentionMask: ArrayLike<number>, B: number, T: number
   if (n === B * T) return null;
   const keep = new Int32Array(n);
   const back = new Int32Array(B * T).fill(-1);
+  const rowSeqs = new Int32Array(2 * n);
   let maxSeq = 0;
   for (let b = 0; b < B; b++) {
     maxSeq = Math.max(maxSeq, lengths[b]);
     for (let t = 0; t < lengths[b]; t++) {
       keep[starts[b] + t] = b * T + t;
       back[b * T + t] = starts[b] + t;
+      rowSeqs.set([starts[b], lengths[b]], 2 * (starts[b] + t));
     }
   }
-  return { keep, back, starts, maxSeq };
+  return { keep, back, starts, rowSeqs, maxSeq };
 }

@@ -12,9 +12,13 @@ import { attentionShape } from './attention-inputs.ts';
 import { registerKernelOnce } from './register-kernel-once.ts';
 
 export const FUSED_ATTENTION = 'ExpandrFusedAttention';
+export const PACKED_ATTENTION = 'ExpandrPackedAttention';
 
-/** On by default; benchmarks switch it off to time the composed ops it replaces in the same run. */
-export const webgpuKernelSwitches = { fusedAttention: true };
+/**
+ * On by default; benchmarks switch them off to time what they replace in the same run. skipPadding: BertModel
+ * inference (BertEncoder.embed) on the tokens only, packed without padding (encoder/packing.ts).
+ */
+export const webgpuKernelSwitches = { fusedAttention: true, skipPadding: true };
 const WORKGROUP = 64;
 
 interface FusedAttentionAttrs {
@@ -35,6 +39,37 @@ interface Program {
   uniforms: string;
   getUserCode(): string;
 }
+
+/**
+ * WGSL of one query's attention over `count` keys, from qBase (its head's first column) to the output: keys at
+ * rows `kvRow` (an expression of j), each score + `maskTerm`; an online softmax (running max m, sum l, rescaled
+ * accumulator) in one walk. Needs HS, D, q, k, v, uniforms.scale and h in scope.
+ */
+const attendWgsl = (hs: number, count: string, kvRow: string, maskTerm: string) => `
+        var qv : array<f32, ${hs}>;
+        var acc : array<f32, ${hs}>;
+        for (var c = 0; c < HS; c++) {
+          qv[c] = q[qBase + c];
+          acc[c] = 0.0;
+        }
+        var m = -3.402823e+38f;
+        var l = 0.0;
+        for (var j = 0; j < ${count}; j++) {
+          let kvBase = (${kvRow}) * D + h * HS;
+          var s = 0.0;
+          for (var c = 0; c < HS; c++) { s += qv[c] * k[kvBase + c]; }
+          s = s * uniforms.scale${maskTerm};
+          if (s > m) {
+            let rescale = exp(m - s);
+            l *= rescale;
+            for (var c = 0; c < HS; c++) { acc[c] *= rescale; }
+            m = s;
+          }
+          let p = exp(s - m);
+          l += p;
+          for (var c = 0; c < HS; c++) { acc[c] += p * v[kvBase + c]; }
+        }
+        for (var c = 0; c < HS; c++) { setOutputAtIndex(qBase + c, acc[c] / l); }`;
 
 function attentionProgram(b: number, t: number, heads: number, hs: number): Program {
   const rows = b * heads * t; // one invocation per (row, head, query)
@@ -60,30 +95,40 @@ function attentionProgram(b: number, t: number, heads: number, hs: number): Prog
         let h = (index / T) % HEADS;
         let b = index / (T * HEADS);
         let qBase = (b * T + i) * D + h * HS;
-        var qv : array<f32, ${hs}>;
-        var acc : array<f32, ${hs}>;
-        for (var c = 0; c < HS; c++) {
-          qv[c] = q[qBase + c];
-          acc[c] = 0.0;
-        }
-        var m = -3.402823e+38f;
-        var l = 0.0;
-        for (var j = 0; j < T; j++) {
-          let kvBase = (b * T + j) * D + h * HS;
-          var s = 0.0;
-          for (var c = 0; c < HS; c++) { s += qv[c] * k[kvBase + c]; }
-          s = s * uniforms.scale + mask[b * T + j];
-          if (s > m) {
-            let r = exp(m - s);
-            l *= r;
-            for (var c = 0; c < HS; c++) { acc[c] *= r; }
-            m = s;
-          }
-          let p = exp(s - m);
-          l += p;
-          for (var c = 0; c < HS; c++) { acc[c] += p * v[kvBase + c]; }
-        }
-        for (var c = 0; c < HS; c++) { setOutputAtIndex(qBase + c, acc[c] / l); }
+${attendWgsl(hs, 'T', 'b * T + j', ' + mask[b * T + j]')}
+      }
+    `,
+  };
+}
+
+/**
+ * The same attention over sequences packed without padding: q, k, v (N, d), N the tokens; seqs (2N) int32, for
+ * each row its sequence's first row and length. One invocation per (head, row); N a uniform, so batches of
+ * other sizes reuse the compiled program. No mask: every key of a sequence is a token.
+ */
+function packedProgram(n: number, heads: number, hs: number): Program {
+  return {
+    variableNames: ['q', 'k', 'v', 'seqs'],
+    outputShape: [n, heads * hs],
+    shaderKey: `expandrPackedAttention_${heads}_${hs}`,
+    dispatchLayout: { x: [0, 1] },
+    dispatch: [Math.ceil((n * heads) / WORKGROUP), 1, 1],
+    workgroupSize: [WORKGROUP, 1, 1],
+    uniforms: 'scale : f32, n : i32,',
+    getUserCode: () => `
+      const HS = ${hs};
+      const HEADS = ${heads};
+      const D = ${heads * hs};
+      fn main(index : i32) {
+        let n = uniforms.n;
+        if (index >= n * HEADS) { return; }
+        // index = h · N + r: consecutive invocations are consecutive rows of one head, mostly of one sequence.
+        let r = index % n;
+        let h = index / n;
+        let start = i32(seqs[2 * r]);
+        let len = i32(seqs[2 * r + 1]);
+        let qBase = r * D + h * HS;
+${attendWgsl(hs, 'len', 'start + j', '')}
       }
     `,
   };
@@ -102,9 +147,22 @@ function fusedAttentionKernel({ inputs, backend, attrs }: { inputs: tf.NamedTens
   return (backend as WebGpuBackendLike).runWebGPUProgram(program, [q, k, v, mask], 'float32', [{ type: 'float32', data: [scale] }]);
 }
 
-/** Registers FUSED_ATTENTION for the webgpu backend (idempotent). */
+function packedAttentionKernel({ inputs, backend, attrs }: { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs: unknown }): tf.TensorInfo {
+  const { q, k, v, seqs } = inputs as Record<'q' | 'k' | 'v' | 'seqs', tf.TensorInfo>;
+  const { heads, scale } = attrs as { heads: number; scale: number };
+  const [n, d] = q.shape;
+  const same = (t: tf.TensorInfo) => t.shape.length === 2 && t.shape[0] === n && t.shape[1] === d && t.dtype === 'float32';
+  if (!same(q) || !same(k) || !same(v) || seqs.dtype !== 'int32' || seqs.shape.join() !== `${2 * n}` || !Number.isInteger(d / heads)) {
+    throw new Error(`${PACKED_ATTENTION}: expects float32 q, k, v (N, d) with d divisible by heads and int32 seqs (2N); got q [${q.shape}], k [${k.shape}], v [${v.shape}], seqs ${seqs.dtype} [${seqs.shape}], heads ${heads}`);
+  }
+  const program = packedProgram(n, heads, d / heads);
+  return (backend as WebGpuBackendLike).runWebGPUProgram(program, [q, k, v, seqs], 'float32', [{ type: 'float32', data: [scale] }, { type: 'int32', data: [n] }]);
+}
+
+/** Registers FUSED_ATTENTION and PACKED_ATTENTION for the webgpu backend (idempotent). */
 export function registerFusedAttention(): void {
   registerKernelOnce(FUSED_ATTENTION, 'webgpu', fusedAttentionKernel);
+  registerKernelOnce(PACKED_ATTENTION, 'webgpu', packedAttentionKernel);
 }
 
 /**
@@ -116,4 +174,14 @@ export function webgpuFusedAttention(q: tf.Tensor2D, k: tf.Tensor2D, v: tf.Tenso
   const [batch, seqLen] = maskAdd.shape;
   const attrs = { batch, seqLen, heads, scale };
   return tf.engine().runKernel(FUSED_ATTENTION, { q, k, v, mask: maskAdd } as unknown as tf.NamedTensorMap, attrs as unknown as tf.NamedAttrMap) as tf.Tensor2D;
+}
+
+/**
+ * webgpuFusedAttention over sequences packed without padding (encoder/packing.ts): q, k, v (N, d); seqs (2N)
+ * int32, row r's sequence as [first row, length]. → (N, d), each row as webgpuFusedAttention gives that token in
+ * the padded batch (its padding keys add exact zeros there). Webgpu only, no gradient.
+ */
+export function webgpuPackedAttention(q: tf.Tensor2D, k: tf.Tensor2D, v: tf.Tensor2D, seqs: tf.Tensor1D, heads: number, scale: number): tf.Tensor2D {
+  registerFusedAttention();
+  return tf.engine().runKernel(PACKED_ATTENTION, { q, k, v, seqs } as unknown as tf.NamedTensorMap, { heads, scale } as unknown as tf.NamedAttrMap) as tf.Tensor2D;
 }

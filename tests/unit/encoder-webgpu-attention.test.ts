@@ -7,7 +7,8 @@ import '@tensorflow/tfjs-backend-cpu';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { useBackend } from '../../src/cli/backend.ts';
 import { BertModel } from '../../src/encoder/bert.ts';
-import { webgpuFusedAttention } from '../../src/util/webgpu-attention-kernel.ts';
+import { PACKED_ATTENTION, webgpuFusedAttention, webgpuKernelSwitches, webgpuPackedAttention } from '../../src/util/webgpu-attention-kernel.ts';
+import { packingOf } from '../../src/encoder/packing.ts';
 import { composedAttention as composed, maxDiff } from './helpers/attention-reference.ts';
 import type { BertConfig } from '../../src/encoder/config.ts';
 import type { TokenizedBatch } from '../../src/encoder/types.ts';
@@ -68,6 +69,59 @@ describe('webgpuFusedAttention', () => {
     const cpu = await run('cpu');
     const gpu = await run('webgpu');
     expect(maxDiff(gpu, cpu)).toBeLessThan(FORWARD_TOL);
+  });
+
+  it('webgpuPackedAttention gives every token the padded kernel\'s floats exactly', async (ctx) => {
+    if (!available) ctx.skip();
+    await useBackend('webgpu');
+    const B = 4, T = 9, heads = 2, hs = 8, d = heads * hs;
+    const lengths = [9, 6, 1, 4];
+    const mask01 = lengths.flatMap((n) => seq(T, (t) => (t < n ? 1 : 0)));
+    const p = packingOf(mask01, B, T)!;
+    const data = (o: number) => tf.tensor2d(seq(B * T * d, (i) => Math.sin(0.37 * i + o) * 2), [B * T, d]);
+    const [q, k, v] = [data(0), data(1), data(2)];
+    const padded = await webgpuFusedAttention(q, k, v, tf.tensor2d(mask01.map((m) => (m ? 0 : -1e9)), [B, T]), heads, 0.3).data();
+    const keep = tf.tensor1d(p.keep, 'int32');
+    const [pq, pk, pv] = [q, k, v].map((x) => tf.gather(x, keep) as tf.Tensor2D);
+    const out = webgpuPackedAttention(pq, pk, pv, tf.tensor1d(p.rowSeqs, 'int32'), heads, 0.3);
+    expect(out.shape).toEqual([p.keep.length, d]);
+    const got = await out.data();
+    const want = [...p.keep].flatMap((r) => [...padded.subarray(r * d, (r + 1) * d)]);
+    expect(maxDiff(got, want)).toBe(0);
+    expect(() => webgpuPackedAttention(pq, pk, pv, tf.tensor1d(p.starts, 'int32'), heads, 0.3)).toThrow(new RegExp(`${PACKED_ATTENTION}: expects .*seqs \\(2N\\)`));
+  });
+
+  it('BertModel.forward with skipPadding on webgpu: the padded pass for every token, zeros at the padding; the switch turns it off', async (ctx) => {
+    if (!available) ctx.skip();
+    await useBackend('webgpu');
+    const run = async (skipPadding: boolean) => {
+      const model = BertModel.random(config, 3);
+      let kernels: string[] = [];
+      let v: Float32Array = new Float32Array();
+      const profile = await tf.profile(async () => {
+        const h = model.forward(batch, { skipPadding });
+        v = (await h.data()) as Float32Array;
+        h.dispose();
+      });
+      kernels = profile.kernels.map((k) => k.name);
+      model.dispose();
+      return { v, packed: kernels.includes(PACKED_ATTENTION) };
+    };
+    const padded = await run(false);
+    const skipped = await run(true);
+    expect([padded.packed, skipped.packed]).toEqual([false, true]);
+    const d = config.hiddenSize;
+    for (let row = 0; row < batch.batch * batch.seqLen; row++) {
+      const a = skipped.v.subarray(row * d, (row + 1) * d);
+      if (batch.attentionMask[row]) expect(maxDiff(a, padded.v.subarray(row * d, (row + 1) * d)), `row ${row}`).toBeLessThan(FORWARD_TOL);
+      else expect(a.every((x) => x === 0), `padding row ${row}`).toBe(true);
+    }
+    webgpuKernelSwitches.skipPadding = false;
+    try {
+      expect((await run(true)).packed).toBe(false);
+    } finally {
+      webgpuKernelSwitches.skipPadding = true;
+    }
   });
 
   it('under a gradient tape forward keeps the composed ops: gradients on webgpu equal cpu', async (ctx) => {
