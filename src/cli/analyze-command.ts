@@ -12,7 +12,7 @@ import { analyzeRun } from '../pipeline/analysis.ts';
 import type { AnalysisInput, DpoPoint } from '../pipeline/analysis-input.ts';
 import { analysisMarkdown } from '../pipeline/analysis-markdown.ts';
 import type { TrainingCurve } from '../pipeline/figures-data.ts';
-import { analysisTexts, dpoCurvesFromState, earlierRoundsFromState, perQueryFromState, preferencesFromState, testExpansionsFromState, timingsFromState } from '../pipeline/analysis-from-state.ts';
+import { analysisInputFromState, analysisTexts, earlierRoundsFromState } from '../pipeline/analysis-from-state.ts';
 import type { PreferenceRecord } from '../pipeline/types.ts';
 import { DPO_STATE_JSON } from '../train/dpo-checkpoint.ts';
 import { parseCommandArgs } from './args.ts';
@@ -45,13 +45,13 @@ function readExpansions(file: string): Record<string, string> {
   return out;
 }
 
-/** Test expansions by LLM: expansions/LLM-test/expansions.jsonl, else the run state's expansions:LLM:test. */
-function expansionsOf(run: FoundRun): Record<string, Record<string, string>> {
-  const out = testExpansionsFromState(run.state);
-  const dir = join(run.dir, 'expansions');
-  if (existsSync(dir)) {
-    for (const name of readdirSync(dir)) {
-      const file = join(dir, name, 'expansions.jsonl');
+/** Test expansions by LLM: expansions/LLM-test/expansions.jsonl over `fromState` (the run state's expansions:LLM:test). */
+function expansionsOf(dir: string, fromState: Record<string, Record<string, string>>): Record<string, Record<string, string>> {
+  const out = { ...fromState };
+  const root = join(dir, 'expansions');
+  if (existsSync(root)) {
+    for (const name of readdirSync(root)) {
+      const file = join(root, name, 'expansions.jsonl');
       if (name.endsWith('-test') && existsSync(file)) out[name.slice(0, -'-test'.length)] = readExpansions(file);
     }
   }
@@ -79,20 +79,16 @@ export async function readAnalysisInput(run: FoundRun, dataDir?: string): Promis
   const input: AnalysisInput & { dataset?: string } = {};
   if (run.config) input.config = run.config;
 
-  input.perQuery = readJson<Record<string, Record<string, number>>>(f('per-query.json'));
-  if (run.state) {
-    // A run still going: every row from its state; a finished one: per-query.json plus the earlier rounds.
-    const fromState = input.perQuery ? earlierRoundsFromState(run.state, run.config) : perQueryFromState(run.state, run.config);
-    if (Object.keys(fromState).length) input.perQuery = { ...input.perQuery, ...fromState };
-  }
-  input.preferences = readJson<Record<string, PreferenceRecord[]>>(f('preferences.json'));
-  if (!input.preferences && run.state && Object.keys(preferencesFromState(run.state)).length) input.preferences = preferencesFromState(run.state);
-  input.curves = readJson<{ curves: TrainingCurve[] }>(f('figures.json'))?.curves;
-  if (!input.curves && run.state && dpoCurvesFromState(run.state).length) input.curves = dpoCurvesFromState(run.state);
+  // What the run state holds; the final files, where written, come first.
+  const state = run.state && analysisInputFromState(run.state, run.config);
+  const perQuery = readJson<Record<string, Record<string, number>>>(f('per-query.json'));
+  // A finished run: per-query.json plus ExpandR after the earlier rounds (which it lacks); a run still going: its state's rows.
+  input.perQuery = perQuery && run.state ? { ...perQuery, ...earlierRoundsFromState(run.state, run.config) } : (perQuery ?? state?.perQuery);
+  input.preferences = readJson<Record<string, PreferenceRecord[]>>(f('preferences.json')) ?? state?.preferences;
+  input.curves = readJson<{ curves: TrainingCurve[] }>(f('figures.json'))?.curves ?? state?.curves;
   input.dpoCheckpoints = dpoCheckpointCurves(run.dir);
-  input.timings = readJson<{ totalMs: number; stages: Record<string, number> }>(f('timings.json'));
-  if (!input.timings && run.state) input.timings = timingsFromState(run.state);
-  input.expansions = expansionsOf(run);
+  input.timings = readJson<{ totalMs: number; stages: Record<string, number> }>(f('timings.json')) ?? state?.timings;
+  input.expansions = expansionsOf(run.dir, state?.expansions ?? {});
   const fromState = FINAL_FILES.filter((name) => !existsSync(f(name)));
   if (run.state && fromState.length) input.sourceNotes = [`${fromState.join(', ')} not written (the run is still going, or stopped): what they hold is read from run-state.json where it is there.`];
 

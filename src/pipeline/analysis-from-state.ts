@@ -13,9 +13,9 @@ import { parseStageName } from './stages.ts';
 import type { PreferenceRecord } from './types.ts';
 
 /** Stage outputs of a kind, by the part of the stage name after the kind. */
-export function stateOutputs<T>(state: RunState | undefined, kind: string): Map<string, T> {
+function stateOutputs<T>(state: RunState, kind: string): Map<string, T> {
   const out = new Map<string, T>();
-  for (const [name, rec] of Object.entries(state?.stages ?? {})) {
+  for (const [name, rec] of Object.entries(state.stages)) {
     if (parseStageName(name)?.kind === kind) out.set(name.slice(kind.length + 1), rec.output as T);
   }
   return out;
@@ -34,45 +34,28 @@ function earlierRounds(state: RunState): string[] {
   return [...new Set(rounds)].sort((a, b) => a - b).map((r) => `ExpandR@round${r}`);
 }
 
-/** The rows' per-query nDCG@10: every evaluated setting and ExpandR after each earlier round. */
-export function perQueryFromState(state: RunState, config: ValuesConfig = {}): Record<string, Record<string, number>> {
-  return Object.fromEntries([...settingsDone(state), ...earlierRounds(state)].map((s) => [s, ndcgByQuery(state, s, config)]));
-}
-
-/** ExpandR after each earlier round only (a finished run's per-query.json lacks them). */
+/** Per-query nDCG@10 of ExpandR after each earlier round only (a finished run's per-query.json lacks them). */
 export function earlierRoundsFromState(state: RunState, config: ValuesConfig = {}): Record<string, Record<string, number>> {
   return Object.fromEntries(earlierRounds(state).map((s) => [s, ndcgByQuery(state, s, config)]));
 }
 
-/** Preference records by LLM-training stage name. */
-export const preferencesFromState = (state: RunState): Record<string, PreferenceRecord[]> =>
-  Object.fromEntries([...stateOutputs<{ records: PreferenceRecord[] }>(state, 'preferences')].map(([n, p]) => [n, p.records]));
-
-/** The DPO stages' training curves. */
-export const dpoCurvesFromState = (state: RunState): TrainingCurve[] => [...stateOutputs<{ curve: TrainingCurve }>(state, 'dpo').values()].map((d) => d.curve);
-
-/** Milliseconds per stage (of the invocation that finished it). */
-export const timingsFromState = (state: RunState): { stages: Record<string, number> } => ({ stages: Object.fromEntries(Object.entries(state.stages).map(([k, v]) => [k, v.ms])) });
-
-/** Test-query expansions by LLM (stages expansions:LLM:test). */
-export function testExpansionsFromState(state: RunState | undefined): Record<string, Record<string, string>> {
-  const out: Record<string, Record<string, string>> = {};
-  for (const [rest, rec] of stateOutputs<Record<string, string>>(state, 'expansions')) if (rest.endsWith(':test')) out[rest.slice(0, -':test'.length)] = rec;
-  return out;
-}
-
-/** Everything the analysis reads that the run state holds (no DPO checkpoints, no dataset texts). */
+/**
+ * Everything the analysis reads that the run state holds (no DPO checkpoints, no dataset texts): every evaluated
+ * row's and each earlier round's per-query nDCG@10, the preference records, the DPO curves, the stage times and
+ * the test expansions by LLM. A part the state has nothing of is left out.
+ */
 export function analysisInputFromState(state: RunState, config: (ValuesConfig & AnalysisInput['config']) | undefined): AnalysisInput {
   const input: AnalysisInput = {};
   if (config) input.config = config;
-  const perQuery = perQueryFromState(state, config);
+  const perQuery = { ...Object.fromEntries(settingsDone(state).map((s) => [s, ndcgByQuery(state, s, config ?? {})])), ...earlierRoundsFromState(state, config) };
   if (Object.keys(perQuery).length) input.perQuery = perQuery;
-  const prefs = preferencesFromState(state);
-  if (Object.keys(prefs).length) input.preferences = prefs;
-  const curves = dpoCurvesFromState(state);
-  if (curves.length) input.curves = curves;
-  input.timings = timingsFromState(state);
-  input.expansions = testExpansionsFromState(state);
+  const prefs = stateOutputs<{ records: PreferenceRecord[] }>(state, 'preferences');
+  if (prefs.size) input.preferences = Object.fromEntries([...prefs].map(([n, p]) => [n, p.records]));
+  const dpo = stateOutputs<{ curve: TrainingCurve }>(state, 'dpo');
+  if (dpo.size) input.curves = [...dpo.values()].map((d) => d.curve);
+  input.timings = { stages: Object.fromEntries(Object.entries(state.stages).map(([k, v]) => [k, v.ms])) };
+  input.expansions = {};
+  for (const [rest, rec] of stateOutputs<Record<string, string>>(state, 'expansions')) if (rest.endsWith(':test')) input.expansions[rest.slice(0, -':test'.length)] = rec;
   return input;
 }
 

@@ -135,8 +135,9 @@ export async function runExperiment(ctx: LoopContext, llm: LlmSide | null): Prom
     }
   }
   const trainIds = new Set(trainQueries.map((q) => q.qid));
-  // The LLM side (candidates, answers, rewards, DPO) on the first candidates.queries of them (0 = all).
-  const llmQueries = config.candidates.queries > 0 ? trainQueries.slice(0, config.candidates.queries) : trainQueries;
+  // The LLM side (candidates, answers, rewards, DPO) on the first candidates.queries of them (0 = all): the
+  // config's, or a variant's.
+  const llmQueriesOf = (c: CandidateSettings) => (c.queries > 0 ? trainQueries.slice(0, c.queries) : trainQueries);
   const trainBeir = [...trainCorpus.queries.values()].filter((q) => trainIds.has(q.id));
   const trainData = (expansions?: Map<string, string>): TrainData => buildTrainData(trainCorpus.docs, trainBeir, source!.train, { expansions }).data;
   let devQueries = source ? splitQueries(trainCorpus.queries.values(), source.dev) : [];
@@ -188,14 +189,12 @@ export async function runExperiment(ctx: LoopContext, llm: LlmSide | null): Prom
    * with expansion.seed, as before.
    */
   const evalSampling = (seed: number) => (seed === config.seed ? undefined : { seed: config.expansion.seed + (seed - config.seed), name: seededName('base', seed, config.seed) });
-  /** The train queries the LLM side uses under `c` (a variant's candidate settings, or the config's). */
-  const llmQueriesOf = (c: CandidateSettings) => (c.queries > 0 ? trainQueries.slice(0, c.queries) : trainQueries);
   const sameCandidates = (c: CandidateSettings) => JSON.stringify(c) === JSON.stringify(config.candidates);
   // A variant with other candidate settings samples under its own name (LLM~VARIANT); the texts it shares
   // with the config's (same prompt, temperature and sample index) come from the generation cache.
   const candidatesOf = (adapter: string | null, variant?: { llm: string; settings: CandidateSettings }) =>
     stages.once({ kind: 'candidates', llm: variant && !sameCandidates(variant.settings) ? `${adapter ?? 'base'}~${variant.llm}` : (adapter ?? 'base') }, async () => {
-      const qs = variant ? llmQueriesOf(variant.settings) : llmQueries;
+      const qs = llmQueriesOf(variant?.settings ?? config.candidates);
       ctx.log(`sampling candidates and answers for ${qs.length} train queries with LLM ${adapter ?? 'base'}${variant ? ` (variant ${variant.llm})` : ''}`);
       const sets = await llm!.candidates(await generator(adapter), qs, ctx.work, variant?.settings);
       const failed = sets.reduce((n, s) => n + (s.failed ?? 0), 0);
@@ -213,7 +212,7 @@ export async function runExperiment(ctx: LoopContext, llm: LlmSide | null): Prom
       ctx.log(`scoring candidates with retriever ${encoderName} for ${name}`);
       const enc = await ctx.encoders.load(await encoderFiles(ctx, encoderName));
       try {
-        const out = await llm!.preferences(enc, cands, variant ? llmQueriesOf(variant.candidates) : llmQueries, rewards, ctx.work);
+        const out = await llm!.preferences(enc, cands, llmQueriesOf((variant ?? config).candidates), rewards, ctx.work);
         sendRewardPoints(ctx.work, `rewards:${name}`, out.records);
         return out;
       } finally {
