@@ -147,7 +147,7 @@ export interface ExperimentConfig {
   lora: LoraSettingsConfig;
   /** Which rows of the table to produce (default: all nine). */
   settings: SettingName[];
-  /** Changes within the method tried on dev after the table's rows (VariantConfig); default none. */
+  /** Changes within the method tried on dev after the first seed's rows, before the other seeds' (VariantConfig); default none. */
   variants: VariantConfig[];
 }
 

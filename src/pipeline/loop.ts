@@ -17,8 +17,9 @@
 // Several seeds (config.seeds, seeds.ts): the trained rows (FT, the rounds, the ablations) run once per
 // seed, under names that carry it (round-1@seed7, eval:FT@seed7); each row is then the mean over its seeds.
 //
-// Variants (config.variants, results-variants.ts): after every seed, round 1 again with a variant's LLM-side
-// settings from the first seed's E_1, evaluated on dev only and tested against ExpandR after round 1.
+// Variants (config.variants, results-variants.ts): after the first seed's rows (before the other seeds), round 1
+// again with a variant's LLM-side settings from that seed's E_1, evaluated on dev only and tested against
+// ExpandR after round 1.
 //
 // Train and test may come from different datasets (train-sources.ts): training (queries, gold documents,
 // hard negatives, candidates, rewards) reads the train part of the train datasets, every setting is
@@ -250,6 +251,26 @@ export async function runExperiment(ctx: LoopContext, llm: LlmSide | null): Prom
     else run.roundEvals[round].devEvals.push(dev);
   };
 
+  // Variants of round 1 (config.variants), judged on dev: the first seed's E_1, each variant's own LLM_1.
+  // They run right after the first seed's rows, before the other seeds: a variant that wins on dev changes
+  // the config, and the other seeds would then run again under it.
+  const variantEvals: VariantEval[] = [];
+  if (config.variants.length && (!want.has('ExpandR') || !devOn)) {
+    throw new ExpandrError('config.variants are tried against ExpandR after round 1 on dev: add "ExpandR" to settings and keep a dev split (dev.fraction), or remove the variants.');
+  }
+  const runVariants = async () => {
+    const e1 = seededName('round-1', run.seed, config.seed);
+    for (const v of config.variants) {
+      const name = variantStageName(v);
+      const vc = variantConfig(config, v);
+      const pairs = await trainLlm(name, null, e1, vc.rewards, vc);
+      const on = seedOn({ ...devOn!, round: 1, variant: name });
+      // Sampled as that seed's round-1 row samples its dev expansions, so the two differ by the LLM alone.
+      const dev = await denseStage(ctx, 'ExpandR', e1, devQueries, devQrels, await expansionsOf(name, 'dev', evalSampling(run.seed)), on, await expansionSource(ctx, `expansions/${name}-dev`));
+      variantEvals.push({ variant: v, llm: name, seed: run.seed, pairs, dev });
+    }
+  };
+
   if (want.has('BM25')) {
     evals.push(await bm25Stage(ctx, testQueries, qrels));
     if (devOn) devEvals.push(await bm25Stage(ctx, devQueries, devQrels, devOn));
@@ -298,22 +319,7 @@ export async function runExperiment(ctx: LoopContext, llm: LlmSide | null): Prom
       await trainLlm(tag('wo-retriever-reward'), null, tag('round-1'), { ...config.rewards, retrieverReward: false });
       await evalDense('w/o retriever reward', tag('round-1'), tag('wo-retriever-reward'));
     }
-  }
-  // Variants of round 1 (config.variants), judged on dev: the first seed's E_1, each variant's own LLM_1.
-  const variantEvals: VariantEval[] = [];
-  if (config.variants.length) {
-    if (!want.has('ExpandR') || !devOn) throw new ExpandrError('config.variants are tried against ExpandR after round 1 on dev: add "ExpandR" to settings and keep a dev split (dev.fraction), or remove the variants.');
-    run = seeded[0];
-    const e1 = seededName('round-1', run.seed, config.seed);
-    for (const v of config.variants) {
-      const name = variantStageName(v);
-      const vc = variantConfig(config, v);
-      const pairs = await trainLlm(name, null, e1, vc.rewards, vc);
-      const on = seedOn({ ...devOn, round: 1, variant: name });
-      // Sampled as that seed's round-1 row samples its dev expansions, so the two differ by the LLM alone.
-      const dev = await denseStage(ctx, 'ExpandR', e1, devQueries, devQrels, await expansionsOf(name, 'dev', evalSampling(run.seed)), on, await expansionSource(ctx, `expansions/${name}-dev`));
-      variantEvals.push({ variant: v, llm: name, seed: run.seed, pairs, dev });
-    }
+    if (seed === config.seeds[0] && config.variants.length) await runVariants();
   }
   (current as { gen: { dispose?(): void } } | null)?.gen.dispose?.();
   // One row per trained setting: the mean over the seeds (per query too, for the paired tests).

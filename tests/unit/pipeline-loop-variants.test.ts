@@ -102,6 +102,23 @@ it("samples a variant's dev expansions with its seed's draw when the first seed 
   expect(seedsOf('round-1@seed9')).toEqual([config.expansion.seed + 2, config.expansion.seed + 2]);
 });
 
+it("run right after the first seed's rows, before the other seeds' (a variant that wins on dev would change their config)", { timeout: TEST_MS }, async () => {
+  const config = experimentConfig({ ...baseConfig, seeds: [7, 8], variants: [VARIANTS[1]] });
+  const ctx = await tinyLoopContext(config);
+  const out = await runExperiment(ctx, llm);
+  const state = (await ctx.store.loadState())!;
+  const epochs = variantStageName(VARIANTS[1] as never);
+  const order = Object.entries(state.stages)
+    .sort(([, a], [, b]) => Date.parse(a.finishedAt!) - Date.parse(b.finishedAt!))
+    .map(([n]) => n);
+  const variantLast = order.indexOf(`devEval:ExpandR@round1@${epochs}`);
+  const seed8First = order.findIndex((n) => n.endsWith('@seed8') || n.includes('@seed8:'));
+  expect(variantLast).toBeGreaterThan(order.indexOf('devEval:ExpandR'));
+  expect(seed8First).toBeGreaterThan(variantLast);
+  // Still tried from the first seed's E_1 and against its round-1 row.
+  expect(out.results.variants!.map((r) => r.seed)).toEqual([7]);
+});
+
 describe('variants in the config', () => {
   it('leave the config key as it was, so that a running config resumes with variants added', () => {
     expect(configKey(experimentConfig({ ...baseConfig, variants: VARIANTS }))).toBe(configKey(experimentConfig(baseConfig)));
