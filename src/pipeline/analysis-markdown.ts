@@ -15,6 +15,13 @@ const signed = (x: number) => (!Number.isFinite(x) ? '—' : `${x > 0 ? '+' : x 
 const secs = (ms: number) => (ms / 1000).toFixed(1);
 /** Markdown table cells: pipes escaped, line breaks flattened. */
 const cell = (s: string) => s.replace(/\|/g, '\\|').replace(/\s*\n\s*/g, ' ');
+/**
+ * Text quoted from the data or the LLM (queries, passages, expansions, ids), shown as written: what markdown
+ * or HTML would read as syntax is backslash-escaped (CommonMark lets any ASCII punctuation be): emphasis,
+ * code, link brackets, table pipes, strikethrough, and "<" or "&" only where they would open a tag or an
+ * entity, so "P<0.05" stays readable in the file while "<i>" or "&amp;" stay literal on any renderer.
+ */
+export const quoted = (s: string) => s.replace(/\s*\n\s*/g, ' ').replace(/[\\`*_[\]|~]|<(?=[A-Za-z/!?])|&(?=#?\w+;)/g, '\\$&');
 
 function table(head: string[], rows: string[][], align: ('l' | 'r')[] = head.map((_, i) => (i === 0 ? 'l' : 'r'))): string[] {
   return [`| ${head.join(' | ')} |`, `|${align.map((a) => (a === 'r' ? '---:' : '---')).join('|')}|`, ...rows.map((r) => `| ${r.map(cell).join(' | ')} |`)];
@@ -112,11 +119,11 @@ function queryGains(pairs: PairStats[], notes: string[]): string[] {
 function cases(s: CaseSection): string[] {
   const out = [s.how, ...s.notes.map((n) => `\n_${n}_`), ''];
   for (const c of s.cases) {
-    out.push(`### Query ${c.qid}: ${s.compared[0]} − ${s.compared[1]} ${signed(c.diff)}`, '');
-    if (c.query !== undefined) out.push(`**Query.** ${c.query}`, '');
-    if (c.gold) out.push(`**Gold passage** (${c.gold.docId}, first ${GOLD_CHARS} characters). ${cell(c.gold.text)}`, '');
-    out.push(`**Before DPO** (base LLM). ${c.before !== undefined ? cell(c.before) : '—'}`, '');
-    out.push(`**After DPO** (ExpandR's adapter). ${c.after !== undefined ? cell(c.after) : '—'}`, '');
+    out.push(`### Query ${quoted(c.qid)}: ${s.compared[0]} − ${s.compared[1]} ${signed(c.diff)}`, '');
+    if (c.query !== undefined) out.push(`**Query.** ${quoted(c.query)}`, '');
+    if (c.gold) out.push(`**Gold passage** (${quoted(c.gold.docId)}, first ${GOLD_CHARS} characters). ${quoted(c.gold.text)}`, '');
+    out.push(`**Before DPO** (base LLM). ${c.before !== undefined ? quoted(c.before) : '—'}`, '');
+    out.push(`**After DPO** (ExpandR's adapter). ${c.after !== undefined ? quoted(c.after) : '—'}`, '');
     out.push(...table([...CASE_SETTINGS], [CASE_SETTINGS.map((k) => num(c.ndcg[k] ?? NaN, 4))], CASE_SETTINGS.map(() => 'r')), '');
   }
   return out;
