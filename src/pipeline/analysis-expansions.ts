@@ -50,6 +50,14 @@ export function expansionLengthSection(input: AnalysisInput): LengthSection | Mi
   }
   // An earlier round's adapter wrote the test expansions of ExpandR after that round.
   for (let r = 1; r < rounds; r++) if (exp[`round-${r}`] && input.perQuery?.[`ExpandR@round${r}`]) usedBy.set(`round-${r}`, [...(usedBy.get(`round-${r}`) ?? []), `ExpandR@round${r}`]);
+  // Another seed's LLM (NAME@seedS) wrote that seed's expansions of the settings NAME wrote, where they run at
+  // every seed (config.seededSettings; ExpandR@roundT follows ExpandR); the rest ran at the first seed only.
+  const seeded = new Set(input.config?.seededSettings ?? []);
+  const isSeeded = (s: string) => seeded.has(s.replace(/@round\d+$/, ''));
+  for (const name of Object.keys(exp)) {
+    const m = /^(.*)@seed(\d+)$/.exec(name);
+    if (m) usedBy.set(name, (usedBy.get(m[1]) ?? []).filter(isSeeded).map((s) => `${s} (seed ${m[2]})`));
+  }
   const names = inLoopOrder(Object.keys(exp));
   if (names.length === 0) return { missing: `No test expansions (${ANALYSIS_FILES.expansions}): the run has no expanded setting${notes.length ? ` finished (${notes.join('; ')})` : ''}.` };
   const rows = names.map((llm) => {

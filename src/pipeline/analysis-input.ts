@@ -23,7 +23,7 @@ export type DpoPoint = CurvePoint & Partial<Pick<DpoPairMetrics, 'accuracy'>>;
 
 export interface AnalysisInput {
   /** The run's config (run.json); absent for a folder without one (then one round and a 0.6 filter are assumed, and said). */
-  config?: Pick<ExperimentConfig, 'rounds' | 'seed' | 'split' | 'settings'> & { seeds?: number[]; rewards?: Pick<ExperimentConfig['rewards'], 'filter'> };
+  config?: Pick<ExperimentConfig, 'rounds' | 'seed' | 'split' | 'settings'> & { seeds?: number[]; seededSettings?: string[]; rewards?: Pick<ExperimentConfig['rewards'], 'filter'> };
   /** per-query.json: setting → qid → nDCG@10 (a row run at several seeds: each query's mean over them). */
   perQuery?: Record<string, Record<string, number>>;
   /** preferences.json: LLM-training stage name (round-1, wo-self-reward, …) → one record per train query. */

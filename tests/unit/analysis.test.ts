@@ -250,6 +250,23 @@ describe('an earlier round of ExpandR (two rounds, the run at round 1)', () => {
   });
 });
 
+describe('expansions of the other seeds', () => {
+  it("name the settings they were used by at that seed, for the settings that run at every seed", () => {
+    const l = expansionLengthSection({
+      config: { ...CONFIG, rounds: 2, seeds: [42, 43], seededSettings: ['Raw+expansion', 'ExpandR'] },
+      perQuery: { 'ExpandR@round1': { q1: 1 } },
+      expansions: { base: { q1: 'a' }, 'base@seed43': { q1: 'a b' }, 'round-1': { q1: 'a' }, 'round-1@seed43': { q1: 'a' }, 'round-2': { q1: 'a' }, 'round-2@seed43': { q1: 'a' } },
+    });
+    if (isMissing(l)) throw new Error(l.missing);
+    const by = Object.fromEntries(l.rows.map((r) => [r.llm, r.settings]));
+    // w/o LLM training also reads the base LLM's expansions, but only at the first seed.
+    expect(by.base).toEqual(['Raw+expansion', 'w/o LLM training']);
+    expect(by['base@seed43']).toEqual(['Raw+expansion (seed 43)']);
+    expect(by['round-1@seed43']).toEqual(['ExpandR@round1 (seed 43)']);
+    expect(by['round-2@seed43']).toEqual(['ExpandR (seed 43)']);
+  });
+});
+
 describe('stage times', () => {
   it('groups the stages and sums them', () => {
     const t = timingSection({ timings: { totalMs: 9000, stages: { 'expansions:base:test': 1000, 'eval:Raw': 500, 'devEval:Raw': 250, 'dpo:round-1': 1500, 'retriever:FT@seed7': 600, 'candidates:base': 100, odd: 50 } } });
