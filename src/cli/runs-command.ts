@@ -10,6 +10,7 @@ import { sourcesFromPath } from '../data/node-sources.ts';
 import { loadBeir, type BeirDataset } from '../data/load.ts';
 import { flatText } from '../data/types.ts';
 import { goldDocOf } from '../data/qrels.ts';
+import { intervalText } from '../eval/bootstrap.ts';
 import { caseRows, compareSides, type CaseLookup, type CaseRow, type RunComparison } from '../eval/compare-runs.ts';
 import { textTable } from '../util/format.ts';
 import { DEFAULT_RUN_ROOTS, findRuns, resolveRun, runRow, runSide, type FoundRun } from './run-folders.ts';
@@ -146,7 +147,7 @@ function comparisonText(c: RunComparison, top: number, runA: FoundRun, runB: Fou
   return [
     `A  ${c.a}   (${runA.dir})`,
     `B  ${c.b}   (${runB.dir})`,
-    `${c.metric} on ${c.shared} shared queries${c.onlyA || c.onlyB ? ` (left out: ${c.onlyA} only in A, ${c.onlyB} only in B)` : ''}: A ${fmt(c.meanA)}, B ${fmt(c.meanB)}, B − A ${signed(t.meanDiff)}`,
+    `${c.metric} on ${c.shared} shared queries${c.onlyA || c.onlyB ? ` (left out: ${c.onlyA} only in A, ${c.onlyB} only in B)` : ''}: A ${fmt(c.meanA)}, B ${fmt(c.meanB)}, B − A ${signed(t.meanDiff)} (95 % CI ${intervalText(c.ci95)}, percentile bootstrap over the queries)`,
     `paired permutation test (two-sided, ${t.exact ? 'exact' : 'Monte Carlo'}): p = ${t.pValue.toPrecision(3)} → ${verdict}; B higher on ${c.moved.up}, lower on ${c.moved.down}, equal on ${c.moved.same}`,
     '',
     `Per-query ${c.metric}, ${diffs.length} of ${c.shared} queries, most moved first:`,

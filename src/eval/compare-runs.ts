@@ -3,6 +3,7 @@
 // the rows of a case view for the queries that moved most. The runner (`runs compare`) and the page
 // (src/app/run-list.ts) call this one implementation; they only differ in where the values come from.
 import { MetricError } from '../errors.ts';
+import { pairedBootstrapInterval, type DiffInterval } from './bootstrap.ts';
 import { pairByQuery, pairedPermutationTest, type PermutationResult } from './significance.ts';
 import { directionOf, SIGNIFICANCE_TEST, type Direction } from './significance-marks.ts';
 
@@ -38,6 +39,8 @@ export interface RunComparison {
   meanB: number;
   /** B against A: meanDiff = meanB − meanA. */
   test: PermutationResult;
+  /** 95 % percentile bootstrap interval of meanB − meanA over the shared queries (src/eval/bootstrap.ts). */
+  ci95: DiffInterval;
   /** 'improvement' / 'loss' of B over A at SIGNIFICANCE_ALPHA, else 'none'. */
   direction: Direction;
   /** Every shared query, by |b − a| descending (ties: larger b first, then qid). */
@@ -61,7 +64,9 @@ export function compareSides(a: CompareSide, b: CompareSide, metric: string, opt
   const p = pairByQuery(a.perQuery, b.perQuery, metric);
   const aIds = new Set(a.perQuery.keys());
   const onlyA = p.unpaired.filter((q) => aIds.has(q)).length;
-  const test = pairedPermutationTest(p.b, p.a, { rounds: opts.rounds ?? SIGNIFICANCE_TEST.rounds, seed: opts.seed ?? SIGNIFICANCE_TEST.seed });
+  const seed = opts.seed ?? SIGNIFICANCE_TEST.seed;
+  const test = pairedPermutationTest(p.b, p.a, { rounds: opts.rounds ?? SIGNIFICANCE_TEST.rounds, seed });
+  const ci95 = pairedBootstrapInterval(p.b, p.a, { seed });
   const diffs = p.queryIds.map((qid, i) => ({ qid, a: p.a[i], b: p.b[i], diff: p.b[i] - p.a[i] }));
   diffs.sort((x, y) => Math.abs(y.diff) - Math.abs(x.diff) || y.diff - x.diff || (x.qid < y.qid ? -1 : x.qid > y.qid ? 1 : 0));
   const mean = (xs: number[]) => (xs.length ? xs.reduce((s, x) => s + x, 0) / xs.length : 0);
@@ -75,6 +80,7 @@ export function compareSides(a: CompareSide, b: CompareSide, metric: string, opt
     meanA: mean(p.a),
     meanB: mean(p.b),
     test,
+    ci95,
     direction: directionOf(test),
     diffs,
     moved: { up: diffs.filter((d) => d.diff > 0).length, down: diffs.filter((d) => d.diff < 0).length, same: diffs.filter((d) => d.diff === 0).length },

@@ -4,6 +4,7 @@
 // the direction comes from the sign of the paired mean difference, and a loss gets its own mark that
 // names the baseline (▼Raw), so that a row worse than Raw never carries †.
 import { compareByQuery, DEFAULT_EXACT_MAX_N, DEFAULT_PERMUTATION_ROUNDS, type PermutationOptions } from './significance.ts';
+import type { DiffInterval } from './bootstrap.ts';
 
 /** Significance level of every mark. */
 export const SIGNIFICANCE_ALPHA = 0.05;
@@ -34,6 +35,8 @@ export interface PairedOutcome {
   meanDiff: number;
   /** Queries paired. */
   n: number;
+  /** 95 % percentile bootstrap interval of meanDiff over the paired queries (src/eval/bootstrap.ts); absent in results stored before it. */
+  ci95?: DiffInterval;
 }
 
 export type Direction = 'improvement' | 'loss' | 'none';
@@ -57,7 +60,7 @@ export function markOf(baseline: Baseline, outcome: PairedOutcome): string {
 }
 
 export function markedTest(baseline: Baseline, outcome: PairedOutcome): MarkedTest {
-  return { pValue: outcome.pValue, meanDiff: outcome.meanDiff, n: outcome.n, direction: directionOf(outcome), mark: markOf(baseline, outcome) };
+  return { pValue: outcome.pValue, meanDiff: outcome.meanDiff, n: outcome.n, ...(outcome.ci95 && { ci95: outcome.ci95 }), direction: directionOf(outcome), mark: markOf(baseline, outcome) };
 }
 
 /** Tests of one row per baseline, then per metric (how results rows and the encoder panel keep them). */

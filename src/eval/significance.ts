@@ -16,6 +16,7 @@
 
 import { MetricError } from '../errors.ts';
 import { createRng } from '../util/random.ts';
+import { pairedBootstrapInterval, type DiffInterval } from './bootstrap.ts';
 
 export interface PermutationOptions {
   /** Monte Carlo rounds (random sign assignments). Default 10,000. */
@@ -129,13 +130,13 @@ export function pairByQuery(
   return out;
 }
 
-/** Pairs two evaluations by query id on `metric` and tests a against b. */
+/** Pairs two evaluations by query id on `metric`, tests a against b, and bounds mean(a − b) (95 % bootstrap interval, same seed). */
 export function compareByQuery(
   a: ReadonlyMap<string, Readonly<Record<string, number>>>,
   b: ReadonlyMap<string, Readonly<Record<string, number>>>,
   metric: string,
   options: PermutationOptions = {},
-): PermutationResult & { unpaired: string[] } {
+): PermutationResult & { unpaired: string[]; ci95: DiffInterval } {
   const paired = pairByQuery(a, b, metric);
-  return { ...pairedPermutationTest(paired.a, paired.b, options), unpaired: paired.unpaired };
+  return { ...pairedPermutationTest(paired.a, paired.b, options), unpaired: paired.unpaired, ci95: pairedBootstrapInterval(paired.a, paired.b, { seed: options.seed }) };
 }

@@ -2,6 +2,7 @@
 // (src/ui/components/ExpandrResults.svelte) both show: ExpandR after each earlier round (results-rounds.ts)
 // and the variants of round 1 tried on dev (results-variants.ts).
 import type { STANDARD_METRICS } from '../eval/metrics.ts';
+import { intervalText } from '../eval/bootstrap.ts';
 import { marksText, type MarkedTest, type SignificanceMetric } from '../eval/significance-marks.ts';
 import { meanSdText } from './seeds.ts';
 import type { ExperimentResults, ResultRow, VariantRow } from './types.ts';
@@ -15,13 +16,26 @@ export function marksOf(row: ResultRow, metric: SignificanceMetric): string {
   return marksText(row.significance ?? {}, metric);
 }
 const withMarks = (row: ResultRow, m: SignificanceMetric) => `${metricCell(row, m)}${marksOf(row, m)}`;
-/** A paired difference with ▲ / ▼ where significant, and its p-value. */
-const diffCells = (t: MarkedTest | undefined): [string, string] =>
-  t ? [`${t.meanDiff >= 0 ? '+' : ''}${t.meanDiff.toFixed(4)}${t.direction === 'improvement' ? ' ▲' : t.direction === 'loss' ? ' ▼' : ''}`, t.pValue.toPrecision(2)] : ['', ''];
+/** A paired difference with ▲ / ▼ where significant, its 95 % bootstrap interval and its p-value. */
+const diffCells = (t: MarkedTest | undefined): [string, string, string] =>
+  t ? [`${t.meanDiff >= 0 ? '+' : ''}${t.meanDiff.toFixed(4)}${t.direction === 'improvement' ? ' ▲' : t.direction === 'loss' ? ' ▼' : ''}`, t.ci95 ? intervalText(t.ci95) : '', t.pValue.toPrecision(2)] : ['', '', ''];
 
-export const ROUND_COLUMNS = ['after round', 'nDCG@10', 'Recall@100', 'last round − this, nDCG@10', 'p', 'dev nDCG@10'] as const;
+/** Baselines of the differences table: the paper's two. */
+const DIFF_BASELINES = ['Raw', 'FT'] as const;
+export const DIFF_COLUMNS = ['setting', '− Raw', '95 % CI', 'p', '− FT', '95 % CI', 'p'] as const;
+export const DIFF_NOTE =
+  'nDCG@10 of each row minus Raw’s and FT’s, paired by query (for rows run at several seeds, on each query’s mean over them): the mean difference (▲ / ▼ significant), its 95 % percentile bootstrap interval over the queries (10,000 resamples) and the two-sided paired permutation test’s p.';
+
+/** One row of cells per setting tested against Raw or FT on nDCG@10 (the table's rows, in its order); [] when none is. */
+export function differenceRowCells(results: ExperimentResults): string[][] {
+  return results.rows
+    .filter((r) => DIFF_BASELINES.some((b) => r.significance?.[b]?.['ndcg@10']))
+    .map((r) => [r.setting, ...DIFF_BASELINES.flatMap((b) => diffCells(r.significance?.[b]?.['ndcg@10']))]);
+}
+
+export const ROUND_COLUMNS = ['after round', 'nDCG@10', 'Recall@100', 'last round − this, nDCG@10', '95 % CI', 'p', 'dev nDCG@10'] as const;
 export const ROUNDS_NOTE =
-  'The table’s ExpandR row is the last round’s. Each earlier round is evaluated the same way (mean ± sd over its seeds, marks against Raw and FT), and the last round is tested against it (paired permutation test; ▲ / ▼: the last round significantly better / worse).';
+  'The table’s ExpandR row is the last round’s. Each earlier round is evaluated the same way (mean ± sd over its seeds, marks against Raw and FT), and the last round is tested against it (paired permutation test; ▲ / ▼: the last round significantly better / worse; 95 % CI: percentile bootstrap interval of the mean per-query difference).';
 
 /** One row of cells per earlier round, then the last round (the table's ExpandR row); [] without rounds. */
 export function roundRowCells(results: ExperimentResults): string[][] {
@@ -29,16 +43,16 @@ export function roundRowCells(results: ExperimentResults): string[][] {
   if (!rows.length) return [];
   const out = rows.map((r) => [String(r.round), withMarks(r, 'ndcg@10'), withMarks(r, 'recall@100'), ...diffCells(r.lastVsThis?.['ndcg@10']), fmt(r.dev?.['ndcg@10'])]);
   const last = results.rows.find((r) => r.setting === 'ExpandR');
-  if (last) out.push(['last (the table’s row)', withMarks(last, 'ndcg@10'), withMarks(last, 'recall@100'), '', '', fmt(last.dev?.['ndcg@10'])]);
+  if (last) out.push(['last (the table’s row)', withMarks(last, 'ndcg@10'), withMarks(last, 'recall@100'), '', '', '', fmt(last.dev?.['ndcg@10'])]);
   return out;
 }
 
-export const VARIANT_COLUMNS = ['variant', 'changes', 'why', 'DPO pairs', 'dev nDCG@10', '− round 1', 'p'] as const;
+export const VARIANT_COLUMNS = ['variant', 'changes', 'why', 'DPO pairs', 'dev nDCG@10', '− round 1', '95 % CI', 'p'] as const;
 
 /** What the variants' table says above it: how each ran and what it is tested against. */
 export function variantsNote(rows: readonly VariantRow[]): string {
   const base = rows[0]?.baselineDev;
-  return `Each variant runs round 1 again with its own LLM-side settings (the same round-1 retriever, seed ${rows[0]?.seed}) and is evaluated on the dev queries only; it is tested against ExpandR after round 1 with the config's settings${base === undefined ? '' : ` (dev nDCG@10 ${base.toFixed(4)})`} by a paired permutation test (▲ / ▼: the variant significantly better / worse). Every variant tried is listed.`;
+  return `Each variant runs round 1 again with its own LLM-side settings (the same round-1 retriever, seed ${rows[0]?.seed}) and is evaluated on the dev queries only; it is tested against ExpandR after round 1 with the config's settings${base === undefined ? '' : ` (dev nDCG@10 ${base.toFixed(4)})`} by a paired permutation test (▲ / ▼: the variant significantly better / worse; 95 % CI: percentile bootstrap interval of the mean per-query difference). Every variant tried is listed.`;
 }
 
 /** One row of cells per variant (changes as JSON). */
@@ -48,16 +62,23 @@ export function variantRowCells(rows: readonly VariantRow[] | undefined): string
 
 const mdTable = (columns: readonly string[], rows: string[][], align: string) => [`| ${columns.join(' | ')} |`, align, ...rows.map((c) => `| ${c.join(' | ')} |`)];
 
+/** The differences against Raw and FT with their intervals; '' when no row was tested. */
+export function differencesMarkdown(results: ExperimentResults): string {
+  const rows = differenceRowCells(results);
+  if (!rows.length) return '';
+  return ['## Differences against Raw and FT, nDCG@10', '', DIFF_NOTE, '', ...mdTable(DIFF_COLUMNS, rows, '|---|---:|---:|---:|---:|---:|---:|')].join('\n');
+}
+
 /** The section under the table when the run had several rounds; '' otherwise. */
 export function roundRowsMarkdown(results: ExperimentResults): string {
   const rows = roundRowCells(results);
   if (!rows.length) return '';
-  return ['## ExpandR after each round', '', ROUNDS_NOTE, '', ...mdTable(ROUND_COLUMNS, rows, '|---|---:|---:|---:|---:|---:|')].join('\n');
+  return ['## ExpandR after each round', '', ROUNDS_NOTE, '', ...mdTable(ROUND_COLUMNS, rows, '|---|---:|---:|---:|---:|---:|---:|')].join('\n');
 }
 
 /** The section under the table when the config tried variants; '' otherwise. */
 export function variantRowsMarkdown(rows: readonly VariantRow[] | undefined): string {
   if (!rows?.length) return '';
   const cells = variantRowCells(rows).map((c) => c.map((x, i) => (i === 1 ? `\`${x}\`` : x)));
-  return ['## Variants of round 1, judged on dev', '', variantsNote(rows), '', ...mdTable(VARIANT_COLUMNS, cells, '|---|---|---|---:|---:|---:|---:|')].join('\n');
+  return ['## Variants of round 1, judged on dev', '', variantsNote(rows), '', ...mdTable(VARIANT_COLUMNS, cells, '|---|---|---|---:|---:|---:|---:|---:|')].join('\n');
 }

@@ -19,7 +19,7 @@ import {
 import { provenanceText, type GenerationProvenance } from './generation-provenance.ts';
 import { sourcesNote, type ExperimentSources } from './train-sources.ts';
 import { SETTING_NAMES, type ExperimentResults, type ResultRow, type RoundRow, type SettingName, type VariantRow } from './types.ts';
-import { fmt, marksOf, metricCell, roundRowsMarkdown, variantRowsMarkdown } from './results-sections.ts';
+import { differencesMarkdown, fmt, marksOf, metricCell, roundRowsMarkdown, variantRowsMarkdown } from './results-sections.ts';
 
 export { marksOf };
 import type { ExperimentConfig } from './config.ts';
@@ -222,6 +222,8 @@ export function resultsMarkdown(results: ExperimentResults, opts: { queries?: nu
     );
   }
   out.push('', RESULTS_LEGEND);
+  const differences = differencesMarkdown(results);
+  if (differences) out.push('', differences);
   const rounds = roundRowsMarkdown(results);
   if (rounds) out.push('', rounds);
   const variants = variantRowsMarkdown(results.variants);

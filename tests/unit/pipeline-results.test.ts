@@ -94,9 +94,24 @@ describe('results', () => {
     const e = j.rows.find((x) => x.setting === 'ExpandR')!;
     expect(e).toMatchObject({ scoring: 'cosine', maxLength: 512, generation: TFJS });
     expect(e.comparisons).toEqual({ Raw: { comparable: true }, FT: { comparable: true }, 'Raw+expansion': { comparable: true } });
-    expect(Object.keys(j.rows[0].significance!.Raw!['ndcg@10'])).toEqual(['pValue', 'meanDiff', 'n', 'direction', 'mark']);
+    expect(Object.keys(j.rows[0].significance!.Raw!['ndcg@10'])).toEqual(['pValue', 'meanDiff', 'n', 'ci95', 'direction', 'mark']);
     expect(j.rows[0]).not.toHaveProperty('perQuery');
     expect(perQueryJson(r).ExpandR.q3).toBeCloseTo(0.63, 12);
+  });
+
+  it('gives each difference from Raw and FT its 95 % bootstrap interval, in results.json and under the markdown table', () => {
+    const worse = r.rows.find((x) => x.setting === 'Raw+expansion')!;
+    // 0.05 below Raw on every query: every resample's mean is −0.05.
+    expect(worse.significance!.Raw!['ndcg@10'].ci95).toEqual({ lo: expect.closeTo(-0.05, 12), hi: expect.closeTo(-0.05, 12), level: 0.95 });
+    const e = r.rows.find((x) => x.setting === 'ExpandR')!.significance!.FT!['ndcg@10'];
+    expect(e.ci95!.lo).toBeLessThan(e.meanDiff);
+    expect(e.ci95!.hi).toBeGreaterThan(e.meanDiff);
+    const md = resultsMarkdown(r);
+    expect(md).toContain('## Differences against Raw and FT, nDCG@10');
+    expect(md).toContain('| Raw+expansion | -0.0500 ▼ | [-0.0500, -0.0500] | 0.00049 |');
+    // Raw and FT are not tested against themselves; BM25 is against both.
+    expect(md).toMatch(/\| Raw \|  \|  \|  \| [+-]\d/);
+    expect(md).toMatch(/\| BM25 \| \+0\.\d{4} ▲ \| \[/);
   });
 
   it('exports CSV and markdown with the marks', () => {

@@ -164,6 +164,15 @@ describe('expandr runs compare', () => {
     expect(r.exact).toBe(true);
     expect(r.meanDiff).toBeCloseTo((6 * 0.5 + 2 * 0.25) / 8, 12);
     expect(r.direction).toBe('improvement');
+    // Its 95 % bootstrap interval: resampled means of six 0.5s and two 0.25s lie in [0.25, 0.5] around it.
+    const ci = r.ci95 as { lo: number; hi: number; level: number };
+    expect(ci.level).toBe(0.95);
+    expect(ci.lo).toBeGreaterThanOrEqual(0.25);
+    expect(ci.lo).toBeLessThan(r.meanDiff as number);
+    expect(ci.hi).toBeGreaterThan(r.meanDiff as number);
+    expect(ci.hi).toBeLessThanOrEqual(0.5);
+    const text = (await run(['compare', 'exp-a:Raw', `${shortKey(keyB)}:FT`, '--root', root, '--cases', '0'])).join('\n');
+    expect(text).toContain(`(95 % CI [+${ci.lo.toFixed(4)}, +${ci.hi.toFixed(4)}], percentile bootstrap over the queries)`);
     const diffs = r.diffs as { qid: string; diff: number }[];
     expect(diffs.map((d) => d.qid)).toEqual(['q0', 'q1', 'q2', 'q3', 'q4', 'q5', 'q6', 'q7']);
     expect(diffs[0].diff).toBeCloseTo(0.5, 12);

@@ -1,13 +1,13 @@
 // The page's results view (ExpandrResults.svelte, rendered on the server): the table's rows, and below it the
-// same two sections results.md has — ExpandR after each earlier round and the variants of round 1 on dev —
-// with the cells results-sections.ts makes for both.
+// same sections results.md has — the differences from Raw and FT with their intervals, ExpandR after each
+// earlier round and the variants of round 1 on dev — with the cells results-sections.ts makes for both.
 import { render } from 'svelte/server';
 import { expect, it } from 'vitest';
 import ExpandrResults from '../../src/ui/components/ExpandrResults.svelte';
 import { buildResults, type SettingEval } from '../../src/pipeline/results.ts';
 import { buildRoundRows } from '../../src/pipeline/results-rounds.ts';
 import { buildVariantRows } from '../../src/pipeline/results-variants.ts';
-import { roundRowCells, variantRowCells } from '../../src/pipeline/results-sections.ts';
+import { differenceRowCells, roundRowCells, variantRowCells } from '../../src/pipeline/results-sections.ts';
 
 const QUERIES = ['q1', 'q2', 'q3', 'q4'];
 /** An evaluation with per-query values v + step·i (so paired tests have something to compare). */
@@ -26,8 +26,11 @@ it('shows the table, ExpandR after each round and the variants of round 1 with t
   expect(body).toContain('data-testid="expandr-results"');
   expect(body).toContain('data-testid="expandr-rounds"');
   expect(body).toContain('data-testid="expandr-variants"');
+  expect(body).toContain('data-testid="expandr-differences"');
   const text = (x: string) => x.replace(/&/g, '&amp;').replace(/</g, '&lt;'); // as the server render escapes text
-  for (const cells of [...roundRowCells(results), ...variantRowCells(results.variants)]) for (const x of cells) expect(body).toContain(`>${text(x)}</td>`);
+  for (const cells of [...differenceRowCells(results), ...roundRowCells(results), ...variantRowCells(results.variants)]) for (const x of cells) expect(body).toContain(`>${text(x)}</td>`);
+  // ExpandR 0.1 above Raw on every query: the interval is the difference itself.
+  expect(differenceRowCells(results).find((c) => c[0] === 'ExpandR')!.slice(0, 3)).toEqual(['ExpandR', '+0.1200', '[+0.1200, +0.1200]']);
   expect(variantRowCells(results.variants)[0].slice(0, 5)).toEqual(['2 DPO epochs', '{"dpo":{"epochs":2}}', 'the reference code’s', '125', '0.6050']);
   expect(body).toContain('(dev nDCG@10 0.5850)');
 });
