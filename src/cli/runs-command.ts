@@ -22,7 +22,9 @@ Usage:
   runs compare RUN_A:SETTING RUN_B:SETTING [--dev] [--metric ndcg@10] [--top 10] [--cases 3] [--data DIR] [--root DIR]... [--json]
 
 RUN is a run folder, a key (or its first hex digits, as listed) or a folder name under the roots; SETTING is
-a row of its results (BM25, Raw, Raw+expansion, FT, ExpandR, "w/o LLM training", …; quote names with spaces).
+a row of its results (BM25, Raw, Raw+expansion, FT, ExpandR, "w/o LLM training", …; quote names with spaces);
+ExpandR@roundT is ExpandR after an earlier round, and SETTING@seedS one seed of a row run at several seeds
+(without it, each query's mean over the seeds, as the table).
 The test is two-sided, paired on the query ids both runs evaluated (their count is printed), of B against A.
 
 Options:

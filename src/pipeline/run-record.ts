@@ -6,7 +6,7 @@ import type { RunState } from './run-state.ts';
 import { runKey, type ModelIdentity, type RunKeyParts } from './run-key.ts';
 import { parseStageName, stageName } from './stages.ts';
 import type { SettingEval } from './results.ts';
-import { combineStoredEvals } from './seeds.ts';
+import { combineStoredEvals, seededName } from './seeds.ts';
 import type { SettingName } from './types.ts';
 
 export const RUN_MANIFEST_FORMAT = 'expandr-run';
@@ -129,21 +129,27 @@ export type ValuesConfig = Partial<Pick<ExperimentConfig, 'rounds' | 'seed' | 's
 /**
  * A setting's stored evaluation (and expansions) from the run state; undefined when it was not evaluated.
  * A setting run at several seeds comes back as the results table reads it: each query's mean over the
- * seeds (seeds.ts combineStoredEvals). The expansions are the config seed's.
+ * seeds (seeds.ts combineStoredEvals), with the config seed's expansions; 'SETTING@seedS' is that seed's
+ * evaluation alone, with its own expansions.
  */
 export function settingValues(state: RunState | undefined, setting: string, config: ValuesConfig = {}, on: 'test' | 'dev' = 'test'): SettingValues | undefined {
   const kind = on === 'dev' ? 'devEval' : 'eval';
+  const configSeed = config.seed ?? 42;
+  // 'NAME@seedS': one seed's evaluation; stages of the config's seed carry no suffix (seeds.ts seededName).
+  const bySeed = /^(.*)@seed(\d+)$/.exec(setting);
+  const [rest, onlySeed] = bySeed ? [bySeed[1], Number(bySeed[2])] : [setting, undefined];
   // 'ExpandR@roundT': ExpandR after round T of the loop, before the last (its stages eval:ExpandR@roundT[@seedS]).
-  const asked = /^(.*)@round(\d+)$/.exec(setting);
-  const [name, round] = asked ? [asked[1], Number(asked[2])] : [setting, undefined];
+  const asked = /^(.*)@round(\d+)$/.exec(rest);
+  const [name, round] = asked ? [asked[1], Number(asked[2])] : [rest, undefined];
   const stored = Object.entries(state?.stages ?? {}).flatMap(([k, rec]) => {
     const id = parseStageName(k);
+    if (onlySeed !== undefined && (id?.seed ?? configSeed) !== onlySeed) return [];
     return id?.kind === kind && id.round === round && id.setting === name ? [{ seed: id.seed, eval: rec.output as SettingEval }] : [];
   });
   if (stored.length === 0) return undefined;
-  const seed = config.seed ?? 42;
-  const [e] = combineStoredEvals(stored, seed, config.seeds?.length ? config.seeds : [seed]);
-  const llm = round === undefined ? expansionLlmOf(setting, config.rounds ?? 1) : `round-${round}`;
+  const [e] = combineStoredEvals(stored, configSeed, onlySeed !== undefined ? [onlySeed] : config.seeds?.length ? config.seeds : [configSeed]);
+  const llmName = round === undefined ? expansionLlmOf(rest, config.rounds ?? 1) : `round-${round}`;
+  const llm = llmName && onlySeed !== undefined ? seededName(llmName, onlySeed, configSeed) : llmName;
   const exp = llm ? state?.stages[stageName({ kind: 'expansions', llm, queries: on })] : undefined;
   return {
     setting,

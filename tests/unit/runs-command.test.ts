@@ -203,6 +203,10 @@ describe('expandr runs compare', () => {
     const r = lastJson(await run(['compare', 'exp-a:Raw', `${dir}:FT`, '--root', root, '--json', '--cases', '0']));
     expect(r.shared).toBe(8);
     expect(r.meanB).toBeCloseTo((4 * 0.5 + 4 * 1) / 8, 12); // seed 5: all 1; seed 6: 0 on q0-q3
+    // One seed alone: FT@seed6 (its stage eval:FT@seed6) and FT@seed5 (the config's seed: eval:FT).
+    const six = lastJson(await run(['compare', `${dir}:FT@seed5`, `${dir}:FT@seed6`, '--root', root, '--json', '--cases', '0']));
+    expect([six.meanA, six.meanB, six.shared]).toEqual([1, 0.5, 8]);
+    await expect(run(['compare', `${dir}:FT@seed7`, `${dir}:FT`, '--root', root])).rejects.toThrow(/no evaluation of "FT@seed7"/);
     const list = lastJson(await run(['--root', join(root, 'seeded'), '--json'])) as { runs: Record<string, string>[] };
     expect(list.runs[0].settings).toBe('FT'); // once, not once per seed
   });
