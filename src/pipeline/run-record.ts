@@ -143,8 +143,8 @@ export function settingValues(state: RunState | undefined, setting: string, conf
   const [name, round] = asked ? [asked[1], Number(asked[2])] : [rest, undefined];
   const stored = Object.entries(state?.stages ?? {}).flatMap(([k, rec]) => {
     const id = parseStageName(k);
-    if (onlySeed !== undefined && (id?.seed ?? configSeed) !== onlySeed) return [];
-    return id?.kind === kind && id.round === round && id.setting === name ? [{ seed: id.seed, eval: rec.output as SettingEval }] : [];
+    if (id?.kind !== kind || id.round !== round || id.setting !== name) return [];
+    return onlySeed === undefined || (id.seed ?? configSeed) === onlySeed ? [{ seed: id.seed, eval: rec.output as SettingEval }] : [];
   });
   if (stored.length === 0) return undefined;
   const [e] = combineStoredEvals(stored, configSeed, onlySeed !== undefined ? [onlySeed] : config.seeds?.length ? config.seeds : [configSeed]);
