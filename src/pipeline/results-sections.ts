@@ -33,6 +33,31 @@ export function differenceRowCells(results: ExperimentResults): string[][] {
     .map((r) => [r.setting, ...DIFF_BASELINES.flatMap((b) => diffCells(r.significance?.[b]?.['ndcg@10']))]);
 }
 
+/** A difference with its interval, as the page's interval plot draws it (figure-svg.ts intervalsSvg). */
+export interface DifferenceInterval {
+  label: string;
+  value: number;
+  lo: number;
+  hi: number;
+  significant: boolean;
+}
+
+const intervalOf = (label: string, t: MarkedTest | undefined): DifferenceInterval[] =>
+  t?.ci95 ? [{ label, value: t.meanDiff, lo: t.ci95.lo, hi: t.ci95.hi, significant: t.direction !== 'none' }] : [];
+
+/** Each row's nDCG@10 minus FT's with its interval (the table's rows, then ExpandR after each earlier round); [] without FT. */
+export function intervalsAgainstFt(results: ExperimentResults): DifferenceInterval[] {
+  return [
+    ...results.rows.flatMap((r) => intervalOf(r.setting, r.significance?.FT?.['ndcg@10'])),
+    ...(results.roundRows ?? []).flatMap((r) => intervalOf(`ExpandR after round ${r.round}`, r.significance?.FT?.['ndcg@10'])),
+  ];
+}
+
+/** Each variant's dev nDCG@10 minus ExpandR after round 1's, with its interval. */
+export function variantIntervals(rows: readonly VariantRow[] | undefined): DifferenceInterval[] {
+  return (rows ?? []).flatMap((r) => intervalOf(r.name, r.vsRound1?.['ndcg@10']));
+}
+
 export const ROUND_COLUMNS = ['after round', 'nDCG@10', 'Recall@100', 'last round − this, nDCG@10', '95 % CI', 'p', 'dev nDCG@10'] as const;
 export const ROUNDS_NOTE =
   'The table’s ExpandR row is the last round’s. Each earlier round is evaluated the same way (mean ± sd over its seeds, marks against Raw and FT), and the last round is tested against it (paired permutation test; ▲ / ▼: the last round significantly better / worse; 95 % CI: percentile bootstrap interval of the mean per-query difference).';

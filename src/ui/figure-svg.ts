@@ -1,5 +1,6 @@
 // Figures written as SVG by hand (no DOM): the t-SNE scatter of query/document pairs (paper Fig. 2) as
-// small multiples, one panel per setting, and bar charts such as expansion length per setting (Fig. 5).
+// small multiples, one panel per setting, bar charts such as expansion length per setting (Fig. 5), and
+// differences with their intervals (a forest plot of each row against FT).
 // The same strings are shown in the page and downloaded (.svg, or rasterised to .png).
 
 export interface ScatterPoint {
@@ -85,6 +86,54 @@ export function barsSvg(bars: readonly Bar[], opts: { unit?: string; width?: num
       `<text x="${labelW - 6}" y="${y + 12}" text-anchor="end" font-size="12">${esc(b.label)}</text>` +
       `<rect x="${labelW}" y="${y}" width="${sx(b.value)}" height="16" fill="${PALETTE[i % PALETTE.length]}"/>${whisker}` +
       `<text x="${labelW + sx(b.value + (b.err ?? 0)) + 4}" y="${y + 12}" font-size="11">${r2(b.value)}</text>`
+    );
+  });
+  if (opts.unit) parts.push(`<text x="${labelW}" y="${height - 6}" font-size="11" fill="#6b6b70">${esc(opts.unit)}</text>`);
+  return { svg: wrap(width, height, parts), width, height };
+}
+
+/** One row of an interval plot: a difference, its interval, and whether its test found it significant. */
+export interface IntervalRow {
+  label: string;
+  value: number;
+  lo: number;
+  hi: number;
+  significant?: boolean;
+}
+
+/**
+ * Differences with their intervals (a forest plot): one row per label, a dot at the difference on a line from
+ * lo to hi, and a vertical line at zero; a significant difference has a filled dot, the others a hollow one.
+ */
+export function intervalsSvg(rows: readonly IntervalRow[], opts: { unit?: string; width?: number } = {}): { svg: string; width: number; height: number } {
+  const width = opts.width ?? 560;
+  const [labelW, valueW] = [190, 70];
+  const rowH = 22;
+  const axisH = 30;
+  const height = rows.length * rowH + axisH + (opts.unit ? 16 : 0);
+  const x0 = Math.min(0, ...rows.map((r) => r.lo));
+  const x1 = Math.max(0, ...rows.map((r) => r.hi));
+  const span = x1 - x0 || 1;
+  const [lo, hi] = [x0 - 0.05 * span, x1 + 0.05 * span];
+  const plotW = width - labelW - valueW;
+  const sx = (v: number) => r2(labelW + ((v - lo) / (hi - lo)) * plotW);
+  const top = 6;
+  const bottom = top + rows.length * rowH;
+  const tick = (v: number) => `${v > 0 ? '+' : ''}${v.toFixed(3)}`;
+  const parts = [
+    `<line x1="${sx(0)}" y1="${top}" x2="${sx(0)}" y2="${bottom}" stroke="#6b6b70" stroke-dasharray="3 3"/>`,
+    `<line x1="${labelW}" y1="${bottom}" x2="${labelW + plotW}" y2="${bottom}" stroke="#6b6b70"/>`,
+    ...[x0, 0, x1].filter((v, i, a) => a.indexOf(v) === i).map((v) => `<text x="${sx(v)}" y="${bottom + 14}" text-anchor="middle" font-size="10">${tick(v)}</text>`),
+  ];
+  rows.forEach((r, i) => {
+    const y = top + i * rowH + rowH / 2;
+    const c = PALETTE[i % PALETTE.length];
+    const title = `<title>${esc(`${r.label}: ${tick(r.value)} [${tick(r.lo)}, ${tick(r.hi)}]`)}</title>`;
+    parts.push(
+      `<text x="${labelW - 6}" y="${y + 4}" text-anchor="end" font-size="12">${esc(r.label)}</text>` +
+        `<line x1="${sx(r.lo)}" y1="${y}" x2="${sx(r.hi)}" y2="${y}" stroke="${c}" stroke-width="2"/>` +
+        `<circle cx="${sx(r.value)}" cy="${y}" r="4.5" fill="${r.significant ? c : '#fff'}" stroke="${c}" stroke-width="2">${title}</circle>` +
+        `<text x="${labelW + plotW + 6}" y="${y + 4}" font-size="11">${tick(r.value)}</text>`,
     );
   });
   if (opts.unit) parts.push(`<text x="${labelW}" y="${height - 6}" font-size="11" fill="#6b6b70">${esc(opts.unit)}</text>`);

@@ -27,6 +27,9 @@ it('shows the table, ExpandR after each round and the variants of round 1 with t
   expect(body).toContain('data-testid="expandr-rounds"');
   expect(body).toContain('data-testid="expandr-variants"');
   expect(body).toContain('data-testid="expandr-differences"');
+  // The interval plots beside them: each row against FT, each variant against round 1.
+  expect(body).toContain('data-testid="differences-figure"');
+  expect(body).toContain('data-testid="variants-figure"');
   const text = (x: string) => x.replace(/&/g, '&amp;').replace(/</g, '&lt;'); // as the server render escapes text
   for (const cells of [...differenceRowCells(results), ...roundRowCells(results), ...variantRowCells(results.variants)]) for (const x of cells) expect(body).toContain(`>${text(x)}</td>`);
   // ExpandR 0.1 above Raw on every query: the interval is the difference itself.
