@@ -9,6 +9,7 @@ import { UsageError } from '../errors.ts';
 import { readTrecRun, writeTrecRun } from '../eval/trec-run.ts';
 import type { Run } from '../eval/types.ts';
 import { evidencePlan } from '../pipeline/evidence.ts';
+import { RESULT_FIGURE_FILES } from '../pipeline/results-figures.ts';
 import type { ExperimentResults } from '../pipeline/types.ts';
 import { parseCommandArgs } from './args.ts';
 
@@ -50,7 +51,7 @@ export async function evidenceCommand(argv: string[]): Promise<void> {
   }
   writeFileSync(join(out, 'results.json'), JSON.stringify(results, null, 1) + '\n');
   writeFileSync(join(out, 'config.json'), JSON.stringify(manifest.config, null, 1) + '\n');
-  for (const f of ['per-query.json', 'results.md', 'results.csv', 'timings.json']) if (existsSync(join(dir, f))) copyFileSync(join(dir, f), join(out, f));
+  for (const f of ['per-query.json', 'results.md', 'results.csv', 'timings.json', ...Object.values(RESULT_FIGURE_FILES)]) if (existsSync(join(dir, f))) copyFileSync(join(dir, f), join(out, f));
   // Each LLM's test expansions: expansions/LLM-test/expansions.jsonl → expansions/LLM-test.jsonl.gz.
   const expDir = join(dir, 'expansions');
   let expansionSets = 0;

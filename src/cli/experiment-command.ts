@@ -22,6 +22,7 @@ import { DEFAULT_CHUNK_SIZE, embeddingCacheKey } from '../retrieval/dense/chunk-
 import { modelHash } from '../model/sources.ts';
 import { experimentConfig, type ExperimentConfig } from '../pipeline/config.ts';
 import { figuresOf } from '../pipeline/figures.ts';
+import { RESULT_FIGURE_FILES, resultFigures } from '../pipeline/results-figures.ts';
 import { FileGenerationCache } from './generation-cache-file.ts';
 import { seedGenerationCache } from './generation-seed-file.ts';
 import { runExperiment, type ExperimentOutcome } from '../pipeline/loop.ts';
@@ -209,10 +210,13 @@ function writeOutputs(out: string, o: ExperimentOutcome, data: BeirDataset, conf
   const r = o.results;
   const note = `${o.trainQueries.length} train queries, ${config.rounds} round(s), seed ${config.seed}; wall ${formatDuration(info.totalMs / 1000)} (this invocation), backend ${info.backend}.`;
   put('results.json', JSON.stringify(resultsJson(r), null, 1) + '\n');
-  put('results.md', resultsMarkdown(r, { queries: o.testQueries.length, note, config }));
+  const figures = resultFigures(r);
+  const fileOf = (file: string) => (figures.some((f) => f.file === file) ? file : undefined);
+  put('results.md', resultsMarkdown(r, { queries: o.testQueries.length, note, config, figures: { vsFt: fileOf(RESULT_FIGURE_FILES.vsFt), variants: fileOf(RESULT_FIGURE_FILES.variants) } }));
   put('results.csv', resultsCsv(r));
   put('per-query.json', perQueryJson(r));
   put('preferences.json', o.preferences);
   put('timings.json', { totalMs: info.totalMs, stages: info.stageMs });
   put('figures.json', figuresOf(o, data, config.split, config.seed));
+  for (const f of figures) put(f.file, f.svg);
 }

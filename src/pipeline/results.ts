@@ -201,7 +201,11 @@ export function resultsCsv(results: ExperimentResults): string {
   return [head.join(','), ...lines].join('\n') + '\n';
 }
 
-export function resultsMarkdown(results: ExperimentResults, opts: { queries?: number; note?: string; config?: ExperimentConfig } = {}): string {
+/**
+ * results.md. `figures`: the interval plots' files written beside it (results-figures.ts), shown under their
+ * tables; the page's download has none.
+ */
+export function resultsMarkdown(results: ExperimentResults, opts: { queries?: number; note?: string; config?: ExperimentConfig; figures?: { vsFt?: string; variants?: string } } = {}): string {
   const out = [
     `# ${results.dataset} · ${results.split}${opts.queries ? ` · ${opts.queries} queries` : ''}`,
     '',
@@ -224,10 +228,12 @@ export function resultsMarkdown(results: ExperimentResults, opts: { queries?: nu
   out.push('', RESULTS_LEGEND);
   const differences = differencesMarkdown(results);
   if (differences) out.push('', differences);
+  if (differences && opts.figures?.vsFt) out.push('', `![nDCG@10 minus FT's per row, with 95 % bootstrap intervals](${opts.figures.vsFt})`);
   const rounds = roundRowsMarkdown(results);
   if (rounds) out.push('', rounds);
   const variants = variantRowsMarkdown(results.variants);
   if (variants) out.push('', variants);
+  if (variants && opts.figures?.variants) out.push('', `![Dev nDCG@10 of each variant minus ExpandR after round 1's, with 95 % bootstrap intervals](${opts.figures.variants})`);
   const seeded = seedsLegend(results.rows);
   if (seeded) out.push('', seeded);
   for (const line of [comparabilityLegend(results), encoderScoringNote(results)]) if (line) out.push('', line);

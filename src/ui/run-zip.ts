@@ -3,7 +3,7 @@
 // each to PNG (an Image on a canvas: a DOM job), then run-export.ts lists and zips it all.
 import type { FiguresData } from '../pipeline/figures-data.ts';
 import { exportZipName, runExportEntries, runExportZip, type ExportFigure, type RunExportParts } from '../app/run-export.ts';
-import { barsSvg, linesSvg, scatterSvg } from './figure-svg.ts';
+import { barsSvg, linesSvg, scatterSvg } from '../util/figure-svg.ts';
 import { slug, svgToPng } from './download.ts';
 
 type Svg = { name: string; svg: string; width: number; height: number };

@@ -22,7 +22,7 @@ import { isMissing } from '../../src/pipeline/analysis-input.ts';
 const present = <T extends object>(s: T | { missing: string }) => s as T;
 import { CancelledError } from '../../src/errors.ts';
 import { Q2A_DOC_MAX_CHARS } from '../../src/pipeline/prompts.ts';
-import { barsSvg, linesSvg, scatterSvg } from '../../src/ui/figure-svg.ts';
+import { barsSvg, linesSvg, scatterSvg } from '../../src/util/figure-svg.ts';
 import { guidance, type Capabilities } from '../../src/ui/capabilities.ts';
 import { writeScifactSubset } from '../browser/scifact-subset.ts';
 import { folderFiles } from './helpers/folder-files.ts';

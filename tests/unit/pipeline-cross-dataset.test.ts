@@ -2,7 +2,7 @@
 // and the dev split: train sources (namespaced merge of two datasets, the dev cut recorded, the
 // same-dataset overlap refused) and the runner end to end: tiny-bert + stories260K trained on a SciFact
 // subset's train part, tested on a test-only set with other ids, every row with its dev numbers.
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
@@ -129,6 +129,10 @@ describe('the runner trained on one dataset and tested on another', () => {
       expect(md).toContain('Choose on dev only');
       expect(md).toContain('dev nDCG@10 (choose on this)');
       expect(md).toContain('tested on testonly-b "test" (4 queries)');
+      // The interval plot of each row against FT beside it, linked under the differences table; no variants, no variants' plot.
+      expect(readFileSync(join(out, 'differences-vs-ft.svg'), 'utf8')).toMatch(/^<svg [^>]*>.*>ExpandR<\/text>.*<\/svg>$/s);
+      expect(md).toContain('](differences-vs-ft.svg)');
+      expect(existsSync(join(out, 'variants-vs-round1.svg'))).toBe(false);
     },
     LONG_TEST_MS,
   );

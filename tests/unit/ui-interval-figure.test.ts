@@ -2,7 +2,7 @@
 // (results-sections.ts intervalsAgainstFt, variantIntervals): one row per difference, its dot at the
 // difference on a line from lo to hi, filled only when significant, and the zero line where 0 lies.
 import { expect, it } from 'vitest';
-import { intervalsSvg } from '../../src/ui/figure-svg.ts';
+import { intervalsSvg } from '../../src/util/figure-svg.ts';
 import { intervalsAgainstFt, variantIntervals } from '../../src/pipeline/results-sections.ts';
 import { buildResults, type SettingEval } from '../../src/pipeline/results.ts';
 import { buildRoundRows } from '../../src/pipeline/results-rounds.ts';
