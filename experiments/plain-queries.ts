@@ -1,0 +1,15 @@
+// Which half of ExpandR costs it against FT: the retriever trained on expanded queries, or the expansion at
+// search time? Each retriever an experiment trained (FT, the round-1 and round-2 retrievers, every seed) is
+// evaluated here on the plain test and dev queries, with the corpus embeddings the run already stored (nothing
+// is re-encoded but the queries), and read against its own expanded row and against FT of the same seed:
+//
+//   npx tsx experiments/plain-queries.ts --config experiments/scifact-smollm2-minilm.json \
+//     --run .cache/runs/scifact-smollm2-minilm --out experiments/scifact-smollm2-minilm/plain-queries.json
+//
+// FT is evaluated again the same way as a check: its plain row must equal the run's own FT row exactly
+// (the same encoder, stored embeddings and search), or the probe stops. The run folder is only read.
+import { registerTfjsResolveHook } from '../src/cli/tfjs-gradients.ts';
+
+// tfjs-core's module layout needs the runner's resolve hook, installed before tfjs loads (src/cli/entry.ts).
+registerTfjsResolveHook();
+await import('./plain-queries-probe.ts');
