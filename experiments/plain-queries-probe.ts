@@ -1,7 +1,6 @@
 // The probe of experiments/plain-queries.ts (run that file: it installs tfjs' resolve hook first).
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { parseArgs } from 'node:util';
 import { loadBertEncoder } from '../src/encoder/encoder.ts';
 import { guessPreset } from '../src/cli/encoder-setup.ts';
 import { useBackend } from '../src/cli/backend.ts';
@@ -23,67 +22,78 @@ import { FileChunkStore } from '../src/retrieval/dense/file-chunks-node.ts';
 /** FT evaluated here against the run's own FT row: any difference means the probe does not reproduce the run. */
 const SELF_CHECK_ATOL = 1e-12;
 
-const { values: a } = parseArgs({ options: { config: { type: 'string' }, run: { type: 'string' }, out: { type: 'string' } } });
-if (!a.config || !a.run) throw new Error('usage: npx tsx experiments/plain-queries.ts --config FILE --run DIR [--out FILE.json]');
-const root = resolve(import.meta.dirname, '..');
-await useBackend('wasm');
-const config = experimentConfig(JSON.parse(readFileSync(a.config, 'utf8')));
-const key = configKey(config);
-const run = resolve(a.run);
-const state = JSON.parse(readFileSync(join(run, 'run-state.json'), 'utf8')) as { stages: Record<string, { output: { metrics: Record<string, number>; perQuery: Record<string, Record<string, number>> } }> };
-const data = await loadBeir(await sourcesFromPath(resolve(root, config.data)));
-const qrels = data.qrels.get(config.split)!;
-const test = { queries: splitQueries(data.queries.values(), qrels), qrels };
-const source = resolveTrainSource([data], config.trainSplit, config.dev);
-const dev = { queries: splitQueries(data.queries.values(), source.dev), qrels: source.dev };
-const store = folderRunStore(run);
-const norm = config.encoder.expansionNorm;
-
-/** The retrievers of each seed and the stored rows each is read against (eval:NAME on test, devEval:NAME on dev). */
-const probes = config.seeds.flatMap((seed) => {
-  const s = (n: string) => seededName(n, seed, config.seed);
-  return [
-    { encoder: s('FT'), seed, own: s('FT'), ft: s('FT') },
-    { encoder: s('round-1'), seed, own: s('ExpandR@round1'), ft: s('FT') },
-    { encoder: s('round-2'), seed, own: s('ExpandR'), ft: s('FT') },
-  ];
-}).filter((p) => existsSync(join(run, encoderSet(p.encoder))) && state.stages[`eval:${p.own}`]);
-
-const perQuery = (m: Map<string, Record<string, number>> | Record<string, Record<string, number>>) => (m instanceof Map ? m : new Map(Object.entries(m)));
-const versus = (mine: Map<string, Record<string, number>>, stage: string) => {
-  const other = state.stages[stage]?.output;
-  if (!other) return null;
-  const t = compareByQuery(mine, perQuery(other.perQuery), 'ndcg@10');
-  return { stage, 'ndcg@10': other.metrics['ndcg@10'], diff: t.meanDiff, ci95: [t.ci95.lo, t.ci95.hi], p: t.pValue };
-};
-
-const rows = [];
-for (const p of probes) {
-  const files = (await store.getFiles(encoderSet(p.encoder)))!;
-  const encoder = await loadBertEncoder(files, { preset: guessPreset(files, p.encoder), seed: config.seed });
-  const sink = new FileChunkStore(join(run, 'embeddings'), `${key}-${p.encoder}`);
-  const row: Record<string, unknown> = { encoder: p.encoder, seed: p.seed };
-  try {
-    for (const [on, set, kind] of [['test', test, 'eval'], ['dev', dev, 'devEval']] as [string, { queries: BeirQuery[]; qrels: typeof qrels }, string][]) {
-      const r = await denseEvaluate(encoder, data.docs, sink, set.queries, set.qrels, {
-        modelHash: await modelHash(files),
-        corpusChecksum: data.checksum,
-        totalDocs: data.docs.length,
-        expansionNorm: norm,
-        cosine: plainRowsCosine(norm),
-        batchSize: config.encoder.batchSize,
-      });
-      const mine = new Map(r.perQuery.map((q) => [q.qid, q.metrics]));
-      const own = versus(mine, `${kind}:${p.own}`);
-      const ft = versus(mine, `${kind}:${p.ft}`);
-      if (p.encoder === p.ft && Math.abs(own!.diff) > SELF_CHECK_ATOL) throw new Error(`${p.encoder} on plain ${on} queries gives ${r.metrics['ndcg@10']}, the run's own row ${own!['ndcg@10']}: the probe does not reproduce the run`);
-      row[on] = { 'ndcg@10': r.metrics['ndcg@10'], 'recall@100': r.metrics['recall@100'], queries: set.queries.length, vsExpandedRow: p.encoder === p.ft ? null : own, vsFT: p.encoder === p.ft ? null : ft };
-      console.log(`${p.encoder} plain ${on}: nDCG@10 ${r.metrics['ndcg@10'].toFixed(4)}${p.encoder === p.ft ? ' (= the run\'s FT row)' : `; its expanded row ${own!['ndcg@10'].toFixed(4)} (plain − expanded ${own!.diff.toFixed(4)}, p ${own!.p.toPrecision(2)}); FT ${ft!['ndcg@10'].toFixed(4)} (plain − FT ${ft!.diff.toFixed(4)}, p ${ft!.p.toPrecision(2)})`}`);
-    }
-  } finally {
-    encoder.dispose();
-  }
-  rows.push(row);
+/** One retriever's plain-query evaluation on test or dev against its expanded row and FT of its seed. */
+export interface PlainQueryRecord {
+  what: string;
+  config: string;
+  configKey: string;
+  dataset: string;
+  checksum: string;
+  rows: Record<string, unknown>[];
 }
-const record = { what: 'each trained retriever of the run on plain queries, against its expanded row and FT of its seed (nDCG@10; paired permutation test and 95 % bootstrap interval over the queries)', config: a.config, configKey: key, dataset: data.name, checksum: data.checksum, rows };
-if (a.out) writeFileSync(a.out, JSON.stringify(record, null, 1) + '\n');
+
+/** Evaluates every trained retriever of the run in `runDir` (made from `configFile`) on plain queries. */
+export async function plainQueryProbe(configFile: string, runDir: string, log: (line: string) => void = console.log): Promise<PlainQueryRecord> {
+  const root = resolve(import.meta.dirname, '..');
+  await useBackend('wasm');
+  const config = experimentConfig(JSON.parse(readFileSync(configFile, 'utf8')));
+  const key = configKey(config);
+  const run = resolve(runDir);
+  const state = JSON.parse(readFileSync(join(run, 'run-state.json'), 'utf8')) as { stages: Record<string, { output: { metrics: Record<string, number>; perQuery: Record<string, Record<string, number>> } }> };
+  const data = await loadBeir(await sourcesFromPath(resolve(root, config.data)));
+  const qrels = data.qrels.get(config.split)!;
+  const test = { queries: splitQueries(data.queries.values(), qrels), qrels };
+  const source = resolveTrainSource([data], config.trainSplit, config.dev);
+  const dev = { queries: splitQueries(data.queries.values(), source.dev), qrels: source.dev };
+  const store = folderRunStore(run);
+  const norm = config.encoder.expansionNorm;
+
+  /** The retrievers of each seed and the stored rows each is read against (eval:NAME on test, devEval:NAME on dev). */
+  const probes = config.seeds.flatMap((seed) => {
+    const s = (n: string) => seededName(n, seed, config.seed);
+    // The round-t retriever's expanded row: ExpandR after round t (the table's ExpandR row after the last).
+    const rounds = Array.from({ length: config.rounds }, (_, i) => i + 1);
+    return [
+      { encoder: s('FT'), seed, own: s('FT'), ft: s('FT') },
+      ...rounds.map((t) => ({ encoder: s(`round-${t}`), seed, own: s(t === config.rounds ? 'ExpandR' : `ExpandR@round${t}`), ft: s('FT') })),
+    ];
+  }).filter((p) => existsSync(join(run, encoderSet(p.encoder))) && state.stages[`eval:${p.own}`]);
+
+  const perQuery = (m: Map<string, Record<string, number>> | Record<string, Record<string, number>>) => (m instanceof Map ? m : new Map(Object.entries(m)));
+  const versus = (mine: Map<string, Record<string, number>>, stage: string) => {
+    const other = state.stages[stage]?.output;
+    if (!other) return null;
+    const t = compareByQuery(mine, perQuery(other.perQuery), 'ndcg@10');
+    return { stage, 'ndcg@10': other.metrics['ndcg@10'], diff: t.meanDiff, ci95: [t.ci95.lo, t.ci95.hi], p: t.pValue };
+  };
+
+  const rows = [];
+  for (const p of probes) {
+    const files = (await store.getFiles(encoderSet(p.encoder)))!;
+    const encoder = await loadBertEncoder(files, { preset: guessPreset(files, p.encoder), seed: config.seed });
+    const sink = new FileChunkStore(join(run, 'embeddings'), `${key}-${p.encoder}`);
+    const row: Record<string, unknown> = { encoder: p.encoder, seed: p.seed };
+    try {
+      for (const [on, set, kind] of [['test', test, 'eval'], ['dev', dev, 'devEval']] as [string, { queries: BeirQuery[]; qrels: typeof qrels }, string][]) {
+        const r = await denseEvaluate(encoder, data.docs, sink, set.queries, set.qrels, {
+          modelHash: await modelHash(files),
+          corpusChecksum: data.checksum,
+          totalDocs: data.docs.length,
+          expansionNorm: norm,
+          cosine: plainRowsCosine(norm),
+          batchSize: config.encoder.batchSize,
+        });
+        const mine = new Map(r.perQuery.map((q) => [q.qid, q.metrics]));
+        const own = versus(mine, `${kind}:${p.own}`);
+        const ft = versus(mine, `${kind}:${p.ft}`);
+        if (p.encoder === p.ft && Math.abs(own!.diff) > SELF_CHECK_ATOL) throw new Error(`${p.encoder} on plain ${on} queries gives ${r.metrics['ndcg@10']}, the run's own row ${own!['ndcg@10']}: the probe does not reproduce the run`);
+        row[on] = { 'ndcg@10': r.metrics['ndcg@10'], 'recall@100': r.metrics['recall@100'], queries: set.queries.length, vsExpandedRow: p.encoder === p.ft ? null : own, vsFT: p.encoder === p.ft ? null : ft };
+        log(`${p.encoder} plain ${on}: nDCG@10 ${r.metrics['ndcg@10'].toFixed(4)}${p.encoder === p.ft ? ' (= the run\'s FT row)' : `; its expanded row ${own!['ndcg@10'].toFixed(4)} (plain − expanded ${own!.diff.toFixed(4)}, p ${own!.p.toPrecision(2)}); FT ${ft!['ndcg@10'].toFixed(4)} (plain − FT ${ft!.diff.toFixed(4)}, p ${ft!.p.toPrecision(2)})`}`);
+      }
+    } finally {
+      encoder.dispose();
+    }
+    rows.push(row);
+  }
+  return { what: 'each trained retriever of the run on plain queries, against its expanded row and FT of its seed (nDCG@10; paired permutation test and 95 % bootstrap interval over the queries)', config: configFile, configKey: key, dataset: data.name, checksum: data.checksum, rows };
+}

@@ -8,8 +8,14 @@
 //
 // FT is evaluated again the same way as a check: its plain row must equal the run's own FT row exactly
 // (the same encoder, stored embeddings and search), or the probe stops. The run folder is only read.
+import { writeFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
 import { registerTfjsResolveHook } from '../src/cli/tfjs-gradients.ts';
 
 // tfjs-core's module layout needs the runner's resolve hook, installed before tfjs loads (src/cli/entry.ts).
 registerTfjsResolveHook();
-await import('./plain-queries-probe.ts');
+const { values: a } = parseArgs({ options: { config: { type: 'string' }, run: { type: 'string' }, out: { type: 'string' } } });
+if (!a.config || !a.run) throw new Error('usage: npx tsx experiments/plain-queries.ts --config FILE --run DIR [--out FILE.json]');
+const { plainQueryProbe } = await import('./plain-queries-probe.ts');
+const record = await plainQueryProbe(a.config, a.run);
+if (a.out) writeFileSync(a.out, JSON.stringify(record, null, 1) + '\n');

@@ -1,0 +1,75 @@
+// experiments/plain-queries.ts: each retriever a run trained, evaluated on plain queries with the run's stored
+// corpus embeddings. On a tiny run (tiny-bert + stories260K on a SciFact subset): FT comes out as the run's own
+// FT rows (the probe's self-check), the round-1 retriever is read against its expanded row and FT with the
+// paired test's numbers, and a run whose FT row does not match is refused.
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, expect, it, vi } from 'vitest';
+import { experimentCommand } from '../../src/cli/experiment-command.ts';
+import { plainQueryProbe } from '../../experiments/plain-queries-probe.ts';
+import { writeScifactSubset } from '../browser/scifact-subset.ts';
+
+const ROOT = join(import.meta.dirname, '../..');
+const LONG_TEST_MS = 600_000;
+let dir: string;
+let configFile: string;
+let run: string;
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'expandr-plain-'));
+  writeScifactSubset(join(ROOT, '../shared/data/beir/scifact'), join(dir, 'scifact'), { queries: 8, docs: 40 });
+  configFile = join(dir, 'config.json');
+  writeFileSync(
+    configFile,
+    JSON.stringify({
+      data: join(dir, 'scifact'),
+      dev: { fraction: 0.3 },
+      trainQueries: 6,
+      encoder: { model: join(ROOT, 'tests/reference/fixtures/tiny-bert'), expansionNorm: 'contriever', batchSize: 8 },
+      llm: { model: join(ROOT, '../shared/models/stories260K'), chat: false },
+      expansion: { maxTokens: 8 },
+      answer: { maxTokens: 8 },
+      candidates: { temperatures: [0.8, 1.1], perTemperature: 1, maxTokens: 8 },
+      rewards: { filter: 0 },
+      retriever: { steps: 2, batchSize: 4 },
+      dpo: { steps: 1, batchSize: 2 },
+      settings: ['FT', 'ExpandR'],
+    }),
+  );
+  run = join(dir, 'run');
+  const quiet = vi.spyOn(console, 'log').mockImplementation(() => {});
+  try {
+    await experimentCommand(['--config', configFile, '--out', run, '--quiet'], new AbortController().signal);
+  } finally {
+    quiet.mockRestore();
+  }
+}, LONG_TEST_MS);
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+it("reproduces FT's rows and reads the round-1 retriever on plain queries against its expanded row and FT", async () => {
+  const record = await plainQueryProbe(configFile, run, () => {});
+  const state = JSON.parse(readFileSync(join(run, 'run-state.json'), 'utf8'));
+  expect(record.rows.map((r) => r.encoder)).toEqual(['FT', 'round-1']);
+  const [ft, e1] = record.rows as { test: { 'ndcg@10': number; vsExpandedRow: { diff: number; 'ndcg@10': number; ci95: number[]; p: number } | null; vsFT: { diff: number } | null }; dev: { 'ndcg@10': number } }[];
+  expect(ft.test['ndcg@10']).toBe(state.stages['eval:FT'].output.metrics['ndcg@10']);
+  expect(ft.dev['ndcg@10']).toBe(state.stages['devEval:FT'].output.metrics['ndcg@10']);
+  expect(ft.test.vsExpandedRow).toBeNull();
+  // The round-1 retriever's expanded row is ExpandR's (one round); the differences are plain − stored.
+  const expanded = state.stages['eval:ExpandR'].output.metrics['ndcg@10'];
+  expect(e1.test.vsExpandedRow!['ndcg@10']).toBe(expanded);
+  expect(e1.test.vsExpandedRow!.diff).toBeCloseTo(e1.test['ndcg@10'] - expanded, 12);
+  expect(e1.test.vsFT!.diff).toBeCloseTo(e1.test['ndcg@10'] - ft.test['ndcg@10'], 12);
+  const [lo, hi] = e1.test.vsExpandedRow!.ci95;
+  expect(lo).toBeLessThanOrEqual(e1.test.vsExpandedRow!.diff + 1e-12);
+  expect(hi).toBeGreaterThanOrEqual(e1.test.vsExpandedRow!.diff - 1e-12);
+}, LONG_TEST_MS);
+
+it("refuses a run whose FT row it does not reproduce", async () => {
+  const file = join(run, 'run-state.json');
+  const state = JSON.parse(readFileSync(file, 'utf8'));
+  const [qid] = Object.keys(state.stages['eval:FT'].output.perQuery);
+  state.stages['eval:FT'].output.perQuery[qid]['ndcg@10'] += 0.5;
+  writeFileSync(file, JSON.stringify(state));
+  await expect(plainQueryProbe(configFile, run, () => {})).rejects.toThrow(/FT on plain test queries gives .* the probe does not reproduce the run/);
+}, LONG_TEST_MS);
