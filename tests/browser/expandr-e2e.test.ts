@@ -13,6 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dropFiles, startHarness, type Harness } from './harness.ts';
 import { writeScifactSubset } from './scifact-subset.ts';
 import { marksOf, TESTED_METRICS } from '../../src/pipeline/results.ts';
+import { differenceRowCells, intervalsAgainstFt } from '../../src/pipeline/results-sections.ts';
 import { SETTING_NAMES, type SettingName } from '../../src/pipeline/types.ts';
 import { LOOSE_BEIR_FILES, runPipelineInNode } from './node-mirror.ts';
 
@@ -121,6 +122,11 @@ describe('ExpandR end to end in the page', () => {
         marks: TESTED_METRICS.map((m) => marksOf(r, m)),
       })),
     );
+    // Under it, each row's difference from Raw and FT with its bootstrap interval, cell for cell the mirror's,
+    // and their interval plot.
+    const differences = await page.getByTestId('expandr-differences').locator('tbody tr').evaluateAll((trs) => trs.map((tr) => [...(tr as HTMLTableRowElement).cells].map((c) => c.textContent)));
+    expect(differences).toEqual(differenceRowCells(node.results!));
+    expect(await page.locator('[data-testid="differences-figure"] circle').count()).toBe(intervalsAgainstFt(node.results!).length);
     const values = new Map(rows.map((r) => [r.setting, r.values]));
     for (const [trained, untrained] of TRAINED_VS_UNTRAINED) expect(values.get(trained), `${trained} vs ${untrained}`).not.toEqual(values.get(untrained));
 
