@@ -11,12 +11,11 @@ import type { Qrels } from '../../src/data/types.ts';
 import { experimentCommand } from '../../src/cli/experiment-command.ts';
 import { checkNoOverlap, resolveTrainSource } from '../../src/pipeline/train-sources.ts';
 import { writeScifactSubset } from '../browser/scifact-subset.ts';
+import { TINY_RUNNER_CONFIG } from './helpers/tiny-runner-config.ts';
 import { writeTestOnlySubset } from '../browser/test-only-subset.ts';
 
 const ROOT = join(import.meta.dirname, '../..');
 const SCIFACT = join(ROOT, '../shared/data/beir/scifact');
-const TINY_BERT = join(ROOT, 'tests/reference/fixtures/tiny-bert');
-const STORIES = join(ROOT, '../shared/models/stories260K');
 const LONG_TEST_MS = 600_000;
 const DEV = { fraction: null, seed: 42 };
 
@@ -81,14 +80,7 @@ describe('the runner trained on one dataset and tested on another', () => {
         data: join(dir, 'testonly-b'),
         trainData: [join(dir, 'scifact-a')],
         trainQueries: 4,
-        encoder: { model: TINY_BERT, expansionNorm: 'contriever', batchSize: 8 },
-        llm: { model: STORIES, chat: false },
-        expansion: { maxTokens: 8 },
-        answer: { maxTokens: 8 },
-        candidates: { temperatures: [0.8, 1.1], perTemperature: 1, maxTokens: 8 },
-        rewards: { filter: 0 },
-        retriever: { steps: 2, batchSize: 4 },
-        dpo: { steps: 1, batchSize: 2 },
+        ...TINY_RUNNER_CONFIG,
         settings: ['BM25', 'Raw', 'Raw+expansion', 'FT', 'ExpandR'],
         ...over,
       }),

@@ -9,6 +9,7 @@ import { afterAll, beforeAll, expect, it, vi } from 'vitest';
 import { experimentCommand } from '../../src/cli/experiment-command.ts';
 import { plainQueryProbe } from '../../experiments/plain-queries-probe.ts';
 import { writeScifactSubset } from '../browser/scifact-subset.ts';
+import { TINY_RUNNER_CONFIG } from './helpers/tiny-runner-config.ts';
 
 const ROOT = join(import.meta.dirname, '../..');
 const LONG_TEST_MS = 600_000;
@@ -26,14 +27,7 @@ beforeAll(async () => {
       data: join(dir, 'scifact'),
       dev: { fraction: 0.3 },
       trainQueries: 6,
-      encoder: { model: join(ROOT, 'tests/reference/fixtures/tiny-bert'), expansionNorm: 'contriever', batchSize: 8 },
-      llm: { model: join(ROOT, '../shared/models/stories260K'), chat: false },
-      expansion: { maxTokens: 8 },
-      answer: { maxTokens: 8 },
-      candidates: { temperatures: [0.8, 1.1], perTemperature: 1, maxTokens: 8 },
-      rewards: { filter: 0 },
-      retriever: { steps: 2, batchSize: 4 },
-      dpo: { steps: 1, batchSize: 2 },
+      ...TINY_RUNNER_CONFIG,
       settings: ['FT', 'ExpandR'],
     }),
   );
