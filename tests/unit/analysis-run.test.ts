@@ -12,11 +12,10 @@ import type { RunAnalysis } from '../../src/pipeline/analysis.ts';
 import { isMissing } from '../../src/pipeline/analysis-input.ts';
 import { SETTING_NAMES } from '../../src/pipeline/types.ts';
 import { writeScifactSubset } from '../browser/scifact-subset.ts';
+import { TINY_RUNNER_CONFIG } from './helpers/tiny-runner-config.ts';
 
 const ROOT = join(import.meta.dirname, '../..');
 const SCIFACT = join(ROOT, '../shared/data/beir/scifact');
-const TINY_BERT = join(ROOT, 'tests/reference/fixtures/tiny-bert');
-const STORIES = join(ROOT, '../shared/models/stories260K');
 const LONG_TEST_MS = 600_000;
 /** nDCG@10 means agree with results.json to float rounding. */
 const DIGITS = 9;
@@ -40,13 +39,7 @@ describe('expandr analyze on a run the runner made', () => {
       JSON.stringify({
         data: join(dir, 'data'),
         trainQueries: TRAIN_QUERIES,
-        encoder: { model: TINY_BERT, expansionNorm: 'contriever', batchSize: 8 },
-        llm: { model: STORIES, chat: false },
-        expansion: { maxTokens: 8 },
-        answer: { maxTokens: 8 },
-        candidates: { temperatures: [0.8, 1.1], perTemperature: 1, maxTokens: 8 },
-        rewards: { filter: 0 },
-        retriever: { steps: 2, batchSize: 4 },
+        ...TINY_RUNNER_CONFIG,
         dpo: { steps: DPO_STEPS, batchSize: 2 },
         settings: [...SETTING_NAMES],
       }),
