@@ -8,7 +8,7 @@ import { flatText } from '../data/types.ts';
 import { caseRows, compareSides, type CompareSide } from '../eval/compare-runs.ts';
 import { EXPERIMENT_DEFAULTS, type ExperimentConfig } from '../pipeline/config.ts';
 import { codeVersion, hubOrigin, shortKey, type ModelIdentity } from '../pipeline/run-key.ts';
-import { configSummary, newManifest, settingsDone, settingValues, updateManifest, type RunManifest } from '../pipeline/run-record.ts';
+import { comparableSettings, configSummary, newManifest, settingsDone, settingValues, updateManifest, type RunManifest } from '../pipeline/run-record.ts';
 import type { RunState } from '../pipeline/run-state.ts';
 import { stageName } from '../pipeline/stages.ts';
 import {
@@ -219,6 +219,7 @@ export class RunList {
       models,
       configSummary: manifest?.configSummary ?? (config ? configSummary(config) : '—'),
       done,
+      comparable: comparableSettings(state, config ?? undefined),
       settings,
       status: imported ? 'imported' : settings.length > 0 && settings.every((s) => done.includes(s)) ? 'complete' : 'stopped',
       ...(imported ? { imported: `${imported.file}: ${imported.kind === 'trec' ? 'TREC run' : 'expansions'} scored ${imported.scoredAs}` } : {}),

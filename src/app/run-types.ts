@@ -17,6 +17,8 @@ export interface RunListEntry {
   configSummary: string;
   /** Settings evaluated so far, and those the run's config asks for. */
   done: string[];
+  /** What the compare view may pick of this run: `done`, ExpandR after earlier rounds, each seed of a seeded row (run-record.ts comparableSettings). */
+  comparable: string[];
   settings: string[];
   /** 'complete' when every configured setting is evaluated, else 'stopped' (the page marks the one it is running); 'imported': a file brought in (run-import.ts). */
   status: 'complete' | 'stopped' | 'imported';

@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { UsageError } from '../errors.ts';
 import type { CompareSide } from '../eval/compare-runs.ts';
 import { experimentConfig, type ExperimentConfig } from '../pipeline/config.ts';
-import { configSummary, expansionLlmOf, settingsDone, settingValues } from '../pipeline/run-record.ts';
+import { comparableSettings, configSummary, expansionLlmOf, settingsDone, settingValues } from '../pipeline/run-record.ts';
 import { shortKey } from '../pipeline/run-key.ts';
 import type { RunState } from '../pipeline/run-state.ts';
 import { liveStatus, readManifest, RUN_MANIFEST_FILE, RUN_STATE_FILE, type FolderManifest } from './run-folder.ts';
@@ -98,7 +98,7 @@ export function resolveRun(spec: string, roots: readonly string[]): FoundRun {
 /** The settings of a run that can be compared, and one of them as a side of a comparison. */
 export function runSide(run: FoundRun, setting: string, on: 'test' | 'dev' = 'test'): CompareSide & { metrics?: Record<string, number> } {
   const label = `${basename(run.dir)}:${setting}${on === 'dev' ? ' (dev)' : ''}`;
-  const have = run.settings.join(', ') || 'none';
+  const have = (run.state ? comparableSettings(run.state, run.config) : run.settings).join(', ') || 'none';
   if (run.state) {
     const v = settingValues(run.state, setting, run.config, on);
     if (!v) throw new UsageError(`${run.dir} has no ${on === 'dev' ? 'dev ' : ''}evaluation of "${setting}" (it has: ${have}).`);

@@ -91,6 +91,22 @@ export function settingsDone(state: RunState | undefined): string[] {
 }
 
 /**
+ * What a comparison may name of a run (settingValues reads each): every setting evaluated (the mean over its
+ * seeds), ExpandR after each earlier round (ExpandR@roundT), then each seed of a row run at several seeds
+ * (SETTING@seedS, the config's seed included), in the order the run evaluated them.
+ */
+export function comparableSettings(state: RunState | undefined, config: ValuesConfig = {}): string[] {
+  const configSeed = config.seed ?? 42;
+  const evals = Object.keys(state?.stages ?? {}).flatMap((k) => {
+    const id = parseStageName(k);
+    return id?.kind === 'eval' ? [{ name: id.round === undefined ? id.setting : `${id.setting}@round${id.round}`, seed: id.seed ?? configSeed }] : [];
+  });
+  const names = [...new Set(evals.map((e) => e.name))];
+  const seeded = new Set(evals.filter((e) => e.seed !== configSeed).map((e) => e.name));
+  return [...names, ...new Set(evals.filter((e) => seeded.has(e.name)).map((e) => `${e.name}@seed${e.seed}`))];
+}
+
+/**
  * The LLM whose test expansions a setting was evaluated with (the stage `expansions:LLM:test`), as the
  * loop (loop.ts) wires them: base for Raw+expansion and w/o LLM training, the last round's adapter for
  * ExpandR, the ablation's own adapter otherwise. null for settings without expansions.

@@ -72,7 +72,7 @@ describe('runs side by side in the page', () => {
       const [runA, runB] = [list.find((r) => r.models.includes('tiny-bert'))!, list.find((r) => r.models.includes('rand-bert'))!];
       expect(runA.id).toMatch(/^run-[0-9a-f]{64}$/);
       expect(runB.id).not.toBe(runA.id);
-      expect(runA).toMatchObject({ status: 'complete', done: ['BM25', 'Raw'], current: false, datasetName: 'scifact-mini' });
+      expect(runA).toMatchObject({ status: 'complete', done: ['BM25', 'Raw'], comparable: ['BM25', 'Raw'], current: false, datasetName: 'scifact-mini' });
       expect(runB).toMatchObject({ status: 'complete', done: ['Raw'], current: true });
       expect(runA.configSummary).toContain('seed 42');
       expect(runB.configSummary).toContain('seed 7');
