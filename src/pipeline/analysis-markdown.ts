@@ -4,7 +4,7 @@ import { isMissing, type Missing } from './analysis-input.ts';
 import { CASE_SETTINGS, GOLD_CHARS, type CaseSection, type LengthSection } from './analysis-expansions.ts';
 import type { RunAnalysis } from './analysis.ts';
 import type { DpoStage } from './analysis-dpo.ts';
-import type { PairStats } from './analysis-queries.ts';
+import type { GroupStats, PairStats } from './analysis-queries.ts';
 import { FILTER_SKIP, type PairLengthStage, type RewardStage } from './analysis-rewards.ts';
 import { SUMMARY_QUANTILES, type Bucket, type Summary } from './analysis-stats.ts';
 import type { TimingSection } from './analysis-timings.ts';
@@ -112,9 +112,20 @@ function queryGains(pairs: PairStats[], notes: string[]): string[] {
       pairs.map((p) => [p.expanded, p.plain, String(p.queries), String(p.gain), String(p.loss), String(p.tie), signed(p.meanGain), signed(p.meanLoss), signed(p.meanDiff), p.differs]),
       ['l', 'l', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'l'],
     ),
+    '',
+    'The same queries by how the row it is read against does on them: missed (nDCG@10 0: only gains are possible), partly, and perfect (1: only losses are possible). Each cell: queries, up / down, mean difference.',
+    '',
+    ...table(
+      ['expanded', 'against', 'missed', 'partly', 'perfect'],
+      pairs.map((p) => [p.expanded, p.plain, group(p.byPlain.missed), group(p.byPlain.partly), group(p.byPlain.perfect)]),
+      ['l', 'l', 'r', 'r', 'r'],
+    ),
     ...notes.map((n) => `\n_${n}_`),
   ];
 }
+
+/** "45: 4 up / 0 down, +0.0300". */
+const group = (g: GroupStats) => (g.queries ? `${g.queries}: ${g.gain} up / ${g.loss} down, ${signed(g.meanDiff)}` : '0');
 
 function cases(s: CaseSection): string[] {
   const out = [s.how, ...s.notes.map((n) => `\n_${n}_`), ''];

@@ -34,6 +34,14 @@ export function queryPairs(rounds: number): QueryPair[] {
   ];
 }
 
+/** The queries of one group (by the plain row's nDCG@10): how many, how many gain and lose, the mean change. */
+export interface GroupStats {
+  queries: number;
+  gain: number;
+  loss: number;
+  meanDiff: number;
+}
+
 export interface PairStats extends QueryPair {
   queries: number;
   gain: number;
@@ -44,13 +52,25 @@ export interface PairStats extends QueryPair {
   meanLoss: number;
   /** Mean of expanded − plain over all shared queries. */
   meanDiff: number;
+  /**
+   * The same split by how the plain row does on the query: missed (nDCG@10 0), partly (between), perfect (1).
+   * A strong plain row has more perfect queries to lose than missed ones to gain (Weller et al. 2023).
+   */
+  byPlain: { missed: GroupStats; partly: GroupStats; perfect: GroupStats };
+}
+
+function groupStats(d: readonly number[]): GroupStats {
+  return { queries: d.length, gain: d.filter((x) => x > TIE_TOLERANCE).length, loss: d.filter((x) => x < -TIE_TOLERANCE).length, meanDiff: mean(d) };
 }
 
 export function pairStats(pair: QueryPair, expanded: Readonly<Record<string, number>>, plain: Readonly<Record<string, number>>): PairStats {
-  const d = Object.keys(expanded).filter((q) => q in plain).map((q) => expanded[q] - plain[q]);
+  const shared = Object.keys(expanded).filter((q) => q in plain);
+  const d = shared.map((q) => expanded[q] - plain[q]);
   const up = d.filter((x) => x > TIE_TOLERANCE);
   const down = d.filter((x) => x < -TIE_TOLERANCE);
-  return { ...pair, queries: d.length, gain: up.length, loss: down.length, tie: d.length - up.length - down.length, meanGain: mean(up), meanLoss: mean(down), meanDiff: mean(d) };
+  const where = (has: (x: number) => boolean) => groupStats(shared.flatMap((q, i) => (has(plain[q]) ? [d[i]] : [])));
+  const byPlain = { missed: where((x) => x <= TIE_TOLERANCE), partly: where((x) => x > TIE_TOLERANCE && x < 1 - TIE_TOLERANCE), perfect: where((x) => x >= 1 - TIE_TOLERANCE) };
+  return { ...pair, queries: d.length, gain: up.length, loss: down.length, tie: d.length - up.length - down.length, meanGain: mean(up), meanLoss: mean(down), meanDiff: mean(d), byPlain };
 }
 
 /** Section 5: the comparisons whose two rows per-query.json holds; the others are named as missing. */

@@ -182,6 +182,10 @@ describe('per query', () => {
     expect([p.expanded, p.plain, p.queries, p.gain, p.loss, p.tie, p.meanLoss]).toEqual(['Raw+expansion', 'Raw', 4, 2, 1, 1, -0.25]);
     expect(p.meanGain).toBeCloseTo(0.3, DIGITS);
     expect(p.meanDiff).toBeCloseTo(0.0875, DIGITS);
+    // By Raw's value: d missed (0 → 0.1), a and b partly (0.5 → 1, 0.5 → 0.25), c perfect (1 → 1).
+    expect(p.byPlain.missed).toEqual({ queries: 1, gain: 1, loss: 0, meanDiff: 0.1 });
+    expect(p.byPlain.partly).toEqual({ queries: 2, gain: 1, loss: 1, meanDiff: 0.125 });
+    expect(p.byPlain.perfect).toEqual({ queries: 1, gain: 0, loss: 0, meanDiff: 0 });
     expect(q.notes[0]).toMatch(/^Not in this run .*ExpandR vs FT/);
     expect(queryGainSection({ perQuery: { Raw: {} } })).toEqual({ missing: expect.stringMatching(/it has: Raw/) });
   });
@@ -310,6 +314,7 @@ describe('the whole analysis', () => {
     expect(md).toContain('| 1 | 0.6931 | 0.0000 | 0.0000 | 0.0000 | 0.00 |');
     expect(md).toContain('| round-1 | 2 | 1 (50.0%) | 1 (50.0%) | 0 (0.0%) | 8.0 | 6.0 | 2.0 |');
     expect(md).toContain('| Raw+expansion | Raw | 1 | 1 | 0 | 0 | +0.5000 | — | +0.5000 |');
+    expect(md).toContain('| Raw+expansion | Raw | 0 | 1: 1 up / 0 down, +0.5000 | 0 |');
     expect(md).toContain('**After DPO** (ExpandR\'s adapter). x \\| y');
     expect(md).toContain('| expansions | 1 | 1.5 | 100.0% |');
   });
