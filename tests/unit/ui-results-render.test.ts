@@ -4,7 +4,7 @@
 import { render } from 'svelte/server';
 import { expect, it } from 'vitest';
 import ExpandrResults from '../../src/ui/components/ExpandrResults.svelte';
-import { buildResults, type SettingEval } from '../../src/pipeline/results.ts';
+import { buildResults, resultsMarkdown, type SettingEval } from '../../src/pipeline/results.ts';
 import { buildRoundRows } from '../../src/pipeline/results-rounds.ts';
 import { buildVariantRows } from '../../src/pipeline/results-variants.ts';
 import { differenceRowCells, roundRowCells, variantRowCells } from '../../src/pipeline/results-sections.ts';
@@ -43,4 +43,17 @@ it('shows neither section for a run of one round without variants', () => {
   expect(body).toContain('data-testid="expandr-results"');
   expect(body).not.toContain('expandr-rounds');
   expect(body).not.toContain('expandr-variants');
+});
+
+it('shows a row run at several seeds as mean ± sd, with the seeds under the table, as results.md does', () => {
+  const results = buildResults('scifact', 'test', [ev('Raw', 0.5), ev('FT', 0.6)]);
+  const ft = results.rows.find((r) => r.setting === 'FT')!;
+  Object.assign(ft, { seeds: [42, 43, 44], sd: { 'ndcg@10': 0.0123, 'recall@100': 0.0045, 'mrr@10': 0.0067, 'map@100': 0.0089 } });
+  const { body } = render(ExpandrResults, { props: { results } });
+  expect(body).toContain('data-sd="ndcg@10"');
+  expect(body).toContain(' ± 0.0123');
+  expect(body).toContain(' ± 0.0089');
+  expect(body).toContain('data-testid="seeds-legend"');
+  expect(body).toContain('42, 43, 44');
+  expect(resultsMarkdown(results)).toContain('0.6150 ± 0.0123');
 });
