@@ -33,6 +33,29 @@ export function differenceRowCells(results: ExperimentResults): string[][] {
     .map((r) => [r.setting, ...DIFF_BASELINES.flatMap((b) => diffCells(r.significance?.[b]?.['ndcg@10']))]);
 }
 
+/**
+ * Each seed's test nDCG@10 of the rows run at several seeds (the table's rows, then ExpandR after each earlier
+ * round): the columns (one per seed) and one row of cells per setting; null when no row has several seeds.
+ */
+export function seedTable(results: ExperimentResults): { columns: string[]; rows: string[][] } | null {
+  const rows = [...results.rows.map((r) => ({ name: r.setting, r })), ...(results.roundRows ?? []).map((r) => ({ name: `ExpandR after round ${r.round}`, r }))].filter(({ r }) => (r.seeds?.length ?? 0) > 1 && r.perSeed?.['ndcg@10']);
+  if (!rows.length) return null;
+  const seeds = [...new Set(rows.flatMap(({ r }) => r.seeds!))];
+  const cell = (r: ResultRow, seed: number) => {
+    const i = r.seeds!.indexOf(seed);
+    return i < 0 ? '' : r.perSeed!['ndcg@10'][i].toFixed(4);
+  };
+  return { columns: ['setting', ...seeds.map((s) => `seed ${s}`), 'mean ± sd'], rows: rows.map(({ name, r }) => [name, ...seeds.map((s) => cell(r, s)), metricCell(r, 'ndcg@10')]) };
+}
+export const SEED_NOTE = 'Test nDCG@10 of each seed (its own training draws and its own sampled expansions); the table shows their mean ± sample sd.';
+
+/** The per-seed section; '' without seeded rows. */
+export function seedTableMarkdown(results: ExperimentResults): string {
+  const t = seedTable(results);
+  if (!t) return '';
+  return ['## Each seed, nDCG@10', '', SEED_NOTE, '', ...mdTable(t.columns, t.rows, `|---|${t.columns.slice(1).map(() => '---:').join('|')}|`)].join('\n');
+}
+
 /** A difference with its interval, as the page's interval plot draws it (figure-svg.ts intervalsSvg). */
 export interface DifferenceInterval {
   label: string;

@@ -19,7 +19,7 @@ import {
 import { provenanceText, type GenerationProvenance } from './generation-provenance.ts';
 import { sourcesNote, type ExperimentSources } from './train-sources.ts';
 import { SETTING_NAMES, type ExperimentResults, type ResultRow, type RoundRow, type SettingName, type VariantRow } from './types.ts';
-import { differencesMarkdown, fmt, marksOf, metricCell, roundRowsMarkdown, variantRowsMarkdown } from './results-sections.ts';
+import { differencesMarkdown, fmt, marksOf, metricCell, roundRowsMarkdown, seedTableMarkdown, variantRowsMarkdown } from './results-sections.ts';
 
 export { marksOf };
 import type { ExperimentConfig } from './config.ts';
@@ -231,6 +231,8 @@ export function resultsMarkdown(results: ExperimentResults, opts: { queries?: nu
   if (differences && opts.figures?.vsFt) out.push('', `![nDCG@10 minus FT's per row, with 95 % bootstrap intervals](${opts.figures.vsFt})`);
   const rounds = roundRowsMarkdown(results);
   if (rounds) out.push('', rounds);
+  const perSeed = seedTableMarkdown(results);
+  if (perSeed) out.push('', perSeed);
   const variants = variantRowsMarkdown(results.variants);
   if (variants) out.push('', variants);
   if (variants && opts.figures?.variants) out.push('', `![Dev nDCG@10 of each variant minus ExpandR after round 1's, with 95 % bootstrap intervals](${opts.figures.variants})`);

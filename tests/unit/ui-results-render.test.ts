@@ -7,7 +7,7 @@ import ExpandrResults from '../../src/ui/components/ExpandrResults.svelte';
 import { buildResults, resultsMarkdown, type SettingEval } from '../../src/pipeline/results.ts';
 import { buildRoundRows } from '../../src/pipeline/results-rounds.ts';
 import { buildVariantRows } from '../../src/pipeline/results-variants.ts';
-import { differenceRowCells, roundRowCells, variantRowCells } from '../../src/pipeline/results-sections.ts';
+import { differenceRowCells, roundRowCells, seedTable, variantRowCells } from '../../src/pipeline/results-sections.ts';
 
 const QUERIES = ['q1', 'q2', 'q3', 'q4'];
 /** An evaluation with per-query values v + step·i (so paired tests have something to compare). */
@@ -48,7 +48,7 @@ it('shows neither section for a run of one round without variants', () => {
 it('shows a row run at several seeds as mean ± sd, with the seeds under the table, as results.md does', () => {
   const results = buildResults('scifact', 'test', [ev('Raw', 0.5), ev('FT', 0.6)]);
   const ft = results.rows.find((r) => r.setting === 'FT')!;
-  Object.assign(ft, { seeds: [42, 43, 44], sd: { 'ndcg@10': 0.0123, 'recall@100': 0.0045, 'mrr@10': 0.0067, 'map@100': 0.0089 } });
+  Object.assign(ft, { seeds: [42, 43, 44], sd: { 'ndcg@10': 0.0123, 'recall@100': 0.0045, 'mrr@10': 0.0067, 'map@100': 0.0089 }, perSeed: { 'ndcg@10': [0.6, 0.615, 0.63] } });
   const { body } = render(ExpandrResults, { props: { results } });
   expect(body).toContain('data-sd="ndcg@10"');
   expect(body).toContain(' ± 0.0123');
@@ -56,4 +56,9 @@ it('shows a row run at several seeds as mean ± sd, with the seeds under the tab
   expect(body).toContain('data-testid="seeds-legend"');
   expect(body).toContain('42, 43, 44');
   expect(resultsMarkdown(results)).toContain('0.6150 ± 0.0123');
+  // Each seed's value in its own table, on the page and in results.md.
+  expect(seedTable(results)).toEqual({ columns: ['setting', 'seed 42', 'seed 43', 'seed 44', 'mean ± sd'], rows: [['FT', '0.6000', '0.6150', '0.6300', '0.6150 ± 0.0123']] });
+  expect(body).toContain('data-testid="expandr-seeds"');
+  expect(body).toContain('>0.6300</td>');
+  expect(resultsMarkdown(results)).toContain('| FT | 0.6000 | 0.6150 | 0.6300 | 0.6150 ± 0.0123 |');
 });
