@@ -24,7 +24,8 @@ Usage:
 RUN is a run folder, a key (or its first hex digits, as listed) or a folder name under the roots; SETTING is
 a row of its results (BM25, Raw, Raw+expansion, FT, ExpandR, "w/o LLM training", …; quote names with spaces);
 ExpandR@roundT is ExpandR after an earlier round, and SETTING@seedS one seed of a row run at several seeds
-(without it, each query's mean over the seeds, as the table).
+(without it, each query's mean over the seeds, as the table); with --dev, ExpandR@round1@variant-… is a variant
+of round 1 (its stage names it), never mixed into round 1's own row.
 The test is two-sided, paired on the query ids both runs evaluated (their count is printed), of B against A.
 
 Options:

@@ -146,26 +146,29 @@ export type ValuesConfig = Partial<Pick<ExperimentConfig, 'rounds' | 'seed' | 's
  * A setting's stored evaluation (and expansions) from the run state; undefined when it was not evaluated.
  * A setting run at several seeds comes back as the results table reads it: each query's mean over the
  * seeds (seeds.ts combineStoredEvals), with the config seed's expansions; 'SETTING@seedS' is that seed's
- * evaluation alone, with its own expansions.
+ * evaluation alone, with its own expansions; 'ExpandR@round1@variant-…' a variant of round 1 (on dev).
  */
 export function settingValues(state: RunState | undefined, setting: string, config: ValuesConfig = {}, on: 'test' | 'dev' = 'test'): SettingValues | undefined {
   const kind = on === 'dev' ? 'devEval' : 'eval';
   const configSeed = config.seed ?? 42;
+  // 'ExpandR@round1@variant-…': a variant of round 1 (dev only); without it, variants are never mixed in.
+  const byVariant = /^(.*)@(variant-[A-Za-z0-9-]+)$/.exec(setting);
+  const [unvaried, variant] = byVariant ? [byVariant[1], byVariant[2]] : [setting, undefined];
   // 'NAME@seedS': one seed's evaluation; stages of the config's seed carry no suffix (seeds.ts seededName).
-  const bySeed = /^(.*)@seed(\d+)$/.exec(setting);
-  const [rest, onlySeed] = bySeed ? [bySeed[1], Number(bySeed[2])] : [setting, undefined];
+  const bySeed = /^(.*)@seed(\d+)$/.exec(unvaried);
+  const [rest, onlySeed] = bySeed ? [bySeed[1], Number(bySeed[2])] : [unvaried, undefined];
   // 'ExpandR@roundT': ExpandR after round T of the loop, before the last (its stages eval:ExpandR@roundT[@seedS]).
   const asked = /^(.*)@round(\d+)$/.exec(rest);
   const [name, round] = asked ? [asked[1], Number(asked[2])] : [rest, undefined];
   const stored = Object.entries(state?.stages ?? {}).flatMap(([k, rec]) => {
     const id = parseStageName(k);
-    if (id?.kind !== kind || id.round !== round || id.setting !== name) return [];
+    if (id?.kind !== kind || id.round !== round || id.setting !== name || id.variant !== variant) return [];
     return onlySeed === undefined || (id.seed ?? configSeed) === onlySeed ? [{ seed: id.seed, eval: rec.output as SettingEval }] : [];
   });
   if (stored.length === 0) return undefined;
   const [e] = combineStoredEvals(stored, configSeed, onlySeed !== undefined ? [onlySeed] : config.seeds?.length ? config.seeds : [configSeed]);
   const llmName = round === undefined ? expansionLlmOf(rest, config.rounds ?? 1) : `round-${round}`;
-  const llm = llmName && onlySeed !== undefined ? seededName(llmName, onlySeed, configSeed) : llmName;
+  const llm = variant ?? (llmName && onlySeed !== undefined ? seededName(llmName, onlySeed, configSeed) : llmName);
   const exp = llm ? state?.stages[stageName({ kind: 'expansions', llm, queries: on })] : undefined;
   return {
     setting,

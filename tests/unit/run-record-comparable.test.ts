@@ -23,7 +23,9 @@ const STATE = {
     'eval:ExpandR@round1@seed8': evalOf('ExpandR', [1, 1]),
     'expansions:round-2@seed8:test': { output: { q0: 'seed 8 text' }, finishedAt: '', ms: 1 },
     'eval:ExpandR@seed8': evalOf('ExpandR', [0, 0]),
+    'devEval:ExpandR@round1': evalOf('ExpandR', [0, 0]),
     'devEval:ExpandR@round1@variant-x': evalOf('ExpandR', [1, 1]),
+    'expansions:variant-x:dev': { output: { q0: 'variant text' }, finishedAt: '', ms: 1 },
   },
 } as unknown as RunState;
 const CONFIG = { seed: 7, seeds: [7, 8], rounds: 2 };
@@ -57,5 +59,10 @@ describe('comparableSettings', () => {
     expect(v('ExpandR').expansions?.get('q0')).toBe('seed 7 text');
     for (const name of comparableSettings(STATE, CONFIG)) expect(settingValues(STATE, name, CONFIG), name).toBeDefined();
     expect(settingValues(STATE, 'FT@seed9', CONFIG)).toBeUndefined();
+    // A variant of round 1 is never averaged into round 1's dev row, and can be named on its own.
+    expect(settingValues(STATE, 'ExpandR@round1', CONFIG, 'dev')!.metrics['ndcg@10']).toBe(0);
+    const variant = settingValues(STATE, 'ExpandR@round1@variant-x', CONFIG, 'dev')!;
+    expect(variant.metrics['ndcg@10']).toBe(1);
+    expect(variant.expansions?.get('q0')).toBe('variant text');
   });
 });
