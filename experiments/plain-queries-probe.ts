@@ -11,6 +11,7 @@ import { splitQueries } from '../src/data/qrels.ts';
 import type { BeirQuery } from '../src/data/types.ts';
 import { compareByQuery } from '../src/eval/significance.ts';
 import { modelHash } from '../src/model/sources.ts';
+import { pairStats } from '../src/pipeline/analysis-queries.ts';
 import { experimentConfig } from '../src/pipeline/config.ts';
 import { configKey } from '../src/pipeline/run-state.ts';
 import { seededName } from '../src/pipeline/seeds.ts';
@@ -21,23 +22,6 @@ import { FileChunkStore } from '../src/retrieval/dense/file-chunks-node.ts';
 
 /** FT evaluated here against the run's own FT row: any difference means the probe does not reproduce the run. */
 const SELF_CHECK_ATOL = 1e-12;
-
-/**
- * What the expansion does to queries the retriever finds hard and easy: the queries split by the plain
- * query's nDCG@10 (0: nothing relevant in the top 10; 1: perfect; between), and per group the mean
- * change expanded − plain and how many gain and lose.
- */
-export function expansionByDifficulty(plain: ReadonlyMap<string, Record<string, number>>, expanded: ReadonlyMap<string, Record<string, number>>) {
-  const groups = [
-    { group: 'plain nDCG@10 = 0', has: (x: number) => x === 0 },
-    { group: '0 < plain nDCG@10 < 1', has: (x: number) => x > 0 && x < 1 },
-    { group: 'plain nDCG@10 = 1', has: (x: number) => x === 1 },
-  ];
-  return groups.map(({ group, has }) => {
-    const d = [...plain].filter(([q, m]) => has(m['ndcg@10']) && expanded.has(q)).map(([q, m]) => expanded.get(q)!['ndcg@10'] - m['ndcg@10']);
-    return { group, queries: d.length, meanChange: d.length ? d.reduce((s, x) => s + x, 0) / d.length : 0, gain: d.filter((x) => x > 0).length, lose: d.filter((x) => x < 0).length };
-  });
-}
 
 /** One retriever's plain-query evaluation on test or dev against its expanded row and FT of its seed. */
 export interface PlainQueryRecord {
@@ -104,7 +88,9 @@ export async function plainQueryProbe(configFile: string, runDir: string, log: (
         const own = versus(mine, `${kind}:${p.own}`);
         const ft = versus(mine, `${kind}:${p.ft}`);
         if (p.encoder === p.ft && Math.abs(own!.diff) > SELF_CHECK_ATOL) throw new Error(`${p.encoder} on plain ${on} queries gives ${r.metrics['ndcg@10']}, the run's own row ${own!['ndcg@10']}: the probe does not reproduce the run`);
-        const byDifficulty = p.encoder === p.ft ? null : expansionByDifficulty(mine, perQuery(state.stages[`${kind}:${p.own}`].output.perQuery));
+        // What the expansion does to the queries the retriever misses, answers partly and answers perfectly plain.
+        const ndcg = (m: ReadonlyMap<string, Record<string, number>>) => Object.fromEntries([...m].map(([q, v]) => [q, v['ndcg@10']]));
+        const byDifficulty = p.encoder === p.ft ? null : pairStats({ expanded: p.own, plain: `${p.encoder} (plain)`, differs: 'the expansion at search time' }, ndcg(perQuery(state.stages[`${kind}:${p.own}`].output.perQuery)), ndcg(mine)).byPlain;
         row[on] = { 'ndcg@10': r.metrics['ndcg@10'], 'recall@100': r.metrics['recall@100'], queries: set.queries.length, vsExpandedRow: p.encoder === p.ft ? null : own, vsFT: p.encoder === p.ft ? null : ft, byDifficulty };
         log(`${p.encoder} plain ${on}: nDCG@10 ${r.metrics['ndcg@10'].toFixed(4)}${p.encoder === p.ft ? ' (= the run\'s FT row)' : `; its expanded row ${own!['ndcg@10'].toFixed(4)} (plain − expanded ${own!.diff.toFixed(4)}, p ${own!.p.toPrecision(2)}); FT ${ft!['ndcg@10'].toFixed(4)} (plain − FT ${ft!.diff.toFixed(4)}, p ${ft!.p.toPrecision(2)})`}`);
       }
