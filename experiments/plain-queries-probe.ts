@@ -23,7 +23,7 @@ import { FileChunkStore } from '../src/retrieval/dense/file-chunks-node.ts';
 /** FT evaluated here against the run's own FT row: any difference means the probe does not reproduce the run. */
 const SELF_CHECK_ATOL = 1e-12;
 
-/** One retriever's plain-query evaluation on test or dev against its expanded row and FT of its seed. */
+/** The probe's record: per trained retriever, its plain test and dev rows against its expanded row and FT of its seed. */
 export interface PlainQueryRecord {
   what: string;
   config: string;
@@ -38,6 +38,7 @@ export async function plainQueryProbe(configFile: string, runDir: string, log: (
   const root = resolve(import.meta.dirname, '..');
   await useBackend('wasm');
   const config = experimentConfig(JSON.parse(readFileSync(configFile, 'utf8')));
+  if (config.trainData.length) throw new Error(`${configFile} trains on other datasets (trainData): the probe reads one dataset for train, dev and test`);
   const key = configKey(config);
   const run = resolve(runDir);
   const state = JSON.parse(readFileSync(join(run, 'run-state.json'), 'utf8')) as { stages: Record<string, { output: { metrics: Record<string, number>; perQuery: Record<string, Record<string, number>> } }> };
