@@ -108,7 +108,7 @@ describe('bring and take in the page', () => {
     await page.getByTestId('compare-run').click();
     const summary = (await page.getByTestId('compare-summary').textContent({ timeout: LOAD_TIMEOUT_MS }))?.replace(/\s+/g, ' ');
     expect(summary).toMatch(/on 6 shared queries/);
-    expect(summary).toMatch(/B − A ±0\.0000; paired permutation test .* p = 1\.00: no significant difference\. B higher on 0, lower on 0, equal on 6/);
+    expect(summary).toMatch(/B − A ±0\.0000 \(95 % CI \[0\.0000, 0\.0000\]\); paired permutation test .* p = 1\.00: no significant difference\. B higher on 0, lower on 0, equal on 6/);
     const diffs = await page.locator('[data-testid="compare-diffs"] tbody tr td:last-child').allTextContents();
     expect(diffs.length).toBe(6);
     for (const d of diffs) expect(d).toBe('±0.0000');
