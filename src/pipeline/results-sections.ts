@@ -2,7 +2,7 @@
 // (src/ui/components/ExpandrResults.svelte) both show: ExpandR after each earlier round (results-rounds.ts)
 // and the variants of round 1 tried on dev (results-variants.ts).
 import type { STANDARD_METRICS } from '../eval/metrics.ts';
-import { intervalText } from '../eval/bootstrap.ts';
+import { DEFAULT_BOOTSTRAP_ROUNDS, intervalText } from '../eval/bootstrap.ts';
 import { marksText, type MarkedTest, type SignificanceMetric } from '../eval/significance-marks.ts';
 import { meanSdText } from './seeds.ts';
 import type { ExperimentResults, ResultRow, VariantRow } from './types.ts';
@@ -23,8 +23,7 @@ const diffCells = (t: MarkedTest | undefined): [string, string, string] =>
 /** Baselines of the differences table: the paper's two. */
 const DIFF_BASELINES = ['Raw', 'FT'] as const;
 export const DIFF_COLUMNS = ['setting', '− Raw', '95 % CI', 'p', '− FT', '95 % CI', 'p'] as const;
-export const DIFF_NOTE =
-  'nDCG@10 of each row minus Raw’s and FT’s, paired by query (for rows run at several seeds, on each query’s mean over them): the mean difference (▲ / ▼ significant), its 95 % percentile bootstrap interval over the queries (10,000 resamples) and the two-sided paired permutation test’s p.';
+export const DIFF_NOTE = `nDCG@10 of each row minus Raw’s and FT’s, paired by query (for rows run at several seeds, on each query’s mean over them): the mean difference (▲ / ▼ significant), its 95 % percentile bootstrap interval over the queries (${DEFAULT_BOOTSTRAP_ROUNDS.toLocaleString('en')} resamples) and the two-sided paired permutation test’s p.`;
 
 /** One row of cells per setting tested against Raw or FT on nDCG@10 (the table's rows, in its order); [] when none is. */
 export function differenceRowCells(results: ExperimentResults): string[][] {
