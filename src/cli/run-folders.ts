@@ -98,7 +98,7 @@ export function resolveRun(spec: string, roots: readonly string[]): FoundRun {
 /** The settings of a run that can be compared, and one of them as a side of a comparison. */
 export function runSide(run: FoundRun, setting: string, on: 'test' | 'dev' = 'test'): CompareSide & { metrics?: Record<string, number> } {
   const label = `${basename(run.dir)}:${setting}${on === 'dev' ? ' (dev)' : ''}`;
-  const have = (run.state ? comparableSettings(run.state, run.config) : run.settings).join(', ') || 'none';
+  const have = (run.state ? comparableSettings(run.state, run.config, on) : run.settings).join(', ') || 'none';
   if (run.state) {
     const v = settingValues(run.state, setting, run.config, on);
     if (!v) throw new UsageError(`${run.dir} has no ${on === 'dev' ? 'dev ' : ''}evaluation of "${setting}" (it has: ${have}).`);

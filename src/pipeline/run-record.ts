@@ -93,13 +93,17 @@ export function settingsDone(state: RunState | undefined): string[] {
 /**
  * What a comparison may name of a run (settingValues reads each): every setting evaluated (the mean over its
  * seeds), ExpandR after each earlier round (ExpandR@roundT), then each seed of a row run at several seeds
- * (SETTING@seedS, the config's seed included), in the order the run evaluated them.
+ * (SETTING@seedS, the config's seed included), in the order the run evaluated them; on dev also the variants
+ * of round 1 (ExpandR@round1@variant-…).
  */
-export function comparableSettings(state: RunState | undefined, config: ValuesConfig = {}): string[] {
+export function comparableSettings(state: RunState | undefined, config: ValuesConfig = {}, on: 'test' | 'dev' = 'test'): string[] {
   const configSeed = config.seed ?? 42;
+  const kind = on === 'dev' ? 'devEval' : 'eval';
   const evals = Object.keys(state?.stages ?? {}).flatMap((k) => {
     const id = parseStageName(k);
-    return id?.kind === 'eval' ? [{ name: id.round === undefined ? id.setting : `${id.setting}@round${id.round}`, seed: id.seed ?? configSeed }] : [];
+    if (id?.kind !== kind) return [];
+    const name = `${id.round === undefined ? id.setting : `${id.setting}@round${id.round}`}${id.variant ? `@${id.variant}` : ''}`;
+    return [{ name, seed: id.seed ?? configSeed }];
   });
   const names = [...new Set(evals.map((e) => e.name))];
   const seeded = new Set(evals.filter((e) => e.seed !== configSeed).map((e) => e.name));

@@ -46,6 +46,8 @@ describe('comparableSettings', () => {
       'ExpandR@seed8',
     ]);
     expect(comparableSettings(undefined)).toEqual([]);
+    // On dev: what was evaluated on dev, the variants of round 1 by name.
+    expect(comparableSettings(STATE, CONFIG, 'dev')).toEqual(['ExpandR@round1', 'ExpandR@round1@variant-x']);
   });
 
   it('names what settingValues reads: the mean over seeds, or one seed with its own expansions', () => {
