@@ -61,11 +61,10 @@ export async function plainQueryProbe(configFile: string, runDir: string, log: (
     ];
   }).filter((p) => existsSync(join(run, encoderSet(p.encoder))) && state.stages[`eval:${p.own}`]);
 
-  const perQuery = (m: Map<string, Record<string, number>> | Record<string, Record<string, number>>) => (m instanceof Map ? m : new Map(Object.entries(m)));
   const versus = (mine: Map<string, Record<string, number>>, stage: string) => {
     const other = state.stages[stage]?.output;
     if (!other) return null;
-    const t = compareByQuery(mine, perQuery(other.perQuery), 'ndcg@10');
+    const t = compareByQuery(mine, new Map(Object.entries(other.perQuery)), 'ndcg@10');
     return { stage, 'ndcg@10': other.metrics['ndcg@10'], diff: t.meanDiff, ci95: [t.ci95.lo, t.ci95.hi], p: t.pValue };
   };
 
@@ -90,8 +89,8 @@ export async function plainQueryProbe(configFile: string, runDir: string, log: (
         const ft = versus(mine, `${kind}:${p.ft}`);
         if (p.encoder === p.ft && Math.abs(own!.diff) > SELF_CHECK_ATOL) throw new Error(`${p.encoder} on plain ${on} queries gives ${r.metrics['ndcg@10']}, the run's own row ${own!['ndcg@10']}: the probe does not reproduce the run`);
         // What the expansion does to the queries the retriever misses, answers partly and answers perfectly plain.
-        const ndcg = (m: ReadonlyMap<string, Record<string, number>>) => Object.fromEntries([...m].map(([q, v]) => [q, v['ndcg@10']]));
-        const byDifficulty = p.encoder === p.ft ? null : pairStats({ expanded: p.own, plain: `${p.encoder} (plain)`, differs: 'the expansion at search time' }, ndcg(perQuery(state.stages[`${kind}:${p.own}`].output.perQuery)), ndcg(mine)).byPlain;
+        const ndcg = (m: Iterable<[string, Record<string, number>]>) => Object.fromEntries([...m].map(([q, v]) => [q, v['ndcg@10']]));
+        const byDifficulty = p.encoder === p.ft ? null : pairStats({ expanded: p.own, plain: `${p.encoder} (plain)`, differs: 'the expansion at search time' }, ndcg(Object.entries(state.stages[`${kind}:${p.own}`].output.perQuery)), ndcg(mine)).byPlain;
         row[on] = { 'ndcg@10': r.metrics['ndcg@10'], 'recall@100': r.metrics['recall@100'], queries: set.queries.length, vsExpandedRow: p.encoder === p.ft ? null : own, vsFT: p.encoder === p.ft ? null : ft, byDifficulty };
         log(`${p.encoder} plain ${on}: nDCG@10 ${r.metrics['ndcg@10'].toFixed(4)}${p.encoder === p.ft ? ' (= the run\'s FT row)' : `; its expanded row ${own!['ndcg@10'].toFixed(4)} (plain − expanded ${own!.diff.toFixed(4)}, p ${own!.p.toPrecision(2)}); FT ${ft!['ndcg@10'].toFixed(4)} (plain − FT ${ft!.diff.toFixed(4)}, p ${ft!.p.toPrecision(2)})`}`);
       }
