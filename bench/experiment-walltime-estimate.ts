@@ -91,7 +91,7 @@ export function estimateStageOf(stage: string): 'generate' | 'encode' | 'train r
   if (id.kind === 'expansions' || id.kind === 'candidates') return 'generate';
   if (id.kind === 'retriever') return 'train retriever';
   if (id.kind === 'dpo') return 'DPO';
-  if (id.kind === 'preferences') return 'encode';
+  if (id.kind === 'preferences' || id.kind === 'plainEval') return 'encode';
   return id.setting === 'BM25' ? null : 'encode';
 }
 
@@ -126,6 +126,8 @@ export function stageSeconds(stage: string, config: ExperimentConfig, data: Data
       const queryTok = expanded ? Math.min(maxLength, QUERY_TOKENS + exp) : QUERY_TOKENS;
       return ((id.kind === 'eval' ? testQ : devQ) * queryTok) / rate('encode');
     }
+    case 'plainEval':
+      return ((id.queries === 'test' ? testQ : devQ) * QUERY_TOKENS) / rate('encode');
     case 'retriever': {
       const rs = trainSettings(c.retriever);
       const steps = rs.steps > 0 ? rs.steps : Math.max(1, Math.ceil((trainQ * rs.epochs) / (rs.batchSize * rs.accumulation)));

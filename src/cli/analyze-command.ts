@@ -12,7 +12,7 @@ import { analyzeRun } from '../pipeline/analysis.ts';
 import type { AnalysisInput, DpoPoint } from '../pipeline/analysis-input.ts';
 import { analysisMarkdown } from '../pipeline/analysis-markdown.ts';
 import type { TrainingCurve } from '../pipeline/figures-data.ts';
-import { analysisInputFromState, analysisTexts, earlierRoundsFromState } from '../pipeline/analysis-from-state.ts';
+import { analysisInputFromState, analysisTexts, stateOnlyRows } from '../pipeline/analysis-from-state.ts';
 import type { PreferenceRecord } from '../pipeline/types.ts';
 import { DPO_STATE_JSON } from '../train/dpo-checkpoint.ts';
 import { parseCommandArgs } from './args.ts';
@@ -82,8 +82,8 @@ export async function readAnalysisInput(run: FoundRun, dataDir?: string): Promis
   // What the run state holds; the final files, where written, come first.
   const state = run.state && analysisInputFromState(run.state, run.config);
   const perQuery = readJson<Record<string, Record<string, number>>>(f('per-query.json'));
-  // A finished run: per-query.json plus ExpandR after the earlier rounds (which it lacks); a run still going: its state's rows.
-  input.perQuery = perQuery && run.state ? { ...perQuery, ...earlierRoundsFromState(run.state, run.config) } : (perQuery ?? state?.perQuery);
+  // A finished run: per-query.json plus ExpandR after the earlier rounds and the plain-query rows (which it lacks); a run still going: its state's rows.
+  input.perQuery = perQuery && run.state ? { ...perQuery, ...stateOnlyRows(run.state, run.config) } : (perQuery ?? state?.perQuery);
   input.preferences = readJson<Record<string, PreferenceRecord[]>>(f('preferences.json')) ?? state?.preferences;
   input.curves = readJson<{ curves: TrainingCurve[] }>(f('figures.json'))?.curves ?? state?.curves;
   input.dpoCheckpoints = dpoCheckpointCurves(run.dir);

@@ -25,7 +25,8 @@ RUN is a run folder, a key (or its first hex digits, as listed) or a folder name
 a row of its results (BM25, Raw, Raw+expansion, FT, ExpandR, "w/o LLM training", …; quote names with spaces);
 ExpandR@roundT is ExpandR after an earlier round, and SETTING@seedS one seed of a row run at several seeds
 (without it, each query's mean over the seeds, as the table); with --dev, ExpandR@round1@variant-… is a variant
-of round 1 (its stage names it), never mixed into round 1's own row.
+of round 1 (its stage names it), never mixed into round 1's own row; plain:NAME is retriever NAME (round-1,
+round-2, …) on the plain queries.
 The test is two-sided, paired on the query ids both runs evaluated (their count is printed), of B against A.
 
 Options:
@@ -106,8 +107,10 @@ function listRuns(roots: readonly string[], json: boolean): void {
   if (rows.some((r) => r.models.includes('unpinned'))) console.log('unpinned: a Hub model fetched at a branch, not a commit; its content hash still identifies the run.');
 }
 
-/** "RUN:SETTING": the setting is after the last colon (setting names have none; a path may). */
-function splitSpec(spec: string): [string, string] {
+/** "RUN:SETTING": the setting is after the last colon (setting names have none but plain:NAME; a path may). */
+export function splitSpec(spec: string): [string, string] {
+  const plain = /^(.+):(plain:[^:]+)$/.exec(spec);
+  if (plain) return [plain[1], plain[2]];
   const at = spec.lastIndexOf(':');
   if (at <= 0 || at === spec.length - 1) throw new UsageError(`runs compare: "${spec}" is not RUN:SETTING (e.g. .cache/runs/exp-a:Raw).`);
   return [spec.slice(0, at), spec.slice(at + 1)];

@@ -1,13 +1,13 @@
-// The analysis' inputs (analysis-input.ts) that a run's state holds: per-query nDCG@10 of every row and of
-// ExpandR after each earlier round, the preference records, the DPO curves, the stage times and the test
-// expansions; and the query texts and gold passages from its dataset. The runner's `analyze` reads them from
+// The analysis' inputs (analysis-input.ts) that a run's state holds: per-query nDCG@10 of every row, of
+// ExpandR after each earlier round and of each trained retriever on plain queries, the preference records,
+// the DPO curves, the stage times and the test expansions; and the query texts and gold passages from its dataset. The runner's `analyze` reads them from
 // run-state.json when the final files are not written (src/cli/analyze-command.ts); the page from its stored
 // run (src/app/run-analysis.ts).
 import { goldDocOf } from '../data/qrels.ts';
 import { flatText, type BeirDoc, type Qrels } from '../data/types.ts';
 import type { AnalysisInput } from './analysis-input.ts';
 import type { TrainingCurve } from './figures-data.ts';
-import { settingsDone, settingValues, type ValuesConfig } from './run-record.ts';
+import { comparableSettings, settingsDone, settingValues, type ValuesConfig } from './run-record.ts';
 import type { RunState } from './run-state.ts';
 import { parseStageName } from './stages.ts';
 import type { PreferenceRecord } from './types.ts';
@@ -34,9 +34,17 @@ function earlierRounds(state: RunState): string[] {
   return [...new Set(rounds)].sort((a, b) => a - b).map((r) => `ExpandR@round${r}`);
 }
 
-/** Per-query nDCG@10 of ExpandR after each earlier round only (a finished run's per-query.json lacks them). */
-export function earlierRoundsFromState(state: RunState, config: ValuesConfig = {}): Record<string, Record<string, number>> {
-  return Object.fromEntries(earlierRounds(state).map((s) => [s, ndcgByQuery(state, s, config)]));
+/** The retrievers evaluated on plain queries (stages plainEval:NAME[@seedS]:test), as settingValues names them: plain:NAME. */
+function plainRetrievers(state: RunState, config: ValuesConfig): string[] {
+  return comparableSettings(state, config).filter((s) => s.startsWith('plain:') && !/@seed\d+$/.test(s));
+}
+
+/**
+ * Per-query nDCG@10 of the rows a finished run's per-query.json lacks: ExpandR after each earlier round and
+ * each trained retriever on plain queries (plain:round-1, …).
+ */
+export function stateOnlyRows(state: RunState, config: ValuesConfig = {}): Record<string, Record<string, number>> {
+  return Object.fromEntries([...earlierRounds(state), ...plainRetrievers(state, config)].map((s) => [s, ndcgByQuery(state, s, config)]));
 }
 
 /**
@@ -47,7 +55,7 @@ export function earlierRoundsFromState(state: RunState, config: ValuesConfig = {
 export function analysisInputFromState(state: RunState, config: (ValuesConfig & AnalysisInput['config']) | undefined): AnalysisInput {
   const input: AnalysisInput = {};
   if (config) input.config = config;
-  const perQuery = { ...Object.fromEntries(settingsDone(state).map((s) => [s, ndcgByQuery(state, s, config ?? {})])), ...earlierRoundsFromState(state, config) };
+  const perQuery = { ...Object.fromEntries(settingsDone(state).map((s) => [s, ndcgByQuery(state, s, config ?? {})])), ...stateOnlyRows(state, config) };
   if (Object.keys(perQuery).length) input.perQuery = perQuery;
   const prefs = stateOutputs<{ records: PreferenceRecord[] }>(state, 'preferences');
   if (prefs.size) input.preferences = Object.fromEntries([...prefs].map(([n, p]) => [n, p.records]));

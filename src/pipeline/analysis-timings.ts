@@ -12,7 +12,7 @@ export const TIMING_GROUPS: readonly { group: string; kinds: readonly StageKind[
   { group: 'preferences', kinds: ['preferences'] },
   { group: 'DPO', kinds: ['dpo'] },
   { group: 'retriever training', kinds: ['retriever'] },
-  { group: 'evaluation', kinds: ['eval', 'devEval'] },
+  { group: 'evaluation', kinds: ['eval', 'devEval', 'plainEval'] },
 ];
 /** Stages whose name this version does not parse. */
 export const OTHER_GROUP = 'other';

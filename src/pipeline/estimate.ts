@@ -181,6 +181,7 @@ export function estimateExperiment(input: EstimateInput, rates: Rates): Estimate
   const encodeTokens =
     encoders * data.docs * docTok +
     denseEvals * (testQ + devQ) * queryTok +
+    retrieverRounds * (testQ + devQ) * Math.min(encoder.maxLength, QUERY_TOKENS) + // each round's retriever on plain queries
     candidateRounds * llmQ * ((perCandidateQuery + 1) * Math.min(encoder.maxLength, c.candidates.maxTokens) + docTok) +
     variants.reduce((n, v) => n + variantLlmQ(v) * ((variantPerQuery(v) + 1) * Math.min(encoder.maxLength, v.candidates.maxTokens) + docTok) + devQ * queryTok, 0);
 

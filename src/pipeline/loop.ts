@@ -38,13 +38,14 @@ import { buildVariantRows, type VariantEval } from './results-variants.ts';
 import type { DpoSettings } from '../llm/dpo.ts';
 import type { TrainingCurve } from './figures-data.ts';
 import { buildResults, type SettingEval } from './results.ts';
-import { bm25Stage, denseStage, encoderFiles, expansionFileSet, expansionSource, trainRetrieverStage, type EvalOn, type EvalOut, type LoopContext } from './stages-retriever.ts';
+import { bm25Stage, denseStage, plainEvalStage, encoderFiles, expansionFileSet, expansionSource, trainRetrieverStage, type EvalOn, type EvalOut, type LoopContext } from './stages-retriever.ts';
 import type { QuerySet } from './stages.ts';
 import { checkNoOverlap, resolveTrainSource, type ExperimentSources, type TrainSource } from './train-sources.ts';
 import type { ExperimentResults, PreferenceRecord, QueryWithGold, SettingName, TextGenerator } from './types.ts';
 import { goldDocOf, splitQueries } from '../data/qrels.ts';
 import type { QueryCandidates } from './candidates.ts';
-import { combineBySetting, seededName } from './seeds.ts';
+import { combineBySetting, seededName, unseededName } from './seeds.ts';
+import { buildPlainRows, combinePlain, type PlainOfSeed } from './results-plain.ts';
 import { buildRoundRows, type RoundEvals } from './results-rounds.ts';
 
 /** An adapter as a PEFT file set (adapter_config.json, adapter_model.safetensors); null: the base LLM. */
@@ -97,6 +98,17 @@ export function sendRewardPoints(work: WorkOptions, series: string, records: rea
     const rejected = r.candidates[r.rejected].reward;
     work.onMetrics({ series, step: ++step, values: { chosen, rejected, margin: chosen - rejected } });
   }
+}
+
+/** One seed's evaluations, as the loop collects them (the config's seed first). */
+interface SeedRun {
+  seed: number;
+  ctx: LoopContext;
+  evals: EvalOut[];
+  devEvals: EvalOut[];
+  roundEvals: Record<number, { evals: EvalOut[]; devEvals: EvalOut[] }>;
+  /** Retriever (its name at the config's seed) → its plain evaluations and the expanded row's they are read against. */
+  plain: Map<string, PlainOfSeed>;
 }
 
 export async function runExperiment(ctx: LoopContext, llm: LlmSide | null): Promise<ExperimentOutcome> {
@@ -204,7 +216,7 @@ export async function runExperiment(ctx: LoopContext, llm: LlmSide | null): Prom
     });
   /** Preferences from `encoder`'s rewards on `adapter`'s candidates, then DPO → adapters/NAME. */
   // The seed the stages below train and evaluate with, and where their evaluations go (one list per seed).
-  let run: { seed: number; ctx: LoopContext; evals: EvalOut[]; devEvals: EvalOut[]; roundEvals: Record<number, { evals: EvalOut[]; devEvals: EvalOut[] }> } = { seed: config.seed, ctx, evals, devEvals, roundEvals: {} };
+  let run: SeedRun = { seed: config.seed, ctx, evals, devEvals, roundEvals: {}, plain: new Map() };
   const seedOn = <T extends object>(on: T): T & { seed?: number } => (run.seed === config.seed ? on : { ...on, seed: run.seed });
   // `variant`: the config a variant of round 1 runs with (its candidates and DPO settings; rewards as given).
   const trainLlm = async (name: string, fromAdapter: string | null, encoderName: string, rewards: RewardSettings, variant?: ExperimentConfig): Promise<number> => {
@@ -244,11 +256,20 @@ export async function runExperiment(ctx: LoopContext, llm: LlmSide | null): Prom
     const test = await denseStage(ctx, setting, encoderName, testQueries, qrels, m, on({ queries: 'test' as const, data }), await source('test'));
     if (round === undefined) run.evals.push(test);
     else (run.roundEvals[round] ??= { evals: [], devEvals: [] }).evals.push(test);
-    if (!devOn) return;
-    const d = adapter !== undefined ? await expansionsOf(adapter, 'dev', sampling) : undefined;
-    const dev = await denseStage(ctx, setting, encoderName, devQueries, devQrels, d, on(devOn), await source('dev'));
-    if (round === undefined) run.devEvals.push(dev);
-    else run.roundEvals[round].devEvals.push(dev);
+    let dev: EvalOut | undefined;
+    if (devOn) {
+      const d = adapter !== undefined ? await expansionsOf(adapter, 'dev', sampling) : undefined;
+      dev = await denseStage(ctx, setting, encoderName, devQueries, devQrels, d, on(devOn), await source('dev'));
+      if (round === undefined) run.devEvals.push(dev);
+      else run.roundEvals[round].devEvals.push(dev);
+    }
+    // A retriever trained on expanded queries, on the plain queries too, read against the first expanded row
+    // that uses it (ExpandR after its round; w/o LLM training when ExpandR does not run): results-plain.ts.
+    const retriever = unseededName(encoderName, run.seed, config.seed);
+    if (adapter === undefined || encoderName === 'base' || run.plain.has(retriever)) return;
+    const plainTest = await plainEvalStage(ctx, setting, encoderName, testQueries, qrels, seedOn({ queries: 'test' as const, data }));
+    const plainDev = devOn ? await plainEvalStage(ctx, setting, encoderName, devQueries, devQrels, seedOn(devOn)) : undefined;
+    run.plain.set(retriever, { versus: round === undefined ? setting : `ExpandR after round ${round}`, test: plainTest, dev: plainDev, expandedTest: test, expandedDev: dev });
   };
 
   // Variants of round 1 (config.variants), judged on dev: the first seed's E_1, each variant's own LLM_1.
@@ -278,7 +299,7 @@ export async function runExperiment(ctx: LoopContext, llm: LlmSide | null): Prom
   if (want.has('Raw')) await evalDense('Raw', 'base');
   const seeded: (typeof run)[] = [];
   for (const seed of config.seeds) {
-    run = { seed, ctx: seed === config.seed ? ctx : { ...ctx, config: { ...config, seed } }, evals: [], devEvals: [], roundEvals: {} };
+    run = { seed, ctx: seed === config.seed ? ctx : { ...ctx, config: { ...config, seed } }, evals: [], devEvals: [], roundEvals: {}, plain: new Map() };
     seeded.push(run);
     const tag = (name: string) => seededName(name, seed, config.seed);
     // Rows outside seededSettings run with the first seed only.
@@ -347,6 +368,8 @@ export async function runExperiment(ctx: LoopContext, llm: LlmSide | null): Prom
     const round1Dev = (config.rounds > 1 ? first.roundEvals[1]?.devEvals : first.devEvals)?.find((e) => e.setting === 'ExpandR') ?? null;
     results.variants = buildVariantRows(variantEvals, round1Dev as SettingEval | null);
   }
+  const plainRows = buildPlainRows(combinePlain(seeded));
+  if (plainRows.length) results.plainRows = plainRows;
   if (source) {
     const sources: ExperimentSources = { test: { dataset: data.name, checksum: data.checksum, split: config.split, queries: testQueries.length }, train: source.records, devQueries: devQueries.length };
     results.sources = sources;

@@ -1,11 +1,12 @@
-// The two tables under the results table, as cells that results.md (results.ts resultsMarkdown) and the page
-// (src/ui/components/ExpandrResults.svelte) both show: ExpandR after each earlier round (results-rounds.ts)
-// and the variants of round 1 tried on dev (results-variants.ts).
+// The tables under the results table, as cells that results.md (results.ts resultsMarkdown) and the page
+// (src/ui/components/ExpandrResults.svelte) both show: the differences against Raw and FT, each seed's values,
+// ExpandR after each earlier round (results-rounds.ts), the variants of round 1 tried on dev (results-variants.ts) and the trained retrievers on plain queries
+// (results-plain.ts).
 import type { STANDARD_METRICS } from '../eval/metrics.ts';
 import { DEFAULT_BOOTSTRAP_ROUNDS, intervalText } from '../eval/bootstrap.ts';
 import { marksText, type MarkedTest, type SignificanceMetric } from '../eval/significance-marks.ts';
 import { meanSdText } from './seeds.ts';
-import type { ExperimentResults, ResultRow, VariantRow } from './types.ts';
+import type { ExperimentResults, PlainRow, ResultRow, VariantRow } from './types.ts';
 
 /** A metric as the tables print it: 4 decimals, '' when missing. */
 export const fmt = (x: number | undefined) => (x === undefined || Number.isNaN(x) ? '' : x.toFixed(4));
@@ -17,7 +18,7 @@ export function marksOf(row: ResultRow, metric: SignificanceMetric): string {
 }
 const withMarks = (row: ResultRow, m: SignificanceMetric) => `${metricCell(row, m)}${marksOf(row, m)}`;
 /** A paired difference with ▲ / ▼ where significant, its 95 % bootstrap interval and its p-value. */
-const diffCells = (t: MarkedTest | undefined): [string, string, string] =>
+export const diffCells = (t: MarkedTest | undefined): [string, string, string] =>
   t ? [`${t.meanDiff >= 0 ? '+' : ''}${t.meanDiff.toFixed(4)}${t.direction === 'improvement' ? ' ▲' : t.direction === 'loss' ? ' ▼' : ''}`, t.ci95 ? intervalText(t.ci95) : '', t.pValue.toPrecision(2)] : ['', '', ''];
 
 /** Baselines of the differences table: the paper's two. */
@@ -107,7 +108,7 @@ export function variantRowCells(rows: readonly VariantRow[] | undefined): string
   return (rows ?? []).map((r) => [r.name, JSON.stringify(r.changes), r.why, r.pairs === undefined ? '' : String(r.pairs), r.dev['ndcg@10'].toFixed(4), ...diffCells(r.vsRound1?.['ndcg@10'])]);
 }
 
-const mdTable = (columns: readonly string[], rows: string[][], align: string) => [`| ${columns.join(' | ')} |`, align, ...rows.map((c) => `| ${c.join(' | ')} |`)];
+export const mdTable = (columns: readonly string[], rows: string[][], align: string) => [`| ${columns.join(' | ')} |`, align, ...rows.map((c) => `| ${c.join(' | ')} |`)];
 
 /** The differences against Raw and FT with their intervals; '' when no row was tested. */
 export function differencesMarkdown(results: ExperimentResults): string {
@@ -128,4 +129,27 @@ export function variantRowsMarkdown(rows: readonly VariantRow[] | undefined): st
   if (!rows?.length) return '';
   const cells = variantRowCells(rows).map((c) => c.map((x, i) => (i === 1 ? `\`${x}\`` : x)));
   return ['## Variants of round 1, judged on dev', '', variantsNote(rows), '', ...mdTable(VARIANT_COLUMNS, cells, '|---|---|---|---:|---:|---:|---:|---:|')].join('\n');
+}
+
+export const PLAIN_COLUMNS = ['retriever', 'read against', 'plain nDCG@10', 'expanded', 'plain − expanded', '95 % CI', 'p', 'plain − FT', '95 % CI', 'p', 'dev: plain', 'plain − expanded', 'p', 'plain − FT', 'p'] as const;
+export const PLAIN_NOTE =
+  'Each retriever trained on expanded queries, evaluated on the plain queries with the corpus embeddings of its expanded row (test, then dev). ' +
+  'Plain − expanded is what the expansion does at search time for that retriever; plain − FT is what training on expanded queries did to the retriever itself. ' +
+  'Paired by query (rows of several seeds: each query’s mean over them); ▲ / ▼: plain significantly higher / lower (paired permutation test); 95 % CI: percentile bootstrap interval of the mean per-query difference.';
+
+/** One row of cells per retriever; [] when the run trained none on expanded queries. */
+export function plainRowCells(rows: readonly PlainRow[] | undefined): string[][] {
+  return (rows ?? []).map((r) => {
+    const [dExp, , pExp] = diffCells(r.dev?.vsExpanded?.['ndcg@10']);
+    const [dFt, , pFt] = diffCells(r.dev?.vsFT?.['ndcg@10']);
+    const plain = r.sd === undefined ? fmt(r['ndcg@10']) : `${fmt(r['ndcg@10'])} ± ${fmt(r.sd)}`;
+    return [r.retriever, r.versus, plain, fmt(r.expanded), ...diffCells(r.vsExpanded['ndcg@10']), ...diffCells(r.vsFT?.['ndcg@10']), fmt(r.dev?.['ndcg@10']), dExp, pExp, dFt, pFt];
+  });
+}
+
+/** The results.md section; '' without plain rows. */
+export function plainRowsMarkdown(results: Pick<ExperimentResults, 'plainRows'>): string {
+  const rows = plainRowCells(results.plainRows);
+  if (!rows.length) return '';
+  return ['## The trained retrievers on plain queries, nDCG@10', '', PLAIN_NOTE, '', ...mdTable(PLAIN_COLUMNS, rows, `|---|---|${PLAIN_COLUMNS.slice(2).map(() => '---:').join('|')}|`)].join('\n');
 }

@@ -18,8 +18,8 @@ import {
 } from '../eval/significance-marks.ts';
 import { provenanceText, type GenerationProvenance } from './generation-provenance.ts';
 import { sourcesNote, type ExperimentSources } from './train-sources.ts';
-import { SETTING_NAMES, type ExperimentResults, type ResultRow, type RoundRow, type SettingName, type VariantRow } from './types.ts';
-import { differencesMarkdown, fmt, marksOf, metricCell, roundRowsMarkdown, seedTableMarkdown, variantRowsMarkdown } from './results-sections.ts';
+import { SETTING_NAMES, type ExperimentResults, type ResultRow, type RoundRow, type SettingName, type VariantRow, type PlainRow } from './types.ts';
+import { differencesMarkdown, fmt, marksOf, metricCell, plainRowsMarkdown, roundRowsMarkdown, seedTableMarkdown, variantRowsMarkdown } from './results-sections.ts';
 
 export { marksOf };
 import type { ExperimentConfig } from './config.ts';
@@ -165,12 +165,13 @@ export function encoderScoringNote(results: ExperimentResults): string {
 }
 
 /** results.json as DESIGN.md §5 fixes it: {"dataset", "rows": [{"setting", "ndcg@10", …}]}; per-query values go elsewhere. */
-export function resultsJson(results: ExperimentResults): { dataset: string; rows: Omit<ResultRow, 'perQuery'>[]; roundRows?: Omit<RoundRow, 'perQuery'>[]; variants?: VariantRow[]; sources?: ExperimentSources } {
+export function resultsJson(results: ExperimentResults): { dataset: string; rows: Omit<ResultRow, 'perQuery'>[]; roundRows?: Omit<RoundRow, 'perQuery'>[]; variants?: VariantRow[]; plainRows?: PlainRow[]; sources?: ExperimentSources } {
   return {
     dataset: results.dataset,
     rows: results.rows.map(({ perQuery: _pq, ...rest }) => rest),
     ...(results.roundRows?.length && { roundRows: results.roundRows.map(({ perQuery: _pq, ...rest }) => rest) }),
     ...(results.variants?.length && { variants: results.variants }),
+    ...(results.plainRows?.length && { plainRows: results.plainRows }),
     ...(results.sources && { sources: results.sources }),
   };
 }
@@ -231,6 +232,8 @@ export function resultsMarkdown(results: ExperimentResults, opts: { queries?: nu
   if (differences && opts.figures?.vsFt) out.push('', `![nDCG@10 minus FT's per row, with 95 % bootstrap intervals](${opts.figures.vsFt})`);
   const rounds = roundRowsMarkdown(results);
   if (rounds) out.push('', rounds);
+  const plain = plainRowsMarkdown(results);
+  if (plain) out.push('', plain);
   const perSeed = seedTableMarkdown(results);
   if (perSeed) out.push('', perSeed);
   const variants = variantRowsMarkdown(results.variants);

@@ -94,13 +94,18 @@ export function settingsDone(state: RunState | undefined): string[] {
  * What a comparison may name of a run (settingValues reads each): every setting evaluated (the mean over its
  * seeds), ExpandR after each earlier round (ExpandR@roundT), then each seed of a row run at several seeds
  * (SETTING@seedS, the config's seed included), in the order the run evaluated them; on dev also the variants
- * of round 1 (ExpandR@round1@variant-…).
+ * of round 1 (ExpandR@round1@variant-…). A retriever trained on expanded queries, on the plain queries, is
+ * plain:NAME (plain:round-1; stages plainEval:NAME[@seedS]:test|dev).
  */
 export function comparableSettings(state: RunState | undefined, config: ValuesConfig = {}, on: 'test' | 'dev' = 'test'): string[] {
   const configSeed = config.seed ?? 42;
   const kind = on === 'dev' ? 'devEval' : 'eval';
   const evals = Object.keys(state?.stages ?? {}).flatMap((k) => {
     const id = parseStageName(k);
+    if (id?.kind === 'plainEval' && id.queries === on) {
+      const { retriever, seed } = retrieverSeed(id.encoder);
+      return [{ name: `plain:${retriever}`, seed: seed ?? configSeed }];
+    }
     if (id?.kind !== kind) return [];
     const name = `${id.round === undefined ? id.setting : `${id.setting}@round${id.round}`}${id.variant ? `@${id.variant}` : ''}`;
     return [{ name, seed: id.seed ?? configSeed }];
@@ -155,6 +160,7 @@ export type ValuesConfig = Partial<Pick<ExperimentConfig, 'rounds' | 'seed' | 's
 export function settingValues(state: RunState | undefined, setting: string, config: ValuesConfig = {}, on: 'test' | 'dev' = 'test'): SettingValues | undefined {
   const kind = on === 'dev' ? 'devEval' : 'eval';
   const configSeed = config.seed ?? 42;
+  if (setting.startsWith('plain:')) return plainValues(state, setting, config, on);
   // 'ExpandR@round1@variant-…': a variant of round 1 (dev only); without it, variants are never mixed in.
   const byVariant = /^(.*)@(variant-[A-Za-z0-9-]+)$/.exec(setting);
   const [unvaried, variant] = byVariant ? [byVariant[1], byVariant[2]] : [setting, undefined];
@@ -180,4 +186,27 @@ export function settingValues(state: RunState | undefined, setting: string, conf
     perQuery: new Map(Object.entries(e.perQuery)),
     ...(exp ? { expansions: new Map(Object.entries(exp.output as Record<string, string>)) } : {}),
   };
+}
+
+/** A retriever's name at the config's seed and the seed its name carries ('round-2@seed43' → round-2, 43). */
+function retrieverSeed(encoder: string): { retriever: string; seed?: number } {
+  const m = /^(.*?)@seed(\d+)$/.exec(encoder);
+  return m ? { retriever: m[1], seed: Number(m[2]) } : { retriever: encoder };
+}
+
+/** 'plain:NAME' (over its seeds) or 'plain:NAME@seedS' (that seed): retriever NAME's stored plain evaluation. */
+function plainValues(state: RunState | undefined, setting: string, config: ValuesConfig, on: 'test' | 'dev'): SettingValues | undefined {
+  const configSeed = config.seed ?? 42;
+  const { retriever, seed: onlySeed } = retrieverSeed(setting.slice('plain:'.length));
+  const stored = Object.entries(state?.stages ?? {}).flatMap(([k, rec]) => {
+    const id = parseStageName(k);
+    if (id?.kind !== 'plainEval' || id.queries !== on) return [];
+    const { retriever: r, seed } = retrieverSeed(id.encoder);
+    if (r !== retriever || (onlySeed !== undefined && (seed ?? configSeed) !== onlySeed)) return [];
+    // One name for every seed's stage, so that they combine into one row.
+    return [{ seed, eval: { ...(rec.output as SettingEval), setting: setting as SettingName } }];
+  });
+  if (stored.length === 0) return undefined;
+  const [e] = combineStoredEvals(stored, configSeed, onlySeed !== undefined ? [onlySeed] : config.seeds?.length ? config.seeds : [configSeed]);
+  return { setting, metrics: e.metrics, perQuery: new Map(Object.entries(e.perQuery)) };
 }

@@ -25,6 +25,12 @@ export function seededName(name: string, seed: number, configSeed: number): stri
   return seed === configSeed ? name : `${name}@seed${seed}`;
 }
 
+/** The name seededName gave `name` back at the config's seed: 'round-1@seed43' → 'round-1'. */
+export function unseededName(name: string, seed: number, configSeed: number): string {
+  const tag = `@seed${seed}`;
+  return seed !== configSeed && name.endsWith(tag) ? name.slice(0, -tag.length) : name;
+}
+
 /** Mean and sample standard deviation (n − 1; 0 for a single value). */
 export function meanSd(xs: readonly number[]): { mean: number; sd: number } {
   const n = xs.length;

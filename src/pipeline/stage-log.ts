@@ -56,7 +56,8 @@ export function stageFigure(stage: string, output: unknown): string | null {
       return `final loss ${r.finalLoss.toFixed(4)} (${r.steps} steps)`;
     }
     case 'eval':
-    case 'devEval': {
+    case 'devEval':
+    case 'plainEval': {
       const m = (output as Output<'eval'>).metrics['ndcg@10'];
       return m === undefined ? null : `nDCG@10 ${m.toFixed(4)}`;
     }

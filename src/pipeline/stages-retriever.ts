@@ -199,23 +199,9 @@ export async function denseStage(
     const files = await encoderFiles(ctx, encoderName);
     const encoder = await ctx.encoders.load(files);
     try {
-      const key = corpusKey(ctx, encoderName, on.data);
-      let sink = ctx.corpus.get(key);
-      if (!sink) ctx.corpus.set(key, (sink = ctx.corpusSink?.(encoderName, on.data) ?? new MemoryChunkStore()));
       const norm = ctx.config.encoder.expansionNorm;
       const cosine = plainRowsCosine(norm);
-      const evaluateAs = async (asCosine: boolean) =>
-        denseEvaluate(encoder, on.data.docs, sink, queries, qrels, {
-          // The content, not the name: stored embeddings (possibly shared with `eval`) are checked against it.
-          modelHash: await modelHash(files),
-          corpusChecksum: on.data.checksum,
-          totalDocs: on.data.docs.length,
-          expansions,
-          expansionNorm: norm,
-          cosine: asCosine,
-          batchSize: ctx.config.encoder.batchSize,
-          ...ctx.work,
-        });
+      const evaluateAs = (asCosine: boolean) => searchCorpus(ctx, encoder, files, encoderName, on.data, queries, qrels, asCosine, expansions);
       const r = await evaluateAs(cosine);
       await ctx.store.putFiles(runSet(setting, on), new Map([['run.trec', new TextEncoder().encode(writeTrecRun(r.run, `expandr-${settingSlug(setting)}`))]]));
       const out: EvalOut = { ...toEval(setting, r.metrics, r.perQuery), scoring: rowScoring(encoder.settings, !!expansions, norm, cosine), maxLength: encoder.settings.maxLength };
@@ -239,6 +225,47 @@ export async function denseStage(
     } finally {
       encoder.dispose();
     }
+  });
+}
+
+/**
+ * A retriever the loop trained on expanded queries, on the plain queries of `on` (stage plainEval:NAME:test|dev,
+ * run file runs/plain-NAME[-dev]), scored as the table's plain rows are. It searches the corpus embeddings its
+ * expanded rows stored (the same encoder), so it costs the queries' encoding only. Its row is named `setting`
+ * (the expanded row it is read against) for the tables; the stage and the run file are the encoder's.
+ */
+export async function plainEvalStage(ctx: LoopContext, setting: SettingName, encoderName: string, queries: BeirQuery[], qrels: Qrels, on: EvalOn = testOn(ctx)): Promise<EvalOut> {
+  return ctx.stages.once({ kind: 'plainEval', encoder: encoderName, queries: on.queries }, async () => {
+    ctx.log(`evaluating retriever ${encoderName} on the plain ${on.queries} queries`);
+    const files = await encoderFiles(ctx, encoderName);
+    const encoder = await ctx.encoders.load(files);
+    try {
+      const cosine = plainRowsCosine(ctx.config.encoder.expansionNorm);
+      const r = await searchCorpus(ctx, encoder, files, encoderName, on.data, queries, qrels, cosine);
+      const folder = `runs/plain-${settingSlug(encoderName)}${on.queries === 'dev' ? '-dev' : ''}`;
+      await ctx.store.putFiles(folder, new Map([['run.trec', new TextEncoder().encode(writeTrecRun(r.run, `expandr-plain-${settingSlug(encoderName)}`))]]));
+      return { ...toEval(setting, r.metrics, r.perQuery), scoring: rowScoring(encoder.settings, false, ctx.config.encoder.expansionNorm, cosine), maxLength: encoder.settings.maxLength };
+    } finally {
+      encoder.dispose();
+    }
+  });
+}
+
+/** `queries` (plain, or with `expansions` by Eq. 8) searched in `corpus` as encoded by `encoderName` (its embeddings kept per encoder and corpus). */
+async function searchCorpus(ctx: LoopContext, encoder: BertEncoder, files: ModelFiles, encoderName: string, corpus: BeirDataset, queries: BeirQuery[], qrels: Qrels, cosine: boolean, expansions?: Map<string, string>) {
+  const key = corpusKey(ctx, encoderName, corpus);
+  let sink = ctx.corpus.get(key);
+  if (!sink) ctx.corpus.set(key, (sink = ctx.corpusSink?.(encoderName, corpus) ?? new MemoryChunkStore()));
+  return denseEvaluate(encoder, corpus.docs, sink, queries, qrels, {
+    // The content, not the name: stored embeddings (possibly shared with `eval`) are checked against it.
+    modelHash: await modelHash(files),
+    corpusChecksum: corpus.checksum,
+    totalDocs: corpus.docs.length,
+    expansions,
+    expansionNorm: ctx.config.encoder.expansionNorm,
+    cosine,
+    batchSize: ctx.config.encoder.batchSize,
+    ...ctx.work,
   });
 }
 

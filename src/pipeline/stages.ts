@@ -38,6 +38,11 @@ export interface StageKinds {
   eval: { key: EvalKey; record: EvalOut };
   /** The same setting on the dev queries (train-sources.ts), on the train corpus; run file runs/SETTING-dev. */
   devEval: { key: EvalKey; record: EvalOut };
+  /**
+   * A retriever the loop trained on expanded queries (encoders/NAME), evaluated on the plain test or dev
+   * queries: which half of an expanded row's result is the retriever's and which the expansion's at search time.
+   */
+  plainEval: { key: { encoder: string; queries: 'test' | 'dev' }; record: EvalOut };
 }
 
 /** One setting's evaluation; `seed` for a trained setting's run with a seed other than the config's (seeds.ts). */
@@ -86,6 +91,7 @@ export const STAGES: Readonly<Record<StageKind, StageInfo>> = Object.freeze({
   retriever: { inputs: 'an encoder (base or encoders/NAME), train queries with or without expansions', outputs: 'encoders/NAME, checkpoints/retriever-NAME', step: 'train' },
   eval: { inputs: 'an encoder or BM25, test queries, expansions for expanded settings', outputs: 'runs/SETTING/run.trec', step: 'evaluate' },
   devEval: { inputs: 'an encoder or BM25, dev queries and the train corpus, dev expansions for expanded settings', outputs: 'runs/SETTING-dev/run.trec', step: 'evaluate' },
+  plainEval: { inputs: 'encoders/NAME, the plain test or dev queries, the corpus embeddings its expanded rows stored', outputs: 'runs/plain-NAME[-dev]/run.trec', step: 'evaluate' },
 });
 
 /** The stage's name in the run state, e.g. 'expansions:base:test', 'dpo:round-1', 'eval:FT'. */
@@ -99,6 +105,8 @@ export function stageName(id: StageId): string {
       return `eval:${id.setting}${evalTag(id)}`;
     case 'devEval':
       return `devEval:${id.setting}${evalTag(id)}`;
+    case 'plainEval':
+      return `plainEval:${id.encoder}:${id.queries}`;
     default:
       return `${id.kind}:${id.name}`;
   }
@@ -118,6 +126,11 @@ export function parseStageName(name: string): StageId | null {
     }
     case 'candidates':
       return { kind, llm: rest };
+    case 'plainEval': {
+      const cut = rest.lastIndexOf(':');
+      const queries = rest.slice(cut + 1);
+      return cut > 0 && (queries === 'test' || queries === 'dev') ? { kind, encoder: rest.slice(0, cut), queries } : null;
+    }
     case 'eval':
     case 'devEval':
       return { kind, ...evalKeyOf(rest) };

@@ -168,6 +168,33 @@ export interface VariantRow {
   baselineDev?: number;
 }
 
+/**
+ * A retriever the loop trained on expanded queries, evaluated on the plain queries (results-plain.ts): is
+ * what its expanded row loses against FT the retriever's or the expansion's at search time?
+ */
+export interface PlainRow {
+  /** The retriever's name in the run at the config's seed (encoders/NAME: round-1, round-2, …). */
+  retriever: string;
+  /** The expanded row with the same retriever it is read against: 'ExpandR after round 1', 'ExpandR', 'w/o LLM training'. */
+  versus: string;
+  'ndcg@10': number;
+  'recall@100': number;
+  'mrr@10': number;
+  'map@100': number;
+  /** Several seeds: their list and each seed's nDCG@10 (the values above are the means). */
+  seeds?: number[];
+  perSeed?: number[];
+  sd?: number;
+  /** The expanded row's and FT's test nDCG@10 (the same seeds' means). */
+  expanded: number;
+  ft?: number;
+  /** Plain minus the expanded row, and plain minus FT, paired by query ('▲' / '▼': plain significantly better / worse). */
+  vsExpanded: Record<string, MarkedTest>;
+  vsFT?: Record<string, MarkedTest>;
+  /** The same on dev. */
+  dev?: DevMetrics & { expanded?: number; ft?: number; vsExpanded?: Record<string, MarkedTest>; vsFT?: Record<string, MarkedTest> };
+}
+
 export interface ExperimentResults {
   dataset: string;
   split: string;
@@ -176,6 +203,8 @@ export interface ExperimentResults {
   roundRows?: RoundRow[];
   /** config.variants: each variant of round 1, on dev. */
   variants?: VariantRow[];
+  /** Each retriever trained on expanded queries, on the plain queries (results-plain.ts). */
+  plainRows?: PlainRow[];
   /** Train and test sources and the dev split (absent in runs made before the dev split). */
   sources?: ExperimentSources;
 }

@@ -66,8 +66,9 @@ describe('expandr analyze on a run the runner made', () => {
     }
     const a = JSON.parse(readFileSync(json, 'utf8')) as RunAnalysis;
     const read = (f: string) => JSON.parse(readFileSync(join(out, f), 'utf8'));
-    const results = read('results.json') as { rows: { setting: string; 'ndcg@10': number }[] };
-    const ndcg = (s: string) => results.rows.find((r) => r.setting === s)!['ndcg@10'];
+    const results = read('results.json') as { rows: { setting: string; 'ndcg@10': number }[]; plainRows?: { retriever: string; 'ndcg@10': number }[] };
+    // A plain-query row (plain:round-1) is results.json's plainRows entry of that retriever.
+    const ndcg = (s: string) => (s.startsWith('plain:') ? results.plainRows!.find((r) => r.retriever === s.slice('plain:'.length))! : results.rows.find((r) => r.setting === s)!)['ndcg@10'];
     const state = read('run-state.json') as { stages: Record<string, { output: { pairs: unknown[] } }> };
 
     // 1. One row per LLM; each mean equals figures.json's (figures-data.ts) for the setting it serves.
@@ -97,7 +98,9 @@ describe('expandr analyze on a run the runner made', () => {
 
     // 5. The mean per-query difference is the difference of the rows' nDCG@10.
     const gains = present(a.queryGains);
-    expect(gains.pairs).toHaveLength(8);
+    // The table's eight, and E_1 on plain queries against its two expanded rows (ExpandR, w/o LLM training).
+    expect(gains.pairs).toHaveLength(10);
+    expect(gains.pairs.filter((p) => p.plain === 'plain:round-1').map((p) => p.expanded)).toEqual(['ExpandR', 'w/o LLM training']);
     for (const p of gains.pairs) {
       expect(p.gain + p.loss + p.tie).toBe(p.queries);
       expect(p.meanDiff).toBeCloseTo(ndcg(p.expanded) - ndcg(p.plain), DIGITS);
@@ -140,7 +143,7 @@ describe('expandr analyze on a run the runner made', () => {
     expect(readFileSync(md, 'utf8')).not.toContain('Accuracy per step is not recorded');
     const a = JSON.parse(readFileSync(json, 'utf8')) as RunAnalysis;
     expect(present(a.dpo).stages.every((s) => s.rows.every((p) => typeof p.accuracy === 'number'))).toBe(true);
-    expect(present(a.queryGains).pairs).toHaveLength(8);
+    expect(present(a.queryGains).pairs).toHaveLength(10);
     expect(present(a.rewards).stages).toHaveLength(4);
     expect(present(a.timings).stages.length).toBeGreaterThan(0);
     // The run state's curves (what figures.json is made from) carry the accuracy: it is read from there.

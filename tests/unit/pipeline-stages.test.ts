@@ -13,6 +13,7 @@ const IDS: [StageId, string][] = [
   [{ kind: 'eval', setting: 'w/o retriever reward' }, 'eval:w/o retriever reward'],
   [{ kind: 'expansions', llm: 'round-1', queries: 'dev' }, 'expansions:round-1:dev'],
   [{ kind: 'devEval', setting: 'ExpandR' }, 'devEval:ExpandR'],
+  [{ kind: 'plainEval', encoder: 'round-2@seed43', queries: 'dev' }, 'plainEval:round-2@seed43:dev'],
 ];
 
 describe('stage table', () => {
@@ -24,8 +25,8 @@ describe('stage table', () => {
   });
 
   it('maps stages to the page steps', () => {
-    expect(IDS.map(([, n]) => stepOfStage(n))).toEqual(['expand', 'expand', 'expand', 'train', 'train', 'train', 'evaluate', 'expand', 'evaluate']);
-    expect(Object.keys(STAGES).sort()).toEqual(['candidates', 'devEval', 'dpo', 'eval', 'expansions', 'preferences', 'retriever']);
+    expect(IDS.map(([, n]) => stepOfStage(n))).toEqual(['expand', 'expand', 'expand', 'train', 'train', 'train', 'evaluate', 'expand', 'evaluate', 'evaluate']);
+    expect(Object.keys(STAGES).sort()).toEqual(['candidates', 'devEval', 'dpo', 'eval', 'expansions', 'plainEval', 'preferences', 'retriever']);
   });
 
   it('refuses names it does not know', () => {

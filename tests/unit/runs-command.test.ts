@@ -229,6 +229,26 @@ describe('expandr runs compare', () => {
     await expect(run(['compare', `${dir}:ExpandR@round2`, `${dir}:FT`, '--root', root])).rejects.toThrow(/has no evaluation of "ExpandR@round2"/);
   });
 
+  it('compares a trained retriever on plain queries (RUN:plain:NAME) with its expanded row, without expansions on its side', async () => {
+    const dir = join(root, 'plain', 'exp-p');
+    await makeRun(dir, {
+      encoder: 'enc-p',
+      seed: 4,
+      settings: ['FT', 'ExpandR'],
+      values: { FT: valuesOf(() => 0.5), ExpandR: valuesOf(() => 0.25) },
+      extra: { 'plainEval:round-1:test': valuesOf((i) => (i < 2 ? 1 : 0.5)) },
+      outputs: { 'expansions:round-1:test': Object.fromEntries(QIDS.map((q) => [q, `round-1 expansion of ${q}`])) },
+    });
+    const r = lastJson(await run(['compare', `${dir}:plain:round-1`, `${dir}:ExpandR`, '--root', root, '--json', '--cases', '1']));
+    expect(r.shared).toBe(8);
+    expect(r.meanA).toBeCloseTo((2 * 1 + 6 * 0.5) / 8, 12);
+    expect(r.meanDiff).toBeCloseTo(0.25 - (2 + 3) / 8, 12);
+    const [c] = r.cases as Record<string, unknown>[];
+    expect(c.expansionA).toBeUndefined();
+    expect(c.expansionB).toBe(`round-1 expansion of ${c.qid}`);
+    await expect(run(['compare', `${dir}:plain:round-2`, `${dir}:FT`, '--root', root])).rejects.toThrow(/has no evaluation of "plain:round-2"[^]*plain:round-1/);
+  });
+
   it('compares the dev evaluations with --dev (where choices are made), never mixing them with test', async () => {
     const dir = join(root, 'dev', 'exp-d');
     const dev = (f: (i: number) => number) => valuesOf(f, ['t0', 't1', 't2', 't3']);
