@@ -39,10 +39,10 @@ export async function evidenceCommand(argv: string[]): Promise<void> {
   const manifest = JSON.parse(readFileSync(join(dir, 'run.json'), 'utf8')) as { config: { seed: number } & Record<string, unknown> };
   mkdirSync(join(out, 'runs'), { recursive: true });
 
-  for (const { row, folders, fields } of evidencePlan(results, manifest.config.seed)) {
+  for (const { row, name, seeds, folders, fields } of evidencePlan(results, manifest.config.seed)) {
     for (const [i, folder] of folders.entries()) {
       const src = join(dir, folder, 'run.trec');
-      if (!existsSync(src)) throw new UsageError(`evidence: ${src} is missing (the run of ${row.setting}${row.seeds ? ` with seed ${row.seeds[i]}` : ''}): is the run finished?`);
+      if (!existsSync(src)) throw new UsageError(`evidence: ${src} is missing (the run of ${name}${seeds ? ` with seed ${seeds[i]}` : ''}): is the run finished?`);
       const run = topOf(readTrecRun(readFileSync(src, 'utf8'), src), depth);
       const tag = folder.slice('runs/'.length);
       writeFileSync(join(out, `${folder}.trec.gz`), gzipSync(writeTrecRun(run, `expandr-${tag}`)));
@@ -62,5 +62,5 @@ export async function evidenceCommand(argv: string[]): Promise<void> {
     writeFileSync(join(out, 'expansions', `${name}.jsonl.gz`), gzipSync(readFileSync(f)));
     expansionSets++;
   }
-  console.log(`evidence: ${results.rows.length} rows${results.roundRows?.length ? ` + ${results.roundRows.length} earlier rounds` : ''}, runs cut to the top ${depth}, ${expansionSets} expansion sets → ${out}`);
+  console.log(`evidence: ${results.rows.length} rows${results.roundRows?.length ? ` + ${results.roundRows.length} earlier rounds` : ''}${results.plainRows?.length ? ` + ${results.plainRows.length} retrievers on plain queries` : ''}, runs cut to the top ${depth}, ${expansionSets} expansion sets → ${out}`);
 }

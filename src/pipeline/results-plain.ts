@@ -81,7 +81,7 @@ export function buildPlainRows(evals: readonly PlainEvals[]): PlainRow[] {
       vsExpanded: testAgainst(perQuery(e.test), perQuery(e.expandedTest), 'run', TESTED_METRICS),
     };
     const stats = e.test.seedStats;
-    if (stats) Object.assign(row, { seeds: stats.seeds, perSeed: stats.perSeed['ndcg@10'], sd: stats.sd['ndcg@10'] });
+    if (stats) Object.assign(row, { seeds: stats.seeds, sd: stats.sd, perSeed: stats.perSeed });
     if (e.ftTest) {
       row.ft = e.ftTest.metrics['ndcg@10'];
       row.vsFT = testAgainst(perQuery(e.test), perQuery(e.ftTest), 'run', TESTED_METRICS);

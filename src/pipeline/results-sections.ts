@@ -142,7 +142,7 @@ export function plainRowCells(rows: readonly PlainRow[] | undefined): string[][]
   return (rows ?? []).map((r) => {
     const [dExp, , pExp] = diffCells(r.dev?.vsExpanded?.['ndcg@10']);
     const [dFt, , pFt] = diffCells(r.dev?.vsFT?.['ndcg@10']);
-    const plain = r.sd === undefined ? fmt(r['ndcg@10']) : `${fmt(r['ndcg@10'])} ± ${fmt(r.sd)}`;
+    const plain = meanSdText(r['ndcg@10'], r.sd?.['ndcg@10']);
     return [r.retriever, r.versus, plain, fmt(r.expanded), ...diffCells(r.vsExpanded['ndcg@10']), ...diffCells(r.vsFT?.['ndcg@10']), fmt(r.dev?.['ndcg@10']), dExp, pExp, dFt, pFt];
   });
 }

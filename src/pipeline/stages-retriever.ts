@@ -136,6 +136,8 @@ const evalStage = (setting: SettingName, on: EvalOn) => ({
 });
 /** runs/SETTING (test) or runs/SETTING-dev, with @roundT for an earlier round, @seedS for a seeded run, @VARIANT for a variant. */
 export const runFolder = (setting: string, tag: { round?: number; seed?: number; variant?: string }, dev = false) => `runs/${settingSlug(setting)}${evalTag(tag)}${dev ? '-dev' : ''}`;
+/** runs/plain-NAME or runs/plain-NAME-dev: retriever NAME (round-1, round-2@seed43, …) on the plain queries. */
+export const plainRunFolder = (encoderName: string, dev = false) => `runs/plain-${encoderName}${dev ? '-dev' : ''}`;
 const runSet = (setting: SettingName, on: EvalOn) => runFolder(setting, on, on.queries === 'dev');
 
 /** Whether a plain row is scored by cosine: the table's Eq. 8 normalisation normalises. */
@@ -230,7 +232,7 @@ export async function denseStage(
 
 /**
  * A retriever the loop trained on expanded queries, on the plain queries of `on` (stage plainEval:NAME:test|dev,
- * run file runs/plain-NAME[-dev]), scored as the table's plain rows are. It searches the corpus embeddings its
+ * run file plainRunFolder), scored as the table's plain rows are. It searches the corpus embeddings its
  * expanded rows stored (the same encoder), so it costs the queries' encoding only. Its row is named `setting`
  * (the expanded row it is read against) for the tables; the stage and the run file are the encoder's.
  */
@@ -242,8 +244,7 @@ export async function plainEvalStage(ctx: LoopContext, setting: SettingName, enc
     try {
       const cosine = plainRowsCosine(ctx.config.encoder.expansionNorm);
       const r = await searchCorpus(ctx, encoder, files, encoderName, on.data, queries, qrels, cosine);
-      const folder = `runs/plain-${settingSlug(encoderName)}${on.queries === 'dev' ? '-dev' : ''}`;
-      await ctx.store.putFiles(folder, new Map([['run.trec', new TextEncoder().encode(writeTrecRun(r.run, `expandr-plain-${settingSlug(encoderName)}`))]]));
+      await ctx.store.putFiles(plainRunFolder(encoderName, on.queries === 'dev'), new Map([['run.trec', new TextEncoder().encode(writeTrecRun(r.run, `expandr-plain-${encoderName}`))]]));
       return { ...toEval(setting, r.metrics, r.perQuery), scoring: rowScoring(encoder.settings, false, ctx.config.encoder.expansionNorm, cosine), maxLength: encoder.settings.maxLength };
     } finally {
       encoder.dispose();

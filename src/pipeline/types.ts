@@ -181,10 +181,10 @@ export interface PlainRow {
   'recall@100': number;
   'mrr@10': number;
   'map@100': number;
-  /** Several seeds: their list and each seed's nDCG@10 (the values above are the means). */
+  /** Several seeds: their list, and per metric the sample sd and each seed's value (the values above are the means). */
   seeds?: number[];
-  perSeed?: number[];
-  sd?: number;
+  sd?: Record<string, number>;
+  perSeed?: Record<string, number[]>;
   /** The expanded row's and FT's test nDCG@10 (the same seeds' means). */
   expanded: number;
   ft?: number;

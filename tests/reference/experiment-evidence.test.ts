@@ -1,6 +1,6 @@
 // The evidence committed beside each experiment (experiments/NAME/results.json, written by `expandr evidence`)
 // recomputes with pytrec_eval: every row's run file (and each seed's, for rows with several seeds; the
-// earlier rounds' too) gives the metrics the row reports, within METRIC_TOLERANCE. The qrels are the BEIR
+// earlier rounds' and the plain-query rows' too) gives the metrics the row reports, within METRIC_TOLERANCE. The qrels are the BEIR
 // dataset's (../shared/data/beir/DATASET/qrels/SPLIT.tsv). Python: tests/reference/helpers/python.ts.
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -27,6 +27,7 @@ interface Results {
   split?: string;
   rows: Row[];
   roundRows?: Row[];
+  plainRows?: (Row & { retriever: string })[];
   sources?: { test?: { split?: string } };
 }
 
@@ -43,7 +44,8 @@ describe.skipIf(python === null)('experiments/*/results.json recompute from thei
     const results = JSON.parse(readFileSync(join(dir, 'results.json'), 'utf8')) as Results;
     const split = results.sources?.test?.split ?? results.split ?? 'test';
     const qrels = join(ROOT, '../shared/data/beir', results.dataset, 'qrels', `${split}.tsv`);
-    for (const row of [...results.rows, ...(results.roundRows ?? [])]) {
+    const plain: Row[] = (results.plainRows ?? []).map((r) => ({ ...r, setting: `${r.retriever} on plain queries` }));
+    for (const row of [...results.rows, ...(results.roundRows ?? []), ...plain]) {
       if (!row.run) continue;
       const name = `${dir.slice(EXPERIMENTS.length + 1)}: ${row.setting}${row.round ? ` after round ${row.round}` : ''}`;
       it(name, () => {

@@ -65,8 +65,9 @@ it('evaluates each round retriever of each seed on plain queries, against its ex
   ]);
   const [e1, e2] = rows;
   expect(e1.seeds).toEqual([7, 8]);
-  expect(e1.perSeed).toEqual([stored('plainEval:round-1:test').metrics['ndcg@10'], stored('plainEval:round-1@seed8:test').metrics['ndcg@10']]);
-  expect(e1['ndcg@10']).toBeCloseTo((e1.perSeed![0] + e1.perSeed![1]) / 2, 12);
+  expect(e1.perSeed!['ndcg@10']).toEqual([stored('plainEval:round-1:test').metrics['ndcg@10'], stored('plainEval:round-1@seed8:test').metrics['ndcg@10']]);
+  expect(e1.perSeed!['recall@100']).toEqual([stored('plainEval:round-1:test').metrics['recall@100'], stored('plainEval:round-1@seed8:test').metrics['recall@100']]);
+  expect(e1['ndcg@10']).toBeCloseTo((e1.perSeed!['ndcg@10'][0] + e1.perSeed!['ndcg@10'][1]) / 2, 12);
   // Read against the same seeds' expanded row and FT: the differences are of the two means.
   const round1 = out.results.roundRows![0];
   const ft = out.results.rows.find((r) => r.setting === 'FT')!;
@@ -101,7 +102,7 @@ it('evaluates each round retriever of each seed on plain queries, against its ex
   expect(resultsMarkdown(out.results)).toContain('## The trained retrievers on plain queries, nDCG@10');
   const cells = plainRowCells(rows);
   expect(cells[0]).toHaveLength(PLAIN_COLUMNS.length);
-  expect(cells[0].slice(0, 3)).toEqual(['round-1', 'ExpandR after round 1', `${e1['ndcg@10'].toFixed(4)} ± ${e1.sd!.toFixed(4)}`]);
+  expect(cells[0].slice(0, 3)).toEqual(['round-1', 'ExpandR after round 1', `${e1['ndcg@10'].toFixed(4)} ± ${e1.sd!['ndcg@10'].toFixed(4)}`]);
 
   // A resumed run reads them back rather than evaluating again.
   const again = await runExperiment({ ...ctx, stages: await (await import('../../src/pipeline/run-state.ts')).RunStages.open(ctx.store, ctx.config) }, llm);
