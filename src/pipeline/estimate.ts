@@ -158,9 +158,13 @@ export function estimateExperiment(input: EstimateInput, rates: Rates): Estimate
   const variants = withLlm && has(c, 'ExpandR') && devQ > 0 ? c.variants.map((v) => variantConfig(c, v)) : [];
   const variantLlmQ = (v: ExperimentConfig) => limit(trainQ, v.candidates.queries);
   const variantPerQuery = (v: ExperimentConfig) => v.candidates.temperatures.length * v.candidates.perTemperature;
+  // A variant of DPO alone (the config's candidates and rewards) trains on round 1's pairs: no sampling, no rewards.
+  const samePairs = (v: ExperimentConfig) => JSON.stringify(v.candidates) === JSON.stringify(c.candidates) && JSON.stringify(v.rewards) === JSON.stringify(c.rewards);
   for (const v of variants) {
-    gen(variantLlmQ(v) * variantPerQuery(v), v.candidates.maxTokens);
-    gen(variantLlmQ(v), c.answer.maxTokens);
+    if (!samePairs(v)) {
+      gen(variantLlmQ(v) * variantPerQuery(v), v.candidates.maxTokens);
+      gen(variantLlmQ(v), c.answer.maxTokens);
+    }
     gen(devQ, exp);
   }
   if (baseExpansions) gen(testQ + devQ + (rounds > 0 ? trainQ : 0), exp);
@@ -183,7 +187,7 @@ export function estimateExperiment(input: EstimateInput, rates: Rates): Estimate
     denseEvals * (testQ + devQ) * queryTok +
     retrieverRounds * (testQ + devQ) * Math.min(encoder.maxLength, QUERY_TOKENS) + // each round's retriever on plain queries
     candidateRounds * llmQ * ((perCandidateQuery + 1) * Math.min(encoder.maxLength, c.candidates.maxTokens) + docTok) +
-    variants.reduce((n, v) => n + variantLlmQ(v) * ((variantPerQuery(v) + 1) * Math.min(encoder.maxLength, v.candidates.maxTokens) + docTok) + devQ * queryTok, 0);
+    variants.reduce((n, v) => n + (samePairs(v) ? 0 : variantLlmQ(v) * ((variantPerQuery(v) + 1) * Math.min(encoder.maxLength, v.candidates.maxTokens) + docTok)) + devQ * queryTok, 0);
 
   // Retriever training: FT and one per round, each steps × batch × accumulation × (query (+ expansion), positive (+ negative)).
   const rs = trainSettings(c.retriever);

@@ -219,9 +219,10 @@ export async function runExperiment(ctx: LoopContext, llm: LlmSide | null): Prom
   let run: SeedRun = { seed: config.seed, ctx, evals, devEvals, roundEvals: {}, plain: new Map() };
   const seedOn = <T extends object>(on: T): T & { seed?: number } => (run.seed === config.seed ? on : { ...on, seed: run.seed });
   // `variant`: the config a variant of round 1 runs with (its candidates and DPO settings; rewards as given).
-  const trainLlm = async (name: string, fromAdapter: string | null, encoderName: string, rewards: RewardSettings, variant?: ExperimentConfig): Promise<number> => {
+  // `prefsOf`: the stage whose preferences to train on when they are the same pairs (a variant of DPO alone).
+  const trainLlm = async (name: string, fromAdapter: string | null, encoderName: string, rewards: RewardSettings, variant?: ExperimentConfig, prefsOf = name): Promise<number> => {
     const cands = await candidatesOf(fromAdapter, variant && { llm: name, settings: variant.candidates });
-    const prefs = await stages.once({ kind: 'preferences', name }, async () => {
+    const prefs = await stages.once({ kind: 'preferences', name: prefsOf }, async () => {
       ctx.log(`scoring candidates with retriever ${encoderName} for ${name}`);
       const enc = await ctx.encoders.load(await encoderFiles(ctx, encoderName));
       try {
@@ -284,7 +285,9 @@ export async function runExperiment(ctx: LoopContext, llm: LlmSide | null): Prom
     for (const v of config.variants) {
       const name = variantStageName(v);
       const vc = variantConfig(config, v);
-      const pairs = await trainLlm(name, null, e1, vc.rewards, vc);
+      // A variant of DPO alone trains on round 1's pairs: the same candidates scored by the same E_1 with the same rewards.
+      const samePairs = sameCandidates(vc.candidates) && JSON.stringify(vc.rewards) === JSON.stringify(config.rewards);
+      const pairs = await trainLlm(name, null, e1, vc.rewards, vc, samePairs ? e1 : name);
       const on = seedOn({ ...devOn!, round: 1, variant: name });
       // Sampled as that seed's round-1 row samples its dev expansions, so the two differ by the LLM alone.
       const dev = await denseStage(ctx, 'ExpandR', e1, devQueries, devQrels, await expansionsOf(name, 'dev', evalSampling(run.seed)), on, await expansionSource(ctx, `expansions/${name}-dev`));

@@ -2,7 +2,7 @@
 // it, divided by measured rates; rates interpolated by model size.
 import { describe, expect, it } from 'vitest';
 import { experimentConfig } from '../../src/pipeline/config.ts';
-import { estimateExperiment, rateAt, type EstimateInput, type Rates } from '../../src/pipeline/estimate.ts';
+import { estimateExperiment, QUERY_TOKENS, rateAt, type EstimateInput, type Rates } from '../../src/pipeline/estimate.ts';
 import { WASM_RATES } from '../../src/pipeline/estimate-rates.ts';
 
 /** Round rates so the expected seconds are easy to check by hand. */
@@ -79,8 +79,13 @@ describe('estimateExperiment', () => {
       { name: 'two epochs', why: 'w', dpo: { epochs: 2 } },
     ];
     const e = estimateExperiment(input({ ...cfg, variants }), RATES);
-    // Per variant: 6 queries × its candidates (2 × 4, then 2 × 2), 6 answers, 4 dev expansions.
-    expect(e.counts.generations - plain.counts.generations).toBe(6 * 8 + 6 + 4 + (6 * 4 + 6 + 4));
+    // More candidates: 6 queries × 2 × 4 candidates, 6 answers, 4 dev expansions; two epochs (DPO alone: round 1's
+    // pairs, nothing sampled or scored again): its 4 dev expansions.
+    expect(e.counts.generations - plain.counts.generations).toBe(6 * 8 + 6 + 4 + 4);
+    const epochsOnly = estimateExperiment(input({ ...cfg, variants: [variants[1]] }), RATES);
+    const enc = (x: typeof e) => x.stages.find((s) => s.stage === 'encode')!.tokens;
+    const queryTok = Math.min(32, QUERY_TOKENS + 10); // the input's encoder.maxLength, expansion.maxTokens
+    expect(enc(epochsOnly) - enc(plain)).toBe(4 * queryTok); // the dev queries with the variant's expansions, no reward pass
     // DPO: 1 epoch of 6 pairs in batches of 2 → 3 steps, then 2 epochs → 6.
     expect(e.counts.dpoSteps - plain.counts.dpoSteps).toBe(3 + 6);
     expect(e.counts.retrieverSteps).toBe(plain.counts.retrieverSteps);

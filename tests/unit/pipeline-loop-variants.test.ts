@@ -1,7 +1,8 @@
 // Variants of round 1 tried on dev (config.variants): each trains its own LLM_1 from the first seed's round-1
 // retriever with its candidate, DPO and reward settings, is evaluated on dev only, and is reported against
 // ExpandR after round 1 (results.variants) with a paired test. Adding variants does not change the config's
-// key, so a running config resumes; a variant with the config's candidate settings reuses its candidates.
+// key, so a running config resumes; a variant with the config's candidate settings reuses its candidates, and
+// one that changes DPO alone trains on round 1's pairs (the same candidates, retriever and rewards).
 import { beforeAll, describe, expect, it } from 'vitest';
 import { useCpuBackend } from './helpers/tiny-encoder.ts';
 import { tinyLoopContext } from './helpers/tiny-loop-context.ts';
@@ -68,6 +69,9 @@ it('runs each variant of round 1 on dev from the same E_1 and reports it against
   expect(names.filter((n) => n.startsWith('eval:') && n.includes('variant'))).toEqual([]);
   expect(names.filter((n) => n.startsWith('retriever:'))).toEqual(['retriever:round-1']);
   expect(names.filter((n) => n.startsWith('candidates:'))).toEqual(['candidates:base', `candidates:base~${more}`]);
+  // Rewards are computed for round 1 and for the variant with its own candidates; the epochs variant reads round 1's.
+  expect(names.filter((n) => n.startsWith('preferences:'))).toEqual(['preferences:round-1', `preferences:${more}`]);
+  expect(out.preferences[epochs]).toBe(out.preferences['round-1']);
   // The LLM side got each variant's settings: 4 per temperature for 6 queries, then DPO with 2 epochs.
   expect(seen.candidates).toEqual([undefined, { ...config.candidates, perTemperature: 4, queries: 6 }]);
   expect(seen.candidateQueries).toEqual([4, 6]);
