@@ -1,24 +1,13 @@
 // The probe of experiments/plain-queries.ts (run that file: it installs tfjs' resolve hook first).
-import { existsSync, readFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
-import { loadBertEncoder } from '../src/encoder/encoder.ts';
-import { guessPreset } from '../src/cli/encoder-setup.ts';
-import { useBackend } from '../src/cli/backend.ts';
-import { folderRunStore } from '../src/cli/run-folder.ts';
-import { loadBeir } from '../src/data/load.ts';
-import { sourcesFromPath } from '../src/data/node-sources.ts';
-import { splitQueries } from '../src/data/qrels.ts';
-import type { BeirQuery } from '../src/data/types.ts';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import type { BeirQuery, Qrels } from '../src/data/types.ts';
 import { compareByQuery } from '../src/eval/significance.ts';
-import { modelHash } from '../src/model/sources.ts';
 import { pairStats } from '../src/pipeline/analysis-queries.ts';
-import { experimentConfig } from '../src/pipeline/config.ts';
-import { configKey } from '../src/pipeline/run-state.ts';
 import { seededName } from '../src/pipeline/seeds.ts';
 import { encoderSet, plainRowsCosine } from '../src/pipeline/stages-retriever.ts';
-import { resolveTrainSource } from '../src/pipeline/train-sources.ts';
 import { denseEvaluate } from '../src/retrieval/dense/evaluate.ts';
-import { FileChunkStore } from '../src/retrieval/dense/file-chunks-node.ts';
+import { openProbeRun, openRunEncoder } from './run-probe.ts';
 
 /** FT evaluated here against the run's own FT row: any difference means the probe does not reproduce the run. */
 const SELF_CHECK_ATOL = 1e-12;
@@ -35,19 +24,10 @@ export interface PlainQueryRecord {
 
 /** Evaluates every trained retriever of the run in `runDir` (made from `configFile`) on plain queries. */
 export async function plainQueryProbe(configFile: string, runDir: string, log: (line: string) => void = console.log): Promise<PlainQueryRecord> {
-  const root = resolve(import.meta.dirname, '..');
-  await useBackend('wasm');
-  const config = experimentConfig(JSON.parse(readFileSync(configFile, 'utf8')));
-  if (config.trainData.length) throw new Error(`${configFile} trains on other datasets (trainData): the probe reads one dataset for train, dev and test`);
-  const key = configKey(config);
-  const run = resolve(runDir);
-  const state = JSON.parse(readFileSync(join(run, 'run-state.json'), 'utf8')) as { stages: Record<string, { output: { metrics: Record<string, number>; perQuery: Record<string, Record<string, number>> } }> };
-  const data = await loadBeir(await sourcesFromPath(resolve(root, config.data)));
-  const qrels = data.qrels.get(config.split)!;
-  const test = { queries: splitQueries(data.queries.values(), qrels), qrels };
-  const source = resolveTrainSource([data], config.trainSplit, config.dev);
-  const dev = { queries: splitQueries(data.queries.values(), source.dev), qrels: source.dev };
-  const store = folderRunStore(run);
+  const pr = await openProbeRun(configFile, runDir, 'the plain-query probe');
+  const { config, key, data, test, dev, stages } = pr;
+  const run = pr.dir;
+  const state = { stages };
   const norm = config.encoder.expansionNorm;
 
   /** The retrievers of each seed and the stored rows each is read against (eval:NAME on test, devEval:NAME on dev). */
@@ -70,14 +50,12 @@ export async function plainQueryProbe(configFile: string, runDir: string, log: (
 
   const rows = [];
   for (const p of probes) {
-    const files = (await store.getFiles(encoderSet(p.encoder)))!;
-    const encoder = await loadBertEncoder(files, { preset: guessPreset(files, p.encoder), seed: config.seed });
-    const sink = new FileChunkStore(join(run, 'embeddings'), `${key}-${p.encoder}`);
+    const { encoder, hash, sink } = await openRunEncoder(pr, p.encoder);
     const row: Record<string, unknown> = { encoder: p.encoder, seed: p.seed };
     try {
-      for (const [on, set, kind] of [['test', test, 'eval'], ['dev', dev, 'devEval']] as [string, { queries: BeirQuery[]; qrels: typeof qrels }, string][]) {
+      for (const [on, set, kind] of [['test', test, 'eval'], ['dev', dev, 'devEval']] as [string, { queries: BeirQuery[]; qrels: Qrels }, string][]) {
         const r = await denseEvaluate(encoder, data.docs, sink, set.queries, set.qrels, {
-          modelHash: await modelHash(files),
+          modelHash: hash,
           corpusChecksum: data.checksum,
           totalDocs: data.docs.length,
           expansionNorm: norm,

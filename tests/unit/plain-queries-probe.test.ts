@@ -1,13 +1,15 @@
 // experiments/plain-queries.ts: each retriever a run trained, evaluated on plain queries with the run's stored
 // corpus embeddings. On a tiny run (tiny-bert + stories260K on a SciFact subset): FT comes out as the run's own
 // FT rows (the probe's self-check), the round-1 retriever is read against its expanded row and FT with the
-// paired test's numbers, and a run whose FT row does not match is refused.
+// paired test's numbers, and a run whose FT row does not match is refused. experiments/expansion-weight.ts on
+// the same run: its Eq. 8 weight and its plain weight give the run's own rows, and the weight is chosen on dev.
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it, vi } from 'vitest';
 import { experimentCommand } from '../../src/cli/experiment-command.ts';
 import { plainQueryProbe } from '../../experiments/plain-queries-probe.ts';
+import { expansionWeightProbe, QUERY_WEIGHTS } from '../../experiments/expansion-weight-probe.ts';
 import { writeScifactSubset } from '../browser/scifact-subset.ts';
 import { TINY_RUNNER_CONFIG } from './helpers/tiny-runner-config.ts';
 
@@ -63,6 +65,34 @@ it("reproduces FT's rows and reads the round-1 retriever on plain queries agains
   const [lo, hi] = e1.test.vsExpandedRow!.ci95;
   expect(lo).toBeLessThanOrEqual(e1.test.vsExpandedRow!.diff + 1e-12);
   expect(hi).toBeGreaterThanOrEqual(e1.test.vsExpandedRow!.diff - 1e-12);
+}, LONG_TEST_MS);
+
+it("sweeps the query's weight against its expansion for the round-1 retriever: Eq. 8 and the plain query are the run's rows, the weight is dev's best", async () => {
+  const record = await expansionWeightProbe(configFile, run, () => {});
+  const state = JSON.parse(readFileSync(join(run, 'run-state.json'), 'utf8'));
+  expect(record.rows.map((r) => [r.retriever, r.expansions, r.expandedRow])).toEqual([['round-1', 'round-1', 'ExpandR']]);
+  const [row] = record.rows;
+  const ndcg = (stage: string) => state.stages[stage].output.metrics['ndcg@10'];
+  expect(row.dev['0.5']).toBe(ndcg('devEval:ExpandR'));
+  expect(row.test['0.5']).toBe(ndcg('eval:ExpandR'));
+  expect(row.test['1.0']).toBe(ndcg('plainEval:round-1:test'));
+  expect(Object.keys(row.dev)).toHaveLength(QUERY_WEIGHTS.length);
+  // Chosen on dev (the first of equals), read on test.
+  const dev = QUERY_WEIGHTS.map((w) => row.dev[w.toFixed(1)]);
+  expect(row.chosenOnDev).toBe(QUERY_WEIGHTS[dev.indexOf(Math.max(...dev))]);
+  expect(row.testAtChosen['ndcg@10']).toBe(row.test[row.chosenOnDev.toFixed(1)]);
+  expect(row.testAtChosen.minusEq8.diff).toBeCloseTo(row.testAtChosen['ndcg@10'] - row.test['0.5'], 12);
+
+  // A run whose plain-query row the sweep does not reproduce is refused.
+  const file = join(run, 'run-state.json');
+  const saved = readFileSync(file, 'utf8');
+  state.stages['plainEval:round-1:dev'].output.metrics['ndcg@10'] += 0.25;
+  writeFileSync(file, JSON.stringify(state));
+  try {
+    await expect(expansionWeightProbe(configFile, run, () => {})).rejects.toThrow(/round-1 at w 1 on dev: .* the probe does not reproduce the run/);
+  } finally {
+    writeFileSync(file, saved);
+  }
 }, LONG_TEST_MS);
 
 it("refuses a run whose FT row it does not reproduce", async () => {
