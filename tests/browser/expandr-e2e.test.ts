@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dropFiles, startHarness, type Harness } from './harness.ts';
 import { writeScifactSubset } from './scifact-subset.ts';
 import { marksOf, TESTED_METRICS } from '../../src/pipeline/results.ts';
-import { differenceRowCells, intervalsAgainstFt } from '../../src/pipeline/results-sections.ts';
+import { differenceRowCells, intervalsAgainstFt, plainRowCells } from '../../src/pipeline/results-sections.ts';
 import { SETTING_NAMES, type SettingName } from '../../src/pipeline/types.ts';
 import { LOOSE_BEIR_FILES, runPipelineInNode } from './node-mirror.ts';
 
@@ -127,6 +127,10 @@ describe('ExpandR end to end in the page', () => {
     const differences = await page.getByTestId('expandr-differences').locator('tbody tr').evaluateAll((trs) => trs.map((tr) => [...(tr as HTMLTableRowElement).cells].map((c) => c.textContent)));
     expect(differences).toEqual(differenceRowCells(node.results!));
     expect(await page.locator('[data-testid="differences-figure"] circle').count()).toBe(intervalsAgainstFt(node.results!).length);
+    // The round-1 retriever on plain queries, against ExpandR and FT: the mirror's cells.
+    const plain = await page.getByTestId('expandr-plain').locator('tbody tr').evaluateAll((trs) => trs.map((tr) => [...(tr as HTMLTableRowElement).cells].map((c) => c.textContent)));
+    expect(plain).toEqual(plainRowCells(node.results!.plainRows));
+    expect(plain.map((cells) => cells[0])).toEqual(['round-1']);
     const values = new Map(rows.map((r) => [r.setting, r.values]));
     for (const [trained, untrained] of TRAINED_VS_UNTRAINED) expect(values.get(trained), `${trained} vs ${untrained}`).not.toEqual(values.get(untrained));
 
