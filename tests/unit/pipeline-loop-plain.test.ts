@@ -5,7 +5,8 @@ import { beforeAll, expect, it } from 'vitest';
 import { useCpuBackend } from './helpers/tiny-encoder.ts';
 import { tinyLoopContext } from './helpers/tiny-loop-context.ts';
 import { experimentConfig } from '../../src/pipeline/config.ts';
-import { runExperiment, type LlmSide } from '../../src/pipeline/loop.ts';
+import { runExperiment } from '../../src/pipeline/loop.ts';
+import { levelLlm } from './helpers/level-llm.ts';
 import { parseStageName, stageName } from '../../src/pipeline/stages.ts';
 import { resultsJson, resultsMarkdown, type SettingEval } from '../../src/pipeline/results.ts';
 import { plainRowCells, PLAIN_COLUMNS } from '../../src/pipeline/results-sections.ts';
@@ -18,20 +19,7 @@ const TEST_MS = 300_000;
 /** Two evaluations of the same encoder on the same queries, one from the loop's stored corpus embeddings and one encoding afresh: float32 sums in another order at most. */
 const SAME_RUN_ATOL = 1e-12;
 
-/**
- * An "adapter" is one byte, its level: LLM_t's expansion repeats the query t + 1 times, so the base LLM's is the
- * query itself, and a retriever with it scores as with the plain query (Eq. 8 averages q with itself).
- */
-const llm: LlmSide = {
-  generator: async (adapter, name) => ({ id: name, generate: async (prompts: readonly string[]) => prompts.map((p) => p), level: adapter?.get('level')?.[0] ?? 0 }) as never,
-  expand: async (gen, queries) => {
-    const level = (gen as unknown as { level: number }).level;
-    return new Map(queries.map((q) => [q.id, Array(level + 1).fill(q.text).join(' ')]));
-  },
-  candidates: async (_gen, queries) => queries.map((q) => ({ qid: q.qid, answer: q.query, candidates: [{ text: q.query, temperature: 0.8, sample: 0 }, { text: 'unrelated words', temperature: 1.1, sample: 0 }] })),
-  preferences: async (_enc, _cands, queries) => ({ records: [], pairs: queries.map((q) => ({ prompt: q.query, chosen: q.query, rejected: 'unrelated words' })) }),
-  trainDpo: async (_pairs, from) => ({ adapter: new Map([['level', Uint8Array.of((from?.get('level')?.[0] ?? 0) + 1)]]), curve: [] }),
-};
+const llm = levelLlm;
 
 beforeAll(useCpuBackend);
 

@@ -5,24 +5,15 @@ import { beforeAll, expect, it } from 'vitest';
 import { useCpuBackend } from './helpers/tiny-encoder.ts';
 import { tinyLoopContext } from './helpers/tiny-loop-context.ts';
 import { experimentConfig } from '../../src/pipeline/config.ts';
-import { runExperiment, type LlmSide } from '../../src/pipeline/loop.ts';
+import { runExperiment } from '../../src/pipeline/loop.ts';
+import { levelLlm } from './helpers/level-llm.ts';
 import { parseStageName, stageName } from '../../src/pipeline/stages.ts';
 import { resultsJson, resultsMarkdown } from '../../src/pipeline/results.ts';
 import type { SettingEval } from '../../src/pipeline/results.ts';
 
 const TEST_MS = 300_000;
 
-/** An "adapter" is one byte: its expansions repeat the query that many extra times, so each LLM_t expands differently. */
-const llm: LlmSide = {
-  generator: async (adapter, name) => ({ id: name, generate: async (prompts: readonly string[]) => prompts.map((p) => p), level: adapter?.get('level')?.[0] ?? 0 }) as never,
-  expand: async (gen, queries) => {
-    const level = (gen as unknown as { level: number }).level;
-    return new Map(queries.map((q) => [q.id, Array(level + 1).fill(q.text).join(' ')]));
-  },
-  candidates: async (_gen, queries) => queries.map((q) => ({ qid: q.qid, answer: q.query, candidates: [{ text: q.query, temperature: 0.8, sample: 0 }, { text: 'unrelated words', temperature: 1.1, sample: 0 }] })),
-  preferences: async (_enc, _cands, queries) => ({ records: [], pairs: queries.map((q) => ({ prompt: q.query, chosen: q.query, rejected: 'unrelated words' })) }),
-  trainDpo: async (_pairs, from) => ({ adapter: new Map([['level', Uint8Array.of((from?.get('level')?.[0] ?? 0) + 1)]]), curve: [] }),
-};
+const llm = levelLlm;
 
 beforeAll(useCpuBackend);
 
