@@ -1,8 +1,8 @@
 // The analysis' inputs (analysis-input.ts) that a run's state holds: per-query nDCG@10 of every row, of
 // ExpandR after each earlier round and of each trained retriever on plain queries, the preference records,
-// the DPO curves, the stage times and the test expansions; and the query texts and gold passages from its dataset. The runner's `analyze` reads them from
-// run-state.json when the final files are not written (src/cli/analyze-command.ts); the page from its stored
-// run (src/app/run-analysis.ts).
+// the DPO curves, the stage times and the test expansions; and the query texts and gold passages from its
+// dataset. The runner's `analyze` reads them from run-state.json when the final files are not written
+// (src/cli/analyze-command.ts); the page from its stored run (src/app/run-analysis.ts).
 import { goldDocOf } from '../data/qrels.ts';
 import { flatText, type BeirDoc, type Qrels } from '../data/types.ts';
 import type { AnalysisInput } from './analysis-input.ts';
