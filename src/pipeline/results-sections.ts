@@ -133,7 +133,7 @@ export function variantRowsMarkdown(rows: readonly VariantRow[] | undefined): st
 
 export const PLAIN_COLUMNS = ['retriever', 'read against', 'plain nDCG@10', 'expanded', 'plain − expanded', '95 % CI', 'p', 'plain − FT', '95 % CI', 'p', 'dev: plain', 'plain − expanded', 'p', 'plain − FT', 'p'] as const;
 export const PLAIN_NOTE =
-  'Each retriever trained on expanded queries, evaluated on the plain queries with the corpus embeddings of its expanded row (test, then dev). ' +
+  'Each retriever trained on expanded queries (round-T: E_T, trained in round T), evaluated on the plain queries with the corpus embeddings of its expanded row (test, then dev). ' +
   'Plain − expanded is what the expansion does at search time for that retriever; plain − FT is what training on expanded queries did to the retriever itself. ' +
   'Paired by query (rows of several seeds: each query’s mean over them); ▲ / ▼: plain significantly higher / lower (paired permutation test); 95 % CI: percentile bootstrap interval of the mean per-query difference.';
 
