@@ -1,7 +1,7 @@
 // The tables under the results table, as cells that results.md (results.ts resultsMarkdown) and the page
 // (src/ui/components/ExpandrResults.svelte) both show: the differences against Raw and FT, each seed's values,
-// ExpandR after each earlier round (results-rounds.ts), the variants of round 1 tried on dev (results-variants.ts) and the trained retrievers on plain queries
-// (results-plain.ts).
+// ExpandR after each earlier round (results-rounds.ts), the variants of round 1 tried on dev
+// (results-variants.ts) and the trained retrievers on plain queries (results-plain.ts).
 import type { STANDARD_METRICS } from '../eval/metrics.ts';
 import { DEFAULT_BOOTSTRAP_ROUNDS, intervalText } from '../eval/bootstrap.ts';
 import { marksText, type MarkedTest, type SignificanceMetric } from '../eval/significance-marks.ts';
