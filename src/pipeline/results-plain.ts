@@ -80,6 +80,8 @@ export function buildPlainRows(evals: readonly PlainEvals[]): PlainRow[] {
       expanded: e.expandedTest.metrics['ndcg@10'],
       vsExpanded: testAgainst(perQuery(e.test), perQuery(e.expandedTest), 'run', TESTED_METRICS),
     };
+    if (e.test.scoring) row.scoring = e.test.scoring;
+    if (e.test.maxLength !== undefined) row.maxLength = e.test.maxLength;
     const stats = e.test.seedStats;
     if (stats) Object.assign(row, { seeds: stats.seeds, sd: stats.sd, perSeed: stats.perSeed });
     if (e.ftTest) {

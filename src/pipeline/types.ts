@@ -185,6 +185,9 @@ export interface PlainRow {
   seeds?: number[];
   sd?: Record<string, number>;
   perSeed?: Record<string, number[]>;
+  /** How its vectors were scored and its encoding length, as the table's rows record them. */
+  scoring?: RowScoring;
+  maxLength?: number;
   /** The expanded row's and FT's test nDCG@10 (the same seeds' means). */
   expanded: number;
   ft?: number;

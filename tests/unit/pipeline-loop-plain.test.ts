@@ -60,6 +60,9 @@ it('evaluates each round retriever of each seed on plain queries, against its ex
   const round1 = out.results.roundRows![0];
   const ft = out.results.rows.find((r) => r.setting === 'FT')!;
   const expandR = out.results.rows.find((r) => r.setting === 'ExpandR')!;
+  // Scored as the table's plain rows are (cosine under 'contriever'), at the encoder's length.
+  expect(ft.scoring).toBe('cosine');
+  expect([e1.scoring, e1.maxLength]).toEqual([ft.scoring, ft.maxLength]);
   expect(e1.expanded).toBeCloseTo(round1['ndcg@10'], 12);
   expect(e1.vsExpanded['ndcg@10'].meanDiff).toBeCloseTo(e1['ndcg@10'] - round1['ndcg@10'], 12);
   expect(e2.expanded).toBeCloseTo(expandR['ndcg@10'], 12);
