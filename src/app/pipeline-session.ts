@@ -11,6 +11,7 @@ import type { ModelFiles } from '../model/sources.ts';
 import { experimentConfig, type ExperimentConfig } from '../pipeline/config.ts';
 import type { FiguresData } from '../pipeline/figures-data.ts';
 import { runExperiment, type LlmSide } from '../pipeline/loop.ts';
+import { resultsFromState } from '../pipeline/results-from-state.ts';
 import { buildResults, resultsCsv, resultsJson, resultsMarkdown, type SettingEval } from '../pipeline/results.ts';
 import { artifactRunStore, configKey, RunStages, type RunState, type RunStore } from '../pipeline/run-state.ts';
 import { stageLog, withEarlierWork, type EarlierWork } from '../pipeline/stage-log.ts';
@@ -286,7 +287,8 @@ export class PipelineSession {
     const evals = combineStoredEvals(stored, snap?.config.seed ?? 0, snap?.config.seeds);
     if (evals.length > (results?.rows.length ?? 0)) {
       const info = await store.getDataset(datasetId);
-      results = buildResults(info?.name ?? '', snap?.config.split ?? 'test', evals, { seed: snap?.config.seed });
+      // With its config, everything the finished run would show of those stages (earlier rounds, variants, plain rows).
+      results = snap?.config && state ? resultsFromState(info?.name ?? '', snap.config.split, state, snap.config) : buildResults(info?.name ?? '', snap?.config.split ?? 'test', evals, { seed: snap?.config.seed });
     }
     return {
       configKey: state?.configKey ?? snap?.configKey ?? '',
