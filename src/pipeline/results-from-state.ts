@@ -3,7 +3,7 @@
 // round 1 and the trained retrievers on plain queries, each combined over its seeds. What reads a run that
 // stopped midway (a closed tab, a killed runner) shows what it has so far, made the same way.
 import { variantStageName, type ExperimentConfig } from './config.ts';
-import { buildResults, type SettingEval } from './results.ts';
+import { buildResults, devMetricsOf, type SettingEval } from './results.ts';
 import { buildPlainRows, combinePlain, type PlainOfSeed, type PlainSeedRun } from './results-plain.ts';
 import { buildRoundRows, type RoundEvals } from './results-rounds.ts';
 import { buildVariantRows, type VariantEval } from './results-variants.ts';
@@ -22,8 +22,6 @@ interface StoredEval {
   eval: SettingEval;
 }
 
-const devMetrics = (e: SettingEval) => ({ 'ndcg@10': e.metrics['ndcg@10'], 'recall@100': e.metrics['recall@100'], 'mrr@10': e.metrics['mrr@10'], 'map@100': e.metrics['map@100'], queries: Object.keys(e.perQuery).length });
-
 export function resultsFromState(dataset: string, split: string, state: RunState, given: StateResultsConfig): ExperimentResults {
   const config = { seeds: [], rounds: 1, variants: [], ...given } as Required<StateResultsConfig>;
   const seeds = config.seeds.length ? config.seeds : [config.seed];
@@ -41,7 +39,7 @@ export function resultsFromState(dataset: string, split: string, state: RunState
   const dev = new Map(combined(pick('dev')).map((e) => [e.setting, e]));
   for (const row of results.rows) {
     const d = dev.get(row.setting);
-    if (d) row.dev = devMetrics(d);
+    if (d) row.dev = devMetricsOf(d);
   }
 
   const table = combined(pick('test'));

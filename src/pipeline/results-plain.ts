@@ -5,7 +5,7 @@
 // query's mean over them), with a permutation test and a bootstrap interval, as every other table. The table's
 // cells are results-sections.ts plainRowCells.
 import { testAgainst } from '../eval/significance-marks.ts';
-import { TESTED_METRICS, type SettingEval } from './results.ts';
+import { devMetricsOf, TESTED_METRICS, type SettingEval } from './results.ts';
 import { combineSeeds, type SeedStats } from './seeds.ts';
 import type { PlainRow } from './types.ts';
 
@@ -68,7 +68,12 @@ export function combinePlain(seeded: readonly PlainSeedRun[]): PlainEvals[] {
 }
 
 const perQuery = (e: SettingEval) => new Map(Object.entries(e.perQuery));
-const metricsOf = (e: SettingEval) => ({ 'ndcg@10': e.metrics['ndcg@10'], 'recall@100': e.metrics['recall@100'], 'mrr@10': e.metrics['mrr@10'], 'map@100': e.metrics['map@100'] });
+
+/** The four table metrics of a test evaluation (devMetricsOf without the query count, which the test split's rows do not carry). */
+function testMetrics(e: SettingEval) {
+  const { queries: _queries, ...metrics } = devMetricsOf(e);
+  return metrics;
+}
 
 /** results.plainRows: each retriever's plain row with its paired tests against its expanded row and FT. */
 export function buildPlainRows(evals: readonly PlainEvals[]): PlainRow[] {
@@ -76,7 +81,7 @@ export function buildPlainRows(evals: readonly PlainEvals[]): PlainRow[] {
     const row: PlainRow = {
       retriever: e.retriever,
       versus: e.versus,
-      ...metricsOf(e.test),
+      ...testMetrics(e.test),
       expanded: e.expandedTest.metrics['ndcg@10'],
       vsExpanded: testAgainst(perQuery(e.test), perQuery(e.expandedTest), 'run', TESTED_METRICS),
     };
@@ -89,9 +94,10 @@ export function buildPlainRows(evals: readonly PlainEvals[]): PlainRow[] {
       row.vsFT = testAgainst(perQuery(e.test), perQuery(e.ftTest), 'run', TESTED_METRICS);
     }
     if (e.dev) {
-      row.dev = { ...metricsOf(e.dev), queries: Object.keys(e.dev.perQuery).length };
-      if (e.expandedDev) Object.assign(row.dev, { expanded: e.expandedDev.metrics['ndcg@10'], vsExpanded: testAgainst(perQuery(e.dev), perQuery(e.expandedDev), 'run', TESTED_METRICS) });
-      if (e.ftDev) Object.assign(row.dev, { ft: e.ftDev.metrics['ndcg@10'], vsFT: testAgainst(perQuery(e.dev), perQuery(e.ftDev), 'run', TESTED_METRICS) });
+      const dev: NonNullable<PlainRow['dev']> = devMetricsOf(e.dev);
+      row.dev = dev;
+      if (e.expandedDev) Object.assign(dev, { expanded: e.expandedDev.metrics['ndcg@10'], vsExpanded: testAgainst(perQuery(e.dev), perQuery(e.expandedDev), 'run', TESTED_METRICS) });
+      if (e.ftDev) Object.assign(dev, { ft: e.ftDev.metrics['ndcg@10'], vsFT: testAgainst(perQuery(e.dev), perQuery(e.ftDev), 'run', TESTED_METRICS) });
     }
     return row;
   });

@@ -2,7 +2,7 @@
 // round gives one row, made and tested exactly as the table's ExpandR row (mean over its seeds; paired tests
 // against Raw and FT), plus the paired test of the last round (the table's row) against it.
 import { testAgainst } from '../eval/significance-marks.ts';
-import { buildRow, TESTED_METRICS, type ResultsOptions, type SettingEval } from './results.ts';
+import { buildRow, devMetricsOf, TESTED_METRICS, type ResultsOptions, type SettingEval } from './results.ts';
 import type { RoundRow } from './types.ts';
 
 export type { RoundRow };
@@ -24,7 +24,7 @@ export function buildRoundRows(table: readonly SettingEval[], rounds: readonly R
     // Only this row's tests (against the table's baselines), not the whole table's again.
     const row = buildRow({ ...test, setting: 'ExpandR' }, by, opts);
     const out: RoundRow = { ...row, round };
-    if (dev) out.dev = { 'ndcg@10': dev.metrics['ndcg@10'], 'recall@100': dev.metrics['recall@100'], 'mrr@10': dev.metrics['mrr@10'], 'map@100': dev.metrics['map@100'], queries: Object.keys(dev.perQuery).length };
+    if (dev) out.dev = devMetricsOf(dev);
     if (last) out.lastVsThis = testAgainst(perQuery(last), perQuery(test), 'run', TESTED_METRICS);
     return out;
   });

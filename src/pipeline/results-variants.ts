@@ -3,7 +3,7 @@
 // round-1 retriever), by a paired permutation test over the dev queries. Every variant tried is reported.
 import { testAgainst } from '../eval/significance-marks.ts';
 import type { VariantConfig } from './config.ts';
-import { TESTED_METRICS, type SettingEval } from './results.ts';
+import { devMetricsOf, TESTED_METRICS, type SettingEval } from './results.ts';
 import type { VariantRow } from './types.ts';
 
 export type { VariantRow };
@@ -30,7 +30,7 @@ export function buildVariantRows(variants: readonly VariantEval[], round1Dev: Se
       llm,
       seed,
       ...(pairs === undefined ? {} : { pairs }),
-      dev: { 'ndcg@10': dev.metrics['ndcg@10'], 'recall@100': dev.metrics['recall@100'], 'mrr@10': dev.metrics['mrr@10'], 'map@100': dev.metrics['map@100'], queries: Object.keys(dev.perQuery).length },
+      dev: devMetricsOf(dev),
       baseline: 'ExpandR after round 1 (the config’s settings), dev',
     };
     if (round1Dev) {

@@ -17,7 +17,7 @@ import {
   type RowScoring,
 } from '../eval/significance-marks.ts';
 import { provenanceText, type GenerationProvenance } from './generation-provenance.ts';
-import { sourcesNote, type ExperimentSources } from './train-sources.ts';
+import { sourcesNote, type DevMetrics, type ExperimentSources } from './train-sources.ts';
 import { SETTING_NAMES, type ExperimentResults, type ResultRow, type RoundRow, type SettingName, type VariantRow, type PlainRow } from './types.ts';
 import { differencesMarkdown, fmt, marksOf, metricCell, plainRowsMarkdown, roundRowsMarkdown, seedTableMarkdown, variantRowsMarkdown } from './results-sections.ts';
 
@@ -52,6 +52,11 @@ export const RESULTS_LEGEND = significanceLegend(BASELINES);
 export interface ResultsOptions {
   rounds?: number;
   seed?: number;
+}
+
+/** An evaluation's four table metrics and its query count: what a row's `dev` (and a variant's, a plain row's) holds. */
+export function devMetricsOf(e: SettingEval): DevMetrics {
+  return { 'ndcg@10': e.metrics['ndcg@10'], 'recall@100': e.metrics['recall@100'], 'mrr@10': e.metrics['mrr@10'], 'map@100': e.metrics['map@100'], queries: Object.keys(e.perQuery).length };
 }
 
 /** Rows in SETTING_NAMES order, each with p-values against Raw and FT when those rows exist. */
