@@ -60,11 +60,29 @@ export function newManifest(parts: RunKeyParts & { config: ExperimentConfig; nam
   };
 }
 
-/** The manifest brought up to date with the run state: settings done, complete when every configured one is. */
+/**
+ * The manifest brought up to date with the run state: settings done, complete when every configured one is
+ * evaluated at every seed it runs at (allEvaluated), not merely at the first: a run of several seeds
+ * whose first seed has all nine rows is still running.
+ */
 export function updateManifest(m: RunManifest, state: RunState | undefined, now = new Date()): RunManifest {
   const done = settingsDone(state);
-  const complete = m.config.settings.every((s) => done.includes(s));
+  const complete = allEvaluated(m.config, state);
   return { ...m, done, status: complete ? 'complete' : m.status === 'complete' ? 'running' : m.status, updatedAt: now.toISOString() };
+}
+
+/**
+ * Whether the state holds the test evaluation of every configured setting at each seed the loop runs it at
+ * (loop.ts: the first seed for all, the others for seededSettings). A config stored before seeds existed
+ * runs at its one seed.
+ */
+export function allEvaluated(config: Pick<ExperimentConfig, 'settings' | 'seed'> & Partial<Pick<ExperimentConfig, 'seeds' | 'seededSettings'>>, state: RunState | undefined): boolean {
+  const seeds = config.seeds?.length ? config.seeds : [config.seed];
+  const seeded = new Set<string>(config.seededSettings ?? []);
+  const stages = state?.stages ?? {};
+  return config.settings.every((s) =>
+    seeds.every((seed) => (seed !== seeds[0] && !seeded.has(s)) || stageName({ kind: 'eval', setting: s, ...(seed === config.seed ? {} : { seed }) }) in stages),
+  );
 }
 
 /** One line of what sets this config apart (the fields a reader compares runs by). */
