@@ -13,6 +13,7 @@ import { goldDocOf } from '../data/qrels.ts';
 import { intervalText } from '../eval/bootstrap.ts';
 import { caseRows, compareSides, type CaseLookup, type CaseRow, type RunComparison } from '../eval/compare-runs.ts';
 import { textTable } from '../util/format.ts';
+import { runResultsText } from './runs-results.ts';
 import { DEFAULT_RUN_ROOTS, findRuns, resolveRun, runRow, runSide, type FoundRun } from './run-folders.ts';
 
 export const RUNS_HELP = `runs       List the stored runs (key, models, dataset, settings, status), or compare two settings of two runs.
@@ -20,6 +21,7 @@ export const RUNS_HELP = `runs       List the stored runs (key, models, dataset,
 Usage:
   runs [--root DIR]... [--json]
   runs compare RUN_A:SETTING RUN_B:SETTING [--dev] [--metric ndcg@10] [--top 10] [--cases 3] [--data DIR] [--root DIR]... [--json]
+  runs results RUN [--root DIR]... [--json]
 
 RUN is a run folder, a key (or its first hex digits, as listed) or a folder name under the roots; SETTING is
 a row of its results (BM25, Raw, Raw+expansion, FT, ExpandR, "w/o LLM training", …; quote names with spaces);
@@ -28,6 +30,8 @@ ExpandR@roundT is ExpandR after an earlier round, and SETTING@seedS one seed of 
 of round 1 (its stage names it), never mixed into round 1's own row; plain:NAME is retriever NAME (round-1,
 round-2, …) on the plain queries.
 The test is two-sided, paired on the query ids both runs evaluated (their count is printed), of B against A.
+\`runs results\` prints a run's results table (results.md; results.json's content with --json) rebuilt from the
+stages it has stored, as the page shows a run stopped midway: the rows so far, seeded rows over the seeds they have.
 
 Options:
   --root DIR     where to look for runs (repeatable; default experiments/ and .cache/runs/)
@@ -78,7 +82,12 @@ export async function runsCommand(argv: string[]): Promise<void> {
   const roots = values.root?.length ? values.root.map((r) => resolve(r)) : DEFAULT_RUN_ROOTS;
   const [sub, ...rest] = positionals;
   if (sub === undefined) return listRuns(roots, !!values.json);
-  if (sub !== 'compare') throw new UsageError(`runs: unknown subcommand "${sub}" (known: compare). Run \`npm run -s expandr -- help runs\`.`);
+  if (sub === 'results') {
+    if (rest.length !== 1) throw new UsageError('runs results: give one RUN (a folder, a key prefix or a folder name from `expandr runs`).');
+    console.log(runResultsText(resolveRun(rest[0], roots), !!values.json));
+    return;
+  }
+  if (sub !== 'compare') throw new UsageError(`runs: unknown subcommand "${sub}" (known: compare, results). Run \`npm run -s expandr -- help runs\`.`);
   if (rest.length !== 2) throw new UsageError('runs compare: give two RUN:SETTING arguments, e.g. `runs compare exp-a:Raw exp-b:FT`.');
   await compareRuns(rest as [string, string], roots, {
     metric: values.metric ?? 'ndcg@10',

@@ -270,3 +270,41 @@ describe('expandr runs compare', () => {
     await expect(run(['compare', 'nope:Raw', 'exp-b:FT', '--root', root])).rejects.toThrow(/No run "nope"/);
   });
 });
+
+describe('expandr runs results', () => {
+  it("rebuilds a running run's table from its stages, headed by its status", async () => {
+    const text = (await run(['results', 'exp-b', '--root', root])).join('\n');
+    expect(text).toMatch(/^Run exp-b is running: the rows below are the stages done so far/);
+    // B's FT: 0.75 on q0–q5, 0.5 on q6–q9; its ExpandR never ran, so the table has no ExpandR row.
+    expect(text).toMatch(/\| FT[^|]*\| 0\.6500/);
+    expect(text).toMatch(/\| Raw[^|]*\| 0\.5000/);
+    expect(text).not.toMatch(/\| ExpandR/);
+    const json = lastJson(await run(['results', 'exp-b', '--root', root, '--json'])) as { status: string; rows: { setting: string; 'ndcg@10': number }[] };
+    expect(json.status).toBe('running');
+    expect(json.rows.map((r) => [r.setting, r['ndcg@10']])).toEqual([
+      ['Raw', 0.5],
+      ['Raw+expansion', 0.4375],
+      ['FT', 0.65],
+    ]);
+  });
+
+  it('a complete run has no status line; a seeded row is the mean over its seeds, and the run is complete only with every seed', async () => {
+    const dir = join(root, 'seeded-results', 'exp-t');
+    await makeRun(dir, { encoder: 'enc-t', seed: 5, seeds: [5, 6], settings: ['FT'], values: { FT: valuesOf(() => 1) } });
+    expect((await run(['results', dir]))[0]).toMatch(/^Run exp-t is running/);
+    await makeRun(dir, { encoder: 'enc-t', seed: 5, seeds: [5, 6], settings: ['FT'], values: { FT: valuesOf(() => 1) }, extra: { 'eval:FT@seed6': valuesOf((i) => (i < 4 ? 0 : 1)) } });
+    const text = (await run(['results', dir])).join('\n');
+    expect(text.startsWith('# words · test')).toBe(true);
+    expect(text).toMatch(/\| FT[^|]*\| 0\.7500 ± 0\.3536/); // seeds: 1 and 0.5
+  });
+
+  it('prints the results.md of a folder without stages (an evidence folder), and refuses a wrong call', async () => {
+    const dir = join(root, 'evidence', 'exp-e');
+    await mkdir(dir, { recursive: true });
+    await writeFile(join(dir, 'results.json'), JSON.stringify({ rows: [{ setting: 'BM25' }] }));
+    await expect(run(['results', dir])).rejects.toThrow(/has no results\.md and no run-state\.json/);
+    await writeFile(join(dir, 'results.md'), '# words · test\n\n| BM25 | 0.5 |\n');
+    expect(await run(['results', dir])).toEqual(['# words · test\n\n| BM25 | 0.5 |']);
+    await expect(run(['results', '--root', root])).rejects.toThrow(/give one RUN/);
+  });
+});
