@@ -40,6 +40,14 @@ export class BertEncoder implements Encoder {
     this.settings = Object.freeze({ ...settings, maxLength: Math.min(settings.maxLength, model.config.maxPositions) });
   }
 
+  /**
+   * What computes its vectors, for a result row to record: the active tfjs backend, in float32 (tfjs keeps
+   * weights and activations in float32 on every backend, WebGPU included).
+   */
+  get engine(): { engine: string; precision: string } {
+    return { engine: `tfjs-${tf.getBackend()}`, precision: 'float32' };
+  }
+
   get variables(): tf.Variable[] {
     return this.model.variables;
   }

@@ -87,6 +87,7 @@ export function buildPlainRows(evals: readonly PlainEvals[]): PlainRow[] {
     };
     if (e.test.scoring) row.scoring = e.test.scoring;
     if (e.test.maxLength !== undefined) row.maxLength = e.test.maxLength;
+    if (e.test.encoding) row.encoding = e.test.encoding;
     const stats = e.test.seedStats;
     if (stats) Object.assign(row, { seeds: stats.seeds, sd: stats.sd, perSeed: stats.perSeed });
     if (e.ftTest) {

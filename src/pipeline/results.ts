@@ -41,6 +41,7 @@ export interface SettingEval {
   generation?: GenerationProvenance;
   failedExpansions?: number;
   encoderScoring?: ResultRow['encoderScoring'];
+  encoding?: ResultRow['encoding'];
 }
 
 export const TESTED_METRICS = SIGNIFICANCE_METRICS;
@@ -113,6 +114,7 @@ function making(e: SettingEval): Partial<ResultRow> {
   if (e.generation) out.generation = e.generation;
   if (e.failedExpansions) out.failedExpansions = e.failedExpansions;
   if (e.encoderScoring) out.encoderScoring = e.encoderScoring;
+  if (e.encoding) out.encoding = e.encoding;
   return out;
 }
 
@@ -153,6 +155,7 @@ export function makingText(row: ResultRow): string {
   const parts: string[] = [];
   if (row.scoring) parts.push(row.scoring);
   if (row.maxLength !== undefined) parts.push(`${row.maxLength} tokens`);
+  if (row.encoding) parts.push(`encoder ${row.encoding.engine} ${row.encoding.precision}`);
   if (row.generation) parts.push(provenanceText(row.generation));
   if (row.failedExpansions) parts.push(`${row.failedExpansions} expansion${row.failedExpansions === 1 ? '' : 's'} failed`);
   return parts.join(' · ');
@@ -194,7 +197,9 @@ export function resultsCsv(results: ExperimentResults): string {
   // The mean-difference columns come last, so that readers of the older columns by position still work.
   const withDev = results.rows.some((r) => r.dev);
   const making = ['scoring', 'max_length', 'gen_engine', 'gen_precision', 'gen_model', 'failed_expansions', 'not_comparable'];
-  const head = ['setting', ...STANDARD_METRICS, ...pairs.map(([b, m]) => `p_${b}_${m}`), 'marks_ndcg@10', 'marks_recall@100', ...pairs.map(([b, m]) => `diff_${b}_${m}`), ...making, ...(withDev ? ['dev_ndcg@10'] : [])];
+  // The encoder's engine and precision came later still: last, after the dev column.
+  const withEncoding = results.rows.some((r) => r.encoding);
+  const head = ['setting', ...STANDARD_METRICS, ...pairs.map(([b, m]) => `p_${b}_${m}`), 'marks_ndcg@10', 'marks_recall@100', ...pairs.map(([b, m]) => `diff_${b}_${m}`), ...making, ...(withDev ? ['dev_ndcg@10'] : []), ...(withEncoding ? ['enc_engine', 'enc_precision'] : [])];
   const lines = results.rows.map((row) => {
     const ps = pairs.map(([b, m]) => (row.pValues?.[b] ? String(row.pValues[b]![m]) : ''));
     const diffs = pairs.map(([b, m]) => (row.significance?.[b] ? String(row.significance[b]![m].meanDiff) : ''));
@@ -202,7 +207,8 @@ export function resultsCsv(results: ExperimentResults): string {
     const not = Object.entries(row.comparisons ?? {}).filter(([, c]) => !c.comparable).map(([n, c]) => `${n}: ${(c.reasons ?? []).join('; ')}`).join(' | ');
     const made = [row.scoring ?? '', row.maxLength === undefined ? '' : String(row.maxLength), g?.engine ?? '', g?.precision ?? '', g?.model ?? '', row.failedExpansions ? String(row.failedExpansions) : '', not];
     const dev = withDev ? [row.dev ? String(row.dev['ndcg@10']) : ''] : [];
-    return [row.setting, ...STANDARD_METRICS.map((m) => String(row[m])), ...ps, marksOf(row, 'ndcg@10'), marksOf(row, 'recall@100'), ...diffs, ...made, ...dev].map(csvCell).join(',');
+    const enc = withEncoding ? [row.encoding?.engine ?? '', row.encoding?.precision ?? ''] : [];
+    return [row.setting, ...STANDARD_METRICS.map((m) => String(row[m])), ...ps, marksOf(row, 'ndcg@10'), marksOf(row, 'recall@100'), ...diffs, ...made, ...dev, ...enc].map(csvCell).join(',');
   });
   return [head.join(','), ...lines].join('\n') + '\n';
 }

@@ -206,7 +206,7 @@ export async function denseStage(
       const evaluateAs = (asCosine: boolean) => searchCorpus(ctx, encoder, files, encoderName, on.data, queries, qrels, asCosine, expansions);
       const r = await evaluateAs(cosine);
       await ctx.store.putFiles(runSet(setting, on), new Map([['run.trec', new TextEncoder().encode(writeTrecRun(r.run, `expandr-${settingSlug(setting)}`))]]));
-      const out: EvalOut = { ...toEval(setting, r.metrics, r.perQuery), scoring: rowScoring(encoder.settings, !!expansions, norm, cosine), maxLength: encoder.settings.maxLength };
+      const out: EvalOut = { ...toEval(setting, r.metrics, r.perQuery), scoring: rowScoring(encoder.settings, !!expansions, norm, cosine), maxLength: encoder.settings.maxLength, encoding: encoder.engine };
       const own = rowScoring(encoder.settings, !!expansions, norm);
       if (setting === 'Raw' && own !== out.scoring) {
         ctx.log(`evaluating Raw by the encoder's own ${own} as well (the table scores by ${out.scoring})`);
@@ -245,7 +245,7 @@ export async function plainEvalStage(ctx: LoopContext, setting: SettingName, enc
       const cosine = plainRowsCosine(ctx.config.encoder.expansionNorm);
       const r = await searchCorpus(ctx, encoder, files, encoderName, on.data, queries, qrels, cosine);
       await ctx.store.putFiles(plainRunFolder(encoderName, on.queries === 'dev'), new Map([['run.trec', new TextEncoder().encode(writeTrecRun(r.run, `expandr-plain-${encoderName}`))]]));
-      return { ...toEval(setting, r.metrics, r.perQuery), scoring: rowScoring(encoder.settings, false, ctx.config.encoder.expansionNorm, cosine), maxLength: encoder.settings.maxLength };
+      return { ...toEval(setting, r.metrics, r.perQuery), scoring: rowScoring(encoder.settings, false, ctx.config.encoder.expansionNorm, cosine), maxLength: encoder.settings.maxLength, encoding: encoder.engine };
     } finally {
       encoder.dispose();
     }

@@ -125,6 +125,8 @@ export interface ResultRow {
   scoring?: RowScoring;
   /** Encoding length (tokens, special tokens included) of queries, expansions and documents; dense rows. */
   maxLength?: number;
+  /** Dense rows: the engine and precision that encoded queries and documents (BertEncoder.engine: 'tfjs-wasm', 'float32'). */
+  encoding?: { engine: string; precision: string };
   /** Expanded rows: what generated the test queries' expansions. */
   generation?: GenerationProvenance;
   /** Expanded rows: test queries whose expansion failed after retries (scored without one). */
@@ -188,6 +190,7 @@ export interface PlainRow {
   /** How its vectors were scored and its encoding length, as the table's rows record them. */
   scoring?: RowScoring;
   maxLength?: number;
+  encoding?: ResultRow['encoding'];
   /** The expanded row's and FT's test nDCG@10 (the same seeds' means). */
   expanded: number;
   ft?: number;

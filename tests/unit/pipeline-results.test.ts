@@ -174,6 +174,25 @@ describe('comparable rows', () => {
     expect(resultsJson(r).rows.find((x) => x.setting === 'Raw+expansion')).toMatchObject({ failedExpansions: 2, generation: web });
   });
 
+  it('flags rows encoded on another engine or precision, and says what encoded each row in every output', () => {
+    const wasm = { engine: 'tfjs-wasm', precision: 'float32' };
+    const evals = EVALS.map((e) => (e.setting === 'BM25' ? e : { ...e, encoding: e.setting === 'FT' ? { engine: 'tfjs-webgpu', precision: 'float32' } : wasm }));
+    const r = buildResults('toy', 'test', evals, { rounds: 2000 });
+    const ft = r.rows.find((x) => x.setting === 'FT')!;
+    expect(ft.comparisons!.Raw).toEqual({ comparable: false, reasons: ['encoded on tfjs-webgpu float32 vs tfjs-wasm float32'] });
+    expect(r.rows.find((x) => x.setting === 'ExpandR')!.comparisons!.Raw).toEqual({ comparable: true });
+    expect(resultsJson(r).rows.find((x) => x.setting === 'Raw')!.encoding).toEqual(wasm);
+    expect(resultsMarkdown(r)).toMatch(/^\| Raw ≠FT \| .*\| cosine · 512 tokens · encoder tfjs-wasm float32 \|$/m);
+    const csv = resultsCsv(r).trim().split('\n');
+    const head = csv[0].split(',');
+    expect(head.slice(-2)).toEqual(['enc_engine', 'enc_precision']); // last: readers by position keep their columns
+    const cells = (s: string) => csv.find((l) => l.startsWith(`${s},`))!.split(',');
+    expect([cells('FT')[head.indexOf('enc_engine')], cells('FT')[head.indexOf('enc_precision')]]).toEqual(['tfjs-webgpu', 'float32']);
+    expect(cells('BM25')[head.indexOf('enc_engine')]).toBe('');
+    // A table without it (rows stored before it was recorded) keeps its columns as they were.
+    expect(resultsCsv(buildResults('toy', 'test', EVALS, { rounds: 2000 })).split('\n')[0]).not.toContain('enc_engine');
+  });
+
   it('flags rows stored before scoring was recorded', () => {
     const old = EVALS.map(({ scoring: _s, maxLength: _m, ...e }) => e);
     const r = buildResults('toy', 'test', old, { rounds: 2000 });

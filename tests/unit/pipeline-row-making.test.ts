@@ -2,7 +2,8 @@
 // the Eq. 8 'contriever' normalisation a dot-product encoder's Raw row is scored by cosine like FT and the
 // expanded rows (checked against a naive cosine ranking evaluated by trec_eval semantics), its own dot-product
 // numbers kept beside (checked against a naive dot ranking); rows record scoring and encoding length; an
-// expanded row records the engine and precision of its expansions and how many failed; and with the 'raw'
+// expanded row records the engine and precision of its expansions and how many failed, every dense row the
+// engine and precision that encoded it; and with the 'raw'
 // normalisation Raw stays on dot product with nothing extra.
 import { beforeAll, describe, expect, it } from 'vitest';
 import { useCpuBackend } from './helpers/tiny-encoder.ts';
@@ -82,6 +83,9 @@ describe('rows of one table', () => {
     expect(row('Raw')).toMatchObject({ scoring: 'cosine', maxLength: 32, encoderScoring: { scoring: 'dot' } });
     expect(row('FT')).toMatchObject({ scoring: 'cosine', maxLength: 32 });
     expect(row('Raw+expansion')).toMatchObject({ scoring: 'cosine', maxLength: 32, generation: GEN, failedExpansions: 1 });
+    // Every dense row records what encoded it: the active tfjs backend (cpu here), in float32; BM25 none.
+    for (const s of ['Raw', 'FT', 'Raw+expansion']) expect(row(s).encoding).toEqual({ engine: 'tfjs-cpu', precision: 'float32' });
+    expect(row('BM25').encoding).toBeUndefined();
     for (const r of outcome.results.rows) expect(Object.values(r.comparisons ?? {}).every((c) => c.comparable)).toBe(true);
     expect(row('Raw')['ndcg@10']).toBeCloseTo(await naiveNdcg(data, ctx, true), -Math.log10(METRIC_TOL));
     expect(row('Raw')['ndcg@10']).not.toBeCloseTo(row('Raw').encoderScoring!['ndcg@10'], 6); // the two scorings rank differently here
