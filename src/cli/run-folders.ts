@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { UsageError } from '../errors.ts';
 import type { CompareSide } from '../eval/compare-runs.ts';
 import { experimentConfig, type ExperimentConfig } from '../pipeline/config.ts';
-import { allEvaluated, comparableSettings, configSummary, expansionLlmOf, settingsDone, settingValues, updateManifest } from '../pipeline/run-record.ts';
+import { allEvaluated, comparableSettings, configSummary, expansionLlmOf, settingsDone, settingValues, statusWith } from '../pipeline/run-record.ts';
 import { shortKey } from '../pipeline/run-key.ts';
 import type { RunState } from '../pipeline/run-state.ts';
 import { liveStatus, readManifest, RUN_MANIFEST_FILE, RUN_STATE_FILE, type FolderManifest } from './run-folder.ts';
@@ -53,7 +53,7 @@ export function readRunFolder(dir: string): FoundRun | undefined {
   const settings = state ? settingsDone(state) : (results?.rows.map((r) => r.setting) ?? []);
   const complete = config ? (state ? allEvaluated(config, state) : config.settings.every((s) => settings.includes(s))) : !state && !!results;
   // The manifest's status as the stages stand (one written by an older version may say complete too early).
-  const status = manifest ? liveStatus(state ? { ...manifest, status: updateManifest(manifest, state).status } : manifest) : complete ? 'complete' : state ? 'stopped' : 'unknown';
+  const status = manifest ? liveStatus(state ? { ...manifest, status: statusWith(manifest.status, complete) } : manifest) : complete ? 'complete' : state ? 'stopped' : 'unknown';
   const mtime = Math.max(...files.filter((f) => existsSync(f)).map((f) => statSync(f).mtimeMs));
   return { dir, manifest, state, config, key: manifest?.key ?? null, settings, status, date: manifest?.updatedAt ?? new Date(mtime).toISOString() };
 }

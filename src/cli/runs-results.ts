@@ -8,6 +8,7 @@ import { basename, join } from 'node:path';
 import { UsageError } from '../errors.ts';
 import { resultsFromState } from '../pipeline/results-from-state.ts';
 import { resultsJson, resultsMarkdown } from '../pipeline/results.ts';
+import { seedsOf } from '../pipeline/seeds.ts';
 import type { FoundRun } from './run-folders.ts';
 
 /** The run's results as markdown (or results.json's object with `json`), headed by its status when not complete. */
@@ -23,7 +24,7 @@ export function runResultsText(run: FoundRun, json: boolean): string {
   if (json) return JSON.stringify({ status: run.status, ...resultsJson(results) }, null, 1);
   const md = resultsMarkdown(results, { config: run.config }).trimEnd();
   if (run.status === 'complete') return md;
-  const seeds = run.config.seeds?.length ? run.config.seeds : [run.config.seed];
+  const seeds = seedsOf(run.config);
   const head =
     `Run ${basename(run.dir)} is ${run.status}: the rows below are the stages done so far` +
     (seeds.length > 1 ? ` (each seeded row the mean over the seeds it has of ${seeds.join(', ')}; its seed column says which)` : '') +

@@ -8,7 +8,7 @@ import { buildPlainRows, combinePlain, type PlainOfSeed, type PlainSeedRun } fro
 import { buildRoundRows, type RoundEvals } from './results-rounds.ts';
 import { buildVariantRows, type VariantEval } from './results-variants.ts';
 import type { RunState } from './run-state.ts';
-import { combineStoredEvals } from './seeds.ts';
+import { combineStoredEvals, seedsOf } from './seeds.ts';
 import { parseStageName, type EvalKey } from './stages.ts';
 import type { ExperimentResults } from './types.ts';
 
@@ -24,7 +24,7 @@ interface StoredEval {
 
 export function resultsFromState(dataset: string, split: string, state: RunState, given: StateResultsConfig): ExperimentResults {
   const config = { seeds: [], rounds: 1, variants: [], ...given } as Required<StateResultsConfig>;
-  const seeds = config.seeds.length ? config.seeds : [config.seed];
+  const seeds = seedsOf(config);
   const stored: StoredEval[] = [];
   const plainStages: { encoder: string; on: 'test' | 'dev'; eval: SettingEval }[] = [];
   for (const [name, rec] of Object.entries(state.stages)) {

@@ -6,7 +6,7 @@ import type { RunState } from './run-state.ts';
 import { runKey, type ModelIdentity, type RunKeyParts } from './run-key.ts';
 import { parseStageName, stageName } from './stages.ts';
 import type { SettingEval } from './results.ts';
-import { combineStoredEvals, seededName } from './seeds.ts';
+import { combineStoredEvals, seededName, seedsOf } from './seeds.ts';
 import type { SettingName } from './types.ts';
 
 export const RUN_MANIFEST_FORMAT = 'expandr-run';
@@ -66,9 +66,12 @@ export function newManifest(parts: RunKeyParts & { config: ExperimentConfig; nam
  * whose first seed has all nine rows is still running.
  */
 export function updateManifest(m: RunManifest, state: RunState | undefined, now = new Date()): RunManifest {
-  const done = settingsDone(state);
-  const complete = allEvaluated(m.config, state);
-  return { ...m, done, status: complete ? 'complete' : m.status === 'complete' ? 'running' : m.status, updatedAt: now.toISOString() };
+  return { ...m, done: settingsDone(state), status: statusWith(m.status, allEvaluated(m.config, state)), updatedAt: now.toISOString() };
+}
+
+/** A run's status once it is known whether every configured evaluation is stored: a complete run that is not goes back to running. */
+export function statusWith(previous: RunStatus, complete: boolean): RunStatus {
+  return complete ? 'complete' : previous === 'complete' ? 'running' : previous;
 }
 
 /**
@@ -77,7 +80,7 @@ export function updateManifest(m: RunManifest, state: RunState | undefined, now 
  * runs at its one seed.
  */
 export function allEvaluated(config: Pick<ExperimentConfig, 'settings' | 'seed'> & Partial<Pick<ExperimentConfig, 'seeds' | 'seededSettings'>>, state: RunState | undefined): boolean {
-  const seeds = config.seeds?.length ? config.seeds : [config.seed];
+  const seeds = seedsOf(config);
   const seeded = new Set<string>(config.seededSettings ?? []);
   const stages = state?.stages ?? {};
   return config.settings.every((s) =>
@@ -194,7 +197,7 @@ export function settingValues(state: RunState | undefined, setting: string, conf
     return onlySeed === undefined || (id.seed ?? configSeed) === onlySeed ? [{ seed: id.seed, eval: rec.output as SettingEval }] : [];
   });
   if (stored.length === 0) return undefined;
-  const [e] = combineStoredEvals(stored, configSeed, onlySeed !== undefined ? [onlySeed] : config.seeds?.length ? config.seeds : [configSeed]);
+  const [e] = combineStoredEvals(stored, configSeed, onlySeed !== undefined ? [onlySeed] : seedsOf({ seed: configSeed, seeds: config.seeds }));
   const llmName = round === undefined ? expansionLlmOf(rest, config.rounds ?? 1) : `round-${round}`;
   const llm = variant ?? (llmName && onlySeed !== undefined ? seededName(llmName, onlySeed, configSeed) : llmName);
   const exp = llm ? state?.stages[stageName({ kind: 'expansions', llm, queries: on })] : undefined;
@@ -225,6 +228,6 @@ function plainValues(state: RunState | undefined, setting: string, config: Value
     return [{ seed, eval: { ...(rec.output as SettingEval), setting: setting as SettingName } }];
   });
   if (stored.length === 0) return undefined;
-  const [e] = combineStoredEvals(stored, configSeed, onlySeed !== undefined ? [onlySeed] : config.seeds?.length ? config.seeds : [configSeed]);
+  const [e] = combineStoredEvals(stored, configSeed, onlySeed !== undefined ? [onlySeed] : seedsOf({ seed: configSeed, seeds: config.seeds }));
   return { setting, metrics: e.metrics, perQuery: new Map(Object.entries(e.perQuery)) };
 }

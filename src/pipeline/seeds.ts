@@ -25,6 +25,11 @@ export function seededName(name: string, seed: number, configSeed: number): stri
   return seed === configSeed ? name : `${name}@seed${seed}`;
 }
 
+/** The seeds a config runs, in order: its `seeds`, or its one `seed` (a config stored before seeds existed, or none listed). */
+export function seedsOf(config: { seed: number; seeds?: readonly number[] }): readonly number[] {
+  return config.seeds?.length ? config.seeds : [config.seed];
+}
+
 /** The name seededName gave `name` back at the config's seed: 'round-1@seed43' → 'round-1'. */
 export function unseededName(name: string, seed: number, configSeed: number): string {
   const tag = `@seed${seed}`;

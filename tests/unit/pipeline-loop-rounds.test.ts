@@ -3,8 +3,7 @@
 // the last round tested against it; rows outside seededSettings run with the first seed only.
 import { beforeAll, expect, it } from 'vitest';
 import { useCpuBackend } from './helpers/tiny-encoder.ts';
-import { tinyLoopContext } from './helpers/tiny-loop-context.ts';
-import { experimentConfig } from '../../src/pipeline/config.ts';
+import { tinyLoopContext, twoSeedRoundsConfig } from './helpers/tiny-loop-context.ts';
 import { runExperiment } from '../../src/pipeline/loop.ts';
 import { levelLlm } from './helpers/level-llm.ts';
 import { parseStageName, stageName } from '../../src/pipeline/stages.ts';
@@ -18,18 +17,7 @@ const llm = levelLlm;
 beforeAll(useCpuBackend);
 
 it('evaluates ExpandR after each earlier round, per seed, apart from the table; ablations with the first seed only', { timeout: TEST_MS }, async () => {
-  const config = experimentConfig({
-    data: 'synthetic',
-    settings: ['Raw', 'FT', 'ExpandR', 'w/o self-reward'],
-    seed: 7,
-    seeds: [7, 8],
-    seededSettings: ['FT', 'ExpandR'],
-    rounds: 2,
-    dev: { fraction: 0.3 },
-    encoder: { model: 'tiny-bert', expansionNorm: 'contriever', batchSize: 8 },
-    llm: { model: 'fake', chat: false },
-    retriever: { steps: 2, batchSize: 4, lr: 1e-3, dropout: true },
-  });
+  const config = twoSeedRoundsConfig({ settings: ['Raw', 'FT', 'ExpandR', 'w/o self-reward'] });
   const ctx = await tinyLoopContext(config);
   const { store } = ctx;
   const out = await runExperiment(ctx, llm);

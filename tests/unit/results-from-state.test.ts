@@ -3,9 +3,8 @@
 // variants of round 1 and the retrievers on plain queries, over two seeds — and a partial state gives its part.
 import { beforeAll, expect, it } from 'vitest';
 import { useCpuBackend } from './helpers/tiny-encoder.ts';
-import { tinyLoopContext } from './helpers/tiny-loop-context.ts';
+import { tinyLoopContext, twoSeedRoundsConfig } from './helpers/tiny-loop-context.ts';
 import { levelLlm } from './helpers/level-llm.ts';
-import { experimentConfig } from '../../src/pipeline/config.ts';
 import { runExperiment } from '../../src/pipeline/loop.ts';
 import { resultsFromState } from '../../src/pipeline/results-from-state.ts';
 import type { RunState } from '../../src/pipeline/run-state.ts';
@@ -15,17 +14,8 @@ const TEST_MS = 300_000;
 beforeAll(useCpuBackend);
 
 it("rebuilds the loop's results from its stored stages, and what a partial state holds", { timeout: TEST_MS }, async () => {
-  const config = experimentConfig({
-    data: 'synthetic',
+  const config = twoSeedRoundsConfig({
     settings: ['BM25', 'Raw', 'Raw+expansion', 'FT', 'ExpandR', 'w/o LLM training'],
-    seed: 7,
-    seeds: [7, 8],
-    seededSettings: ['FT', 'ExpandR'],
-    rounds: 2,
-    dev: { fraction: 0.3 },
-    encoder: { model: 'tiny-bert', expansionNorm: 'contriever', batchSize: 8 },
-    llm: { model: 'fake', chat: false },
-    retriever: { steps: 2, batchSize: 4, lr: 1e-3, dropout: true },
     variants: [{ name: 'Two DPO epochs', why: 'the reference code trains 2 epochs', dpo: { epochs: 2 } }],
   });
   const ctx = await tinyLoopContext(config);
